@@ -1,0 +1,1 @@
+"""Baseline detectors (Xception, LRNet, CPML), registered under the same contract as UMCL."""

@@ -1,0 +1,44 @@
+"""The detector contract shared by UMCL and every baseline.
+
+A batch is a dict of tensors (see ``docs/contracts.md``):
+
+* ``frames``      float32 [B, 3, T, S, S] face crops in [0, 1] (the HQ view)
+* ``frames_lq``   optional float32 [B, 3, T, S, S]: a real low-quality view (Table 11 ablation)
+* ``landmarks``   float32 [B, T, 136] calibrated, normalised landmarks (LRNet format)
+* ``landmarks_lq`` optional, like ``landmarks``
+* ``xception_faces`` float32 [B, F, 3, X, X] enlarged face crops in [0, 1]
+* ``label``       int64 [B], 1 = fake, 0 = real
+* ``key``         list[str] video keys (dataset/method/compression/id)
+
+A detector reads only the keys listed in ``inputs``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+
+class Detector(nn.Module):
+    """Base class: ``forward(batch) -> dict`` with ``logits`` [B, 2]; ``loss`` -> named terms."""
+
+    registry_name: ClassVar[str] = ""
+    #: batch keys this detector needs
+    inputs: ClassVar[tuple[str, ...]] = ()
+
+    def forward(self, batch: dict) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def loss(self, batch: dict, output: dict) -> dict[str, torch.Tensor]:
+        """Named loss terms; ``total`` is what the trainer minimises."""
+        ce = nn.functional.cross_entropy(output["logits"], batch["label"])
+        return {"total": ce, "bce": ce}
+
+    @torch.no_grad()
+    def score(self, output: dict) -> torch.Tensor:
+        """Per-video probability of *fake*, shape [B]."""
+        if "prob_fake" in output:
+            return output["prob_fake"]
+        return torch.softmax(output["logits"].float(), dim=-1)[:, 1]

@@ -1,0 +1,78 @@
+"""Detector registry: every detector is created by name from a typed config.
+
+Usage::
+
+    @register_detector("umcl", config=UMCLConfig)
+    class UMCLDetector(Detector): ...
+
+    model = build_detector("umcl", {"d": 320})
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from umcl.config import from_dict
+from umcl.errors import ConfigError
+
+# Modules that register detectors when imported.
+DETECTOR_MODULES = (
+    "umcl.models.umcl",
+    "baselines.xception",
+    "baselines.lrnet",
+    "baselines.cpml",
+)
+
+
+@dataclass(frozen=True)
+class DetectorEntry:
+    name: str
+    cls: type
+    config_cls: type
+
+
+_REGISTRY: dict[str, DetectorEntry] = {}
+
+
+def register_detector(name: str, config: type) -> Callable[[type], type]:
+    """Class decorator: register ``cls`` under ``name`` with its config dataclass."""
+
+    def wrap(cls: type) -> type:
+        if name in _REGISTRY and _REGISTRY[name].cls is not cls:
+            raise ValueError(f"detector '{name}' registered twice")
+        _REGISTRY[name] = DetectorEntry(name, cls, config)
+        cls.registry_name = name
+        return cls
+
+    return wrap
+
+
+def load_all() -> None:
+    """Import every module that registers detectors (skipping ones not present)."""
+    for mod in DETECTOR_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+
+
+def available() -> list[str]:
+    load_all()
+    return sorted(_REGISTRY)
+
+
+def get_entry(name: str) -> DetectorEntry:
+    load_all()
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown detector '{name}'", fix=f"use one of {sorted(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
+def build_detector(name: str, config: dict[str, Any] | None = None):
+    """Create detector ``name`` from a config mapping (validated against its dataclass)."""
+    entry = get_entry(name)
+    cfg = from_dict(config or {}, entry.config_cls, where=f"detectors.{name}")
+    return entry.cls(cfg)
