@@ -1,0 +1,1 @@
+"""Model architectures: one file per architecture (PhysFormer, LRNet, text encoder, UMCL)."""
