@@ -1,0 +1,152 @@
+"""Xception baseline of FaceForensics++ (Rössler et al., ICCV 2019), registered as ``"xception"``.
+
+The FF++ detector is Chollet's Xception with its 1000-way ImageNet head replaced by a 2-way
+linear layer, applied to single face crops (the tracked box enlarged 1.3x, resized to 299x299,
+normalised with mean = std = 0.5). It is trained on frames: every frame of a video carries the
+video's label and the loss is the frame-level cross-entropy. A video's score is the mean of its
+frames' fake probabilities.
+
+Backbone: timm's ``legacy_xception`` (the Cadene port FF++ used), always created with
+``pretrained=False`` so nothing is downloaded. FF++ starts from ImageNet weights; pass a local
+file with ``pretrained_path`` to do the same (``weights_source`` records what was used). The
+network is fully convolutional with global average pooling, so ``image_size`` may be smaller
+than 299 (CPU tests use 64 px); the paper size is 299.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import timm
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from umcl.detector import Detector
+from umcl.errors import MissingWeightsError, UmclError
+from umcl.registry import register_detector
+
+#: FF++ / Cadene normalisation of the Xception input
+XCEPTION_MEAN = (0.5, 0.5, 0.5)
+XCEPTION_STD = (0.5, 0.5, 0.5)
+
+
+@dataclass
+class XceptionConfig:
+    """Settings of the FF++ Xception baseline.
+
+    ``image_size``: side of the square input crop (299 in FF++; any size >= 32 works).
+    ``pretrained_path``: local ImageNet checkpoint (timm ``legacy_xception`` or Cadene
+    ``xception-b5690688.pth`` layout); ``None`` trains from scratch.
+    ``drop_rate``: dropout before the 2-way head (FF++ ``TransferModel`` default 0.0).
+    ``head_warmup_epochs``: FF++ first trains only the new head for 3 epochs, then the whole
+    network; a trainer honours it through :meth:`XceptionDetector.set_backbone_frozen`.
+    """
+
+    image_size: int = 299
+    pretrained_path: str | None = None
+    drop_rate: float = 0.0
+    head_warmup_epochs: int = 3
+
+    @classmethod
+    def tiny(cls) -> "XceptionConfig":
+        """A small configuration for CPU tests (64 px crops, no warm-up)."""
+        return cls(image_size=64, head_warmup_epochs=0)
+
+
+def load_imagenet_xception(model: nn.Module, path: str | Path) -> None:
+    """Load ImageNet weights from a local file into a 2-class ``legacy_xception``.
+
+    Accepts the timm layout (``fc.*``) and the Cadene layout (``last_linear.*``, 2-D pointwise
+    kernels). The ImageNet head is dropped (the 2-way head stays freshly initialised); every
+    other parameter must be present, else :class:`MissingWeightsError`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingWeightsError("ImageNet Xception weights not found", path,
+                                  "pass an existing local file as detectors.xception.pretrained_path, "
+                                  "or null to train from scratch")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's input
+        raise MissingWeightsError(f"cannot read weights ({type(exc).__name__})", path,
+                                  "use a PyTorch state-dict file") from exc
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    own = model.state_dict()
+    converted = {}
+    for key, value in state.items():
+        key = key.removeprefix("module.")
+        if key.startswith(("last_linear.", "fc.")):
+            continue
+        if key in own and value.dim() == 2 and own[key].dim() == 4:
+            value = value[:, :, None, None]  # Cadene stores pointwise kernels as 2-D
+        converted[key] = value
+    missing = [k for k in own if not k.startswith("fc.") and k not in converted]
+    if missing:
+        raise MissingWeightsError(f"not a legacy_xception checkpoint ({len(missing)} keys missing, "
+                                  f"e.g. '{missing[0]}')", path, "use timm's or Cadene's xception weights")
+    bad = [k for k, v in converted.items() if k in own and v.shape != own[k].shape]
+    if bad:
+        raise MissingWeightsError(f"shape mismatch for '{bad[0]}'", path, "use ImageNet xception weights")
+    model.load_state_dict({k: v for k, v in converted.items() if k in own}, strict=False)
+
+
+@register_detector("xception", config=XceptionConfig)
+class XceptionDetector(Detector):
+    """Frame-level Xception (FF++) with video score = mean frame probability of fake."""
+
+    inputs: ClassVar[tuple[str, ...]] = ("xception_faces",)
+
+    def __init__(self, cfg: XceptionConfig):
+        super().__init__()
+        if cfg.image_size < 32:
+            raise UmclError(f"detectors.xception.image_size={cfg.image_size} is too small",
+                            fix="use at least 32 (299 in the paper)")
+        self.cfg = cfg
+        self.net = timm.create_model("legacy_xception", pretrained=False, num_classes=2,
+                                     drop_rate=cfg.drop_rate)
+        if cfg.pretrained_path:
+            load_imagenet_xception(self.net, cfg.pretrained_path)
+            self.weights_source = f"imagenet:{cfg.pretrained_path}"
+        else:
+            self.weights_source = "scratch"
+        self.register_buffer("mean", torch.tensor(XCEPTION_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(XCEPTION_STD).view(1, 3, 1, 1), persistent=False)
+
+    def set_backbone_frozen(self, frozen: bool) -> None:
+        """Freeze (FF++ head warm-up) or unfreeze everything but the 2-way head."""
+        for name, param in self.net.named_parameters():
+            param.requires_grad_(name.startswith("fc.") or not frozen)
+
+    def frame_logits(self, faces: torch.Tensor) -> torch.Tensor:
+        """Per-frame logits [B, F, 2] for crops [B, F, 3, X, X] in [0, 1]."""
+        if faces.dim() != 5 or faces.shape[2] != 3:
+            raise UmclError(f"xception_faces must be [B, F, 3, X, X], got {list(faces.shape)}",
+                            fix="check the batch built from the cache's xception_faces")
+        b, f = faces.shape[:2]
+        x = faces.flatten(0, 1)
+        if x.shape[-1] != self.cfg.image_size or x.shape[-2] != self.cfg.image_size:
+            x = F.interpolate(x, size=(self.cfg.image_size, self.cfg.image_size), mode="bilinear",
+                              align_corners=False, antialias=True)
+        x = (x - self.mean) / self.std
+        return self.net(x).view(b, f, 2)
+
+    def forward(self, batch: dict) -> dict:
+        frame_logits = self.frame_logits(batch["xception_faces"])
+        prob = torch.softmax(frame_logits.float(), dim=-1).mean(dim=1)  # [B, 2], rows sum to 1
+        return {
+            "frame_logits": frame_logits,
+            "prob_fake": prob[:, 1],
+            # log of the mean frame probabilities: softmax(logits) gives back the video score
+            "logits": torch.log(prob.clamp_min(1e-12)),
+        }
+
+    def loss(self, batch: dict, output: dict) -> dict[str, torch.Tensor]:
+        """Frame-level cross-entropy, each frame labelled with its video's label (FF++)."""
+        fl = output["frame_logits"]
+        labels = batch["label"].repeat_interleave(fl.shape[1])
+        ce = F.cross_entropy(fl.flatten(0, 1), labels)
+        return {"total": ce, "ce_frame": ce}
