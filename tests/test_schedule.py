@@ -1,0 +1,65 @@
+"""The paper's lr schedule: 1e-3 for the first 10 % of steps, then 5e-5 with cosine annealing."""
+
+import math
+
+import pytest
+import torch
+
+from umcl.errors import ConfigError
+from umcl.training.config import TrainConfig
+from umcl.training.schedule import PaperSchedule, build_optimizer, lr_at, warmup_steps
+
+
+def test_shape_of_the_schedule():
+    cfg = TrainConfig()
+    n = 100
+    lrs = [lr_at(s, n, cfg) for s in range(n)]
+    assert warmup_steps(n, 0.1) == 10
+    assert all(lr == 1e-3 for lr in lrs[:10])
+    assert lrs[10] == pytest.approx(5e-5)
+    assert all(a > b for a, b in zip(lrs[10:], lrs[11:]))  # strictly decreasing cosine
+    mid = 10 + 45
+    assert lrs[mid] == pytest.approx(2.5e-5)
+    assert lrs[-1] == pytest.approx(5e-5 * 0.5 * (1 + math.cos(math.pi * 89 / 90)))
+    assert lr_at(n, n, cfg) == pytest.approx(0.0, abs=1e-15)
+
+
+def test_warmup_rounds_up_and_leaves_a_cosine_step():
+    assert warmup_steps(7, 0.1) == 1
+    assert warmup_steps(1, 0.1) == 0
+    assert warmup_steps(5, 0.0) == 0
+    with pytest.raises(ConfigError):
+        warmup_steps(0, 0.1)
+
+
+def test_scheduler_follows_lr_at_and_resumes_from_state():
+    cfg = TrainConfig(lr_min=1e-6)
+    model = torch.nn.Linear(2, 2)
+    opt = build_optimizer(model, cfg)
+    sched = PaperSchedule(opt, 20, cfg)
+    seen = []
+    for _ in range(20):
+        seen.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert seen == pytest.approx([lr_at(s, 20, cfg) for s in range(20)])
+
+    opt2 = build_optimizer(model, cfg)
+    sched2 = PaperSchedule(opt2, 20, cfg)
+    state = PaperSchedule(build_optimizer(model, cfg), 20, cfg)
+    for _ in range(7):
+        state.optimizer.step()
+        state.step()
+    sched2.load_state_dict(state.state_dict())
+    assert sched2.last_epoch == 7
+    sched2.step()
+    assert opt2.param_groups[0]["lr"] == pytest.approx(lr_at(8, 20, cfg))
+
+
+def test_bad_settings_are_config_errors():
+    with pytest.raises(ConfigError):
+        TrainConfig(batch_size=7)
+    with pytest.raises(ConfigError):
+        TrainConfig(warmup_fraction=1.0)
+    with pytest.raises(ConfigError):
+        TrainConfig(lr_min=1.0)

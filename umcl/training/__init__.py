@@ -1,0 +1,1 @@
+"""Training: one trainer for every registered detector, the paper's schedule, balanced batches."""

@@ -1,0 +1,70 @@
+"""The paper's optimiser and learning-rate schedule (§5 "Hyperparameter Settings").
+
+"AdamW ... A Cosine Annealing Scheduler ... The learning rate is initially set to 0.001 for the
+first 10% of iterations to accelerate convergence, then reduced to 0.00005". The exact shape
+used here, per optimiser step ``s`` (0-based) of ``N`` total steps and ``W = ceil(f * N)``
+warm-up steps (``f`` = ``warmup_fraction``):
+
+* ``s < W``:  lr = ``lr_warmup`` (constant 1e-3 — a high constant start, not a linear ramp);
+* ``s >= W``: lr = ``lr_min + (lr - lr_min) * (1 + cos(pi * (s - W) / (N - W))) / 2``,
+  i.e. a step down to 5e-5 followed by a half-cosine that reaches ``lr_min`` (0) one step
+  after the last update.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.optim.lr_scheduler import LRScheduler
+
+from umcl.errors import ConfigError
+from umcl.training.config import TrainConfig
+
+
+def warmup_steps(total_steps: int, warmup_fraction: float) -> int:
+    """Number of constant high-lr steps: ``ceil(fraction * total)``, fewer than ``total``."""
+    if total_steps < 1:
+        raise ConfigError(f"the schedule needs at least one step, got {total_steps}",
+                          fix="use more training videos or a smaller batch size")
+    return min(math.ceil(warmup_fraction * total_steps), total_steps - 1)
+
+
+def lr_at(step: int, total_steps: int, cfg: TrainConfig) -> float:
+    """Learning rate of optimiser step ``step`` (closed form, see the module docstring)."""
+    w = warmup_steps(total_steps, cfg.warmup_fraction)
+    if step < w:
+        return cfg.lr_warmup
+    progress = min(step - w, total_steps - w) / (total_steps - w)
+    return cfg.lr_min + (cfg.lr - cfg.lr_min) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+class PaperSchedule(LRScheduler):
+    """``lr_at`` as a torch scheduler: call ``step()`` after every optimiser step.
+
+    Its state (``last_epoch`` = steps taken) goes into checkpoints with ``state_dict()``.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, total_steps: int, cfg: TrainConfig,
+                 last_epoch: int = -1):
+        self.total_steps = total_steps
+        self.cfg = cfg
+        warmup_steps(total_steps, cfg.warmup_fraction)  # validates total_steps
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lr = lr_at(self.last_epoch, self.total_steps, self.cfg)
+        return [lr for _ in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        state = super().state_dict()
+        state.pop("cfg", None)
+        return state
+
+
+def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW over the trainable parameters (frozen ones, e.g. the CLIP text tower, are left out)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ConfigError("the detector has no trainable parameters")
+    return torch.optim.AdamW(params, lr=cfg.lr_warmup, weight_decay=cfg.weight_decay)
