@@ -25,7 +25,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from umcl.detector import Detector
-from umcl.errors import MissingWeightsError, UmclError
+from umcl.errors import UmclError
+from umcl.models.checkpoint import load_into, read_state_dict
 from umcl.registry import register_detector
 
 #: FF++ / Cadene normalisation of the Xception input
@@ -60,38 +61,20 @@ def load_imagenet_xception(model: nn.Module, path: str | Path) -> None:
     """Load ImageNet weights from a local file into a 2-class ``legacy_xception``.
 
     Accepts the timm layout (``fc.*``) and the Cadene layout (``last_linear.*``, 2-D pointwise
-    kernels). The ImageNet head is dropped (the 2-way head stays freshly initialised); every
-    other parameter must be present, else :class:`MissingWeightsError`.
+    kernels). The ImageNet head is dropped (the 2-way head keeps its fresh initialisation);
+    every other parameter must match, else a one-line :class:`UmclError`.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise MissingWeightsError("ImageNet Xception weights not found", path,
-                                  "pass an existing local file as detectors.xception.pretrained_path, "
-                                  "or null to train from scratch")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's input
-        raise MissingWeightsError(f"cannot read weights ({type(exc).__name__})", path,
-                                  "use a PyTorch state-dict file") from exc
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
+    state = read_state_dict(path, "ImageNet Xception")
     own = model.state_dict()
     converted = {}
     for key, value in state.items():
-        key = key.removeprefix("module.")
         if key.startswith(("last_linear.", "fc.")):
             continue
         if key in own and value.dim() == 2 and own[key].dim() == 4:
             value = value[:, :, None, None]  # Cadene stores pointwise kernels as 2-D
         converted[key] = value
-    missing = [k for k in own if not k.startswith("fc.") and k not in converted]
-    if missing:
-        raise MissingWeightsError(f"not a legacy_xception checkpoint ({len(missing)} keys missing, "
-                                  f"e.g. '{missing[0]}')", path, "use timm's or Cadene's xception weights")
-    bad = [k for k, v in converted.items() if k in own and v.shape != own[k].shape]
-    if bad:
-        raise MissingWeightsError(f"shape mismatch for '{bad[0]}'", path, "use ImageNet xception weights")
-    model.load_state_dict({k: v for k, v in converted.items() if k in own}, strict=False)
+    converted.update({k: v for k, v in own.items() if k.startswith("fc.")})
+    load_into(model, converted, path, "ImageNet Xception")
 
 
 @register_detector("xception", config=XceptionConfig)
