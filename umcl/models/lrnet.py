@@ -1,0 +1,161 @@
+"""LRNet (Sun et al., CVPR 2021): landmark-trajectory streams, and the UMCL L-encoder built from them.
+
+One stream (:class:`LRNetStream`), as published (frederickszk/LRNet), about 41 k parameters:
+landmark dropout (whole points, p = 0.1, training only) -> BiGRU (136 -> 2 x 32, learned initial
+state) -> concatenated final hidden states (64) -> dropout 0.5 -> residual MLP 64 -> 64 -> 64
+(ReLU, dropout 0.5 inside) -> dropout 0.5 -> Linear 64 -> 2.
+
+Two streams: ``g1`` reads the landmark sequence, ``g2`` its frame differences (one step shorter).
+:class:`LandmarkEncoder` is UMCL's L-encoder: each stream's 64-d feature (the residual-MLP output,
+i.e. the input of its Linear head), concatenated to ``e in R^128`` (UMCL eq. 3). Both classes take
+sequences of any length (LRNet's baseline uses 30-frame blocks, UMCL the whole T-frame clip).
+
+Landmark layout: 136 = 68 points x (x, y), interleaved (``[T, 68, 2]`` flattened), normalised
+``(p - 200) / 200`` in the 400 px calibration crop (docs/contracts.md).
+
+State-dict keys (checkpoint format of :meth:`LandmarkEncoder.load_pretrained`)::
+
+    g1.hidden_state            [2, 1, 32]     learned initial GRU state (both directions)
+    g1.gru.weight_ih_l0 ...    BiGRU weights (``_reverse`` for the backward direction)
+    g1.mlp.fc1.{weight,bias}   residual MLP 64 -> 64
+    g1.mlp.fc2.{weight,bias}   residual MLP 64 -> 64
+    g1.head.{weight,bias}      Linear 64 -> 2
+    g2.<same>                  frame-difference stream
+
+Any common prefix before ``g1.``/``g2.`` (e.g. a baseline detector's ``encoder.``) is stripped, and
+the official per-stream key names (``dense.1.fn.net.0`` ...) are accepted too.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from umcl.errors import UmclError
+from umcl.models.checkpoint import load_into, read_state_dict
+
+NUM_POINTS = 68
+FEATURE_SIZE = 2 * NUM_POINTS
+
+
+class LandmarkDropout(nn.Module):
+    """Drop whole landmark points (both coordinates, every frame) with probability ``p``; training only.
+
+    A fresh mask per sample (the original draws one mask per batch); kept points are scaled by
+    ``1 / (1 - p)`` as in inverted dropout.
+    """
+
+    def __init__(self, p: float = 0.1):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"landmark dropout must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        b, _, f = x.shape
+        keep = torch.bernoulli(torch.full((b, 1, f // 2, 1), 1.0 - self.p, device=x.device, dtype=x.dtype))
+        return (x.reshape(b, -1, f // 2, 2) * keep / (1.0 - self.p)).reshape(x.shape)
+
+
+class ResidualMLP(nn.Module):
+    """``x + fc2(dropout(relu(fc1(x))))``."""
+
+    def __init__(self, dim: int = 64, hidden: int = 64, dropout: float = 0.5):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.fc2(self.drop(torch.relu(self.fc1(x))))
+
+
+class LRNetStream(nn.Module):
+    """One LRNet stream: ``forward(seq [B, L, 136]) -> (feature [B, 2*hidden], logits [B, 2])``."""
+
+    def __init__(self, feature_size: int = FEATURE_SIZE, hidden_size: int = 32, landmark_dropout: float = 0.1,
+                 dropout: float = 0.5, mlp_hidden: int = 64, num_classes: int = 2):
+        super().__init__()
+        self.feature_dim = 2 * hidden_size
+        self.landmark_dropout = LandmarkDropout(landmark_dropout)
+        self.hidden_state = nn.Parameter(torch.randn(2, 1, hidden_size))
+        self.gru = nn.GRU(feature_size, hidden_size, batch_first=True, bidirectional=True)
+        self.drop_in = nn.Dropout(dropout)
+        self.mlp = ResidualMLP(self.feature_dim, mlp_hidden, dropout)
+        self.drop_out = nn.Dropout(dropout)
+        self.head = nn.Linear(self.feature_dim, num_classes)
+
+    def features(self, seq: torch.Tensor) -> torch.Tensor:
+        """The 64-d stream feature (residual-MLP output, before the head's dropout)."""
+        seq = self.landmark_dropout(seq)
+        _, hidden = self.gru(seq, self.hidden_state.expand(-1, seq.shape[0], -1).contiguous())
+        return self.mlp(self.drop_in(torch.cat([hidden[0], hidden[1]], dim=1)))
+
+    def forward(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feat = self.features(seq)
+        return feat, self.head(self.drop_out(feat))
+
+
+def frame_differences(landmarks: torch.Tensor) -> torch.Tensor:
+    """``landmarks[:, 1:] - landmarks[:, :-1]`` (the g2 stream's input, one step shorter)."""
+    return landmarks[:, 1:] - landmarks[:, :-1]
+
+
+class LandmarkEncoder(nn.Module):
+    """UMCL L-encoder: g1 on landmarks, g2 on frame differences; ``e = [f_g1, f_g2]`` (128-d).
+
+    ``forward(landmarks [B, L, 136]) -> dict(e [B, 128], logits_g1 [B, 2], logits_g2 [B, 2])``.
+    """
+
+    def __init__(self, hidden_size: int = 32, landmark_dropout: float = 0.1, dropout: float = 0.5,
+                 mlp_hidden: int = 64):
+        super().__init__()
+        kwargs = dict(hidden_size=hidden_size, landmark_dropout=landmark_dropout, dropout=dropout,
+                      mlp_hidden=mlp_hidden)
+        self.g1 = LRNetStream(**kwargs)
+        self.g2 = LRNetStream(**kwargs)
+        self.out_dim = self.g1.feature_dim + self.g2.feature_dim
+
+    def forward(self, landmarks: torch.Tensor) -> dict[str, torch.Tensor]:
+        if landmarks.ndim != 3 or landmarks.shape[-1] != FEATURE_SIZE or landmarks.shape[1] < 2:
+            raise ValueError(f"landmarks must be [B, L>=2, {FEATURE_SIZE}], got {tuple(landmarks.shape)}")
+        f1, logits1 = self.g1(landmarks)
+        f2, logits2 = self.g2(frame_differences(landmarks))
+        return {"e": torch.cat([f1, f2], dim=1), "logits_g1": logits1, "logits_g2": logits2}
+
+    def load_pretrained(self, path: str | Path) -> None:
+        """Load a trained LRNet checkpoint (keys documented in the module docstring)."""
+        state = read_state_dict(path, "LRNet")
+        state = {_strip_prefix(k): v for k, v in state.items()}
+        if not any(k.startswith(("g1.", "g2.")) for k in state):
+            raise UmclError("LRNet checkpoint has no g1./g2. keys", path,
+                            "save both streams of the LRNet baseline (keys g1.* and g2.*)")
+        load_into(self, state, path, "LRNet", remap=remap_official_key)
+
+
+def _strip_prefix(key: str) -> str:
+    match = re.search(r"(^|\.)(g[12]\.)", key)
+    return key[match.start(2):] if match else key
+
+
+_OFFICIAL_RENAMES = (
+    (r"\.dense\.1\.fn\.net\.0\.", ".mlp.fc1."),
+    (r"\.dense\.1\.fn\.net\.3\.", ".mlp.fc2."),
+    (r"\.dense\.3\.", ".head."),
+)
+
+
+def remap_official_key(key: str) -> str:
+    """Map official LRNet stream keys (``g1.dense.1.fn.net.0.weight`` ...) to this layout."""
+    for pattern, repl in _OFFICIAL_RENAMES:
+        key = re.sub(pattern, repl, key)
+    return key
+
+
+__all__ = ["LRNetStream", "LandmarkEncoder", "LandmarkDropout", "ResidualMLP", "frame_differences",
+           "remap_official_key"]
