@@ -134,3 +134,100 @@ def test_xception_head_warmup_freezes_backbone(xception):
     assert trainable == ["fc.weight", "fc.bias"]
     xception.set_backbone_frozen(False)
     assert all(p.requires_grad for p in xception.parameters())
+
+
+# ------------------------------------------------------------------------------------- LRNet
+
+def _landmarks(b: int = 2, t: int = 40, seed: int = 2) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return 0.1 * torch.randn(b, t, 136, generator=g).cumsum(1) / t
+
+
+@pytest.fixture()
+def lrnet():
+    from baselines.lrnet import LRNetConfig, LRNetDetector
+
+    torch.manual_seed(0)
+    return LRNetDetector(LRNetConfig.tiny())
+
+
+def test_lrnet_forward_backward(lrnet):
+    lrnet.train()
+    batch = {"landmarks": _landmarks(), "label": torch.tensor([0, 1])}
+    out = lrnet(batch)
+    assert out["logits"].shape == (2, 2) and out["prob_fake"].shape == (2,)
+    terms = lrnet.loss(batch, out)
+    _named_terms_ok(terms)
+    assert set(terms) == {"total", "ce_g1", "ce_g2"}
+    terms["total"].backward()
+    assert lrnet.encoder.g1.head.weight.grad.abs().sum() > 0
+    assert lrnet.encoder.g2.head.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("t, size, stride, expected", [(40, 10, 5, 7), (40, 10, None, 4), (60, 30, None, 2),
+                                                        (59, 30, None, 1), (160, 30, 30, 5), (30, 30, 7, 1)])
+def test_lrnet_block_count(t, size, stride, expected):
+    from baselines.lrnet import landmark_blocks
+
+    x = _landmarks(1, t)
+    blocks = landmark_blocks(x, size, stride or size)
+    assert blocks.shape == (1, expected, size, 136)
+    step = stride or size
+    assert torch.equal(blocks[0, -1], x[0, (expected - 1) * step:(expected - 1) * step + size])
+
+
+def test_lrnet_short_video_is_one_line_error(lrnet):
+    with pytest.raises(UmclError, match="fewer than one LRNet block"):
+        lrnet({"landmarks": _landmarks(1, 9), "label": torch.tensor([0])})
+
+
+def test_lrnet_streams_see_blocks_and_differences_and_fusion_averages(lrnet, monkeypatch):
+    """g1 gets 10-frame blocks, g2 their 9 frame differences; score = mean_blocks(mean of streams)."""
+    lrnet.eval()
+    x = _landmarks(2, 40)
+    seen = {}
+    for name in ("g1", "g2"):
+        stream = getattr(lrnet.encoder, name)
+        orig = stream.forward
+
+        def spy(seq, _orig=orig, _name=name):
+            seen[_name] = seq.detach().clone()
+            return _orig(seq)
+
+        monkeypatch.setattr(stream, "forward", spy)
+    with torch.no_grad():
+        out = lrnet({"landmarks": x, "label": torch.tensor([0, 1])})
+    assert seen["g1"].shape == (2 * 7, 10, 136) and seen["g2"].shape == (2 * 7, 9, 136)
+    assert torch.equal(seen["g1"][1], x[0, 5:15])  # second block of the first video (stride 5)
+    assert torch.allclose(seen["g2"][1], x[0, 6:15] - x[0, 5:14])
+    with torch.no_grad():
+        p1 = torch.softmax(lrnet.encoder.g1(seen["g1"])[1], -1)[:, 1].view(2, 7)
+        p2 = torch.softmax(lrnet.encoder.g2(seen["g2"])[1], -1)[:, 1].view(2, 7)
+    assert torch.allclose(out["block_prob_fake"], (p1 + p2) / 2, atol=1e-6)
+    assert torch.allclose(out["prob_fake"], ((p1 + p2) / 2).mean(1), atol=1e-6)
+    assert torch.allclose(lrnet.score(out), out["prob_fake"])
+    assert torch.allclose(torch.softmax(out["logits"], -1)[:, 1], out["prob_fake"], atol=1e-5)
+
+
+def test_lrnet_stream_parameter_count_is_about_41k():
+    from baselines.lrnet import LRNetConfig, LRNetDetector
+
+    det = LRNetDetector(LRNetConfig())
+    for stream in (det.encoder.g1, det.encoder.g2):
+        n = sum(p.numel() for p in stream.parameters())
+        assert 39_000 <= n <= 43_000, n
+    assert det.cfg.block_size == 30 and det.stride == 30
+
+
+def test_lrnet_export_loads_into_umcl_landmark_encoder(lrnet, tmp_path):
+    from baselines.lrnet import LRNetConfig, LRNetDetector
+    from umcl.models.lrnet import LandmarkEncoder
+
+    path = lrnet.export_weights(tmp_path / "lrnet.pth")
+    enc = LandmarkEncoder()
+    enc.load_pretrained(path)
+    for k, v in lrnet.encoder.state_dict().items():
+        assert torch.equal(enc.state_dict()[k], v), k
+    again = LRNetDetector(LRNetConfig(block_size=10, pretrained_path=str(path)))
+    assert again.weights_source == f"lrnet:{path}"
+    assert torch.equal(again.encoder.g2.head.weight, lrnet.encoder.g2.head.weight)
