@@ -1,0 +1,163 @@
+"""Generate ``config/schema.json`` from the section dataclasses (one source of truth).
+
+Run ``python -m umcl.config_schema`` after changing a config dataclass; ``tests/test_workflow.py``
+fails while the committed schema and the dataclasses disagree. The schema catches unknown keys
+and wrongly typed values when a config is loaded; range checks stay in each dataclass's
+``__post_init__`` (run for every section by ``umcl.workflow.check_sections``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from umcl.config import SCHEMA_PATH
+
+# section -> "module:Class" (see docs/contracts.md); ``detectors`` comes from the registry.
+SECTIONS: dict[str, str] = {
+    "workflow": "umcl.workflow:WorkflowConfig",
+    "synthff": "umcl.data.synthff.config:SynthFFConfig",
+    "compression": "umcl.data.compression:CompressionConfig",
+    "preprocess": "umcl.data.preprocess.config:PreprocessConfig",
+    "pretrain": "umcl.training.config:PretrainConfig",
+    "training": "umcl.training.config:TrainConfig",
+    "evaluation": "umcl.evaluation.config:EvalConfig",
+}
+
+
+def _import(spec: str) -> type | None:
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None  # that step is not built yet
+        raise
+    except AttributeError:
+        return None
+
+
+def section_classes() -> dict[str, Any]:
+    """Section name -> dataclass (``detectors`` -> {name: dataclass}); missing modules left out."""
+    from umcl import registry
+
+    out: dict[str, Any] = {}
+    for name, spec in SECTIONS.items():
+        cls = _import(spec)
+        if cls is not None:
+            out[name] = cls
+    out["detectors"] = {n: registry.get_entry(n).config_cls for n in registry.available()}
+    return out
+
+
+def type_schema(hint: Any) -> dict:
+    """JSON schema of one type hint."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return dataclass_schema(hint)  # type: ignore[arg-type]
+    if origin in (typing.Union, types.UnionType):
+        options = [type_schema(a) for a in args if a is not type(None)]
+        if type(None) in args:
+            options.append({"type": "null"})
+        return options[0] if len(options) == 1 else {"anyOf": options}
+    if origin is typing.Literal:
+        return {"enum": list(args)}
+    if origin is list or hint is list:
+        return {"type": "array", "items": type_schema(args[0])} if args else {"type": "array"}
+    if origin is tuple or hint is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return {"type": "array", "items": type_schema(args[0])}
+        if args:
+            return {"type": "array", "prefixItems": [type_schema(a) for a in args],
+                    "minItems": len(args), "maxItems": len(args)}
+        return {"type": "array"}
+    if origin is dict or hint is dict:
+        return {"type": "object"}
+    simple = {bool: "boolean", int: "integer", float: "number", str: "string"}
+    if hint in simple:
+        return {"type": simple[hint]}
+    return {}
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        value = f.default
+    elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        value = f.default_factory()  # type: ignore[misc]
+    else:
+        return dataclasses.MISSING
+    if dataclasses.is_dataclass(value):
+        value = dataclasses.asdict(value)
+    return json.loads(json.dumps(value, default=list))
+
+
+def dataclass_schema(cls: type) -> dict:
+    """An object schema: one property per field, no other keys."""
+    hints = typing.get_type_hints(cls)
+    props = {}
+    required = []
+    for f in dataclasses.fields(cls):
+        prop = type_schema(hints[f.name])
+        default = _default(f)
+        if default is dataclasses.MISSING:
+            required.append(f.name)
+        else:
+            prop["default"] = default
+        props[f.name] = prop
+    schema: dict = {"type": "object", "additionalProperties": False, "properties": props}
+    if cls.__doc__:
+        schema["description"] = cls.__doc__.strip().splitlines()[0]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def build_schema() -> dict:
+    """The whole config's schema: known sections only, each closed to unknown keys."""
+    classes = section_classes()
+    props: dict = {}
+    for name in SECTIONS:
+        props[name] = dataclass_schema(classes[name]) if name in classes else {
+            "type": "object", "description": f"{SECTIONS[name]} not built yet: not checked"}
+    props["detectors"] = {
+        "type": "object", "additionalProperties": False,
+        "properties": {n: dataclass_schema(c) for n, c in sorted(classes["detectors"].items())},
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "UMCL reproducibility suite config",
+        "description": "Generated by `python -m umcl.config_schema` from the section dataclasses; do not edit.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": props,
+    }
+
+
+def render() -> str:
+    return json.dumps(build_schema(), indent=2, sort_keys=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the schema (or, with ``--check``, exit 1 when the committed one is stale)."""
+    argv = sys.argv[1:] if argv is None else argv
+    text = render()
+    if "--check" in argv:
+        if not SCHEMA_PATH.is_file() or SCHEMA_PATH.read_text() != text:
+            print(f"{SCHEMA_PATH}: out of date — fix: run `python -m umcl.config_schema`", file=sys.stderr)
+            return 1
+        return 0
+    from umcl.io_utils import write_text
+
+    write_text(SCHEMA_PATH, text)
+    print(f"wrote {Path(SCHEMA_PATH).relative_to(Path.cwd()) if Path.cwd() in Path(SCHEMA_PATH).parents else SCHEMA_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""The pipeline's settings (config section ``workflow``) and its file layout.
+
+One place that knows where every output of the pipeline lives. The Snakefile, the DVC
+generator (``umcl/workflow_dvc.py``) and the report read paths from here, so the three can
+not drift apart. Layout for profile ``P``::
+
+    results/P/config.resolved.yaml                 merged + validated config every step reads
+    results/P/data/synthff/                        SynthFF root (FF++ layout; absent for ff++)
+    results/P/data/manifest.csv                    one row per video
+    results/P/data/preprocessed.csv, cache/        preprocessed manifest and per-video caches
+    results/P/pretrain/encoders.pt                 pre-trained P-encoder
+    results/P/runs/<detector>/<train>/seed<S>/     checkpoints/, selection.json
+    results/P/eval/<detector>/<train>/seed<S>/<test>/  scores.csv, metrics.json
+    results/P/logs/<rule>/...log                   one log per job
+    reports/table3.{tex,md,json}                   profile ``default``
+    reports/P/table3.{tex,md,json}                 any other profile
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from umcl.config import REPO_ROOT, config_hash, load_config, section
+from umcl.errors import ConfigError
+
+Compression = Literal["raw", "c23", "c40"]
+DetectorName = Literal["xception", "lrnet", "cpml", "umcl"]
+DEFAULT_PROFILE = "default"
+
+
+@dataclass
+class Resources:
+    """Scheduler resources of one rule (Snakemake tokens; the SLURM profile maps them)."""
+
+    threads: int = 1
+    mem_mb: int = 2000
+    #: GPUs per job (a Snakemake resource token; locally bounded by ``--resources gpu=N``)
+    gpu: int = 0
+    #: wall-clock minutes (used by the SLURM executor)
+    runtime: int = 60
+
+    def __post_init__(self) -> None:
+        if self.threads < 1 or self.mem_mb < 1 or self.gpu < 0 or self.runtime < 1:
+            raise ConfigError("workflow.resources: threads, mem_mb, runtime must be >= 1 and gpu >= 0")
+
+
+@dataclass
+class StageResources:
+    """Resources per rule group."""
+
+    generate: Resources = field(default_factory=lambda: Resources(threads=2, mem_mb=4000))
+    compress: Resources = field(default_factory=lambda: Resources(threads=2, mem_mb=2000))
+    manifest: Resources = field(default_factory=lambda: Resources(threads=1, mem_mb=1000, runtime=10))
+    preprocess: Resources = field(default_factory=lambda: Resources(threads=2, mem_mb=8000))
+    pretrain: Resources = field(default_factory=lambda: Resources(threads=2, mem_mb=8000))
+    train: Resources = field(default_factory=lambda: Resources(threads=2, mem_mb=8000))
+    evaluate: Resources = field(default_factory=lambda: Resources(threads=1, mem_mb=4000))
+    report: Resources = field(default_factory=lambda: Resources(threads=1, mem_mb=1000, runtime=10))
+
+
+@dataclass
+class WorkflowConfig:
+    """Settings of the pipeline itself (section ``workflow``)."""
+
+    #: ``synthff`` generates the data offline; ``ff++`` reads FaceForensics++ from ``root``
+    dataset: Literal["synthff", "ff++"] = "synthff"
+    #: dataset root (FF++ layout, see docs/contracts.md); required for ff++, ignored for synthff
+    root: str | None = None
+    #: manipulation methods to use; None = every method found under the root
+    methods: list[str] | None = None
+    #: compressions to produce (synthff) or read (ff++); raw must be first for synthff
+    compressions: list[Compression] = field(default_factory=lambda: ["raw", "c23", "c40"])
+    train_compressions: list[Compression] = field(default_factory=lambda: ["raw", "c23", "c40"])
+    test_compressions: list[Compression] = field(default_factory=lambda: ["raw", "c23", "c40"])
+    detectors: list[DetectorName] = field(default_factory=lambda: ["xception", "lrnet", "cpml", "umcl"])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    resources: StageResources = field(default_factory=StageResources)
+
+    def __post_init__(self) -> None:
+        if self.dataset != "synthff" and not self.root:
+            raise ConfigError(f"workflow.root is required for dataset '{self.dataset}'",
+                              fix="set workflow.root to the dataset folder (FF++ layout)")
+        for name in ("compressions", "train_compressions", "test_compressions", "detectors", "seeds"):
+            values = getattr(self, name)
+            if not values or len(set(values)) != len(values):
+                raise ConfigError(f"workflow.{name} must be a non-empty list without repeats, got {values}")
+        missing = sorted(set(self.train_compressions + self.test_compressions) - set(self.compressions))
+        if missing:
+            raise ConfigError(f"workflow train/test compressions {missing} are not in workflow.compressions")
+
+
+def profile_file(profile: str) -> Path:
+    """``default`` → config/default.yaml; any other name → config/profiles/<name>.yaml."""
+    if profile == DEFAULT_PROFILE:
+        return REPO_ROOT / "config" / "default.yaml"
+    path = REPO_ROOT / "config" / "profiles" / f"{profile}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in (REPO_ROOT / "config" / "profiles").glob("*.yaml"))
+        raise ConfigError(f"unknown profile '{profile}'", fix=f"use default or one of {known}")
+    return path
+
+
+def check_sections(cfg: dict) -> None:
+    """Build every section's dataclass so that range checks fail before anything runs."""
+    from umcl.config_schema import section_classes  # local: imports the step modules
+
+    for name, cls in section_classes().items():
+        if name == "detectors":
+            for det, det_cls in cls.items():
+                section(cfg.get("detectors") or {}, det, det_cls)
+        else:
+            section(cfg, name, cls)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Paths of every pipeline output for one profile (relative to the repository root)."""
+
+    profile: str
+    wf: WorkflowConfig
+
+    @property
+    def results(self) -> str:
+        return f"results/{self.profile}"
+
+    @property
+    def resolved_config(self) -> str:
+        return f"{self.results}/config.resolved.yaml"
+
+    @property
+    def data(self) -> str:
+        return f"{self.results}/data"
+
+    @property
+    def root(self) -> str:
+        return f"{self.data}/synthff" if self.wf.dataset == "synthff" else str(self.wf.root)
+
+    def stamp(self, name: str) -> str:
+        """A file that marks a step done whose real outputs live in a shared folder."""
+        return f"{self.data}/stamps/{name}.done"
+
+    @property
+    def manifest(self) -> str:
+        return f"{self.data}/manifest.csv"
+
+    @property
+    def preprocessed(self) -> str:
+        return f"{self.data}/preprocessed.csv"
+
+    @property
+    def cache(self) -> str:
+        return f"{self.data}/cache"
+
+    @property
+    def pretrained(self) -> str:
+        return f"{self.results}/pretrain/encoders.pt"
+
+    def run_dir(self, detector: str, train: str, seed: int | str) -> str:
+        return f"{self.results}/runs/{detector}/{train}/seed{seed}"
+
+    def eval_dir(self, detector: str, train: str, seed: int | str, test: str) -> str:
+        return f"{self.results}/eval/{detector}/{train}/seed{seed}/{test}"
+
+    def log(self, rule: str, *parts: object) -> str:
+        return f"{self.results}/logs/{rule}/" + ("/".join(str(p) for p in parts) or "main") + ".log"
+
+    @property
+    def report_prefix(self) -> str:
+        return "reports/table3" if self.profile == DEFAULT_PROFILE else f"reports/{self.profile}/table3"
+
+    def runs(self) -> list[tuple[str, str, int]]:
+        """Every training job: (detector, training compression, seed)."""
+        return [(d, t, s) for d in self.wf.detectors for t in self.wf.train_compressions for s in self.wf.seeds]
+
+    def evaluations(self) -> list[tuple[str, str, int, str]]:
+        """Every evaluation job: (detector, training compression, seed, test compression)."""
+        return [(d, t, s, e) for d, t, s in self.runs() for e in self.wf.test_compressions]
+
+    def metrics_files(self) -> list[str]:
+        return [f"{self.eval_dir(*job)}/metrics.json" for job in self.evaluations()]
+
+    def report_files(self) -> list[str]:
+        return [f"{self.report_prefix}.{ext}" for ext in ("tex", "md", "json")]
+
+
+def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:
+    """Load ``profile`` (schema-validated), check every section, return (config, layout)."""
+    cfg = load_config(profile_file(profile))
+    if check:
+        check_sections(cfg)
+    wf = section(cfg, "workflow", WorkflowConfig)
+    return cfg, Layout(profile, wf)
+
+
+def section_hash(cfg: dict, *names: str) -> str:
+    """Hash of the named sections only: a rule re-runs when the settings it reads change."""
+    return config_hash({n: cfg.get(n) for n in names})
+
+
+def as_dict(obj: object) -> dict:
+    """A dataclass as a plain mapping (for writing resolved configs)."""
+    return dataclasses.asdict(obj)  # type: ignore[arg-type]
