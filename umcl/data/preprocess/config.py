@@ -1,0 +1,84 @@
+"""``PreprocessConfig``: the ``preprocess`` section of the config (paper values as defaults)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+from umcl.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Settings of the per-video preprocessing.
+
+    Paper values: ``num_frames`` 160 and ``crop_size`` 128 (UMCL §4, MTCNN crops for the
+    P-encoder); ``xception_size`` 299 and ``xception_scale`` 1.3 (FF++ Xception baseline).
+    The rest are choices the paper leaves open (docs/deviations/data.md, "Preprocessing").
+    """
+
+    num_frames: int = 160
+    """T: the first T frames of each video are used; shorter videos are rejected."""
+    crop_size: int = 128
+    """S: side of the square RGB face crops (``faces``)."""
+    xception_size: int = 299
+    """X: side of the Xception crops (``xception_faces``)."""
+    xception_frames: int = 8
+    """F: number of evenly spaced frames (of the T) cropped for the Xception baseline."""
+    xception_scale: float = 1.3
+    """Enlargement of the square face box for the Xception crops."""
+    face_scale: float = 1.0
+    """Enlargement of the square face box for ``faces`` (1.0 = the MTCNN box made square)."""
+    keyframe_interval: int = 1
+    """Run MTCNN every N frames (1 = every frame); boxes in between are interpolated."""
+    box_smoothing: int = 1
+    """Centred moving-average window (frames, odd) over box centre and size; 1 = off."""
+    detector_batch_size: int = 16
+    """Frames per batched MTCNN call."""
+    min_face_size: int = 20
+    """MTCNN's smallest face (px); facenet-pytorch's default. Larger = fewer pyramid scales."""
+    min_face_prob: float = 0.9
+    """MTCNN probability below which a candidate face is ignored."""
+    min_detection_rate: float = 0.5
+    """Videos where MTCNN finds a face in fewer of the tried frames are rejected."""
+    landmark_backend: Literal["dlib", "fan"] = "dlib"
+    """68-point detector: dlib (offline default) or face-alignment FAN (needs local weights)."""
+    dlib_predictor_path: str | None = None
+    """Path to ``shape_predictor_68_face_landmarks.dat``; None = search the usual places."""
+    fan_weights_path: str | None = None
+    """Path to ``2DFAN4-*.pth.tar``; None = ``$TORCH_HOME/hub/checkpoints``."""
+    calibrate: bool = True
+    """Apply LRNet's LK + Kalman calibration (False: detector landmarks, normalised only)."""
+    device: str = "cpu"
+    """Torch device for MTCNN and FAN."""
+
+    def __post_init__(self) -> None:
+        checks = {
+            "num_frames": self.num_frames >= 2,
+            "crop_size": self.crop_size >= 8,
+            "xception_size": self.xception_size >= 8,
+            "xception_frames": 0 <= self.xception_frames <= self.num_frames,
+            "xception_scale": self.xception_scale > 0,
+            "face_scale": self.face_scale > 0,
+            "keyframe_interval": self.keyframe_interval >= 1,
+            "box_smoothing": self.box_smoothing >= 1 and self.box_smoothing % 2 == 1,
+            "detector_batch_size": self.detector_batch_size >= 1,
+            "min_face_size": self.min_face_size >= 12,
+            "min_face_prob": 0.0 <= self.min_face_prob <= 1.0,
+            "min_detection_rate": 0.0 <= self.min_detection_rate <= 1.0,
+            "landmark_backend": self.landmark_backend in ("dlib", "fan"),
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            values = {name: getattr(self, name) for name in bad}
+            raise ConfigError(f"invalid preprocess setting(s) {values}",
+                              fix="see umcl/data/preprocess/config.py for the allowed ranges")
+
+    def to_dict(self) -> dict:
+        """Plain mapping (for the cache's ``meta`` and provenance)."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> "PreprocessConfig":
+        """A copy with ``changes`` applied (validated again)."""
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,214 @@
+"""One video → one cache (:func:`preprocess_video`); a manifest → caches + preprocessed manifest.
+
+Frame selection: the first ``num_frames`` frames of the video (the paper uses 160-frame clips
+and does not say which; the first frames keep the clip identical across raw/c23/c40 versions
+of a video). A video with fewer frames is rejected, never padded.
+
+In batch mode (:func:`preprocess_manifest`) a bad video is logged, recorded as
+``status=failed`` with its one-line reason, and skipped; valid caches made with the same
+settings are reused, so an interrupted batch resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from umcl.data.preprocess.cache import read_cache, write_cache
+from umcl.data.preprocess.calibration import calibrate_landmarks, normalise_only
+from umcl.data.preprocess.config import PreprocessConfig
+from umcl.data.preprocess.faces import crop_faces, evenly_spaced, load_mtcnn, track_faces
+from umcl.data.preprocess.landmarks import Landmarker, build_landmarker, detect_landmarks
+from umcl.errors import BadVideoError, UmclError
+from umcl.logs import get_logger
+
+log = get_logger("preprocess")
+
+
+@functools.lru_cache(maxsize=2)
+def _landmarker(cfg: PreprocessConfig) -> Landmarker:
+    return build_landmarker(cfg)
+
+
+def load_clip(video_path: str | Path, num_frames: int) -> tuple[np.ndarray, float, int]:
+    """The first ``num_frames`` RGB frames, the fps and the video's frame count.
+
+    Raises :class:`BadVideoError` for a missing, empty, unreadable or too short video.
+    """
+    from umcl.data.compression import read_video
+
+    path = Path(video_path)
+    if not path.is_file():
+        raise BadVideoError("video not found", path, "check the path (manifest paths are relative to its folder)")
+    if path.stat().st_size == 0:
+        raise BadVideoError("video file is empty (0 bytes)", path, "re-download or re-encode the video")
+    frames, fps = read_video(path)
+    n = len(frames)
+    if n < num_frames:
+        raise BadVideoError(f"video has {n} frames but {num_frames} are needed", path,
+                            f"use a video with at least {num_frames} frames or lower preprocess.num_frames")
+    return np.ascontiguousarray(frames[:num_frames]), float(fps), n
+
+
+def preprocess_frames(frames: np.ndarray, cfg: PreprocessConfig, source: str | Path = "<frames>",
+                      mtcnn=None, landmarker: Landmarker | None = None) -> dict[str, Any]:
+    """All cache arrays for RGB ``frames`` uint8 [T, H, W, 3] (no I/O).
+
+    Raises :class:`BadVideoError` when the face is found in fewer than ``min_detection_rate``
+    of the tried frames.
+    """
+    track = track_faces(frames, cfg, mtcnn if mtcnn is not None else load_mtcnn(cfg.device, cfg.min_face_size))
+    if track.detection_rate < cfg.min_detection_rate or not np.isfinite(track.boxes).all():
+        raise BadVideoError(f"face found in {track.detection_rate:.0%} of {int(track.tried.sum())} tried frames "
+                            f"(minimum {cfg.min_detection_rate:.0%})", source,
+                            "check that the video shows one face, or lower preprocess.min_detection_rate")
+    landmarker = landmarker if landmarker is not None else _landmarker(cfg)
+    raw = detect_landmarks(frames, track.boxes, landmarker)
+    if not np.isfinite(raw).all():
+        raise BadVideoError(f"{landmarker.name} landmarks failed on some frames", source,
+                            "check the video's face is visible in every frame")
+    calib = calibrate_landmarks(frames, raw) if cfg.calibrate else normalise_only(frames, raw)
+    x_idx = evenly_spaced(len(frames), cfg.xception_frames)
+    return {
+        "faces": crop_faces(frames, track.boxes, cfg.face_scale, cfg.crop_size),
+        "xception_faces": crop_faces(frames[x_idx], track.boxes[x_idx], cfg.xception_scale, cfg.xception_size),
+        "landmarks": calib.normalised,
+        "landmarks_raw": raw,
+        "boxes": track.boxes,
+        "detected": track.detected,
+        "detection_rate": track.detection_rate,
+        "_extra": {"xception_indices": x_idx.tolist(), "tracked_fraction": round(calib.tracked_fraction, 4),
+                   "landmark_backend": landmarker.name,
+                   "landmark_model": str(getattr(landmarker, "path", ""))},
+    }
+
+
+def preprocess_video(video_path: str | Path, out_path: str | Path, cfg: PreprocessConfig,
+                     mtcnn=None, landmarker: Landmarker | None = None) -> dict[str, Any]:
+    """Preprocess one video into the cache ``out_path`` (atomic) and return a summary.
+
+    Summary keys: ``video, cache, n_frames`` (frames in the source), ``num_frames`` (frames
+    used), ``fps, detection_rate, tracked_fraction, seconds``. Raises :class:`BadVideoError`
+    (one line naming the file) for unusable videos; nothing is written then.
+    """
+    start = time.perf_counter()
+    frames, fps, n = load_clip(video_path, cfg.num_frames)
+    arrays = preprocess_frames(frames, cfg, video_path, mtcnn, landmarker)
+    extra = arrays.pop("_extra")
+    meta = {"source": str(video_path), "source_frames": n, "preprocess": cfg.to_dict(), **extra}
+    write_cache(out_path, fps=fps, meta=meta, **arrays)
+    seconds = time.perf_counter() - start
+    log.info("%s -> %s (%d frames, face in %.0f%%, %.1f s)", video_path, out_path, cfg.num_frames,
+             100 * arrays["detection_rate"], seconds)
+    return {"video": str(video_path), "cache": str(out_path), "n_frames": n, "num_frames": cfg.num_frames,
+            "fps": fps, "detection_rate": float(arrays["detection_rate"]),
+            "tracked_fraction": extra["tracked_fraction"], "seconds": round(seconds, 3)}
+
+
+def cache_path_for(record, out_dir: str | Path) -> Path:
+    """``out_dir/dataset/method/compression/id.npz``: mirrors the video's key."""
+    return Path(out_dir) / record.dataset / record.method / record.compression / f"{record.id}.npz"
+
+
+def _reusable(cache: Path, cfg: PreprocessConfig) -> dict[str, Any] | None:
+    """Summary of an existing cache made with the same settings, else None."""
+    if not cache.is_file():
+        return None
+    try:
+        data = read_cache(cache, keys=("meta", "detection_rate"))
+    except UmclError:
+        return None
+    meta = data["meta"]
+    if meta.get("preprocess") != cfg.to_dict():
+        return None
+    return {"cache": str(cache), "n_frames": meta.get("source_frames"), "detection_rate": data["detection_rate"]}
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _process_one(video: str, cache: str, cfg: PreprocessConfig) -> tuple[str, dict[str, Any] | None, str]:
+    """Run one video; returns (cache, summary or None, one-line reason). Never raises."""
+    try:
+        return cache, preprocess_video(video, cache, cfg), ""
+    except UmclError as exc:
+        return cache, None, str(exc)
+    except Exception as exc:  # a bug or an exotic file must not stop a batch of thousands
+        log.debug("unexpected error on %s:\n%s", video, traceback.format_exc())
+        return cache, None, f"{video}: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def preprocess_manifest(manifest_csv: str | Path, out_dir: str | Path, out_manifest_csv: str | Path,
+                        cfg: PreprocessConfig, workers: int = 1, overwrite: bool = False,
+                        progress: bool = True) -> list:
+    """Preprocess every video of a manifest; write the preprocessed manifest; return its rows.
+
+    Each row gains ``cache`` (relative to the output manifest's folder), ``status``
+    (``ok``/``failed``), ``reason``, ``n_frames`` and ``detection_rate``. Existing caches made
+    with the same settings are reused unless ``overwrite``. ``workers`` > 1 runs videos in
+    separate processes (each loads MTCNN and the landmark model once).
+    """
+    from umcl.data.manifest import read_manifest, write_manifest
+
+    rows = read_manifest(manifest_csv)
+    if not rows:
+        raise UmclError("manifest has no videos", manifest_csv, "build it with `umcl manifest`")
+    out_manifest = Path(out_manifest_csv)
+    results: dict[int, tuple[dict[str, Any] | None, str]] = {}
+    todo: list[tuple[int, str, str]] = []
+    for i, row in enumerate(rows):
+        cache = cache_path_for(row, out_dir)
+        summary = None if overwrite else _reusable(cache, cfg)
+        if summary is not None:
+            results[i] = (summary, "")
+        else:
+            todo.append((i, row.path, str(cache)))
+    if len(results):
+        log.info("reusing %d existing caches", len(results))
+    bar = tqdm(total=len(todo), desc="preprocess", unit="video", disable=not progress)
+    if workers <= 1:
+        for i, video, cache in todo:
+            results[i] = _process_one(video, cache, cfg)[1:]
+            bar.update()
+    else:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        import multiprocessing
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_init_worker, initargs=(threads,)) as pool:
+            futures = {pool.submit(_process_one, video, cache, cfg): i for i, video, cache in todo}
+            for fut in as_completed(futures):
+                cache, summary, reason = fut.result()
+                results[futures[fut]] = (summary, reason)
+                if summary is not None:
+                    log.info("%s -> %s (face in %.0f%%, %.1f s)", summary["video"], cache,
+                             100 * summary["detection_rate"], summary["seconds"])
+                bar.update()
+    bar.close()
+    out_rows = []
+    for i, row in enumerate(rows):
+        summary, reason = results[i]
+        if summary is None:
+            log.warning("failed: %s", reason)
+            out_rows.append(replace(row, cache=None, status="failed", reason=reason, n_frames=None,
+                                    detection_rate=None))
+        else:
+            rel = os.path.relpath(Path(summary["cache"]).resolve(), out_manifest.parent.resolve())
+            out_rows.append(replace(row, cache=rel, status="ok", reason="", n_frames=summary["n_frames"],
+                                    detection_rate=round(float(summary["detection_rate"]), 4)))
+    write_manifest(out_rows, out_manifest)
+    n_ok = sum(r.status == "ok" for r in out_rows)
+    log.info("preprocessed %d/%d videos (%d failed) -> %s", n_ok, len(out_rows), len(out_rows) - n_ok, out_manifest)
+    return out_rows
