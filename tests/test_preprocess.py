@@ -1,0 +1,143 @@
+"""Tests of umcl.data.preprocess: geometry, calibration, cache, landmarks, and (on SynthFF videos)
+MTCNN detection, the whole pipeline, bad inputs, the CLI and batch mode."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from umcl.data.preprocess.cache import CACHE_KEYS, read_cache, validate_cache, write_cache
+from umcl.data.preprocess.calibration import calibrate_landmarks, normalise_only
+from umcl.data.preprocess.config import PreprocessConfig
+from umcl.data.preprocess.faces import evenly_spaced, interpolate_boxes, keyframe_indices, smooth_boxes
+from umcl.data.preprocess.geometry import box_iou, crop_square, square_boxes
+from umcl.data.preprocess.landmarks import FanLandmarks, find_dlib_predictor, find_fan_weights
+from umcl.errors import ConfigError, MissingWeightsError, UmclError
+
+
+# ---------------------------------------------------------------- config and geometry
+def test_config_defaults_are_the_papers_and_bad_values_fail():
+    cfg = PreprocessConfig()
+    assert (cfg.num_frames, cfg.crop_size, cfg.xception_size, cfg.xception_scale) == (160, 128, 299, 1.3)
+    with pytest.raises(ConfigError, match="box_smoothing"):
+        PreprocessConfig(box_smoothing=2)
+    with pytest.raises(ConfigError, match="keyframe_interval"):
+        PreprocessConfig(keyframe_interval=0)
+
+
+def test_square_boxes_and_crop_pad_outside_the_frame():
+    sq = square_boxes(np.array([[10, 20, 30, 60]]), 1.0)[0]
+    np.testing.assert_allclose(sq, [0, 20, 40, 60])
+    frame = np.full((50, 50, 3), 200, np.uint8)
+    crop, ibox = crop_square(frame, np.array([-25, -25, 25, 25.0]), 10)
+    assert crop.shape == (10, 10, 3) and list(ibox) == [-25, -25, 25, 25]
+    assert crop[:4, :4].max() == 0 and crop[6:, 6:].min() == 200  # black outside, image inside
+    assert box_iou(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 15, 10]]))[0] == pytest.approx(1 / 3)
+
+
+def test_keyframes_interpolation_and_smoothing():
+    assert keyframe_indices(10, 4).tolist() == [0, 4, 8, 9]
+    assert keyframe_indices(10, 1).tolist() == list(range(10))
+    assert evenly_spaced(160, 8).tolist() == [10, 30, 50, 70, 90, 110, 130, 150]
+    boxes = interpolate_boxes(np.array([0, 4]), np.array([[0, 0, 10, 10], [40, 0, 50, 10.0]]), 6)
+    np.testing.assert_allclose(boxes[2], [20, 0, 30, 10])  # halfway
+    np.testing.assert_allclose(boxes[5], [40, 0, 50, 10])  # held after the last detection
+    jitter = np.array([[0, 0, 10, 10], [2, 0, 12, 10], [0, 0, 10, 10], [2, 0, 12, 10], [0, 0, 10, 10.0]])
+    smooth = smooth_boxes(jitter, 3)
+    assert np.ptp(smooth[1:-1, 0]) < np.ptp(jitter[1:-1, 0])
+
+
+# ---------------------------------------------------------------- calibration (LRNet)
+def _textured_motion(num: int, seed: int = 0, still: bool = False):
+    """A textured plane moving sub-pixel over ``num`` frames and 68 points glued to it."""
+    rng = np.random.default_rng(seed)
+    texture = cv2.GaussianBlur(rng.random((400, 400, 3)).astype(np.float32), (0, 0), 1.5)
+    texture = (255 * (texture - texture.min()) / np.ptp(texture)).astype(np.uint8)
+    grid = np.stack(np.meshgrid(np.linspace(90, 166, 17), np.linspace(90, 166, 4)), -1).reshape(-1, 2)
+    frames, truth = [], []
+    for t in range(num):
+        d = np.zeros(2) if still else np.array([6 * np.sin(t / 6), 4 * np.sin(t / 9)])
+        m = np.float32([[1, 0, d[0] - 72], [0, 1, d[1] - 72]])
+        frames.append(cv2.warpAffine(texture, m, (256, 256), flags=cv2.INTER_LINEAR))
+        truth.append(grid + d)
+    return np.stack(frames), np.stack(truth), rng
+
+
+def _rms(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(((a - b) ** 2).sum(-1).mean()))
+
+
+def test_calibration_pulls_jittery_landmarks_towards_the_truth():
+    frames, truth, rng = _textured_motion(40)
+    noisy = truth + rng.normal(0, 1.5, truth.shape)
+    cal = calibrate_landmarks(frames, noisy)
+    assert cal.normalised.shape == (40, 136) and cal.normalised.dtype == np.float32
+    assert _rms(cal.pixels, truth) < 0.7 * _rms(noisy, truth)  # measured 1.14 vs 2.11 px
+    assert cal.tracked_fraction > 0.9
+    # normalisation: (p - 200) / 200 in each frame's 400 px crop, x/y interleaved
+    side = cal.crop_boxes[:, 2] - cal.crop_boxes[:, 0]
+    local = (cal.pixels - cal.crop_boxes[:, None, :2]) * (400 / side)[:, None, None]
+    np.testing.assert_allclose(cal.normalised.reshape(40, 68, 2), (local - 200) / 200, atol=1e-4)
+
+
+def test_calibration_keeps_a_static_point_fixed_and_is_deterministic():
+    frames, truth, _ = _textured_motion(20, still=True)
+    cal = calibrate_landmarks(frames, truth)
+    assert np.abs(cal.pixels - truth).max() < 1e-3
+    assert np.ptp(cal.normalised, axis=0).max() < 1e-6
+    again = calibrate_landmarks(frames, truth)
+    assert np.array_equal(cal.normalised, again.normalised)
+    plain = normalise_only(frames, truth)
+    np.testing.assert_allclose(plain.normalised, cal.normalised, atol=1e-5)
+
+
+# ---------------------------------------------------------------- cache
+def _fake_arrays(t: int = 6, s: int = 16, x: int = 20, f: int = 2) -> dict:
+    rng = np.random.default_rng(1)
+    return dict(faces=rng.integers(0, 255, (t, s, s, 3), dtype=np.uint8),
+                xception_faces=rng.integers(0, 255, (f, x, x, 3), dtype=np.uint8),
+                landmarks=rng.normal(size=(t, 136)).astype(np.float32),
+                landmarks_raw=rng.normal(size=(t, 68, 2)).astype(np.float32),
+                boxes=rng.normal(size=(t, 4)).astype(np.float32), detected=np.ones(t, bool),
+                fps=25.0, detection_rate=1.0, meta={"source": "x.mp4"})
+
+
+def test_cache_round_trip_has_exactly_the_contract(tmp_path):
+    path = write_cache(tmp_path / "a" / "v.npz", **_fake_arrays())
+    with np.load(path, allow_pickle=False) as npz:
+        assert sorted(npz.files) == sorted(CACHE_KEYS)
+        assert npz["meta"].dtype.kind == "U" and npz["fps"].dtype == np.float32 and npz["fps"].shape == ()
+    data = read_cache(path)
+    assert data["meta"] == {"source": "x.mp4"} and data["fps"] == 25.0
+    assert [p.name for p in path.parent.iterdir()] == ["v.npz"]  # no temporary left
+
+
+def test_cache_rejects_wrong_shapes_and_leaves_nothing(tmp_path):
+    bad = _fake_arrays()
+    bad["landmarks"] = bad["landmarks"][:, :100]
+    with pytest.raises(UmclError, match="landmarks"):
+        write_cache(tmp_path / "v.npz", **bad)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(UmclError, match="junk.npz"):
+        read_cache(tmp_path / "junk.npz")
+    data = {k: np.asarray(v) for k, v in _fake_arrays().items() if k != "meta"}
+    with pytest.raises(UmclError, match="differ from the contract"):
+        validate_cache(data)
+
+
+# ---------------------------------------------------------------- landmark backends
+def test_dlib_model_is_found_and_missing_files_say_how_to_fix(tmp_path, monkeypatch):
+    assert find_dlib_predictor().name == "shape_predictor_68_face_landmarks.dat"
+    with pytest.raises(MissingWeightsError, match="dlib_predictor_path"):
+        find_dlib_predictor(tmp_path / "nope.dat")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # empty hub: FAN must not download
+    with pytest.raises(MissingWeightsError, match="never downloaded"):
+        find_fan_weights()
+    with pytest.raises(MissingWeightsError, match="2DFAN4"):
+        FanLandmarks(tmp_path / "2DFAN4.pth.tar")
+    assert not any(tmp_path.rglob("*.tar"))
