@@ -1,0 +1,1 @@
+"""Data: SynthFF generation, compression, dataset adapters, manifests, preprocessing."""

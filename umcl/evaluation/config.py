@@ -1,0 +1,29 @@
+"""``EvalConfig``: the ``evaluation`` section of the config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from umcl.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How test scores become reported numbers (video level; see umcl.evaluation.metrics)."""
+
+    n_bootstrap: int = 1000
+    """Bootstrap resamples for the confidence intervals (0 = no intervals)."""
+    ci: float = 0.95
+    """Confidence level of the percentile intervals."""
+    threshold: float = 0.5
+    """ACC: a video is called fake when its mean P(fake) >= threshold (fixed; never tuned on test)."""
+    seed: int = 0
+    """Seed of the bootstrap resampling."""
+
+    def __post_init__(self) -> None:
+        if self.n_bootstrap < 0:
+            raise ConfigError(f"evaluation.n_bootstrap must be >= 0, got {self.n_bootstrap}")
+        if not 0.0 < self.ci < 1.0:
+            raise ConfigError(f"evaluation.ci must be in (0, 1), got {self.ci}")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"evaluation.threshold must be in [0, 1], got {self.threshold}")
