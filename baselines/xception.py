@@ -43,7 +43,7 @@ class XceptionConfig:
     ``xception-b5690688.pth`` layout); ``None`` trains from scratch.
     ``drop_rate``: dropout before the 2-way head (FF++ ``TransferModel`` default 0.0).
     ``head_warmup_epochs``: FF++ first trains only the new head for 3 epochs, then the whole
-    network; a trainer honours it through :meth:`XceptionDetector.set_backbone_frozen`.
+    network (:meth:`XceptionDetector.on_epoch_start`, called by the trainer with 1-based epochs).
     """
 
     image_size: int = 299
@@ -103,6 +103,10 @@ class XceptionDetector(Detector):
         """Freeze (FF++ head warm-up) or unfreeze everything but the 2-way head."""
         for name, param in self.net.named_parameters():
             param.requires_grad_(name.startswith("fc.") or not frozen)
+
+    def on_epoch_start(self, epoch: int) -> None:
+        """FF++ protocol: only the new head trains for the first ``head_warmup_epochs`` epochs."""
+        self.set_backbone_frozen(epoch <= self.cfg.head_warmup_epochs)
 
     def frame_logits(self, faces: torch.Tensor) -> torch.Tensor:
         """Per-frame logits [B, F, 2] for crops [B, F, 3, X, X] in [0, 1]."""

@@ -128,12 +128,19 @@ def test_xception_never_asks_timm_for_pretrained(monkeypatch):
     assert calls == [False]
 
 
-def test_xception_head_warmup_freezes_backbone(xception):
+def test_xception_head_warmup_freezes_backbone(xception, monkeypatch):
+    from baselines.xception import XceptionConfig
+
     xception.set_backbone_frozen(True)
     trainable = [n for n, p in xception.net.named_parameters() if p.requires_grad]
     assert trainable == ["fc.weight", "fc.bias"]
     xception.set_backbone_frozen(False)
     assert all(p.requires_grad for p in xception.parameters())
+    monkeypatch.setattr(xception, "cfg", XceptionConfig())  # FF++: 3 head-only epochs
+    for epoch, frozen in ((1, True), (3, True), (4, False)):
+        xception.on_epoch_start(epoch)
+        assert xception.net.conv1.weight.requires_grad is not frozen
+        assert xception.net.fc.weight.requires_grad
 
 
 # ------------------------------------------------------------------------------------- LRNet
