@@ -31,6 +31,9 @@ class Detector(nn.Module):
     def forward(self, batch: dict) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def on_epoch_start(self, epoch: int) -> None:
+        """Called by the trainer before each training epoch (1-based); e.g. to freeze a backbone."""
+
     def loss(self, batch: dict, output: dict) -> dict[str, torch.Tensor]:
         """Named loss terms; ``total`` is what the trainer minimises."""
         ce = nn.functional.cross_entropy(output["logits"], batch["label"])

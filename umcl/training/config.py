@@ -13,7 +13,18 @@ from typing import Literal
 
 from umcl.errors import ConfigError
 
-SelectMetric = Literal["auc", "ap", "acc", "eer", "loss"]
+SelectMetric = Literal["auc", "ap", "acc", "eer"]
+
+
+def check_selection_split(split: str) -> None:
+    """Refuse to select checkpoints on anything but the validation split.
+
+    Selecting on the test split makes test results optimistic (the fault reported against
+    DeepfakeBench); test data is only ever scored, after selection, by ``umcl evaluate``.
+    """
+    if split != "val":
+        raise ConfigError(f"selecting a checkpoint on the '{split}' split is refused: selection "
+                          "uses the validation split only", fix="set training.select_split: val")
 
 
 @dataclass
@@ -42,6 +53,8 @@ class TrainConfig:
     device: str = "auto"
     #: validation metric that picks the checkpoint (on the validation split only)
     select_metric: SelectMetric = "auc"
+    #: split the checkpoint is selected on: only "val" is accepted (never the test split)
+    select_split: str = "val"
     #: max L2 norm of all gradients; None = no clipping
     grad_clip: float | None = None
     #: cap on videos per split (half real, half fake, seeded) for small profiles; None = all
@@ -80,6 +93,7 @@ class TrainConfig:
             raise ConfigError(f"training.num_frames must be >= 1 or null, got {self.num_frames}")
         if self.eval_batch_size is not None and self.eval_batch_size < 1:
             raise ConfigError(f"training.eval_batch_size must be >= 1, got {self.eval_batch_size}")
+        check_selection_split(self.select_split)
         if self.device != "auto" and not (self.device == "cpu" or self.device.startswith("cuda")):
             raise ConfigError(f"training.device must be auto, cpu or cuda[:N], got {self.device!r}")
 

@@ -1,0 +1,149 @@
+"""The trainer: balanced batches, exact resume, validation-only selection, evaluate outputs."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from _train_fixtures import make_manifest  # registers "toy_test"
+from umcl.cli import main
+from umcl.errors import ConfigError, UmclError
+from umcl.training.config import TrainConfig
+from umcl.training.data import BalancedBatchSampler, VideoDataset, collate, read_rows, select_rows
+from umcl.training.trainer import Trainer, build_spec, read_selection
+
+CONFIG = {"training": {"epochs": 3, "batch_size": 4, "lr_warmup": 0.05, "lr": 0.01,
+                       "warmup_fraction": 0.2, "seed": 3}, "detectors": {"toy_test": {"hidden": 8}}}
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory):
+    return make_manifest(tmp_path_factory.mktemp("data"), compressions=("c23", "c40"))
+
+
+def test_balanced_batches_oversample_minority_and_shard():
+    labels = [0] * 3 + [1] * 10
+    sampler = BalancedBatchSampler(labels, 4, seed=1)
+    assert len(sampler) == 5
+    for epoch in (0, 1):
+        sampler.set_epoch(epoch)
+        batches = list(sampler)
+        assert len(batches) == 5
+        for b in batches:
+            assert [labels[i] for i in b] == [0, 0, 1, 1]
+        fakes = [i for b in batches for i in b if labels[i] == 1]
+        assert sorted(fakes) == list(range(3, 13))  # majority: each video exactly once
+        reals = [i for b in batches for i in b if labels[i] == 0]
+        assert set(reals) == {0, 1, 2}  # minority repeated
+    sampler.set_epoch(0)
+    e0 = list(sampler)
+    sampler.set_epoch(1)
+    assert e0 != list(sampler)
+    sampler.set_epoch(0)
+    assert e0 == list(sampler)  # depends on (seed, epoch) only
+    shards = [BalancedBatchSampler(labels, 4, seed=1, rank=r, world_size=2) for r in (0, 1)]
+    got = [list(s) for s in shards]
+    assert len(got[0]) == len(got[1]) == 2
+    assert got[0] + got[1] != [] and not set(map(tuple, got[0])) & set(map(tuple, got[1]))
+    with pytest.raises(UmclError):
+        BalancedBatchSampler([1, 1, 1], 2, seed=0)
+
+
+def test_dataset_items_follow_the_contract(manifest):
+    rows = read_rows(manifest)
+    assert all(r.status == "ok" for r in rows)
+    train = select_rows(rows, "train", "c23")
+    lq = select_rows(rows, "train", "c40")
+    ds = VideoDataset(train, ("frames", "landmarks", "xception_faces", "frames_lq", "landmarks_lq"),
+                      num_frames=6, lq_rows=lq)
+    batch = collate([ds[0], ds[1]])
+    assert batch["frames"].shape == (2, 3, 6, 8, 8) and batch["frames"].dtype == torch.uint8
+    assert batch["frames_lq"].shape == (2, 3, 6, 8, 8)
+    assert batch["landmarks"].shape == (2, 6, 136) and batch["landmarks"].dtype == torch.float32
+    assert batch["xception_faces"].shape == (2, 2, 3, 8, 8)
+    assert batch["key"][0].startswith("synthff/") and batch["label"].dtype == torch.int64
+    with np.load(train[0].cache) as npz:  # the LQ view is the c40 video of the same (method, id)
+        assert not np.array_equal(npz["faces"][:6].transpose(3, 0, 1, 2), batch["frames_lq"][0].numpy())
+    with pytest.raises(UmclError, match="low-quality"):
+        VideoDataset(train, ("frames_lq",))
+    with pytest.raises(UmclError, match="fewer than"):
+        VideoDataset(train, ("frames",), num_frames=99)[0]
+    small = select_rows(rows, "train", "c23", max_videos=4, seed=0)
+    assert sorted(r.label for r in small) == [0, 0, 1, 1]
+
+
+def _final_weights(run):
+    return torch.load(run / "checkpoints" / "last.pt", weights_only=True)["model"]
+
+
+def test_resume_gives_identical_weights_and_selects_on_val(manifest, tmp_path):
+    spec = build_spec(CONFIG, "toy_test", manifest, "c23")
+    full = tmp_path / "full"
+    Trainer(spec, full, progress=False).fit()
+    part = tmp_path / "part"
+    Trainer(spec, part, progress=False).fit(stop_after=1)
+    assert not (part / "checkpoints" / "epoch_002.pt").exists()
+    with pytest.raises(UmclError, match="--resume"):
+        Trainer(spec, part, progress=False).fit()
+    Trainer(spec, part, progress=False).fit(resume=True)
+    a, b = _final_weights(full), _final_weights(part)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    def hist(run):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in json.loads((run / "history.json").read_text())]
+
+    assert hist(full) == hist(part)
+
+    sel = read_selection(full)
+    hist = pd.read_csv(full / "history.csv")
+    assert len(hist) == 3 and sel["split"] == "val" and sel["metric"] == "auc"
+    assert sel["value"] == hist["val_auc"].max()
+    assert sel["epoch"] == int(hist.loc[hist["val_auc"].idxmax(), "epoch"])
+    best = torch.load(full / "checkpoints" / "best.pt", weights_only=True)
+    assert best["epoch"] == sel["epoch"]
+    assert (full / "run.json").is_file()
+    # a different seed is a different run: resuming with it is refused
+    other = build_spec(CONFIG, "toy_test", manifest, "c23", seed=4)
+    with pytest.raises(UmclError, match="different"):
+        Trainer(other, full, progress=False).fit(resume=True)
+
+
+def test_selecting_on_the_test_split_is_refused(manifest, tmp_path):
+    with pytest.raises(ConfigError, match="refused"):
+        TrainConfig(select_split="test")
+    cfg = {**CONFIG, "training": {**CONFIG["training"], "select_split": "test"}}
+    with pytest.raises(ConfigError, match="refused"):
+        build_spec(cfg, "toy_test", manifest, "c23")
+    (tmp_path / "selection.json").write_text(json.dumps({"epoch": 1, "split": "test"}))
+    with pytest.raises(ConfigError, match="refused"):
+        read_selection(tmp_path)
+
+
+def test_cli_train_then_evaluate(manifest, tmp_path):
+    import yaml
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({**CONFIG, "training": {**CONFIG["training"], "epochs": 2}}))
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(cfg), "--detector", "toy_test", "--manifest", str(manifest),
+                 "--train-compression", "c23", "--seed", "5", "--out", str(run)]) == 0
+    assert (run / "train.log").read_text().count("epoch 2/2") == 1
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--config", str(cfg), "--run", str(run), "--manifest", str(manifest),
+                 "--test-compression", "c40", "--out", str(out)]) == 0
+    scores = pd.read_csv(out / "scores.csv", dtype={"id": str})
+    test_rows = select_rows(read_rows(manifest), "test", "c40")
+    assert list(scores.columns) == ["dataset", "method", "compression", "id", "key", "label", "score"]
+    assert sorted(scores["key"]) == sorted(r.key for r in test_rows)
+    assert scores["key"].is_unique and scores["score"].between(0, 1).all()
+    metrics = json.loads((out / "metrics.json").read_text())
+    prov = metrics["provenance"]
+    assert prov["detector"] == "toy_test" and prov["train_compression"] == "c23"
+    assert prov["seed"] == 5 and prov["test_compression"] == "c40" and prov["split"] == "test"
+    assert prov["selected_epoch"] == read_selection(run)["epoch"]
+    assert 0 <= metrics["auc"]["value"] <= 1
+    # bad input: one-line error, non-zero exit, nothing written
+    assert main(["evaluate", "--run", str(tmp_path / "nope"), "--manifest", str(manifest),
+                 "--test-compression", "c40", "--out", str(tmp_path / "e2")]) == 2
+    assert not (tmp_path / "e2").exists()

@@ -1,0 +1,36 @@
+"""``umcl train``: train one registered detector at one compression, selecting on validation."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from umcl.config import load_config
+from umcl.logs import setup_logging
+
+HELP = "train a detector (AdamW + paper schedule, balanced batches); select the epoch on the validation split"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="config YAML (sections training, detectors.<name>); default: built-in defaults")
+    parser.add_argument("--detector", required=True, help="registered detector name (umcl, xception, lrnet, cpml)")
+    parser.add_argument("--manifest", required=True, help="preprocessed manifest CSV (umcl preprocess --out-manifest)")
+    parser.add_argument("--train-compression", required=True, help="compression to train and validate on (raw, c23, c40)")
+    parser.add_argument("--seed", type=int, help="overrides training.seed")
+    parser.add_argument("--epochs", type=int, help="overrides training.epochs")
+    parser.add_argument("--out", required=True, help="run folder (checkpoints/, selection.json, history.csv)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from checkpoints/last.pt")
+    parser.add_argument("--stop-after", type=int, metavar="N", help="end after epoch N (continue later with --resume)")
+    parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
+    parser.add_argument("--log", help="log file (default: OUT/train.log)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from umcl.training.trainer import Trainer, build_spec
+
+    setup_logging(args.log or Path(args.out) / "train.log")
+    config = load_config(args.config) if args.config else {}
+    spec = build_spec(config, args.detector, args.manifest, args.train_compression,
+                      seed=args.seed, epochs=args.epochs)
+    Trainer(spec, args.out, progress=not args.no_progress).fit(resume=args.resume, stop_after=args.stop_after)
+    return 0

@@ -1,0 +1,265 @@
+"""One trainer for every registered detector (``umcl train``).
+
+Per epoch: balanced batches (:class:`BalancedBatchSampler`), AdamW + the paper's schedule
+(:mod:`umcl.training.schedule`), float16 AMP on CUDA only, then video-level scores on the
+*validation* split, a checkpoint (``RUN/checkpoints/epoch_NNN.pt`` and ``last.pt``, atomic)
+and the history (``RUN/history.csv``/``.json``). The best validation epoch by
+``training.select_metric`` (strictly better; ties keep the earlier epoch) is recorded in
+``RUN/selection.json`` and copied to ``checkpoints/best.pt``. The test split is never read here.
+
+Resume (``resume=True``) restores model, optimiser, scheduler, AMP scaler, every RNG and the
+history from ``last.pt`` and continues with the next epoch; the sampler's order depends on
+``(seed, epoch)`` only, so on CPU a resumed run ends with weights identical to an uninterrupted one.
+
+DDP (launched by torchrun, ``WORLD_SIZE`` > 1): one process per GPU, each with its own
+balanced batch of ``batch_size``; rank 0 validates on the whole validation split and writes
+every file while the others wait. Exact resume is guaranteed for a single process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from umcl.config import config_hash, section
+from umcl.data.manifest import check_no_split_overlap
+from umcl.detector import Detector
+from umcl.errors import UmclError
+from umcl.evaluation.metrics import compute_metrics
+from umcl.evaluation.predict import autocast, predict
+from umcl.io_utils import write_json, write_text
+from umcl.logs import get_logger
+from umcl.registry import build_detector, get_entry
+from umcl.seeding import seed_everything
+from umcl.training.config import TrainConfig, check_selection_split
+from umcl.training.data import (BalancedBatchSampler, VideoDataset, collate, read_rows, select_rows,
+                                to_device)
+from umcl.training.runtime import (DistInfo, barrier, copy_atomic, git_commit, init_distributed,
+                                   load_checkpoint, resolve_device, rng_state, save_checkpoint,
+                                   set_rng_state)
+from umcl.training.schedule import PaperSchedule, build_optimizer
+
+log = get_logger("train")
+
+#: metrics where lower is better
+LOWER_IS_BETTER = {"eer"}
+
+
+def is_better(value: float, best: float | None, metric: str) -> bool:
+    """Strict improvement (ties keep the earlier epoch); NaN never wins."""
+    if value is None or math.isnan(value):
+        return False
+    if best is None:
+        return True
+    return value < best if metric in LOWER_IS_BETTER else value > best
+
+
+@dataclasses.dataclass
+class RunSpec:
+    """What one training run is: everything its results depend on."""
+
+    detector: str
+    detector_config: dict
+    training: TrainConfig
+    train_compression: str
+    manifest: str
+
+    def fingerprint(self) -> str:
+        d = dataclasses.asdict(self)
+        d["training"] = {k: v for k, v in d["training"].items() if k not in ("num_workers", "device")}
+        return config_hash(d)
+
+
+def build_spec(config: dict, detector: str, manifest: str | Path, train_compression: str,
+               seed: int | None = None, epochs: int | None = None) -> RunSpec:
+    """A run from the merged config plus the CLI's overrides (``--seed``, ``--epochs``)."""
+    get_entry(detector)  # unknown detector -> one-line error
+    training = section(config, "training", TrainConfig)
+    overrides = {k: v for k, v in (("seed", seed), ("epochs", epochs)) if v is not None}
+    if overrides:
+        training = dataclasses.replace(training, **overrides)
+    det_cfg = ((config or {}).get("detectors") or {}).get(detector) or {}
+    return RunSpec(detector, dict(det_cfg), training, train_compression, str(Path(manifest).resolve()))
+
+
+class Trainer:
+    """Train ``spec.detector`` into ``out`` (see the module docstring for the files)."""
+
+    def __init__(self, spec: RunSpec, out: str | Path, progress: bool = True):
+        self.spec, self.cfg = spec, spec.training
+        self.out = Path(out)
+        self.ckpt_dir = self.out / "checkpoints"
+        self.progress = progress
+        check_selection_split(self.cfg.select_split)
+        self.dist: DistInfo = init_distributed()
+        self.device = resolve_device(self.cfg.device, self.dist)
+        self.use_amp = self.cfg.amp and self.device.type == "cuda"
+
+    # ----------------------------------------------------------------- setup
+    def _datasets(self, inputs: tuple[str, ...]) -> tuple[VideoDataset, VideoDataset]:
+        c, s = self.cfg, self.spec
+        rows = read_rows(s.manifest)
+        check_no_split_overlap(rows)
+        train = select_rows(rows, "train", s.train_compression, c.max_videos, c.seed, s.manifest)
+        val = select_rows(rows, c.select_split, s.train_compression, c.max_videos, c.seed, s.manifest)
+        if len({r.label for r in val}) < 2:
+            raise UmclError(f"the {c.select_split} split at {s.train_compression} has only one class; "
+                            "video AUC is undefined", s.manifest, "add real and fake validation videos")
+        lq = {}
+        if c.lq_compression is not None:
+            lq = {"train": select_rows(rows, "train", c.lq_compression, None, c.seed, s.manifest),
+                  "val": select_rows(rows, c.select_split, c.lq_compression, None, c.seed, s.manifest)}
+        return (VideoDataset(train, inputs, c.num_frames, lq.get("train")),
+                VideoDataset(val, inputs, c.num_frames, lq.get("val")))
+
+    def _write_run_json(self) -> None:
+        s = self.spec
+        write_json(self.out / "run.json", {
+            "detector": s.detector, "detector_config": s.detector_config,
+            "training": dataclasses.asdict(s.training), "train_compression": s.train_compression,
+            "manifest": s.manifest, "seed": s.training.seed, "fingerprint": s.fingerprint(),
+            "commit": git_commit(), "torch": torch.__version__, "world_size": self.dist.world_size,
+        })
+
+    # ----------------------------------------------------------------- main
+    def fit(self, resume: bool = False, stop_after: int | None = None) -> dict:
+        """Train (or resume) up to ``training.epochs``; ``stop_after`` ends early after that epoch
+        (as if interrupted). Returns the selection record."""
+        c, s = self.cfg, self.spec
+        seed_everything(c.seed, c.deterministic)
+        model: Detector = build_detector(s.detector, s.detector_config).to(self.device)
+        train_ds, val_ds = self._datasets(tuple(model.inputs))
+        sampler = BalancedBatchSampler(train_ds.labels, c.batch_size, c.seed, self.dist.rank,
+                                       self.dist.world_size)
+        loader = DataLoader(train_ds, batch_sampler=sampler, num_workers=c.num_workers,
+                            collate_fn=collate, pin_memory=self.device.type == "cuda")
+        total_steps = c.epochs * len(sampler)
+        optimizer = build_optimizer(model, c)
+        scheduler = PaperSchedule(optimizer, total_steps, c)
+        scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        history: list[dict] = []
+        best: dict | None = None
+        start = 1
+        if resume:
+            start, history, best = self._restore(model, optimizer, scheduler, scaler)
+        elif self.dist.is_main:
+            if (self.ckpt_dir / "last.pt").exists():
+                raise UmclError("run folder already holds a training run", self.out,
+                                "pass --resume to continue it, or choose a new --out")
+            self._write_run_json()
+        net: torch.nn.Module = model
+        if self.dist.enabled:
+            net = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda"
+                                          else None, find_unused_parameters=c.ddp_find_unused_parameters)
+            torch.manual_seed(c.seed + 1_000_003 * self.dist.rank)  # per-rank dropout/augmentation
+        log.info("train %s on %s: %d train / %d %s videos, %d steps/epoch, %d epochs, device %s, amp %s",
+                 s.detector, s.train_compression, len(train_ds), len(val_ds), c.select_split,
+                 len(sampler), c.epochs, self.device, self.use_amp)
+        last = min(c.epochs, stop_after) if stop_after is not None else c.epochs
+        for epoch in range(start, last + 1):
+            t0 = time.time()
+            sampler.set_epoch(epoch)
+            model.on_epoch_start(epoch)
+            train_losses = self._train_epoch(net, model, loader, optimizer, scheduler, scaler, epoch)
+            record = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], **train_losses}
+            if self.dist.is_main:
+                scores = predict(model, val_ds, self.device, c.eval_batch_size or c.batch_size,
+                                 c.num_workers, self.use_amp, desc=f"val {epoch}", progress=self.progress)
+                metrics = compute_metrics(scores["label"].to_numpy(), scores["score"].to_numpy(), n_boot=0)
+                record.update({f"val_{k}": metrics[k]["value"] for k in ("auc", "ap", "acc", "eer")})
+                record["seconds"] = round(time.time() - t0, 3)
+                history.append(record)
+                value = metrics[c.select_metric]["value"]
+                if is_better(value, None if best is None else best["value"], c.select_metric):
+                    best = {"epoch": epoch, "metric": c.select_metric, "value": value,
+                            "split": c.select_split}
+                self._save(epoch, model, optimizer, scheduler, scaler, history, best, record)
+                log.info("epoch %d/%d: %s", epoch, c.epochs,
+                         ", ".join(f"{k}={v:.4g}" for k, v in record.items()
+                                   if isinstance(v, float) and k != "seconds"))
+            barrier(self.dist)
+        return best or {}
+
+    def _train_epoch(self, net, model: Detector, loader, optimizer, scheduler, scaler, epoch: int) -> dict:
+        net.train()
+        sums: dict[str, float] = {}
+        n = 0
+        bar = tqdm(loader, desc=f"epoch {epoch}", leave=False,
+                   disable=not (self.progress and self.dist.is_main))
+        for batch in bar:
+            batch = to_device(batch, self.device)
+            with autocast(self.device, self.use_amp):
+                out = net(batch)
+                losses = model.loss(batch, out)
+            total = losses["total"]
+            if not torch.isfinite(total).item() and not self.use_amp:
+                raise UmclError(f"training loss is {total.item()} at epoch {epoch}, step {n + 1}",
+                                fix="lower training.lr_warmup or set training.grad_clip")
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(total).backward()
+            if self.cfg.grad_clip is not None:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), self.cfg.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            n += 1
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach())
+            bar.set_postfix(loss=f"{sums['total'] / n:.4f}")
+        return {f"train_{k}": v / n for k, v in sums.items()}
+
+    # ----------------------------------------------------------------- files
+    def _save(self, epoch, model, optimizer, scheduler, scaler, history, best, record) -> None:
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+                 "rng": rng_state(), "epoch": epoch, "history": history, "best": best,
+                 "metrics": record, "detector": self.spec.detector,
+                 "fingerprint": self.spec.fingerprint()}
+        path = self.ckpt_dir / f"epoch_{epoch:03d}.pt"
+        save_checkpoint(state, path)
+        copy_atomic(path, self.ckpt_dir / "last.pt")
+        frame = pd.DataFrame(history)
+        write_text(self.out / "history.csv", frame.to_csv(index=False))
+        write_json(self.out / "history.json", history)
+        if best is not None and best["epoch"] == epoch:
+            copy_atomic(path, self.ckpt_dir / "best.pt")
+            write_json(self.out / "selection.json", {
+                **best, "checkpoint": f"checkpoints/epoch_{epoch:03d}.pt", "best": "checkpoints/best.pt",
+                "detector": self.spec.detector, "train_compression": self.spec.train_compression,
+                "seed": self.cfg.seed, "fingerprint": self.spec.fingerprint(),
+                "note": "selected on the validation split only; the test split is never read in training"})
+
+    def _restore(self, model, optimizer, scheduler, scaler) -> tuple[int, list[dict], dict | None]:
+        state = load_checkpoint(self.ckpt_dir / "last.pt")
+        if state.get("fingerprint") != self.spec.fingerprint():
+            raise UmclError("cannot resume: the run was started with a different detector, config, "
+                            "compression, seed or manifest", self.out,
+                            "resume with the original settings, or train into a new --out")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        set_rng_state(state["rng"])
+        log.info("resumed %s after epoch %d", self.out, state["epoch"])
+        return state["epoch"] + 1, list(state["history"]), state["best"]
+
+
+def read_selection(run: str | Path) -> dict[str, Any]:
+    """The run's ``selection.json`` (refusing any selection not made on the validation split)."""
+    path = Path(run) / "selection.json"
+    if not path.is_file():
+        raise UmclError("run has no selection.json", path.parent, "train it first with `umcl train`")
+    sel = json.loads(path.read_text())
+    check_selection_split(sel.get("split", "?"))
+    return sel
