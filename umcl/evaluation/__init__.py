@@ -1,0 +1,1 @@
+"""Evaluation: per-video scores, metrics, provenance."""
