@@ -39,24 +39,18 @@ def _landmarker(cfg: PreprocessConfig) -> Landmarker:
     return build_landmarker(cfg)
 
 
-def load_clip(video_path: str | Path, num_frames: int) -> tuple[np.ndarray, float, int]:
-    """The first ``num_frames`` RGB frames, the fps and the video's frame count.
+def load_clip(video_path: str | Path, num_frames: int) -> tuple[np.ndarray, float]:
+    """The first ``num_frames`` RGB frames and the fps (only those frames are decoded).
 
     Raises :class:`BadVideoError` for a missing, empty, unreadable or too short video.
     """
     from umcl.data.compression import read_video
 
-    path = Path(video_path)
-    if not path.is_file():
-        raise BadVideoError("video not found", path, "check the path (manifest paths are relative to its folder)")
-    if path.stat().st_size == 0:
-        raise BadVideoError("video file is empty (0 bytes)", path, "re-download or re-encode the video")
-    frames, fps = read_video(path)
-    n = len(frames)
-    if n < num_frames:
-        raise BadVideoError(f"video has {n} frames but {num_frames} are needed", path,
+    frames, fps = read_video(video_path, max_frames=num_frames)
+    if len(frames) < num_frames:
+        raise BadVideoError(f"video has {len(frames)} frames but {num_frames} are needed", video_path,
                             f"use a video with at least {num_frames} frames or lower preprocess.num_frames")
-    return np.ascontiguousarray(frames[:num_frames]), float(fps), n
+    return np.ascontiguousarray(frames), float(fps)
 
 
 def preprocess_frames(frames: np.ndarray, cfg: PreprocessConfig, source: str | Path = "<frames>",
@@ -96,20 +90,20 @@ def preprocess_video(video_path: str | Path, out_path: str | Path, cfg: Preproce
                      mtcnn=None, landmarker: Landmarker | None = None) -> dict[str, Any]:
     """Preprocess one video into the cache ``out_path`` (atomic) and return a summary.
 
-    Summary keys: ``video, cache, n_frames`` (frames in the source), ``num_frames`` (frames
-    used), ``fps, detection_rate, tracked_fraction, seconds``. Raises :class:`BadVideoError`
+    Summary keys: ``video, cache, n_frames`` (frames in the cache; only these are decoded),
+    ``fps, detection_rate, tracked_fraction, seconds``. Raises :class:`BadVideoError`
     (one line naming the file) for unusable videos; nothing is written then.
     """
     start = time.perf_counter()
-    frames, fps, n = load_clip(video_path, cfg.num_frames)
+    frames, fps = load_clip(video_path, cfg.num_frames)
     arrays = preprocess_frames(frames, cfg, video_path, mtcnn, landmarker)
     extra = arrays.pop("_extra")
-    meta = {"source": str(video_path), "source_frames": n, "preprocess": cfg.to_dict(), **extra}
+    meta = {"source": str(video_path), "preprocess": cfg.to_dict(), **extra}
     write_cache(out_path, fps=fps, meta=meta, **arrays)
     seconds = time.perf_counter() - start
     log.info("%s -> %s (%d frames, face in %.0f%%, %.1f s)", video_path, out_path, cfg.num_frames,
              100 * arrays["detection_rate"], seconds)
-    return {"video": str(video_path), "cache": str(out_path), "n_frames": n, "num_frames": cfg.num_frames,
+    return {"video": str(video_path), "cache": str(out_path), "n_frames": cfg.num_frames,
             "fps": fps, "detection_rate": float(arrays["detection_rate"]),
             "tracked_fraction": extra["tracked_fraction"], "seconds": round(seconds, 3)}
 
@@ -130,7 +124,7 @@ def _reusable(cache: Path, cfg: PreprocessConfig) -> dict[str, Any] | None:
     meta = data["meta"]
     if meta.get("preprocess") != cfg.to_dict():
         return None
-    return {"cache": str(cache), "n_frames": meta.get("source_frames"), "detection_rate": data["detection_rate"]}
+    return {"cache": str(cache), "n_frames": cfg.num_frames, "detection_rate": data["detection_rate"]}
 
 
 def _init_worker(threads: int) -> None:
