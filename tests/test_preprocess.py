@@ -141,3 +141,49 @@ def test_dlib_model_is_found_and_missing_files_say_how_to_fix(tmp_path, monkeypa
     with pytest.raises(MissingWeightsError, match="2DFAN4"):
         FanLandmarks(tmp_path / "2DFAN4.pth.tar")
     assert not any(tmp_path.rglob("*.tar"))
+
+
+# ---------------------------------------------------------------- bad inputs (one-line errors, nothing written)
+SMALL = dict(num_frames=16, crop_size=64, xception_size=64, xception_frames=2, min_face_size=40)
+
+
+@pytest.fixture(scope="session")
+def bad_videos(tmp_path_factory) -> dict[str, Path]:
+    """A corrupt (truncated) mp4, an empty file, a face-less gradient video and a too-short video."""
+    from umcl.data.compression import encode_frames
+
+    root = tmp_path_factory.mktemp("bad")
+    y, x = np.mgrid[0:128, 0:128]
+    frames = np.stack([np.stack([(x + 3 * t) % 256, y * 2, (x + y) // 2], -1) for t in range(24)]).astype(np.uint8)
+    noface = encode_frames(frames, root / "noface.mp4", "c23", 25)
+    short = encode_frames(frames[:5], root / "short.mp4", "c23", 25)
+    corrupt = root / "corrupt.mp4"
+    corrupt.write_bytes(noface.read_bytes()[: noface.stat().st_size // 3])
+    empty = root / "empty.mp4"
+    empty.write_bytes(b"")
+    return {"corrupt": corrupt, "empty": empty, "noface": noface, "short": short}
+
+
+@pytest.mark.parametrize("kind,message", [("corrupt", "corrupt"), ("empty", "empty"),
+                                          ("noface", "face found in 0%"),
+                                          ("short", "has 5 frames but 16 are needed")])
+def test_bad_videos_raise_one_line_errors_and_write_nothing(bad_videos, tmp_path, kind, message):
+    from umcl.data.preprocess.pipeline import preprocess_video
+    from umcl.errors import BadVideoError
+
+    with pytest.raises(BadVideoError) as err:
+        preprocess_video(bad_videos[kind], tmp_path / "out.npz", PreprocessConfig(**SMALL))
+    text = str(err.value)
+    assert message in text and str(bad_videos[kind]) in text and "fix:" in text and "\n" not in text
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_exits_nonzero_with_one_line_and_no_output(bad_videos, tmp_path, capsys):
+    from umcl.cli import main
+
+    out = tmp_path / "caches"
+    code = main(["preprocess", str(bad_videos["short"]), "--out", str(out), "--num-frames", "16"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "has 5 frames but 16 are needed" in err[0]
+    assert not out.exists() or not any(out.rglob("*"))
+    assert main(["preprocess", "--out", str(out)]) != 0  # neither VIDEO nor --manifest
