@@ -1,0 +1,141 @@
+"""Metrics against scikit-learn (incl. ties), bootstrap intervals, and per-video aggregation by full key."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+from umcl.config import from_dict
+from umcl.errors import ConfigError, UmclError
+from umcl.evaluation.config import EvalConfig
+from umcl.evaluation.metrics import (accuracy, aggregate_video_scores, auc, average_precision, bootstrap_ci,
+                                     compute_metrics, eer, eer_from_roc)
+
+
+@st.composite
+def labelled_scores(draw):
+    n = draw(st.integers(2, 60))
+    labels = draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
+    labels[0], labels[1] = 0, 1
+    # few distinct values -> many ties; or continuous values
+    if draw(st.booleans()):
+        scores = draw(st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]), min_size=n, max_size=n))
+    else:
+        scores = draw(st.lists(st.floats(0, 1, allow_nan=False), min_size=n, max_size=n))
+    return np.array(labels), np.array(scores)
+
+
+@settings(max_examples=150, deadline=None)
+@given(labelled_scores())
+def test_auc_ap_equal_sklearn(data):
+    y, s = data
+    assert auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    assert average_precision(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(labelled_scores())
+def test_eer_equals_sklearn_roc_crossing(data):
+    y, s = data
+    fpr, tpr, _ = roc_curve(y, s)  # drop_intermediate=True: collinear points removed, same curve
+    value = eer(y, s)
+    assert value == pytest.approx(eer_from_roc(fpr, tpr), abs=1e-12)
+    # the crossing lies between the ROC points nearest the diagonal on either side
+    fnr = 1 - tpr
+    below = fpr[fpr - fnr <= 0].max()
+    above = fpr[fpr - fnr >= 0].min()
+    assert below - 1e-12 <= value <= above + 1e-12
+
+
+def test_known_values():
+    y = np.array([0, 0, 1, 1])
+    assert auc(y, [0.1, 0.4, 0.35, 0.8]) == 0.75
+    assert auc(y, [0.5, 0.5, 0.5, 0.5]) == 0.5
+    assert eer(y, [0.1, 0.2, 0.8, 0.9]) == 0.0
+    assert eer(y, [0.9, 0.8, 0.2, 0.1]) == 1.0
+    assert eer(y, [0.5, 0.5, 0.5, 0.5]) == 0.5
+    assert accuracy(y, [0.1, 0.5, 0.5, 0.2]) == 0.5  # 0.5 counts as fake
+    assert accuracy(y, [0.1, 0.2, 0.8, 0.9], threshold=0.85) == 0.75
+
+
+def test_one_class_and_nan_are_errors():
+    with pytest.raises(UmclError, match="both real and fake"):
+        auc([1, 1, 1], [0.1, 0.2, 0.3])
+    with pytest.raises(UmclError, match="NaN"):
+        eer([0, 1], [0.1, float("nan")])
+    with pytest.raises(UmclError, match="0 \\(real\\) or 1"):
+        average_precision([0, 2], [0.1, 0.2])
+
+
+def synthetic(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.repeat([0, 1], n // 2)
+    return y, 1 / (1 + np.exp(-(rng.normal(size=n) + 1.2 * y)))
+
+
+@pytest.mark.parametrize("metric", [auc, eer, average_precision, accuracy])
+def test_ci_contains_estimate_and_narrows(metric):
+    widths = []
+    for n in (40, 640):
+        y, s = synthetic(n, 3)
+        low, high = bootstrap_ci(y, s, metric, n_boot=300, seed=1)
+        assert low <= metric(y, s) <= high
+        widths.append(high - low)
+    assert widths[1] < 0.5 * widths[0]
+
+
+def test_bootstrap_is_stratified_and_seeded():
+    y = np.array([0] * 30 + [1] * 2)  # a naive resample would often miss the fakes
+    s = np.random.default_rng(0).random(32)  # completes only if every resample holds both classes
+    assert bootstrap_ci(y, s, auc, n_boot=200, seed=5) == bootstrap_ci(y, s, auc, n_boot=200, seed=5)
+    assert bootstrap_ci(y, s, auc, n_boot=200, seed=5) != bootstrap_ci(y, s, auc, n_boot=200, seed=6)
+
+
+def test_compute_metrics_layout():
+    y, s = synthetic(100, 0)
+    m = compute_metrics(y, s, n_boot=100, seed=0)
+    assert (m["n_real"], m["n_fake"]) == (50, 50)
+    for name in ("auc", "acc", "eer", "ap"):
+        assert set(m[name]) == {"value", "ci_low", "ci_high"}
+        assert m[name]["ci_low"] <= m[name]["value"] <= m[name]["ci_high"]
+    assert m["auc"]["value"] == pytest.approx(roc_auc_score(y, s))
+    assert compute_metrics(y, s, n_boot=0)["auc"]["ci_low"] is None
+
+
+def test_aggregate_keeps_same_id_across_methods_apart():
+    df = pd.DataFrame({
+        "dataset": ["ff++"] * 6, "compression": ["c23"] * 6,
+        "method": ["Deepfakes", "Deepfakes", "FaceSwap", "FaceSwap", "original", "original"],
+        "id": ["000_003"] * 4 + ["000"] * 2,
+        "label": [1, 1, 1, 1, 0, 0], "score": [0.9, 0.7, 0.2, 0.4, 0.1, 0.3],
+    })
+    out = aggregate_video_scores(df)
+    assert len(out) == 3
+    got = {(r.method, r.id): (r.score, r.n, r.label) for r in out.itertuples()}
+    assert got[("Deepfakes", "000_003")] == (pytest.approx(0.8), 2, 1)
+    assert got[("FaceSwap", "000_003")] == (pytest.approx(0.3), 2, 1)
+    assert got[("original", "000")] == (pytest.approx(0.2), 2, 0)
+    same_id_other_compression = df.assign(compression=["c23", "c40"] * 3)
+    assert len(aggregate_video_scores(same_id_other_compression)) == 6
+
+
+def test_aggregate_errors():
+    df = pd.DataFrame({"dataset": ["d"] * 2, "method": ["m"] * 2, "compression": ["c"] * 2, "id": ["1"] * 2,
+                       "label": [0, 1], "score": [0.1, 0.2]})
+    with pytest.raises(UmclError, match="different labels"):
+        aggregate_video_scores(df)
+    with pytest.raises(UmclError, match="lacks column"):
+        aggregate_video_scores(df.drop(columns="method"))
+
+
+def test_eval_config():
+    assert EvalConfig() == EvalConfig(n_bootstrap=1000, ci=0.95, threshold=0.5, seed=0)
+    assert from_dict({"n_bootstrap": 10, "ci": 0.9}, EvalConfig).n_bootstrap == 10
+    with pytest.raises(ConfigError, match="ci"):
+        EvalConfig(ci=1.5)
+    with pytest.raises(ConfigError, match="unknown key"):
+        from_dict({"bootstrap": 3}, EvalConfig)
