@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             raise UmclError("--methods/--compressions leave no videos", args.root,
                             "use the method and compression names listed in docs/deviations/data.md")
     check_no_split_overlap(rows)
+    result.records = rows
     for path in result.missing[:5]:
         log.warning("missing: %s", path)
     if len(result.missing) > 5:
