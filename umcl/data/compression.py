@@ -1,0 +1,250 @@
+"""FaceForensics++ compression, exactly as FF++ made it, with the ffmpeg shipped by imageio-ffmpeg.
+
+FF++ (Rössler et al. 2019) stored ``raw`` videos losslessly with ``-c:v libx264rgb -crf 0`` and
+made ``c23``/``c40`` with ``-c:v libx264 -crf 23`` / ``-crf 40`` from them; no other x264 option
+(so preset ``medium`` and every other default). We use exactly these codec arguments and nothing
+else that reaches x264. Pixel format: libx264rgb encodes the piped ``rgb24`` frames in RGB (no
+chroma subsampling, truly lossless at crf 0); for libx264 the pixel format is left to ffmpeg's
+default negotiation, which from an RGB source picks ``yuv444p`` (High 4:4:4 Predictive profile)
+— recorded in ``encoder.json``. Frames are piped raw over stdin / stdout, never through disk.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import subprocess
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from umcl.errors import BadVideoError, UmclError
+from umcl.io_utils import atomic_path, write_json
+from umcl.logs import get_logger
+
+LEVELS: dict[str, tuple[str, ...]] = {
+    "raw": ("-c:v", "libx264rgb", "-crf", "0"),
+    "c23": ("-c:v", "libx264", "-crf", "23"),
+    "c40": ("-c:v", "libx264", "-crf", "40"),
+}
+_QUIET = ("-hide_banner", "-loglevel", "error", "-nostdin")
+log = get_logger("compression")
+
+
+@dataclass
+class CompressionConfig:
+    """Config section ``compression``: which levels ``umcl compress`` makes, with how many workers."""
+
+    levels: list[str] = field(default_factory=lambda: ["c23", "c40"])
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        check_levels(self.levels)
+
+
+def check_levels(levels) -> None:
+    """Raise a one-line error for unknown compression levels."""
+    bad = [lv for lv in levels if lv not in LEVELS]
+    if bad:
+        raise UmclError(f"unknown compression level(s) {bad}", fix=f"use some of {list(LEVELS)}")
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    """Path of the static ffmpeg bundled with imageio-ffmpeg (never a system ffmpeg)."""
+    try:
+        import imageio_ffmpeg
+    except ImportError as exc:  # pragma: no cover - installed with the package
+        raise UmclError("imageio-ffmpeg is not installed", fix="pip install imageio-ffmpeg") from exc
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _fps_arg(fps: float) -> str:
+    return str(int(fps)) if float(fps).is_integer() else f"{fps:.6f}"
+
+
+def encode_frames(frames: np.ndarray, out_path: str | Path, level: str, fps: float) -> Path:
+    """Encode uint8 RGB frames [T, H, W, 3] to an mp4 at FF++ level ``raw``/``c23``/``c40`` (atomic)."""
+    check_levels([level])
+    frames = np.ascontiguousarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
+        raise UmclError(f"frames must be uint8 [T, H, W, 3] with T > 0, got {frames.dtype} {frames.shape}",
+                        out_path, "pass RGB uint8 frames")
+    t, h, w, _ = frames.shape
+    if level != "raw" and (h % 2 or w % 2):
+        raise UmclError(f"libx264 needs even frame sizes, got {w}x{h}", out_path, "crop or resize to even sizes")
+    out_path = Path(out_path)
+    with atomic_path(out_path) as tmp:
+        cmd = [ffmpeg_exe(), *_QUIET, "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+               "-r", _fps_arg(fps), "-i", "-", *LEVELS[level], "-an", "-f", "mp4", str(tmp)]
+        proc = subprocess.run(cmd, input=frames.tobytes(), capture_output=True)
+        if proc.returncode != 0:
+            raise UmclError(f"ffmpeg failed to encode ({proc.stderr.decode(errors='replace').strip()[-300:]})",
+                            out_path, "check disk space and the frames")
+    return out_path
+
+
+def compress_video(src_raw: str | Path, dst: str | Path, level: str) -> Path:
+    """Re-encode a raw video to ``level`` exactly like FF++: ``ffmpeg -i raw.mp4 -c:v libx264 -crf N``."""
+    check_levels([level])
+    src_raw, dst = Path(src_raw), Path(dst)
+    if not src_raw.is_file() or src_raw.stat().st_size == 0:
+        raise BadVideoError("missing or empty source video", src_raw, "re-run `umcl generate` or restore the file")
+    with atomic_path(dst) as tmp:
+        cmd = [ffmpeg_exe(), *_QUIET, "-y", "-i", str(src_raw), *LEVELS[level], "-an", "-f", "mp4", str(tmp)]
+        proc = subprocess.run(cmd, capture_output=True)
+        if proc.returncode != 0:
+            raise BadVideoError(f"ffmpeg could not compress it ({_last_line(proc.stderr)})", src_raw,
+                                "replace the corrupt video (re-run `umcl generate`)")
+    return dst
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = [ln for ln in stderr.decode(errors="replace").splitlines() if ln.strip()]
+    return lines[-1][:200] if lines else "no message"
+
+
+def probe(path: str | Path) -> tuple[int, int, float]:
+    """(width, height, fps) of a video's first video stream, from ffmpeg's stream description."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadVideoError("video file not found", path, "check the path or regenerate the dataset")
+    if path.stat().st_size == 0:
+        raise BadVideoError("video file is empty", path, "delete it and re-run the step that writes it")
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True)
+    text = proc.stderr.decode(errors="replace")
+    m = re.search(r"Stream #\S+.*Video: .*?(\d{2,5})x(\d{2,5})", text)
+    if not m:
+        raise BadVideoError(f"no readable video stream ({_last_line(proc.stderr)})", path,
+                            "the file is corrupt or not a video; replace it")
+    f = re.search(r"(\d+(?:\.\d+)?) fps", text) or re.search(r"(\d+(?:\.\d+)?) tbr", text)
+    return int(m.group(1)), int(m.group(2)), float(f.group(1)) if f else 25.0
+
+
+def read_video(path: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, float]:
+    """Decode a video to uint8 RGB frames [T, H, W, 3] with the same ffmpeg; returns (frames, fps)."""
+    path = Path(path)
+    w, h, fps = probe(path)
+    cmd = [ffmpeg_exe(), *_QUIET, "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough"]
+    if max_frames is not None:
+        cmd += ["-frames:v", str(int(max_frames))]
+    cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    proc = subprocess.run(cmd, capture_output=True)
+    n = len(proc.stdout) // (w * h * 3)
+    if proc.returncode != 0 and n == 0:
+        raise BadVideoError(f"ffmpeg could not decode it ({_last_line(proc.stderr)})", path,
+                            "the file is corrupt; replace it")
+    if n == 0:
+        raise BadVideoError("video has no frames", path, "replace the file")
+    frames = np.frombuffer(proc.stdout[: n * w * h * 3], np.uint8).reshape(n, h, w, 3)
+    return frames.copy(), fps
+
+
+def x264_settings(path: str | Path) -> str:
+    """The x264 options string embedded (SEI user data) in an H.264 stream, e.g. ``... crf=23.0 ...``."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        raise BadVideoError("missing or empty video", path, "check the path")
+    data = path.read_bytes()
+    start = data.find(b"x264 - core")
+    if start < 0:
+        raise BadVideoError("no x264 settings in the stream (not encoded with x264?)", path,
+                            "re-encode with `umcl compress`")
+    end = data.find(b"\x00", start)
+    return data[start:end if end > 0 else start + 4096].decode("ascii", errors="replace")
+
+
+@functools.lru_cache(maxsize=1)
+def encoder_info() -> dict:
+    """ffmpeg version, x264 build and the pixel formats that the FF++ settings produce here."""
+    ver = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True).stdout.decode().splitlines()[0]
+    info: dict = {"ffmpeg": ver, "ffmpeg_path": ffmpeg_exe(), "levels": {k: " ".join(v) for k, v in LEVELS.items()}}
+    frames = np.zeros((2, 16, 16, 3), np.uint8)
+    with tempfile.TemporaryDirectory() as d:
+        for level in ("raw", "c23"):
+            p = encode_frames(frames, Path(d) / f"{level}.mp4", level, 25)
+            s = x264_settings(p)
+            info["x264"] = s.split(" - H.264")[0]
+            info[f"pix_fmt_{level}"] = _pix_fmt(p)
+    return info
+
+
+def _pix_fmt(path: Path) -> str:
+    text = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+                          capture_output=True).stderr.decode(errors="replace")
+    m = re.search(r"Video: h264 \(([^)]*)\).*?, (\w+)[(,]", text)
+    return f"{m.group(2)} ({m.group(1)} profile)" if m else "unknown"
+
+
+def write_encoder_json(root: str | Path, extra: dict | None = None) -> None:
+    """Record the encoder and settings in ``ROOT/encoder.json`` (merged with what is there)."""
+    import json
+
+    path = Path(root) / "encoder.json"
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data.update(encoder_info())
+    if extra:
+        data.update(extra)
+    write_json(path, data)
+
+
+def _raw_videos(root: Path) -> list[Path]:
+    vids = sorted((root / "original_sequences" / "youtube" / "raw" / "videos").glob("*.mp4"))
+    for method_dir in sorted((root / "manipulated_sequences").glob("*")):
+        vids += sorted((method_dir / "raw" / "videos").glob("*.mp4"))
+    return vids
+
+
+def _compress_job(job: tuple[str, str, str]) -> str:
+    src, dst, level = job
+    compress_video(src, dst, level)
+    return dst
+
+
+def compress_tree(root: str | Path, levels=("c23", "c40"), workers: int = 1) -> list[Path]:
+    """Mirror every raw video under ROOT (originals and each method) to the given levels.
+
+    Finished outputs are skipped, each output is written atomically; returns the paths written.
+    """
+    from tqdm import tqdm
+
+    root = Path(root)
+    check_levels(levels)
+    if "raw" in levels:
+        raise UmclError("'raw' is the source, not a compression target", fix="use --levels c23 c40")
+    raws = _raw_videos(root)
+    if not raws:
+        raise UmclError("no raw videos found (expected original_sequences/youtube/raw/videos/*.mp4)", root,
+                        "run `umcl generate --out ROOT` first or pass the dataset root")
+    jobs = []
+    for src in raws:
+        for level in levels:
+            dst = Path(str(src).replace(f"{_sep()}raw{_sep()}videos{_sep()}", f"{_sep()}{level}{_sep()}videos{_sep()}"))
+            if not dst.is_file():
+                jobs.append((str(src), str(dst), level))
+    log.info("compress %d videos x %s: %d to do (%d finished)", len(raws), list(levels), len(jobs),
+             len(raws) * len(levels) - len(jobs))
+    done: list[Path] = []
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            for out in tqdm(pool.map(_compress_job, jobs), total=len(jobs), desc="compress", unit="video"):
+                done.append(Path(out))
+    else:
+        for job in tqdm(jobs, desc="compress", unit="video"):
+            done.append(Path(_compress_job(job)))
+    write_encoder_json(root, {"compressed_levels": sorted(set(levels) | _levels_present(root))})
+    return done
+
+
+def _levels_present(root: Path) -> set[str]:
+    base = root / "original_sequences" / "youtube"
+    return {lv for lv in LEVELS if (base / lv / "videos").is_dir()}
+
+
+def _sep() -> str:
+    import os
+
+    return os.sep

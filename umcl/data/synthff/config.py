@@ -1,0 +1,66 @@
+"""Settings of the SynthFF generator (config section ``synthff``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from umcl.errors import ConfigError
+
+FF_METHODS: tuple[str, ...] = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
+VARIANTS: tuple[str, ...] = ("ff", "celebdf", "dfd", "dfdc")
+
+
+@dataclass
+class SynthFFConfig:
+    """How many synthetic people, how long, how large, which fakes, how hard.
+
+    ``resolution``/``fps`` left at ``None`` take the variant's defaults (see ``variants.py``).
+    ``difficulty`` in [0, 1] scales only the *visible* blending artefacts of every manipulation
+    (mask softness, colour mismatch, jitter, re-rendering blur); the pulse physics of each method
+    is fixed. It is set once per dataset, never per model.
+    """
+
+    seed: int = 0
+    n_identities: int = 20
+    n_frames: int = 96
+    fps: float | None = None
+    resolution: int | None = None
+    methods: list[str] = field(default_factory=lambda: list(FF_METHODS))
+    variant: str = "ff"
+    difficulty: float = 0.5
+    pulse_amplitude: float = 0.004   # relative green-channel BVP modulation of skin
+    hr_min: float = 50.0
+    hr_max: float = 110.0
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.n_identities < 2 or self.n_identities % 2:
+            raise ConfigError(f"synthff.n_identities must be an even number >= 2, got {self.n_identities}",
+                              fix="set synthff.n_identities to an even number (pairs make the fakes)")
+        if self.n_identities > 10000:
+            raise ConfigError("synthff.n_identities must be <= 10000", fix="use fewer identities")
+        if self.n_frames < 8:
+            raise ConfigError(f"synthff.n_frames must be >= 8, got {self.n_frames}", fix="raise synthff.n_frames")
+        if self.resolution is not None and not 64 <= self.resolution <= 2048:
+            raise ConfigError(f"synthff.resolution must be in [64, 2048], got {self.resolution}",
+                              fix="set synthff.resolution (e.g. 256)")
+        if self.resolution is not None and self.resolution % 2:
+            raise ConfigError(f"synthff.resolution must be even (x264 4:2:0), got {self.resolution}",
+                              fix="use an even resolution")
+        if self.fps is not None and not 5 <= self.fps <= 120:
+            raise ConfigError(f"synthff.fps must be in [5, 120], got {self.fps}", fix="set synthff.fps (e.g. 25)")
+        bad = [m for m in self.methods if m not in FF_METHODS]
+        if bad:
+            raise ConfigError(f"unknown synthff.methods {bad}", fix=f"use a subset of {list(FF_METHODS)}")
+        if self.variant not in VARIANTS:
+            raise ConfigError(f"unknown synthff.variant {self.variant!r}", fix=f"use one of {list(VARIANTS)}")
+        if not 0.0 <= self.difficulty <= 1.0:
+            raise ConfigError(f"synthff.difficulty must be in [0, 1], got {self.difficulty}",
+                              fix="0 = obvious artefacts, 1 = subtle")
+        if not 0.0 <= self.pulse_amplitude <= 0.05:
+            raise ConfigError("synthff.pulse_amplitude must be in [0, 0.05]", fix="a real BVP is ~0.001-0.01")
+        if not 30 <= self.hr_min < self.hr_max <= 200:
+            raise ConfigError("synthff.hr_min/hr_max must satisfy 30 <= hr_min < hr_max <= 200",
+                              fix="e.g. hr_min: 50, hr_max: 110")
+        if self.workers < 1:
+            raise ConfigError("synthff.workers must be >= 1", fix="set workers: 1")

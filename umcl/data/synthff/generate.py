@@ -1,0 +1,152 @@
+"""Write a SynthFF dataset in the FaceForensics++ layout: raw videos, ground truth, splits.
+
+Identities are paired (FF++ pairs): pair ``[a, b]`` gives originals ``a``, ``b`` and the fakes
+``a_b`` (target a, source b) and ``b_a`` for every method. Pairs are split 72/14/14 % into
+train/val/test like FF++'s 720/140/140 (at least one val and one test pair when there are >= 3
+pairs). Each video is one job, seeded by its own key, so the output does not depend on the
+number of workers or the order of the jobs; each video and its ground truth are written
+atomically and finished videos are skipped on re-runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from umcl.data.compression import encode_frames, write_encoder_json
+from umcl.data.synthff.config import SynthFFConfig
+from umcl.data.synthff.manipulations import artefact_level, render_fake
+from umcl.data.synthff.render import make_actor, render_original, resolved
+from umcl.io_utils import atomic_path, write_json
+from umcl.logs import get_logger
+from umcl.seeding import numpy_rng
+
+log = get_logger("synthff")
+ORIGINAL = "original"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One video to write: an original (``source`` is None) or a fake ``target_source``."""
+
+    method: str
+    target: int
+    source: int | None
+
+    def name(self, width: int) -> str:
+        a = f"{self.target:0{width}d}"
+        return a if self.source is None else f"{a}_{self.source:0{width}d}"
+
+
+def id_width(n: int) -> int:
+    """Digits of a video id (FF++ uses 3: 000-999)."""
+    return max(3, len(str(n - 1)))
+
+
+def make_pairs(cfg: SynthFFConfig) -> list[tuple[int, int]]:
+    """Disjoint identity pairs, shuffled deterministically from the seed."""
+    order = numpy_rng(cfg.seed, "pairs").permutation(cfg.n_identities)
+    return [(int(order[i]), int(order[i + 1])) for i in range(0, len(order), 2)]
+
+
+def split_pairs(pairs: list[tuple[int, int]]) -> dict[str, list[tuple[int, int]]]:
+    """72/14/14 % of pairs to train/val/test (FF++: 360/70/70 pairs)."""
+    n = len(pairs)
+    n_test = max(1, round(0.14 * n)) if n >= 2 else 0
+    n_val = max(1, round(0.14 * n)) if n >= 3 else 0
+    n_train = n - n_val - n_test
+    return {"train": pairs[:n_train], "val": pairs[n_train:n_train + n_val], "test": pairs[n_train + n_val:]}
+
+
+def video_paths(root: Path, job: Job, width: int) -> tuple[Path, Path]:
+    """(raw video path, ground-truth path) of a job in the FF++ layout."""
+    name = job.name(width)
+    if job.method == ORIGINAL:
+        video = root / "original_sequences" / "youtube" / "raw" / "videos" / f"{name}.mp4"
+    else:
+        video = root / "manipulated_sequences" / job.method / "raw" / "videos" / f"{name}.mp4"
+    return video, root / "ground_truth" / job.method / f"{name}.npz"
+
+
+def plan(cfg: SynthFFConfig) -> list[Job]:
+    """All videos of the dataset: originals first, then each method's fakes."""
+    jobs = [Job(ORIGINAL, i, None) for i in range(cfg.n_identities)]
+    for method in cfg.methods:
+        for a, b in make_pairs(cfg):
+            jobs += [Job(method, a, b), Job(method, b, a)]
+    return jobs
+
+
+def render_job(cfg: SynthFFConfig, job: Job) -> tuple[np.ndarray, dict]:
+    """Frames and ground truth of one video (deterministic for (cfg, job))."""
+    width = id_width(cfg.n_identities)
+    noise_rng = numpy_rng(cfg.seed, "noise", cfg.variant, job.method, job.name(width))
+    target = make_actor(cfg, job.target)
+    if job.source is None:
+        return render_original(target, cfg.pulse_amplitude, noise_rng)
+    source = make_actor(cfg, job.source)
+    art = artefact_level(cfg.difficulty, target.spec.artefact_scale)
+    jitter_rng = numpy_rng(cfg.seed, "jitter", cfg.variant, job.method, job.name(width))
+    return render_fake(job.method, target, source, cfg.pulse_amplitude, art, noise_rng, jitter_rng)
+
+
+def write_job(cfg: SynthFFConfig, root: Path, job: Job) -> str:
+    """Render and write one video + ground truth atomically; skip if both already exist."""
+    width = id_width(cfg.n_identities)
+    video, gt_path = video_paths(root, job, width)
+    if video.is_file() and gt_path.is_file():
+        return "skipped"
+    frames, gt = render_job(cfg, job)
+    _, fps, _ = resolved(cfg)
+    meta = {"method": job.method, "target": f"{job.target:0{width}d}",
+            "source": None if job.source is None else f"{job.source:0{width}d}",
+            "config": dataclasses.asdict(cfg), "generator": "umcl.data.synthff"}
+    with atomic_path(gt_path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, meta=np.array(json.dumps(meta, sort_keys=True)), **gt)
+    encode_frames(frames, video, "raw", fps)
+    return "written"
+
+
+def _write_star(args: tuple[SynthFFConfig, Path, Job]) -> str:
+    return write_job(*args)
+
+
+def write_splits(cfg: SynthFFConfig, root: Path) -> None:
+    """ROOT/splits/{train,val,test}.json in the official format (lists of [a, b] id strings)."""
+    width = id_width(cfg.n_identities)
+    for name, pairs in split_pairs(make_pairs(cfg)).items():
+        write_json(root / "splits" / f"{name}.json", [[f"{a:0{width}d}", f"{b:0{width}d}"] for a, b in pairs])
+
+
+def generate(cfg: SynthFFConfig, root: str | Path, workers: int | None = None) -> dict[str, int]:
+    """Generate the whole dataset under ``root``; returns counts of written/skipped videos."""
+    from tqdm import tqdm
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    workers = workers or cfg.workers
+    jobs = plan(cfg)
+    res, fps, _ = resolved(cfg)
+    log.info("SynthFF %s: %d identities, %d videos, %d frames @ %g fps, %d px, seed %d, %d worker(s)",
+             cfg.variant, cfg.n_identities, len(jobs), cfg.n_frames, fps, res, cfg.seed, workers)
+    write_splits(cfg, root)
+    counts = {"written": 0, "skipped": 0}
+    args = [(cfg, root, j) for j in jobs]
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            results = pool.map(_write_star, args, chunksize=1)
+            for r in tqdm(results, total=len(jobs), desc="generate", unit="video"):
+                counts[r] += 1
+    else:
+        for a in tqdm(args, desc="generate", unit="video"):
+            counts[_write_star(a)] += 1
+    write_encoder_json(root, {"synthff": {**dataclasses.asdict(cfg), "resolution": res, "fps": fps,
+                                          "workers": None}})
+    log.info("SynthFF done: %(written)d written, %(skipped)d skipped", counts)
+    return counts
