@@ -238,3 +238,116 @@ def test_lrnet_export_loads_into_umcl_landmark_encoder(lrnet, tmp_path):
     again = LRNetDetector(LRNetConfig(block_size=10, pretrained_path=str(path)))
     assert again.weights_source == f"lrnet:{path}"
     assert torch.equal(again.encoder.g2.head.weight, lrnet.encoder.g2.head.weight)
+
+
+# -------------------------------------------------------------------------------------- CPML
+
+@pytest.fixture(scope="module")
+def cpml():
+    from baselines.cpml import CPMLConfig, CPMLDetector
+
+    torch.manual_seed(0)
+    return CPMLDetector(CPMLConfig.tiny())
+
+
+def _cpml_batch(labels=(0, 1, 0, 1)) -> dict:
+    g = torch.Generator().manual_seed(3)
+    b = len(labels)
+    return {"frames": torch.rand(b, 3, 16, 32, 32, generator=g),
+            "landmarks": _landmarks(b, 16, seed=4), "label": torch.tensor(labels)}
+
+
+def _seeded(model, batch: dict, seed: int = 7) -> dict:
+    torch.manual_seed(seed)
+    return model(batch)
+
+
+def test_cpml_forward_backward(cpml):
+    cpml.train()
+    cpml.zero_grad()
+    batch = _cpml_batch()
+    out = cpml(batch)
+    assert out["logits"].shape == (4, 2)
+    assert out["rppg"].shape == out["rppg_64"].shape == out["rppg_32"].shape == (4, 16)
+    assert out["f_64"].shape == (4, cpml.prompt_bank.dim)
+    terms = cpml.loss(batch, out)
+    _named_terms_ok(terms)
+    assert {"ce", "physiological", "consistency", "rppg_pull", "rppg_push", "hr_gap", "view_mse"} <= set(terms)
+    expected = terms["ce"] + 0.2 * terms["physiological"] + 0.25 * terms["consistency"]
+    assert torch.allclose(terms["total"], expected)
+    terms["total"].backward()
+    for module in (cpml.rppg, cpml.landmark.g1.gru, cpml.landmark.g2.gru, cpml.fusion, cpml.to_text, cpml.classifier):
+        assert _grad_reached(module) > 0, type(module).__name__
+    assert all(not p.requires_grad for p in cpml.prompt_bank.parameters())
+
+
+def test_cpml_evaluation_is_label_free(cpml):
+    cpml.eval()
+    batch = _cpml_batch()
+    with torch.no_grad():
+        a = cpml(batch)["logits"]
+        b = cpml({**batch, "label": 1 - batch["label"]})["logits"]
+        c = cpml({k: v for k, v in batch.items() if k != "label"})["logits"]
+    assert torch.equal(a, b) and torch.equal(a, c)
+
+
+def test_cpml_published_training_leaks_the_label(cpml, monkeypatch):
+    """Same inputs, same random state: only the label differs -> the published logits differ."""
+    cpml.train()
+    batch = _cpml_batch()
+    flipped = {**batch, "label": 1 - batch["label"]}
+    with torch.no_grad():
+        a, b = _seeded(cpml, batch)["logits"], _seeded(cpml, flipped)["logits"]
+    assert (a - b).abs().max() > 1e-4
+    # the leak is the classifier's text input: train label-free and the dependence disappears
+    monkeypatch.setattr(cpml.cfg, "classifier_text", "mean")
+    with torch.no_grad():
+        a, b = _seeded(cpml, batch)["logits"], _seeded(cpml, flipped)["logits"]
+    assert torch.equal(a, b)
+
+
+def test_cpml_leakage_audit_only_on_request(cpml, monkeypatch):
+    cpml.eval()
+    batch = _cpml_batch()
+    monkeypatch.setattr(cpml.cfg, "inference_prompt", "leakage_audit")
+    with torch.no_grad(), pytest.warns(UserWarning, match="leakage"):
+        a = cpml(batch)["logits"]
+        b = cpml({**batch, "label": 1 - batch["label"]})["logits"]
+    assert (a - b).abs().max() > 1e-4
+    with pytest.raises(UmclError, match="label"):
+        cpml({k: v for k, v in batch.items() if k != "label"})
+    from baselines.cpml import CPMLConfig
+
+    with pytest.raises(UmclError, match="inference_prompt"):
+        CPMLConfig(inference_prompt="truth")
+
+
+def test_cpml_landmark_jitter_amplitudes():
+    from baselines.cpml import cpml_landmark_jitter
+
+    x = torch.zeros(64, 10, 136)
+    assert cpml_landmark_jitter(x, 128) is x
+    for size, every, lips_x, nose_y in ((32, 0.01, 0.006, 0.0015), (64, 0.0005, 0.0006, 0.0001)):
+        d = cpml_landmark_jitter(x, size, torch.Generator().manual_seed(0)).view(64, 10, 68, 2)
+        jaw, lips, nose = d[:, :, :17], d[:, :, 49:68], d[:, :, 28:36]
+        assert jaw.abs().max() <= every and jaw.abs().max() > 0.9 * every
+        assert lips[..., 0].abs().max() <= every + lips_x and lips[..., 0].abs().max() > every
+        assert nose[..., 1].abs().max() <= every + nose_y
+        assert abs(d.mean()) < 0.05 * every  # zero-mean
+
+
+def test_cpml_loss_terms_on_known_signals(cpml):
+    """Pull = 0 for identical views; push = mean |Pearson| of real x fake pairs; HR gap 0."""
+    t = torch.arange(16) / 30.0
+    s = torch.sin(2 * torch.pi * 1.5 * t)[None]
+    label = torch.tensor([0, 1])
+    f = torch.randn(2, cpml.prompt_bank.dim)
+    out = {"logits": torch.zeros(2, 2), "f_64": f, "f_32": f, "t_right": f, "t_wrong": -f}
+    same = cpml.loss({"label": label}, {**out, "rppg_64": torch.cat([s, s]), "rppg_32": torch.cat([s, s])})
+    assert same["rppg_pull"].abs() < 1e-5 and same["hr_gap"] == 0
+    assert same["rppg_push"] == pytest.approx(4.0, abs=1e-4)  # real == fake: |r| = 1 for all 4 pairs
+    anti = cpml.loss({"label": label}, {**out, "rppg_64": torch.cat([s, -s]), "rppg_32": torch.cat([s, -s])})
+    assert anti["rppg_push"] == pytest.approx(4.0, abs=1e-4)  # |Pearson| ignores the sign
+    # f == t_right, f == -t_wrong: text pull 0, text push = 2 views x 2 classes x (-1), no view gap
+    assert same["text_pull"].abs() < 1e-5 and same["text_push"] == pytest.approx(-4.0, abs=1e-4)
+    assert same["view_mse"] == 0
