@@ -101,8 +101,9 @@ OPPOSITE_PROMPTS: dict[int, tuple[str, ...]] = {
 
 INVALID_KINDS = ("random", "question", "misaligned")
 LABEL_FREE_POLICIES = ("mean", "neutral", "invalid_mean", "none")
-DEFAULT_INFERENCE_POLICY = "mean"
 LEAKAGE_AUDIT = "leakage_audit"
+INFERENCE_POLICIES = LABEL_FREE_POLICIES + (LEAKAGE_AUDIT,)
+DEFAULT_INFERENCE_POLICY = "mean"
 ADVERSARIAL_TYPES = ("simple", "description", "unrelated", "opposite")
 
 
