@@ -29,6 +29,7 @@ from umcl.errors import ConfigError
 Compression = Literal["raw", "c23", "c40"]
 DetectorName = Literal["xception", "lrnet", "cpml", "umcl"]
 DEFAULT_PROFILE = "default"
+REPORT_FORMATS = ("tex", "md", "json")
 
 
 @dataclass
@@ -103,6 +104,38 @@ def profile_file(profile: str) -> Path:
     return path
 
 
+def config_chain(path: str | Path) -> list[Path]:
+    """The file and every file it ``extends:`` (in that order)."""
+    import yaml
+
+    chain = [Path(path)]
+    while True:
+        data = yaml.safe_load(chain[-1].read_text()) or {}
+        parent = data.get("extends") if isinstance(data, dict) else None
+        if parent is None:
+            return chain
+        nxt = (chain[-1].parent / parent).resolve()
+        if nxt in [c.resolve() for c in chain]:
+            raise ConfigError("circular `extends:`", chain[-1], "remove the loop")
+        chain.append(nxt)
+
+
+def set_key(cfg: dict, assignment: str) -> None:
+    """Apply ``a.b.c=value`` (value parsed as YAML) to ``cfg`` in place."""
+    import yaml
+
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"bad --set '{assignment}'", fix="write --set section.key=value")
+    *parents, last = key.split(".")
+    node = cfg
+    for p in parents:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set '{key}': '{p}' is not a mapping")
+    node[last] = yaml.safe_load(raw)
+
+
 def check_sections(cfg: dict) -> None:
     """Build every section's dataclass so that range checks fail before anything runs."""
     from umcl.config_schema import section_classes  # local: imports the step modules
@@ -161,8 +194,24 @@ class Layout:
     def run_dir(self, detector: str, train: str, seed: int | str) -> str:
         return f"{self.results}/runs/{detector}/{train}/seed{seed}"
 
+    def selection(self, detector: str, train: str, seed: int | str) -> str:
+        return f"{self.run_dir(detector, train, seed)}/selection.json"
+
+    def best_checkpoint(self, detector: str, train: str, seed: int | str) -> str:
+        return f"{self.run_dir(detector, train, seed)}/checkpoints/best.pt"
+
+    def job_config(self, detector: str, train: str, seed: int | str) -> str:
+        """Resolved config plus this job's overrides (pre-trained encoder paths)."""
+        return f"{self.results}/configs/{detector}/{train}/seed{seed}.yaml"
+
     def eval_dir(self, detector: str, train: str, seed: int | str, test: str) -> str:
         return f"{self.results}/eval/{detector}/{train}/seed{seed}/{test}"
+
+    def metrics(self, detector: str, train: str, seed: int | str, test: str) -> str:
+        return f"{self.eval_dir(detector, train, seed, test)}/metrics.json"
+
+    def scores(self, detector: str, train: str, seed: int | str, test: str) -> str:
+        return f"{self.eval_dir(detector, train, seed, test)}/scores.csv"
 
     def log(self, rule: str, *parts: object) -> str:
         return f"{self.results}/logs/{rule}/" + ("/".join(str(p) for p in parts) or "main") + ".log"
@@ -180,10 +229,10 @@ class Layout:
         return [(d, t, s, e) for d, t, s in self.runs() for e in self.wf.test_compressions]
 
     def metrics_files(self) -> list[str]:
-        return [f"{self.eval_dir(*job)}/metrics.json" for job in self.evaluations()]
+        return [self.metrics(*job) for job in self.evaluations()]
 
     def report_files(self) -> list[str]:
-        return [f"{self.report_prefix}.{ext}" for ext in ("tex", "md", "json")]
+        return [f"{self.report_prefix}.{ext}" for ext in REPORT_FORMATS]
 
 
 def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:

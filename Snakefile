@@ -1,0 +1,75 @@
+# The UMCL reproduction pipeline. Choose a profile with `--config profile=NAME`:
+#   default (config/default.yaml, SynthFF, offline), smoke (CI), paper (FF++ from a local root).
+# Paths: umcl/workflow.py (Layout); settings: config/*.yaml validated against config/schema.json.
+# Every step is a `umcl <step>` command; the same command works by hand (docs/pipeline.md).
+import os
+
+from snakemake.utils import min_version
+
+from umcl.config import config_hash
+from umcl.workflow import config_chain, load_profile, profile_file, section_hash
+
+min_version("9.0")
+
+
+PROFILE = str(config.get("profile", "default"))
+CFG, L = load_profile(PROFILE)  # unknown keys / bad values fail here, before any job runs
+WF = L.wf
+RESOLVED = L.resolved_config
+CONFIG_FILES = [os.path.relpath(p) for p in config_chain(profile_file(PROFILE))]
+
+
+wildcard_constraints:
+    detector="|".join(WF.detectors),
+    train="raw|c23|c40",
+    test="raw|c23|c40",
+    seed=r"\d+",
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+localrules:
+    all,
+    stage_data,
+    stage_pretrain,
+    stage_train,
+    stage_evaluate,
+    stage_report,
+
+
+rule all:
+    default_target: True
+    input:
+        L.report_files(),
+
+
+# One target per DVC stage (dvc.yaml is generated from these; see umcl/workflow_dvc.py).
+rule stage_data:
+    input:
+        L.preprocessed,
+
+
+rule stage_pretrain:
+    input:
+        pretrain_outputs(),
+
+
+rule stage_train:
+    input:
+        [L.selection(*job) for job in L.runs()],
+
+
+rule stage_evaluate:
+    input:
+        L.metrics_files(),
+
+
+rule stage_report:
+    input:
+        L.report_files(),
