@@ -46,7 +46,7 @@ def make_canvas(ident: Identity, neutral: np.ndarray, scale: float) -> Canvas:
     u, v = np.meshgrid(xs, ys)
     half = (neutral[16, 0] - neutral[0, 0]) / 2 + 0.06
     # Head ellipsoid, then facial relief (all heights in face units).
-    r2 = ((u - 0.5) / half) ** 2 + ((v - 0.42) / 0.72) ** 2
+    r2 = ((u - 0.5) / half) ** 2 + ((v - 0.36) / 0.75) ** 2
     height = 0.45 * np.sqrt(np.clip(1 - r2, 0, 1))
     # Neck cylinder below the jaw.
     neck = 0.22 * np.sqrt(np.clip(1 - ((u - 0.5) / 0.3) ** 2, 0, 1)) * (v > 0.85)
@@ -59,7 +59,7 @@ def make_canvas(ident: Identity, neutral: np.ndarray, scale: float) -> Canvas:
     ridge_t = np.clip((v - top[1]) / max(tip[1] - top[1], 1e-3), 0, 1)
     ridge_x = top[0] + (tip[0] - top[0]) * ridge_t
     in_ridge = (v > top[1] - 0.03) & (v < neutral[33, 1] + 0.01)
-    height += in_ridge * (0.04 + 0.09 * ridge_t) * np.exp(-((u - ridge_x) / (0.028 + 0.03 * ridge_t)) ** 2 / 2)
+    height += in_ridge * (0.02 + 0.05 * ridge_t) * np.exp(-((u - ridge_x) / (0.04 + 0.035 * ridge_t)) ** 2 / 2)
     height += bump(tip[0], tip[1] + 0.03, 0.045, 0.035, 0.04)
     for eye in (slice(36, 42), slice(42, 48)):
         c = neutral[eye].mean(axis=0)
@@ -79,16 +79,52 @@ def make_canvas(ident: Identity, neutral: np.ndarray, scale: float) -> Canvas:
     return Canvas(scale=scale, width=w, height=h, normals=n.astype(np.float32), texture=texture)
 
 
-def _poly_mask(canvas: Canvas, pts: np.ndarray, thickness: float = 0.0, closed: bool = True) -> np.ndarray:
-    """Anti-aliased float mask of a filled polygon (or a polyline of ``thickness`` face units)."""
-    m = np.zeros((canvas.height, canvas.width), np.uint8)
-    ip = np.round(canvas.to_px(pts) * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
-    if thickness > 0:
-        t = max(1, int(round(thickness * canvas.scale)))
+class Roi:
+    """A float mask on a sub-rectangle of the canvas (features are drawn and blended locally)."""
+
+    __slots__ = ("y0", "x0", "m")
+
+    def __init__(self, y0: int, x0: int, m: np.ndarray):
+        self.y0, self.x0, self.m = y0, x0, m
+
+    def sl(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y0 + self.m.shape[0]), slice(self.x0, self.x0 + self.m.shape[1])
+
+    def full(self, canvas: "Canvas") -> np.ndarray:
+        out = np.zeros((canvas.height, canvas.width), np.float32)
+        out[self.sl()] = self.m
+        return out
+
+
+def _poly_roi(canvas: Canvas, pts: np.ndarray, thickness: float = 0.0, closed: bool = True,
+              blur: float = 0.0) -> Roi:
+    """Anti-aliased float mask of a filled polygon (or polyline of ``thickness`` face units),
+    optionally blurred by ``blur`` face units, on the polygon's bounding box only."""
+    px = canvas.to_px(pts)
+    t = max(1, int(round(thickness * canvas.scale))) if thickness > 0 else 0
+    pad = int(3 * blur * canvas.scale) + t + 3
+    x0 = max(0, int(np.floor(px[:, 0].min())) - pad)
+    y0 = max(0, int(np.floor(px[:, 1].min())) - pad)
+    x1 = min(canvas.width, int(np.ceil(px[:, 0].max())) + pad + 1)
+    y1 = min(canvas.height, int(np.ceil(px[:, 1].max())) + pad + 1)
+    if x1 <= x0 or y1 <= y0:
+        return Roi(0, 0, np.zeros((1, 1), np.float32))
+    m = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    ip = np.round((px - [x0, y0]) * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
+    if t:
         cv2.polylines(m, [ip], closed, 255, t, cv2.LINE_AA, _SHIFT)
     else:
         cv2.fillPoly(m, [ip], 255, cv2.LINE_AA, _SHIFT)
-    return m.astype(np.float32) / 255.0
+    mf = m.astype(np.float32) / 255.0
+    if blur > 0:
+        mf = cv2.GaussianBlur(mf, (0, 0), max(0.3, blur * canvas.scale))
+    return Roi(y0, x0, mf)
+
+
+def _poly_mask(canvas: Canvas, pts: np.ndarray, thickness: float = 0.0, closed: bool = True,
+               blur: float = 0.0) -> np.ndarray:
+    """Full-canvas version of :func:`_poly_roi`."""
+    return _poly_roi(canvas, pts, thickness, closed, blur).full(canvas)
 
 
 def _ellipse_pts(cx: float, cy: float, ax: float, ay: float, a0: float, a1: float, n: int = 40) -> np.ndarray:
@@ -96,14 +132,13 @@ def _ellipse_pts(cx: float, cy: float, ax: float, ay: float, a0: float, a1: floa
     return np.stack([cx + ax * np.cos(t), cy + ay * np.sin(t)], axis=1)
 
 
-def _blend(dst: np.ndarray, mask: np.ndarray, color) -> None:
-    m = mask[..., None]
-    dst *= 1 - m
-    dst += m * np.asarray(color, np.float32)
-
-
-def _soft(mask: np.ndarray, canvas: Canvas, sigma_units: float) -> np.ndarray:
-    return cv2.GaussianBlur(mask, (0, 0), max(0.3, sigma_units * canvas.scale))
+def _blend(dst: np.ndarray, roi: Roi, color, strength: float = 1.0) -> None:
+    """dst = dst * (1 - m) + m * color on the ROI (``color`` a 3-vector or an ROI-sized image)."""
+    sl = roi.sl()
+    m = (roi.m * strength)[..., None]
+    d = dst[sl]
+    d *= 1 - m
+    d += m * np.asarray(color, np.float32)
 
 
 def face_outline(pts: np.ndarray, ident: Identity) -> np.ndarray:
@@ -121,132 +156,125 @@ def render_head(ident: Identity, pts: np.ndarray, light: np.ndarray, canvas: Can
     """Render one head from its (expressive) 68 landmarks in face units.
 
     ``light`` is the unit light direction in the face frame (x right, y down, z towards camera).
-    Returns ``rgb`` float32 [H, W, 3], ``skin`` float32 [H, W] and ``alpha`` float32 [H, W].
+    Returns ``rgb`` float32 [H, W, 3] (premultiplied by coverage), ``skin`` and ``alpha`` [H, W].
     """
     H, W = canvas.height, canvas.width
     skin_c = np.asarray(ident.skin, np.float32)
     rgb = np.zeros((H, W, 3), np.float32)
     alpha = np.zeros((H, W), np.float32)
+    skin = np.zeros((H, W), np.float32)
     left, right = pts[0], pts[16]
     half = (right[0] - left[0]) / 2
     cx = (left[0] + right[0]) / 2
 
-    def put(mask, color):
-        _blend(rgb, mask, color)
-        np.maximum(alpha, mask, out=alpha)
+    def put(roi: Roi, color, is_skin: bool = False) -> None:
+        _blend(rgb, roi, color)
+        sl = roi.sl()
+        np.maximum(alpha[sl], roi.m, out=alpha[sl])
+        s = skin[sl]
+        s *= 1 - roi.m
+        if is_skin:
+            s += roi.m
 
-    # Shoulders and shirt, neck, hair behind the head, ears.
+    # Shoulders and shirt, neck, hair behind the head, ears, face skin (painter's order).
     shoulders = np.array([[cx - 0.35, 1.25], [cx + 0.35, 1.25], [cx + 1.2, 1.75], [cx + 1.3, Y1 + 0.1],
                           [cx - 1.3, Y1 + 0.1], [cx - 1.2, 1.75]])
-    put(_poly_mask(canvas, shoulders), ident.shirt)
-    neck = np.array([[cx - 0.29, 0.55], [cx + 0.29, 0.55], [cx + 0.31, 1.42], [cx, 1.5], [cx - 0.31, 1.42]])
-    neck_m = _poly_mask(canvas, neck)
-    put(neck_m, skin_c * 0.92)
+    put(_poly_roi(canvas, shoulders), ident.shirt)
+    neck = np.array([[cx - 0.27, 0.55], [cx + 0.27, 0.55], [cx + 0.29, 1.35], [cx, 1.42], [cx - 0.29, 1.35]])
+    put(_poly_roi(canvas, neck), skin_c * 0.92, is_skin=True)
     hair_ax = half + (0.05, 0.09, 0.12)[ident.hair_style]
     hair_pts = _ellipse_pts(cx, 0.22, hair_ax, 0.66, 0, 2 * np.pi, 60)
     if ident.hair_style == 2:
         hair_pts = np.concatenate([_ellipse_pts(cx, 0.22, hair_ax, 0.66, np.pi, 2 * np.pi, 30),
                                    [[cx + hair_ax, 1.2], [cx - hair_ax, 1.2]]])
-    hair_m = _soft(_poly_mask(canvas, hair_pts), canvas, 0.01)
-    put(hair_m, ident.hair)
-    ears_m = np.zeros((H, W), np.float32)
-    for ex in (left[0] + 0.01, right[0] - 0.01):
-        ears_m = np.maximum(ears_m, _poly_mask(canvas, _ellipse_pts(ex, 0.42, 0.055, 0.11, 0, 2 * np.pi, 24)))
-    put(ears_m * (1 - hair_m * (ident.hair_style == 2)), skin_c * 0.9)
-
-    # Face skin.
-    face_m = _poly_mask(canvas, face_outline(pts, ident))
-    face_m = np.maximum(face_m * 1.0, 0)
-    put(face_m, skin_c)
-    skin = np.clip(np.maximum(face_m, neck_m), 0, 1)
-    skin = np.maximum(skin, ears_m * (1 - hair_m * (ident.hair_style == 2)))
+    put(_poly_roi(canvas, hair_pts, blur=0.01), ident.hair)
+    if ident.hair_style != 2:
+        for ex in (left[0] + 0.01, right[0] - 0.01):
+            put(_poly_roi(canvas, _ellipse_pts(ex, 0.34, 0.05, 0.11, 0, 2 * np.pi, 24)), skin_c * 0.9, True)
+    face = _poly_roi(canvas, face_outline(pts, ident))
+    put(face, skin_c, is_skin=True)
     # Cheeks and nose carry a little more haemoglobin (redder albedo).
-    red = np.zeros((H, W), np.float32)
-    for c in (pts[[2, 3, 31, 48]].mean(axis=0) * [1, 1], pts[[14, 13, 35, 54]].mean(axis=0)):
-        red += _soft(_poly_mask(canvas, _ellipse_pts(c[0], c[1] - 0.03, 0.07, 0.05, 0, 2 * np.pi, 16)), canvas, 0.04)
-    rgb *= (1 + 0.06 * red[..., None] * np.array([0.4, -0.6, -0.5], np.float32))
+    for c in (pts[[2, 3, 31, 48]].mean(axis=0), pts[[14, 13, 35, 54]].mean(axis=0)):
+        red = _poly_roi(canvas, _ellipse_pts(c[0], c[1] - 0.03, 0.07, 0.05, 0, 2 * np.pi, 16), blur=0.04)
+        rgb[red.sl()] *= 1 + 0.06 * red.m[..., None] * np.array([0.4, -0.6, -0.5], np.float32)
+    # Skin texture (pores, blotches) on skin only.
+    rgb *= (1 + (canvas.texture - 1) * skin)[..., None]
+    holes: list[Roi] = []
 
     # Brows: semi-transparent dark hair strokes along 17-21 and 22-26.
-    brow_m = np.zeros((H, W), np.float32)
     for b in (pts[17:22], pts[22:27]):
-        thick = b.copy()
         lower = b + [0, ident.brow_thickness]
         lower[0, 1] -= ident.brow_thickness * 0.6
-        lower[-1, 1] -= ident.brow_thickness * 0.3 if b[0, 0] < 0.5 else -0.0
-        poly = np.concatenate([thick - [0, ident.brow_thickness * 0.15], lower[::-1]])
-        brow_m = np.maximum(brow_m, _poly_mask(canvas, poly))
-    brow_m = _soft(brow_m, canvas, 0.006) * 0.85
-    _blend(rgb, brow_m, np.asarray(ident.hair, np.float32) * 0.8)
+        poly = np.concatenate([b - [0, ident.brow_thickness * 0.15], lower[::-1]])
+        brow = _poly_roi(canvas, poly, blur=0.006)
+        brow.m *= 0.85
+        _blend(rgb, brow, np.asarray(ident.hair, np.float32) * 0.8)
+        holes.append(brow)
 
-    # Eyes: sclera, iris, pupil, highlight, lid line and lashes.
-    eye_m_all = np.zeros((H, W), np.float32)
+    # Eyes: sclera, iris, pupil, highlight, lid shadow, lid line with lashes, crease.
     for eye in (pts[36:42], pts[42:48]):
-        em = _poly_mask(canvas, eye)
-        eye_m_all = np.maximum(eye_m_all, em)
+        em = _poly_roi(canvas, eye)
+        holes.append(em)
         width = np.linalg.norm(eye[3] - eye[0])
         c = (eye[0] + eye[3]) / 2 + [gaze[0] * width * 0.15, gaze[1] * width * 0.05]
-        sclera = np.zeros((H, W, 3), np.float32) + np.array([0.86, 0.82, 0.78], np.float32)
-        iris_r = 0.21 * width
-        yy, xx = np.mgrid[0:H, 0:W]
-        cp = canvas.to_px(c)
-        d = np.hypot(xx + 0.5 - cp[0], yy + 0.5 - cp[1]) / canvas.scale
-        iris = np.clip((iris_r - d) * canvas.scale + 0.5, 0, 1)
-        pupil = np.clip((iris_r * 0.42 - d) * canvas.scale + 0.5, 0, 1)
+        h, w = em.m.shape
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        cp = canvas.to_px(c) - [em.x0, em.y0]
+        iris_r = 0.21 * width * canvas.scale
+        d = np.hypot(xx + 0.5 - cp[0], yy + 0.5 - cp[1])
+        iris = np.clip(iris_r - d + 0.5, 0, 1)[..., None]
+        pupil = np.clip(0.42 * iris_r - d + 0.5, 0, 1)[..., None]
         ring = np.clip(1 - d / iris_r, 0, 1)[..., None]
-        sclera = sclera * (1 - iris[..., None]) + iris[..., None] * np.asarray(ident.iris, np.float32) * (0.7 + 0.6 * ring)
-        sclera = sclera * (1 - pupil[..., None]) + pupil[..., None] * 0.03
-        hl = np.clip((iris_r * 0.15 - np.hypot(xx + 0.5 - cp[0] - 0.3 * iris_r * canvas.scale,
-                                               yy + 0.5 - cp[1] + 0.3 * iris_r * canvas.scale) / canvas.scale)
-                     * canvas.scale + 0.5, 0, 1)
-        sclera = sclera * (1 - hl[..., None]) + hl[..., None] * 0.95
-        # The upper lid shadows the top of the eyeball.
-        top = min(eye[1, 1], eye[2, 1])
-        shadow = np.clip(1 - 0.35 * np.exp(-np.clip((yy + 0.5) / canvas.scale + Y0 - top, 0, None) / 0.02), 0, 1)
-        rgb[:] = rgb * (1 - em[..., None]) + em[..., None] * sclera * shadow[..., None]
-        lid = _poly_mask(canvas, eye[[0, 1, 2, 3]], thickness=0.014, closed=False)
-        lower_lid = _poly_mask(canvas, eye[[3, 4, 5, 0]], thickness=0.006, closed=False)
-        _blend(rgb, _soft(lid, canvas, 0.003) * 0.9, (0.06, 0.04, 0.035))
-        _blend(rgb, _soft(lower_lid, canvas, 0.004) * 0.35, skin_c * 0.5)
-        # Upper eyelid crease a little above the lid.
+        hl = np.clip(0.15 * iris_r - np.hypot(xx + 0.5 - cp[0] - 0.3 * iris_r, yy + 0.5 - cp[1] + 0.3 * iris_r)
+                     + 0.5, 0, 1)[..., None]
+        col = np.array([0.86, 0.82, 0.78], np.float32) * (1 - iris) \
+            + iris * np.asarray(ident.iris, np.float32) * (0.7 + 0.6 * ring)
+        col = col * (1 - pupil) + pupil * 0.03
+        col = col * (1 - hl) + hl * 0.95
+        top = (min(eye[1, 1], eye[2, 1]) - Y0) * canvas.scale - em.y0
+        shadow = 1 - 0.35 * np.exp(-np.clip(yy + 0.5 - top, 0, None) / (0.02 * canvas.scale))
+        _blend(rgb, em, col * shadow[..., None])
+        _blend(rgb, _poly_roi(canvas, eye[[0, 1, 2, 3]], 0.014, False, 0.003), (0.06, 0.04, 0.035), 0.9)
+        _blend(rgb, _poly_roi(canvas, eye[[3, 4, 5, 0]], 0.006, False, 0.004), skin_c * 0.5, 0.35)
         crease = eye[[0, 1, 2, 3]] + [[0.004, -0.012], [0, -0.028], [0, -0.028], [-0.004, -0.012]]
-        _blend(rgb, _soft(_poly_mask(canvas, crease, thickness=0.006, closed=False), canvas, 0.006) * 0.35,
-               skin_c * 0.55)
+        _blend(rgb, _poly_roi(canvas, crease, 0.006, False, 0.006), skin_c * 0.55, 0.35)
 
     # Nose: nostrils, alar creases and the shadow under the base.
     nb = pts[31:36]
-    nost = np.zeros((H, W), np.float32)
     for a, b in ((nb[0], nb[1]), (nb[4], nb[3])):
-        c = (a * 0.45 + b * 0.55) + [0, -0.008]
-        nost = np.maximum(nost, _poly_mask(canvas, _ellipse_pts(c[0], c[1], 0.022, 0.011, 0, 2 * np.pi, 16)))
-    _blend(rgb, _soft(nost, canvas, 0.004) * 0.85, skin_c * 0.25)
+        c = a * 0.45 + b * 0.55 + [0, -0.008]
+        nost = _poly_roi(canvas, _ellipse_pts(c[0], c[1], 0.022, 0.011, 0, 2 * np.pi, 16), blur=0.004)
+        _blend(rgb, nost, skin_c * 0.25, 0.85)
+        holes.append(nost)
     for side, k in ((nb[0], -1), (nb[4], 1)):
-        crease = np.array([side + [0, 0.0], side + [-k * 0.012, -0.03], side + [-k * 0.005, -0.06]])
-        _blend(rgb, _soft(_poly_mask(canvas, crease, thickness=0.008, closed=False), canvas, 0.008) * 0.4,
-               skin_c * 0.55)
-    base = np.array([nb[0], nb[1], nb[2], nb[3], nb[4]]) + [0, 0.012]
-    _blend(rgb, _soft(_poly_mask(canvas, base, thickness=0.012, closed=False), canvas, 0.01) * 0.35, skin_c * 0.6)
+        crease = np.array([side, side + [-k * 0.012, -0.03], side + [-k * 0.005, -0.06]])
+        _blend(rgb, _poly_roi(canvas, crease, 0.008, False, 0.008), skin_c * 0.55, 0.4)
+    _blend(rgb, _poly_roi(canvas, nb + [0, 0.012], 0.012, False, 0.01), skin_c * 0.6, 0.35)
 
     # Mouth: lips, dark oral cavity with teeth when open, lip line.
-    lips_m = _soft(_poly_mask(canvas, pts[48:60]), canvas, 0.004)
-    _blend(rgb, lips_m, ident.lip)
+    lips = _poly_roi(canvas, pts[48:60], blur=0.004)
+    _blend(rgb, lips, ident.lip)
+    holes.append(lips)
     inner = pts[60:68]
     opening = float(inner[[5, 6, 7], 1].mean() - inner[[1, 2, 3], 1].mean())
-    cav = _poly_mask(canvas, inner)
     if opening > 0.006:
-        teeth_poly = np.concatenate([inner[[0, 1, 2, 3, 4]], inner[[3, 2, 1]] + [0, min(opening * 0.45, 0.02)]])
+        cav = _poly_roi(canvas, inner)
         _blend(rgb, cav, (0.16, 0.05, 0.05))
-        _blend(rgb, _poly_mask(canvas, teeth_poly) * cav, (0.8, 0.78, 0.72))
-    line = _poly_mask(canvas, inner[[0, 1, 2, 3, 4]], thickness=0.008, closed=False)
-    _blend(rgb, _soft(line, canvas, 0.003) * 0.7, np.asarray(ident.lip, np.float32) * 0.35)
-    lips_m = np.maximum(lips_m, cav)
+        teeth_poly = np.concatenate([inner[[0, 1, 2, 3, 4]], inner[[3, 2, 1]] + [0, min(opening * 0.45, 0.02)]])
+        teeth = _poly_roi(canvas, teeth_poly)
+        teeth_full = teeth.full(canvas)[cav.sl()] * cav.m
+        _blend(rgb, Roi(cav.y0, cav.x0, teeth_full), (0.8, 0.78, 0.72))
+    _blend(rgb, _poly_roi(canvas, inner[[0, 1, 2, 3, 4]], 0.008, False, 0.003),
+           np.asarray(ident.lip, np.float32) * 0.35, 0.7)
 
-    # Skin texture on skin only, then Lambertian shading (+ a faint specular sheen) everywhere.
-    rgb *= (1 + (canvas.texture - 1) * skin)[..., None]
+    # Lambertian shading (+ a faint specular sheen on the face).
     ndl = np.clip(canvas.normals @ light.astype(np.float32), 0, None)
     shade = 0.42 + 0.72 * ndl
     half_v = light + np.array([0, 0, 1.0])
     half_v = (half_v / np.linalg.norm(half_v)).astype(np.float32)
-    spec = 0.06 * np.clip(canvas.normals @ half_v, 0, 1) ** 24 * face_m
-    rgb = rgb * shade[..., None] + spec[..., None]
-    skin = skin * (1 - eye_m_all) * (1 - brow_m) * (1 - lips_m) * (1 - nost * 0.8)
-    return rgb, skin.astype(np.float32), alpha
+    spec = 0.06 * np.clip(canvas.normals @ half_v, 0, 1) ** 24 * face.full(canvas)
+    rgb = rgb * shade[..., None] + (spec * alpha)[..., None]
+    for roi in holes:
+        s = skin[roi.sl()]
+        s *= 1 - roi.m
+    return rgb, skin, alpha

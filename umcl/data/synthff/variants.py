@@ -46,16 +46,16 @@ class VariantSpec:
 
 VARIANT_SPECS: dict[str, VariantSpec] = {
     # FaceForensics++: YouTube news/vlog speakers, mostly frontal, indoor, moderate quality.
-    "ff": VariantSpec("ff", 256, 25.0, (1, 1.2, 1, 0.8, 0.6, 0.5), "indoor", (0.34, 0.44), 0.3, 1.0,
+    "ff": VariantSpec("ff", 256, 25.0, (1, 1.2, 1, 0.8, 0.6, 0.5), "indoor", (0.29, 0.37), 0.3, 1.0,
                       0.006, 0.008, 0.5, 1.0, 0.02),
     # Celeb-DF: celebrity interviews, higher quality, more pose, better-blended fakes.
-    "celebdf": VariantSpec("celebdf", 320, 30.0, (1.5, 1.5, 1, 0.6, 0.5, 0.5), "indoor", (0.3, 0.4), 0.45,
+    "celebdf": VariantSpec("celebdf", 320, 30.0, (1.5, 1.5, 1, 0.6, 0.5, 0.5), "indoor", (0.26, 0.34), 0.45,
                            1.4, 0.004, 0.006, 0.4, 0.5, 0.03),
     # DFD (Google/Jigsaw): paid actors in studio-like rooms, even lighting.
-    "dfd": VariantSpec("dfd", 256, 24.0, (1, 1, 1, 1, 1, 1), "studio", (0.28, 0.36), 0.15, 0.8,
+    "dfd": VariantSpec("dfd", 256, 24.0, (1, 1, 1, 1, 1, 1), "studio", (0.24, 0.31), 0.15, 0.8,
                        0.005, 0.007, 0.6, 0.8, 0.01),
     # DFDC: crowd-sourced phone videos, varied lighting, noisy, low quality, more diverse tones.
-    "dfdc": VariantSpec("dfdc", 192, 30.0, (0.8, 0.8, 1, 1.2, 1.4, 1.4), "outdoor", (0.26, 0.4), 0.6,
+    "dfdc": VariantSpec("dfdc", 192, 30.0, (0.8, 0.8, 1, 1.2, 1.4, 1.4), "outdoor", (0.23, 0.34), 0.6,
                         1.6, 0.012, 0.02, 0.9, 1.2, 0.05),
 }
 
