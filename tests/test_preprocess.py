@@ -144,7 +144,7 @@ def test_dlib_model_is_found_and_missing_files_say_how_to_fix(tmp_path, monkeypa
 
 
 # ---------------------------------------------------------------- bad inputs (one-line errors, nothing written)
-SMALL = dict(num_frames=16, crop_size=64, xception_size=64, xception_frames=2, min_face_size=40)
+SMALL = dict(num_frames=16, crop_size=64, xception_size=64, xception_frames=2)
 
 
 @pytest.fixture(scope="session")
@@ -153,8 +153,8 @@ def bad_videos(tmp_path_factory) -> dict[str, Path]:
     from umcl.data.compression import encode_frames
 
     root = tmp_path_factory.mktemp("bad")
-    y, x = np.mgrid[0:128, 0:128]
-    frames = np.stack([np.stack([(x + 3 * t) % 256, y * 2, (x + y) // 2], -1) for t in range(24)]).astype(np.uint8)
+    y, x = np.mgrid[0:96, 0:96]
+    frames = np.stack([np.stack([(x + 3 * t) % 256, y * 2, (x + y) // 2], -1) for t in range(20)]).astype(np.uint8)
     noface = encode_frames(frames, root / "noface.mp4", "c23", 25)
     short = encode_frames(frames[:5], root / "short.mp4", "c23", 25)
     corrupt = root / "corrupt.mp4"
@@ -187,3 +187,147 @@ def test_cli_exits_nonzero_with_one_line_and_no_output(bad_videos, tmp_path, cap
     assert code != 0 and len(err) == 1 and "has 5 frames but 16 are needed" in err[0]
     assert not out.exists() or not any(out.rglob("*"))
     assert main(["preprocess", "--out", str(out)]) != 0  # neither VIDEO nor --manifest
+
+
+# ---------------------------------------------------------------- SynthFF videos: detection, cache, batch
+N = 32  # frames per SynthFF test video
+SYNTH_CFG = dict(num_frames=N, xception_frames=4)  # paper crop sizes (128 / 299)
+
+
+@pytest.fixture(scope="session")
+def synthff(tmp_path_factory) -> dict:
+    """Two SynthFF originals (32 frames, 256 px) encoded raw and c23, their ground-truth
+    landmarks, and a manifest of the four videos plus two corrupt files."""
+    from umcl.data.compression import encode_frames
+    from umcl.data.manifest import VideoRecord, write_manifest
+    from umcl.data.synthff.config import SynthFFConfig
+    from umcl.data.synthff.render import make_actor, render_original
+    from umcl.seeding import numpy_rng
+
+    root = tmp_path_factory.mktemp("synthff")
+    gen = SynthFFConfig(n_identities=2, n_frames=N, resolution=256)
+    rows, frames, truth = [], {}, {}
+    for i in range(2):
+        actor = make_actor(gen, i)
+        frames[i], gt = render_original(actor, gen.pulse_amplitude, numpy_rng(gen.seed, "test-noise", i))
+        truth[i] = gt["landmarks"]
+        for level in ("raw", "c23"):
+            rel = f"original_sequences/youtube/{level}/videos/{i:03d}.mp4"
+            encode_frames(frames[i], root / rel, level, actor.fps)
+            rows.append(VideoRecord("synthff", "original", level, "train", 0, rel, f"{i:03d}"))
+    corrupt = root / "original_sequences/youtube/raw/videos/999.mp4"
+    corrupt.write_bytes((root / rows[0].path).read_bytes()[:2000])  # truncated mp4
+    junk = corrupt.with_name("998.mp4")
+    junk.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    for bad in (corrupt, junk):
+        rows.append(VideoRecord("synthff", "original", "raw", "test", 0, str(bad.relative_to(root)), bad.stem))
+    write_manifest(rows, root / "manifest.csv")
+    return {"root": root, "manifest": root / "manifest.csv", "frames": frames, "truth": truth,
+            "corrupt": corrupt}
+
+
+@pytest.fixture(scope="session")
+def batch(synthff, tmp_path_factory) -> dict:
+    """``preprocess_manifest`` over the SynthFF manifest (one process, every frame detected)."""
+    from umcl.data.preprocess.pipeline import preprocess_manifest
+
+    out = tmp_path_factory.mktemp("caches")
+    cfg = PreprocessConfig(**SYNTH_CFG)
+    rows = preprocess_manifest(synthff["manifest"], out / "cache", out / "preprocessed.csv", cfg, progress=False)
+    return {"rows": rows, "out": out, "cfg": cfg}
+
+
+def test_batch_records_the_bad_video_and_continues(batch, synthff):
+    from umcl.data.manifest import read_manifest
+
+    rows = read_manifest(batch["out"] / "preprocessed.csv")
+    assert [r.status for r in rows] == ["ok"] * 4 + ["failed"] * 2
+    bad = rows[4]
+    assert bad.cache is None and str(synthff["corrupt"]) in bad.reason and "\n" not in bad.reason
+    for r in rows[:4]:
+        assert Path(r.cache) == (batch["out"] / "cache" / r.dataset / r.method / r.compression / f"{r.id}.npz")
+        assert r.n_frames == N
+    assert not [p for p in (batch["out"] / "cache").rglob("*") if p.is_file() and ".tmp" in p.name]
+
+
+def test_mtcnn_finds_the_face_in_raw_and_c23(batch):
+    ok = [r for r in batch["rows"] if r.status == "ok"]
+    assert {r.compression for r in ok} == {"raw", "c23"}
+    for r in ok:
+        detected = read_cache(batch["out"] / r.cache, keys=("detected",))["detected"]
+        assert detected.mean() >= 0.95 and r.detection_rate >= 0.95, r.key
+
+
+def test_cache_on_synthff_has_the_contract_and_follows_the_face(batch, synthff):
+    row = batch["rows"][0]  # identity 0, raw
+    data = read_cache(batch["out"] / row.cache)
+    shapes = {k: (v.dtype.name, v.shape) for k, v in data.items() if isinstance(v, np.ndarray)}
+    assert shapes == {"faces": ("uint8", (N, 128, 128, 3)), "xception_faces": ("uint8", (4, 299, 299, 3)),
+                      "landmarks": ("float32", (N, 136)), "landmarks_raw": ("float32", (N, 68, 2)),
+                      "boxes": ("float32", (N, 4)), "detected": ("bool", (N,))}
+    assert data["fps"] == pytest.approx(25.0) and data["detection_rate"] >= 0.95
+    assert data["meta"]["landmark_backend"] == "dlib" and data["meta"]["preprocess"]["num_frames"] == N
+    assert np.abs(data["landmarks"]).max() < 1.0
+    truth = synthff["truth"][0]
+    iod = np.linalg.norm(truth[:, 36:42].mean(1) - truth[:, 42:48].mean(1), axis=1).mean()
+    err = np.linalg.norm(data["landmarks_raw"] - truth, axis=-1).mean()
+    assert err < 0.15 * iod  # dlib on MTCNN boxes: measured 3.1 px at an inter-ocular 48 px
+    box = data["boxes"]
+    inside = ((truth[..., 0] >= box[:, None, 0]) & (truth[..., 0] <= box[:, None, 2])
+              & (truth[..., 1] >= box[:, None, 1]) & (truth[..., 1] <= box[:, None, 3]))
+    assert inside.mean() > 0.93  # MTCNN boxes end near the chin: a few jaw points fall just outside
+
+
+def test_calibration_smooths_noisy_ground_truth_on_synthff(synthff):
+    truth = synthff["truth"][0].astype(np.float64)
+    noisy = truth + np.random.default_rng(0).normal(0, 2.0, truth.shape)
+    cal = calibrate_landmarks(synthff["frames"][0], noisy)
+    assert _rms(cal.pixels, truth) < 0.8 * _rms(noisy, truth)  # measured 1.87 vs 2.82 px
+    jitter = lambda p: np.abs(np.diff(p - truth, axis=0)).mean()  # noqa: E731
+    assert jitter(cal.pixels) < 0.5 * jitter(noisy)  # measured 0.79 vs 2.25 px
+
+
+def test_keyframe_boxes_stay_close_to_per_frame_boxes(batch, synthff):
+    from umcl.data.preprocess.faces import track_faces
+
+    per_frame = read_cache(batch["out"] / batch["rows"][0].cache, keys=("boxes",))["boxes"]
+    track = track_faces(synthff["frames"][0], batch["cfg"].replace(keyframe_interval=4))
+    assert track.tried.sum() == 9 and track.detection_rate == 1.0
+    between = ~track.tried
+    iou = box_iou(track.boxes[between], per_frame[between])
+    centre = np.linalg.norm((track.boxes[between, :2] + track.boxes[between, 2:]) / 2
+                            - (per_frame[between, :2] + per_frame[between, 2:]) / 2, axis=1)
+    assert iou.mean() > 0.9 and centre.mean() < 3.0, (iou.mean(), centre.mean())
+
+
+def test_batch_resumes_and_runs_in_worker_processes(batch, synthff):
+    from umcl.data.preprocess.pipeline import preprocess_manifest
+
+    caches = [batch["out"] / r.cache for r in batch["rows"] if r.status == "ok"]
+    before = [p.stat().st_mtime_ns for p in caches]
+    rows = preprocess_manifest(synthff["manifest"], batch["out"] / "cache", batch["out"] / "again.csv",
+                               batch["cfg"], workers=2, progress=False)
+    assert [p.stat().st_mtime_ns for p in caches] == before  # same settings: caches reused
+    assert [r.status for r in rows] == ["ok"] * 4 + ["failed"] * 2  # bad ones retried in 2 workers
+    assert all("corrupt" in r.reason for r in rows[4:])
+
+
+def test_cli_batch_exit_codes_and_log(batch, synthff, tmp_path):
+    from umcl.cli import main
+
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text(f"preprocess:\n  num_frames: {N}\n  xception_frames: 4\n")
+    log = tmp_path / "pre.log"
+    args = ["preprocess", "--manifest", str(synthff["manifest"]), "--out", str(batch["out"] / "cache"),
+            "--out-manifest", str(tmp_path / "p.csv"), "--config", str(cfg_file), "--log", str(log),
+            "--no-progress"]
+    assert main(args) == 0  # four reused, two failed: not fatal
+    assert "failed" in log.read_text() and (tmp_path / "p.csv").is_file()
+    from umcl.data.manifest import VideoRecord, write_manifest
+
+    write_manifest([VideoRecord("synthff", "original", "raw", "test", 0, str(synthff["corrupt"]), "999")],
+                   tmp_path / "bad.csv")
+    bad_args = ["preprocess", "--manifest", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "c2"),
+                "--out-manifest", str(tmp_path / "p2.csv"), "--no-progress"]
+    assert main(bad_args) == 1  # nothing succeeded
+    assert not list((tmp_path).glob("c2/**/*.npz"))

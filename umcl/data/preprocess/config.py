@@ -36,8 +36,9 @@ class PreprocessConfig:
     """Centred moving-average window (frames, odd) over box centre and size; 1 = off."""
     detector_batch_size: int = 16
     """Frames per batched MTCNN call."""
-    min_face_size: int = 20
-    """MTCNN's smallest face (px); facenet-pytorch's default. Larger = fewer pyramid scales."""
+    min_face_size: int = 40
+    """MTCNN's smallest face (px). facenet-pytorch's default is 20; 40 skips the finest pyramid
+    scales (2.3x faster on 256 px frames) and FF++ faces are larger than 60 px."""
     min_face_prob: float = 0.9
     """MTCNN probability below which a candidate face is ignored."""
     min_detection_rate: float = 0.5

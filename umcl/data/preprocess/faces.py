@@ -37,7 +37,7 @@ class FaceTrack:
 
 
 @functools.lru_cache(maxsize=4)
-def load_mtcnn(device: str = "cpu", min_face_size: int = 20):
+def load_mtcnn(device: str = "cpu", min_face_size: int = 40):
     """facenet-pytorch's MTCNN (weights ship inside the wheel; nothing is downloaded)."""
     from facenet_pytorch import MTCNN
 

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from umcl.data.preprocess.cache import read_cache, write_cache
 from umcl.data.preprocess.calibration import calibrate_landmarks, normalise_only
 from umcl.data.preprocess.config import PreprocessConfig
-from umcl.data.preprocess.faces import crop_faces, evenly_spaced, load_mtcnn, track_faces
+from umcl.data.preprocess.faces import crop_faces, evenly_spaced, track_faces
 from umcl.data.preprocess.landmarks import Landmarker, build_landmarker, detect_landmarks
 from umcl.errors import BadVideoError, UmclError
 from umcl.logs import get_logger
@@ -60,7 +60,7 @@ def preprocess_frames(frames: np.ndarray, cfg: PreprocessConfig, source: str | P
     Raises :class:`BadVideoError` when the face is found in fewer than ``min_detection_rate``
     of the tried frames.
     """
-    track = track_faces(frames, cfg, mtcnn if mtcnn is not None else load_mtcnn(cfg.device, cfg.min_face_size))
+    track = track_faces(frames, cfg, mtcnn)
     if track.detection_rate < cfg.min_detection_rate or not np.isfinite(track.boxes).all():
         raise BadVideoError(f"face found in {track.detection_rate:.0%} of {int(track.tried.sum())} tried frames "
                             f"(minimum {cfg.min_detection_rate:.0%})", source,
@@ -128,9 +128,9 @@ def _reusable(cache: Path, cfg: PreprocessConfig) -> dict[str, Any] | None:
 
 
 def _init_worker(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
+    """Share the cores between workers (torch reads these when it is first imported)."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
 
 
 def _process_one(video: str, cache: str, cfg: PreprocessConfig) -> tuple[str, dict[str, Any] | None, str]:
@@ -172,7 +172,7 @@ def preprocess_manifest(manifest_csv: str | Path, out_dir: str | Path, out_manif
     if len(results):
         log.info("reusing %d existing caches", len(results))
     bar = tqdm(total=len(todo), desc="preprocess", unit="video", disable=not progress)
-    if workers <= 1:
+    if workers <= 1 or len(todo) <= 1:
         for i, video, cache in todo:
             results[i] = _process_one(video, cache, cfg)[1:]
             bar.update()
@@ -180,7 +180,7 @@ def preprocess_manifest(manifest_csv: str | Path, out_dir: str | Path, out_manif
         threads = max(1, (os.cpu_count() or 1) // workers)
         import multiprocessing
 
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_init_worker, initargs=(threads,)) as pool:
             futures = {pool.submit(_process_one, video, cache, cfg): i for i, video, cache in todo}
             for fut in as_completed(futures):
