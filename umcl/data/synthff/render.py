@@ -160,4 +160,11 @@ def base_ground_truth(actor: Actor, landmarks: np.ndarray, amplitude: float) -> 
         "blink": actor.motion.blink.astype(np.float32),
         "mouth": actor.motion.mouth.astype(np.float32),
         "fps": np.float32(actor.fps),
+        "pose": poses(actor),
     }
+
+
+def poses(actor: Actor) -> np.ndarray:
+    """Head pose per frame [T, 5]: face-box centre x, y (px), face size (px), roll, yaw (rad)."""
+    return np.array([[p.cx, p.cy, p.size, p.roll, p.yaw] for p in map(lambda t: pose_at(actor, t),
+                                                                        range(actor.n_frames))], np.float32)
