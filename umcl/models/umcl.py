@@ -74,11 +74,11 @@ class UMCLConfig:
     lrnet_dropout: float = 0.5
     lrnet_weights: str | None = None
     # T-encoder and prompts
-    text_backend: str = "minilm"
+    text_backend: Literal["minilm", "clip-vit-b16"] = "minilm"
     text_weights: str | None = None
     invalid_prompt_prob: float = 0.5
-    inference_prompt: str = prompts.DEFAULT_INFERENCE_POLICY
-    prompt_attack: str | None = None
+    inference_prompt: Literal["mean", "neutral", "invalid_mean", "none", "leakage_audit"] = "mean"
+    prompt_attack: Literal["simple", "description", "unrelated", "opposite"] | None = None
     # fusion
     d: int = 320
     # views
@@ -89,11 +89,11 @@ class UMCLConfig:
     # losses
     alpha: float = 0.25
     beta: float = 0.25
-    affinity_normalization: str = "cosine01"
+    affinity_normalization: Literal["cosine01", "cosine_relu", "sigmoid_scaled", "sigmoid"] = "cosine01"
     fps: float = 30.0
     hr_band: tuple[float, float] = (0.7, 3.0)
     hr_temperature: float = 0.1
-    cqsl_pairing: str = "all"
+    cqsl_pairing: Literal["all", "aligned"] = "all"
     # Table 10 ablation switches
     use_rppg: bool = True
     use_landmarks: bool = True
