@@ -6,7 +6,8 @@ Forward pass for a batch (docs/contracts.md keys ``frames`` [B, 3, T, S, S] in [
 1. Views (§4.2): HQ = the input; LQ video = 4x area-downsampled and bilinearly upsampled frames
    (:func:`umcl.views.make_lq_video`), LQ landmarks = HQ + Gaussian ΔL (eq. 2). With
    ``contrastive_views="compression_pairs"`` (Table 11 baseline) the LQ views are the batch's
-   ``frames_lq`` / ``landmarks_lq`` (a real c40 copy of the same video).
+   ``frames_lq`` / ``landmarks_lq`` (a real c40 copy of the same video); training requires them,
+   evaluation falls back to the synthetic views when a test batch has no such pair.
 2. Encoders: ``z = Φ_P(X)`` [B, K = T] (eq. 1), ``e = Φ_L(L)`` [B, 128] (eq. 3), ``t = Φ_T(prompt)``
    [B, D] from a :class:`~umcl.models.text_encoder.PromptBank` of cached frozen embeddings (eq. 4).
 3. Projections ``W_rPPG`` (K -> d), ``W_face`` (128 -> d), ``W_text`` (D -> d), shared by HQ and LQ
