@@ -12,11 +12,14 @@ from umcl.workflow import config_chain, load_profile, profile_file, section_hash
 min_version("9.0")
 
 
-PROFILE = str(config.get("profile", "default"))
-CFG, L = load_profile(PROFILE)  # unknown keys / bad values fail here, before any job runs
+PROFILE_ARG = str(config.get("profile", "default"))
+# Unknown keys and wrongly typed values fail here (config/schema.json); range checks of every
+# section run in the first job (resolve_config → `umcl validate-config`), before any other job.
+CFG, L = load_profile(PROFILE_ARG, check=False)
+PROFILE = L.profile
 WF = L.wf
 RESOLVED = L.resolved_config
-CONFIG_FILES = [os.path.relpath(p) for p in config_chain(profile_file(PROFILE))]
+CONFIG_FILES = [os.path.relpath(p) for p in config_chain(profile_file(PROFILE_ARG))]
 
 
 wildcard_constraints:

@@ -93,14 +93,24 @@ class WorkflowConfig:
             raise ConfigError(f"workflow train/test compressions {missing} are not in workflow.compressions")
 
 
+def profile_name(profile: str) -> str:
+    """The name used in output paths: a profile name, or a YAML file's stem."""
+    return Path(profile).stem if profile.endswith((".yaml", ".yml")) else profile
+
+
 def profile_file(profile: str) -> Path:
-    """``default`` → config/default.yaml; any other name → config/profiles/<name>.yaml."""
+    """``default`` → config/default.yaml; ``NAME`` → config/profiles/NAME.yaml; a ``.yaml`` path as is."""
+    if profile.endswith((".yaml", ".yml")):
+        path = Path(profile)
+        if not path.is_file():
+            raise ConfigError("profile file not found", path, "pass an existing YAML file as profile=")
+        return path
     if profile == DEFAULT_PROFILE:
         return REPO_ROOT / "config" / "default.yaml"
     path = REPO_ROOT / "config" / "profiles" / f"{profile}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in (REPO_ROOT / "config" / "profiles").glob("*.yaml"))
-        raise ConfigError(f"unknown profile '{profile}'", fix=f"use default or one of {known}")
+        raise ConfigError(f"unknown profile '{profile}'", fix=f"use default, one of {known}, or a .yaml file")
     return path
 
 
@@ -236,12 +246,16 @@ class Layout:
 
 
 def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:
-    """Load ``profile`` (schema-validated), check every section, return (config, layout)."""
+    """Load ``profile`` (schema-validated), optionally build every section, return (config, layout).
+
+    ``check=False`` skips the per-section dataclass checks (they import every step, torch
+    included); the Snakefile relies on its first job, ``umcl validate-config``, for those.
+    """
     cfg = load_config(profile_file(profile))
     if check:
         check_sections(cfg)
     wf = section(cfg, "workflow", WorkflowConfig)
-    return cfg, Layout(profile, wf)
+    return cfg, Layout(profile_name(profile), wf)
 
 
 def section_hash(cfg: dict, *names: str) -> str:

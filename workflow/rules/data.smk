@@ -67,6 +67,8 @@ else:
     rule check_data:
         # FF++ is never downloaded here: the user places it under workflow.root (docs/pipeline.md);
         # this checks the tree at run time, so a dry run works without the data.
+        input:
+            ancient(RESOLVED),
         output:
             touch(L.stamp("check_data")),
         params:

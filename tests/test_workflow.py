@@ -1,0 +1,128 @@
+"""The workflow: dry runs of every profile, lint, config validation, generated files in sync."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from umcl.cli import main as umcl_main
+from umcl.errors import ConfigError
+from umcl.workflow import load_profile
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+PROFILES = {  # profile -> (report prefix, expected train jobs, expected evaluate jobs)
+    "default": ("reports/table3", 12, 36),
+    "smoke": ("reports/smoke/table3", 12, 36),
+    "paper": ("reports/paper/table3", 36, 108),
+}
+
+
+def snakemake(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "snakemake"), *args], cwd=REPO, env=ENV, capture_output=True,
+                          text=True, timeout=300)
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    stats = stdout.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M)}
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_dry_run_every_report_target(profile: str) -> None:
+    prefix, n_train, n_eval = PROFILES[profile]
+    proc = snakemake("-n", f"{prefix}.tex", f"{prefix}.md", f"{prefix}.json", "--config", f"profile={profile}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    jobs = job_counts(proc.stdout)
+    assert jobs["train"] == n_train and jobs["evaluate"] == n_eval and jobs["report_table3"] == 1
+    if profile == "paper":  # no FF++ on disk: the tree is checked at run time, nothing generated
+        assert "check_data" in jobs and "generate" not in jobs and "compress" not in jobs
+    else:
+        assert jobs["generate"] == jobs["compress"] == jobs["preprocess"] == 1
+
+
+@pytest.mark.parametrize("profile", ["smoke", "paper"])  # the two data paths (SynthFF, FF++)
+def test_lint_clean(profile: str) -> None:
+    proc = snakemake("--lint", "--config", f"profile={profile}")
+    assert proc.returncode == 0 and "Congratulations" in proc.stdout + proc.stderr, proc.stdout[-3000:]
+
+
+def test_every_rule_logs_and_has_resources() -> None:
+    text = "\n".join(p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk")))
+    blocks = [b for b in re.split(r"\n(?=[ ]*rule \w+:)", text) if re.match(r"\s*rule \w+:", b)]
+    assert len(blocks) >= 9
+    for block in blocks:
+        name = re.search(r"rule (\w+):", block)[1]
+        for directive in ("log:", "threads:", "resources:", "conda:"):
+            assert directive in block, f"rule {name} lacks {directive}"
+        assert "> {log} 2>&1" in block, f"rule {name} does not redirect to its log"
+    assert "gpu" in (REPO / "workflow" / "rules" / "common.smk").read_text()
+
+
+def _profile(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "bad.yaml"
+    p.write_text(f"extends: {REPO / 'config' / 'default.yaml'}\n{body}")
+    return p
+
+
+@pytest.mark.parametrize("body, message", [
+    ("training:\n  epoks: 3\n", "invalid config at 'training'"),
+    ("workflow:\n  detectors: [xception, resnet]\n", "invalid config at 'workflow.detectors.1'"),
+    ("training:\n  epochs: three\n", "invalid config at 'training.epochs'"),
+])
+def test_schema_rejects_unknown_key_and_bad_value(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)) as err:
+        load_profile(str(_profile(tmp_path, body)), check=False)
+    assert "\n" not in str(err.value)
+
+
+def test_range_checks_in_validate_config(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = umcl_main(["validate-config", "--config", str(_profile(tmp_path, "training:\n  epochs: 0\n"))])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "training.epochs must be >= 1" in err and "\n" not in err
+
+
+def test_snakemake_stops_on_bad_config_before_any_job(tmp_path: Path) -> None:
+    bad = _profile(tmp_path, "workflow:\n  seeds: zero\n")
+    proc = snakemake("-n", "--config", f"profile={bad}")
+    assert proc.returncode != 0
+    assert "invalid config at 'workflow.seeds'" in proc.stdout + proc.stderr
+
+
+def test_schema_in_sync_with_dataclasses() -> None:
+    from umcl.config_schema import main
+
+    assert main(["--check"]) == 0, "config/schema.json is stale: run `python -m umcl.config_schema`"
+
+
+def test_dvc_yaml_in_sync_and_valid() -> None:
+    from umcl.workflow_dvc import main
+
+    assert main(["--check"]) == 0, "dvc.yaml is stale: run `python -m umcl.workflow_dvc`"
+    dvc = BIN / "dvc"
+    if not dvc.exists():
+        pytest.skip("dvc not installed in this environment")
+    dag = subprocess.run([str(dvc), "dag"], cwd=REPO, env=ENV, capture_output=True, text=True, timeout=120)
+    assert dag.returncode == 0 and "report" in dag.stdout, dag.stderr
+    # a cold dry run stops at the first stage whose deps do not exist yet (DVC issue #9021),
+    # so dry-run the first stage; the others are checked by `dvc dag` and the sync test.
+    dry = subprocess.run([str(dvc), "repro", "--dry", "--single-item", "data"], cwd=REPO, env=ENV,
+                         capture_output=True, text=True, timeout=120)
+    assert dry.returncode == 0 and "stage_data" in dry.stdout, dry.stdout + dry.stderr
+
+
+def test_dvc_stages_cover_every_rule() -> None:
+    from umcl.workflow_dvc import STAGES
+
+    proc = snakemake("--list-rules", "--config", "profile=smoke")
+    paper = snakemake("--list-rules", "--config", "profile=paper")
+    rules = set(proc.stdout.split()) | set(paper.stdout.split())
+    rules -= {"all"} | {s.target for s in STAGES}
+    covered = [r for s in STAGES for r in s.rules]
+    assert len(covered) == len(set(covered)) and rules == set(covered)
