@@ -11,9 +11,19 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import signal as sps
+from scipy import special
 from scipy import stats
 
 from umcl import losses as L
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one intra-op thread (threads spin badly on a shared 2-core machine); restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 FAST = settings(max_examples=25, deadline=None)
 finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False, width=64)
@@ -274,10 +284,9 @@ def test_affinity_loss_zero_for_aligned_orthogonal_features():
     arrays(np.float64, (n, 2), elements=st.floats(-20, 20)), arrays(np.int64, n, elements=st.integers(0, 1)))))
 def test_bce_matches_eq8(data):
     logits, y = data
-    p = np.exp(logits - logits.max(1, keepdims=True))
-    p_fake = p[:, 1] / p.sum(1)
-    eps = 1e-300
-    ref = -np.mean(y * np.log(p_fake + eps) + (1 - y) * np.log(1 - p_fake + eps))
+    logp = special.log_softmax(logits, axis=1)  # log(1 - p_fake) = log p_real, computed stably
+    ref = -np.mean(y * logp[:, 1] + (1 - y) * logp[:, 0])
+    p_fake = np.exp(logp[:, 1])
     assert L.bce_loss(t(logits), torch.as_tensor(y)).item() == pytest.approx(ref, rel=1e-6, abs=1e-9)
     pf = np.clip(p_fake, 1e-6, 1 - 1e-6)
     ref_p = -np.mean(y * np.log(pf) + (1 - y) * np.log(1 - pf))
@@ -331,3 +340,19 @@ def test_gradcheck_bce():
     logits = _rand(4, 2, seed=18)
     y = torch.tensor([0, 1, 1, 0])
     assert torch.autograd.gradcheck(lambda z: L.bce_loss(z, y), (logits,))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("kind", ["zero", "constant", "linear"])
+def test_degenerate_signals_give_finite_values_and_gradients(dtype, kind):
+    base = {"zero": torch.zeros(2, K), "constant": torch.full((2, K), 3.0),
+            "linear": torch.linspace(0, 1, K).repeat(2, 1)}[kind]
+    x = base.to(dtype).requires_grad_()
+    y = torch.randn(2, K, dtype=dtype, generator=torch.Generator().manual_seed(19)).requires_grad_()
+    out = (L.negative_pearson(x, y).sum() + L.modified_pearson(x, y).sum() + L.soft_heart_rate(x, FPS).sum()
+           + L.physiological_loss(x, x, y, y, fps=FPS)["phy"])
+    out.backward()
+    assert torch.isfinite(out) and torch.isfinite(x.grad).all() and torch.isfinite(y.grad).all()
+    u = torch.zeros(2, 3, 4, dtype=dtype, requires_grad=True)
+    L.affinity_loss(L.affinity_matrix(u)).backward()
+    assert torch.isfinite(u.grad).all()

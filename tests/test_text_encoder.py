@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import pytest
 import torch
@@ -11,6 +12,15 @@ import torch.nn.functional as F
 from umcl import prompts as P
 from umcl.errors import MissingWeightsError, UmclError
 from umcl.models import text_encoder as TE
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one intra-op thread (threads spin badly on a shared 2-core machine); restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +77,7 @@ def test_minilm_is_frozen(minilm):
     assert not minilm.training
     assert all(not p.requires_grad for p in minilm.parameters())
     assert sum(p.numel() for p in minilm.parameters()) > 20_000_000  # real weights were loaded
+    assert os.environ.get("HF_HUB_OFFLINE") == "1" and os.environ.get("TRANSFORMERS_OFFLINE") == "1"
 
 
 def test_unknown_backend_is_a_one_line_error():

@@ -198,9 +198,10 @@ def soft_heart_rate(signal: Tensor, fps: float, band: tuple[float, float] = HR_B
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     freqs, psd = band_psd(signal, fps, band, resolution_bpm, window, detrend)
-    total = psd.sum(-1, keepdim=True)
-    p = psd / total.clamp_min(torch.finfo(psd.dtype).tiny)
-    weights = torch.softmax(torch.log(p + torch.finfo(psd.dtype).tiny) / temperature, dim=-1)
+    # log(PSD/ΣPSD) and log(PSD) differ by a constant the softmax ignores. The floor (1e-12 of the
+    # band power, held constant, plus 1e-30) keeps log finite and gradients finite for a flat signal.
+    floor = psd.sum(-1, keepdim=True).detach() * 1e-12 + 1e-30
+    weights = torch.softmax(torch.log(psd + floor) / temperature, dim=-1)
     return (weights * freqs).sum(-1)
 
 
