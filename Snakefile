@@ -27,6 +27,7 @@ wildcard_constraints:
     train="raw|c23|c40",
     test="raw|c23|c40",
     seed=r"\d+",
+    part="|".join(L.parts),
 
 
 include: "workflow/rules/common.smk"
@@ -55,7 +56,7 @@ rule all:
 # One target per DVC stage (dvc.yaml is generated from these; see umcl/workflow_dvc.py).
 rule stage_data:
     input:
-        L.preprocessed,
+        [L.preprocessed_of(part) for part in L.parts],
 
 
 rule stage_pretrain:

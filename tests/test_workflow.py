@@ -41,8 +41,8 @@ def test_dry_run_every_report_target(profile: str) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     jobs = job_counts(proc.stdout)
     assert jobs["train"] == n_train and jobs["evaluate"] == n_eval and jobs["report_table3"] == 1
-    if profile == "paper":  # no FF++ on disk: the tree is checked at run time, nothing generated
-        assert "check_data" in jobs and "generate" not in jobs and "compress" not in jobs
+    if profile == "paper":  # no FF++ on disk: its tree is checked at run time; SynthFF only for pre-training
+        assert jobs["check_data"] == 1 and jobs["generate"] == 1 and jobs["manifest"] == jobs["preprocess"] == 2
     else:
         assert jobs["generate"] == jobs["compress"] == jobs["preprocess"] == 1
 

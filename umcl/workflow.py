@@ -8,6 +8,7 @@ not drift apart. Layout for profile ``P``::
     results/P/data/synthff/                        SynthFF root (FF++ layout; absent for ff++)
     results/P/data/manifest.csv                    one row per video
     results/P/data/preprocessed.csv, cache/        preprocessed manifest and per-video caches
+    results/P/pretrain_data/...                    same, SynthFF for pre-training (ff++ profiles only)
     results/P/pretrain/encoders.pt                 pre-trained P-encoder
     results/P/runs/<detector>/<train>/seed<S>/     checkpoints/, selection.json
     results/P/eval/<detector>/<train>/seed<S>/<test>/  scores.csv, metrics.json
@@ -29,6 +30,7 @@ from umcl.errors import ConfigError
 Compression = Literal["raw", "c23", "c40"]
 DetectorName = Literal["xception", "lrnet", "cpml", "umcl"]
 DEFAULT_PROFILE = "default"
+MAIN, PRETRAIN_DATA = "data", "pretrain_data"  # data parts (see Layout.parts)
 REPORT_FORMATS = ("tex", "md", "json")
 
 
@@ -175,27 +177,51 @@ class Layout:
 
     @property
     def data(self) -> str:
-        return f"{self.results}/data"
+        return self.data_dir(MAIN)
+
+    @property
+    def parts(self) -> list[str]:
+        """Data parts: the main dataset, plus SynthFF for P-encoder pre-training when main is not SynthFF."""
+        return [MAIN] if self.wf.dataset == "synthff" else [MAIN, PRETRAIN_DATA]
+
+    @property
+    def pretrain_part(self) -> str:
+        return MAIN if self.wf.dataset == "synthff" else PRETRAIN_DATA
+
+    def dataset_of(self, part: str) -> str:
+        return self.wf.dataset if part == MAIN else "synthff"
+
+    def data_dir(self, part: str) -> str:
+        return f"{self.results}/{part}"
+
+    def root_of(self, part: str) -> str:
+        """Dataset root: generated SynthFF under results/, or the user's FF++ folder."""
+        return f"{self.data_dir(part)}/synthff" if self.dataset_of(part) == "synthff" else str(self.wf.root)
 
     @property
     def root(self) -> str:
-        return f"{self.data}/synthff" if self.wf.dataset == "synthff" else str(self.wf.root)
+        return self.root_of(MAIN)
 
-    def stamp(self, name: str) -> str:
+    def stamp(self, name: str, part: str = MAIN) -> str:
         """A file that marks a step done whose real outputs live in a shared folder."""
-        return f"{self.data}/stamps/{name}.done"
+        return f"{self.data_dir(part)}/stamps/{name}.done"
+
+    def manifest_of(self, part: str) -> str:
+        return f"{self.data_dir(part)}/manifest.csv"
+
+    def preprocessed_of(self, part: str) -> str:
+        return f"{self.data_dir(part)}/preprocessed.csv"
+
+    def cache_of(self, part: str) -> str:
+        return f"{self.data_dir(part)}/cache"
 
     @property
     def manifest(self) -> str:
-        return f"{self.data}/manifest.csv"
+        return self.manifest_of(MAIN)
 
     @property
     def preprocessed(self) -> str:
-        return f"{self.data}/preprocessed.csv"
-
-    @property
-    def cache(self) -> str:
-        return f"{self.data}/cache"
+        return self.preprocessed_of(MAIN)
 
     @property
     def pretrained(self) -> str:

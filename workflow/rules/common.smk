@@ -33,18 +33,47 @@ def detector_settings(detector):
     return config_hash(parts)
 
 
+def pretrain_compression():
+    return (CFG.get("pretrain") or {}).get("compression", "raw")
+
+
+def part_compressions(part):
+    """Compressions a data part needs: all of them for the main data, one for pre-training."""
+    return WF.compressions if part == "data" else [pretrain_compression()]
+
+
+def compress_levels(part):
+    return [c for c in part_compressions(part) if c != "raw"]
+
+
+def data_ready(wildcards):
+    """The step after which a part's videos are on disk."""
+    if L.dataset_of(wildcards.part) != "synthff":
+        return L.stamp("check_data", wildcards.part)
+    last = "compress" if compress_levels(wildcards.part) else "generate"
+    return L.stamp(last, wildcards.part)
+
+
 def train_inputs(wildcards):
     inputs = {"config": ancient(RESOLVED), "manifest": L.preprocessed}
     if uses_pretrained(wildcards.detector):
         inputs["pretrained"] = L.pretrained
+        inputs["lrnet"] = L.best_checkpoint("lrnet", wildcards.train, wildcards.seed)
     return inputs
 
 
+# detector -> (config key of the pre-trained P-encoder, config key of the L-encoder weights)
+ENCODER_KEYS = {"umcl": ("physformer_weights", "lrnet_weights"), "cpml": ("physformer_path", "lrnet_path")}
+
+
 def job_overrides(wildcards, input):
-    """--set arguments that point a detector at its pre-trained encoder."""
+    """--set arguments pointing a detector at the pre-trained P-encoder and the LRNet run
+    (same training compression and seed) that initialises its L-encoder."""
     if "pretrained" not in input.keys():
         return ""
-    return f"--set detectors.{wildcards.detector}.physformer_path={input.pretrained}"
+    p_key, l_key = ENCODER_KEYS[wildcards.detector]
+    det = f"detectors.{wildcards.detector}"
+    return f"--set {det}.{p_key}={input.pretrained} --set {det}.{l_key}={input.lrnet}"
 
 
 def methods_arg():

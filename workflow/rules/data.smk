@@ -1,4 +1,6 @@
-# Data: resolve config → (SynthFF: generate → compress | FF++: fetch/check) → manifest → preprocess.
+# Data: resolve config → (SynthFF: generate → compress | FF++: check the user's tree) → manifest
+# → preprocess. `{part}` is `data` (the main dataset) or, for FF++ profiles, `pretrain_data`
+# (SynthFF with ground-truth pulse for P-encoder pre-training); see umcl/workflow.py.
 
 
 rule resolve_config:
@@ -11,7 +13,7 @@ rule resolve_config:
         L.log("resolve_config"),
     threads: 1
     resources:
-        mem_mb=500,
+        mem_mb=1000,
         gpu=0,
         runtime=5,
     conda:
@@ -20,88 +22,81 @@ rule resolve_config:
         "umcl validate-config --config {input.profile} --out {output} > {log} 2>&1"
 
 
-if WF.dataset == "synthff":
+rule generate:
+    input:
+        ancient(RESOLVED),
+    output:
+        touch(L.stamp("generate", "{part}")),
+    params:
+        root=lambda wc: L.root_of(wc.part),
+        settings=settings("synthff"),
+    log:
+        L.log("generate", "{part}"),
+    threads: threads_of("generate")
+    resources:
+        **res("generate"),
+    conda:
+        "../envs/umcl.yaml"
+    shell:
+        "OMP_NUM_THREADS=1 umcl generate --config {input} --out {params.root} --workers {threads} "
+        "> {log} 2>&1"
 
-    rule generate:
-        input:
-            ancient(RESOLVED),
-        output:
-            touch(L.stamp("generate")),
-        params:
-            root=L.root,
-            settings=settings("synthff"),
-        log:
-            L.log("generate"),
-        threads: threads_of("generate")
-        resources:
-            **res("generate"),
-        conda:
-            "../envs/umcl.yaml"
-        shell:
-            "OMP_NUM_THREADS={threads} umcl generate --config {input} --out {params.root} > {log} 2>&1"
 
-    rule compress:
-        input:
-            config=ancient(RESOLVED),
-            raw=L.stamp("generate"),
-        output:
-            touch(L.stamp("compress")),
-        params:
-            root=L.root,
-            levels=[c for c in WF.compressions if c != "raw"],
-            settings=settings("compression"),
-        log:
-            L.log("compress"),
-        threads: threads_of("compress")
-        resources:
-            **res("compress"),
-        conda:
-            "../envs/umcl.yaml"
-        shell:
-            "umcl compress --config {input.config} --root {params.root} --levels {params.levels} > {log} 2>&1"
+rule compress:
+    input:
+        L.stamp("generate", "{part}"),
+    output:
+        touch(L.stamp("compress", "{part}")),
+    params:
+        root=lambda wc: L.root_of(wc.part),
+        levels=lambda wc: " ".join(compress_levels(wc.part)),
+    log:
+        L.log("compress", "{part}"),
+    threads: threads_of("compress")
+    resources:
+        **res("compress"),
+    conda:
+        "../envs/umcl.yaml"
+    shell:
+        "umcl compress --root {params.root} --levels {params.levels} --workers {threads} > {log} 2>&1"
 
-    DATA_READY = L.stamp("compress")
 
-else:
-
-    rule check_data:
-        # FF++ is never downloaded here: the user places it under workflow.root (docs/pipeline.md);
-        # this checks the tree at run time, so a dry run works without the data.
-        input:
-            ancient(RESOLVED),
-        output:
-            touch(L.stamp("check_data")),
-        params:
-            dataset=WF.dataset,
-            root=L.root,
-            compressions=WF.compressions,
-            methods=methods_arg(),
-        log:
-            L.log("check_data"),
-        threads: 1
-        resources:
-            **res("manifest"),
-        conda:
-            "../envs/umcl.yaml"
-        shell:
-            "umcl fetch --dataset {params.dataset} --root {params.root} "
-            "--compressions {params.compressions} {params.methods} > {log} 2>&1"
-
-    DATA_READY = L.stamp("check_data")
+rule check_data:
+    # FF++ is never downloaded here: the user places it under workflow.root (docs/pipeline.md);
+    # this checks the tree at run time, so a dry run works without the data.
+    input:
+        ancient(RESOLVED),
+    output:
+        touch(L.stamp("check_data", "{part}")),
+    params:
+        dataset=lambda wc: L.dataset_of(wc.part),
+        root=lambda wc: L.root_of(wc.part),
+        compressions=lambda wc: " ".join(part_compressions(wc.part)),
+        methods=methods_arg(),
+    log:
+        L.log("check_data", "{part}"),
+    threads: 1
+    resources:
+        **res("manifest"),
+    conda:
+        "../envs/umcl.yaml"
+    shell:
+        "umcl fetch --dataset {params.dataset} --root {params.root} "
+        "--compressions {params.compressions} {params.methods} > {log} 2>&1"
 
 
 rule manifest:
     input:
-        DATA_READY,
+        data_ready,
     output:
-        L.manifest,
+        L.manifest_of("{part}"),
     params:
-        dataset=WF.dataset,
-        root=L.root,
-        compressions=WF.compressions,
-        methods=methods_arg(),
+        dataset=lambda wc: L.dataset_of(wc.part),
+        root=lambda wc: L.root_of(wc.part),
+        compressions=lambda wc: " ".join(part_compressions(wc.part)),
+        methods=lambda wc: methods_arg() if wc.part == "data" else "",
     log:
-        L.log("manifest"),
+        L.log("manifest", "{part}"),
     threads: 1
     resources:
         **res("manifest"),
@@ -115,20 +110,20 @@ rule manifest:
 rule preprocess:
     input:
         config=ancient(RESOLVED),
-        manifest=L.manifest,
+        manifest=L.manifest_of("{part}"),
     output:
-        manifest=L.preprocessed,
-        cache=directory(L.cache),
+        manifest=L.preprocessed_of("{part}"),
+        cache=directory(L.cache_of("{part}")),
     params:
         settings=settings("preprocess"),
     log:
-        L.log("preprocess"),
+        L.log("preprocess", "{part}"),
     threads: threads_of("preprocess")
     resources:
         **res("preprocess"),
     conda:
         "../envs/umcl.yaml"
     shell:
-        "OMP_NUM_THREADS=1 umcl preprocess --config {input.config} --manifest {input.manifest} "
+        "umcl preprocess --config {input.config} --manifest {input.manifest} "
         "--out {output.cache} --out-manifest {output.manifest} --workers {threads} --no-progress "
         "> {log} 2>&1"

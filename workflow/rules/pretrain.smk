@@ -4,7 +4,7 @@
 rule pretrain:
     input:
         config=ancient(RESOLVED),
-        manifest=L.preprocessed,
+        manifest=L.preprocessed_of(L.pretrain_part),
     output:
         L.pretrained,
     params:
