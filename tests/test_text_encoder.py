@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 
 import pytest
 import torch
@@ -193,3 +194,17 @@ def test_bank_disk_cache_is_keyed_and_reused(tmp_path):
     third = TE.PromptBank(HashEncoder(), P.build_prompt_table(seed=6), cache_dir=tmp_path)  # other prompts
     assert len(list(tmp_path.glob("prompts-hash-*.pt"))) == 2
     assert not torch.equal(third.embeddings, first.embeddings)
+
+
+def test_read_state_dict_torchscript_and_garbage(tmp_path):
+    """OpenAI ships TorchScript archives; unreadable files give a one-line MissingWeightsError."""
+    scripted = torch.jit.script(torch.nn.Linear(3, 2))
+    scripted.save(str(tmp_path / "jit.pt"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch deprecates torch.jit.load
+        sd = TE.read_state_dict(tmp_path / "jit.pt")
+    assert set(sd) == {"weight", "bias"}
+    (tmp_path / "junk.pt").write_text("not a checkpoint")
+    with pytest.raises(MissingWeightsError, match="cannot read checkpoint") as err:
+        TE.read_state_dict(tmp_path / "junk.pt")
+    assert "\n" not in str(err.value)
