@@ -1,0 +1,226 @@
+"""SynthFF: layout, splits, determinism, ground truth, detectability (MTCNN, dlib), real pulse."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from umcl.cli import main as umcl_main
+from umcl.data.compression import compress_video, read_video
+from umcl.data.synthff import SynthFFConfig, generate, make_pairs, plan, split_pairs, video_paths
+from umcl.data.synthff.camera import Pose, to_frame
+from umcl.data.synthff.generate import Job, id_width, render_job, write_job
+from umcl.data.synthff.render import make_actor
+from umcl.errors import ConfigError
+from umcl.rppg import chrom, estimate_hr, pos, skin_trace
+
+METHODS = ["Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures"]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> tuple[SynthFFConfig, Path]:
+    """4 identities, 16 frames, 128 px, all four methods (20 raw videos), made through the CLI."""
+    root = tmp_path_factory.mktemp("synthff")
+    cfg_file = root.parent / "synthff_small.yaml"
+    cfg_file.write_text("synthff:\n  n_identities: 4\n  n_frames: 16\n  resolution: 128\n  seed: 3\n")
+    assert umcl_main(["generate", "--config", str(cfg_file), "--out", str(root), "--log", str(root / "gen.log")]) == 0
+    return SynthFFConfig(n_identities=4, n_frames=16, resolution=128, seed=3), root
+
+
+def test_layout_and_splits(small):
+    cfg, root = small
+    assert (root / "gen.log").read_text().count("SynthFF done") == 1
+    vids = sorted((root / "original_sequences/youtube/raw/videos").glob("*.mp4"))
+    assert [v.stem for v in vids] == ["000", "001", "002", "003"]
+    splits = {s: json.loads((root / "splits" / f"{s}.json").read_text()) for s in ("train", "val", "test")}
+    pairs = [p for s in splits.values() for p in s]
+    assert all(isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs)
+    assert sorted(x for p in pairs for x in p) == ["000", "001", "002", "003"]
+    for a, b in pairs:
+        for m in METHODS:
+            for name in (f"{a}_{b}", f"{b}_{a}"):
+                assert (root / "manipulated_sequences" / m / "raw" / "videos" / f"{name}.mp4").is_file()
+                assert (root / "ground_truth" / m / f"{name}.npz").is_file()
+    enc = json.loads((root / "encoder.json").read_text())
+    assert enc["levels"]["raw"] == "-c:v libx264rgb -crf 0" and enc["synthff"]["seed"] == 3
+    # FF++ proportions at FF++ size: 1000 ids -> 720/140/140 videos.
+    big = split_pairs(make_pairs(SynthFFConfig(n_identities=1000)))
+    assert [2 * len(big[s]) for s in ("train", "val", "test")] == [720, 140, 140]
+
+
+def test_rerun_skips_finished_videos(small, tmp_path):
+    cfg, root = small
+    video = root / "original_sequences/youtube/raw/videos/000.mp4"
+    before = video.stat().st_mtime_ns
+    assert generate(cfg, root) == {"written": 0, "skipped": 20}
+    assert video.stat().st_mtime_ns == before
+
+
+def test_bad_config_is_one_line_error(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="even"):
+        SynthFFConfig(n_identities=3)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("synthff:\n  variant: nope\n")
+    assert umcl_main(["generate", "--config", str(bad), "--out", str(tmp_path / "out")]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "variant" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_deterministic_for_a_seed(small, tmp_path):
+    cfg, root = small
+    fake = next(j for j in plan(cfg) if j.method == "FaceSwap")
+    for job in (Job("original", 1, None), fake):
+        write_job(cfg, tmp_path, job)
+        a, ga = video_paths(root, job, 3)
+        b, gb = video_paths(tmp_path, job, 3)
+        assert a.read_bytes() == b.read_bytes()
+        with np.load(ga) as x, np.load(gb) as y:
+            assert all(np.array_equal(x[k], y[k], equal_nan=x[k].dtype.kind == "f") for k in x.files)
+    other = dataclasses.replace(cfg, seed=4)
+    f3, _ = render_job(other, Job("original", 1, None))
+    f1, _ = read_video(video_paths(root, Job("original", 1, None), 3)[0])
+    assert not np.array_equal(f1, f3)
+
+
+def test_ground_truth_shapes_and_raw_is_lossless(small):
+    cfg, root = small
+    frames, fps = read_video(root / "original_sequences/youtube/raw/videos/002.mp4")
+    rendered, _ = render_job(cfg, Job("original", 2, None))
+    assert frames.shape == (16, 128, 128, 3) and fps == 25.0
+    assert np.array_equal(frames, rendered)  # libx264rgb crf 0 is lossless
+    with np.load(root / "ground_truth/original/002.npz") as g:
+        assert g["landmarks"].shape == (16, 68, 2) and g["pulse"].shape == (16,)
+        assert 50 <= float(g["hr"]) <= 110 and g["mask"].max() == 0
+        assert json.loads(str(g["meta"]))["method"] == "original"
+    for m in METHODS:
+        with np.load(next((root / "ground_truth" / m).glob("*.npz"))) as g:
+            assert g["mask"].shape == (16, 64, 64) and g["mask"].max() > 200
+            frac = (g["mask"] > 128).mean()
+            assert (0.005 < frac < 0.1) if m == "NeuralTextures" else (0.05 < frac < 0.5)
+
+
+def test_mtcnn_finds_faces_raw_and_c23(small, tmp_path):
+    import torch
+    from facenet_pytorch import MTCNN
+
+    cfg, root = small
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # far faster than oversubscribing a shared CPU
+    detector = MTCNN(keep_all=False, device="cpu")
+    videos = [root / "original_sequences/youtube/raw/videos/000.mp4",
+              root / "original_sequences/youtube/raw/videos/003.mp4"]
+    videos += [next((root / "manipulated_sequences" / m / "raw/videos").glob("*.mp4")) for m in METHODS]
+    rates = {}
+    for level in ("raw", "c23"):
+        found = total = 0
+        for v in videos:
+            src = v if level == "raw" else compress_video(v, tmp_path / f"{v.parent.parent.parent.name}_{v.name}", "c23")
+            frames, _ = read_video(src)
+            boxes, _ = detector.detect(frames[::2])
+            found += sum(b is not None for b in boxes)
+            total += len(boxes)
+        rates[level] = found / total
+    torch.set_num_threads(threads)
+    assert rates["raw"] >= 0.95 and rates["c23"] >= 0.95, rates
+
+
+def _dlib_predictor():
+    import dlib
+
+    loc = importlib.util.find_spec("face_recognition_models").submodule_search_locations[0]
+    path = Path(loc) / "models" / "shape_predictor_68_face_landmarks.dat"
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(path))
+
+
+def test_dlib_landmarks_match_ground_truth_at_256(tmp_path):
+    detector, predictor = _dlib_predictor()
+    cfg = SynthFFConfig(n_identities=2, n_frames=12, resolution=256, seed=11, methods=[])
+    generate(cfg, tmp_path)
+    errors = []
+    for i in range(2):
+        frames, _ = read_video(tmp_path / f"original_sequences/youtube/raw/videos/{i:03d}.mp4")
+        with np.load(tmp_path / f"ground_truth/original/{i:03d}.npz") as g:
+            gt = g["landmarks"]
+        for t in range(0, 12, 2):
+            gray = cv2.cvtColor(frames[t], cv2.COLOR_RGB2GRAY)
+            dets = detector(gray, 1)
+            assert len(dets) == 1
+            shape = predictor(gray, dets[0])
+            pred = np.array([[shape.part(k).x, shape.part(k).y] for k in range(68)], float)
+            errors.append(np.linalg.norm(pred - gt[t], axis=1).mean())
+    assert np.mean(errors) < 4.0, errors
+
+
+NECK = np.array([[0.32, 1.07], [0.68, 1.07], [0.68, 1.28], [0.32, 1.28]])  # face units, below the chin
+
+
+@pytest.fixture(scope="module")
+def pulse_set(tmp_path_factory) -> tuple[SynthFFConfig, Path]:
+    """5 originals and 2 FaceSwap fakes, 10 s at 10 fps, 96 px (small frames, long clips)."""
+    root = tmp_path_factory.mktemp("pulse")
+    cfg = SynthFFConfig(n_identities=6, n_frames=100, fps=10, resolution=96, seed=5, methods=[])
+    for i in range(5):
+        write_job(cfg, root, Job("original", i, None))
+    # FaceSwap fakes between people whose heart rates differ by > 10 bpm.
+    hr = [make_actor(cfg, i).pulse.hr_mean for i in range(5)]
+    pairs = [(a, b) for a in range(5) for b in range(5) if a != b and abs(hr[a] - hr[b]) > 10]
+    for a, b in (pairs[0], pairs[-1]):
+        write_job(cfg, root, Job("FaceSwap", a, b))
+    return cfg, root
+
+
+def test_pulse_recovered_from_raw_originals(pulse_set):
+    cfg, root = pulse_set
+    good = {"pos": 0, "chrom": 0}
+    for i in range(5):
+        frames, fps = read_video(root / f"original_sequences/youtube/raw/videos/{i:03d}.mp4")
+        with np.load(root / f"ground_truth/original/{i:03d}.npz") as g:
+            trace, hr = skin_trace(frames, g["landmarks"]), float(g["hr"])
+        good["pos"] += abs(estimate_hr(pos(trace, fps), fps) - hr) <= 5
+        good["chrom"] += abs(estimate_hr(chrom(trace, fps), fps) - hr) <= 5
+    assert good["pos"] >= 4 and good["chrom"] >= 4, good
+
+
+def test_faceswap_has_source_pulse_inside_target_pulse_outside(pulse_set):
+    cfg, root = pulse_set
+    names = sorted(p.stem for p in (root / "manipulated_sequences/FaceSwap/raw/videos").glob("*.mp4"))
+    assert len(names) == 2
+    for name in names:
+        frames, fps = read_video(root / f"manipulated_sequences/FaceSwap/raw/videos/{name}.mp4")
+        with np.load(root / f"ground_truth/FaceSwap/{name}.npz") as g:
+            lm, pose, hr_t, hr_s = g["landmarks"], g["pose"], float(g["hr"]), float(g["source_hr"])
+            res = frames.shape[1]
+            inside = np.stack([cv2.resize(m, (res, res)) > 128 for m in g["mask"]])
+        neck = np.zeros((len(frames), res, res), bool)
+        for t, p in enumerate(pose):
+            poly = np.round(to_frame(NECK, Pose(*map(float, p)))).astype(np.int32)
+            m = np.zeros((res, res), np.uint8)
+            cv2.fillPoly(m, [poly], 1)
+            neck[t] = m.astype(bool) & ~inside[t]
+        hr_in = estimate_hr(pos(skin_trace(frames, lm, inside), fps), fps)
+        hr_out = estimate_hr(pos(np.stack([f[m].mean(axis=0) for f, m in zip(frames, neck)]), fps), fps)
+        assert abs(hr_in - hr_s) <= 5 and abs(hr_out - hr_t) <= 5, (name, hr_in, hr_s, hr_out, hr_t)
+
+
+def test_variants_change_capture_defaults():
+    shapes = {}
+    for variant in ("ff", "celebdf", "dfd", "dfdc"):
+        cfg = SynthFFConfig(n_identities=2, n_frames=8, variant=variant, methods=["Deepfakes"])
+        frames, gt = render_job(cfg, Job("Deepfakes", 0, 1))
+        shapes[variant] = (frames.shape[1], float(gt["fps"]))
+    assert len(set(shapes.values())) == 4, shapes
+
+
+def test_plan_covers_every_pair_and_method():
+    cfg = SynthFFConfig(n_identities=6, methods=["FaceSwap", "NeuralTextures"])
+    jobs = plan(cfg)
+    assert len(jobs) == 6 + 2 * 6
+    names = {j.name(id_width(6)) for j in jobs if j.method == "FaceSwap"}
+    assert names == {f"{a:03d}_{b:03d}" for p in make_pairs(cfg) for a, b in (p, p[::-1])}
