@@ -23,9 +23,10 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 ## Set up and run the main job on the embedded default (SynthFF, offline) → reports/table3.{tex,md}
+## (PROFILE=smoke|paper|file.yaml → reports/<profile>/table3.*; see docs/pipeline.md)
 reproduce: $(STAMP)
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE) \
-	    --workflow-profile workflow/profiles/local reports/table3.tex reports/table3.md
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) \
+	    --workflow-profile workflow/profiles/local --config profile=$(PROFILE)
 
 ## Set up and run the test suite
 test: $(STAMP)
