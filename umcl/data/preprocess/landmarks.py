@@ -99,7 +99,7 @@ class FanLandmarks:
         self._fa = _local_fan(self.path, device)
 
     def __call__(self, frame: np.ndarray, box: np.ndarray) -> np.ndarray:
-        box = np.asarray(box, dtype=np.float32)
+        box = np.asarray(box, dtype=np.float64)  # face-alignment's crop() rejects float32 scales
         result = self._fa.get_landmarks_from_image(np.ascontiguousarray(frame), detected_faces=[box])
         if not result:
             return np.full((68, 2), np.nan, dtype=np.float32)
