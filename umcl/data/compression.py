@@ -241,7 +241,7 @@ def compress_tree(root: str | Path, levels=("c23", "c40"), workers: int = 1) -> 
 
 def _levels_present(root: Path) -> set[str]:
     base = root / "original_sequences" / "youtube"
-    return {lv for lv in LEVELS if (base / lv / "videos").is_dir()}
+    return {lv for lv in LEVELS if lv != "raw" and (base / lv / "videos").is_dir()}
 
 
 def _sep() -> str:
