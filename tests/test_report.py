@@ -134,5 +134,18 @@ def test_missing_metric_is_one_line_error(tmp_path: Path) -> None:
     assert "\n" not in str(err.value)
     bad = tmp_path / "elsewhere.json"
     bad.write_text("{}")
-    with pytest.raises(UmclError, match="not in the pipeline layout"):
+    with pytest.raises(UmclError, match="names no detector"):
         read_results([bad])
+    p.write_text(json.dumps({"auc": {"value": 0.5}, "acc": {"value": 0.5}}))
+    with pytest.raises(UmclError, match="second metrics file"):
+        read_results([p, p])
+
+
+def test_identity_from_provenance(tmp_path: Path) -> None:
+    p = tmp_path / "anywhere.json"
+    p.write_text(json.dumps({"auc": {"value": 0.8, "ci_low": 0.7, "ci_high": 0.9}, "acc": {"value": 0.75},
+                             "provenance": {"detector": "lrnet", "train_compression": "c23", "seed": 3,
+                                            "test_compression": "raw"}}))
+    res = read_results([p])
+    assert res.cell("c23", "lrnet", "raw", "auc").values == [pytest.approx(80.0)]
+    assert res.cell("c23", "lrnet", "raw", "acc").ci is None and res.seeds == {3}

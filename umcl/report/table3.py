@@ -83,26 +83,41 @@ def _metric(data: dict, name: str, path: Path) -> tuple[float, float | None, flo
     return (value * scale, None if lo is None else lo * scale, None if hi is None else hi * scale)
 
 
+def _identity(data: dict, path: Path) -> tuple[str, str, int, str]:
+    """(detector, train, seed, test) from the metrics' provenance, else from the path layout."""
+    prov = data.get("provenance") if isinstance(data.get("provenance"), dict) else {}
+    keys = ("detector", "train_compression", "seed", "test_compression")
+    if all(prov.get(k) is not None for k in keys):
+        return str(prov["detector"]), str(prov["train_compression"]), int(prov["seed"]), str(prov["test_compression"])
+    m = _PATH.search(path.as_posix())
+    if m is None:
+        raise UmclError("metrics file names no detector/compressions/seed", path,
+                        "pass `umcl evaluate` output or files named <detector>/<train>/seed<S>/<test>/metrics.json")
+    return m["det"], m["train"], int(m["seed"]), m["test"]
+
+
 def read_results(paths: list[str | Path]) -> Results:
-    """Read metrics JSONs laid out as ``<detector>/<train>/seed<S>/<test>/metrics.json``."""
+    """Read ``umcl evaluate`` metrics JSONs (identified by provenance or by the pipeline's layout)."""
     res = Results()
+    seen: set[tuple[str, str, int, str]] = set()
     for p in map(Path, paths):
-        m = _PATH.search(p.as_posix())
-        if m is None:
-            raise UmclError("metrics path not in the pipeline layout", p,
-                            "pass files named <detector>/<train>/seed<S>/<test>/metrics.json")
         try:
             data = json.loads(p.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise UmclError(f"cannot read metrics ({exc})", p, "re-run `umcl evaluate`") from exc
+        det, train, seed, test = ident = _identity(data, p)
+        if ident in seen:
+            raise UmclError(f"second metrics file for {det} trained on {train}, seed {seed}, tested on {test}", p,
+                            "pass each evaluation once")
+        seen.add(ident)
         for metric in METRICS:
             value, lo, hi = _metric(data, metric, p)
-            cell = res.cells.setdefault((m["train"], m["det"], m["test"], metric), Cell())
+            cell = res.cells.setdefault((train, det, test, metric), Cell())
             cell.values.append(value)
             if lo is not None and hi is not None:
                 cell.ci_low.append(lo)
                 cell.ci_high.append(hi)
-        res.seeds.add(int(m["seed"]))
+        res.seeds.add(seed)
         commit = (data.get("provenance") or {}).get("commit") if isinstance(data.get("provenance"), dict) else None
         if commit:
             res.commits.add(str(commit))
