@@ -17,7 +17,7 @@ from umcl.data.synthff import SynthFFConfig, generate, make_pairs, plan, split_p
 from umcl.data.synthff.camera import Pose, to_frame
 from umcl.data.synthff.generate import Job, id_width, render_job, write_job
 from umcl.data.synthff.render import make_actor
-from umcl.errors import ConfigError
+from umcl.errors import ConfigError, UmclError
 from umcl.rppg import chrom, estimate_hr, pos, skin_trace
 
 METHODS = ["Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures"]
@@ -224,3 +224,17 @@ def test_plan_covers_every_pair_and_method():
     assert len(jobs) == 6 + 2 * 6
     names = {j.name(id_width(6)) for j in jobs if j.method == "FaceSwap"}
     assert names == {f"{a:03d}_{b:03d}" for p in make_pairs(cfg) for a, b in (p, p[::-1])}
+
+
+def test_workers_do_not_change_output_and_root_is_checked(tmp_path):
+    cfg = SynthFFConfig(n_identities=2, n_frames=8, resolution=64, methods=["NeuralTextures"])
+    generate(cfg, tmp_path / "one")
+    generate(cfg, tmp_path / "two", workers=2)
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.mp4"))
+    assert len(files) == 4
+    assert all((tmp_path / "one" / f).read_bytes() == (tmp_path / "two" / f).read_bytes() for f in files)
+    with pytest.raises(UmclError, match="other settings"):
+        generate(dataclasses.replace(cfg, seed=1), tmp_path / "one")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UmclError, match="not a folder"):
+        generate(cfg, tmp_path / "file")

@@ -22,6 +22,7 @@ from umcl.data.compression import encode_frames, write_encoder_json
 from umcl.data.synthff.config import SynthFFConfig
 from umcl.data.synthff.manipulations import artefact_level, render_fake
 from umcl.data.synthff.render import make_actor, render_original, resolved
+from umcl.errors import UmclError
 from umcl.io_utils import atomic_path, write_json
 from umcl.logs import get_logger
 from umcl.seeding import numpy_rng
@@ -124,15 +125,34 @@ def write_splits(cfg: SynthFFConfig, root: Path) -> None:
         write_json(root / "splits" / f"{name}.json", [[f"{a:0{width}d}", f"{b:0{width}d}"] for a, b in pairs])
 
 
+def check_root(root: Path, settings: dict) -> None:
+    """Refuse a ROOT that is a file or holds a SynthFF made with other settings; record ours."""
+    if root.exists() and not root.is_dir():
+        raise UmclError("output root exists and is not a folder", root, "pass a folder with --out")
+    stamp = root / "synthff.json"
+    if stamp.is_file():
+        old = json.loads(stamp.read_text())
+        if old != json.loads(json.dumps(settings)):
+            diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+            raise UmclError(f"folder holds a SynthFF made with other settings ({', '.join(diff)})", root,
+                            "use another --out folder or delete this one")
+    elif any((root / d).exists() for d in ("original_sequences", "manipulated_sequences")):
+        raise UmclError("folder already holds a dataset that is not this SynthFF", root,
+                        "use a new or empty --out folder")
+    else:
+        write_json(stamp, settings)
+
+
 def generate(cfg: SynthFFConfig, root: str | Path, workers: int | None = None) -> dict[str, int]:
     """Generate the whole dataset under ``root``; returns counts of written/skipped videos."""
     from tqdm import tqdm
 
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    res, fps, _ = resolved(cfg)
+    settings = {**dataclasses.asdict(cfg), "resolution": res, "fps": fps, "workers": None}
+    check_root(root, settings)
     workers = workers or cfg.workers
     jobs = plan(cfg)
-    res, fps, _ = resolved(cfg)
     log.info("SynthFF %s: %d identities, %d videos, %d frames @ %g fps, %d px, seed %d, %d worker(s)",
              cfg.variant, cfg.n_identities, len(jobs), cfg.n_frames, fps, res, cfg.seed, workers)
     write_splits(cfg, root)
@@ -146,7 +166,6 @@ def generate(cfg: SynthFFConfig, root: str | Path, workers: int | None = None) -
     else:
         for a in tqdm(args, desc="generate", unit="video"):
             counts[_write_star(a)] += 1
-    write_encoder_json(root, {"synthff": {**dataclasses.asdict(cfg), "resolution": res, "fps": fps,
-                                          "workers": None}})
+    write_encoder_json(root, {"synthff": settings})
     log.info("SynthFF done: %(written)d written, %(skipped)d skipped", counts)
     return counts
