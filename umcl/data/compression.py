@@ -222,7 +222,7 @@ def compress_tree(root: str | Path, levels=("c23", "c40"), workers: int = 1) -> 
     jobs = []
     for src in raws:
         for level in levels:
-            dst = Path(str(src).replace(f"{_sep()}raw{_sep()}videos{_sep()}", f"{_sep()}{level}{_sep()}videos{_sep()}"))
+            dst = src.parent.parent.parent / level / "videos" / src.name  # .../<x>/raw/videos/v.mp4
             if not dst.is_file():
                 jobs.append((str(src), str(dst), level))
     log.info("compress %d videos x %s: %d to do (%d finished)", len(raws), list(levels), len(jobs),
@@ -242,9 +242,3 @@ def compress_tree(root: str | Path, levels=("c23", "c40"), workers: int = 1) -> 
 def _levels_present(root: Path) -> set[str]:
     base = root / "original_sequences" / "youtube"
     return {lv for lv in LEVELS if lv != "raw" and (base / lv / "videos").is_dir()}
-
-
-def _sep() -> str:
-    import os
-
-    return os.sep
