@@ -298,6 +298,8 @@ def test_keyframe_boxes_stay_close_to_per_frame_boxes(batch, synthff):
     centre = np.linalg.norm((track.boxes[between, :2] + track.boxes[between, 2:]) / 2
                             - (per_frame[between, :2] + per_frame[between, 2:]) / 2, axis=1)
     assert iou.mean() > 0.9 and centre.mean() < 3.0, (iou.mean(), centre.mean())
+    again = track_faces(synthff["frames"][0], batch["cfg"].replace(keyframe_interval=4))
+    assert np.array_equal(again.boxes, track.boxes)  # deterministic
 
 
 def test_batch_resumes_and_runs_in_worker_processes(batch, synthff):

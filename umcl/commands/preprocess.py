@@ -28,7 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log", help="also write the log to this file")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     for name, kind in OVERRIDES.items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None,
+        choices = ["dlib", "fan"] if name == "landmark_backend" else None
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None, choices=choices,
                             help=f"override preprocess.{name}")
 
 
