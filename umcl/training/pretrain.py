@@ -48,8 +48,9 @@ from umcl.training.runtime import DistInfo, git_commit, resolve_device, save_che
 
 log = get_logger("pretrain")
 
-#: where a SynthFF video's ground truth is looked for, relative to the dataset root
-GT_PATTERNS = ("ground_truth/{method}/{id}.npz", "ground_truth/{id}.npz")
+#: where a SynthFF video's ground truth lies, relative to the dataset root
+#: (``umcl.data.synthff.generate.video_paths``)
+GT_PATTERNS = ("ground_truth/{method}/{id}.npz",)
 #: arrays accepted as the per-frame pulse, in order of preference
 GT_PULSE_KEYS = ("pulse", "bvp", "wave")
 
