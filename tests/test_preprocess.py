@@ -189,6 +189,17 @@ def test_cli_exits_nonzero_with_one_line_and_no_output(bad_videos, tmp_path, cap
     assert main(["preprocess", "--out", str(out)]) != 0  # neither VIDEO nor --manifest
 
 
+def test_device_auto_resolves_and_missing_cuda_is_one_error():
+    import torch
+
+    from umcl.data.preprocess.pipeline import resolve_device
+
+    assert resolve_device(PreprocessConfig(device="auto")).device == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UmclError, match="CUDA is not available"):
+            resolve_device(PreprocessConfig(device="cuda"))
+
+
 # ---------------------------------------------------------------- SynthFF videos: detection, cache, batch
 N = 32  # frames per SynthFF test video
 SYNTH_CFG = dict(num_frames=N, xception_frames=4)  # paper crop sizes (128 / 299)

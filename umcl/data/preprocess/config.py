@@ -52,7 +52,7 @@ class PreprocessConfig:
     calibrate: bool = True
     """Apply LRNet's LK + Kalman calibration (False: detector landmarks, normalised only)."""
     device: str = "cpu"
-    """Torch device for MTCNN and FAN."""
+    """Torch device for MTCNN and FAN: ``cpu``, ``cuda[:N]`` or ``auto`` (GPU when present)."""
 
     def __post_init__(self) -> None:
         checks = {

@@ -39,6 +39,22 @@ def _landmarker(cfg: PreprocessConfig) -> Landmarker:
     return build_landmarker(cfg)
 
 
+def resolve_device(cfg: PreprocessConfig) -> PreprocessConfig:
+    """``device: auto`` → ``cuda`` when a GPU is present, else ``cpu``; ``cuda`` without one is an error.
+
+    Checked once before any video (a batch must not fail video by video for a wrong device).
+    """
+    import torch
+
+    device = cfg.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UmclError(f"preprocess.device '{device}' requested but CUDA is not available",
+                        fix="set preprocess.device: auto or cpu (or pass --device cpu)")
+    return cfg if device == cfg.device else cfg.replace(device=device)
+
+
 def load_clip(video_path: str | Path, num_frames: int) -> tuple[np.ndarray, float]:
     """The first ``num_frames`` RGB frames and the fps (only those frames are decoded).
 
@@ -95,6 +111,7 @@ def preprocess_video(video_path: str | Path, out_path: str | Path, cfg: Preproce
     (one line naming the file) for unusable videos; nothing is written then.
     """
     start = time.perf_counter()
+    cfg = resolve_device(cfg)
     frames, fps = load_clip(video_path, cfg.num_frames)
     arrays = preprocess_frames(frames, cfg, video_path, mtcnn, landmarker)
     extra = arrays.pop("_extra")
@@ -156,6 +173,7 @@ def preprocess_manifest(manifest_csv: str | Path, out_dir: str | Path, out_manif
     """
     from umcl.data.manifest import read_manifest, write_manifest
 
+    cfg = resolve_device(cfg)
     rows = read_manifest(manifest_csv)
     if not rows:
         raise UmclError("manifest has no videos", manifest_csv, "build it with `umcl manifest`")
