@@ -25,12 +25,12 @@ METHODS = ["Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures"]
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> tuple[SynthFFConfig, Path]:
-    """4 identities, 16 frames, 128 px, all four methods (20 raw videos), made through the CLI."""
+    """4 identities, 12 frames, 128 px, all four methods (20 raw videos), made through the CLI."""
     root = tmp_path_factory.mktemp("synthff")
     cfg_file = root.parent / "synthff_small.yaml"
-    cfg_file.write_text("synthff:\n  n_identities: 4\n  n_frames: 16\n  resolution: 128\n  seed: 3\n")
+    cfg_file.write_text("synthff:\n  n_identities: 4\n  n_frames: 12\n  resolution: 128\n  seed: 3\n")
     assert umcl_main(["generate", "--config", str(cfg_file), "--out", str(root), "--log", str(root / "gen.log")]) == 0
-    return SynthFFConfig(n_identities=4, n_frames=16, resolution=128, seed=3), root
+    return SynthFFConfig(n_identities=4, n_frames=12, resolution=128, seed=3), root
 
 
 def test_layout_and_splits(small):
@@ -93,15 +93,15 @@ def test_ground_truth_shapes_and_raw_is_lossless(small):
     cfg, root = small
     frames, fps = read_video(root / "original_sequences/youtube/raw/videos/002.mp4")
     rendered, _ = render_job(cfg, Job("original", 2, None))
-    assert frames.shape == (16, 128, 128, 3) and fps == 25.0
+    assert frames.shape == (12, 128, 128, 3) and fps == 25.0
     assert np.array_equal(frames, rendered)  # libx264rgb crf 0 is lossless
     with np.load(root / "ground_truth/original/002.npz") as g:
-        assert g["landmarks"].shape == (16, 68, 2) and g["pulse"].shape == (16,)
+        assert g["landmarks"].shape == (12, 68, 2) and g["pulse"].shape == (12,)
         assert 50 <= float(g["hr"]) <= 110 and g["mask"].max() == 0
         assert json.loads(str(g["meta"]))["method"] == "original"
     for m in METHODS:
         with np.load(next((root / "ground_truth" / m).glob("*.npz"))) as g:
-            assert g["mask"].shape == (16, 64, 64) and g["mask"].max() > 200
+            assert g["mask"].shape == (12, 64, 64) and g["mask"].max() > 200
             frac = (g["mask"] > 128).mean()
             assert (0.005 < frac < 0.1) if m == "NeuralTextures" else (0.05 < frac < 0.5)
 

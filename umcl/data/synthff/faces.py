@@ -237,7 +237,7 @@ def sample_identity(rng: np.random.Generator, index: int, skin_tones: np.ndarray
         brow_thickness=float(rng.uniform(0.022, 0.038)),
         skin=skin, lip=lip, hair=tuple(float(c) for c in hair), iris=iris,
         hair_style=int(rng.integers(3)),
-        hairline=float(rng.uniform(-0.22, -0.1)),
+        hairline=float(rng.uniform(-0.38, -0.24)),
         bg_a=tuple(float(c) for c in np.clip(base, 0.02, 0.98)),
         bg_b=tuple(float(c) for c in np.clip(other, 0.02, 0.98)),
         shirt=tuple(float(c) for c in rng.uniform(0.05, 0.8, 3)),

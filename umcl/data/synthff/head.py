@@ -46,7 +46,7 @@ def make_canvas(ident: Identity, neutral: np.ndarray, scale: float) -> Canvas:
     u, v = np.meshgrid(xs, ys)
     half = (neutral[16, 0] - neutral[0, 0]) / 2 + 0.06
     # Head ellipsoid, then facial relief (all heights in face units).
-    r2 = ((u - 0.5) / half) ** 2 + ((v - 0.36) / 0.75) ** 2
+    r2 = ((u - 0.5) / half) ** 2 + ((v - 0.3) / 0.8) ** 2
     height = 0.45 * np.sqrt(np.clip(1 - r2, 0, 1))
     # Neck cylinder below the jaw.
     neck = 0.22 * np.sqrt(np.clip(1 - ((u - 0.5) / 0.3) ** 2, 0, 1)) * (v > 0.85)
@@ -183,9 +183,9 @@ def render_head(ident: Identity, pts: np.ndarray, light: np.ndarray, canvas: Can
     neck = np.array([[cx - 0.27, 0.55], [cx + 0.27, 0.55], [cx + 0.29, 1.35], [cx, 1.42], [cx - 0.29, 1.35]])
     put(_poly_roi(canvas, neck), skin_c * 0.92, is_skin=True)
     hair_ax = half + (0.05, 0.09, 0.12)[ident.hair_style]
-    hair_pts = _ellipse_pts(cx, 0.22, hair_ax, 0.66, 0, 2 * np.pi, 60)
+    hair_pts = _ellipse_pts(cx, 0.14, hair_ax, 0.74, 0, 2 * np.pi, 60)
     if ident.hair_style == 2:
-        hair_pts = np.concatenate([_ellipse_pts(cx, 0.22, hair_ax, 0.66, np.pi, 2 * np.pi, 30),
+        hair_pts = np.concatenate([_ellipse_pts(cx, 0.14, hair_ax, 0.74, np.pi, 2 * np.pi, 30),
                                    [[cx + hair_ax, 1.2], [cx - hair_ax, 1.2]]])
     put(_poly_roi(canvas, hair_pts, blur=0.01), ident.hair)
     if ident.hair_style != 2:
