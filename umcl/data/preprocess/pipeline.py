@@ -157,7 +157,7 @@ def _process_one(video: str, cache: str, cfg: PreprocessConfig) -> tuple[str, di
     except UmclError as exc:
         return cache, None, str(exc)
     except Exception as exc:  # a bug or an exotic file must not stop a batch of thousands
-        log.debug("unexpected error on %s:\n%s", video, traceback.format_exc())
+        log.warning("unexpected error on %s (traceback follows)\n%s", video, traceback.format_exc())
         return cache, None, f"{video}: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
@@ -166,7 +166,8 @@ def preprocess_manifest(manifest_csv: str | Path, out_dir: str | Path, out_manif
                         progress: bool = True) -> list:
     """Preprocess every video of a manifest; write the preprocessed manifest; return its rows.
 
-    Each row gains ``cache`` (relative to the output manifest's folder), ``status``
+    Each row gains ``cache`` (absolute in the returned rows, relative to the output manifest's
+    folder in the file, which :func:`read_manifest` resolves again), ``status``
     (``ok``/``failed``), ``reason``, ``n_frames`` and ``detection_rate``. Existing caches made
     with the same settings are reused unless ``overwrite``. ``workers`` > 1 runs videos in
     separate processes (each loads MTCNN and the landmark model once).
@@ -193,6 +194,8 @@ def preprocess_manifest(manifest_csv: str | Path, out_dir: str | Path, out_manif
     if workers <= 1 or len(todo) <= 1:
         for i, video, cache in todo:
             results[i] = _process_one(video, cache, cfg)[1:]
+            if results[i][0] is None:
+                log.warning("failed: %s", results[i][1])
             bar.update()
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)
@@ -207,20 +210,23 @@ def preprocess_manifest(manifest_csv: str | Path, out_dir: str | Path, out_manif
                 if summary is not None:
                     log.info("%s -> %s (face in %.0f%%, %.1f s)", summary["video"], cache,
                              100 * summary["detection_rate"], summary["seconds"])
+                else:
+                    log.warning("failed: %s", reason)
                 bar.update()
     bar.close()
     out_rows = []
     for i, row in enumerate(rows):
         summary, reason = results[i]
         if summary is None:
-            log.warning("failed: %s", reason)
             out_rows.append(replace(row, cache=None, status="failed", reason=reason, n_frames=None,
                                     detection_rate=None))
         else:
-            rel = os.path.relpath(Path(summary["cache"]).resolve(), out_manifest.parent.resolve())
-            out_rows.append(replace(row, cache=rel, status="ok", reason="", n_frames=summary["n_frames"],
+            out_rows.append(replace(row, cache=str(Path(summary["cache"]).resolve()), status="ok", reason="",
+                                    n_frames=summary["n_frames"],
                                     detection_rate=round(float(summary["detection_rate"]), 4)))
-    write_manifest(out_rows, out_manifest)
+    base = out_manifest.parent.resolve()
+    write_manifest([replace(r, cache=os.path.relpath(r.cache, base)) if r.cache else r for r in out_rows],
+                   out_manifest)
     n_ok = sum(r.status == "ok" for r in out_rows)
     log.info("preprocessed %d/%d videos (%d failed) -> %s", n_ok, len(out_rows), len(out_rows) - n_ok, out_manifest)
     return out_rows
