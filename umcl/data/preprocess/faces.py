@@ -13,6 +13,11 @@ Choices (docs/deviations/data.md, "Preprocessing"):
 - ``box_smoothing`` w (odd): a centred moving average of (cx, cy, side) over w frames
   (edges replicated) to remove detector jitter; 1 switches it off.
 - ``detection_rate`` = frames with a face / frames tried (key frames only).
+
+Measured (benchmarks/test_preprocess_bench.py, docs/preprocessing.md): every 5th frame instead
+of every frame makes detection 4.5x faster; on the interpolated frames the boxes differ from
+per-frame MTCNN by mean IoU 0.934, centre 1.0 px (max 2.8), side 2.9 px for a 92 px face — the
+size of per-frame MTCNN's own frame-to-frame jitter (1.1 px centre, 2.4 px side).
 """
 
 from __future__ import annotations
