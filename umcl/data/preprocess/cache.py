@@ -109,11 +109,3 @@ def read_cache(path: str | Path, keys: tuple[str, ...] | None = None) -> dict[st
         out["meta"] = json.loads(str(out["meta"]))
     return out
 
-
-def is_valid_cache(path: str | Path) -> bool:
-    """True when ``path`` is a readable cache with all contract keys (cheap: no arrays decoded)."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return set(npz.files) == set(CACHE_KEYS)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
-        return False
