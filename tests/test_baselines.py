@@ -244,6 +244,11 @@ def test_lrnet_export_loads_into_umcl_landmark_encoder(lrnet, tmp_path):
     enc.load_pretrained(path)
     for k, v in lrnet.encoder.state_dict().items():
         assert torch.equal(enc.state_dict()[k], v), k
+    # a checkpoint of the whole detector (keys ``encoder.g1.*``) loads as well
+    torch.save({"state_dict": lrnet.state_dict()}, tmp_path / "run.pth")
+    enc2 = LandmarkEncoder()
+    enc2.load_pretrained(tmp_path / "run.pth")
+    assert torch.equal(enc2.g1.gru.weight_ih_l0, lrnet.encoder.g1.gru.weight_ih_l0)
     again = LRNetDetector(LRNetConfig(block_size=10, pretrained_path=str(path)))
     assert again.weights_source == f"lrnet:{path}"
     assert torch.equal(again.encoder.g2.head.weight, lrnet.encoder.g2.head.weight)
@@ -360,3 +365,16 @@ def test_cpml_loss_terms_on_known_signals(cpml):
     # f == t_right, f == -t_wrong: text pull 0, text push = 2 views x 2 classes x (-1), no view gap
     assert same["text_pull"].abs() < 1e-5 and same["text_push"] == pytest.approx(-4.0, abs=1e-4)
     assert same["view_mse"] == 0
+
+
+def test_configs_build_from_yaml_style_mappings():
+    """The registry builds each baseline from plain mappings (YAML lists for tuples); bad keys fail."""
+    assert build_detector("lrnet", {"block_size": 10, "block_stride": 5}).stride == 5
+    assert build_detector("xception", {"image_size": 64}).cfg.image_size == 64
+    with pytest.raises(UmclError, match="unknown key"):
+        build_detector("lrnet", {"blocksize": 30})
+    from baselines.cpml import CPMLConfig
+    from umcl.config import from_dict
+
+    cfg = from_dict({"hr_band_hz": [0.6, 4.0], "inference_prompt": "neutral"}, CPMLConfig, "detectors.cpml")
+    assert cfg.hr_band_hz == (0.6, 4.0) and cfg.inference_prompt == "neutral"
