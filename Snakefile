@@ -23,7 +23,7 @@ CONFIG_FILES = [os.path.relpath(p) for p in config_chain(profile_file(PROFILE_AR
 
 
 wildcard_constraints:
-    detector="|".join(WF.detectors),
+    detector="xception|lrnet|cpml|umcl",  # lrnet also runs when only umcl/cpml are listed (L-encoder init)
     train="raw|c23|c40",
     test="raw|c23|c40",
     seed=r"\d+",

@@ -19,7 +19,6 @@ not drift apart. Layout for profile ``P``::
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -287,8 +286,3 @@ def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:
 def section_hash(cfg: dict, *names: str) -> str:
     """Hash of the named sections only: a rule re-runs when the settings it reads change."""
     return config_hash({n: cfg.get(n) for n in names})
-
-
-def as_dict(obj: object) -> dict:
-    """A dataclass as a plain mapping (for writing resolved configs)."""
-    return dataclasses.asdict(obj)  # type: ignore[arg-type]
