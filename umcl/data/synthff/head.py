@@ -49,8 +49,9 @@ def make_canvas(ident: Identity, neutral: np.ndarray, scale: float) -> Canvas:
     r2 = ((u - 0.5) / half) ** 2 + ((v - 0.3) / 0.8) ** 2
     height = 0.45 * np.sqrt(np.clip(1 - r2, 0, 1))
     # Neck cylinder below the jaw.
-    neck = 0.22 * np.sqrt(np.clip(1 - ((u - 0.5) / 0.3) ** 2, 0, 1)) * (v > 0.85)
-    height = np.maximum(height, neck)
+    neck = 0.22 * np.sqrt(np.clip(1 - ((u - 0.5) / 0.3) ** 2, 0, 1)) * ((v > 0.85) & (v < 1.4))
+    torso = 0.5 * np.sqrt(np.clip(1 - ((u - 0.5) / 1.4) ** 2, 0, 1)) * (v >= 1.4)
+    height = np.maximum(height, neck + torso)
 
     def bump(cx, cy, sx, sy, amp):
         return amp * np.exp(-(((u - cx) / sx) ** 2 + ((v - cy) / sy) ** 2) / 2)
