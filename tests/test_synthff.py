@@ -173,6 +173,7 @@ def pulse_set(tmp_path_factory) -> tuple[SynthFFConfig, Path]:
     pairs = [(a, b) for a in range(5) for b in range(5) if a != b and abs(hr[a] - hr[b]) > 10]
     for a, b in (pairs[0], pairs[-1]):
         write_job(cfg, root, Job("FaceSwap", a, b))
+    write_job(cfg, root, Job("Deepfakes", *pairs[0]))
     return cfg, root
 
 
@@ -238,3 +239,30 @@ def test_workers_do_not_change_output_and_root_is_checked(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(UmclError, match="not a folder"):
         generate(cfg, tmp_path / "file")
+
+
+def _hr_power_fraction(trace: np.ndarray, fps: float, hr: float) -> float:
+    """Share of the 0.7-3.5 Hz POS power within +-6 bpm of ``hr``."""
+    x = pos(trace, fps)
+    freqs = np.fft.rfftfreq(8 * len(x), 1 / fps) * 60
+    power = np.abs(np.fft.rfft(x - x.mean(), 8 * len(x))) ** 2
+    band = (freqs >= 42) & (freqs <= 210)
+    return float(power[band & (np.abs(freqs - hr) <= 6)].sum() / power[band].sum())
+
+
+def test_deepfakes_region_has_no_pulse(pulse_set):
+    """Inside the Deepfakes mask the target's pulse is gone; the same region of the original has it."""
+    cfg, root = pulse_set
+    name = next((root / "manipulated_sequences/Deepfakes/raw/videos").glob("*.mp4")).stem
+    fake, fps = read_video(root / f"manipulated_sequences/Deepfakes/raw/videos/{name}.mp4")
+    real, _ = read_video(root / f"original_sequences/youtube/raw/videos/{name[:3]}.mp4")
+    with np.load(root / f"ground_truth/Deepfakes/{name}.npz") as g:
+        res = fake.shape[1]
+        inside = np.stack([cv2.resize(m, (res, res)) > 128 for m in g["mask"]])
+        lm, hr = g["landmarks"], float(g["hr"])
+    with np.load(root / f"ground_truth/original/{name[:3]}.npz") as g:
+        lm_real = g["landmarks"]
+    in_fake = _hr_power_fraction(skin_trace(fake, lm, inside), fps, hr)
+    in_real = _hr_power_fraction(skin_trace(real, lm_real, inside), fps, hr)
+    print(f"HR power fraction inside the mask: original {in_real:.2f}, Deepfakes {in_fake:.2f}")
+    assert in_real > 0.5 and in_fake < 0.5 * in_real, (in_real, in_fake)
