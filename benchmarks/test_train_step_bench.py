@@ -34,7 +34,8 @@ from umcl.registry import available, get_entry
 
 PAPER = os.environ.get("UMCL_BENCH_PAPER") == "1"
 ROUNDS_OVERHEAD = 20
-PAPER_SKIP = "paper-size video model is minutes per step on CPU; set UMCL_BENCH_PAPER=1 to run it"
+PAPER_SKIP = ("paper-size video model: minutes per step on CPU (CPML measured 229 s for 2 videos on 2 shared "
+              "cores); set UMCL_BENCH_PAPER=1 to run it")
 
 
 def _batch(model: Detector, b: int, frames: int, size: int, landmarks_t: int, x_frames: int,
