@@ -122,12 +122,6 @@ def _poly_roi(canvas: Canvas, pts: np.ndarray, thickness: float = 0.0, closed: b
     return Roi(y0, x0, mf)
 
 
-def _poly_mask(canvas: Canvas, pts: np.ndarray, thickness: float = 0.0, closed: bool = True,
-               blur: float = 0.0) -> np.ndarray:
-    """Full-canvas version of :func:`_poly_roi`."""
-    return _poly_roi(canvas, pts, thickness, closed, blur).full(canvas)
-
-
 def _ellipse_pts(cx: float, cy: float, ax: float, ay: float, a0: float, a1: float, n: int = 40) -> np.ndarray:
     t = np.linspace(a0, a1, n)
     return np.stack([cx + ax * np.cos(t), cy + ay * np.sin(t)], axis=1)

@@ -42,7 +42,3 @@ def sample_pulse(rng: np.random.Generator, n: int, fps: float, hr_min: float, hr
     wave = (wave - wave.mean()) / (wave.std() + 1e-9)
     return PulseTrack(wave=wave.astype(np.float32), hr_bpm=hr.astype(np.float32), hr_mean=float(hr.mean()))
 
-
-def pulse_gain(value: float, amplitude: float) -> np.ndarray:
-    """Per-channel multiplicative factor on skin for one BVP sample (3,)."""
-    return (1.0 - amplitude * PPG_RGB_WEIGHTS * value).astype(np.float32)
