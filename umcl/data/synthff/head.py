@@ -10,7 +10,7 @@ so a light direction gives the soft gradients real faces have; every edge is ant
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -31,6 +31,7 @@ class Canvas:
     height: int
     normals: np.ndarray    # float32 [H, W, 3]
     texture: np.ndarray    # float32 [H, W] multiplicative skin texture around 1
+    body: dict = field(default_factory=dict)  # cache: (identity, jaw ends) -> static body layers
 
     def to_px(self, pts: np.ndarray) -> np.ndarray:
         """Face units -> canvas pixels."""
@@ -146,32 +147,19 @@ def face_outline(pts: np.ndarray, ident: Identity) -> np.ndarray:
     return np.concatenate([pts[:17], arc], axis=0)
 
 
-def render_head(ident: Identity, pts: np.ndarray, light: np.ndarray, canvas: Canvas,
-                gaze: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Render one head from its (expressive) 68 landmarks in face units.
-
-    ``light`` is the unit light direction in the face frame (x right, y down, z towards camera).
-    Returns ``rgb`` float32 [H, W, 3] (premultiplied by coverage), ``skin`` and ``alpha`` [H, W].
-    """
+def _body_layers(ident: Identity, canvas: Canvas, left: np.ndarray, right: np.ndarray):
+    """Shoulders and shirt, neck, hair behind the head and ears (painter's order): rgb, alpha, skin."""
     H, W = canvas.height, canvas.width
     skin_c = np.asarray(ident.skin, np.float32)
     rgb = np.zeros((H, W, 3), np.float32)
     alpha = np.zeros((H, W), np.float32)
     skin = np.zeros((H, W), np.float32)
-    left, right = pts[0], pts[16]
     half = (right[0] - left[0]) / 2
     cx = (left[0] + right[0]) / 2
 
     def put(roi: Roi, color, is_skin: bool = False) -> None:
-        _blend(rgb, roi, color)
-        sl = roi.sl()
-        np.maximum(alpha[sl], roi.m, out=alpha[sl])
-        s = skin[sl]
-        s *= 1 - roi.m
-        if is_skin:
-            s += roi.m
+        _paint(rgb, alpha, skin, roi, color, is_skin)
 
-    # Shoulders and shirt, neck, hair behind the head, ears, face skin (painter's order).
     shoulders = np.array([[cx - 0.35, 1.25], [cx + 0.35, 1.25], [cx + 1.2, 1.75], [cx + 1.3, Y1 + 0.1],
                           [cx - 1.3, Y1 + 0.1], [cx - 1.2, 1.75]])
     put(_poly_roi(canvas, shoulders), ident.shirt)
@@ -186,8 +174,37 @@ def render_head(ident: Identity, pts: np.ndarray, light: np.ndarray, canvas: Can
     if ident.hair_style != 2:
         for ex in (left[0] + 0.01, right[0] - 0.01):
             put(_poly_roi(canvas, _ellipse_pts(ex, 0.34, 0.05, 0.11, 0, 2 * np.pi, 24)), skin_c * 0.9, True)
+    return rgb, alpha, skin
+
+
+def _paint(rgb, alpha, skin, roi: Roi, color, is_skin: bool) -> None:
+    """Opaque paint: colour, coverage, and whether the new surface is perfused skin."""
+    _blend(rgb, roi, color)
+    sl = roi.sl()
+    np.maximum(alpha[sl], roi.m, out=alpha[sl])
+    s = skin[sl]
+    s *= 1 - roi.m
+    if is_skin:
+        s += roi.m
+
+
+def render_head(ident: Identity, pts: np.ndarray, light: np.ndarray, canvas: Canvas,
+                gaze: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Render one head from its (expressive) 68 landmarks in face units.
+
+    ``light`` is the unit light direction in the face frame (x right, y down, z towards camera).
+    Returns ``rgb`` float32 [H, W, 3] (premultiplied by coverage), ``skin`` and ``alpha`` [H, W].
+    """
+    skin_c = np.asarray(ident.skin, np.float32)
+    left, right = pts[0], pts[16]
+    # Shoulders, neck, hair and ears depend only on the identity and the jaw ends (0, 16), which
+    # expressions do not move: draw them once per canvas and copy.
+    key = (ident, tuple(np.round(left, 6)), tuple(np.round(right, 6)))
+    if key not in canvas.body:
+        canvas.body[key] = _body_layers(ident, canvas, left, right)
+    rgb, alpha, skin = (layer.copy() for layer in canvas.body[key])
     face = _poly_roi(canvas, face_outline(pts, ident))
-    put(face, skin_c, is_skin=True)
+    _paint(rgb, alpha, skin, face, skin_c, True)
     # Cheeks and nose carry a little more haemoglobin (redder albedo).
     for c in (pts[[2, 3, 31, 48]].mean(axis=0), pts[[14, 13, 35, 54]].mean(axis=0)):
         red = _poly_roi(canvas, _ellipse_pts(c[0], c[1] - 0.03, 0.07, 0.05, 0, 2 * np.pi, 16), blur=0.04)
