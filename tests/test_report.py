@@ -125,6 +125,14 @@ def test_outputs_are_complete_files(table: dict) -> None:
     assert sorted(p.name for p in table["dir"].iterdir()) == ["table3.json", "table3.md", "table3.tex"]
 
 
+def test_untrained_sets_have_no_ours_rows(tmp_path: Path) -> None:
+    metrics = [p for p in write_metrics(tmp_path) if "/c23/seed" in p.as_posix()]
+    rows = build_rows(load_paper_values(), read_results(metrics))
+    assert {(r.train, r.method) for r in rows if r.source == "ours"} == {
+        ("c23", m) for m in ("Xception", "LRNet", "CPML", "UMCL")}
+    assert len([r for r in rows if r.source == "paper"]) == 21
+
+
 def test_missing_metric_is_one_line_error(tmp_path: Path) -> None:
     p = tmp_path / "umcl" / "raw" / "seed0" / "c23" / "metrics.json"
     p.parent.mkdir(parents=True)

@@ -145,7 +145,7 @@ class Row:
 
 
 def build_rows(pv: PaperValues, res: Results) -> list[Row]:
-    """Every table row: paper rows for all methods, an "ours" row after each method we train."""
+    """Every table row: paper rows for all methods, an "ours" row after each method trained on that set."""
     detectors = pv.trained_detectors()
     rows: list[Row] = []
     for train in pv.compressions:
@@ -154,8 +154,8 @@ def build_rows(pv: PaperValues, res: Results) -> list[Row]:
                 (test, k): Entry(pv.value(train, method, test, k), pv.delta(train, method, test, k))
                 for test in pv.compressions for k in METRICS}))
             det = detectors.get(method)
-            if det is None:
-                continue
+            if det is None or not any(res.cell(train, det, t, k) for t in pv.compressions for k in METRICS):
+                continue  # paper-only method, or not trained on this compression in this profile
             entries = {}
             for test in pv.compressions:
                 for k in METRICS:
@@ -174,7 +174,9 @@ def _delta_text(delta: float | None, arrows: dict[int, str], diagonal: bool) -> 
         return " (-)"
     if delta is None:
         return ""
-    return f" ({arrows[1 if delta >= 0 else -1]}{abs(delta):.2f})"
+    if round(delta, 2) == 0:
+        return " (0.00)"
+    return f" ({arrows[1 if delta > 0 else -1]}{abs(delta):.2f})"
 
 
 def format_entry(e: Entry, diagonal: bool, latex: bool) -> str:
