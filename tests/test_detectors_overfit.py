@@ -47,21 +47,30 @@ def test_detector_overfits_a_tiny_batch(name):
     model = get_entry(name).cls(cfg)
     batch = _batch(cfg, gen)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR.get(name, 3e-3), weight_decay=0.0)
-    model.train()
     first = None
-    for _ in range(40):
+    ce = None
+    for step in range(1, 101):
+        model.train()
         out = model(batch)
         total = model.loss(batch, out)["total"]
         first = float(total) if first is None else first
         opt.zero_grad()
         total.backward()
         opt.step()
-        if F.cross_entropy(out["logits"].float(), batch["label"]) < 0.05:
-            break
+        # Stop on the *evaluation-mode* loss: BatchNorm models (Xception) separate a 2-video
+        # batch with batch statistics long before their running statistics catch up.
+        if step % 5 == 0:
+            ce, scores = _eval(model, batch)
+            if ce < 0.05:
+                break
+    ce, scores = _eval(model, batch)
+    assert ce < 0.1, f"{name}: cross-entropy {ce:.3f} after {step} steps (first total {first:.3f})"
+    assert scores[1] > 0.9 and scores[0] < 0.1
+
+
+def _eval(model, batch):
     model.eval()
     with torch.no_grad():
         out = model(batch)
-        ce = F.cross_entropy(out["logits"].float(), batch["label"])
-        scores = model.score(out)
-    assert float(ce) < 0.1, f"{name}: cross-entropy {float(ce):.3f} after training (first total {first:.3f})"
-    assert scores[1] > 0.9 and scores[0] < 0.1
+        ce = float(F.cross_entropy(out["logits"].float(), batch["label"]))
+        return ce, model.score(out)
