@@ -37,7 +37,8 @@ def job_counts(stdout: str) -> dict[str, int]:
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_dry_run_every_report_target(profile: str) -> None:
     prefix, n_train, n_eval = PROFILES[profile]
-    proc = snakemake("-n", f"{prefix}.tex", f"{prefix}.md", f"{prefix}.json", "--config", f"profile={profile}")
+    proc = snakemake("-n", "--forceall", f"{prefix}.tex", f"{prefix}.md", f"{prefix}.json",
+                     "--config", f"profile={profile}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     jobs = job_counts(proc.stdout)
     assert jobs["train"] == n_train and jobs["evaluate"] == n_eval and jobs["report_table3"] == 1
