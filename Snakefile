@@ -40,6 +40,8 @@ include: "workflow/rules/report.smk"
 
 localrules:
     all,
+    resolve_config,
+    report_table3,
     stage_data,
     stage_pretrain,
     stage_train,

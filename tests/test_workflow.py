@@ -54,6 +54,18 @@ def test_lint_clean(profile: str) -> None:
     assert proc.returncode == 0 and "Congratulations" in proc.stdout + proc.stderr, proc.stdout[-3000:]
 
 
+def test_slurm_profile() -> None:
+    import yaml
+
+    prof = yaml.safe_load((REPO / "workflow" / "profiles" / "slurm" / "config.yaml").read_text())
+    assert prof["executor"] == "slurm"
+    extra = str(prof["default-resources"].get("slurm_extra", ""))
+    assert not any(flag in extra for flag in ("--gres", "--gpus", "--mem", "--time"))
+    proc = snakemake("-n", "--forceall", "--workflow-profile", "workflow/profiles/slurm", "--config", "profile=paper")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "gpu=1" in proc.stdout  # GPU stages ask the scheduler for a GPU
+
+
 def test_every_rule_logs_and_has_resources() -> None:
     text = "\n".join(p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk")))
     blocks = [b for b in re.split(r"\n(?=[ ]*rule \w+:)", text) if re.match(r"\s*rule \w+:", b)]
