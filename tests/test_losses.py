@@ -16,13 +16,7 @@ from scipy import stats
 
 from umcl import losses as L
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread (threads spin badly on a shared 2-core machine); restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 FAST = settings(max_examples=25, deadline=None)

@@ -14,7 +14,6 @@ import json
 import sys
 import types
 import typing
-from pathlib import Path
 from typing import Any
 
 from umcl.config import SCHEMA_PATH
@@ -146,18 +145,9 @@ def render() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Write the schema (or, with ``--check``, exit 1 when the committed one is stale)."""
     argv = sys.argv[1:] if argv is None else argv
-    text = render()
-    if "--check" in argv:
-        if not SCHEMA_PATH.is_file() or SCHEMA_PATH.read_text() != text:
-            print(f"{SCHEMA_PATH}: out of date — fix: run `python -m umcl.config_schema`", file=sys.stderr)
-            return 1
-        return 0
-    from umcl.io_utils import write_text
+    from umcl.io_utils import write_or_check_generated
 
-    write_text(SCHEMA_PATH, text)
-    print(f"wrote {Path(SCHEMA_PATH).relative_to(Path.cwd()) if Path.cwd() in Path(SCHEMA_PATH).parents else SCHEMA_PATH}")
-    return 0
-
+    return write_or_check_generated(SCHEMA_PATH, render(), "--check" in argv, "python -m umcl.config_schema")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -50,3 +50,21 @@ def write_text(path: str | Path, text: str) -> None:
     """Write text atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def write_or_check_generated(path: str | Path, text: str, check: bool, regenerate: str) -> int:
+    """Write a generated file atomically, or with ``check`` return 1 when the committed one is stale.
+
+    ``regenerate`` is the command that rewrites it (named in the one-line message).
+    """
+    import sys
+
+    path = Path(path)
+    if check:
+        if not path.is_file() or path.read_text() != text:
+            print(f"{path}: out of date — fix: run `{regenerate}`", file=sys.stderr)
+            return 1
+        return 0
+    write_text(path, text)
+    print(f"wrote {path}")
+    return 0

@@ -94,18 +94,9 @@ def render(profile: str = DEFAULT_PROFILE) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Write dvc.yaml, or with ``--check`` exit 1 when it is out of date."""
     argv = sys.argv[1:] if argv is None else argv
-    text = render()
-    if "--check" in argv:
-        if not DVC_YAML.is_file() or DVC_YAML.read_text() != text:
-            print(f"{DVC_YAML}: out of date — fix: run `python -m umcl.workflow_dvc`", file=sys.stderr)
-            return 1
-        return 0
-    from umcl.io_utils import write_text
+    from umcl.io_utils import write_or_check_generated
 
-    write_text(DVC_YAML, text)
-    print(f"wrote {DVC_YAML.name}")
-    return 0
-
+    return write_or_check_generated(DVC_YAML, render(), "--check" in argv, "python -m umcl.workflow_dvc")
 
 if __name__ == "__main__":
     sys.exit(main())
