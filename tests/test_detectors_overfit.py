@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from umcl.registry import available, get_entry
+from umcl.registry import builtin, get_entry
 
 #: AdamW lr per detector (default 3e-3); LRNet's 0.5 dropout needs larger steps
 LR = {"lrnet": 1e-2}
@@ -16,8 +16,7 @@ LR = {"lrnet": 1e-2}
 SMALL = {"umcl": {"frames": 16, "image_size": 32, "physformer_dim": 16, "physformer_ff_dim": 24,
                   "physformer_heads": 2, "physformer_layers": 3}}
 
-PROJECT_DETECTORS = [n for n in available()
-                     if get_entry(n).cls.__module__.split(".")[0] in ("umcl", "baselines")]
+PROJECT_DETECTORS = builtin()
 
 
 def _config(name):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -157,3 +159,16 @@ def test_identity_from_provenance(tmp_path: Path) -> None:
     res = read_results([p])
     assert res.cell("c23", "lrnet", "raw", "auc").values == [pytest.approx(80.0)]
     assert res.cell("c23", "lrnet", "raw", "acc").ci is None and res.seeds == {3}
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None,
+                    reason="pdflatex not installed (apt-get install texlive-latex-base texlive-latex-recommended)")
+def test_latex_compiles_in_a_minimal_document(table: dict, tmp_path: Path) -> None:
+    doc = tmp_path / "doc.tex"
+    doc.write_text("\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage{booktabs}\n"
+                   "\\usepackage{amssymb}\n\\usepackage[landscape,margin=1cm]{geometry}\n"
+                   "\\begin{document}\n" + table["tex"] + "\n\\end{document}\n")
+    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert (tmp_path / "doc.pdf").stat().st_size > 0

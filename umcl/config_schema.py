@@ -51,7 +51,7 @@ def section_classes() -> dict[str, Any]:
         cls = _import(spec)
         if cls is not None:
             out[name] = cls
-    out["detectors"] = {n: registry.get_entry(n).config_cls for n in registry.available()}
+    out["detectors"] = {n: registry.get_entry(n).config_cls for n in registry.builtin()}
     return out
 
 

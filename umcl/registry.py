@@ -64,6 +64,12 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def builtin() -> list[str]:
+    """Detectors registered by the project's own modules (``DETECTOR_MODULES``), not by tests or plug-ins."""
+    load_all()
+    return sorted(n for n, e in _REGISTRY.items() if e.cls.__module__ in DETECTOR_MODULES)
+
+
 def get_entry(name: str) -> DetectorEntry:
     load_all()
     if name not in _REGISTRY:
