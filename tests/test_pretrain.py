@@ -7,7 +7,7 @@ import torch
 from umcl.data.manifest import VideoRecord, write_manifest
 from umcl.errors import UmclError
 from umcl.training.config import PretrainConfig
-from umcl.training.pretrain import build_physformer, pretrain, pulse_loss
+from umcl.training.pretrain import pretrain, pulse_loss
 
 TINY = {"frames": 8, "image_size": 32, "physformer_dim": 16, "physformer_ff_dim": 24, "physformer_heads": 2,
         "physformer_layers": 3}
@@ -43,13 +43,13 @@ def test_pulse_loss_is_low_for_the_true_pulse():
 
 
 def test_pretrain_writes_weights_loadable_by_physformer(tmp_path):
-    from umcl.models.umcl import UMCLConfig
+    from umcl.models.umcl import UMCLConfig, build_p_encoder
 
     manifest = _synthff(tmp_path)
     cfg = {"pretrain": {"epochs": 1, "batch_size": 2, "hr_band_bpm": [40, 180]}, "detectors": {"umcl": TINY}}
     meta = pretrain(cfg, manifest, tmp_path / "p.pt", progress=False)
     assert meta["n_train"] == 2 and meta["n_val"] == 2 and np.isfinite(meta["history"][0]["train_total"])
-    net = build_physformer(UMCLConfig(**TINY))
+    net = build_p_encoder(UMCLConfig(**TINY))
     net.load_pretrained(tmp_path / "p.pt")
     saved = torch.load(tmp_path / "p.pt", weights_only=True)
     assert all(torch.equal(v, net.state_dict()[k]) for k, v in saved.items())

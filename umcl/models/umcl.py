@@ -138,6 +138,13 @@ ABLATIONS: dict[str, dict[str, bool]] = {
 }
 
 
+def build_p_encoder(cfg: UMCLConfig) -> PhysFormer:
+    """The P-encoder (PhysFormer) at the sizes of ``cfg`` (no weights loaded)."""
+    return PhysFormer(frames=cfg.frames, image_size=cfg.image_size, patch_size=cfg.patch_size, dim=cfg.physformer_dim,
+                      ff_dim=cfg.physformer_ff_dim, num_heads=cfg.physformer_heads, num_layers=cfg.physformer_layers,
+                      theta=cfg.physformer_theta, gra_sharp=cfg.physformer_gra_sharp, dropout=cfg.physformer_dropout)
+
+
 def ablation_config(model: str, base: UMCLConfig | None = None) -> UMCLConfig:
     """The config of Table 10's model ``A``–``D`` (switches applied on top of ``base``)."""
     if model not in ABLATIONS:
@@ -158,10 +165,7 @@ class UMCLDetector(Detector):
             self.inputs = ("frames", "landmarks", "frames_lq", "landmarks_lq")
         self.modalities: list[str] = []
         if cfg.use_rppg:
-            self.p_encoder = PhysFormer(
-                frames=cfg.frames, image_size=cfg.image_size, patch_size=cfg.patch_size, dim=cfg.physformer_dim,
-                ff_dim=cfg.physformer_ff_dim, num_heads=cfg.physformer_heads, num_layers=cfg.physformer_layers,
-                theta=cfg.physformer_theta, gra_sharp=cfg.physformer_gra_sharp, dropout=cfg.physformer_dropout)
+            self.p_encoder = build_p_encoder(cfg)
             if cfg.physformer_weights:
                 self.p_encoder.load_pretrained(cfg.physformer_weights)
             self.proj_rppg = nn.Linear(cfg.frames, cfg.d)  # W_rPPG, B_rPPG: K = T -> d
@@ -276,4 +280,4 @@ class UMCLDetector(Detector):
                 "phy": terms["phy"], "total": total["total"]}
 
 
-__all__ = ["UMCLConfig", "UMCLDetector", "ABLATIONS", "ablation_config"]
+__all__ = ["UMCLConfig", "UMCLDetector", "ABLATIONS", "ablation_config", "build_p_encoder"]

@@ -39,8 +39,8 @@ from umcl.io_utils import write_json
 from umcl.logs import get_logger
 from umcl.losses import band_psd, heart_rate, negative_pearson, pearson
 from umcl.models.lrnet import LandmarkEncoder
-from umcl.models.physformer import PhysFormer, vipl_normalize
-from umcl.models.umcl import UMCLConfig
+from umcl.models.physformer import vipl_normalize
+from umcl.models.umcl import UMCLConfig, build_p_encoder
 from umcl.seeding import seed_everything
 from umcl.training.config import PretrainConfig
 from umcl.training.data import load_cache, read_rows, select_rows
@@ -101,13 +101,6 @@ class PulseDataset(Dataset):
         return clip, torch.from_numpy(pulse[: self.frames].copy()), float(arrays["fps"])
 
 
-def build_physformer(u: UMCLConfig) -> PhysFormer:
-    """PhysFormer with UMCL's P-encoder settings (so the weights load into UMCL)."""
-    return PhysFormer(frames=u.frames, image_size=u.image_size, patch_size=u.patch_size, dim=u.physformer_dim,
-                      ff_dim=u.physformer_ff_dim, num_heads=u.physformer_heads, num_layers=u.physformer_layers,
-                      theta=u.physformer_theta, gra_sharp=u.physformer_gra_sharp, dropout=u.physformer_dropout)
-
-
 def pulse_loss(pred: torch.Tensor, gt: torch.Tensor, fps: float, cfg: PretrainConfig) -> dict[str, torch.Tensor]:
     """Negative Pearson + ``freq_weight`` x frequency cross-entropy (see the module docstring)."""
     pred, gt = pred.float(), gt.float()
@@ -134,7 +127,7 @@ def pretrain(config: dict, manifest: str | Path, out: str | Path, progress: bool
                         fix="leave pretrain.num_frames empty (the P-encoder's input length is fixed)")
     if cfg.lrnet_checkpoint:  # fail before training, not after
         LandmarkEncoder(hidden_size=ucfg.lrnet_hidden).load_pretrained(cfg.lrnet_checkpoint)
-    model = build_physformer(ucfg)
+    model = build_p_encoder(ucfg)
     if cfg.physformer_init:
         model.load_pretrained(cfg.physformer_init)
     model.to(device)
