@@ -41,12 +41,7 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         if wanted is not None and name != wanted:
             sub.add_parser(name, help="")  # keep the choice list without importing every module
             continue
-        try:
-            module = _load(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("umcl.commands"):
-                continue  # step not built yet
-            raise
+        module = _load(name)
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure(p)
         p.set_defaults(_module=module)
