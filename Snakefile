@@ -7,19 +7,21 @@ import os
 from snakemake.utils import min_version
 
 from umcl.config import config_hash
-from umcl.workflow import config_chain, load_profile, profile_file, section_hash
+from umcl.workflow import config_chain, load_profile, profile_file, section_hash, write_resolved
 
 min_version("9.0")
 
 
 PROFILE_ARG = str(config.get("profile", "default"))
-# Unknown keys and wrongly typed values fail here (config/schema.json); range checks of every
-# section run in the first job (resolve_config → `umcl validate-config`), before any other job.
+# Unknown keys and wrongly typed values fail here (config/schema.json). The merged config every
+# step reads is written here too, after the range checks of every section, and only when its
+# content changed (not by a rule: see umcl.workflow.write_resolved).
 CFG, L = load_profile(PROFILE_ARG, check=False)
 PROFILE = L.profile
 WF = L.wf
 RESOLVED = L.resolved_config
 CONFIG_FILES = [os.path.relpath(p) for p in config_chain(profile_file(PROFILE_ARG))]
+write_resolved(CFG, CONFIG_FILES[0], RESOLVED)
 
 
 wildcard_constraints:
@@ -40,7 +42,6 @@ include: "workflow/rules/report.smk"
 
 localrules:
     all,
-    resolve_config,
     report_table3,
     stage_data,
     stage_pretrain,

@@ -108,6 +108,37 @@ def test_snakemake_stops_on_bad_config_before_any_job(tmp_path: Path) -> None:
     assert "invalid config at 'workflow.seeds'" in proc.stdout + proc.stderr
 
 
+def test_range_errors_stop_snakemake_at_parse(tmp_path: Path) -> None:
+    bad = _profile(tmp_path, "training:\n  epochs: 0\n")
+    proc = snakemake("-n", "--config", f"profile={bad}")
+    assert proc.returncode != 0 and "training.epochs must be >= 1" in proc.stdout + proc.stderr
+    assert not (REPO / "results" / bad.stem / "config.resolved.yaml").exists()
+
+
+def test_resolved_config_rewritten_only_when_its_content_changes(tmp_path: Path) -> None:
+    """No rule makes the resolved config (snakemake#4166: a rule re-creating a file read through
+    ancient() got scheduled alone, so a config edit needed two runs); it changes only with content."""
+    import time
+
+    from umcl.config import load_config
+    from umcl.workflow import write_resolved
+
+    profile = _profile(tmp_path, "evaluation:\n  n_bootstrap: 30\n")
+    out = tmp_path / "results" / "config.resolved.yaml"
+    assert write_resolved(load_config(profile), profile, out)
+    before = out.stat().st_mtime_ns
+    time.sleep(0.01)
+    assert not write_resolved(load_config(profile), profile, out) and out.stat().st_mtime_ns == before
+    profile.write_text(profile.read_text().replace("30", "40"))
+    assert write_resolved(load_config(profile), profile, out) and "n_bootstrap: 40" in out.read_text()
+    profile.write_text(profile.read_text().replace("n_bootstrap: 40", "n_bootstrap: 40\ntraining:\n  epochs: 0"))
+    with pytest.raises(ConfigError, match="training.epochs"):
+        write_resolved(load_config(profile), profile, out)
+    assert "n_bootstrap: 40" in out.read_text()  # a bad edit leaves the last good file
+    rules = "\n".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
+    assert "rule resolve_config" not in rules
+
+
 def test_schema_in_sync_with_dataclasses() -> None:
     from umcl.config_schema import main
 

@@ -283,6 +283,35 @@ def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:
     return cfg, Layout(profile_name(profile), wf)
 
 
+def resolved_text(cfg: dict, source: str | Path) -> str:
+    """The merged config as written to ``results/<profile>/config.resolved.yaml``."""
+    import yaml
+
+    header = f"# Resolved from {source} (config hash {config_hash(cfg)}); generated, do not edit.\n"
+    return header + yaml.safe_dump(cfg, sort_keys=False)
+
+
+def write_resolved(cfg: dict, source: str | Path, out: str | Path) -> bool:
+    """Range-check every section and write the merged config to ``out``, only when it changed.
+
+    Called by the Snakefile while it is parsed, not by a rule: every step reads this file through
+    ``ancient()`` and re-runs on a hash of just the sections it reads (``params``), and a rule that
+    re-creates a file others read through ``ancient()`` makes Snakemake 9 schedule that rule alone
+    (snakemake/snakemake#4166): after a config edit only the config would be rewritten. Writing it
+    here keeps its mtime unless its content changes, and the range checks (which import torch,
+    10-20 s) run only then. Returns whether the file was (re)written.
+    """
+    from umcl.io_utils import write_text
+
+    out = Path(out)
+    text = resolved_text(cfg, source)
+    if out.is_file() and out.read_text() == text:
+        return False
+    check_sections(cfg)
+    write_text(out, text)
+    return True
+
+
 def section_hash(cfg: dict, *names: str) -> str:
     """Hash of the named sections only: a rule re-runs when the settings it reads change."""
     return config_hash({n: cfg.get(n) for n in names})

@@ -41,8 +41,8 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("data", ("resolve_config", "generate", "compress", "check_data", "manifest", "preprocess"),
-          ("umcl/data", "umcl/commands/validate_config.py", "workflow/rules/data.smk"),
+    Stage("data", ("generate", "compress", "check_data", "manifest", "preprocess"),
+          ("umcl/data", "umcl/workflow.py", "workflow/rules/data.smk"),
           ("workflow", "synthff", "compression", "preprocess"),
           deps=lambda L: [], outs=lambda L: [L.resolved_config, *(L.data_dir(p) for p in L.parts)]),
     Stage("pretrain", ("pretrain",), ("umcl/training", "umcl/models", "workflow/rules/pretrain.smk"),

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
 HELP = "validate a config against config/schema.json and every section's dataclass; optionally write it merged"
 
 
@@ -20,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from umcl.config import config_hash, load_config, validate_config
     from umcl.io_utils import write_text
-    from umcl.workflow import check_sections, set_key
+    from umcl.workflow import check_sections, resolved_text, set_key
 
     cfg = load_config(args.config)
     for assignment in args.assignments:
@@ -29,7 +27,6 @@ def run(args: argparse.Namespace) -> int:
         validate_config(cfg, source=args.config)
     check_sections(cfg)
     if args.out is not None:
-        header = f"# Resolved from {args.config} (config hash {config_hash(cfg)}); generated, do not edit.\n"
-        write_text(args.out, header + yaml.safe_dump(cfg, sort_keys=False))
+        write_text(args.out, resolved_text(cfg, args.config))
     print(f"{args.config}: valid (config hash {config_hash(cfg)})")
     return 0

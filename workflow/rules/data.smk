@@ -1,25 +1,6 @@
-# Data: resolve config → (SynthFF: generate → compress | FF++: check the user's tree) → manifest
+# Data: (the merged config is written by the Snakefile) (SynthFF: generate → compress | FF++: check the user's tree) → manifest
 # → preprocess. `{part}` is `data` (the main dataset) or, for FF++ profiles, `pretrain_data`
 # (SynthFF with ground-truth pulse for P-encoder pre-training); see umcl/workflow.py.
-
-
-rule resolve_config:
-    input:
-        profile=CONFIG_FILES[0],
-        parents=CONFIG_FILES[1:],
-    output:
-        RESOLVED,
-    log:
-        L.log("resolve_config"),
-    threads: 1
-    resources:
-        mem_mb=1000,
-        gpu=0,
-        runtime=5,
-    conda:
-        "../envs/umcl.yaml"
-    shell:
-        "umcl validate-config --config {input.profile} --out {output} > {log} 2>&1"
 
 
 rule generate:
