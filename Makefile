@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= $(CORES)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: venv reproduce test bench clean-results
+.PHONY: venv reproduce test bench sweep-difficulty clean-results
 
 venv: $(STAMP)
 
@@ -35,6 +35,17 @@ test: $(STAMP)
 ## Speed benchmarks (pytest-benchmark), not part of the tests
 bench: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q benchmarks --benchmark-only
+
+## SynthFF difficulty sweep (docs/synthff.md, "Difficulty"): one small run per difficulty value
+## (config/studies/difficulty/) → reports/synthff_difficulty.{md,json}
+SWEEP_DIFFICULTIES ?= 0.00 0.50 1.00
+sweep-difficulty: $(STAMP)
+	set -e; for d in $(SWEEP_DIFFICULTIES); do \
+	    PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake stage_evaluate --cores $(CORES) \
+	        --workflow-profile workflow/profiles/local --config profile=config/studies/difficulty/difficulty-$$d.yaml; \
+	done
+	$(BIN)/umcl report difficulty --results $(foreach d,$(SWEEP_DIFFICULTIES),results/difficulty-$(d)) \
+	    --out reports/synthff_difficulty
 
 clean-results:
 	rm -rf results reports/*.tex reports/*.md logs
