@@ -109,6 +109,22 @@ def test_resume_gives_identical_weights_and_selects_on_val(manifest, tmp_path):
         Trainer(other, full, progress=False).fit(resume=True)
 
 
+def test_pipeline_resumes_an_interrupted_run_and_restarts_a_changed_one(manifest, tmp_path):
+    """`--if-exists resume-or-restart`: a killed job continues exactly; a config edit starts over."""
+    spec = build_spec(CONFIG, "toy_test", manifest, "c23")
+    full, run = tmp_path / "full", tmp_path / "run"
+    Trainer(spec, full, progress=False).fit()
+    Trainer(spec, run, progress=False).fit(stop_after=1)  # as if the job had been killed
+    Trainer(spec, run, progress=False).fit(if_exists="resume-or-restart")
+    a, b = _final_weights(full), _final_weights(run)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    edited = build_spec(CONFIG, "toy_test", manifest, "c23", epochs=2)
+    Trainer(edited, run, progress=False).fit(if_exists="resume-or-restart")
+    assert not (run / "checkpoints" / "epoch_003.pt").exists()
+    assert [r["epoch"] for r in json.loads((run / "history.json").read_text())] == [1, 2]
+    assert json.loads((run / "run.json").read_text())["fingerprint"] == edited.fingerprint()
+
+
 def test_selecting_on_the_test_split_is_refused(manifest, tmp_path):
     with pytest.raises(ConfigError, match="refused"):
         TrainConfig(select_split="test")

@@ -20,6 +20,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, help="overrides training.epochs")
     parser.add_argument("--out", required=True, help="run folder (checkpoints/, selection.json, history.csv)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from checkpoints/last.pt")
+    parser.add_argument("--if-exists", choices=["error", "resume-or-restart"], default="error",
+                        help="when --out already holds a run: refuse (default), or continue it if it was "
+                             "started with the same settings and otherwise start over (the pipeline's choice)")
     parser.add_argument("--stop-after", type=int, metavar="N", help="end after epoch N (continue later with --resume)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     parser.add_argument("--log", help="log file (default: OUT/train.log)")
@@ -32,5 +35,6 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else {}
     spec = build_spec(config, args.detector, args.manifest, args.train_compression,
                       seed=args.seed, epochs=args.epochs)
-    Trainer(spec, args.out, progress=not args.no_progress).fit(resume=args.resume, stop_after=args.stop_after)
+    Trainer(spec, args.out, progress=not args.no_progress).fit(resume=args.resume, stop_after=args.stop_after,
+                                                              if_exists=args.if_exists)
     return 0

@@ -21,9 +21,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import torch
@@ -48,6 +49,9 @@ from umcl.training.runtime import (DistInfo, barrier, copy_atomic, git_commit, i
                                    load_checkpoint, resolve_device, rng_state, save_checkpoint,
                                    set_rng_state)
 from umcl.training.schedule import PaperSchedule, build_optimizer
+
+#: what ``Trainer.fit`` does with a run folder that already holds a run
+IfExists = Literal["error", "resume-or-restart"]
 
 log = get_logger("train")
 
@@ -132,10 +136,20 @@ class Trainer:
         })
 
     # ----------------------------------------------------------------- main
-    def fit(self, resume: bool = False, stop_after: int | None = None) -> dict:
+    def fit(self, resume: bool = False, stop_after: int | None = None, if_exists: IfExists = "error") -> dict:
         """Train (or resume) up to ``training.epochs``; ``stop_after`` ends early after that epoch
-        (as if interrupted). Returns the selection record."""
+        (as if interrupted). Returns the selection record.
+
+        ``if_exists`` says what to do when ``out`` already holds a run and ``resume`` is False:
+        ``"error"`` (refuse; by hand), or ``"resume-or-restart"`` (the pipeline: continue the run
+        when it was started with this very spec, e.g. after an interrupted job, and otherwise,
+        after a config edit, delete it and start over)."""
         c, s = self.cfg, self.spec
+        if not resume and if_exists == "resume-or-restart" and (self.ckpt_dir / "last.pt").exists():
+            resume = self._same_run()
+            if not resume and self.dist.is_main:
+                log.info("%s holds a run with other settings: starting over", self.out)
+                self._clear_run()
         seed_everything(c.seed, c.deterministic)
         model: Detector = build_detector(s.detector, s.detector_config).to(self.device)
         train_ds, val_ds = self._datasets(tuple(model.inputs))
@@ -239,6 +253,16 @@ class Trainer:
                 "detector": self.spec.detector, "train_compression": self.spec.train_compression,
                 "seed": self.cfg.seed, "fingerprint": self.spec.fingerprint(),
                 "note": "selected on the validation split only; the test split is never read in training"})
+
+    def _same_run(self) -> bool:
+        """Whether the run in ``out`` was started with this spec (same fingerprint)."""
+        return load_checkpoint(self.ckpt_dir / "last.pt").get("fingerprint") == self.spec.fingerprint()
+
+    def _clear_run(self) -> None:
+        """Delete a previous run's checkpoints and records from ``out`` (logs stay)."""
+        shutil.rmtree(self.ckpt_dir)
+        for name in ("run.json", "selection.json", "history.csv", "history.json"):
+            (self.out / name).unlink(missing_ok=True)
 
     def _restore(self, model, optimizer, scheduler, scaler) -> tuple[int, list[dict], dict | None]:
         state = load_checkpoint(self.ckpt_dir / "last.pt")

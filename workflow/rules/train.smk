@@ -24,4 +24,4 @@ rule train:
         "(umcl validate-config --config {input.config} {params.overrides} --out {output.job_config} && "
         "OMP_NUM_THREADS={threads} umcl train --config {output.job_config} --detector {wildcards.detector} "
         "--manifest {input.manifest} --train-compression {wildcards.train} --seed {wildcards.seed} "
-        "--out {params.run} --no-progress) > {log} 2>&1"
+        "--out {params.run} --if-exists resume-or-restart --no-progress) > {log} 2>&1"
