@@ -17,7 +17,9 @@ class SynthFFConfig:
     ``resolution``/``fps`` left at ``None`` take the variant's defaults (see ``variants.py``).
     ``difficulty`` in [0, 1] scales only the *visible* blending artefacts of every manipulation
     (mask softness, colour mismatch, jitter, re-rendering blur); the pulse physics of each method
-    is fixed. It is set once per dataset, never per model.
+    is fixed. It is set once per dataset, never per model. The default, 0.0, comes from the
+    difficulty sweep (docs/results/synthff-difficulty.md): at the embedded default's CPU scale it
+    is the only value of {0, 0.5, 1} at which a detector is distinguishable from chance.
     """
 
     seed: int = 0
@@ -27,7 +29,7 @@ class SynthFFConfig:
     resolution: int | None = None
     methods: list[str] = field(default_factory=lambda: list(FF_METHODS))
     variant: str = "ff"
-    difficulty: float = 0.5
+    difficulty: float = 0.0
     pulse_amplitude: float = 0.004   # relative green-channel BVP modulation of skin
     hr_min: float = 50.0
     hr_max: float = 110.0

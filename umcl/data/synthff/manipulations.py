@@ -54,7 +54,8 @@ class Strength:
 
 
 def artefact_level(difficulty: float, artefact_scale: float) -> float:
-    """The single artefact knob: 1.0 at difficulty 0.5 for FF++-like data, lower = subtler."""
+    """The single artefact knob: ``artefact_scale * 1.5`` at difficulty 0 (the default, set by the
+    difficulty sweep), ``artefact_scale`` at 0.5, half of it at 1; lower = subtler."""
     return float(np.clip(artefact_scale * (1.5 - difficulty), 0.0, 2.0))
 
 
