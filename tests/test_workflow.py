@@ -174,3 +174,27 @@ def test_dvc_stages_cover_every_rule() -> None:
     rules -= {"all"} | {s.target for s in STAGES}
     covered = [r for s in STAGES for r in s.rules]
     assert len(covered) == len(set(covered)) and rules == set(covered)
+
+
+def test_difficulty_sweep_profiles_differ_only_in_difficulty() -> None:
+    import copy
+
+    from umcl.config import load_config
+
+    files = sorted((REPO / "config" / "studies" / "difficulty").glob("difficulty-*.yaml"))
+    assert len(files) >= 3
+    configs = [load_config(f) for f in files]
+    values = [c["synthff"]["difficulty"] for c in configs]
+    assert values == sorted(set(values)) and values[0] == 0.0 and values[-1] == 1.0
+
+    def without_difficulty(cfg: dict) -> dict:
+        cfg = copy.deepcopy(cfg)
+        del cfg["synthff"]["difficulty"]
+        return cfg
+
+    assert all(without_difficulty(c) == without_difficulty(configs[0]) for c in configs)
+    proc = snakemake("-n", "--forceall", "stage_evaluate", "--config",
+                     f"profile={files[0].relative_to(REPO)}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    jobs = job_counts(proc.stdout)
+    assert jobs["train"] == 2 and jobs["evaluate"] == 4 and "pretrain" not in jobs
