@@ -20,8 +20,8 @@ METHODS = ("Deepfakes", "FaceSwap", "Face2Face", "NeuralTextures")
 def write_run(root: Path, difficulty: float, separation: dict[str, float], seed: int = 0) -> pd.DataFrame:
     """A finished sweep run: resolved config + one evaluation whose fake scores shift per method."""
     rng = np.random.default_rng(seed)
-    root.mkdir(parents=True)
-    (root / "config.resolved.yaml").write_text(f"synthff:\n  difficulty: {difficulty}\n")
+    (root / "data" / "synthff").mkdir(parents=True)
+    (root / "data" / "synthff" / "encoder.json").write_text(json.dumps({"synthff": {"difficulty": difficulty}}))
     rows = [("original", f"{i:03d}", 0, rng.normal()) for i in range(12)]
     for m in METHODS:
         rows += [(m, f"{i:03d}_{i + 1:03d}", 1, rng.normal() + separation.get(m, 0.0)) for i in range(12)]
@@ -64,10 +64,12 @@ def test_cli_writes_markdown_and_json(tmp_path: Path) -> None:
 
 
 def test_folder_without_evaluations_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    (tmp_path / "run").mkdir()
-    (tmp_path / "run" / "config.resolved.yaml").write_text("synthff:\n  difficulty: 0.5\n")
+    (tmp_path / "run" / "data" / "synthff").mkdir(parents=True)
+    (tmp_path / "run" / "data" / "synthff" / "encoder.json").write_text('{"synthff": {"difficulty": 0.5}}')
     out = tmp_path / "sweep"
     assert umcl_main(["report", "difficulty", "--results", str(tmp_path / "run"), "--out", str(out)]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no evaluations found" in err[0]
     assert not out.with_suffix(".md").exists()
+    assert umcl_main(["report", "difficulty", "--results", str(tmp_path / "nothing"), "--out", str(out)]) != 0
+    assert "encoder.json" in capsys.readouterr().err

@@ -25,17 +25,16 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from umcl.config import load_config
+from umcl.data.synthff.config import FF_METHODS
 from umcl.errors import UmclError
 from umcl.evaluation.metrics import auc
 from umcl.io_utils import write_json, write_text
-from umcl.report.table3 import SYNTHETIC_NOTE, _identity, _metric
+from umcl.report.table3 import SYNTHETIC_NOTE, metric_value, run_identity
 
 #: AUC (percent) at or above which a detector counts as saturated
 SATURATED_AUC = 99.0
 #: AUC (percent) the bootstrap interval must stay above for a detector not to count as at chance
 CHANCE_AUC = 50.0
-METHODS = ("Deepfakes", "FaceSwap", "Face2Face", "NeuralTextures")
 
 
 @dataclass
@@ -79,15 +78,13 @@ def per_method_auc(scores: pd.DataFrame, path: Path) -> dict[str, float]:
 
 
 def difficulty_of(result_root: Path) -> float:
-    """``synthff.difficulty`` of the run under ``result_root`` (from its resolved config)."""
-    from umcl.data.synthff.config import SynthFFConfig
-
-    path = result_root / "config.resolved.yaml"
-    if not path.is_file():
-        raise UmclError("no resolved config: not a pipeline result folder", path,
-                        "pass results/<profile> folders of finished sweep runs")
-    cfg = load_config(path)
-    return float((cfg.get("synthff") or {}).get("difficulty", SynthFFConfig.difficulty))
+    """``synthff.difficulty`` the run's data were generated with (from the dataset's encoder.json)."""
+    path = result_root / "data" / "synthff" / "encoder.json"
+    try:
+        return float(json.loads(path.read_text())["synthff"]["difficulty"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UmclError(f"cannot read the SynthFF settings ({exc.__class__.__name__})", path,
+                        "pass results/<profile> folders of finished SynthFF sweep runs") from exc
 
 
 def read_sweep(result_roots: list[str | Path]) -> list[SweepCell]:
@@ -101,14 +98,14 @@ def read_sweep(result_roots: list[str | Path]) -> list[SweepCell]:
                             "run the sweep profile to its end first (stage_evaluate)")
         for path in files:
             data = json.loads(path.read_text())
-            det, train, seed, test = _identity(data, path)
-            value, lo, hi = _metric(data, "auc", path)
+            det, train, seed, test = run_identity(data, path)
+            value, lo, hi = metric_value(data, "auc", path)
             scores_path = path.with_name("scores.csv")
             if not scores_path.is_file():
                 raise UmclError("scores.csv missing next to metrics.json", scores_path, "re-run `umcl evaluate`")
             cells.append(SweepCell(
                 difficulty=difficulty, detector=det, train=train, test=test, seed=seed, auc=value,
-                auc_ci=None if lo is None or hi is None else (lo, hi), acc=_metric(data, "acc", path)[0],
+                auc_ci=None if lo is None or hi is None else (lo, hi), acc=metric_value(data, "acc", path)[0],
                 n_real=int(data.get("n_real", 0)), n_fake=int(data.get("n_fake", 0)),
                 per_method_auc=per_method_auc(pd.read_csv(scores_path), scores_path)))
     return sorted(cells, key=lambda c: (c.difficulty, c.detector, c.train, c.test, c.seed))
@@ -133,7 +130,7 @@ def render_markdown(cells: list[SweepCell], provenance: list[str]) -> str:
     ok = admissible(cells)
     overall = [[f"{c.difficulty:.2f}", c.detector, c.train, c.test, c.seed, f"{c.n_real}/{c.n_fake}", _ci_text(c),
                 f"{c.acc:.1f}"] for c in cells]
-    methods = [m for m in METHODS if any(m in c.per_method_auc for c in cells)]
+    methods = [m for m in FF_METHODS if any(m in c.per_method_auc for c in cells)]
     per_method = [[f"{c.difficulty:.2f}", c.detector, c.train, c.test, c.seed,
                    *(f"{c.per_method_auc[m]:.1f}" if m in c.per_method_auc else "-" for m in methods)]
                   for c in cells]

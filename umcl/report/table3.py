@@ -68,7 +68,7 @@ class Results:
         return self.cells.get((train, detector, test, metric))
 
 
-def _metric(data: dict, name: str, path: Path) -> tuple[float, float | None, float | None]:
+def metric_value(data: dict, name: str, path: Path) -> tuple[float, float | None, float | None]:
     """(value, ci_low, ci_high) in percent from a metrics JSON (fractions in [0, 1] are scaled)."""
     entry = next((data[k] for k in (name, name.upper()) if k in data), None)
     if entry is None:
@@ -83,7 +83,7 @@ def _metric(data: dict, name: str, path: Path) -> tuple[float, float | None, flo
     return (value * scale, None if lo is None else lo * scale, None if hi is None else hi * scale)
 
 
-def _identity(data: dict, path: Path) -> tuple[str, str, int, str]:
+def run_identity(data: dict, path: Path) -> tuple[str, str, int, str]:
     """(detector, train, seed, test) from the metrics' provenance, else from the path layout."""
     prov = data.get("provenance") if isinstance(data.get("provenance"), dict) else {}
     keys = ("detector", "train_compression", "seed", "test_compression")
@@ -105,13 +105,13 @@ def read_results(paths: list[str | Path]) -> Results:
             data = json.loads(p.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise UmclError(f"cannot read metrics ({exc})", p, "re-run `umcl evaluate`") from exc
-        det, train, seed, test = ident = _identity(data, p)
+        det, train, seed, test = ident = run_identity(data, p)
         if ident in seen:
             raise UmclError(f"second metrics file for {det} trained on {train}, seed {seed}, tested on {test}", p,
                             "pass each evaluation once")
         seen.add(ident)
         for metric in METRICS:
-            value, lo, hi = _metric(data, metric, p)
+            value, lo, hi = metric_value(data, metric, p)
             cell = res.cells.setdefault((train, det, test, metric), Cell())
             cell.values.append(value)
             if lo is not None and hi is not None:
