@@ -29,7 +29,7 @@ from umcl.data.synthff.config import FF_METHODS
 from umcl.errors import UmclError
 from umcl.evaluation.metrics import auc
 from umcl.io_utils import write_json, write_text
-from umcl.report.table3 import SYNTHETIC_NOTE, metric_value, run_identity
+from umcl.report.table3 import SYNTHETIC_NOTE, load_metrics, metric_value, run_identity
 
 #: AUC (percent) at or above which a detector counts as saturated
 SATURATED_AUC = 99.0
@@ -70,10 +70,11 @@ def per_method_auc(scores: pd.DataFrame, path: Path) -> dict[str, float]:
                         "re-run `umcl evaluate`")
     real = scores[scores["label"] == 0]
     out: dict[str, float] = {}
+    if real.empty:
+        return out
     for method, fakes in scores[scores["label"] == 1].groupby("method", sort=True):
         both = pd.concat([real, fakes])
-        if len(real) and len(fakes):
-            out[str(method)] = 100.0 * auc(both["label"].to_numpy(), both["score"].to_numpy())
+        out[str(method)] = 100.0 * auc(both["label"].to_numpy(), both["score"].to_numpy())
     return out
 
 
@@ -97,7 +98,7 @@ def read_sweep(result_roots: list[str | Path]) -> list[SweepCell]:
             raise UmclError("no evaluations found (eval/<det>/<train>/seed<S>/<test>/metrics.json)", root,
                             "run the sweep profile to its end first (stage_evaluate)")
         for path in files:
-            data = json.loads(path.read_text())
+            data = load_metrics(path)
             det, train, seed, test = run_identity(data, path)
             value, lo, hi = metric_value(data, "auc", path)
             scores_path = path.with_name("scores.csv")

@@ -96,15 +96,20 @@ def run_identity(data: dict, path: Path) -> tuple[str, str, int, str]:
     return m["det"], m["train"], int(m["seed"]), m["test"]
 
 
+def load_metrics(path: Path) -> dict:
+    """One ``umcl evaluate`` metrics JSON; an unreadable file is a one-line error."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UmclError(f"cannot read metrics ({exc})", path, "re-run `umcl evaluate`") from exc
+
+
 def read_results(paths: list[str | Path]) -> Results:
     """Read ``umcl evaluate`` metrics JSONs (identified by provenance or by the pipeline's layout)."""
     res = Results()
     seen: set[tuple[str, str, int, str]] = set()
     for p in map(Path, paths):
-        try:
-            data = json.loads(p.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UmclError(f"cannot read metrics ({exc})", p, "re-run `umcl evaluate`") from exc
+        data = load_metrics(p)
         det, train, seed, test = ident = run_identity(data, p)
         if ident in seen:
             raise UmclError(f"second metrics file for {det} trained on {train}, seed {seed}, tested on {test}", p,
