@@ -1,6 +1,7 @@
 """The trainer: balanced batches, exact resume, validation-only selection, evaluate outputs."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -84,7 +85,7 @@ def test_resume_gives_identical_weights_and_selects_on_val(manifest, tmp_path):
     Trainer(spec, full, progress=False).fit()
     part = tmp_path / "part"
     Trainer(spec, part, progress=False).fit(stop_after=1)
-    assert not (part / "checkpoints" / "epoch_002.pt").exists()
+    assert sorted(p.name for p in (part / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
     with pytest.raises(UmclError, match="--resume"):
         Trainer(spec, part, progress=False).fit()
     Trainer(spec, part, progress=False).fit(resume=True)
@@ -101,7 +102,9 @@ def test_resume_gives_identical_weights_and_selects_on_val(manifest, tmp_path):
     assert sel["value"] == hist["val_auc"].max()
     assert sel["epoch"] == int(hist.loc[hist["val_auc"].idxmax(), "epoch"])
     best = torch.load(full / "checkpoints" / "best.pt", weights_only=True)
-    assert best["epoch"] == sel["epoch"]
+    assert best["epoch"] == sel["epoch"] and "optimizer" not in best  # weights only
+    # two checkpoints whatever the run's length
+    assert sorted(p.name for p in (full / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
     assert (full / "run.json").is_file()
     # a different seed is a different run: resuming with it is refused
     other = build_spec(CONFIG, "toy_test", manifest, "c23", seed=4)
@@ -120,9 +123,34 @@ def test_pipeline_resumes_an_interrupted_run_and_restarts_a_changed_one(manifest
     assert all(torch.equal(a[k], b[k]) for k in a)
     edited = build_spec(CONFIG, "toy_test", manifest, "c23", epochs=2)
     Trainer(edited, run, progress=False).fit(if_exists="resume-or-restart")
-    assert not (run / "checkpoints" / "epoch_003.pt").exists()
+    assert torch.load(run / "checkpoints" / "last.pt", weights_only=True)["epoch"] == 2
     assert [r["epoch"] for r in json.loads((run / "history.json").read_text())] == [1, 2]
     assert json.loads((run / "run.json").read_text())["fingerprint"] == edited.fingerprint()
+
+
+def test_epoch_checkpoints_are_kept_only_when_asked(manifest, tmp_path):
+    config = {**CONFIG, "training": {**CONFIG["training"], "epochs": 2, "keep_epoch_checkpoints": True}}
+    run = tmp_path / "run"
+    Trainer(build_spec(config, "toy_test", manifest, "c23"), run, progress=False).fit()
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "best.pt", "epoch_001.pt", "epoch_002.pt", "last.pt"]
+    last = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    epoch2 = torch.load(run / "checkpoints" / "epoch_002.pt", weights_only=True)
+    assert all(torch.equal(last["model"][k], epoch2["model"][k]) for k in last["model"])
+
+
+def test_a_full_disk_is_a_one_line_error_and_leaves_no_checkpoint(manifest, tmp_path, monkeypatch):
+    """A failed checkpoint write (ENOSPC here) names the file and the space left, and leaves nothing."""
+    def full_disk(obj, f, *args, **kwargs):
+        Path(f).write_bytes(b"partial")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 137671680 vs 137671568")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    run = tmp_path / "run"
+    with pytest.raises(UmclError, match=r"could not write checkpoint .* MiB free") as err:
+        Trainer(build_spec(CONFIG, "toy_test", manifest, "c23"), run, progress=False).fit(stop_after=1)
+    assert "last.pt" in str(err.value) and "\n" not in str(err.value)
+    assert not [p for p in run.rglob("*.pt*")]  # neither a checkpoint nor its temporary
 
 
 def test_selecting_on_the_test_split_is_refused(manifest, tmp_path):

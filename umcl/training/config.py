@@ -67,6 +67,9 @@ class TrainConfig:
     eval_batch_size: int | None = None
     #: DDP: allow parameters that get no gradient in a step (frozen or unused branches)
     ddp_find_unused_parameters: bool = True
+    #: also keep every epoch's weights as ``checkpoints/epoch_NNN.pt`` (off: only ``last.pt``, the
+    #: full state for resuming, and ``best.pt``, the selected weights, are kept)
+    keep_epoch_checkpoints: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1:

@@ -89,14 +89,17 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(state: dict, path: Path) -> None:
-    """``torch.save`` atomically (a crash never leaves a truncated checkpoint)."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def copy_atomic(src: Path, dst: Path) -> None:
-    with atomic_path(dst) as tmp:
-        shutil.copyfile(src, tmp)
+    """``torch.save`` atomically: a crash or a full disk never leaves a truncated checkpoint, and a
+    failed write is a one-line :class:`UmclError` saying how much space is left."""
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+    except (OSError, RuntimeError) as exc:
+        free_mib = shutil.disk_usage(path.parent).free / 2**20
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UmclError(f"could not write checkpoint ({reason}; {free_mib:.0f} MiB free on its disk)", path,
+                        "free disk space and rerun the same command; the run resumes from its last "
+                        "complete epoch") from exc
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -107,7 +110,7 @@ def load_checkpoint(path: Path) -> dict:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001
         raise UmclError(f"unreadable checkpoint ({type(exc).__name__})", path,
-                        "delete it; training resumes from the previous epoch's file") from exc
+                        "delete the run folder and train again") from exc
 
 
 def git_commit() -> str | None:

@@ -2,10 +2,12 @@
 
 Per epoch: balanced batches (:class:`BalancedBatchSampler`), AdamW + the paper's schedule
 (:mod:`umcl.training.schedule`), float16 AMP on CUDA only, then video-level scores on the
-*validation* split, a checkpoint (``RUN/checkpoints/epoch_NNN.pt`` and ``last.pt``, atomic)
-and the history (``RUN/history.csv``/``.json``). The best validation epoch by
+*validation* split, the full training state in ``RUN/checkpoints/last.pt`` (atomic, replaced every
+epoch) and the history (``RUN/history.csv``/``.json``). The best validation epoch by
 ``training.select_metric`` (strictly better; ties keep the earlier epoch) is recorded in
-``RUN/selection.json`` and copied to ``checkpoints/best.pt``. The test split is never read here.
+``RUN/selection.json`` and its weights (no optimiser state) in ``checkpoints/best.pt``. So a run
+holds two checkpoints whatever its length; ``training.keep_epoch_checkpoints`` also keeps each
+epoch's weights as ``epoch_NNN.pt``. The test split is never read here.
 
 Resume (``resume=True``) restores model, optimiser, scheduler, AMP scaler, every RNG and the
 history from ``last.pt`` and continues with the next epoch; the sampler's order depends on
@@ -45,7 +47,7 @@ from umcl.seeding import seed_everything
 from umcl.training.config import TrainConfig, check_selection_split
 from umcl.training.data import (BalancedBatchSampler, VideoDataset, collate, read_rows, select_rows,
                                 to_device)
-from umcl.training.runtime import (DistInfo, barrier, copy_atomic, git_commit, init_distributed,
+from umcl.training.runtime import (DistInfo, barrier, git_commit, init_distributed,
                                    load_checkpoint, resolve_device, rng_state, save_checkpoint,
                                    set_rng_state)
 from umcl.training.schedule import PaperSchedule, build_optimizer
@@ -235,21 +237,20 @@ class Trainer:
 
     # ----------------------------------------------------------------- files
     def _save(self, epoch, model, optimizer, scheduler, scaler, history, best, record) -> None:
-        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                 "rng": rng_state(), "epoch": epoch, "history": history, "best": best,
-                 "metrics": record, "detector": self.spec.detector,
-                 "fingerprint": self.spec.fingerprint()}
-        path = self.ckpt_dir / f"epoch_{epoch:03d}.pt"
-        save_checkpoint(state, path)
-        copy_atomic(path, self.ckpt_dir / "last.pt")
+        weights = {"model": model.state_dict(), "epoch": epoch, "metrics": record,
+                   "detector": self.spec.detector, "fingerprint": self.spec.fingerprint()}
+        state = {**weights, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                 "scaler": scaler.state_dict(), "rng": rng_state(), "history": history, "best": best}
+        save_checkpoint(state, self.ckpt_dir / "last.pt")
+        if self.cfg.keep_epoch_checkpoints:
+            save_checkpoint(weights, self.ckpt_dir / f"epoch_{epoch:03d}.pt")
         frame = pd.DataFrame(history)
         write_text(self.out / "history.csv", frame.to_csv(index=False))
         write_json(self.out / "history.json", history)
         if best is not None and best["epoch"] == epoch:
-            copy_atomic(path, self.ckpt_dir / "best.pt")
+            save_checkpoint(weights, self.ckpt_dir / "best.pt")
             write_json(self.out / "selection.json", {
-                **best, "checkpoint": f"checkpoints/epoch_{epoch:03d}.pt", "best": "checkpoints/best.pt",
+                **best, "checkpoint": "checkpoints/best.pt",
                 "detector": self.spec.detector, "train_compression": self.spec.train_compression,
                 "seed": self.cfg.seed, "fingerprint": self.spec.fingerprint(),
                 "note": "selected on the validation split only; the test split is never read in training"})
