@@ -149,8 +149,37 @@ def test_a_full_disk_is_a_one_line_error_and_leaves_no_checkpoint(manifest, tmp_
     run = tmp_path / "run"
     with pytest.raises(UmclError, match=r"could not write checkpoint .* MiB free") as err:
         Trainer(build_spec(CONFIG, "toy_test", manifest, "c23"), run, progress=False).fit(stop_after=1)
-    assert "last.pt" in str(err.value) and "\n" not in str(err.value)
+    assert str(run / "checkpoints") in str(err.value) and "\n" not in str(err.value)
     assert not [p for p in run.rglob("*.pt*")]  # neither a checkpoint nor its temporary
+
+
+def test_a_job_killed_while_saving_resumes_with_a_consistent_selection(manifest, tmp_path, monkeypatch):
+    """Killed while writing the selected epoch's best.pt: the rerun must redo that epoch, not skip
+    past it with an older (or no) best.pt, and end exactly like an uninterrupted run. Holds
+    because ``last.pt`` is written after every other file of an epoch."""
+    import umcl.training.trainer as trainer_module
+
+    spec = build_spec(CONFIG, "toy_test", manifest, "c23")
+    full, run = tmp_path / "full", tmp_path / "run"
+    Trainer(spec, full, progress=False).fit()
+    selected = read_selection(full)["epoch"]
+    real_save = trainer_module.save_checkpoint
+
+    def killed_at_selected_epoch(state, path):
+        if path.name == "best.pt" and state["epoch"] == selected:
+            raise KeyboardInterrupt
+        real_save(state, path)
+
+    monkeypatch.setattr(trainer_module, "save_checkpoint", killed_at_selected_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(spec, run, progress=False).fit()
+    monkeypatch.setattr(trainer_module, "save_checkpoint", real_save)
+    Trainer(spec, run, progress=False).fit(if_exists="resume-or-restart")
+    a, b = _final_weights(full), _final_weights(run)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert read_selection(run) == read_selection(full)
+    best = torch.load(run / "checkpoints" / "best.pt", weights_only=True)
+    assert best["epoch"] == read_selection(run)["epoch"]
 
 
 def test_selecting_on_the_test_split_is_refused(manifest, tmp_path):

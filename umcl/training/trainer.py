@@ -237,16 +237,12 @@ class Trainer:
 
     # ----------------------------------------------------------------- files
     def _save(self, epoch, model, optimizer, scheduler, scaler, history, best, record) -> None:
+        """Write the epoch's files; ``last.pt`` last, so a job killed in between resumes from the
+        previous epoch and redoes this one (identically) instead of losing its selection."""
         weights = {"model": model.state_dict(), "epoch": epoch, "metrics": record,
                    "detector": self.spec.detector, "fingerprint": self.spec.fingerprint()}
-        state = {**weights, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                 "scaler": scaler.state_dict(), "rng": rng_state(), "history": history, "best": best}
-        save_checkpoint(state, self.ckpt_dir / "last.pt")
         if self.cfg.keep_epoch_checkpoints:
             save_checkpoint(weights, self.ckpt_dir / f"epoch_{epoch:03d}.pt")
-        frame = pd.DataFrame(history)
-        write_text(self.out / "history.csv", frame.to_csv(index=False))
-        write_json(self.out / "history.json", history)
         if best is not None and best["epoch"] == epoch:
             save_checkpoint(weights, self.ckpt_dir / "best.pt")
             write_json(self.out / "selection.json", {
@@ -254,6 +250,11 @@ class Trainer:
                 "detector": self.spec.detector, "train_compression": self.spec.train_compression,
                 "seed": self.cfg.seed, "fingerprint": self.spec.fingerprint(),
                 "note": "selected on the validation split only; the test split is never read in training"})
+        write_text(self.out / "history.csv", pd.DataFrame(history).to_csv(index=False))
+        write_json(self.out / "history.json", history)
+        save_checkpoint({**weights, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                         "scaler": scaler.state_dict(), "rng": rng_state(), "history": history, "best": best},
+                        self.ckpt_dir / "last.pt")
 
     def _same_run(self) -> bool:
         """Whether the run in ``out`` was started with this spec (same fingerprint)."""
