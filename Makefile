@@ -48,7 +48,7 @@ bench: $(STAMP)
 
 ## SynthFF difficulty sweep (docs/synthff.md, "Difficulty"): one small run per difficulty value
 ## (config/studies/difficulty/) → reports/synthff_difficulty.{md,json}
-SWEEP_DIFFICULTIES ?= 0.00 0.50 1.00
+SWEEP_DIFFICULTIES ?= -0.50 0.00 0.50 1.00
 sweep-difficulty: $(STAMP)
 	set -e; for d in $(SWEEP_DIFFICULTIES); do \
 	    PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake stage_evaluate --cores $(CORES) \

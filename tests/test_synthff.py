@@ -65,6 +65,10 @@ def test_rerun_skips_finished_videos(small, tmp_path):
 def test_bad_config_is_one_line_error(tmp_path, capsys):
     with pytest.raises(ConfigError, match="even"):
         SynthFFConfig(n_identities=3)
+    for difficulty in (-0.6, 1.1):
+        with pytest.raises(ConfigError, match=r"difficulty must be in \[-0.5, 1\]"):
+            SynthFFConfig(difficulty=difficulty)
+    assert SynthFFConfig(difficulty=-0.5).difficulty == -0.5
     bad = tmp_path / "bad.yaml"
     bad.write_text("synthff:\n  variant: nope\n")
     assert umcl_main(["generate", "--config", str(bad), "--out", str(tmp_path / "out")]) != 0

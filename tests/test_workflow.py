@@ -185,7 +185,7 @@ def test_difficulty_sweep_profiles_differ_only_in_difficulty() -> None:
     assert len(files) >= 3
     configs = [load_config(f) for f in files]
     values = [c["synthff"]["difficulty"] for c in configs]
-    assert values == sorted(set(values)) and values[0] == 0.0 and values[-1] == 1.0
+    assert values == sorted(set(values)) and values[0] == -0.5 and values[-1] == 1.0  # the whole range
 
     def without_difficulty(cfg: dict) -> dict:
         cfg = copy.deepcopy(cfg)

@@ -15,7 +15,7 @@ class SynthFFConfig:
     """How many synthetic people, how long, how large, which fakes, how hard.
 
     ``resolution``/``fps`` left at ``None`` take the variant's defaults (see ``variants.py``).
-    ``difficulty`` in [0, 1] scales only the *visible* blending artefacts of every manipulation
+    ``difficulty`` in [-0.5, 1] scales only the *visible* blending artefacts of every manipulation
     (mask softness, colour mismatch, jitter, re-rendering blur); the pulse physics of each method
     is fixed. It is set once per dataset, never per model. The default, 0.0, comes from the
     difficulty sweep (docs/results/synthff-difficulty.md): at the embedded default's CPU scale it
@@ -29,7 +29,7 @@ class SynthFFConfig:
     resolution: int | None = None
     methods: list[str] = field(default_factory=lambda: list(FF_METHODS))
     variant: str = "ff"
-    difficulty: float = 0.0
+    difficulty: float = -0.5
     pulse_amplitude: float = 0.004   # relative green-channel BVP modulation of skin
     hr_min: float = 50.0
     hr_max: float = 110.0
@@ -56,9 +56,9 @@ class SynthFFConfig:
             raise ConfigError(f"unknown synthff.methods {bad}", fix=f"use a subset of {list(FF_METHODS)}")
         if self.variant not in VARIANTS:
             raise ConfigError(f"unknown synthff.variant {self.variant!r}", fix=f"use one of {list(VARIANTS)}")
-        if not 0.0 <= self.difficulty <= 1.0:
-            raise ConfigError(f"synthff.difficulty must be in [0, 1], got {self.difficulty}",
-                              fix="0 = obvious artefacts, 1 = subtle")
+        if not -0.5 <= self.difficulty <= 1.0:
+            raise ConfigError(f"synthff.difficulty must be in [-0.5, 1], got {self.difficulty}",
+                              fix="-0.5 = the strongest artefacts, 1 = the subtlest")
         if not 0.0 <= self.pulse_amplitude <= 0.05:
             raise ConfigError("synthff.pulse_amplitude must be in [0, 0.05]", fix="a real BVP is ~0.001-0.01")
         if not 30 <= self.hr_min < self.hr_max <= 200:
