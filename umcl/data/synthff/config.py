@@ -17,9 +17,10 @@ class SynthFFConfig:
     ``resolution``/``fps`` left at ``None`` take the variant's defaults (see ``variants.py``).
     ``difficulty`` in [-0.5, 1] scales only the *visible* blending artefacts of every manipulation
     (mask softness, colour mismatch, jitter, re-rendering blur); the pulse physics of each method
-    is fixed. It is set once per dataset, never per model. The default, 0.0, comes from the
-    difficulty sweep (docs/results/synthff-difficulty.md): at the embedded default's CPU scale it
-    is the only value of {0, 0.5, 1} at which a detector is distinguishable from chance.
+    is fixed. It is set once per dataset, never per model. The default, -0.5, comes from the
+    difficulty sweep (docs/results/synthff-difficulty.md): at the embedded default's CPU scale,
+    -0.5 and 0 are the admissible values of {-0.5, 0, 0.5, 1}, and at -0.5 the detectors find
+    Deepfakes and FaceSwap in every seed.
     """
 
     seed: int = 0
