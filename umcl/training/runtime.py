@@ -98,8 +98,8 @@ def save_checkpoint(state: dict, path: Path) -> None:
         free_mib = shutil.disk_usage(path.parent).free / 2**20
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UmclError(f"could not write checkpoint ({reason}; {free_mib:.0f} MiB free on its disk)", path,
-                        "free disk space and rerun the same command; the run resumes from its last "
-                        "complete epoch") from exc
+                        "free disk space and rerun; a training run continues from its last "
+                        "complete epoch (the pipeline does this itself; by hand add --resume)") from exc
 
 
 def load_checkpoint(path: Path) -> dict:

@@ -54,8 +54,8 @@ class Strength:
 
 
 def artefact_level(difficulty: float, artefact_scale: float) -> float:
-    """The single artefact knob: ``artefact_scale * 2`` at difficulty -0.5 (the strongest),
-    ``* 1.5`` at 0 (the default, set by the difficulty sweep), ``artefact_scale`` at 0.5, half of it
+    """The single artefact knob: ``artefact_scale * 2`` at difficulty -0.5 (the strongest; the
+    default, set by the difficulty sweep), ``* 1.5`` at 0, ``artefact_scale`` at 0.5, half of it
     at 1; lower = subtler. Clipped to [0, 2]."""
     return float(np.clip(artefact_scale * (1.5 - difficulty), 0.0, 2.0))
 
