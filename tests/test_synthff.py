@@ -260,18 +260,9 @@ def _hr_power_fraction(trace: np.ndarray, fps: float, hr: float) -> float:
 
 def test_deepfakes_region_has_no_pulse(pulse_set):
     """Inside the Deepfakes mask the target's pulse is gone; the same region of the original has it."""
-    cfg, root = pulse_set
+    _, root = pulse_set
     name = next((root / "manipulated_sequences/Deepfakes/raw/videos").glob("*.mp4")).stem
-    fake, fps = read_video(root / f"manipulated_sequences/Deepfakes/raw/videos/{name}.mp4")
-    real, _ = read_video(root / f"original_sequences/youtube/raw/videos/{name[:3]}.mp4")
-    with np.load(root / f"ground_truth/Deepfakes/{name}.npz") as g:
-        res = fake.shape[1]
-        inside = np.stack([cv2.resize(m, (res, res)) > 128 for m in g["mask"]])
-        lm, hr = g["landmarks"], float(g["hr"])
-    with np.load(root / f"ground_truth/original/{name[:3]}.npz") as g:
-        lm_real = g["landmarks"]
-    in_fake = _hr_power_fraction(skin_trace(fake, lm, inside), fps, hr)
-    in_real = _hr_power_fraction(skin_trace(real, lm_real, inside), fps, hr)
+    in_real, in_fake = _mask_hr_power_fractions(root, "Deepfakes", name)
     print(f"HR power fraction inside the mask: original {in_real:.2f}, Deepfakes {in_fake:.2f}")
     assert in_real > 0.5 and in_fake < 0.5 * in_real, (in_real, in_fake)
 
@@ -289,6 +280,14 @@ def _fake_and_original(root: Path, method: str, name: str):
     res = fake.shape[1]
     inside = np.stack([cv2.resize(m, (res, res)) > 128 for m in gt_fake["mask"]])
     return fake, real, fps, inside, gt_fake, gt_target, gt_source
+
+
+def _mask_hr_power_fractions(root: Path, method: str, name: str) -> tuple[float, float]:
+    """Share of POS power at the target's HR inside the fake's mask: (original, fake), same region."""
+    fake, real, fps, inside, g, g_real, _ = _fake_and_original(root, method, name)
+    hr = float(g["hr"])
+    return (_hr_power_fraction(skin_trace(real, g_real["landmarks"], inside), fps, hr),
+            _hr_power_fraction(skin_trace(fake, g["landmarks"], inside), fps, hr))
 
 
 def _mouth_darkness(frames: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -310,11 +309,9 @@ def test_reenactment_pulse_is_attenuated_inside_the_mask(pulse_set, method, cap)
     The mouth region is small and moves with the source's speech, which alone lowers the fraction
     somewhat; the cap separates NeuralTextures' 10 % pulse gain (measured 0.01-0.07 over 5 pairs and
     two difficulties) from an unattenuated pulse (0.03-0.27)."""
-    cfg, root = pulse_set
+    _, root = pulse_set
     for video in sorted((root / f"manipulated_sequences/{method}/raw/videos").glob("*.mp4")):
-        fake, real, fps, inside, g, g_real, _ = _fake_and_original(root, method, video.stem)
-        in_fake = _hr_power_fraction(skin_trace(fake, g["landmarks"], inside), fps, float(g["hr"]))
-        in_real = _hr_power_fraction(skin_trace(real, g_real["landmarks"], inside), fps, float(g["hr"]))
+        in_real, in_fake = _mask_hr_power_fractions(root, method, video.stem)
         print(f"{method} {video.stem}: HR power fraction inside the mask, original {in_real:.2f}, fake {in_fake:.2f}")
         assert in_real > 0.15 and in_fake < min(0.5 * in_real, cap), (video.stem, in_real, in_fake)
 
@@ -323,7 +320,7 @@ def test_face2face_mouth_follows_the_source_video(pulse_set):
     """Face2Face drives the target's mouth with the source video's: in the pixels, the fake's mouth
     opening tracks the source's ground-truth mouth motion and not the target's, which the
     original's mouth does track (the target's head motion is unchanged, so one region fits both)."""
-    cfg, root = pulse_set
+    _, root = pulse_set
     for video in sorted((root / "manipulated_sequences/Face2Face/raw/videos").glob("*.mp4")):
         fake, real, _, _, _, g_target, g_source = _fake_and_original(root, "Face2Face", video.stem)
         lm = g_target["landmarks"]
