@@ -9,10 +9,18 @@ Ties are handled like scikit-learn: all samples with the same score share one RO
   FNR = FPR, by linear interpolation inside the crossing segment. Dropping collinear points
   (``drop_intermediate``) does not change it, unlike "the ROC point nearest the diagonal".
 * AP: ``sum_n (R_n - R_{n-1}) P_n`` over distinct thresholds, as ``average_precision_score``.
-* ACC: a video is called fake when ``score >= threshold`` (fixed 0.5 by default; never tuned).
+* ACC: a video is called fake when ``score >= threshold`` (``acc``: the fixed threshold, 0.5 by
+  default). Balanced accuracy (``bacc``) = (TPR + TNR) / 2 at the same threshold, as
+  ``balanced_accuracy_score``.
+* Validation threshold (``acc_val``, ``bacc_val``): ``choose_threshold`` picks it from the
+  VALIDATION scores only (``THRESHOLD_RULE``); test labels never enter it. On test it is fixed:
+  the bootstrap resamples test videos and keeps the threshold.
 * Intervals: percentile bootstrap over videos, resampling reals and fakes separately with their
   own counts (stratified), so every resample has both classes and the class balance of the test
   set; all metrics of one call use the same resamples (same seed).
+
+Multi-seed statistics (mean over seeds, seed spread, frame-level AUC) are in
+``umcl.evaluation.aggregate``.
 """
 
 from __future__ import annotations
@@ -57,6 +65,10 @@ def auc(labels, scores) -> float:
     """Area under the ROC curve (Mann–Whitney U / (n_fake · n_real), ties count one half)."""
     y, s = _check(labels, scores)
     _need_both(y, "AUC")
+    return _auc(y, s)
+
+
+def _auc(y: np.ndarray, s: np.ndarray) -> float:
     n_pos = int(y.sum())
     n_neg = y.size - n_pos
     rank_sum = _average_ranks(s)[y == 1].sum()
@@ -97,10 +109,19 @@ def eer(labels, scores) -> float:
     return eer_from_roc(*roc_points(labels, scores))
 
 
+def _eer(y: np.ndarray, s: np.ndarray) -> float:
+    tps, fps = _curve(y, s)
+    return eer_from_roc(np.r_[0.0, fps / fps[-1]], np.r_[0.0, tps / tps[-1]])
+
+
 def average_precision(labels, scores) -> float:
     """Average precision with fake as the positive class (step-wise, no interpolation)."""
     y, s = _check(labels, scores)
     _need_both(y, "AP")
+    return _ap(y, s)
+
+
+def _ap(y: np.ndarray, s: np.ndarray) -> float:
     tps, fps = _curve(y, s)
     precision = tps / (tps + fps)
     recall = tps / tps[-1]
@@ -112,7 +133,75 @@ def accuracy(labels, scores, threshold: float = 0.5) -> float:
     y, s = _check(labels, scores)
     if y.size == 0:
         raise UmclError("accuracy of an empty set", fix="evaluate on a non-empty split")
+    return _acc(y, s, threshold)
+
+
+def _acc(y: np.ndarray, s: np.ndarray, threshold: float) -> float:
     return float(np.mean((s >= threshold).astype(np.int64) == y))
+
+
+def balanced_accuracy(labels, scores, threshold: float = 0.5) -> float:
+    """(TPR + TNR) / 2 with fake when ``score >= threshold``: the mean of the per-class recalls."""
+    y, s = _check(labels, scores)
+    _need_both(y, "balanced accuracy")
+    return _bacc(y, s, threshold)
+
+
+def _bacc(y: np.ndarray, s: np.ndarray, threshold: float) -> float:
+    fake = s >= threshold
+    return float((fake[y == 1].mean() + (~fake[y == 0]).mean()) / 2.0)
+
+
+THRESHOLD_RULE = ("threshold chosen on the validation split (never on test): the one that maximises "
+                  "balanced accuracy there, placed midway between adjacent distinct validation scores; "
+                  "among equally good thresholds, the one nearest 0.5")
+
+
+def choose_threshold(labels, scores) -> float:
+    """The ACC threshold chosen on VALIDATION scores (``THRESHOLD_RULE``); fake when ``score >= t``.
+
+    Candidate cuts lie between adjacent distinct validation scores (threshold = their midpoint),
+    plus "all fake" (t = lowest score) and "all real" (t just above the highest score). The cut
+    with the highest balanced accuracy wins; ties (within 1e-12) go to the threshold nearest 0.5,
+    then to the lower one. Balanced accuracy, not accuracy, so the class ratio of the validation
+    split does not pull the threshold. Pass validation labels and scores only.
+    """
+    y, s = _check(labels, scores)
+    _need_both(y, "choose_threshold (validation)")
+    u, inverse = np.unique(s, return_inverse=True)
+    fakes_at = np.bincount(inverse, weights=y, minlength=u.size)
+    reals_at = np.bincount(inverse, weights=1 - y, minlength=u.size)
+    # cut c (0..m): fake iff score >= u[c]; TP = fakes at u[c:], TN = reals at u[:c]
+    tp = np.r_[np.cumsum(fakes_at[::-1])[::-1], 0.0]
+    tn = np.r_[0.0, np.cumsum(reals_at)]
+    bacc = (tp / fakes_at.sum() + tn / reals_at.sum()) / 2.0
+    thresholds = np.r_[u[0], (u[:-1] + u[1:]) / 2.0, np.nextafter(u[-1], np.inf)]
+    best = np.flatnonzero(bacc >= bacc.max() - 1e-12)
+    order = np.lexsort((thresholds[best], np.abs(thresholds[best] - 0.5)))
+    return float(thresholds[best[order[0]]])
+
+
+def stratified_resamples(labels, n_boot: int, seed: int = 0) -> np.ndarray:
+    """``(n_boot, n)`` indices: each row draws the reals and then the fakes with replacement,
+    each class its own count (reals first in the row). The one resampling rule of every bootstrap
+    here (``bootstrap_ci``, ``compute_metrics``, ``umcl.evaluation.aggregate``), so the same seed
+    gives the same resamples everywhere."""
+    y = np.asarray(labels)
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    rng = np.random.default_rng(seed)
+    real, fake = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
+    out = np.empty((n_boot, y.size), dtype=np.int64)
+    for b in range(n_boot):
+        out[b, :real.size] = rng.choice(real, real.size)
+        out[b, real.size:] = rng.choice(fake, fake.size)
+    return out
+
+
+def percentile_interval(values: np.ndarray, alpha: float) -> tuple[float, float]:
+    """The ``alpha / 2`` and ``1 - alpha / 2`` quantiles (NumPy's linear interpolation)."""
+    low, high = np.quantile(np.asarray(values, dtype=np.float64), [alpha / 2.0, 1.0 - alpha / 2.0])
+    return float(low), float(high)
 
 
 def bootstrap_ci(labels, scores, metric: Metric, n_boot: int = 1000, alpha: float = 0.05,
@@ -120,31 +209,47 @@ def bootstrap_ci(labels, scores, metric: Metric, n_boot: int = 1000, alpha: floa
     """Percentile ``1 - alpha`` interval of ``metric`` over stratified video resamples."""
     y, s = _check(labels, scores)
     _need_both(y, "bootstrap_ci")
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
-    rng = np.random.default_rng(seed)
-    real, fake = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
-    values = np.empty(n_boot)
-    for b in range(n_boot):
-        idx = np.concatenate([rng.choice(real, real.size), rng.choice(fake, fake.size)])
-        values[b] = metric(y[idx], s[idx])
-    low, high = np.quantile(values, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return float(low), float(high)
+    idx = stratified_resamples(y, n_boot, seed)
+    return percentile_interval(np.array([metric(y[i], s[i]) for i in idx]), alpha)
+
+
+def metric_functions(threshold: float = 0.5, val_threshold: float | None = None) -> dict[str, Metric]:
+    """The video-level metrics by name, unchecked (inputs validated by the caller): ``auc``,
+    ``eer``, ``ap``, ``acc``/``bacc`` at ``threshold`` and, with a validation-chosen threshold,
+    ``acc_val``/``bacc_val`` at it."""
+    out: dict[str, Metric] = {"auc": _auc, "acc": lambda a, b: _acc(a, b, threshold),
+                              "bacc": lambda a, b: _bacc(a, b, threshold), "eer": _eer, "ap": _ap}
+    if val_threshold is not None:
+        out["acc_val"] = lambda a, b: _acc(a, b, val_threshold)
+        out["bacc_val"] = lambda a, b: _bacc(a, b, val_threshold)
+    return out
 
 
 def compute_metrics(labels, scores, n_boot: int = 1000, seed: int = 0, threshold: float = 0.5,
-                    ci: float = 0.95) -> dict:
-    """``{auc, acc, eer, ap}`` each ``{value, ci_low, ci_high}`` (None without bootstrap), plus counts."""
+                    ci: float = 0.95, val_labels=None, val_scores=None) -> dict:
+    """``{auc, acc, bacc, eer, ap}`` each ``{value, ci_low, ci_high}`` (None without bootstrap), plus counts.
+
+    ``acc``/``bacc`` use the fixed ``threshold``. With ``val_labels``/``val_scores`` (the same
+    run's VALIDATION split) also ``acc_val``/``bacc_val`` at ``val_threshold`` =
+    ``choose_threshold(val)``, held fixed while the test videos are resampled.
+    """
     y, s = _check(labels, scores)
     _need_both(y, "compute_metrics")
-    metrics: dict[str, Metric] = {"auc": auc, "acc": lambda a, b: accuracy(a, b, threshold),
-                                  "eer": eer, "ap": average_precision}
+    if (val_labels is None) != (val_scores is None):
+        raise ValueError("pass both val_labels and val_scores, or neither")
+    val_threshold = None if val_labels is None else choose_threshold(val_labels, val_scores)
+    metrics = metric_functions(threshold, val_threshold)
     out: dict = {"n_real": int((y == 0).sum()), "n_fake": int(y.sum()), "n_boot": int(n_boot), "ci": ci,
                  "threshold": threshold}
+    if val_threshold is not None:
+        yv = np.asarray(val_labels)
+        out.update(val_threshold=val_threshold, threshold_rule=THRESHOLD_RULE,
+                   n_val_real=int((yv == 0).sum()), n_val_fake=int((yv == 1).sum()))
+    resamples = stratified_resamples(y, n_boot, seed) if n_boot > 0 else None
     for name, fn in metrics.items():
         low = high = None
-        if n_boot > 0:
-            low, high = bootstrap_ci(y, s, fn, n_boot=n_boot, alpha=1.0 - ci, seed=seed)
+        if resamples is not None:
+            low, high = percentile_interval(np.array([fn(y[i], s[i]) for i in resamples]), 1.0 - ci)
         out[name] = {"value": fn(y, s), "ci_low": low, "ci_high": high}
     return out
 
