@@ -107,40 +107,100 @@ def _last_line(stderr: bytes) -> str:
     return lines[-1][:200] if lines else "no message"
 
 
-def probe(path: str | Path) -> tuple[int, int, float]:
-    """(width, height, fps) of a video's first video stream, from ffmpeg's stream description."""
-    path = Path(path)
+_VIDEO_STREAM = re.compile(r"Stream #\S+.*Video: .*?(\d{2,5})x(\d{2,5})")
+_ROTATION = re.compile(r"display ?matrix: rotation of (-?\d+(?:\.\d+)?) degrees", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """A video's first video stream as ffmpeg describes it (sizes in pixels, rotation in degrees)."""
+
+    stored_width: int
+    stored_height: int
+    fps: float
+    rotation: float
+    """Display-matrix rotation, counter-clockwise (ffmpeg's convention: phones store -90 for portrait)."""
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the upright frames that ffmpeg decodes (it honours the rotation)."""
+        turned = abs(self.rotation % 180 - 90) < 1  # ffmpeg transposes within 1 degree of ±90
+        return (self.stored_height, self.stored_width) if turned else (self.stored_width, self.stored_height)
+
+
+def _check_file(path: Path) -> None:
     if not path.is_file():
         raise BadVideoError("video file not found", path, "check the path or regenerate the dataset")
     if path.stat().st_size == 0:
         raise BadVideoError("video file is empty", path, "delete it and re-run the step that writes it")
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True)
-    text = proc.stderr.decode(errors="replace")
-    m = re.search(r"Stream #\S+.*Video: .*?(\d{2,5})x(\d{2,5})", text)
+
+
+def _input_info(stderr: bytes, path: Path) -> VideoInfo:
+    """Parse the first input video stream (size, fps, display rotation) from ffmpeg's banner."""
+    text = stderr.decode(errors="replace").split("Output #0")[0]
+    m = _VIDEO_STREAM.search(text)
     if not m:
-        raise BadVideoError(f"no readable video stream ({_last_line(proc.stderr)})", path,
+        raise BadVideoError(f"no readable video stream ({_last_line(stderr)})", path,
                             "the file is corrupt or not a video; replace it")
-    f = re.search(r"(\d+(?:\.\d+)?) fps", text) or re.search(r"(\d+(?:\.\d+)?) tbr", text)
-    return int(m.group(1)), int(m.group(2)), float(f.group(1)) if f else 25.0
+    block = text[m.start():]
+    end = re.search(r"\n\s*(Stream #|Stream mapping)", block)
+    block = block[:end.start()] if end else block
+    f = re.search(r"(\d+(?:\.\d+)?) fps", block) or re.search(r"(\d+(?:\.\d+)?) tbr", block)
+    r = _ROTATION.search(block)
+    return VideoInfo(int(m.group(1)), int(m.group(2)), float(f.group(1)) if f else 25.0,
+                     float(r.group(1)) if r else 0.0)
 
 
-def read_video(path: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, float]:
-    """Decode a video to uint8 RGB frames [T, H, W, 3] with the same ffmpeg; returns (frames, fps)."""
+def video_info(path: str | Path) -> VideoInfo:
+    """Stored size, fps and display rotation of a video's first video stream (one ffmpeg call)."""
     path = Path(path)
-    w, h, fps = probe(path)
-    cmd = [ffmpeg_exe(), *_QUIET, "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough"]
+    _check_file(path)
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True)
+    return _input_info(proc.stderr, path)
+
+
+def probe(path: str | Path) -> tuple[int, int, float]:
+    """(width, height, fps) of a video's first video stream as decoded: upright, rotation applied."""
+    info = video_info(path)
+    return (*info.size, info.fps)
+
+
+def decode_video(path: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, VideoInfo]:
+    """Decode to upright uint8 RGB frames [T, H, W, 3] in one ffmpeg process; returns (frames, info).
+
+    ffmpeg applies the display matrix (rotation, flips) itself; the frame size is read from its
+    description of the raw output stream, so a rotated video can never be reshaped with the
+    stored width and height (which would give striped, squashed frames).
+    """
+    path = Path(path)
+    _check_file(path)
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:v:0",
+           "-fps_mode", "passthrough"]
     if max_frames is not None:
         cmd += ["-frames:v", str(int(max_frames))]
     cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
     proc = subprocess.run(cmd, capture_output=True)
+    info = _input_info(proc.stderr, path)
+    out = re.search(r"Output #0.*?Video: rawvideo.*?, (\d+)x(\d+)", proc.stderr.decode(errors="replace"), re.S)
+    if out is None:
+        raise BadVideoError(f"ffmpeg could not decode it ({_last_line(proc.stderr)})", path,
+                            "the file is corrupt; replace it")
+    w, h = int(out.group(1)), int(out.group(2))
     n = len(proc.stdout) // (w * h * 3)
     if proc.returncode != 0 and n == 0:
         raise BadVideoError(f"ffmpeg could not decode it ({_last_line(proc.stderr)})", path,
                             "the file is corrupt; replace it")
     if n == 0:
         raise BadVideoError("video has no frames", path, "replace the file")
-    frames = np.frombuffer(proc.stdout[: n * w * h * 3], np.uint8).reshape(n, h, w, 3)
-    return frames.copy(), fps
+    buf = bytearray(proc.stdout)  # one copy: a writable array for the callers
+    del proc
+    return np.frombuffer(buf, np.uint8, count=n * w * h * 3).reshape(n, h, w, 3), info
+
+
+def read_video(path: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, float]:
+    """Decode a video to upright uint8 RGB frames [T, H, W, 3] with the same ffmpeg; returns (frames, fps)."""
+    frames, info = decode_video(path, max_frames)
+    return frames, info.fps
 
 
 def x264_settings(path: str | Path) -> str:

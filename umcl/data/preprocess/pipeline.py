@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from umcl.data.compression import VideoInfo, decode_video
 from umcl.data.preprocess.cache import read_cache, write_cache
 from umcl.data.preprocess.calibration import calibrate_landmarks, normalise_only
 from umcl.data.preprocess.config import PreprocessConfig
@@ -55,18 +56,18 @@ def resolve_device(cfg: PreprocessConfig) -> PreprocessConfig:
     return cfg if device == cfg.device else cfg.replace(device=device)
 
 
-def load_clip(video_path: str | Path, num_frames: int) -> tuple[np.ndarray, float]:
-    """The first ``num_frames`` RGB frames and the fps (only those frames are decoded).
+def load_clip(video_path: str | Path, num_frames: int) -> tuple[np.ndarray, VideoInfo]:
+    """The first ``num_frames`` upright RGB frames and the stream's info (only those frames are decoded).
 
-    Raises :class:`BadVideoError` for a missing, empty, unreadable or too short video.
+    Upright: the display-matrix rotation of phone videos is applied (see
+    :func:`umcl.data.compression.decode_video`). Raises :class:`BadVideoError` for a missing,
+    empty, unreadable or too short video.
     """
-    from umcl.data.compression import read_video
-
-    frames, fps = read_video(video_path, max_frames=num_frames)
+    frames, info = decode_video(video_path, max_frames=num_frames)
     if len(frames) < num_frames:
         raise BadVideoError(f"video has {len(frames)} frames but {num_frames} are needed", video_path,
                             f"use a video with at least {num_frames} frames or lower preprocess.num_frames")
-    return np.ascontiguousarray(frames), float(fps)
+    return np.ascontiguousarray(frames), info
 
 
 def preprocess_frames(frames: np.ndarray, cfg: PreprocessConfig, source: str | Path = "<frames>",
@@ -112,10 +113,11 @@ def preprocess_video(video_path: str | Path, out_path: str | Path, cfg: Preproce
     """
     start = time.perf_counter()
     cfg = resolve_device(cfg)
-    frames, fps = load_clip(video_path, cfg.num_frames)
+    frames, info = load_clip(video_path, cfg.num_frames)
+    fps = info.fps
     arrays = preprocess_frames(frames, cfg, video_path, mtcnn, landmarker)
     extra = arrays.pop("_extra")
-    meta = {"source": str(video_path), "preprocess": cfg.to_dict(), **extra}
+    meta = {"source": str(video_path), "preprocess": cfg.to_dict(), "display_rotation": info.rotation, **extra}
     write_cache(out_path, fps=fps, meta=meta, **arrays)
     seconds = time.perf_counter() - start
     log.info("%s -> %s (%d frames, face in %.0f%%, %.1f s)", video_path, out_path, cfg.num_frames,
