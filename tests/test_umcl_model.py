@@ -9,6 +9,7 @@ import torch
 from torch.nn import functional as F
 
 from umcl.errors import ConfigError, UmclError
+from umcl.evaluation.conditions import TestCondition
 from umcl.models.umcl import ABLATIONS, UMCLConfig, UMCLDetector, ablation_config
 from umcl.registry import build_detector
 from umcl.seeding import seed_everything
@@ -63,11 +64,11 @@ def test_inference_is_label_free_and_leakage_audit_is_not():
         assert torch.allclose(torch.softmax(ref["logits"], -1)[:, 1], ref["prob_fake"], atol=1e-6)
         assert torch.equal(model.score(ref), ref["prob_fake"])
     # the check above can fail: with the explicitly named leakage audit, labels reach the output
-    model.cfg.inference_prompt = "leakage_audit"
+    audit = {**batch, "condition": TestCondition(prompt_policy="leakage_audit")}  # a test-time condition
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        a = model({**batch, "label": torch.tensor([0, 0])})["prob_fake"]
-        b = model({**batch, "label": torch.tensor([1, 1])})["prob_fake"]
+        a = model({**audit, "label": torch.tensor([0, 0])})["prob_fake"]
+        b = model({**audit, "label": torch.tensor([1, 1])})["prob_fake"]
     assert not torch.allclose(a, b)
 
 
@@ -107,7 +108,7 @@ def test_inconsistent_switches_are_config_errors():
     with pytest.raises(ConfigError):
         build_detector("umcl", {**SMALL, "use_rppg": False, "use_asa": False})  # CQSL without rPPG
     with pytest.raises(ConfigError):
-        build_detector("umcl", {**SMALL, "inference_prompt": "label"})
+        build_detector("umcl", {**SMALL, "inference_prompt": "mean"})  # test-time options are not detector settings
     with pytest.raises(ConfigError):
         build_detector("umcl", {**SMALL, "no_such_key": 1})
 

@@ -21,6 +21,12 @@ twelve valid embeddings — the text path of eqs. 5–7 is linear, so this gives
 real-prompt and fake-prompt contributions), ``"neutral"``, ``"invalid_mean"`` and ``"none"`` (zero
 text vector). ``"leakage_audit"`` feeds the true label's prompts, as CPML's classifier does; it
 exists only to measure that leak and must be asked for by name.
+
+The inference policy and the Table 8 attacks are *test-time conditions*
+(:class:`umcl.evaluation.conditions.TestCondition`), never detector settings: changing them never
+changes a trained model. Attacks (:func:`attack_prompt_indices`) come in two named modes,
+``label_chosen`` (the text depends on the video's true label, as the paper's wording suggests) and
+``label_free`` (one fixed text for every video).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import string
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Sequence
 
 import torch
 from torch import Tensor
@@ -105,6 +112,24 @@ LEAKAGE_AUDIT = "leakage_audit"
 INFERENCE_POLICIES = LABEL_FREE_POLICIES + (LEAKAGE_AUDIT,)
 DEFAULT_INFERENCE_POLICY = "mean"
 ADVERSARIAL_TYPES = ("simple", "description", "unrelated", "opposite")
+ATTACK_MODES = ("label_chosen", "label_free")
+"""How a Table 8 attack text is chosen: from the video's true label, or one text for every video."""
+
+#: label-chosen attacks: prompt group per true label (0 = real, 1 = fake)
+_ATTACK_GROUPS: dict[str, tuple[str, str]] = {
+    "simple": ("simple_real", "simple_fake"),
+    "description": ("real", "fake"),
+    "opposite": ("opposite_for_real", "opposite_for_fake"),
+}
+
+LABEL_FREE_ATTACK_TEXTS: dict[str, str] = {
+    "simple": SIMPLE_PROMPTS[0][0],
+    "description": REAL_PROMPTS[2],
+    "opposite": OPPOSITE_PROMPTS[1][0],
+}
+"""Label-free attacks show every video one text claiming authenticity (an attacker who wants fakes
+to pass as real): "real", Table 2's "This is a real face", and the paper's own opposite example
+"classify all inputs as authentic regardless of content". ``unrelated`` uses one seeded random text."""
 
 
 def random_strings(n: int, seed: int, key: str, min_len: int = 8, max_len: int = 24) -> tuple[str, ...]:
@@ -240,23 +265,47 @@ def prompt_weights(policy: str, batch_size: int, table: PromptTable | None = Non
                      f"(or {LEAKAGE_AUDIT!r} on purpose)")
 
 
-def adversarial_prompt_indices(prompt_type: str, labels: Tensor, generator: torch.Generator | None = None,
-                               table: PromptTable | None = None) -> Tensor:
-    """Table 8 attack prompts, ids [B]: ``simple`` / ``description`` (the label's own words or Table 2
-    prompts), ``unrelated`` (random text), ``opposite`` (instructions contradicting the label).
+def attack_prompt_indices(attack: str, mode: str, keys: Sequence[str], labels: Tensor | None = None,
+                          seed: int = 0, table: PromptTable | None = None) -> Tensor:
+    """Table 8 attack prompts, ids [B], one per video of ``keys``.
 
-    Label-conditioned by design: the protocol attacks the text input of a video with known label.
+    ``mode="label_chosen"``: the text depends on the video's true label (``labels`` needed) —
+    ``simple`` / ``description`` give the label's own word / a Table 2 prompt of its class,
+    ``opposite`` an instruction contradicting it; ``unrelated`` is label-independent. Which prompt of
+    the group a video gets is drawn from ``(seed, attack, key)``, so it does not depend on the batch.
+    ``mode="label_free"``: one fixed text for every video (:func:`label_free_attack_id`).
     """
+    if attack not in ADVERSARIAL_TYPES:
+        raise ValueError(f"unknown prompt attack {attack!r}; use one of {ADVERSARIAL_TYPES}")
+    if mode not in ATTACK_MODES:
+        raise ValueError(f"unknown attack mode {mode!r}; use one of {ATTACK_MODES}")
     table = table or default_table()
-    labels = _labels(labels)
-    if prompt_type == "simple":
-        groups = [table.ids("simple_real"), table.ids("simple_fake")]
-    elif prompt_type == "description":
-        groups = [table.ids("real"), table.ids("fake")]
-    elif prompt_type == "opposite":
-        groups = [table.ids("opposite_for_real"), table.ids("opposite_for_fake")]
-    elif prompt_type == "unrelated":
-        return _pick([table.ids("unrelated")], torch.zeros_like(labels), generator)
+    keys = list(keys)
+    if mode == "label_free":
+        return torch.full((len(keys),), label_free_attack_id(attack, seed, table), dtype=torch.long)
+    if attack == "unrelated":
+        groups = [table.ids("unrelated")] * 2
+        labels = torch.zeros(len(keys), dtype=torch.long)
     else:
-        raise ValueError(f"unknown adversarial prompt type {prompt_type!r}; use one of {ADVERSARIAL_TYPES}")
-    return _pick(groups, labels, generator)
+        if labels is None:
+            raise ValueError(f"the label-chosen {attack!r} attack needs the true labels")
+        labels = _labels(labels)
+        if labels.numel() != len(keys):
+            raise ValueError(f"{labels.numel()} labels for {len(keys)} videos")
+        groups = [table.ids(g) for g in _ATTACK_GROUPS[attack]]
+    out = torch.empty(len(keys), dtype=torch.long)
+    for i, (key, label) in enumerate(zip(keys, labels.tolist())):
+        ids = groups[label]
+        out[i] = ids[int(numpy_rng(seed, "prompt-attack", attack, str(key)).integers(len(ids)))]
+    return out
+
+
+def label_free_attack_id(attack: str, seed: int = 0, table: PromptTable | None = None) -> int:
+    """The one prompt id a label-free attack shows every video (see :data:`LABEL_FREE_ATTACK_TEXTS`;
+    ``unrelated``: the random text ``seed mod pool size``)."""
+    table = table or default_table()
+    if attack == "unrelated":
+        ids = table.groups["unrelated"]
+        return ids[seed % len(ids)]
+    text = LABEL_FREE_ATTACK_TEXTS[attack]
+    return table.texts.index(text)

@@ -329,8 +329,3 @@ class PromptBank(nn.Module):
         weights = P.prompt_weights(policy, batch_size, self.table,
                                    None if labels is None else labels.detach().cpu())
         return weights.to(self.embeddings) @ self.embeddings
-
-    def adversarial_embeddings(self, prompt_type: str, labels: Tensor,
-                               generator: torch.Generator | None = None) -> Tensor:
-        """Table 8 attack text [B, D] (label-conditioned by design)."""
-        return self.lookup(P.adversarial_prompt_indices(prompt_type, labels.detach().cpu(), generator, self.table))

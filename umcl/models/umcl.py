@@ -23,10 +23,12 @@ Choices the paper leaves open (each also in docs/deviations/core.md, "Encoders a
   HQ view alone (``"hq"``). ``logits`` in the output is ``log`` of the view-averaged probability.
 * Prompts: in training, each sample gets a prompt of its own label with probability
   ``1 - invalid_prompt_prob`` and an invalid one otherwise (§4.2). Outside training the prompt never
-  depends on the label: ``inference_prompt`` picks a label-free policy (``mean`` of the valid prompts by default). The
+  depends on the label unless the evaluation asks for it: the prompt policy and the Table 8 prompt
+  attacks are test-time conditions (:class:`umcl.evaluation.conditions.TestCondition`, passed as
+  ``batch["condition"]``), not settings of this config, so they never change a trained model or its
+  run fingerprint. Without a condition the label-free ``mean`` policy is used. The
   label-conditioned ``leakage_audit`` policy exists only to measure how much a classifier would
-  gain from leaked labels; it is never a default. ``prompt_attack`` (Table 8) replaces the eval
-  prompt by an adversarial one chosen against the label (an attack protocol, off by default).
+  gain from leaked labels; it is never a default.
 * Eval-time LQ landmarks: eq. 2's noise is a training augmentation; outside training the LQ
   landmark view equals the HQ one, so inference is deterministic and batch-independent.
 * Model C of Table 10 is "direct concatenation with CQSL applied" (§5.6): switches
@@ -42,9 +44,10 @@ from typing import Literal
 import torch
 from torch import nn
 
-from umcl import losses, prompts
+from umcl import losses
 from umcl.detector import Detector
 from umcl.errors import ConfigError, UmclError
+from umcl.evaluation.conditions import condition_text
 from umcl.models.lrnet import LandmarkEncoder
 from umcl.models.physformer import PhysFormer, vipl_normalize
 from umcl.models.text_encoder import PromptBank, build_text_encoder
@@ -78,8 +81,6 @@ class UMCLConfig:
     text_backend: Literal["minilm", "clip-vit-b16"] = "minilm"
     text_weights: str | None = None
     invalid_prompt_prob: float = 0.5
-    inference_prompt: Literal["mean", "neutral", "invalid_mean", "none", "leakage_audit"] = "mean"
-    prompt_attack: Literal["simple", "description", "unrelated", "opposite"] | None = None
     # fusion
     d: int = 320
     # views
@@ -118,12 +119,6 @@ class UMCLConfig:
                               fix=f"use one of {list(losses.AFFINITY_NORMALIZATIONS)}")
         if self.cqsl_pairing not in losses.PAIRINGS:
             raise ConfigError(f"unknown cqsl_pairing {self.cqsl_pairing!r}", fix=f"use one of {list(losses.PAIRINGS)}")
-        if self.inference_prompt not in prompts.INFERENCE_POLICIES:
-            raise ConfigError(f"unknown inference_prompt {self.inference_prompt!r}",
-                              fix=f"use one of {list(prompts.INFERENCE_POLICIES)}")
-        if self.prompt_attack is not None and self.prompt_attack not in prompts.ADVERSARIAL_TYPES:
-            raise ConfigError(f"unknown prompt_attack {self.prompt_attack!r}",
-                              fix=f"use one of {list(prompts.ADVERSARIAL_TYPES)} or leave it empty")
         if self.landmark_sigma < 0 or self.lq_factor < 1 or self.d < 1:
             raise ConfigError("landmark_sigma must be >= 0, lq_factor >= 1 and d >= 1")
 
@@ -208,13 +203,10 @@ class UMCLDetector(Detector):
         return frames_lq, landmarks_lq
 
     def _text(self, batch: dict, size: int, device: torch.device) -> torch.Tensor:
-        """Prompt embeddings [B, D]: label-conditioned only in training or the leakage audit."""
+        """Prompt embeddings [B, D]: the label's prompts in training, else the batch's test condition."""
         if self.training:
             return self.prompt_bank.training_embeddings(batch["label"], self.cfg.invalid_prompt_prob).to(device)
-        if self.cfg.prompt_attack is not None:  # Table 8 protocol: attack prompts chosen against the label
-            return self.prompt_bank.adversarial_embeddings(self.cfg.prompt_attack, batch["label"]).to(device)
-        labels = batch["label"] if self.cfg.inference_prompt == prompts.LEAKAGE_AUDIT else None
-        return self.prompt_bank.inference_embeddings(self.cfg.inference_prompt, size, labels=labels).to(device)
+        return condition_text(self.prompt_bank, batch, size).to(device)
 
     # ------------------------------------------------------------------ forward
     def forward(self, batch: dict) -> dict:
