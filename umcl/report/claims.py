@@ -39,7 +39,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 from umcl.errors import UmclError
 from umcl.io_utils import write_json, write_text
 from umcl.report.paper_tables import PaperTable, load_paper_table
-from umcl.vocab import COMPRESSIONS, FF_METHODS, method_abbrev
+from umcl.vocab import COMPRESSIONS, FF_METHODS
 
 HOLDS, FAILS, NOT_TESTABLE = "holds", "fails", "not testable on this data"
 VERDICTS: tuple[str, ...] = (HOLDS, FAILS, NOT_TESTABLE)
@@ -425,7 +425,8 @@ def check_t10_rows_are_t6(_: Results) -> Verdict:
     same = {}
     for model, method in (("A", "LRNet"), ("D", "UMCL")):
         same[model] = all(t10.value(model, c) == t6.value(method, "DF", c) for c in tests)
-    qs = tuple(Quantity(f"Table 10 {m} Avg.", t10.value(m, "Avg."), note=f"Table 6 {meth} trained on DF: {t6.value(meth, 'DF', 'Avg')}")
+    qs = tuple(Quantity(f"Table 10 {m} Avg.", t10.value(m, "Avg."),
+                        note=f"Table 6 {meth} trained on DF: {t6.value(meth, 'DF', 'Avg')}")
                for m, meth in (("A", "LRNet"), ("D", "UMCL")))
     if all(same.values()):
         return Verdict("T10-is-T6-DF", HOLDS,
@@ -463,7 +464,8 @@ def check_t4_right_margins(_: Results) -> Verdict:
         qs.append(Quantity(f"{test}: UMCL − second best ({name})", margin, note=f"text says {stated:+.2f}"))
         if abs(margin - stated) > ROUNDING:
             bad.append(f"{test}: margin {margin:+.2f} vs stated {stated:+.2f}")
-    return Verdict("T4-right-margins", FAILS if bad else HOLDS, "; ".join(bad) or "both stated margins match the cells", tuple(qs))
+    return Verdict("T4-right-margins", FAILS if bad else HOLDS,
+                   "; ".join(bad) or "both stated margins match the cells", tuple(qs))
 
 
 def check_t5_c1(_: Results) -> Verdict:
@@ -572,7 +574,10 @@ def _scoped(v: Verdict) -> Verdict:
     return dataclasses.replace(v, scope=REAL_SCOPE)
 
 
-def _compare(cid: str, results: Results, pairs: Sequence[tuple[str, CellKey | Sequence[CellKey], CellKey | Sequence[CellKey] | None]],
+Cells = CellKey | Sequence[CellKey]
+
+
+def _compare(cid: str, results: Results, pairs: Sequence[tuple[str, Cells, Cells | None]],
              above: float | None = None, below: float | None = None, paper: Sequence[Quantity] = (),
              what: str = "") -> Verdict:
     """Each (name, a, b): the quantity mean(a) − mean(b) (or mean(a) when b is None) must be > above / < below."""
@@ -636,7 +641,8 @@ def check_t3_ccr_auc(results: Results) -> Verdict:
     t3 = _table(3)
     paper = []
     for m in ("UMCL", "CPML", "LRNet"):
-        paper.append(Quantity(f"paper: {m} mean cross-compression AUC", sum(t3.value((tr, m), te, "auc") for tr, te in cross) / 6))
+        mean = sum(t3.value((tr, m), te, "auc") for tr, te in cross) / len(cross)
+        paper.append(Quantity(f"paper: {m} mean cross-compression AUC", mean))
     pairs = [(f"UMCL − {b} (mean cross-compression AUC)", [_k("umcl", _ff(tr), _ff(te)) for tr, te in cross],
               [_k(b, _ff(tr), _ff(te)) for tr, te in cross]) for b in ("xception", "lrnet", "cpml")]
     return _compare("T3-ccr-auc", results, pairs, above=0, paper=paper)
@@ -678,7 +684,8 @@ def check_t6_df(results: Results) -> Verdict:
 def _degradation_claim(cid: str, row: str, condition: str, bound: float) -> Callable[[Results], Verdict]:
     def check(results: Results) -> Verdict:
         t7 = _table(7)
-        paper = [Quantity(f"paper: UMCL − CPML {c}", t7.value(("UMCL", row), c) - t7.value(("CPML", row), c)) for c in COMPRESSIONS]
+        paper = [Quantity(f"paper: UMCL − CPML {c}", t7.value(("UMCL", row), c) - t7.value(("CPML", row), c))
+                 for c in COMPRESSIONS]
         pairs = [(f"UMCL − CPML on {c}", _k("umcl", T7_TRAIN, _ff(c), condition), _k("cpml", T7_TRAIN, _ff(c), condition))
                  for c in COMPRESSIONS]
         return _compare(cid, results, pairs, above=bound, paper=paper)
@@ -704,7 +711,8 @@ def _prompt_claim(cid: str, prompt: str, det: str, above: float | None = None, b
 def check_t10_asa(results: Results) -> Verdict:
     t10 = _table(10)
     paper = [Quantity("paper: D − C, Avg.", t10.value("D", "Avg.") - t10.value("C", "Avg."))]
-    pairs = [("D − C (mean AUC over the four test subsets)", _per_method("umcl", T10_TRAIN), _per_method("umcl", T10_TRAIN, VARIANT_C))]
+    pairs = [("D − C (mean AUC over the four test subsets)", _per_method("umcl", T10_TRAIN),
+              _per_method("umcl", T10_TRAIN, VARIANT_C))]
     v = _compare("T10-ASA", results, pairs, above=0, paper=paper)
     if v.verdict != NOT_TESTABLE:
         d = v.numbers[0]
@@ -753,7 +761,8 @@ CLAIMS: tuple[Claim, ...] = (
           tests="each printed Gain equals Views minus c23 & c40"),
     Claim("T6-T10-T11-averages", "§5.3 and §5.6, Tables 6, 10, 11", "Testing on each subset of the FF++ [43] (c23) dataset",
           "internal", check_averages, tests="each printed average equals the mean of its four subsets (±0.01)"),
-    Claim("T8-vs-T7", "§5.4, Tables 7 and 8", "Tables 7 and 8 present a comprehensive robustness evaluation comparing UMCL against the CPML [16] baseline", "internal",
+    Claim("T8-vs-T7", "§5.4, Tables 7 and 8", "Tables 7 and 8 present a comprehensive robustness evaluation "
+          "comparing UMCL against the CPML [16] baseline", "internal",
           check_t8_vs_t7, tests="Table 8's Description rows equal Table 7's No-degradation rows (same models, same test)"),
     Claim("T3-vs-T7", "§5.1 and §5.4, Tables 3 and 7", "No degradation", "internal", check_t3_vs_t7,
           tests="Table 3's raw-trained CPML and UMCL AUCs equal Table 7's No-degradation rows (same protocol)"),
@@ -838,7 +847,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("T11-views", "§5.6, Table 11", "UMCL performs comparably to the baseline, with only a marginal 0.85% decrease "
           "in average AUC", "measured", check_t11_views,
           tuple(_per_method("umcl", T11_TRAIN)) + tuple(_per_method("umcl", T11_TRAIN, VARIANT_PAIRS)),
-          tests="trained on FF++ c23: synthetic views cost less than 1 AUC (mean over the four subsets) against real c23/c40 pairs"),
+          tests="trained on FF++ c23: synthetic views cost less than 1 AUC (mean over the four subsets) "
+                "against real c23/c40 pairs"),
 )
 
 
