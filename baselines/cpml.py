@@ -19,14 +19,15 @@ licence: read for facts only). One forward pass per quality view:
    class (``t_right``) and of the other class (``t_wrong``) (Table 2 prompts, frozen encoder).
 5. **Classifier.** ``Linear(2·D, 2)`` on ``[f, t_cls]``.
 
-**Label leakage (published behaviour, flagged).** CPML's classifier input ``t_cls`` is the
-embedding of the *ground-truth label's* prompt, so the label is fed to the classifier. We
-reproduce it as published with ``classifier_text="label"`` and use it in *training* only.
+**Label leakage (published behaviour, opt-in only).** CPML's published classifier input ``t_cls``
+is the embedding of the *ground-truth label's* prompt, so the label is fed to the classifier,
+which learns to read the text and is left degenerate when scored without it. By default CPML is
+trained label-free (``t_cls`` = the mean embedding of the Table 2 prompts, the test-time default);
+the published behaviour is the named leakage variant ``label_fed_classifier: true`` (training only).
 In evaluation (``model.eval()``) ``t_cls`` is label-free: by default the mean embedding of the
 twelve Table 2 prompts (``inference_prompt="mean"``), unless ``inference_prompt="leakage_audit"``
 is asked for explicitly (then the label's prompts are used, to measure how much the published
 numbers owe to the leak).
-``classifier_text="mean"`` trains label-free as well.
 
 **Losses** (one training step sees all three views; the published code back-propagates the
 CE of the 128 px pass and the other terms of the 64/32 px passes into the same gradient
@@ -48,8 +49,9 @@ Other choices are listed in docs/deviations/training.md ("Baselines").
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -111,8 +113,9 @@ class CPMLConfig:
     (e.g. the LRNet baseline's export). Text: ``text_backend`` (``minilm`` offline default, as
     UMCL's; ``clip-vit-b16`` is the paper's) and ``text_weights`` for
     :func:`umcl.models.text_encoder.build_text_encoder` (frozen).
-    ``classifier_text``: ``"label"`` = published (ground-truth prompt into the classifier during
-    training, label leakage), ``"mean"`` = label-free training. ``inference_prompt``: the text fed
+    ``label_fed_classifier``: LEAKAGE VARIANT, off by default. ``true`` = the published classifier,
+    fed the ground-truth label's prompt during training (the label is an input); ``false`` =
+    label-free training (it reads the mean prompt embedding, as in evaluation). ``inference_prompt``: the text fed
     to the classifier in evaluation, a label-free policy of :mod:`umcl.prompts` (``"mean"``
     default) or ``"leakage_audit"`` (the label's prompts, only to measure the leak).
     Loss weights: ``phy_weight`` 0.2, ``consistency_weight`` 0.25. ``hr_band_hz`` / ``hr_clip_bpm``: published HR estimator range.
@@ -129,7 +132,7 @@ class CPMLConfig:
     lrnet_path: str | None = None
     text_backend: str = "minilm"
     text_weights: str | None = None
-    classifier_text: Literal["label", "mean"] = "label"
+    label_fed_classifier: bool = False
     inference_prompt: str = "mean"
     fusion_dropout: float = 0.5
     phy_weight: float = 0.2
@@ -183,6 +186,9 @@ class CPMLDetector(Detector):
         if cfg.image_size % 4:
             raise ConfigError(f"detectors.cpml.image_size={cfg.image_size} must be divisible by 4 "
                               "(views at 1/2 and 1/4 size)")
+        if cfg.label_fed_classifier:
+            warnings.warn("detectors.cpml.label_fed_classifier=true: the published CPML classifier reads "
+                          "the ground-truth label's prompt in training (label leakage variant)", stacklevel=2)
         self.cfg = cfg
         self.rppg = PhysFormer(frames=cfg.frames, image_size=cfg.image_size, dim=cfg.physformer_dim,
                                ff_dim=cfg.physformer_ff_dim, num_heads=cfg.physformer_heads,
@@ -226,8 +232,8 @@ class CPMLDetector(Detector):
     def _classifier_text(self, batch: dict, t_right: torch.Tensor | None, b: int) -> torch.Tensor:
         """The classifier's text input: the label's prompt (published training / audit) or label-free."""
         if self.training:
-            if self.cfg.classifier_text == "label":
-                return t_right  # published: the ground-truth prompt (label leakage)
+            if self.cfg.label_fed_classifier:
+                return t_right  # leakage variant (published): the ground-truth label's prompt
             return self.prompt_bank.inference_embeddings("mean", b)
         labels = _label(batch) if self.cfg.inference_prompt == prompts.LEAKAGE_AUDIT else None
         return self.prompt_bank.inference_embeddings(self.cfg.inference_prompt, b, labels=labels)

@@ -42,8 +42,11 @@ class XceptionConfig:
     ``pretrained_path``: local ImageNet checkpoint (timm ``legacy_xception`` or Cadene
     ``xception-b5690688.pth`` layout); ``None`` trains from scratch.
     ``drop_rate``: dropout before the 2-way head (FF++ ``TransferModel`` default 0.0).
-    ``head_warmup_epochs``: FF++ first trains only the new head for 3 epochs, then the whole
-    network (:meth:`XceptionDetector.on_epoch_start`, called by the trainer with 1-based epochs).
+    ``head_warmup_epochs``: with ImageNet weights (``pretrained_path``), FF++ first trains only the
+    new head for 3 epochs, then the whole network (:meth:`XceptionDetector.on_epoch_start`, called
+    by the trainer with 1-based epochs). From scratch there is nothing to protect, so the warm-up
+    is skipped and the backbone trains from the first epoch (docs/deviations/training.md).
+    Optimiser, lr, batch and epochs: ``umcl.training.config.SOURCE_RECIPES["xception"]``.
     """
 
     image_size: int = 299
@@ -104,9 +107,15 @@ class XceptionDetector(Detector):
         for name, param in self.net.named_parameters():
             param.requires_grad_(name.startswith("fc.") or not frozen)
 
+    @property
+    def warmup_epochs(self) -> int:
+        """Head-only epochs: ``head_warmup_epochs`` with ImageNet weights, 0 from scratch (a random
+        backbone frozen during the high-lr epochs would only waste them)."""
+        return self.cfg.head_warmup_epochs if self.cfg.pretrained_path else 0
+
     def on_epoch_start(self, epoch: int) -> None:
-        """FF++ protocol: only the new head trains for the first ``head_warmup_epochs`` epochs."""
-        self.set_backbone_frozen(epoch <= self.cfg.head_warmup_epochs)
+        """FF++ protocol: only the new head trains for the first :attr:`warmup_epochs` epochs."""
+        self.set_backbone_frozen(epoch <= self.warmup_epochs)
 
     def frame_logits(self, faces: torch.Tensor) -> torch.Tensor:
         """Per-frame logits [B, F, 2] for crops [B, F, 3, X, X] in [0, 1]."""

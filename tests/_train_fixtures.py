@@ -31,8 +31,9 @@ def write_cache(path: Path, label: int, rng: np.random.Generator, n_frames: int 
 
 
 def make_manifest(root: Path, counts: dict[str, tuple[int, int]] | None = None,
-                  compressions: tuple[str, ...] = ("c23",), seed: int = 0) -> Path:
-    """Manifest of ``counts[split] = (n_real, n_fake)`` videos per compression, with caches."""
+                  compressions: tuple[str, ...] = ("c23",), seed: int = 0, n_frames: int = T) -> Path:
+    """Manifest of ``counts[split] = (n_real, n_fake)`` videos per compression, with caches of
+    ``n_frames`` frames."""
     counts = counts or {"train": (4, 12), "val": (4, 4), "test": (4, 4)}
     rng = np.random.default_rng(seed)
     cache_dir = root / "cache"
@@ -46,11 +47,11 @@ def make_manifest(root: Path, counts: dict[str, tuple[int, int]] | None = None,
                 method = "original" if label == 0 else "Deepfakes"
                 for comp in compressions:
                     cache = cache_dir / f"{method}_{comp}_{vid:03d}.npz"
-                    write_cache(cache, label, rng)
+                    write_cache(cache, label, rng, n_frames)
                     rows.append(VideoRecord(dataset="synthff", method=method, compression=comp,
                                             split=split, label=label, path=f"videos/{vid:03d}.mp4",
                                             id=f"{vid:03d}", cache=str(cache.relative_to(root)),
-                                            status="ok", n_frames=T, detection_rate=1.0))
+                                            status="ok", n_frames=n_frames, detection_rate=1.0))
     rows.append(VideoRecord(dataset="synthff", method="original", compression=compressions[0],
                             split="train", label=0, path="videos/bad.mp4", id="999", status="failed",
                             reason="no face"))

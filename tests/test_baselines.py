@@ -139,11 +139,16 @@ def test_xception_head_warmup_freezes_backbone(xception, monkeypatch):
     assert trainable == ["fc.weight", "fc.bias"]
     xception.set_backbone_frozen(False)
     assert all(p.requires_grad for p in xception.parameters())
-    monkeypatch.setattr(xception, "cfg", XceptionConfig())  # FF++: 3 head-only epochs
+    # FF++ with ImageNet weights: 3 head-only epochs (the file is not read here, only its presence)
+    monkeypatch.setattr(xception, "cfg", XceptionConfig(pretrained_path="imagenet.pth"))
     for epoch, frozen in ((1, True), (3, True), (4, False)):
         xception.on_epoch_start(epoch)
         assert xception.net.conv1.weight.requires_grad is not frozen
         assert xception.net.fc.weight.requires_grad
+    # from scratch the warm-up is skipped: the backbone trains from the first epoch
+    monkeypatch.setattr(xception, "cfg", XceptionConfig())
+    xception.on_epoch_start(1)
+    assert all(p.requires_grad for p in xception.parameters())
 
 
 # ------------------------------------------------------------------------------------- LRNet
@@ -299,19 +304,25 @@ def test_cpml_evaluation_is_label_free(cpml):
     assert torch.equal(a, b) and torch.equal(a, c)
 
 
-def test_cpml_published_training_leaks_the_label(cpml, monkeypatch):
-    """Same inputs, same random state: only the label differs -> the published logits differ."""
+def test_cpml_trains_label_free_by_default_and_leaks_only_as_the_named_variant(cpml, monkeypatch):
+    """Same inputs, same random state, only the label differs: the default (label-free) training
+    logits are identical; the published label-fed classifier's differ (the leak)."""
+    from baselines.cpml import CPMLConfig
+
+    assert CPMLConfig().label_fed_classifier is False
     cpml.train()
     batch = _cpml_batch()
     flipped = {**batch, "label": 1 - batch["label"]}
     with torch.no_grad():
         a, b = _seeded(cpml, batch)["logits"], _seeded(cpml, flipped)["logits"]
-    assert (a - b).abs().max() > 1e-4
-    # the leak is the classifier's text input: train label-free and the dependence disappears
-    monkeypatch.setattr(cpml.cfg, "classifier_text", "mean")
+    assert torch.equal(a, b)
+    # the leak is the classifier's text input: the published variant feeds it the label's prompt
+    monkeypatch.setattr(cpml.cfg, "label_fed_classifier", True)
     with torch.no_grad():
         a, b = _seeded(cpml, batch)["logits"], _seeded(cpml, flipped)["logits"]
-    assert torch.equal(a, b)
+    assert (a - b).abs().max() > 1e-4
+    with pytest.warns(UserWarning, match="leakage"):
+        build_detector("cpml", {**vars(CPMLConfig.tiny()), "label_fed_classifier": True})
 
 
 def test_cpml_leakage_audit_only_on_request(cpml, monkeypatch):

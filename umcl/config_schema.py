@@ -96,13 +96,29 @@ def _default(f: dataclasses.Field) -> Any:
     return json.loads(json.dumps(value, default=list))
 
 
+def overlay_schema(cls: type, field_name: str) -> dict:
+    """Schema of ``cls``'s overlay field: {name: partial settings of ``cls``} (same keys and types,
+    none required, no defaults); names from the registry when the field's metadata says
+    ``overlay_of: detectors``."""
+    hints = typing.get_type_hints(cls)
+    partial = {"type": "object", "additionalProperties": False,
+               "properties": {f.name: type_schema(hints[f.name]) for f in dataclasses.fields(cls)
+                              if f.name != field_name}}
+    schema: dict = {"type": "object", "additionalProperties": partial}
+    if {f.name: f for f in dataclasses.fields(cls)}[field_name].metadata.get("overlay_of") == "detectors":
+        from umcl import registry
+
+        schema["propertyNames"] = {"enum": sorted(registry.builtin())}
+    return schema
+
+
 def dataclass_schema(cls: type) -> dict:
     """An object schema: one property per field, no other keys."""
     hints = typing.get_type_hints(cls)
     props = {}
     required = []
     for f in dataclasses.fields(cls):
-        prop = type_schema(hints[f.name])
+        prop = overlay_schema(cls, f.name) if f.metadata.get("overlay_of") else type_schema(hints[f.name])
         default = _default(f)
         if default is dataclasses.MISSING:
             required.append(f.name)

@@ -1,19 +1,57 @@
 """Typed settings of the ``training`` and ``pretrain`` config sections.
 
-``TrainConfig`` follows the paper (§5 "Hyperparameter Settings"): batch size 8 with equal numbers
-of real and fake videos, AdamW, lr 1e-3 for the first 10 % of iterations then 5e-5 with cosine
-annealing. What the paper leaves open (epochs, weight decay, minimum lr, gradient clipping) has a
-documented default here and a line in ``docs/deviations/training.md``.
+``TrainConfig``'s defaults follow the UMCL paper (§5 "Hyperparameter Settings"): batch size 8 with
+equal numbers of real and fake videos, AdamW, lr 1e-3 for the first 10 % of iterations then 5e-5
+with cosine annealing. What the paper leaves open (epochs, weight decay, minimum lr, gradient
+clipping) has a documented default here and a line in ``docs/deviations/training.md``.
+
+Each baseline is trained as its own source trains it: :data:`SOURCE_RECIPES` holds every
+detector's published settings (at the source's sizes) and :func:`training_for` builds one
+detector's settings, in increasing precedence, from
+
+1. the ``TrainConfig`` defaults (UMCL's schedule),
+2. ``SOURCE_RECIPES[detector]`` (the detector's source),
+3. the shared ``training`` section of the config (applies to every detector),
+4. ``training.per_detector.<detector>`` (that detector only; same keys, same validation).
+
+So a profile that sets ``training.epochs`` scales every detector's epochs, and one that needs a
+detector-specific value (LRNet's large batches, CPML's lr) writes it under ``per_detector``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
+from umcl.config import from_dict
 from umcl.errors import ConfigError
 
 SelectMetric = Literal["auc", "ap", "acc", "eer"]
+OptimizerName = Literal["adamw", "adam"]
+#: "paper": UMCL's lr_warmup for warmup_fraction of the steps, then lr with cosine to lr_min;
+#: "constant": lr on every step (LRNet, FF++ Xception and CPML use a fixed Adam/AdamW lr)
+ScheduleName = Literal["paper", "constant"]
+
+#: Each detector's training settings as its source states them, at the source's sizes (the
+#: ``paper`` profile). Citations and how batches in videos relate to the sources' batches:
+#: docs/deviations/training.md ("Per-detector training settings").
+SOURCE_RECIPES: dict[str, dict[str, Any]] = {
+    # UMCL §5: the TrainConfig defaults (AdamW, 1e-3 for 10 % of steps, then 5e-5 cosine, batch 8)
+    "umcl": {},
+    # frederickszk/LRNet training/configs/args_train.yaml + train.py: Adam (no weight decay, no
+    # scheduler), lr 1e-3, BATCH_SIZE 1024 blocks of 30 frames, EPOCHS_g1 750 / EPOCHS_g2 400.
+    # 204 clips of 160 frames = 1020 blocks; both streams train jointly for g1's 750 epochs.
+    "lrnet": {"optimizer": "adam", "schedule": "constant", "lr": 1e-3, "weight_decay": 0.0,
+              "batch_size": 204, "epochs": 750},
+    # FaceForensics++ (Rössler et al. 2019, §4.2/appendix): Adam, lr 2e-4, batch 32 images,
+    # 3 head-only epochs (only with ImageNet weights) + 15 full epochs. 4 videos x 8 frames = 32.
+    "xception": {"optimizer": "adam", "schedule": "constant", "lr": 2e-4, "weight_decay": 0.0,
+                 "batch_size": 4, "epochs": 18},
+    # CPML (k-bigboss99/CPML, BMVC 2024): AdamW lr 1e-5, batch 1 video per class step (one real
+    # and one fake per optimiser step = our balanced batch of 2); no scheduler stated.
+    "cpml": {"optimizer": "adamw", "schedule": "constant", "lr": 1e-5, "batch_size": 2},
+}
 
 
 def check_selection_split(split: str) -> None:
@@ -33,6 +71,10 @@ class TrainConfig:
 
     #: passes over the (balanced, oversampled) training set; the paper does not state it
     epochs: int = 20
+    #: "adamw" (UMCL, CPML: decoupled weight decay) or "adam" (LRNet, FF++ Xception: L2 decay)
+    optimizer: OptimizerName = "adamw"
+    #: "paper" (UMCL's step-down + cosine) or "constant" (``lr`` throughout)
+    schedule: ScheduleName = "paper"
     #: videos per batch and per process; half real, half fake (paper: 8)
     batch_size: int = 8
     #: constant lr of the first ``warmup_fraction`` of all iterations (paper: 1e-3, 10 %)
@@ -70,6 +112,9 @@ class TrainConfig:
     #: also keep every epoch's weights as ``checkpoints/epoch_NNN.pt`` (off: only ``last.pt``, the
     #: full state for resuming, and ``best.pt``, the selected weights, are kept)
     keep_epoch_checkpoints: bool = False
+    #: per-detector overlays {detector: {key: value}} over this section (see :func:`training_for`)
+    per_detector: dict[str, dict[str, Any]] = field(default_factory=dict,
+                                                     metadata={"overlay_of": "detectors"})
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -99,6 +144,43 @@ class TrainConfig:
         check_selection_split(self.select_split)
         if self.device != "auto" and not (self.device == "cpu" or self.device.startswith("cuda")):
             raise ConfigError(f"training.device must be auto, cpu or cuda[:N], got {self.device!r}")
+        allowed = {f.name for f in dataclasses.fields(self)} - {"per_detector"}
+        for det, overlay in self.per_detector.items():
+            if not isinstance(overlay, dict):
+                raise ConfigError(f"training.per_detector.{det} must be a mapping of training keys")
+            unknown = sorted(set(overlay) - allowed)
+            if unknown:
+                raise ConfigError(f"unknown key(s) {unknown} in training.per_detector.{det}",
+                                  fix=f"allowed keys: {sorted(allowed)}")
+
+
+def training_for(config: dict | None, detector: str) -> TrainConfig:
+    """One detector's training settings: defaults < its source recipe < shared ``training`` <
+    ``training.per_detector.<detector>`` (see the module docstring). Validated like the section."""
+    from umcl.registry import available  # local: the registry imports the detectors
+
+    shared = dict((config or {}).get("training") or {})
+    overlays = shared.pop("per_detector", None) or {}
+    if not isinstance(overlays, dict):
+        raise ConfigError("training.per_detector must be a mapping {detector: {key: value}}")
+    known = set(available())
+    unknown = sorted(set(overlays) - known)
+    if unknown:
+        raise ConfigError(f"training.per_detector names unknown detector(s) {unknown}",
+                          fix=f"use one of {sorted(known)}")
+    merged = {**SOURCE_RECIPES.get(detector, {}), **shared, **(overlays.get(detector) or {})}
+    return from_dict(merged, TrainConfig, where=f"training (for {detector})")
+
+
+def recipe_origin(config: dict | None, detector: str) -> dict[str, str]:
+    """Where each non-default setting of :func:`training_for` came from ("source", "training",
+    "per_detector"), for the run record and the log."""
+    shared = dict((config or {}).get("training") or {})
+    overlay = (shared.pop("per_detector", None) or {}).get(detector) or {}
+    origin = {k: "source" for k in SOURCE_RECIPES.get(detector, {})}
+    origin.update({k: "training" for k in shared})
+    origin.update({k: f"per_detector.{detector}" for k in overlay})
+    return origin
 
 
 @dataclass

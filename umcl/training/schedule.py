@@ -1,4 +1,8 @@
-"""The paper's optimiser and learning-rate schedule (§5 "Hyperparameter Settings").
+"""Optimisers and learning-rate schedules: UMCL's (§5 "Hyperparameter Settings") and the baselines'.
+
+``training.schedule: constant`` (LRNet, FF++ Xception, CPML as published) keeps ``lr`` on every
+step; ``training.optimizer`` picks AdamW (decoupled weight decay) or Adam (L2 weight decay, as
+torch's Adam). The rest of this docstring is ``schedule: paper``, UMCL's:
 
 "AdamW ... A Cosine Annealing Scheduler ... The learning rate is initially set to 0.001 for the
 first 10% of iterations to accelerate convergence, then reduced to 0.00005". The exact shape
@@ -32,6 +36,9 @@ def warmup_steps(total_steps: int, warmup_fraction: float) -> int:
 
 def lr_at(step: int, total_steps: int, cfg: TrainConfig) -> float:
     """Learning rate of optimiser step ``step`` (closed form, see the module docstring)."""
+    if cfg.schedule == "constant":
+        warmup_steps(total_steps, 0.0)  # validates total_steps
+        return cfg.lr
     w = warmup_steps(total_steps, cfg.warmup_fraction)
     if step < w:
         return cfg.lr_warmup
@@ -40,7 +47,7 @@ def lr_at(step: int, total_steps: int, cfg: TrainConfig) -> float:
 
 
 class PaperSchedule(LRScheduler):
-    """``lr_at`` as a torch scheduler: call ``step()`` after every optimiser step.
+    """``lr_at`` as a torch scheduler (any ``training.schedule``): call ``step()`` after every optimiser step.
 
     Its state (``last_epoch`` = steps taken) goes into checkpoints with ``state_dict()``.
     """
@@ -62,9 +69,12 @@ class PaperSchedule(LRScheduler):
         return state
 
 
-def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW over the trainable parameters (frozen ones, e.g. the CLIP text tower, are left out)."""
+def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """``training.optimizer`` (AdamW or Adam) over the trainable parameters (frozen ones, e.g. the
+    CLIP text tower, are left out); the schedule sets the lr of every step."""
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ConfigError("the detector has no trainable parameters")
-    return torch.optim.AdamW(params, lr=cfg.lr_warmup, weight_decay=cfg.weight_decay)
+    kind = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}[cfg.optimizer]
+    return kind(params, lr=cfg.lr_warmup if cfg.schedule == "paper" else cfg.lr,
+                weight_decay=cfg.weight_decay)

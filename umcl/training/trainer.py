@@ -1,7 +1,8 @@
 """One trainer for every registered detector (``umcl train``).
 
-Per epoch: balanced batches (:class:`BalancedBatchSampler`), AdamW + the paper's schedule
-(:mod:`umcl.training.schedule`), float16 AMP on CUDA only, then video-level scores on the
+Per epoch: balanced batches (:class:`BalancedBatchSampler`), the detector's optimiser and lr
+schedule (:func:`umcl.training.config.training_for`: its source's recipe under the config's
+shared and per-detector settings; :mod:`umcl.training.schedule`), float16 AMP on CUDA only, then video-level scores on the
 *validation* split, the full training state in ``RUN/checkpoints/last.pt`` (atomic, replaced every
 epoch) and the history (``RUN/history.csv``/``.json``). The best validation epoch by
 ``training.select_metric`` (strictly better; ties keep the earlier epoch) is recorded in
@@ -34,7 +35,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from umcl.config import config_hash, section
+from umcl.config import config_hash
 from umcl.data.manifest import check_no_split_overlap
 from umcl.detector import Detector
 from umcl.errors import UmclError
@@ -44,7 +45,7 @@ from umcl.io_utils import write_json, write_text
 from umcl.logs import get_logger
 from umcl.registry import build_detector, get_entry
 from umcl.seeding import seed_everything
-from umcl.training.config import TrainConfig, check_selection_split
+from umcl.training.config import TrainConfig, check_selection_split, training_for
 from umcl.training.data import (BalancedBatchSampler, VideoDataset, collate, read_rows, select_rows,
                                 to_device)
 from umcl.training.runtime import (DistInfo, barrier, git_commit, init_distributed,
@@ -82,7 +83,7 @@ class RunSpec:
 
     def fingerprint(self) -> str:
         d = dataclasses.asdict(self)
-        d["training"] = {k: v for k, v in d["training"].items() if k not in ("num_workers", "device")}
+        d["training"] = {k: v for k, v in d["training"].items() if k not in ("num_workers", "device", "per_detector")}
         return config_hash(d)
 
 
@@ -90,7 +91,7 @@ def build_spec(config: dict, detector: str, manifest: str | Path, train_compress
                seed: int | None = None, epochs: int | None = None) -> RunSpec:
     """A run from the merged config plus the CLI's overrides (``--seed``, ``--epochs``)."""
     get_entry(detector)  # unknown detector -> one-line error
-    training = section(config, "training", TrainConfig)
+    training = training_for(config, detector)  # source recipe < shared section < per_detector
     overrides = {k: v for k, v in (("seed", seed), ("epochs", epochs)) if v is not None}
     if overrides:
         training = dataclasses.replace(training, **overrides)
@@ -178,9 +179,11 @@ class Trainer:
             net = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda"
                                           else None, find_unused_parameters=c.ddp_find_unused_parameters)
             torch.manual_seed(c.seed + 1_000_003 * self.dist.rank)  # per-rank dropout/augmentation
-        log.info("train %s on %s: %d train / %d %s videos, %d steps/epoch, %d epochs, device %s, amp %s",
+        log.info("train %s on %s: %d train / %d %s videos, %d steps/epoch, %d epochs, device %s, amp %s; "
+                 "%s, %s schedule, lr %g (warm-up %g), batch %d, weight decay %g",
                  s.detector, s.train_compression, len(train_ds), len(val_ds), c.select_split,
-                 len(sampler), c.epochs, self.device, self.use_amp)
+                 len(sampler), c.epochs, self.device, self.use_amp, c.optimizer, c.schedule, c.lr,
+                 c.lr_warmup, c.batch_size, c.weight_decay)
         last = min(c.epochs, stop_after) if stop_after is not None else c.epochs
         for epoch in range(start, last + 1):
             t0 = time.time()
