@@ -134,7 +134,7 @@ def _val(k: CellKey, cid: str, good: bool) -> float:
     """Cell values of a results set for which claim ``cid`` should hold (good) or be contradicted (bad)."""
     umcl_full = k.detector == "umcl" and k.variant is None
     if cid == "T3-drop":
-        diag = k.train.split("/")[-1] == k.test.split("/")[-1]
+        diag = k.train.split("-")[-1] == k.test.split("-")[-1]  # slugs end in the compression
         if diag:
             return 90.0
         return {"umcl": 88.0 if good else 50.0, "xception": 60.0, "lrnet": 70.0}[k.detector]
@@ -149,7 +149,7 @@ def _val(k: CellKey, cid: str, good: bool) -> float:
     if cid == "T10-ASA":
         return (90.0 if good else 70.0) if umcl_full else 80.0
     if cid == "T10-fusion":
-        return (90.0 if good else 60.0) if k.variant == "C" else 70.0
+        return (90.0 if good else 60.0) if k.variant == C.VARIANT_C else 70.0
     if cid == "T11-views":
         return (90.0 if good else 85.0) if umcl_full else 90.2
     raise AssertionError(f"no test values for {cid}")
@@ -222,7 +222,7 @@ def test_t3_drop_numbers_by_hand() -> None:
 
 def test_t3_drop_uses_the_complete_pairs_only() -> None:
     claim = BY_ID["T3-drop"]
-    res = {k: s for k, s in _results(claim, good=True).items() if "|ff++/all/c40|" not in k}
+    res = {k: s for k, s in _results(claim, good=True).items() if "|ffpp-all-c40|" not in k}
     v = claim.check(res)
     assert v.verdict == HOLDS and "over 2 train→test pairs (raw→c23, c23→raw)" in v.reason
 
@@ -248,13 +248,32 @@ def test_synthff_scope_on_every_measured_verdict() -> None:
 
 
 def test_cell_key_round_trip_and_required_cells() -> None:
-    k = CellKey("umcl", "ff++/Deepfakes/c23", "ff++/NeuralTextures/c23", "clean", "C")
-    assert k.key == "umcl+C|ff++/Deepfakes/c23|ff++/NeuralTextures/c23|clean|auc"
+    k = CellKey("umcl", C.selection("ff++", "c23", "Deepfakes"), C.selection("ff++", "c23", "NeuralTextures"), "clean", "ablC")
+    assert k.key == "umcl+ablC|ffpp-DF-c23|ffpp-NT-c23|clean|auc"
     assert CellKey.parse(k.key) == k
     cells = required_cells()
     assert len(cells) == len({c.key for c in cells})
-    assert CellKey("umcl", "ff++/all/raw", "ff++/all/c40", "frames-r0.50").key in {c.key for c in cells}
+    assert CellKey("umcl", "ffpp-all-raw", "ffpp-all-c40", "frames-r0.50").key in {c.key for c in cells}
     assert {c.detector for c in cells} == {"umcl", "cpml", "xception", "lrnet"}
+
+
+def test_clean_cells_are_protocol_cells() -> None:
+    """Every clean cell a claim reads is declared by a table protocol (umcl.protocols.tables), with the
+    same key the evaluation step derives from it (CellKey.from_decl), and every variant is registered."""
+    from umcl.protocols.tables import PROTOCOLS
+    from umcl.protocols.variants import VARIANTS
+
+    declared = {CellKey.from_decl(d).key for p in PROTOCOLS.values() for d in p.cells}
+    clean = [k.key for k in required_cells() if k.condition == "clean"]
+    assert clean and set(clean) <= declared, sorted(set(clean) - declared)[:5]
+    assert {C.VARIANT_A, C.VARIANT_B, C.VARIANT_C, C.VARIANT_PAIRS} <= set(VARIANTS)
+
+
+def test_cell_key_from_eval_key_drops_the_seed() -> None:
+    from umcl.protocols.keys import EvalKey, RunKey, Selection
+
+    ev = EvalKey(RunKey("umcl", Selection("ff++", "raw"), 2, "ablB"), Selection("ff++", "c40"), "frames-r0.50")
+    assert CellKey.from_eval(ev).key == "umcl+ablB|ffpp-all-raw|ffpp-all-c40|frames-r0.50|auc"
 
 
 def test_condition_keys_are_canonical() -> None:

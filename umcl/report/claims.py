@@ -8,8 +8,10 @@ and their intervals. Two kinds:
   (umcl/report/paper_values/, :mod:`umcl.report.paper_tables`) and, for Table 9, from a parameter
   count of this suite's UMCL at the paper's sizes. They need no data (scope "paper text").
 * ``measured``: the paper's claims re-tested on the suite's results. Input: a mapping from a cell
-  key (:class:`CellKey`, string form ``detector[+variant]|train|test|condition|metric``) to a
-  :class:`Stat` ``{value, ci_low, ci_high, n_seeds, n_real, n_fake}`` in percent.
+  key (:class:`CellKey`, string form ``detector[+variant]|train|test|condition|metric`` with the
+  selection slugs of umcl.protocols.keys, e.g. ``umcl+ablC|ffpp-DF-c23|ffpp-NT-c23|clean|auc``;
+  ``CellKey.from_decl`` / ``from_eval`` build it from a protocol cell or an evaluation key) to a
+  :class:`Stat` ``{value, ci_low, ci_high, n_seeds, n_real, n_fake}`` in percent (seeds aggregated).
   :func:`required_cells` lists every key the claims read.
 
 Verdict rules for measured claims (docs/claims.md):
@@ -38,6 +40,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from umcl.errors import UmclError
 from umcl.io_utils import write_json, write_text
+from umcl.protocols.keys import Selection
+from umcl.protocols.spec import NATIVE
 from umcl.report.paper_tables import PaperTable, load_paper_table
 from umcl.vocab import COMPRESSIONS, FF_METHODS
 
@@ -53,18 +57,23 @@ REAL_SCOPE = "this run's data"
 
 # ---------------------------------------------------------------------------- results input
 
-def selection(dataset: str, methods: str = "all", compression: str | None = None) -> str:
-    """A training or test selection as written in cell keys: ``ff++/all/c23``, ``ff++/Deepfakes/c23``, ``celebdf/all``.
+def selection(dataset: str, compression: str = NATIVE, method: str | None = None) -> str:
+    """A protocol selection as written in cell keys: the slug of :class:`umcl.protocols.keys.Selection`.
 
-    ``dataset`` is the role in the paper's protocol (``ff++``, ``celebdf``, ``dfd``, ``dfdc``); on
-    the embedded default, SynthFF and its variants stand in for those roles under the same names.
+    ``selection("ff++", "c23")`` → ``ffpp-all-c23``; ``selection("ff++", "c23", "Deepfakes")`` →
+    ``ffpp-DF-c23``; ``selection("celebdf")`` → ``celebdf-all-native`` (the protocol's declared,
+    unresolved compression). Datasets are the paper's roles; on the embedded default SynthFF and
+    its variants stand in for them under the same names (umcl.protocols.sheet).
     """
-    return f"{dataset}/{methods}" + (f"/{compression}" if compression else "")
+    return Selection(dataset, compression, (method,) if method else None).slug
 
 
 @dataclass(frozen=True)
 class CellKey:
-    """One protocol cell: detector (+ config-overlay variant) × training selection × test selection × test condition × metric."""
+    """One protocol cell, seeds aggregated: model (detector + training variant) × training selection × test
+    selection × test-time condition × metric. Selections are slugs (:func:`selection`), variants the names of
+    umcl.protocols.variants (``ablA``–``ablC``, ``pairs``), conditions the keys of umcl.evaluation.conditions.
+    """
 
     detector: str
     train: str
@@ -75,7 +84,7 @@ class CellKey:
 
     @property
     def key(self) -> str:
-        """``detector[+variant]|train|test|condition|metric``, e.g. ``umcl|ff++/all/raw|ff++/all/c40|frames-r0.50|auc``."""
+        """``detector[+variant]|train|test|condition|metric``, e.g. ``umcl|ffpp-all-raw|ffpp-all-c40|frames-r0.50|auc``."""
         det = self.detector + (f"+{self.variant}" if self.variant else "")
         return "|".join((det, self.train, self.test, self.condition, self.metric))
 
@@ -87,6 +96,16 @@ class CellKey:
             raise UmclError(f"cell key {text!r} is not detector[+variant]|train|test|condition|metric")
         det, _, variant = parts[0].partition("+")
         return cls(det, parts[1], parts[2], parts[3], variant or None, parts[4])
+
+    @classmethod
+    def from_decl(cls, decl, metric: str = "auc") -> "CellKey":
+        """The key of a protocol cell declaration (:class:`umcl.protocols.spec.CellDecl`: model, train, test, condition)."""
+        return cls(decl.model.detector, decl.train.slug, decl.test.slug, decl.condition, decl.model.variant, metric)
+
+    @classmethod
+    def from_eval(cls, key, metric: str = "auc") -> "CellKey":
+        """The seed-free cell of an :class:`umcl.protocols.keys.EvalKey` (its run's seed is dropped)."""
+        return cls(key.run.detector, key.run.train.slug, key.test.slug, key.condition, key.run.variant, metric)
 
     def __str__(self) -> str:
         return self.key
@@ -550,20 +569,24 @@ def check_t11_text(_: Results) -> Verdict:
 
 FF = "ff++"
 #: Table 7 / Table 8 protocol: trained on FF++ (raw), tested on FF++ raw / c23 / c40
-T7_TRAIN = selection(FF, "all", "raw")
-#: Table 10: trained on DF (c23) — its A and D rows equal Table 6's DF-trained rows (claim T10-is-T6-DF)
-T10_TRAIN = selection(FF, "Deepfakes", "c23")
+T7_TRAIN = selection(FF, "raw")
+#: Tables 6 and 10: trained on DF (c23) — Table 10's A and D rows equal Table 6's DF-trained rows
+#: (claim T10-is-T6-DF), as in umcl.protocols.tables.table10
+T10_TRAIN = selection(FF, "c23", "Deepfakes")
 #: Table 11: trained on FF++ (c23), all four manipulations; tested per manipulation at c23 (the paper
 #: does not say more; its rows differ from Table 6/10's DF-trained ones)
-T11_TRAIN = selection(FF, "all", "c23")
-#: the variant (config overlay) names the measured claims read; D = plain UMCL, Views = plain UMCL
-VARIANT_C, VARIANT_A, VARIANT_B, VARIANT_PAIRS = "C", "A", "B", "compression_pairs"
+T11_TRAIN = selection(FF, "c23")
+#: the training variants (umcl.protocols.variants) the measured claims read; Table 10's model D and
+#: Table 11's "Views" are plain UMCL
+VARIANT_A, VARIANT_B, VARIANT_C, VARIANT_PAIRS = "ablA", "ablB", "ablC", "pairs"
+#: Table 4's DFD test selection (as umcl.protocols.tables.table4)
+DFD_TEST = selection("dfd", "c23")
 #: Table 8's attacks as the paper words them: the attack text is chosen by the true label
 ATTACK = "prompt-{}-labelchosen"
 
 
 def _ff(c: str) -> str:
-    return selection(FF, "all", c)
+    return selection(FF, c)
 
 
 def _k(det: str, train: str, test: str, condition: str = "clean", variant: str | None = None) -> CellKey:
@@ -651,7 +674,7 @@ def check_t3_ccr_auc(results: Results) -> Verdict:
 def check_t4_cross_dataset(results: Results) -> Verdict:
     t4 = _table(4)
     tr = _ff("c23")
-    tests = (("celebdf", selection("celebdf")), ("dfd", selection("dfd")))
+    tests = (("celebdf", selection("celebdf")), ("dfd", DFD_TEST))
     paper = [Quantity(f"paper: UMCL − {m} on {n}", t4.value("UMCL", "c23", n) - t4.value(m, "c23", n))
              for n, _ in tests for m in ("CPML", "Xception")]
     pairs = [(f"UMCL − {b} on {n}", _k("umcl", tr, s), _k(b, tr, s)) for n, s in tests for b in ("xception", "cpml")]
@@ -668,14 +691,14 @@ def check_t5_c2(results: Results) -> Verdict:
 
 
 def _per_method(det: str, train: str, variant: str | None = None) -> list[CellKey]:
-    return [_k(det, train, selection(FF, m, "c23"), variant=variant) for m in FF_METHODS]
+    return [_k(det, train, selection(FF, "c23", m), variant=variant) for m in FF_METHODS]
 
 
 def check_t6_df(results: Results) -> Verdict:
     t6 = _table(6)
     paper = [Quantity(f"paper: UMCL − {m}, DF-trained Avg", t6.value("UMCL", "DF", "Avg") - t6.value(m, "DF", "Avg"))
              for m in ("CPML", "LRNet", "Xception")]
-    tr = selection(FF, "Deepfakes", "c23")
+    tr = T10_TRAIN
     pairs = [(f"UMCL − {b} (DF-trained, mean AUC over the four test subsets)", _per_method("umcl", tr), _per_method(b, tr))
              for b in ("xception", "lrnet", "cpml")]
     return _compare("T6-DF", results, pairs, above=0, paper=paper)
@@ -801,7 +824,7 @@ CLAIMS: tuple[Claim, ...] = (
           tests="UMCL's mean cross-compression AUC is above Xception's, LRNet's and CPML's"),
     Claim("T4-cross-dataset", "§5.2, Table 4", "our method achieves the highest performance on both the in-domain "
           "dataset (FF++ [43]) and the cross-dataset (Celeb-DF [19], DFD [20])", "measured", check_t4_cross_dataset,
-          tuple(_k(d, _ff("c23"), selection(s)) for s in ("celebdf", "dfd") for d in ("umcl", "xception", "cpml")),
+          tuple(_k(d, _ff("c23"), s) for s in (selection("celebdf"), DFD_TEST) for d in ("umcl", "xception", "cpml")),
           tests="trained on FF++ c23: UMCL's AUC on Celeb-DF and DFD above Xception's and CPML's"),
     Claim("T5-C2", "§5.2, Table 5", "in the reverse scenario ... our approach achieves the best performance, surpassing "
           "the next-best model by a substantial margin", "measured", check_t5_c2,
@@ -809,7 +832,7 @@ CLAIMS: tuple[Claim, ...] = (
           tests="trained on DFDC, tested on FF++ raw: UMCL above Xception and CPML"),
     Claim("T6-DF", "§5.3, Table 6", "when trained on the DF manipulation, our model significantly outperforms others",
           "measured", check_t6_df,
-          tuple(k for d in ("umcl", "xception", "lrnet", "cpml") for k in _per_method(d, selection(FF, "Deepfakes", "c23"))),
+          tuple(k for d in ("umcl", "xception", "lrnet", "cpml") for k in _per_method(d, T10_TRAIN)),
           tests="trained on DF c23: UMCL's mean AUC over DF, F2F, FS, NT above each trained baseline's"),
     Claim("T7-frames-50", "§5.4, Table 7", "Under severe rPPG degradation (50% sampling) ... substantial improvements "
           "of 23.91%, 26.53%, and 23.71% over CPML", "measured",
