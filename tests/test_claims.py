@@ -296,6 +296,24 @@ def test_bad_results_input() -> None:
     assert ok == {"umcl|a|b|clean|auc": Stat(90.0, 89.0, 91.0, 3)}
 
 
+def test_fractions_are_refused() -> None:
+    res = {CellKey("umcl", "a", f"t{i}").key: {"value": 0.8, "ci_low": 0.7, "ci_high": 0.9} for i in range(3)}
+    with pytest.raises(UmclError, match="look like fractions"):
+        as_results(res)
+
+
+def test_stat_from_cell_stats() -> None:
+    """Percent, and the interval covers both the bootstrap and the seed interval."""
+    from umcl.evaluation.aggregate import CellStats, Estimate
+
+    est = Estimate("auc", 0.80, (0.74, 0.85), (0.79, 0.80, 0.81), 0.01, (0.70, 0.90))
+    cell = CellStats({"auc": est}, (0, 1, 2), n_real=40, n_fake=40, n_boot=100, level=0.95, bootstrap_seed=0)
+    assert Stat.from_cell_stats(cell) == Stat(pytest.approx(80.0), pytest.approx(70.0), pytest.approx(90.0), 3, 40, 40)
+    one = CellStats({"auc": Estimate("auc", 0.8, (0.74, 0.85), (0.8,), None, None)}, (0,), 40, 40, 100, 0.95, 0)
+    s = Stat.from_cell_stats(one)
+    assert (s.ci_low, s.ci_high, s.n_seeds) == (pytest.approx(74.0), pytest.approx(85.0), 1)
+
+
 def test_render_claims(tmp_path: Path) -> None:
     res = _results(BY_ID["T7-frames-50"], good=True)
     md, js = render_claims(res, tmp_path / "claims", synthetic=True)

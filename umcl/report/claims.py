@@ -139,6 +139,20 @@ class Stat:
             raise UmclError(f"result {where}: interval [{stat.ci_low}, {stat.ci_high}] must contain {stat.value}")
         return stat
 
+    @classmethod
+    def from_cell_stats(cls, cell, metric: str = "auc") -> "Stat":
+        """From a :class:`umcl.evaluation.aggregate.CellStats` (fractions → percent).
+
+        The interval is the test-video bootstrap interval ``ci``, widened to cover the seed
+        interval ``seed_ci`` when there are several seeds (a claim is about the method, so
+        training randomness counts too); None when the cell has neither.
+        """
+        est = cell.estimates[metric]
+        bounds = [b for b in (est.ci, est.seed_ci) if b is not None]
+        lo = min(b[0] for b in bounds) * 100 if bounds else None
+        hi = max(b[1] for b in bounds) * 100 if bounds else None
+        return cls(est.value * 100, lo, hi, cell.n_seeds, cell.n_real, cell.n_fake)
+
 
 Results = Mapping[str, Stat]
 
@@ -149,6 +163,9 @@ def as_results(raw: Mapping) -> dict[str, Stat]:
     for k, v in raw.items():
         key = k.key if isinstance(k, CellKey) else CellKey.parse(str(k)).key
         out[key] = v if isinstance(v, Stat) else Stat.from_mapping(v, key)
+    if len(out) >= 3 and all(0.0 <= s.value <= 1.0 for s in out.values()):
+        raise UmclError("every result value is in [0, 1]: these look like fractions, the claims read percent",
+                        fix="multiply by 100 (Stat.from_cell_stats does)")
     return out
 
 
