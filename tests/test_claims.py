@@ -39,7 +39,7 @@ def test_at_least_twelve_claims_each_cited() -> None:
 
 EXPECTED_INTERNAL = {
     "T3-deltas": FAILS, "T7-deltas": HOLDS, "T8-gains": FAILS, "T11-gain": FAILS, "T6-T10-T11-averages": FAILS,
-    "T8-vs-T7": FAILS, "T3-vs-T7": FAILS, "T9-params": FAILS, "T9-flops": FAILS, "T10-text": HOLDS,
+    "T8-vs-T7": FAILS, "T3-vs-T7": FAILS, "T4-vs-T3": FAILS, "T9-params": FAILS, "T9-flops": FAILS, "T10-text": HOLDS,
     "T10-is-T6-DF": HOLDS, "T4-margins": FAILS, "T4-right-margins": HOLDS, "T5-C1": FAILS, "T6-DF-margin": FAILS,
     "T6-uiavit-rows": FAILS, "T7-text": HOLDS, "T8-text": HOLDS, "T11-text": HOLDS,
 }
@@ -74,6 +74,7 @@ def test_other_printed_number_errors(paper_verdicts: dict) -> None:
     assert "UMCL trained on F2F printed 96.79, cells give 96.82" in avg  # (98.40+97.72+98.24+92.92)/4
     assert "UMCL c40: 80.72 vs 79.72" in paper_verdicts["T8-vs-T7"].reason
     assert "UMCL raw→raw 98.21 vs 96.85" in paper_verdicts["T3-vs-T7"].reason
+    assert "UMCL 99.87 vs 96.59" in paper_verdicts["T4-vs-T3"].reason and "3 of 3" in paper_verdicts["T4-vs-T3"].reason
     assert "UIA-ViT (94.68), margin +0.06" in paper_verdicts["T4-margins"].reason
     assert "5 methods are above" in paper_verdicts["T5-C1"].reason
 

@@ -394,6 +394,20 @@ def check_t3_vs_t7(_: Results) -> Verdict:
                    else "all 6 cells agree", tuple(qs))
 
 
+def check_t4_vs_t3(_: Results) -> Verdict:
+    t3, t4 = _table(3), _table(4)
+    qs, bad = [], []
+    for m in ("Xception", "CPML", "UMCL"):
+        a, b = t4.value(m, "c23", "ff++"), t3.value(("c23", m), "c23", "auc")
+        qs.append(Quantity(f"{m} FF++ c23 → FF++ c23: Table 4", a, note=f"Table 3 {b:.2f}"))
+        if abs(a - b) > ROUNDING:
+            bad.append(f"{m} {a:.2f} vs {b:.2f}")
+    return Verdict("T4-vs-T3", FAILS if bad else HOLDS,
+                   (f"{len(bad)} of 3 rows differ: " + "; ".join(bad) + " (§5.2's footnote says Tables 4 and 6 "
+                    "reproduce CPML's values, which does not cover UMCL's own row)") if bad else "all 3 rows agree",
+                   tuple(qs))
+
+
 @functools.lru_cache(maxsize=None)
 def umcl_parameter_count(text_dim: int = 512) -> dict[str, int]:
     """Parameters of this suite's UMCL at the paper's sizes (UMCLConfig defaults), T-encoder excluded.
@@ -806,6 +820,9 @@ CLAIMS: tuple[Claim, ...] = (
           check_t8_vs_t7, tests="Table 8's Description rows equal Table 7's No-degradation rows (same models, same test)"),
     Claim("T3-vs-T7", "§5.1 and §5.4, Tables 3 and 7", "No degradation", "internal", check_t3_vs_t7,
           tests="Table 3's raw-trained CPML and UMCL AUCs equal Table 7's No-degradation rows (same protocol)"),
+    Claim("T4-vs-T3", "§5.2, Tables 3 and 4", "the compared models are trained on FF++ (c23) and then evaluated on "
+          "FF++ and Celeb-DF", "internal", check_t4_vs_t3,
+          tests="Table 4's in-domain FF++ (c23) AUCs equal Table 3's c23→c23 AUCs (same protocol)"),
     Claim("T9-params", "§5.5, Table 9", "UMCL employs a deeper architecture with 175.82M parameters", "internal",
           check_t9_params, tests="the printed count against the architecture of §4 counted at the paper's sizes (±10 %)"),
     Claim("T9-flops", "§5.5, Table 9", "slightly higher computational demands (0.141 vs. 0.106 GFLOPs per sample)",
