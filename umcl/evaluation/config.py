@@ -16,9 +16,15 @@ class EvalConfig:
     ci: float = 0.95
     """Confidence level of the percentile intervals."""
     threshold: float = 0.5
-    """ACC: a video is called fake when its mean P(fake) >= threshold (fixed; never tuned on test)."""
+    """ACC (``acc``, ``bacc``): a video is called fake when its mean P(fake) >= threshold (fixed;
+    never tuned on test). ``acc_val``/``bacc_val`` use a threshold chosen on the validation split
+    (``umcl.evaluation.metrics.choose_threshold``)."""
     seed: int = 0
     """Seed of the bootstrap resampling."""
+
+    def stats_kwargs(self) -> dict:
+        """Keyword arguments of ``umcl.evaluation.aggregate.aggregate_seeds`` from this section."""
+        return {"n_boot": self.n_bootstrap, "ci": self.ci, "seed": self.seed, "threshold": self.threshold}
 
     def __post_init__(self) -> None:
         if self.n_bootstrap < 0:
