@@ -27,6 +27,7 @@ def test_exact_cell_text():
     assert format_cell(THREE, "value") == "71.3"
     assert format_cell(THREE, "std", latex=True) == r"71.3 $\pm$ 4.1 (3 seeds)"
     assert format_cell(THREE, "ci", digits=2, show_seeds=True) == "71.30 [58.20, 83.00] (3 seeds)"
+    assert format_cell(THREE, "ci+std", digits=2, spread_digits=1) == "71.30 ± 4.1 [58.2, 83.0]"
     assert format_cell(None, "ci") == "-"
     assert format_cell(Estimate("eer", -0.00001, None, (0.0,), None, None), "value") == "0.0"  # never "-0.0"
     with pytest.raises(ValueError, match="unknown cell style"):

@@ -13,7 +13,11 @@ Inputs are score tables with columns ``key``, ``label`` (1 = fake), ``score`` (P
     est.value, est.ci, est.seed_std, est.seed_ci, est.ensemble            # fractions in [0, 1]
     cell.n_real, cell.n_fake, cell.n_seeds, cell.thresholds; cell.to_dict()  # JSON-ready
     fl = frame_level({0: frames_s0, ...})   # one row per frame/block: "frame_auc" and "video_auc"
-    umcl.report.cells.format_cell(est, "ci")  -> "71.3 [58.2, 83.0]";  legend(...) for the caption
+    umcl.report.cells.format_cell(est, "ci")  -> "71.3 [58.2, 83.0]";  legend(style, cells) for the caption
+
+One run (per-run metrics.json): ``umcl.evaluation.metrics.compute_metrics(y, s, ...,
+val_labels=yv, val_scores=sv)`` gives the same metric names for a single seed (``acc_val`` and
+``bacc_val`` only with validation scores); ``choose_threshold`` is the validation rule.
 
 What each number is (``Estimate``; the same words are in docs/statistics.md):
 

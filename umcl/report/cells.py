@@ -42,17 +42,18 @@ def _num(x: float, scale: float, digits: int) -> str:
 
 
 def format_cell(est: Estimate | None, style: Style = "ci", *, latex: bool = False, digits: int = 1,
-                scale: float = 100.0, show_seeds: bool | None = None) -> str:
+                scale: float = 100.0, show_seeds: bool | None = None, spread_digits: int | None = None) -> str:
     """Text of one cell (see the module docstring); ``"-"`` when there is no estimate.
 
-    ``scale`` turns fractions into percent; ``show_seeds`` (default: on for the styles that show a
-    spread over seeds) appends ``(k seeds)``.
+    ``scale`` turns fractions into percent; ``digits`` decimals of the value, ``spread_digits``
+    of the interval and ± (default: ``digits``); ``show_seeds`` (default: on for the styles that
+    show a spread over seeds) appends ``(k seeds)``.
     """
     _check_style(style)
     if est is None:
         return "-"
-    num = lambda x: _num(x, scale, digits)  # noqa: E731
-    text = num(est.value)
+    num = lambda x: _num(x, scale, digits if spread_digits is None else spread_digits)  # noqa: E731
+    text = _num(est.value, scale, digits)
     k = est.n_seeds
     pm = r" $\pm$ " if latex else " ± "
     if style in ("std", "ci+std") and est.seed_std is not None:
