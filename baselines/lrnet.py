@@ -47,7 +47,9 @@ class LRNetConfig:
     ``hidden_size``: BiGRU units per direction (feature 2 x 32 = 64 per stream).
     ``landmark_dropout``: probability of dropping a whole landmark point (training only).
     ``dropout``: dropout around the residual MLP.
-    ``pretrained_path``: optional local LRNet checkpoint (``g1.*``/``g2.*`` or official keys).
+    ``pretrained_path``: optional local LRNet weights: a merged checkpoint (``g1.*``/``g2.*`` or
+    official keys), or a folder holding the published pair ``g1.pth`` + ``g2.pth``
+    (:func:`umcl.models.lrnet.read_lrnet_weights`, the same reader as UMCL's L-encoder).
     """
 
     block_size: int = 30

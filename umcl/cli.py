@@ -13,6 +13,7 @@ import sys
 from typing import Sequence
 
 from umcl.errors import UmclError
+from umcl.logs import close_log_files, log_to_files
 
 # name -> module under umcl.commands (order is the pipeline's order)
 COMMANDS: dict[str, str] = {
@@ -55,15 +56,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "_module", None) is None:
         parser.print_help()
         return 2
+    close_log_files()  # a log file of an earlier in-process call must not receive this one's errors
     try:
         code = args._module.run(args)
     except UmclError as exc:
-        print(f"umcl {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(f"umcl {args.command}: error: {exc}", 2)
     except KeyboardInterrupt:
-        print(f"umcl {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _fail(f"umcl {args.command}: interrupted", 130)
+    except OSError as exc:
+        if exc.filename is None:  # not about a file the user named: a bug, keep the traceback
+            log_to_files(f"umcl {args.command}: failed", exc_info=True)
+            raise
+        where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+        return _fail(f"umcl {args.command}: error: {where}: {exc.strerror or type(exc).__name__} — fix: "
+                     "check that the path exists, is writable and its disk has space", 2)
+    except Exception:
+        log_to_files(f"umcl {args.command}: failed", exc_info=True)
+        raise
+    finally:
+        close_log_files()
     return int(code or 0)
+
+
+def _fail(message: str, code: int) -> int:
+    """Print the one-line error and put it in the step's log file too (``--log``, OUT/train.log)."""
+    print(message, file=sys.stderr)
+    log_to_files(message)
+    return code
 
 
 if __name__ == "__main__":

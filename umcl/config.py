@@ -9,18 +9,21 @@ before anything runs.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import difflib
 import hashlib
 import json
+import math
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Iterator, Sequence, TypeVar
 
 import yaml
 
-from umcl.errors import ConfigError
+from umcl.errors import ConfigError, UmclError
 
 T = TypeVar("T")
 
@@ -39,11 +42,20 @@ def deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
-def _read_yaml(path: Path) -> dict:
-    if not path.is_file():
-        raise ConfigError("config file not found", path, "pass an existing YAML file with --config")
+def read_config_file(path: str | Path) -> dict:
+    """One YAML config file as a mapping (``extends:`` not followed).
+
+    A missing, binary or malformed file is a one-line :class:`ConfigError` naming it.
+    """
+    from umcl.io_utils import read_text_file
+
+    path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        text = read_text_file(path, "config file", "pass an existing YAML text file with --config")
+    except UmclError as exc:
+        raise ConfigError(exc.message, path, exc.fix) from exc
+    try:
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML ({str(exc).splitlines()[0]})", path, "fix the YAML syntax") from exc
     if not isinstance(data, dict):
@@ -52,21 +64,50 @@ def _read_yaml(path: Path) -> dict:
 
 
 def load_config(path: str | Path, validate: bool = True) -> dict:
-    """Load a config file, following ``extends:`` chains, and validate it against the schema."""
+    """Load a config file, following ``extends:`` chains, and validate it against the schema.
+
+    The chain comes from :func:`umcl.workflow.config_chain` (the one implementation, which refuses
+    a circular ``extends:``); parents are merged first, each child winning.
+    """
+    from umcl.workflow import config_chain  # local: umcl.workflow imports this module
+
     path = Path(path)
-    data = _read_yaml(path)
-    parent = data.pop("extends", None)
-    if parent is not None:
-        data = deep_merge(load_config(path.parent / parent, validate=False), data)
+    data: dict = {}
+    for file in reversed(config_chain(path)):
+        own = read_config_file(file)
+        own.pop("extends", None)
+        data = deep_merge(data, own)
     if validate:
         validate_config(data, source=path)
     return data
 
 
+@contextlib.contextmanager
+def config_errors_name(path: str | Path | None,
+                       kinds: tuple[type[UmclError], ...] = (ConfigError,)) -> Iterator[None]:
+    """Inside, an error of ``kinds`` that names no file is re-raised naming ``path`` (the config
+    file its values came from) and, when it has none, the fix "correct that value in PATH".
+
+    Wrap only code whose path-less errors all come from that config's values (building its
+    sections); with ``path`` None errors pass unchanged.
+    """
+    try:
+        yield
+    except kinds as exc:
+        if path is None or exc.path is not None:
+            raise
+        raise type(exc)(exc.message, path, exc.fix or f"correct that value in {path}") from exc
+
+
 def validate_config(data: dict, source: str | Path = "<config>") -> None:
-    """Validate a merged config against ``config/schema.json`` (skipped if the schema is absent)."""
-    if not SCHEMA_PATH.is_file():
-        return
+    """Validate a merged config against ``config/schema.json`` (skipped if the schema is absent),
+    then :func:`check_pipeline_needs`."""
+    if SCHEMA_PATH.is_file():
+        _check_schema(data, source)
+    check_pipeline_needs(data, source)
+
+
+def _check_schema(data: dict, source: str | Path) -> None:
     import jsonschema
 
     schema = json.loads(SCHEMA_PATH.read_text())
@@ -77,6 +118,37 @@ def validate_config(data: dict, source: str | Path = "<config>") -> None:
         where = ".".join(str(p) for p in err.absolute_path) or "<top>"
         raise ConfigError(f"invalid config at '{where}': {err.message}", source,
                           "correct or remove that key (see config/schema.json)")
+
+
+def check_pipeline_needs(data: dict, source: str | Path = "<config>") -> None:
+    """Cross-section needs of a pipeline config (one with a ``workflow`` section).
+
+    The pipeline trains and pre-trains on SynthFF's val split, so ``synthff.n_identities`` must give
+    every split a pair (:func:`umcl.data.synthff.config.min_identities`); a smaller SynthFF alone
+    (no ``workflow`` section) can still be generated.
+    """
+    if "workflow" not in data:
+        return
+    synthff = data.get("synthff")
+    n = synthff.get("n_identities") if isinstance(synthff, dict) else None
+    if isinstance(n, int) and not isinstance(n, bool):
+        from umcl.data.synthff.config import min_identities
+
+        least = min_identities()
+        if n < least:
+            raise ConfigError(f"synthff.n_identities is {n}, but the pipeline needs at least {least} "
+                              "(fewer leave the val split empty, and training selects on it)", source,
+                              f"set synthff.n_identities to an even number >= {least}")
+
+
+def check_config_keys(given: dict, allowed: Sequence[str], where: str = "snakemake --config") -> None:
+    """Refuse keys of ``given`` not in ``allowed`` (a misspelled key must not be silently ignored)."""
+    unknown = sorted(set(given) - set(allowed))
+    if not unknown:
+        return
+    hints = [f"{m[0]!r} for {k!r}" for k in unknown for m in [difflib.get_close_matches(str(k), allowed, n=1)] if m]
+    raise ConfigError(f"unknown key(s) {unknown} in {where}" + (f" (did you mean {', '.join(hints)}?)" if hints else ""),
+                      fix=f"use only {sorted(allowed)}, e.g. --config profile=smoke")
 
 
 def config_hash(data: dict) -> str:
@@ -125,7 +197,9 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             try:
                 return _coerce(value, arg, where)
             except ConfigError as exc:
-                errors.append(str(exc))
+                errors.append(exc)
+        if len(errors) == 1:  # ``X | None``: X's own message
+            raise errors[0]
         raise ConfigError(f"bad value {value!r} for '{where}' (expected {hint})")
     if origin is typing.Literal:
         if value not in args:
@@ -144,6 +218,9 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     if hint is Any:
         return value
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ConfigError(f"bad value {value!r} for '{where}' (expected a finite number)",
+                              fix=f"set {where} to a finite number")
         return float(value)
     if hint in (int, str, bool):
         if isinstance(value, bool) and hint is not bool:

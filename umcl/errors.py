@@ -8,17 +8,27 @@ from pathlib import Path
 class UmclError(Exception):
     """An error caused by the user's input or environment, printed as one line by the CLI.
 
-    Always say *what* is wrong, *which file* (when there is one) and *how to fix it*.
+    Always say *what* is wrong, *which file* (when there is one) and *how to fix it*. The parts
+    stay available as ``message``, ``path`` and ``fix``.
     """
 
     def __init__(self, message: str, path: str | Path | None = None, fix: str | None = None):
+        self.message = message.strip().replace("\n", " ")
+        self.path = path
+        self.fix = fix.strip().replace("\n", " ") if fix else None
         parts = []
         if path is not None:
             parts.append(f"{path}:")
-        parts.append(message.strip().replace("\n", " "))
-        if fix:
-            parts.append(f"— fix: {fix.strip()}")
+        parts.append(self.message)
+        if self.fix:
+            parts.append(f"— fix: {self.fix}")
         super().__init__(" ".join(parts))
+
+    def in_file(self, path: str | Path) -> "UmclError":
+        """The same error naming ``path``, when it names no file yet (otherwise ``self``)."""
+        if self.path is not None:
+            return self
+        return type(self)(self.message, path, self.fix)
 
 
 class BadVideoError(UmclError):
@@ -26,7 +36,7 @@ class BadVideoError(UmclError):
 
 
 class ConfigError(UmclError):
-    """A configuration that fails validation."""
+    """A configuration that fails validation (``path``: the config file, when known)."""
 
 
 class MissingWeightsError(UmclError):

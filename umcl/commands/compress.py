@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from umcl.config import load_config, section
+from umcl.config import config_errors_name, load_config, section
 from umcl.data.compression import CompressionConfig, compress_tree
+from umcl.errors import UmclError
 from umcl.logs import setup_logging
 
 HELP = "compress ROOT's raw videos to c23/c40 (libx264 -crf 23/40, FF++ settings)"
@@ -22,7 +23,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     setup_logging(args.log)
-    cfg = section(load_config(args.config) if args.config else None, "compression", CompressionConfig)
+    with config_errors_name(args.config, kinds=(UmclError,)):  # the section's values are all from the file
+        cfg = section(load_config(args.config) if args.config else None, "compression", CompressionConfig)
     levels = tuple(args.levels or cfg.levels)
     workers = max(1, args.workers if args.workers is not None else cfg.workers)
     compress_tree(args.root, levels, workers)

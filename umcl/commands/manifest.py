@@ -7,6 +7,7 @@ import argparse
 from umcl.data.adapters import DATASETS, build_records
 from umcl.data.manifest import check_no_split_overlap, filter_rows, write_manifest
 from umcl.errors import UmclError
+from umcl.io_utils import check_output_path
 from umcl.logs import get_logger, setup_logging
 
 HELP = "write the manifest CSV (dataset,method,compression,split,label,path,id) of a dataset on disk"
@@ -30,6 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_path(args.out, is_dir=False, new_format="text")
     setup_logging(args.log)
     log = get_logger("manifest")
     layout_ff = args.dataset in ("ff++", "synthff")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from umcl.config import load_config, section
+from umcl.config import config_errors_name, load_config, section
 from umcl.data.preprocess.config import PreprocessConfig
 from umcl.errors import UmclError
+from umcl.io_utils import check_output_path
 from umcl.logs import setup_logging
 
 HELP = "Preprocess videos: MTCNN crops, 68 landmarks, LRNet calibration → one .npz cache per video"
@@ -34,13 +35,35 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def build_config(args: argparse.Namespace) -> PreprocessConfig:
-    """The ``preprocess`` section of ``--config`` (defaults without one), then the CLI overrides."""
+    """The ``preprocess`` section of ``--config`` (defaults without one), then the CLI overrides.
+
+    An error in the file's values names the file; one in an overridden value names its option.
+    """
     raw = dict((load_config(args.config) if args.config else {}).get("preprocess") or {})
+    with config_errors_name(args.config):
+        section({"preprocess": raw}, "preprocess", PreprocessConfig)
+    flags = {}
     for name in OVERRIDES:
         value = getattr(args, name, None)
         if value is not None:
             raw[name] = value
-    return section({"preprocess": raw}, "preprocess", PreprocessConfig)
+            flags[name] = f"--{name.replace('_', '-')}"
+    with config_errors_name(f"command line ({' '.join(flags.values())})" if flags else None):
+        return section({"preprocess": raw}, "preprocess", PreprocessConfig)
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """Refuse, before any work, outputs that would replace an input or something not ours."""
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UmclError("--out exists and is a file, but it is the cache folder; it was left untouched", out,
+                        "give --out a folder path")
+    if args.out_manifest is None:
+        return
+    if args.manifest and Path(args.out_manifest).resolve() == Path(args.manifest).resolve():
+        raise UmclError("--out-manifest is the input --manifest; writing it would replace the input", args.manifest,
+                        "give --out-manifest a new file, e.g. preprocessed.csv")
+    check_output_path(args.out_manifest, is_dir=False, new_format="text", option="--out-manifest")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         raise UmclError("--manifest needs --out-manifest", fix="add --out-manifest P.csv")
     if args.workers < 1:
         raise UmclError(f"--workers must be at least 1, got {args.workers}", fix="pass --workers 1 or more")
+    check_paths(args)
     setup_logging(args.log)
     cfg = build_config(args)
     from umcl.data.preprocess.pipeline import preprocess_manifest, preprocess_video

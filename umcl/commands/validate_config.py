@@ -16,16 +16,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from umcl.config import config_hash, load_config, validate_config
-    from umcl.io_utils import write_text
+    from umcl.config import config_errors_name, config_hash, load_config, validate_config
+    from umcl.errors import UmclError
+    from umcl.io_utils import check_output_path, write_text
     from umcl.workflow import check_sections, resolved_text, set_key
 
+    if args.out is not None:
+        check_output_path(args.out, is_dir=False, new_format="text")
     cfg = load_config(args.config)
     for assignment in args.assignments:
         set_key(cfg, assignment)
+    source = f"{args.config} with {' '.join('--set ' + a for a in args.assignments)}" if args.assignments \
+        else args.config
     if args.assignments:
-        validate_config(cfg, source=args.config)
-    check_sections(cfg)
+        validate_config(cfg, source=source)
+    with config_errors_name(source, kinds=(UmclError,)):  # every value checked here is from the config
+        check_sections(cfg)
     if args.out is not None:
         write_text(args.out, resolved_text(cfg, args.config))
     print(f"{args.config}: valid (config hash {config_hash(cfg)})")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import math
 import os
 from collections import defaultdict
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from umcl.errors import UmclError
-from umcl.io_utils import atomic_path
+from umcl.io_utils import atomic_path, read_text_file
 
 BASE_COLUMNS: tuple[str, ...] = ("dataset", "method", "compression", "split", "label", "path", "id")
 GROUP_COLUMN = "group"
@@ -102,9 +103,8 @@ def write_manifest(rows: Iterable[VideoRecord], path: str | Path) -> Path:
 def read_manifest(path: str | Path) -> list[VideoRecord]:
     """Read and validate a manifest; relative ``path`` values become absolute (manifest folder)."""
     path = Path(path)
-    if not path.is_file():
-        raise UmclError("manifest not found", path, "run `umcl manifest ... --out` first or pass the right file")
-    with path.open(newline="") as fh:
+    text = read_text_file(path, "manifest", "run `umcl manifest ... --out` first or pass the right file")
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []
         missing = [c for c in BASE_COLUMNS if c not in header]

@@ -23,13 +23,15 @@ State-dict keys (checkpoint format of :meth:`LandmarkEncoder.load_pretrained`)::
     g2.<same>                  frame-difference stream
 
 Any common prefix before ``g1.``/``g2.`` (e.g. a baseline detector's ``encoder.``) is stripped, and
-the official per-stream key names (``dense.1.fn.net.0`` ...) are accepted too.
+the official per-stream key names (``dense.1.fn.net.0`` ...) are accepted too. The published pair
+of single-stream files ``g1.pth`` + ``g2.pth`` is read as distributed (:func:`read_lrnet_weights`).
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -128,14 +130,65 @@ class LandmarkEncoder(nn.Module):
         f2, logits2 = self.g2(frame_differences(landmarks))
         return {"e": torch.cat([f1, f2], dim=1), "logits_g1": logits1, "logits_g2": logits2}
 
-    def load_pretrained(self, path: str | Path) -> None:
-        """Load a trained LRNet checkpoint (keys documented in the module docstring)."""
-        state = read_state_dict(path, "LRNet")
-        state = {_strip_prefix(k): v for k, v in state.items()}
+    def load_pretrained(self, source: "LRNetWeights") -> None:
+        """Load trained LRNet weights in any form :func:`read_lrnet_weights` accepts."""
+        state, where = read_lrnet_weights(source)
+        load_into(self, state, where, "LRNet", remap=remap_official_key)
+
+
+#: LRNet weights as users have them: one merged file, a folder holding ``g1.pth`` and ``g2.pth``,
+#: or the two stream files ``(g1, g2)``
+LRNetWeights = str | Path | Sequence[str | Path]
+#: file names of the two streams as LRNet (and the authors' UMCL release) distribute them
+STREAM_FILES = ("g1.pth", "g2.pth")
+
+
+def read_lrnet_weights(source: LRNetWeights) -> tuple[dict[str, torch.Tensor], Path]:
+    """The ``g1.*``/``g2.*`` state dict of LRNet weights, and the path to name in errors.
+
+    ``source`` is one of
+
+    * a merged file with both streams (``g1.*``/``g2.*`` keys after any common prefix, e.g. our
+      LRNet baseline's export or a run's ``encoder.`` keys);
+    * the published pair as distributed (frederickszk/LRNet ``training/weights/torch/``, the UMCL
+      release's ``module/LRNet_org_weights/``): a folder holding ``g1.pth`` and ``g2.pth``, or the two
+      paths in the order (g1, g2). Each holds one stream's state dict in the published key layout
+      (``hidden_state``, ``gru.*``, ``dense.1.fn.net.{0,3}.*``, ``dense.3.*``) or in ours.
+
+    Official key names are mapped by :func:`remap_official_key` when the weights are loaded.
+    """
+    if isinstance(source, (str, Path)) and not Path(source).is_dir():
+        path = Path(source)
+        state = {_strip_prefix(k): v for k, v in read_state_dict(path, "LRNet").items()}
         if not any(k.startswith(("g1.", "g2.")) for k in state):
-            raise UmclError("LRNet checkpoint has no g1./g2. keys", path,
-                            "save both streams of the LRNet baseline (keys g1.* and g2.*)")
-        load_into(self, state, path, "LRNet", remap=remap_official_key)
+            raise UmclError("LRNet checkpoint has no g1./g2. keys (one stream only?)", path,
+                            "pass both published stream files (a folder holding g1.pth and g2.pth, or the two "
+                            "paths), or a merged file with keys g1.* and g2.*")
+        return state, path
+    if isinstance(source, (str, Path)):
+        folder = Path(source)
+        pair = [folder / name for name in STREAM_FILES]
+        absent = [p.name for p in pair if not p.is_file()]
+        if absent:
+            raise UmclError(f"LRNet weight folder lacks {' and '.join(absent)}", folder,
+                            "put the two published stream files g1.pth and g2.pth in it, or pass a merged file")
+        where = folder
+    else:
+        pair = [Path(p) for p in source]
+        if len(pair) != 2:
+            raise UmclError(f"LRNet weights: expected the two stream files (g1, g2), got {len(pair)} path(s)",
+                            fix="pass g1.pth and g2.pth, in that order, or their folder")
+        if pair[0].stem.startswith("g2") and pair[1].stem.startswith("g1"):
+            raise UmclError("LRNet stream files given as (g2, g1)", pair[0], "pass them in the order g1.pth g2.pth")
+        where = pair[0].parent
+    state: dict[str, torch.Tensor] = {}
+    for stream, path in zip(("g1", "g2"), pair):
+        own = read_state_dict(path, f"LRNet {stream}")
+        if any(_strip_prefix(k).startswith(("g1.", "g2.")) for k in own):
+            raise UmclError(f"LRNet {stream} file holds g1./g2. keys: it is a merged file, not one stream", path,
+                            "pass the merged file on its own, or the two single-stream files")
+        state.update({f"{stream}.{k}": v for k, v in own.items()})
+    return state, where
 
 
 def _strip_prefix(key: str) -> str:
@@ -158,4 +211,4 @@ def remap_official_key(key: str) -> str:
 
 
 __all__ = ["LRNetStream", "LandmarkEncoder", "LandmarkDropout", "ResidualMLP", "frame_differences",
-           "remap_official_key"]
+           "read_lrnet_weights", "remap_official_key"]

@@ -97,9 +97,13 @@ def save_checkpoint(state: dict, path: Path) -> None:
     except (OSError, RuntimeError) as exc:
         free_mib = shutil.disk_usage(path.parent).free / 2**20
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if path.with_name("last.pt").is_file():  # a training run with a complete epoch to continue from
+            fix = ("free disk space, then continue from the last complete epoch (the pipeline does this "
+                   "itself; by hand rerun with --resume)")
+        else:
+            fix = "free disk space and rerun the same command (no complete epoch was saved: nothing to resume)"
         raise UmclError(f"could not write checkpoint ({reason}; {free_mib:.0f} MiB free on its disk)", path,
-                        "free disk space and rerun; a training run continues from its last "
-                        "complete epoch (the pipeline does this itself; by hand add --resume)") from exc
+                        fix) from exc
 
 
 def load_checkpoint(path: Path) -> dict:

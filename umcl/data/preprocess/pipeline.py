@@ -84,6 +84,10 @@ def preprocess_frames(frames: np.ndarray, cfg: PreprocessConfig, source: str | P
                             "check that the video shows one face, or lower preprocess.min_detection_rate")
     landmarker = landmarker if landmarker is not None else _landmarker(cfg)
     raw = detect_landmarks(frames, track.boxes, landmarker)
+    if min(frames.shape[1:3]) < cfg.min_face_size:
+        raise BadVideoError(f"video is {frames.shape[2]}x{frames.shape[1]} px, smaller than the smallest face the "
+                            f"detector looks for ({cfg.min_face_size} px)", source,
+                            "use a larger video, or lower preprocess.min_face_size (>= 12)")
     if not np.isfinite(raw).all():
         raise BadVideoError(f"{landmarker.name} landmarks failed on some frames", source,
                             "check the video's face is visible in every frame")
