@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from umcl.errors import ConfigError
-from umcl.vocab import FF_METHODS
 
 FF_METHODS: tuple[str, ...] = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
 VARIANTS: tuple[str, ...] = ("ff", "celebdf", "dfd", "dfdc")
@@ -68,3 +67,19 @@ class SynthFFConfig:
                               fix="e.g. hr_min: 50, hr_max: 110")
         if self.workers < 1:
             raise ConfigError("synthff.workers must be >= 1", fix="set workers: 1")
+
+
+def min_identities() -> int:
+    """The fewest identities for which every split (train, val, test) gets at least one pair.
+
+    A smaller (even) SynthFF can still be generated and looked at, but the pipeline trains and
+    pre-trains on its val split, so a pipeline config needs at least this many
+    (checked by :func:`umcl.config.validate_config`). Computed from
+    :func:`umcl.data.synthff.generate.split_pairs` itself, so the check follows the split fractions.
+    """
+    from umcl.data.synthff.generate import split_pairs  # local: generate imports this module
+
+    n_pairs = 1
+    while not all(split_pairs([(2 * i, 2 * i + 1) for i in range(n_pairs)]).values()):
+        n_pairs += 1
+    return 2 * n_pairs
