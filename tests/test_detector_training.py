@@ -118,3 +118,53 @@ def test_xception_from_scratch_updates_its_backbone_in_the_first_epoch(tmp_path:
     assert after["epoch"] == 1
     for key in ("net.conv1.weight", "net.block1.rep.0.conv1.weight", "net.conv4.conv1.weight", "net.fc.weight"):
         assert not torch.equal(after["model"][key], initial[key]), f"{key} did not change in epoch 1"
+
+
+# ----------------------------------------------------------------------------- UMCL's HR term
+
+def _noise_signals(seed: int, k: int, batch: int) -> torch.Tensor:
+    """Four groups [real HQ, real LQ, fake HQ, fake LQ] of noise-like rPPG signals, LQ = 0.5 HQ + noise."""
+    z = torch.randn(4, batch // 2, k, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    z[1] += 0.5 * z[0]
+    z[3] += 0.5 * z[2]
+    return z
+
+
+def _grad_norms(z: torch.Tensor, fps: float, ratio: float | None) -> tuple[float, float, dict]:
+    """(‖∇_z L_HR‖, ‖∇_z (L_pull + L_push)‖, loss values) with ``hr_grad_ratio=ratio``."""
+    from umcl import losses
+
+    norms = []
+    for name in (("hr",), ("pull", "push")):
+        zz = z.clone().requires_grad_(True)
+        terms = losses.physiological_loss(*zz, fps=fps, hr_grad_ratio=ratio)
+        (grad,) = torch.autograd.grad(sum(terms[n] for n in name), zz)
+        norms.append(float(grad.norm()))
+    return norms[0], norms[1], {k: float(v) for k, v in terms.items()}
+
+
+@pytest.mark.parametrize("k, fps, batch, dominance", [(32, 25.0, 4, 2.0), (160, 30.0, 8, 15.0)])
+def test_umcl_hr_gradient_is_capped_at_the_pearson_terms(k, fps, batch, dominance):
+    """Default (32 frames, batch 4) and paper (160 frames, batch 8) sizes: unclipped, L_HR's
+    gradient is several (default) to ~30 (paper) times the Pearson terms'; with the default
+    ``hr_grad_ratio`` 1.0 it is at most theirs, and every loss value is unchanged."""
+    from umcl.models.umcl import UMCLConfig
+
+    assert UMCLConfig().hr_grad_ratio == 1.0
+    raw_ratios = []
+    for seed in range(8):
+        z = _noise_signals(seed, k, batch)
+        hr_raw, p_raw, values_raw = _grad_norms(z, fps, None)
+        hr_cap, p_cap, values_cap = _grad_norms(z, fps, 1.0)
+        raw_ratios.append(hr_raw / p_raw)
+        assert p_cap == pytest.approx(p_raw, rel=1e-12)  # the Pearson gradient is untouched
+        assert hr_cap <= p_cap * (1 + 1e-9)
+        assert values_cap == pytest.approx(values_raw, rel=1e-12)
+    assert sorted(raw_ratios)[len(raw_ratios) // 2] > dominance  # the imbalance the cap removes
+
+
+def test_umcl_hr_gradient_below_the_cap_is_left_alone():
+    z = _noise_signals(0, 160, 8)
+    hr_raw, _, _ = _grad_norms(z, 30.0, None)
+    hr_loose, _, _ = _grad_norms(z, 30.0, 1e6)
+    assert hr_loose == hr_raw

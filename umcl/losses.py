@@ -221,20 +221,70 @@ def hr_loss(h_real_hq: Tensor, h_real_lq: Tensor, h_fake_hq: Tensor, h_fake_lq: 
     return hr_norm(h_real_hq, h_real_lq, scale) + hr_norm(h_fake_hq, h_fake_lq, scale)
 
 
+class _ScaleGrad(torch.autograd.Function):
+    """Identity forward; multiplies the incoming gradient by a constant factor in backward."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, factor: float) -> Tensor:  # noqa: D102
+        ctx.factor = factor
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # noqa: D102
+        return grad * ctx.factor, None
+
+
+def hr_grad_factor(groups: tuple[Tensor, ...], hr_fn, pearson_fn, max_ratio: float) -> float:
+    """The factor ``s <= 1`` that caps ``‖∇_z L_HR‖`` at ``max_ratio · ‖∇_z (L_pull + L_push)‖``.
+
+    Both gradients are taken on detached copies of the rPPG signals ``groups`` (the loss heads
+    only, never the encoder), so the factor is a constant of the step. Deviation (training.md): on
+    noise-like signals the soft-argmax heart rate's gradient is 5–40x the Pearson terms'.
+    """
+    leaves = [z.detach().to(torch.promote_types(z.dtype, torch.float32)).requires_grad_(True) for z in groups]
+    with torch.enable_grad():
+        g_hr = torch.autograd.grad(hr_fn(*leaves), leaves, allow_unused=True)
+        g_p = torch.autograd.grad(pearson_fn(*leaves), leaves, allow_unused=True)
+
+    def norm(grads) -> float:
+        return math.sqrt(sum(float((g.double() ** 2).sum()) for g in grads if g is not None))
+
+    n_hr, n_p = norm(g_hr), norm(g_p)
+    if not math.isfinite(n_hr) or n_hr <= max_ratio * n_p:
+        return 1.0
+    return max_ratio * n_p / n_hr
+
+
 def physiological_loss(z_real_hq: Tensor, z_real_lq: Tensor, z_fake_hq: Tensor, z_fake_lq: Tensor,
                        fps: float, band: tuple[float, float] = HR_BAND_HZ,
                        temperature: float = SOFT_HR_TEMPERATURE, hr_scale: float = HR_SCALE,
-                       pairing: str = "all", resolution_bpm: float = HR_RESOLUTION_BPM) -> dict[str, Tensor]:
+                       pairing: str = "all", resolution_bpm: float = HR_RESOLUTION_BPM,
+                       hr_grad_ratio: float | None = None) -> dict[str, Tensor]:
     """Eq. 19, L_phy = L_HR + L_pull + L_push, from the four groups of rPPG signals [B*, K].
 
     Returns ``{"hr", "pull", "push", "phy"}``; heart rates come from :func:`soft_heart_rate`.
+    ``hr_grad_ratio`` (None = the paper's plain sum) caps the gradient that L_HR sends into the
+    signals at that multiple of the Pearson terms' (:func:`hr_grad_factor`); the loss values are
+    unchanged, only L_HR's backward is scaled down.
     """
     def shr(z: Tensor) -> Tensor:
         return soft_heart_rate(z, fps, band, temperature, resolution_bpm) if z.shape[0] else z.new_zeros(0)
 
-    hr = hr_loss(shr(z_real_hq), shr(z_real_lq), shr(z_fake_hq), shr(z_fake_lq), hr_scale)
-    pull = cqsl_pull(z_real_hq, z_real_lq, z_fake_hq, z_fake_lq)
-    push = cqsl_push(z_real_hq, z_real_lq, z_fake_hq, z_fake_lq, pairing)
+    def hr_of(rh: Tensor, rl: Tensor, fh: Tensor, fl: Tensor) -> Tensor:
+        return hr_loss(shr(rh), shr(rl), shr(fh), shr(fl), hr_scale)
+
+    def pearson_of(rh: Tensor, rl: Tensor, fh: Tensor, fl: Tensor) -> Tensor:
+        return cqsl_pull(rh, rl, fh, fl) + cqsl_push(rh, rl, fh, fl, pairing)
+
+    groups = (z_real_hq, z_real_lq, z_fake_hq, z_fake_lq)
+    hr_inputs = groups
+    if hr_grad_ratio is not None and torch.is_grad_enabled() and any(z.requires_grad for z in groups):
+        factor = hr_grad_factor(groups, hr_of, pearson_of, hr_grad_ratio)
+        if factor < 1.0:
+            hr_inputs = tuple(_ScaleGrad.apply(z, factor) for z in groups)
+    hr = hr_of(*hr_inputs)
+    pull = cqsl_pull(*groups)
+    push = cqsl_push(*groups, pairing)
     return {"hr": hr, "pull": pull, "push": push, "phy": hr + pull + push}
 
 

@@ -95,6 +95,10 @@ class UMCLConfig:
     fps: float = 30.0
     hr_band: tuple[float, float] = (0.7, 3.0)
     hr_temperature: float = 0.1
+    #: cap on L_HR's gradient into the rPPG signals, as a multiple of the Pearson (pull + push)
+    #: terms' gradient (losses.hr_grad_factor); None = the paper's unweighted sum (measured 5-40x
+    #: the Pearson gradient on noise-like signals: docs/deviations/training.md)
+    hr_grad_ratio: float | None = 1.0
     cqsl_pairing: Literal["all", "aligned"] = "all"
     # Table 10 ablation switches
     use_rppg: bool = True
@@ -106,6 +110,8 @@ class UMCLConfig:
     def __post_init__(self) -> None:
         self.patch_size = tuple(self.patch_size)
         self.hr_band = tuple(self.hr_band)
+        if self.hr_grad_ratio is not None and self.hr_grad_ratio <= 0:
+            raise ConfigError(f"detectors.umcl.hr_grad_ratio must be > 0 or null, got {self.hr_grad_ratio}")
         if not (self.use_rppg or self.use_landmarks or self.use_text):
             raise ConfigError("UMCL needs at least one modality", fix="set use_rppg, use_landmarks or use_text")
         if self.use_asa and (self.use_rppg + self.use_landmarks + self.use_text) < 2:
@@ -263,7 +269,7 @@ class UMCLDetector(Detector):
             z_hq, z_lq = output["z_hq"], output["z_lq"]
             terms = losses.physiological_loss(z_hq[real], z_lq[real], z_hq[fake], z_lq[fake], fps=cfg.fps,
                                               band=cfg.hr_band, temperature=cfg.hr_temperature,
-                                              pairing=cfg.cqsl_pairing)
+                                              pairing=cfg.cqsl_pairing, hr_grad_ratio=cfg.hr_grad_ratio)
         aff = zero
         if cfg.use_asa:
             aff = losses.affinity_loss(losses.affinity_matrix(output["asa_features"], cfg.affinity_normalization))
