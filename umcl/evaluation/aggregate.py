@@ -67,7 +67,8 @@ class Estimate:
     seed_ci: tuple[float, float] | None
     """Student-t interval over seeds, clipped to [0, 1]; None with one seed."""
     ensemble: float | None = None
-    """Metric of the seed-averaged score (reference only; None where not defined)."""
+    """Metric of the seed-averaged score (reference only; ACC@val at the threshold chosen on the
+    seed-averaged validation scores; None for frame-level estimates)."""
 
     @property
     def n_seeds(self) -> int:
