@@ -1,13 +1,16 @@
 # The UMCL reproduction pipeline. Choose a profile with `--config profile=NAME`:
 #   default (config/default.yaml, SynthFF, offline), smoke (CI), paper (FF++ from a local root).
-# Paths: umcl/workflow.py (Layout); settings: config/*.yaml validated against config/schema.json.
+# Paths: umcl/workflow.py (Layout); jobs: the job sheet expanded from every table's protocol
+# (umcl/protocols/: tables.py declares them, sheet.py expands them; `python -m umcl.protocols.sheet`
+# prints it); settings: config/*.yaml validated against config/schema.json.
 # Every step is a `umcl <step>` command; the same command works by hand (docs/pipeline.md).
 import os
 
 from snakemake.utils import min_version
 
 from umcl.config import config_hash
-from umcl.workflow import config_chain, load_profile, profile_file, section_hash, write_resolved
+from umcl.protocols.keys import DATASET_SLUG
+from umcl.workflow import config_chain, load_profile, one_of, profile_file, section_hash, write_resolved
 
 min_version("9.0")
 
@@ -22,14 +25,16 @@ WF = L.wf
 RESOLVED = L.resolved_config
 CONFIG_FILES = [os.path.relpath(p) for p in config_chain(profile_file(PROFILE_ARG))]
 write_resolved(CFG, CONFIG_FILES[0], RESOLVED)
+SHEET = L.sheet  # every run and evaluation of every table (umcl.protocols.sheet)
 
 
 wildcard_constraints:
-    detector="xception|lrnet|cpml|umcl",  # lrnet also runs when only umcl/cpml are listed (L-encoder init)
-    train="raw|c23|c40",
-    test="raw|c23|c40",
+    model=one_of(r.model for r in SHEET.runs),  # detector[+variant]; lrnet runs initialise UMCL/CPML
+    train=one_of(r.train.slug for r in SHEET.runs),
     seed=r"\d+",
-    part="|".join(L.parts),
+    part=one_of(L.parts),
+    table=one_of(SHEET.cells),
+    testset=one_of(DATASET_SLUG.values()),
 
 
 include: "workflow/rules/common.smk"
@@ -42,7 +47,8 @@ include: "workflow/rules/report.smk"
 
 localrules:
     all,
-    report_table3,
+    report,
+    report_index,
     stage_data,
     stage_pretrain,
     stage_train,
@@ -53,7 +59,7 @@ localrules:
 rule all:
     default_target: True
     input:
-        L.report_files(),
+        L.all_report_files(),
 
 
 # One target per DVC stage (dvc.yaml is generated from these; see umcl/workflow_dvc.py).
@@ -69,14 +75,14 @@ rule stage_pretrain:
 
 rule stage_train:
     input:
-        [L.selection(*job) for job in L.runs()],
+        [L.selection(run) for run in L.runs()],
 
 
 rule stage_evaluate:
     input:
-        L.metrics_files(),
+        L.evaluation_files(),
 
 
 rule stage_report:
     input:
-        L.report_files(),
+        L.all_report_files(),

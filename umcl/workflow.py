@@ -1,20 +1,24 @@
 """The pipeline's settings (config section ``workflow``) and its file layout.
 
 One place that knows where every output of the pipeline lives. The Snakefile, the DVC
-generator (``umcl/workflow_dvc.py``) and the report read paths from here, so the three can
-not drift apart. Layout for profile ``P``::
+generator (``umcl/workflow_dvc.py``) and the reports read paths from here, so they can not
+drift apart; which runs and evaluations exist comes from the job sheet (umcl.protocols.sheet),
+and run/evaluation keys become paths only in umcl.protocols.keys. Layout for profile ``P``::
 
     results/P/config.resolved.yaml                 merged + validated config every step reads
-    results/P/data/synthff/                        SynthFF root (FF++ layout; absent for ff++)
-    results/P/data/manifest.csv                    one row per video
-    results/P/data/preprocessed.csv, cache/        preprocessed manifest and per-video caches
-    results/P/pretrain_data/...                    same, SynthFF for pre-training (ff++ profiles only)
+    results/P/<part>/synthff/                      SynthFF root (FF++ layout; absent for ff++)
+    results/P/<part>/manifest.csv                  one row per video
+    results/P/<part>/preprocessed.csv, cache/      preprocessed manifest and per-video caches
+        parts: data (FF++ or SynthFF), pretrain_data (SynthFF for pre-training on ff++ profiles),
+        celebdf, dfd, dfdc (the cross-dataset tables' data, when the profile has them)
     results/P/pretrain/encoders.pt                 pre-trained P-encoder
-    results/P/runs/<detector>/<train>/seed<S>/     checkpoints/, selection.json
-    results/P/eval/<detector>/<train>/seed<S>/<test>/  scores.csv, metrics.json
+    results/P/runs/<run key>/                      checkpoints/, selection.json   (e.g. umcl/ffpp-all-c23/seed0)
+    results/P/eval/<run key>/<testset>/evaluation.json   the run's cells on one test dataset (index)
+    results/P/eval/<run key>/<testset>/<test>/<condition>/metrics.json   one cell (+ its key in provenance)
+    results/P/eval/<run key>/<testset>/scores/*.csv     per-video scores (validation and each test set)
     results/P/logs/<rule>/...log                   one log per job
-    reports/table3.{tex,md,json}                   profile ``default``
-    reports/P/table3.{tex,md,json}                 any other profile
+    reports/<table>.{tex,md,json}, reports/index.md   profile ``default``
+    reports/P/<table>.{tex,md,json}, reports/P/index.md   any other profile
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ from typing import Literal
 
 from umcl.config import REPO_ROOT, config_hash, load_config, section
 from umcl.errors import ConfigError
+from umcl.protocols.keys import DATASET_SLUG, RunKey
+from umcl.vocab import COMPRESSIONS, Compression, DetectorName
 
-Compression = Literal["raw", "c23", "c40"]
-DetectorName = Literal["xception", "lrnet", "cpml", "umcl"]
 DEFAULT_PROFILE = "default"
 MAIN, PRETRAIN_DATA = "data", "pretrain_data"  # data parts (see Layout.parts)
 REPORT_FORMATS = ("tex", "md", "json")
+TableName = Literal["table3", "table4", "table5", "table6", "table10", "table11"]
 
 
 @dataclass
@@ -74,18 +79,28 @@ class WorkflowConfig:
     #: manipulation methods to use; None = every method found under the root
     methods: list[str] | None = None
     #: compressions to produce (synthff) or read (ff++); raw must be first for synthff
-    compressions: list[Compression] = field(default_factory=lambda: ["raw", "c23", "c40"])
-    train_compressions: list[Compression] = field(default_factory=lambda: ["raw", "c23", "c40"])
-    test_compressions: list[Compression] = field(default_factory=lambda: ["raw", "c23", "c40"])
+    compressions: list[Compression] = field(default_factory=lambda: list(COMPRESSIONS))
+    #: Table 3's grid: training and test compressions (the other tables declare theirs)
+    train_compressions: list[Compression] = field(default_factory=lambda: list(COMPRESSIONS))
+    test_compressions: list[Compression] = field(default_factory=lambda: list(COMPRESSIONS))
+    #: detectors trained for every table (rows of other detectors stay paper-only)
     detectors: list[DetectorName] = field(default_factory=lambda: ["xception", "lrnet", "cpml", "umcl"])
     seeds: list[int] = field(default_factory=lambda: [0])
+    #: tables built by `rule all` / `make reproduce` (every table is still a target of its own)
+    tables: list[TableName] = field(default_factory=lambda: ["table3", "table4", "table5", "table6", "table10",
+                                                             "table11"])
+    #: ff++ profiles: roots of the cross-dataset tables' datasets (None: those tables show paper rows only);
+    #: synthff profiles generate SynthFF look-alikes instead (umcl/data/synthff/variants.py)
+    celebdf_root: str | None = None
+    dfd_root: str | None = None
+    dfdc_root: str | None = None
     resources: StageResources = field(default_factory=StageResources)
 
     def __post_init__(self) -> None:
         if self.dataset != "synthff" and not self.root:
             raise ConfigError(f"workflow.root is required for dataset '{self.dataset}'",
                               fix="set workflow.root to the dataset folder (FF++ layout)")
-        for name in ("compressions", "train_compressions", "test_compressions", "detectors", "seeds"):
+        for name in ("compressions", "train_compressions", "test_compressions", "detectors", "seeds", "tables"):
             values = getattr(self, name)
             if not values or len(set(values)) != len(values):
                 raise ConfigError(f"workflow.{name} must be a non-empty list without repeats, got {values}")
@@ -167,6 +182,16 @@ class Layout:
     wf: WorkflowConfig
 
     @property
+    def sheet(self):
+        """The job sheet of this profile (umcl.protocols.sheet.JobSheet), built once."""
+        from umcl.protocols.sheet import build_sheet
+
+        cache = self.__dict__.setdefault("_cache", {})
+        if "sheet" not in cache:
+            cache["sheet"] = build_sheet(self.wf)
+        return cache["sheet"]
+
+    @property
     def results(self) -> str:
         return f"results/{self.profile}"
 
@@ -180,22 +205,40 @@ class Layout:
 
     @property
     def parts(self) -> list[str]:
-        """Data parts: the main dataset, plus SynthFF for P-encoder pre-training when main is not SynthFF."""
-        return [MAIN] if self.wf.dataset == "synthff" else [MAIN, PRETRAIN_DATA]
+        """Data parts: the main dataset, SynthFF for P-encoder pre-training when main is not SynthFF,
+        and the cross-dataset roles this profile has."""
+        main = [MAIN] if self.wf.dataset == "synthff" else [MAIN, PRETRAIN_DATA]
+        return main + [s.part for s in self.sheet.sources.values() if s.part != MAIN]
 
     @property
     def pretrain_part(self) -> str:
         return MAIN if self.wf.dataset == "synthff" else PRETRAIN_DATA
 
+    def source_of_part(self, part: str):
+        """The DataSource of a data part (None for pretrain_data)."""
+        return next((s for s in self.sheet.sources.values() if s.part == part), None)
+
+    def part_of(self, role: str) -> str:
+        """The data part holding a dataset role (``ff++`` → ``data``)."""
+        return self.sheet.source_of(role).part
+
     def dataset_of(self, part: str) -> str:
-        return self.wf.dataset if part == MAIN else "synthff"
+        src = self.source_of_part(part)
+        return "synthff" if src is None else src.dataset
+
+    def variant_of(self, part: str) -> str | None:
+        """SynthFF look of a generated part (None: the profile's ``synthff.variant``)."""
+        src = self.source_of_part(part)
+        return None if src is None or part == MAIN else src.variant
 
     def data_dir(self, part: str) -> str:
         return f"{self.results}/{part}"
 
     def root_of(self, part: str) -> str:
-        """Dataset root: generated SynthFF under results/, or the user's FF++ folder."""
-        return f"{self.data_dir(part)}/synthff" if self.dataset_of(part) == "synthff" else str(self.wf.root)
+        """Dataset root: generated SynthFF under results/, or the user's folder."""
+        if self.dataset_of(part) == "synthff":
+            return f"{self.data_dir(part)}/synthff"
+        return str(self.source_of_part(part).root)
 
     @property
     def root(self) -> str:
@@ -226,48 +269,66 @@ class Layout:
     def pretrained(self) -> str:
         return f"{self.results}/pretrain/encoders.pt"
 
-    def run_dir(self, detector: str, train: str, seed: int | str) -> str:
-        return f"{self.results}/runs/{detector}/{train}/seed{seed}"
+    # ------------------------------------------------------------------ runs and evaluations
+    def run_dir(self, run: RunKey | str) -> str:
+        """``run``: a RunKey, or a path pattern (Snakemake wildcards)."""
+        return f"{self.results}/runs/{run.to_path() if isinstance(run, RunKey) else run}"
 
-    def selection(self, detector: str, train: str, seed: int | str) -> str:
-        return f"{self.run_dir(detector, train, seed)}/selection.json"
+    def selection(self, run: RunKey | str) -> str:
+        return f"{self.run_dir(run)}/selection.json"
 
-    def best_checkpoint(self, detector: str, train: str, seed: int | str) -> str:
-        return f"{self.run_dir(detector, train, seed)}/checkpoints/best.pt"
+    def best_checkpoint(self, run: RunKey | str) -> str:
+        return f"{self.run_dir(run)}/checkpoints/best.pt"
 
-    def job_config(self, detector: str, train: str, seed: int | str) -> str:
-        """Resolved config plus this job's overrides (pre-trained encoder paths)."""
-        return f"{self.results}/configs/{detector}/{train}/seed{seed}.yaml"
+    def job_config(self, run: RunKey | str) -> str:
+        """Resolved config plus this run's overrides (pre-trained encoders, training variant)."""
+        path = run.to_path() if isinstance(run, RunKey) else run
+        return f"{self.results}/configs/{path}.yaml"
 
-    def eval_dir(self, detector: str, train: str, seed: int | str, test: str) -> str:
-        return f"{self.results}/eval/{detector}/{train}/seed{seed}/{test}"
+    def eval_dir(self, run: RunKey | str, testset: str) -> str:
+        """A run's evaluations on one test dataset (``testset``: its path slug, e.g. ``ffpp``)."""
+        return f"{self.results}/eval/{run.to_path() if isinstance(run, RunKey) else run}/{testset}"
 
-    def metrics(self, detector: str, train: str, seed: int | str, test: str) -> str:
-        return f"{self.eval_dir(detector, train, seed, test)}/metrics.json"
-
-    def scores(self, detector: str, train: str, seed: int | str, test: str) -> str:
-        return f"{self.eval_dir(detector, train, seed, test)}/scores.csv"
+    def evaluation(self, run: RunKey | str, testset: str) -> str:
+        """The index of a run's evaluation cells on one test dataset (``umcl evaluate --tests``)."""
+        return f"{self.eval_dir(run, testset)}/evaluation.json"
 
     def log(self, rule: str, *parts: object) -> str:
         return f"{self.results}/logs/{rule}/" + ("/".join(str(p) for p in parts) or "main") + ".log"
 
     @property
-    def report_prefix(self) -> str:
-        return "reports/table3" if self.profile == DEFAULT_PROFILE else f"reports/{self.profile}/table3"
+    def reports(self) -> str:
+        return "reports" if self.profile == DEFAULT_PROFILE else f"reports/{self.profile}"
 
-    def runs(self) -> list[tuple[str, str, int]]:
-        """Every training job: (detector, training compression, seed)."""
-        return [(d, t, s) for d in self.wf.detectors for t in self.wf.train_compressions for s in self.wf.seeds]
+    def report_prefix(self, table: str) -> str:
+        return f"{self.reports}/{table}"
 
-    def evaluations(self) -> list[tuple[str, str, int, str]]:
-        """Every evaluation job: (detector, training compression, seed, test compression)."""
-        return [(d, t, s, e) for d, t, s in self.runs() for e in self.wf.test_compressions]
+    def report_files(self, table: str) -> list[str]:
+        return [f"{self.report_prefix(table)}.{ext}" for ext in REPORT_FORMATS]
 
-    def metrics_files(self) -> list[str]:
-        return [self.metrics(*job) for job in self.evaluations()]
+    @property
+    def index(self) -> str:
+        return f"{self.reports}/index.md"
 
-    def report_files(self) -> list[str]:
-        return [f"{self.report_prefix}.{ext}" for ext in REPORT_FORMATS]
+    def runs(self, tables: list[str] | None = None) -> list[RunKey]:
+        """Training runs the profile's tables need (``tables`` None: ``workflow.tables``), LRNet
+        initialisers included."""
+        wanted = self.sheet.runs_of(list(self.wf.tables) if tables is None else tables)
+        deps = [RunKey("lrnet", r.train, r.seed) for r in wanted if r.detector in ("umcl", "cpml")]
+        return sorted(dict.fromkeys(wanted + deps), key=RunKey.to_path)
+
+    def evaluated_runs(self, tables: list[str] | None = None) -> list[RunKey]:
+        return self.sheet.runs_of(list(self.wf.tables) if tables is None else tables)
+
+    def evaluation_files(self, tables: list[str] | None = None) -> list[str]:
+        """One index per (run, test dataset) that ``tables`` (None: ``workflow.tables``) read."""
+        tables = list(self.wf.tables) if tables is None else tables
+        pairs = {(k.run.to_path(), DATASET_SLUG[k.test.dataset]): None
+                 for t in tables for c in self.sheet.cells.get(t, []) for k in c.keys}
+        return [self.evaluation(run, testset) for run, testset in sorted(pairs)]
+
+    def all_report_files(self) -> list[str]:
+        return [f for t in self.wf.tables for f in self.report_files(t)] + [self.index]
 
 
 def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:
@@ -310,6 +371,13 @@ def write_resolved(cfg: dict, source: str | Path, out: str | Path) -> bool:
     check_sections(cfg)
     write_text(out, text)
     return True
+
+
+def one_of(values) -> str:
+    """A Snakemake wildcard constraint matching exactly these strings (longest first)."""
+    import re
+
+    return "|".join(re.escape(v) for v in sorted(set(values), key=len, reverse=True))
 
 
 def section_hash(cfg: dict, *names: str) -> str:

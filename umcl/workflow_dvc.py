@@ -17,6 +17,7 @@ from typing import Callable
 import yaml
 
 from umcl.config import REPO_ROOT
+from umcl.vocab import USES_PRETRAINED
 from umcl.workflow import DEFAULT_PROFILE, Layout, load_profile
 
 DVC_YAML = REPO_ROOT / "dvc.yaml"
@@ -47,18 +48,18 @@ STAGES: tuple[Stage, ...] = (
           deps=lambda L: [], outs=lambda L: [L.resolved_config, *(L.data_dir(p) for p in L.parts)]),
     Stage("pretrain", ("pretrain",), ("umcl/training", "umcl/models", "workflow/rules/pretrain.smk"),
           ("pretrain",), deps=lambda L: [L.data_dir(L.pretrain_part)], outs=lambda L: [L.pretrained]),
-    Stage("train", ("train",), ("umcl/training", "umcl/models", "umcl/losses.py", "baselines",
+    Stage("train", ("train",), ("umcl/training", "umcl/models", "umcl/losses.py", "baselines", "umcl/protocols",
                                 "workflow/rules/train.smk"),
           ("training", "detectors", "pretrain"),
-          deps=lambda L: [L.data, L.pretrained], outs=lambda L: [f"{L.results}/runs", f"{L.results}/configs"]),
-    Stage("evaluate", ("evaluate",), ("umcl/evaluation", "workflow/rules/evaluate.smk"), ("evaluation",),
-          deps=lambda L: [L.data, f"{L.results}/runs"],
-          outs=lambda L: [L.scores(*job) for job in L.evaluations()],
-          metrics=lambda L: L.metrics_files()),
-    Stage("report", ("report_table3",), ("umcl/report", "workflow/rules/report.smk"), (),
-          deps=lambda L: L.metrics_files(),
-          outs=lambda L: [f"{L.report_prefix}.tex", f"{L.report_prefix}.md"],
-          metrics=lambda L: [f"{L.report_prefix}.json"]),
+          deps=lambda L: [*(L.data_dir(p) for p in L.parts), L.pretrained],
+          outs=lambda L: [f"{L.results}/runs", f"{L.results}/configs"]),
+    Stage("evaluate", ("evaluate",), ("umcl/evaluation", "umcl/protocols", "workflow/rules/evaluate.smk"),
+          ("evaluation",), deps=lambda L: [*(L.data_dir(p) for p in L.parts), f"{L.results}/runs"],
+          outs=lambda L: [f"{L.results}/eval"]),
+    Stage("report", ("report", "report_index"), ("umcl/report", "workflow/rules/report.smk"), (),
+          deps=lambda L: [f"{L.results}/eval"],
+          outs=lambda L: [f for t in L.wf.tables for f in L.report_files(t) if not f.endswith(".json")] + [L.index],
+          metrics=lambda L: [f"{L.report_prefix(t)}.json" for t in L.wf.tables]),
 )
 
 
@@ -68,7 +69,7 @@ def build(profile: str = DEFAULT_PROFILE) -> dict:
     present = set(cfg)
     stages: dict = {}
     for st in STAGES:
-        if st.name == "pretrain" and not any(d in ("umcl", "cpml") for d in L.wf.detectors):
+        if st.name == "pretrain" and not any(r.detector in USES_PRETRAINED for r in L.runs()):
             continue
         allowed = " ".join((*st.rules, st.target))
         entry: dict = {

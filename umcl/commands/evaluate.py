@@ -1,4 +1,5 @@
-"""``umcl evaluate``: score a trained run's selected checkpoint on one split and compression."""
+"""``umcl evaluate``: score a trained run's selected checkpoint: on one split and compression
+(``--manifest --test-compression``), or on every job-sheet cell of the run at once (``--key --tests``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,13 @@ HELP = "score the validation-selected checkpoint of a run on a test set → scor
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="config YAML (section evaluation: bootstrap settings)")
     parser.add_argument("--run", required=True, help="run folder written by `umcl train`")
-    parser.add_argument("--manifest", required=True, help="preprocessed manifest CSV holding the test videos")
-    parser.add_argument("--test-compression", required=True, help="compression of the test videos (raw, c23, c40)")
+    parser.add_argument("--manifest", help="preprocessed manifest CSV holding the test videos")
+    parser.add_argument("--test-compression", help="compression of the test videos (raw, c23, c40)")
+    parser.add_argument("--key", help="the run's key (umcl.protocols.keys.RunKey path, e.g. umcl/ffpp-all-c23/seed0); "
+                        "with --tests and --manifests: evaluate every cell in one process")
+    parser.add_argument("--tests", nargs="+", help="cells: <test selection>/<condition>, e.g. ffpp-DF-c23/clean")
+    parser.add_argument("--manifests", nargs="+", metavar="DATASET=CSV",
+                        help="preprocessed manifest of each dataset role (ff++, celebdf, dfd, dfdc)")
     parser.add_argument("--split", default="test", choices=("train", "val", "test"), help="split to score (default test)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--out", required=True, help="output folder (scores.csv, metrics.json)")
@@ -27,6 +33,24 @@ def run(args: argparse.Namespace) -> int:
 
     setup_logging(args.log)
     config = load_config(args.config) if args.config else {}
+    if args.key or args.tests:
+        from umcl.errors import UmclError
+        from umcl.evaluation.sheet_eval import evaluate_cells
+        from umcl.protocols.keys import RunKey
+
+        if not (args.key and args.tests and args.manifests):
+            raise UmclError("--key, --tests and --manifests go together", fix="pass all three (or none)")
+        bad = [m for m in args.manifests if "=" not in m]
+        if bad:
+            raise UmclError(f"--manifests entry {bad[0]!r} is not DATASET=CSV", fix="write e.g. ff++=results/P/data/preprocessed.csv")
+        manifests = dict(m.split("=", 1) for m in args.manifests)
+        evaluate_cells(config, args.run, RunKey.from_path(args.key), args.tests, manifests, args.out,
+                       device=args.device, progress=not args.no_progress)
+        return 0
+    if not (args.manifest and args.test_compression):
+        from umcl.errors import UmclError
+
+        raise UmclError("`umcl evaluate` needs --manifest and --test-compression (or --key, --tests, --manifests)")
     evaluate_run(config, args.run, args.manifest, args.test_compression, args.out, split=args.split,
                  device=args.device, progress=not args.no_progress)
     return 0

@@ -17,6 +17,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="YAML config with a `synthff` section (defaults if omitted)")
     parser.add_argument("--out", type=Path, required=True, help="dataset root to write")
     parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: synthff.workers)")
+    parser.add_argument("--variant", default=None,
+                        help="SynthFF look (ff, celebdf, dfd, dfdc; default: synthff.variant): the pipeline's "
+                             "cross-dataset parts")
     parser.add_argument("--log", type=Path, default=None, help="append the log to this file")
 
 
@@ -25,5 +28,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = section(load_config(args.config) if args.config else None, "synthff", SynthFFConfig)
     if args.workers is not None:
         cfg = dataclasses.replace(cfg, workers=args.workers)
+    if args.variant is not None:
+        cfg = dataclasses.replace(cfg, variant=args.variant)  # __post_init__ validates the name
     generate(cfg, args.out)
     return 0

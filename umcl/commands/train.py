@@ -16,6 +16,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", required=True, help="registered detector name (umcl, xception, lrnet, cpml)")
     parser.add_argument("--manifest", required=True, help="preprocessed manifest CSV (umcl preprocess --out-manifest)")
     parser.add_argument("--train-compression", required=True, help="compression to train and validate on (raw, c23, c40)")
+    parser.add_argument("--methods", nargs="+", help="train on the fakes of these manipulation methods only "
+                        "(real videos always; default: every method in the manifest)")
     parser.add_argument("--seed", type=int, help="overrides training.seed")
     parser.add_argument("--epochs", type=int, help="overrides training.epochs")
     parser.add_argument("--out", required=True, help="run folder (checkpoints/, selection.json, history.csv)")
@@ -34,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.log or Path(args.out) / "train.log")
     config = load_config(args.config) if args.config else {}
     spec = build_spec(config, args.detector, args.manifest, args.train_compression,
-                      seed=args.seed, epochs=args.epochs)
+                      seed=args.seed, epochs=args.epochs, methods=args.methods)
     Trainer(spec, args.out, progress=not args.no_progress).fit(resume=args.resume, stop_after=args.stop_after,
                                                               if_exists=args.if_exists)
     return 0

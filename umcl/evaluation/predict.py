@@ -1,8 +1,13 @@
 """Per-video fake scores and their metrics: validation during training and ``umcl evaluate``.
 
 ``evaluate_run`` scores a run's validation-selected checkpoint (``checkpoints/best.pt``, named
-by ``selection.json``) on one split and compression; the detector is rebuilt from the run's own
+by ``selection.json``) on one split and compression; ``umcl.evaluation.sheet_eval.evaluate_cells``
+scores it on every cell of the job sheet at once. The detector is rebuilt from the run's own
 ``run.json`` (the settings it was trained with), never from the evaluation config.
+
+At test time every detector sees one video per item: the real low-quality partner views
+(``frames_lq``/``landmarks_lq``, Table 11's "c23 & c40" training) are never loaded for scoring
+(:func:`test_inputs`), so both Table 11 models are tested on the same single video.
 """
 
 from __future__ import annotations
@@ -27,9 +32,8 @@ from umcl.io_utils import atomic_path
 from umcl.logs import get_logger
 from umcl.registry import build_detector
 from umcl.training.config import TrainConfig
-from umcl.training.data import read_rows, select_rows
+from umcl.data.videos import VideoDataset, collate, read_rows, select_rows, to_device
 from umcl.training.runtime import DistInfo, git_commit, load_checkpoint, resolve_device
-from umcl.training.data import VideoDataset, collate, to_device
 
 log = get_logger("evaluate")
 
@@ -44,11 +48,19 @@ def autocast(device: torch.device, enabled: bool):
     return contextlib.nullcontext()
 
 
+def test_inputs(model: Detector) -> tuple[str, ...]:
+    """The batch keys a detector is scored on: its inputs without the real low-quality partner views."""
+    return tuple(k for k in model.inputs if not k.endswith("_lq"))
+
+
 @torch.no_grad()
 def predict(model: Detector, dataset: VideoDataset, device: torch.device, batch_size: int,
             num_workers: int = 0, amp: bool = False, desc: str = "predict",
-            progress: bool = True) -> pd.DataFrame:
-    """Score every video of ``dataset`` in order (eval mode); one row per video (``SCORE_COLUMNS``)."""
+            progress: bool = True, condition=None) -> pd.DataFrame:
+    """Score every video of ``dataset`` in order (eval mode); one row per video (``SCORE_COLUMNS``).
+
+    ``condition``: a test-time condition (umcl.evaluation.conditions.TestCondition) applied to
+    each batch before the forward pass; None = as loaded (clean)."""
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
                         collate_fn=collate, pin_memory=device.type == "cuda")
     was_training = model.training
@@ -57,6 +69,10 @@ def predict(model: Detector, dataset: VideoDataset, device: torch.device, batch_
     try:
         for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):
             batch = to_device(batch, device)
+            if condition is not None:
+                from umcl.evaluation.conditions import apply_condition
+
+                batch = apply_condition(batch, condition)
             with autocast(device, amp):
                 out = model(batch)
             s = model.score(out).float().cpu()
@@ -81,10 +97,19 @@ def read_run(run: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
-def evaluate_run(config: dict, run: str | Path, manifest: str | Path, test_compression: str,
-                 out: str | Path, split: str = "test", device: str = "auto",
-                 progress: bool = True) -> dict:
-    """Write ``out/scores.csv`` (one row per video) and ``out/metrics.json`` atomically; return the metrics."""
+@dataclasses.dataclass
+class LoadedRun:
+    """A trained run's validation-selected model, ready to score (eval mode is set by ``predict``)."""
+
+    info: dict
+    selection: dict
+    train_cfg: TrainConfig
+    model: Detector
+    device: torch.device
+
+
+def load_run(run: str | Path, device: str = "auto") -> LoadedRun:
+    """Rebuild a run's detector from its ``run.json`` and load ``best.pt`` (the selected epoch)."""
     from umcl.training.trainer import read_selection
 
     run = Path(run)
@@ -99,12 +124,20 @@ def evaluate_run(config: dict, run: str | Path, manifest: str | Path, test_compr
     model.load_state_dict(state["model"])
     dev = resolve_device(device, DistInfo())
     model.to(dev)
+    return LoadedRun(info, selection, train_cfg, model, dev)
+
+
+def evaluate_run(config: dict, run: str | Path, manifest: str | Path, test_compression: str,
+                 out: str | Path, split: str = "test", device: str = "auto",
+                 progress: bool = True) -> dict:
+    """Write ``out/scores.csv`` (one row per video) and ``out/metrics.json`` atomically; return the metrics."""
+    run = Path(run)
+    loaded = load_run(run, device)
+    info, selection, train_cfg, model, dev = (loaded.info, loaded.selection, loaded.train_cfg, loaded.model,
+                                              loaded.device)
     rows = read_rows(manifest)
     test_rows = select_rows(rows, split, test_compression, source=manifest)
-    lq_rows = None
-    if any(k.endswith("_lq") for k in model.inputs):
-        lq_rows = select_rows(rows, split, train_cfg.lq_compression or "", source=manifest)
-    dataset = VideoDataset(test_rows, tuple(model.inputs), train_cfg.num_frames, lq_rows)
+    dataset = VideoDataset(test_rows, test_inputs(model), train_cfg.num_frames)
     scores = predict(model, dataset, dev, train_cfg.eval_batch_size or train_cfg.batch_size,
                      train_cfg.num_workers, train_cfg.amp, desc=f"{split} {test_compression}", progress=progress)
     ev = section(config, "evaluation", EvalConfig)

@@ -190,8 +190,10 @@ class UMCLDetector(Detector):
         cfg = self.cfg
         if not self.training and cfg.inference_views == "hq":
             return None, None
-        pairs = cfg.contrastive_views == "compression_pairs"
-        if pairs and self.training:
+        # real c23/c40 pairs are a TRAINING view only: at test time (eval mode) every model sees the
+        # same single video, its LQ view made synthetically (Table 11 test-time leak, issue 10)
+        pairs = cfg.contrastive_views == "compression_pairs" and self.training
+        if pairs:
             missing = [k for k in ("frames_lq", "landmarks_lq") if batch.get(k) is None]
             if missing:
                 raise UmclError(f"contrastive_views=compression_pairs needs batch keys {missing}",

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from umcl.data.synthff.config import FF_METHODS
+from umcl.vocab import FF_METHODS
 from umcl.errors import UmclError
 from umcl.evaluation.metrics import auc
 from umcl.io_utils import write_json, write_text

@@ -80,15 +80,20 @@ class RunSpec:
     training: TrainConfig
     train_compression: str
     manifest: str
+    #: manipulation methods whose fakes are trained on (real videos always); None = every method
+    methods: tuple[str, ...] | None = None
 
     def fingerprint(self) -> str:
         d = dataclasses.asdict(self)
+        if d["methods"] is None:  # runs on every method keep the fingerprint they had before the field existed
+            del d["methods"]
         d["training"] = {k: v for k, v in d["training"].items() if k not in ("num_workers", "device", "per_detector")}
         return config_hash(d)
 
 
 def build_spec(config: dict, detector: str, manifest: str | Path, train_compression: str,
-               seed: int | None = None, epochs: int | None = None) -> RunSpec:
+               seed: int | None = None, epochs: int | None = None,
+               methods: list[str] | None = None) -> RunSpec:
     """A run from the merged config plus the CLI's overrides (``--seed``, ``--epochs``)."""
     get_entry(detector)  # unknown detector -> one-line error
     training = training_for(config, detector)  # source recipe < shared section < per_detector
@@ -96,7 +101,8 @@ def build_spec(config: dict, detector: str, manifest: str | Path, train_compress
     if overrides:
         training = dataclasses.replace(training, **overrides)
     det_cfg = ((config or {}).get("detectors") or {}).get(detector) or {}
-    return RunSpec(detector, dict(det_cfg), training, train_compression, str(Path(manifest).resolve()))
+    return RunSpec(detector, dict(det_cfg), training, train_compression, str(Path(manifest).resolve()),
+                   tuple(methods) if methods else None)
 
 
 class Trainer:
@@ -117,8 +123,8 @@ class Trainer:
         c, s = self.cfg, self.spec
         rows = read_rows(s.manifest)
         check_no_split_overlap(rows)
-        train = select_rows(rows, "train", s.train_compression, c.max_videos, c.seed, s.manifest)
-        val = select_rows(rows, c.select_split, s.train_compression, c.max_videos, c.seed, s.manifest)
+        train = select_rows(rows, "train", s.train_compression, c.max_videos, c.seed, s.manifest, s.methods)
+        val = select_rows(rows, c.select_split, s.train_compression, c.max_videos, c.seed, s.manifest, s.methods)
         if len({r.label for r in val}) < 2:
             raise UmclError(f"the {c.select_split} split at {s.train_compression} has only one class; "
                             "video AUC is undefined", s.manifest, "add real and fake validation videos")
@@ -134,7 +140,7 @@ class Trainer:
         write_json(self.out / "run.json", {
             "detector": s.detector, "detector_config": s.detector_config,
             "training": dataclasses.asdict(s.training), "train_compression": s.train_compression,
-            "manifest": s.manifest, "seed": s.training.seed, "fingerprint": s.fingerprint(),
+            "manifest": s.manifest, "methods": list(s.methods) if s.methods else None, "seed": s.training.seed, "fingerprint": s.fingerprint(),
             "commit": git_commit(), "torch": torch.__version__, "world_size": self.dist.world_size,
         })
 

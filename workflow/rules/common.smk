@@ -1,4 +1,11 @@
-# Helpers shared by the rules (functions only; paths come from umcl.workflow.Layout `L`).
+# Helpers shared by the rules (functions only). Paths come from umcl.workflow.Layout `L`; which runs
+# and evaluations exist comes from the job sheet `L.sheet` (umcl.protocols.sheet); a run's wildcards
+# {model}/{train}/seed{seed} are its RunKey path (umcl.protocols.keys).
+import json
+
+from umcl.protocols.keys import DATASET_SLUG, RunKey
+from umcl.protocols.variants import get_variant
+from umcl.vocab import COMPRESSIONS, USES_PRETRAINED
 
 
 def res(stage):
@@ -16,19 +23,32 @@ def settings(*sections):
     return section_hash(CFG, *sections)
 
 
+RUN = "{model}/{train}/seed{seed}"
+
+
+def run_of(wildcards):
+    return RunKey.from_parts(wildcards.model, wildcards.train, wildcards.seed)
+
+
 def uses_pretrained(detector):
     """Detectors whose encoders start from the pre-trained P-encoder."""
-    return detector in ("umcl", "cpml")
+    return detector in USES_PRETRAINED
 
 
 def pretrain_outputs():
-    return [L.pretrained] if any(uses_pretrained(d) for d in WF.detectors) else []
+    return [L.pretrained] if any(uses_pretrained(r.detector) for r in L.runs()) else []
 
 
-def detector_settings(detector):
-    """Hash of the training section, this detector's section and pre-training when used."""
-    parts = {"training": CFG.get("training"), "detector": (CFG.get("detectors") or {}).get(detector)}
-    if uses_pretrained(detector):
+def variant_overlay(run):
+    return get_variant(run.variant).settings() if run.variant else {}
+
+
+def run_settings(wildcards):
+    """Hash of what a run's training reads: training, its detector's section, pre-training, its variant."""
+    run = run_of(wildcards)
+    parts = {"training": CFG.get("training"), "detector": (CFG.get("detectors") or {}).get(run.detector),
+             "variant": variant_overlay(run)}
+    if uses_pretrained(run.detector):
         parts["pretrain"] = CFG.get("pretrain")
     return config_hash(parts)
 
@@ -38,8 +58,14 @@ def pretrain_compression():
 
 
 def part_compressions(part):
-    """Compressions a data part needs: all of them for the main data, one for pre-training."""
-    return WF.compressions if part == "data" else [pretrain_compression()]
+    """Compressions a data part needs: all of them for the main data, one for pre-training, the
+    native one (and raw, the source of SynthFF's compressions) for a cross-dataset part."""
+    if part == "data":
+        return WF.compressions
+    if part == "pretrain_data":
+        return [pretrain_compression()]
+    native = L.source_of_part(part).native
+    return ["raw", native] if L.dataset_of(part) == "synthff" else [native]
 
 
 def compress_levels(part):
@@ -54,11 +80,27 @@ def data_ready(wildcards):
     return L.stamp(last, wildcards.part)
 
 
+def fetch_compressions(part):
+    """`umcl fetch --compressions` for a part (Celeb-DF and DFDC ship one version: no option)."""
+    levels = [c for c in part_compressions(part) if c in COMPRESSIONS]
+    return f"--compressions {' '.join(levels)}" if levels else ""
+
+
+def variant_arg(part):
+    v = L.variant_of(part)
+    return f"--variant {v}" if v else ""
+
+
+def manifest_of_role(role):
+    return L.preprocessed_of(L.part_of(role))
+
+
 def train_inputs(wildcards):
-    inputs = {"config": ancient(RESOLVED), "manifest": L.preprocessed}
-    if uses_pretrained(wildcards.detector):
+    run = run_of(wildcards)
+    inputs = {"config": ancient(RESOLVED), "manifest": manifest_of_role(run.train.dataset)}
+    if uses_pretrained(run.detector):
         inputs["pretrained"] = L.pretrained
-        inputs["lrnet"] = L.best_checkpoint("lrnet", wildcards.train, wildcards.seed)
+        inputs["lrnet"] = L.best_checkpoint(RunKey("lrnet", run.train, run.seed))
     return inputs
 
 
@@ -67,14 +109,46 @@ ENCODER_KEYS = {"umcl": ("physformer_weights", "lrnet_weights"), "cpml": ("physf
 
 
 def job_overrides(wildcards, input):
-    """--set arguments pointing a detector at the pre-trained P-encoder and the LRNet run
-    (same training compression and seed) that initialises its L-encoder."""
-    if "pretrained" not in input.keys():
-        return ""
-    p_key, l_key = ENCODER_KEYS[wildcards.detector]
-    det = f"detectors.{wildcards.detector}"
-    return f"--set {det}.{p_key}={input.pretrained} --set {det}.{l_key}={input.lrnet}"
+    """--set arguments: the run's training variant, and for UMCL/CPML the pre-trained P-encoder and
+    the LRNet run (same training selection and seed) that initialises the L-encoder."""
+    run = run_of(wildcards)
+    args = [f"--set '{a}'" for a in (get_variant(run.variant).set_args() if run.variant else [])]
+    if "pretrained" in input.keys():
+        p_key, l_key = ENCODER_KEYS[run.detector]
+        det = f"detectors.{run.detector}"
+        args += [f"--set {det}.{p_key}={input.pretrained}", f"--set {det}.{l_key}={input.lrnet}"]
+    return " ".join(args)
+
+
+def methods_option(selection):
+    return f"--methods {' '.join(selection.methods)}" if selection.methods else ""
 
 
 def methods_arg():
     return f"--methods {' '.join(WF.methods)}" if WF.methods else ""
+
+
+def eval_keys(wildcards):
+    """The run's cells on the test dataset {testset} (one `umcl evaluate` process for all of them)."""
+    return [k for k in L.sheet.evaluations[run_of(wildcards)] if DATASET_SLUG[k.test.dataset] == wildcards.testset]
+
+
+def eval_roles(wildcards):
+    run = run_of(wildcards)
+    return sorted({run.train.dataset} | {k.test.dataset for k in eval_keys(wildcards)})
+
+
+def eval_manifests(wildcards):
+    return [manifest_of_role(r) for r in eval_roles(wildcards)]
+
+
+def eval_manifest_args(wildcards):
+    return " ".join(f"{r}={manifest_of_role(r)}" for r in eval_roles(wildcards))
+
+
+def eval_tests(wildcards):
+    return " ".join(k.test_path for k in eval_keys(wildcards))
+
+
+def table_evaluations(wildcards):
+    return L.evaluation_files([wildcards.table])

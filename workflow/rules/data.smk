@@ -1,6 +1,7 @@
 # Data: (the merged config is written by the Snakefile) (SynthFF: generate → compress | FF++: check the user's tree) → manifest
-# → preprocess. `{part}` is `data` (the main dataset) or, for FF++ profiles, `pretrain_data`
-# (SynthFF with ground-truth pulse for P-encoder pre-training); see umcl/workflow.py.
+# → preprocess. `{part}` is `data` (the main dataset), for FF++ profiles `pretrain_data` (SynthFF
+# with ground-truth pulse for P-encoder pre-training), and the cross-dataset parts `celebdf`, `dfd`,
+# `dfdc` (SynthFF look-alikes on SynthFF profiles, the user's folders otherwise); see umcl/workflow.py.
 
 
 rule generate:
@@ -10,6 +11,7 @@ rule generate:
         touch(L.stamp("generate", "{part}")),
     params:
         root=lambda wc: L.root_of(wc.part),
+        variant=lambda wc: variant_arg(wc.part),
         settings=settings("synthff"),
     log:
         L.log("generate", "{part}"),
@@ -19,7 +21,7 @@ rule generate:
     conda:
         "../envs/umcl.yaml"
     shell:
-        "OMP_NUM_THREADS=1 umcl generate --config {input} --out {params.root} --workers {threads} "
+        "OMP_NUM_THREADS=1 umcl generate --config {input} --out {params.root} --workers {threads} {params.variant} "
         "> {log} 2>&1"
 
 
@@ -52,8 +54,8 @@ rule check_data:
     params:
         dataset=lambda wc: L.dataset_of(wc.part),
         root=lambda wc: L.root_of(wc.part),
-        compressions=lambda wc: " ".join(part_compressions(wc.part)),
-        methods=methods_arg(),
+        compressions=lambda wc: fetch_compressions(wc.part),
+        methods=lambda wc: methods_arg() if wc.part == "data" else "",
     log:
         L.log("check_data", "{part}"),
     threads: 1
@@ -63,7 +65,7 @@ rule check_data:
         "../envs/umcl.yaml"
     shell:
         "umcl fetch --dataset {params.dataset} --root {params.root} "
-        "--compressions {params.compressions} {params.methods} > {log} 2>&1"
+        "{params.compressions} {params.methods} > {log} 2>&1"
 
 
 rule manifest:

@@ -1,20 +1,26 @@
-# Evaluation: every trained run on every test compression → scores.csv + metrics.json.
+# Evaluation: ONE job per trained run and test dataset scores the run's validation split (the ACC
+# threshold's source) and every evaluation cell the job sheet asks of it on that dataset (all
+# tables, all test compressions, subsets and test-time conditions) →
+# eval/<run>/<testset>/evaluation.json (index), per-cell metrics.json, per-video scores. Split by
+# test dataset so that a table on FF++ alone never waits for the cross-dataset data.
 
 
 rule evaluate:
     input:
         config=ancient(RESOLVED),
-        manifest=L.preprocessed,
-        selection=L.selection("{detector}", "{train}", "{seed}"),
+        manifests=eval_manifests,
+        selection=L.selection(RUN),
     output:
-        metrics=L.metrics("{detector}", "{train}", "{seed}", "{test}"),
-        scores=L.scores("{detector}", "{train}", "{seed}", "{test}"),
+        L.evaluation(RUN, "{testset}"),
     params:
         run=lambda wc, input: os.path.dirname(input.selection),
-        out=lambda wc, output: os.path.dirname(output.metrics),
+        out=lambda wc, output: os.path.dirname(output[0]),
+        key=RUN,
+        tests=eval_tests,
+        manifests=eval_manifest_args,
         settings=settings("evaluation"),
     log:
-        L.log("evaluate", "{detector}", "{train}", "seed{seed}", "{test}"),
+        L.log("evaluate", RUN, "{testset}"),
     threads: threads_of("evaluate")
     resources:
         **res("evaluate"),
@@ -22,5 +28,5 @@ rule evaluate:
         "../envs/umcl.yaml"
     shell:
         "OMP_NUM_THREADS={threads} umcl evaluate --config {input.config} --run {params.run} "
-        "--manifest {input.manifest} --test-compression {wildcards.test} --out {params.out} "
+        "--key {params.key} --tests {params.tests} --manifests {params.manifests} --out {params.out} "
         "--no-progress > {log} 2>&1"

@@ -1,25 +1,45 @@
-# Reports: the paper's Table 3 beside ours (reports/table3.* for the default profile,
-# reports/<profile>/table3.* for the others).
+# Reports: each table of the job sheet beside the paper's values (reports/<table>.* for the default
+# profile, reports/<profile>/<table>.* for the others), and reports/index.md linking them. A table
+# whose datasets the profile lacks renders the paper's rows and says why ours are missing.
 
 
-rule report_table3:
+rule report:
     input:
         config=ancient(RESOLVED),
-        metrics=L.metrics_files(),
+        evaluations=table_evaluations,
     output:
-        tex=f"{L.report_prefix}.tex",
-        md=f"{L.report_prefix}.md",
-        json=f"{L.report_prefix}.json",
+        tex=L.report_prefix("{table}") + ".tex",
+        md=L.report_prefix("{table}") + ".md",
+        json=L.report_prefix("{table}") + ".json",
     params:
         prefix=lambda wc, output: os.path.splitext(output.tex)[0],
         profile=PROFILE,
+        evaluations=lambda wc, input: f"--evaluations {input.evaluations}" if input.evaluations else "",
     log:
-        L.log("report_table3"),
+        L.log("report", "{table}"),
     threads: 1
     resources:
         **res("report"),
     conda:
         "../envs/umcl.yaml"
     shell:
-        "umcl report table3 --config {input.config} --metrics {input.metrics} --out {params.prefix} "
+        "umcl report {wildcards.table} --config {input.config} {params.evaluations} --out {params.prefix} "
         "--profile {params.profile} > {log} 2>&1"
+
+
+rule report_index:
+    input:
+        [L.report_prefix(t) + ".json" for t in WF.tables],
+    output:
+        L.index,
+    params:
+        profile=PROFILE,
+    log:
+        L.log("report_index"),
+    threads: 1
+    resources:
+        **res("report"),
+    conda:
+        "../envs/umcl.yaml"
+    shell:
+        "umcl report index --tables {input} --out {output} --profile {params.profile} > {log} 2>&1"

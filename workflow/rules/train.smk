@@ -1,20 +1,24 @@
-# Training: one job per detector × training compression × seed; the epoch is selected on the
-# validation split of the training compression (never on a test set).
+# Training: one job per run of the job sheet (umcl.protocols.sheet): detector[+variant] × training
+# selection (dataset, methods, compression) × seed, each trained once whatever tables use it. The
+# epoch is selected on the validation split of the training selection (never on a test set).
 
 
 rule train:
     input:
         unpack(train_inputs),
     output:
-        selection=L.selection("{detector}", "{train}", "{seed}"),
-        best=L.best_checkpoint("{detector}", "{train}", "{seed}"),
-        job_config=L.job_config("{detector}", "{train}", "{seed}"),
+        selection=L.selection(RUN),
+        best=L.best_checkpoint(RUN),
+        job_config=L.job_config(RUN),
     params:
         run=lambda wc, output: os.path.dirname(output.selection),
         overrides=job_overrides,
-        settings=lambda wc: detector_settings(wc.detector),
+        detector=lambda wc: run_of(wc).detector,
+        compression=lambda wc: run_of(wc).train.compression,
+        methods=lambda wc: methods_option(run_of(wc).train),
+        settings=run_settings,
     log:
-        L.log("train", "{detector}", "{train}", "seed{seed}"),
+        L.log("train", RUN),
     threads: threads_of("train")
     resources:
         **res("train"),
@@ -22,6 +26,6 @@ rule train:
         "../envs/umcl.yaml"
     shell:
         "(umcl validate-config --config {input.config} {params.overrides} --out {output.job_config} && "
-        "OMP_NUM_THREADS={threads} umcl train --config {output.job_config} --detector {wildcards.detector} "
-        "--manifest {input.manifest} --train-compression {wildcards.train} --seed {wildcards.seed} "
-        "--out {params.run} --if-exists resume-or-restart --no-progress) > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} umcl train --config {output.job_config} --detector {params.detector} "
+        "--manifest {input.manifest} --train-compression {params.compression} {params.methods} "
+        "--seed {wildcards.seed} --out {params.run} --if-exists resume-or-restart --no-progress) > {log} 2>&1"

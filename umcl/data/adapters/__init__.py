@@ -13,8 +13,7 @@ from umcl.data.adapters.celebdf import celebdf_records
 from umcl.data.adapters.common import AdapterResult
 from umcl.data.adapters.dfdc import dfdc_records
 from umcl.data.adapters.faceforensics import dfd_records, ff_records
-
-DATASETS: tuple[str, ...] = ("synthff", "ff++", "dfd", "celebdf", "dfdc")
+from umcl.vocab import DATASETS  # re-exported
 
 
 def build_records(dataset: str, root: str | Path, *, methods: Sequence[str] | None = None,

@@ -20,9 +20,10 @@ from pathlib import Path
 from umcl.data.adapters.common import AdapterResult, assign_groups, enforce_missing, require_dir
 from umcl.data.manifest import VideoRecord
 from umcl.errors import UmclError
+from umcl.vocab import REAL_METHOD
 
 COMPRESSION = "orig"
-REAL_METHOD, FAKE_METHOD = "original", "manipulated"
+FAKE_METHOD = "manipulated"
 FRACTIONS = {"train": 0.70, "val": 0.20, "test": 0.10}
 PUBLIC_TEST_DIR = "test"
 _LABELS = {"REAL": 0, "FAKE": 1, "0": 0, "1": 1}

@@ -37,13 +37,11 @@ from typing import Sequence
 from umcl.data.adapters.common import AdapterResult, assign_groups, enforce_missing, list_videos, require_dir
 from umcl.data.manifest import SPLITS, VideoRecord
 from umcl.errors import UmclError
+from umcl.vocab import COMPRESSIONS, FF_ALL_METHODS, FF_METHODS, REAL_METHOD
 
-FF_METHODS: tuple[str, ...] = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
-FF_ALL_METHODS: tuple[str, ...] = FF_METHODS + ("FaceShifter",)
-COMPRESSIONS: tuple[str, ...] = ("raw", "c23", "c40")
 DFD_METHOD = "DeepFakeDetection"
 DFD_FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}
-ORIGINAL = "original"
+ORIGINAL = REAL_METHOD
 
 Pairs = dict[str, list[tuple[str, str]]]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from umcl.errors import ConfigError
+from umcl.vocab import FF_METHODS
 
-FF_METHODS: tuple[str, ...] = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
 VARIANTS: tuple[str, ...] = ("ff", "celebdf", "dfd", "dfdc")
 
 

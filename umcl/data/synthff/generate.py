@@ -26,9 +26,10 @@ from umcl.errors import UmclError
 from umcl.io_utils import atomic_path, write_json
 from umcl.logs import get_logger
 from umcl.seeding import numpy_rng
+from umcl.vocab import REAL_METHOD
 
 log = get_logger("synthff")
-ORIGINAL = "original"
+ORIGINAL = REAL_METHOD
 
 
 @dataclass(frozen=True)

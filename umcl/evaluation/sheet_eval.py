@@ -1,0 +1,133 @@
+"""Evaluate one trained run on every cell the job sheet asks of it on one test dataset, in one
+process (issue 9 §4).
+
+The run is loaded once; its VALIDATION split (training selection) is scored once, so each cell can
+report ACC at the validation-chosen threshold; each distinct (test dataset, compression,
+test-time condition) is scored once on all its test videos, and each cell's method subset
+(real videos + the fakes of its methods) is cut from those scores. Output folder (written
+atomically; ``evaluation.json`` is the index the reports read)::
+
+    OUT/evaluation.json                    run key, every cell's key and its files, provenance
+    OUT/scores/val.csv                     validation scores (the threshold's source)
+    OUT/scores/<dataset>-<comp>/<cond>.csv per-video test scores (all methods)
+    OUT/<test selection>/<cond>/metrics.json  one cell: metrics + provenance with its EvalKey
+
+Test-time conditions never touch the model or the run: a condition only changes the batch
+(umcl.evaluation.conditions.apply_condition) and the keys, never a training fingerprint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from umcl.config import config_hash, section
+from umcl.data.videos import VideoDataset, read_rows, select_rows
+from umcl.errors import UmclError
+from umcl.evaluation.config import EvalConfig
+from umcl.evaluation.metrics import compute_metrics
+from umcl.evaluation.predict import load_run, predict, test_inputs
+from umcl.io_utils import atomic_path
+from umcl.logs import get_logger
+from umcl.protocols.keys import DATASET_SLUG, EvalKey, RunKey, Selection
+from umcl.training.runtime import git_commit
+
+log = get_logger("evaluate")
+INDEX = "evaluation.json"
+
+
+def subset(scores: pd.DataFrame, methods: tuple[str, ...] | None) -> pd.DataFrame:
+    """Real videos and the fakes of ``methods`` (all rows when None)."""
+    if methods is None:
+        return scores
+    return scores[(scores["label"] == 0) | scores["method"].isin(list(methods))].reset_index(drop=True)
+
+
+def check_run_matches(info: dict, key: RunKey, run: Path) -> None:
+    """The run folder must hold the run the key names (detector, compression, seed, methods)."""
+    got = (info["detector"], info["train_compression"], int(info["seed"]),
+           tuple(info["methods"]) if info.get("methods") else None)
+    want = (key.detector, key.train.compression, key.seed, key.train.methods)
+    if got != want:
+        raise UmclError(f"run.json describes {got}, but the key {key.to_path()} asks for {want}", run,
+                        "pass the run folder of that key (results/<profile>/runs/<key>)")
+
+
+def _scores_name(sel: Selection, condition: str) -> str:
+    return f"scores/{DATASET_SLUG[sel.dataset]}-{sel.compression}/{condition}.csv"
+
+
+def evaluate_cells(config: dict, run: str | Path, key: RunKey, tests: list[str], manifests: dict[str, str],
+                   out: str | Path, device: str = "auto", progress: bool = True) -> dict:
+    """Score ``run`` (the folder of ``key``) on validation and on every ``tests`` entry
+    (``<test selection>/<condition>``, EvalKey.test_path); write ``out`` (module docstring)."""
+    from umcl.evaluation.conditions import TestCondition
+
+    run, out = Path(run), Path(out)
+    keys = [EvalKey.from_test_path(key, t) for t in tests]
+    if not keys:
+        raise UmclError("no evaluation cells given", fix="pass --tests <selection>/<condition> ...")
+    roles = {key.train.dataset} | {k.test.dataset for k in keys}
+    absent = sorted(roles - set(manifests))
+    if absent:
+        raise UmclError(f"no manifest for dataset(s) {absent}", fix="pass --manifests ROLE=preprocessed.csv for each")
+    ev = section(config, "evaluation", EvalConfig)
+    loaded = load_run(run, device)
+    check_run_matches(loaded.info, key, run)
+    model, cfg = loaded.model, loaded.train_cfg
+    batch_size = cfg.eval_batch_size or cfg.batch_size
+    inputs = test_inputs(model)
+
+    def score(rows, desc: str, condition=None) -> pd.DataFrame:
+        return predict(model, VideoDataset(rows, inputs, cfg.num_frames), loaded.device, batch_size,
+                       cfg.num_workers, cfg.amp, desc=desc, progress=progress, condition=condition)
+
+    train_manifest = manifests[key.train.dataset]
+    val = score(select_rows(read_rows(train_manifest), "val", key.train.compression, source=train_manifest,
+                            methods=key.train.methods), "val")
+    files: dict[str, pd.DataFrame] = {"scores/val.csv": val}
+    groups = sorted({(k.test.dataset, k.test.compression, k.condition) for k in keys})
+    for dataset, comp, cond in groups:
+        manifest = manifests[dataset]
+        rows = select_rows(read_rows(manifest), "test", comp, source=manifest)
+        condition = None if cond == "clean" else TestCondition.from_key(cond)
+        files[_scores_name(Selection(dataset, comp), cond)] = score(rows, f"test {dataset} {comp} {cond}", condition)
+    info = loaded.info
+    common = {
+        "run": str(run.resolve()), "run_fingerprint": info["fingerprint"], "detector": info["detector"],
+        "selected_epoch": loaded.selection["epoch"], "selection_split": loaded.selection["split"],
+        "selection_metric": loaded.selection["metric"], "selection_value": loaded.selection["value"],
+        "config_hash": config_hash(config), "train_commit": info.get("commit"), "commit": git_commit(),
+        "evaluation": dataclasses.asdict(ev), "val_scores": "scores/val.csv",
+    }
+    cells, metrics_files = [], {}
+    for k in keys:
+        name = _scores_name(Selection(k.test.dataset, k.test.compression), k.condition)
+        test = subset(files[name], k.test.methods)
+        if test["label"].nunique() < 2:
+            raise UmclError(f"cell {k.to_path()} has only one class ({len(test)} videos)", manifests[k.test.dataset],
+                            "check the test split's real and fake videos")
+        m = compute_metrics(test["label"].to_numpy(), test["score"].to_numpy(), n_boot=ev.n_bootstrap, seed=ev.seed,
+                            threshold=ev.threshold, ci=ev.ci, val_labels=val["label"].to_numpy(),
+                            val_scores=val["score"].to_numpy())
+        m["provenance"] = {**common, "key": k.to_dict(), "scores": name, "n_videos": len(test),
+                           "manifest": str(Path(manifests[k.test.dataset]).resolve()),
+                           "datasets": sorted(set(test["dataset"]))}
+        metrics_files[f"{k.test_path}/metrics.json"] = m
+        cells.append({"key": k.to_dict(), "path": k.to_path(), "metrics": f"{k.test_path}/metrics.json",
+                      "scores": name, "methods": None if k.test.methods is None else list(k.test.methods)})
+        log.info("%s: %d videos, AUC %.4f", k.to_path(), len(test), m["auc"]["value"])
+    index = {"run": key.to_dict(), "run_path": key.to_path(), "cells": cells, "provenance": common}
+    with atomic_path(out) as tmp:
+        tmp.mkdir()
+        for name, df in files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            df.to_csv(tmp / name, index=False)
+        for name, m in metrics_files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_text(json.dumps(m, indent=2, sort_keys=True, default=str) + "\n")
+        (tmp / INDEX).write_text(json.dumps(index, indent=2, sort_keys=True, default=str) + "\n")
+    return index

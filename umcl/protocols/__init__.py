@@ -1,0 +1,1 @@
+"""The protocol layer: run/evaluation keys, training variants, per-table protocols and the job sheet."""

@@ -1,0 +1,65 @@
+"""Training variants: named config overlays on top of a detector's profile settings.
+
+A variant changes *how a model is trained* (Table 10's modalities/alignment switches, Table 11's
+real c23&c40 contrastive views), so it is part of the run key and of the training fingerprint.
+Test-time options (prompt policy, attacks, degradations, inference views) are never variants:
+they are evaluation conditions (umcl.evaluation.conditions). The overlay is applied as
+``--set`` assignments of ``umcl validate-config`` when the pipeline writes the run's job config.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Callable
+
+from umcl.errors import UmclError
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named overlay: a mapping (or a function returning one) from a dotted config key to its value."""
+
+    name: str
+    detector: str
+    description: str
+    overlay: dict | Callable[[], dict] = field(default_factory=dict)
+
+    def settings(self) -> dict:
+        """The overlay as a mapping (a function is called only here: it may import the model)."""
+        return dict(self.overlay() if callable(self.overlay) else self.overlay)
+
+    def set_args(self) -> list[str]:
+        """``section.key=value`` assignments (values as JSON, which YAML reads back)."""
+        return [f"{k}={json.dumps(v)}" for k, v in sorted(self.settings().items())]
+
+
+def _ablation(model: str) -> dict:
+    from umcl.models.umcl import ABLATIONS  # the switches are defined once, with the model
+
+    return {f"detectors.umcl.{k}": v for k, v in ABLATIONS[model].items()}
+
+
+VARIANTS: dict[str, Variant] = {}
+
+
+def register_variant(variant: Variant) -> Variant:
+    """Add a variant to the registry (names are unique)."""
+    if variant.name in VARIANTS:
+        raise UmclError(f"variant {variant.name!r} registered twice")
+    VARIANTS[variant.name] = variant
+    return variant
+
+
+def get_variant(name: str) -> Variant:
+    if name not in VARIANTS:
+        raise UmclError(f"unknown training variant {name!r}", fix=f"use one of {sorted(VARIANTS)}")
+    return VARIANTS[name]
+
+
+for _m, _what in (("A", "L-encoder only"), ("B", "P-encoder only, with CQSL"),
+                  ("C", "L-, P- and T-encoder concatenated, with CQSL, no ASA")):
+    register_variant(Variant(f"abl{_m}", "umcl", f"Table 10 model {_m}: {_what}", lambda m=_m: _ablation(m)))
+register_variant(Variant(
+    "pairs", "umcl", "Table 11 baseline: contrastive views from the real c23 and c40 copies of each training video",
+    {"detectors.umcl.contrastive_views": "compression_pairs", "training.lq_compression": "c40"}))

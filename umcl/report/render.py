@@ -1,0 +1,393 @@
+"""One renderer for every table: the paper's rows beside ours, as booktabs LaTeX, Markdown and JSON.
+
+A table is driven by its *table spec*: the paper-values file (umcl/report/paper_values/tableN.yaml,
+read by umcl.report.paper_tables: panels, rows, columns, printed values and deltas) and the
+table's protocol (umcl.protocols.tables: which of our evaluations fills which cell). For each
+paper row of a detector we train, an "ours" row follows it; rows of methods we do not train stay
+paper-only. Our numbers come from the evaluation indexes ``umcl evaluate --tests`` wrote
+(``eval/<run>/evaluation.json``); each cell is identified by the EvalKey in its metrics file's
+provenance, never by its path.
+
+Statistics (umcl.evaluation.aggregate, H6): a cell's value is the mean over seeds of the per-seed
+metric on the whole test set; the bracket is the stratified bootstrap interval over test videos of
+that mean; with two or more seeds the seed standard deviation is printed as ``s.d.`` (with one
+seed nothing is printed: never ``± 0.00``). ACC in the tables is at the fixed threshold 0.5 (as the
+paper's); ACC at the validation-chosen threshold and balanced accuracy are in the Markdown's
+"More statistics" section and in the JSON. An average column ("Avg") is the mean of the row's
+cells (no interval).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from tabulate import tabulate
+
+from umcl.errors import UmclError
+from umcl.evaluation.config import EvalConfig
+from umcl.io_utils import write_json, write_text
+from umcl.protocols.keys import EvalKey
+from umcl.protocols.sheet import JobSheet, TableCell
+from umcl.protocols.spec import CellDecl, Protocol
+from umcl.report.paper_tables import Panel, PaperTable, Row, load_paper_table
+
+SYNTHETIC_NOTE = ("These numbers come from SynthFF, a small synthetic stand-in for FaceForensics++ "
+                  "(and SynthFF look-alikes of Celeb-DF, DFD and DFDC) generated offline by this suite; "
+                  "they are not comparable to the paper's numbers in absolute terms.")
+SELECTION_NOTE = "Checkpoints were selected on the validation split only; test sets were never used for selection."
+ARROW_MD = {1: "↑", -1: "↓"}
+ARROW_TEX = {1: r"$\uparrow$", -1: r"$\downarrow$"}
+
+
+# ---------------------------------------------------------------------------------------- reading
+def _load_json(path: Path, what: str, fix: str):
+    """Parse a JSON file; a missing or malformed one is a one-line error naming it."""
+    import json
+
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UmclError(f"cannot read {what} ({type(exc).__name__})", path, fix) from exc
+
+
+@dataclass(frozen=True)
+class CellRecord:
+    """One evaluated cell of one seed: its metrics and where its per-video scores are."""
+
+    key: EvalKey
+    metrics: dict
+    scores: Path
+    val_scores: Path
+    methods: tuple[str, ...] | None
+
+
+def read_evaluations(paths: list[str | Path]) -> dict[EvalKey, CellRecord]:
+    """Every cell of the given evaluation indexes, keyed by the EvalKey in its metrics' provenance."""
+    out: dict[EvalKey, CellRecord] = {}
+    fix = "re-run `umcl evaluate` for this run"
+    for index_path in map(Path, paths):
+        index = _load_json(index_path, "evaluation index", fix)
+        base = index_path.parent
+        try:
+            cells, val = index["cells"], index["provenance"]["val_scores"]
+        except (KeyError, TypeError) as exc:
+            raise UmclError(f"evaluation index lacks {exc}", index_path, fix) from exc
+        for cell in cells:
+            mpath = base / cell["metrics"]
+            metrics = _load_json(mpath, "metrics", fix)
+            try:
+                key = EvalKey.from_dict(metrics["provenance"]["key"])
+            except (KeyError, TypeError) as exc:
+                raise UmclError("metrics provenance names no evaluation key", mpath, fix) from exc
+            if key in out:
+                raise UmclError(f"second evaluation of {key.to_path()}", mpath, "pass each evaluation index once")
+            out[key] = CellRecord(key, metrics, base / metrics["provenance"]["scores"], base / val, key.test.methods)
+    return out
+
+
+def _scores(path: Path, cache: dict) -> pd.DataFrame:
+    if path not in cache:
+        if not path.is_file():
+            raise UmclError("scores file missing", path, "re-run `umcl evaluate` for this run")
+        cache[path] = pd.read_csv(path)
+    return cache[path]
+
+
+def cell_stats(keys: list[EvalKey], records: dict[EvalKey, CellRecord], ev: EvalConfig, cache: dict):
+    """Seed-aggregated statistics of one cell (umcl.evaluation.aggregate.CellStats); None if any seed is missing."""
+    from umcl.evaluation.aggregate import aggregate_seeds
+    from umcl.evaluation.sheet_eval import subset
+
+    recs = [records.get(k) for k in keys]
+    if not recs or any(r is None for r in recs):
+        return None
+    test = {k.run.seed: subset(_scores(r.scores, cache), r.methods)[["key", "label", "score"]] for k, r in zip(keys, recs)}
+    val = {k.run.seed: _scores(r.val_scores, cache)[["key", "label", "score"]] for k, r in zip(keys, recs)}
+    return aggregate_seeds(test, val, **ev.stats_kwargs())
+
+
+# ---------------------------------------------------------------------------------------- building
+@dataclass
+class Entry:
+    """A rendered cell: value in percent, bootstrap interval, seed s.d., delta (None = none)."""
+
+    value: float | None
+    ci: tuple[float, float] | None = None
+    sd: float | None = None
+    delta: float | None = None
+    diagonal: bool = False
+    ours: bool = False
+
+
+@dataclass
+class OutRow:
+    panel: str
+    label: str
+    source: str  # "paper" or "ours"
+    entries: list[Entry]
+
+
+@dataclass
+class Built:
+    table: str
+    title: str
+    panels: list[tuple[Panel, list[OutRow]]]
+    stats: dict[tuple, object] = field(default_factory=dict)  # (panel, row, column) -> CellStats
+    keys: dict[tuple, list[EvalKey]] = field(default_factory=dict)
+
+
+def _metric_of(panel: Panel, column_key: tuple[str, ...], protocol: Protocol) -> tuple[tuple[str, ...], str]:
+    """(protocol column key, metric) of a paper column (the ``metric`` level, if any, is split off)."""
+    if "metric" in panel.column_levels:
+        i = panel.column_levels.index("metric")
+        return column_key[:i] + column_key[i + 1:], column_key[i]
+    return column_key, protocol.metrics[0]
+
+
+def _decls_of(protocol: Protocol, cells: list[TableCell], panel: Panel, single: bool) -> dict:
+    return {(c.decl.row, c.decl.column): c for c in cells
+            if c.decl.panel == panel.id or (c.decl.panel is None and single)}
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else 100.0 * x
+
+
+def build(table: str, protocol: Protocol, paper: PaperTable, sheet: JobSheet,
+          records: dict[EvalKey, CellRecord], ev: EvalConfig) -> Built:
+    """Every output row of a table: paper rows, and an "ours" row after each trained row we evaluated."""
+    cells = sheet.cells.get(table, [])
+    built = Built(table, protocol.title, [])
+    cache: dict = {}
+    single = len(paper.panels) == 1
+    for panel in paper.panels:
+        decls = _decls_of(protocol, cells, panel, single)
+        rows: list[OutRow] = []
+        for prow, pvals in zip(panel.rows, panel.values):
+            deltas = panel.deltas[panel.rows.index(prow)] if panel.deltas is not None else [None] * len(pvals)
+            rows.append(OutRow(panel.id, prow.label, "paper", [
+                Entry(v, delta=d, diagonal=_is_diagonal(protocol, prow.key, c.key)) for v, d, c in
+                zip(pvals, deltas, panel.columns)]))
+            ours = _our_row(protocol, panel, prow, decls, records, ev, cache, built)
+            if ours is not None:
+                rows.append(ours)
+        built.panels.append((panel, rows))
+    return built
+
+
+def _is_diagonal(protocol: Protocol, row_key: tuple, column_key: tuple) -> bool:
+    return protocol.diagonal_deltas and bool(row_key) and bool(column_key) and row_key[0] == column_key[0]
+
+
+def _our_row(protocol: Protocol, panel: Panel, prow: Row, decls: dict, records, ev, cache, built: Built):
+    if not any(r == prow.key for r, _ in decls):
+        return None
+    entries: list[Entry] = []
+    for col in panel.columns:
+        ckey, metric = _metric_of(panel, col.key, protocol)
+        tc = decls.get((prow.key, ckey))
+        if tc is None:
+            entries.append(Entry(None, ours=True))
+            continue
+        stats = cell_stats(tc.keys, records, ev, cache)
+        built.keys[(panel.id, prow.key, ckey)] = tc.keys
+        if stats is None:
+            entries.append(Entry(None, ours=True))
+            continue
+        built.stats[(panel.id, prow.key, ckey)] = stats
+        est = stats.estimates[metric]
+        ci = None if est.ci is None else (100.0 * est.ci[0], 100.0 * est.ci[1])
+        entries.append(Entry(100.0 * est.value, ci, _pct(est.seed_std), ours=True,
+                             diagonal=_is_diagonal(protocol, prow.key, col.key)))
+    _fill_average(protocol, panel, entries)
+    if protocol.diagonal_deltas:
+        _fill_deltas(panel, prow, entries)
+    return OutRow(panel.id, prow.label, "ours", entries)
+
+
+def _fill_average(protocol: Protocol, panel: Panel, entries: list[Entry]) -> None:
+    if protocol.average_column is None:
+        return
+    for j, col in enumerate(panel.columns):
+        if col.key[-1] != protocol.average_column:
+            continue
+        siblings = [entries[i].value for i, c in enumerate(panel.columns)
+                    if c.key[:-1] == col.key[:-1] and c.key[-1] != protocol.average_column]
+        if siblings and all(v is not None for v in siblings):
+            entries[j] = Entry(statistics.fmean(siblings), ours=True)
+
+
+def _fill_deltas(panel: Panel, prow: Row, entries: list[Entry]) -> None:
+    """Change against the same metric's in-compression cell of the row (Table 3)."""
+    for j, col in enumerate(panel.columns):
+        if entries[j].value is None or entries[j].diagonal:
+            continue
+        diag = [i for i, c in enumerate(panel.columns) if c.key[0] == prow.key[0] and c.key[1:] == col.key[1:]]
+        if diag and entries[diag[0]].value is not None:
+            entries[j].delta = round(entries[j].value - entries[diag[0]].value, 2)
+
+
+# ---------------------------------------------------------------------------------------- text
+def format_entry(e: Entry, latex: bool) -> str:
+    """``71.30 [58.2, 83.0]`` (+ `` s.d. 4.1`` with several seeds) (+ delta); '-' where there is no number."""
+    if e.value is None:
+        return "-"
+    text = f"{e.value:.2f}"
+    if e.ours and e.ci is not None:
+        ci = f"[{e.ci[0]:.1f}, {e.ci[1]:.1f}]"
+        text += (r" {\tiny " + ci + "}") if latex else f" {ci}"
+    if e.ours and e.sd is not None:
+        text += f" s.d. {e.sd:.1f}"
+    arrows = ARROW_TEX if latex else ARROW_MD
+    if e.diagonal and (e.delta is not None or not e.ours):
+        text += " (-)"
+    elif e.delta is not None:
+        text += " (0.00)" if round(e.delta, 2) == 0 else f" ({arrows[1 if e.delta > 0 else -1]}{abs(e.delta):.2f})"
+    return text
+
+
+def tex_escape(text: str) -> str:
+    """Escape LaTeX special characters in plain text."""
+    repl = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+            "±": r"$\pm$", "↑": r"$\uparrow$", "↓": r"$\downarrow$", "→": r"$\rightarrow$", "³": r"$^3$",
+            "≥": r"$\geq$"}
+    return "".join(repl.get(ch, ch) for ch in text)
+
+
+def legend(n_seeds: set[int], ev: EvalConfig) -> str:
+    """What our numbers and intervals are, for the notes under the table."""
+    level = f"{100 * ev.ci:.0f}%"
+    boot = (f"in brackets the {level} stratified bootstrap interval over test videos ({ev.n_bootstrap} resamples) "
+            if ev.n_bootstrap else "no bootstrap interval (evaluation.n_bootstrap is 0) ")
+    seeds = ("; 's.d.' is the standard deviation over training seeds" if max(n_seeds, default=1) > 1
+             else "; one training seed, so no spread over seeds is shown")
+    return (f"Ours: mean over training seeds of each seed's metric on the whole test set (in %), {boot}"
+            f"of that mean{seeds}. ACC at the fixed threshold 0.5; ACC at the validation-chosen threshold "
+            "and balanced accuracy: Markdown/JSON. '-' = no result.")
+
+
+def provenance_line(dataset: str, profile: str, records: dict[EvalKey, CellRecord], config_hash: str) -> str:
+    seeds = sorted({k.run.seed for k in records})
+    commits = sorted({str(r.metrics.get("provenance", {}).get("commit"))[:12] for r in records.values()
+                      if r.metrics.get("provenance", {}).get("commit")})
+    return (f"Ours: dataset {dataset}, profile {profile}, seeds {','.join(map(str, seeds)) or 'none'} "
+            f"({len(records)} evaluated cells), commit {','.join(commits) or 'unknown'}, config hash {config_hash}.")
+
+
+def test_counts(built: Built) -> str:
+    """Test real:fake video counts of every test set our cells use."""
+    seen: dict[str, tuple[int, int]] = {}
+    for key, stats in built.stats.items():
+        k = built.keys[key][0]
+        seen.setdefault(k.test.slug, (stats.n_real, stats.n_fake))
+    if not seen:
+        return ""
+    return "Test videos (real:fake): " + "; ".join(f"{s} {r}:{f}" for s, (r, f) in sorted(seen.items())) + "."
+
+
+def _header(panel: Panel) -> list[str]:
+    return ["Method", "Source"] + [c.label for c in panel.columns]
+
+
+def render_markdown(built: Built, paper: PaperTable, notes: list[str]) -> str:
+    parts = [f"# {built.title}", "", *[f"*{n}*" if i == 0 else n for i, n in enumerate(notes)], ""]
+    for panel, rows in built.panels:
+        if panel.title:
+            parts += [f"## {panel.title}", ""]
+        body = [[r.label, r.source] + [format_entry(e, latex=False) for e in r.entries] for r in rows]
+        parts += [tabulate(body, headers=_header(panel), tablefmt="github", disable_numparse=True), ""]
+    more = more_statistics(built)
+    if more:
+        parts += ["## More statistics (ours)", "", more, ""]
+    parts += [f"Paper caption ({paper.source}): {paper.caption}", ""]
+    return "\n".join(parts)
+
+
+def more_statistics(built: Built) -> str:
+    """Per cell: AUC, ACC and balanced ACC at 0.5 and at the validation-chosen threshold, counts, seeds."""
+    body = []
+    for (panel, row, col), s in built.stats.items():
+        def pct(name):
+            e = s.estimates.get(name)
+            return "-" if e is None else f"{100 * e.value:.2f}"
+        body.append([panel, " / ".join(row), " / ".join(col), pct("auc"), pct("acc"), pct("acc_val"), pct("bacc"),
+                     pct("bacc_val"), f"{s.n_real}:{s.n_fake}", s.n_seeds])
+    if not body:
+        return ""
+    return tabulate(body, headers=["Panel", "Row", "Column", "AUC", "ACC@0.5", "ACC@val", "BACC@0.5", "BACC@val",
+                                   "real:fake", "seeds"], tablefmt="github", disable_numparse=True)
+
+
+def render_latex(built: Built, notes: list[str]) -> str:
+    """Booktabs ``table*`` (needs \\usepackage{booktabs}); one tabular per panel."""
+    lines = [f"% Generated by `umcl report {built.table}`; do not edit. Needs \\usepackage{{booktabs}}.",
+             r"\begin{table*}[t]", r"\centering", r"\scriptsize", r"\setlength{\tabcolsep}{3pt}",
+             r"\caption{" + tex_escape(built.title) + "}", r"\label{tab:" + built.table + "-repro}"]
+    for panel, rows in built.panels:
+        n = len(panel.columns)
+        if panel.title:
+            lines.append(r"\par\smallskip\textbf{" + tex_escape(panel.title) + r"}\par")
+        lines += [r"\begin{tabular}{ll" + "c" * n + "}", r"\toprule",
+                  " & ".join(tex_escape(h) for h in _header(panel)) + r" \\", r"\midrule"]
+        for r in rows:
+            lines.append(" & ".join([tex_escape(r.label), r.source] +
+                                    [format_entry(e, latex=True) for e in r.entries]) + r" \\")
+        lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [r"\par\smallskip\parbox{\linewidth}{\footnotesize " + r" \\ ".join(tex_escape(n) for n in notes) + "}",
+              r"\end{table*}", ""]
+    return "\n".join(lines)
+
+
+def summary(built: Built, notes: list[str], missing: str | None) -> dict:
+    """Machine-readable numbers behind the table."""
+    ours = {}
+    for (panel, row, col), s in built.stats.items():
+        ours[f"{panel}|{'/'.join(row)}|{'/'.join(col)}"] = {
+            "keys": [k.to_path() for k in built.keys[(panel, row, col)]], **s.to_dict()}
+    return {"table": built.table, "title": built.title, "notes": notes, "missing": missing,
+            "cells_expected": len(built.keys), "cells_filled": len(built.stats), "ours": ours}
+
+
+def write_table(table: str, evaluations: list[str | Path], out_prefix: str | Path, *, sheet: JobSheet,
+                dataset: str, profile: str, config_hash: str, ev: EvalConfig) -> list[Path]:
+    """Render ``table`` to ``<out_prefix>.{tex,md,json}`` (atomic writes)."""
+    from umcl.protocols.tables import get_protocol
+
+    protocol = get_protocol(table)
+    paper = load_paper_table(table.removeprefix("table"))
+    records = read_evaluations(evaluations)
+    built = build(table, protocol, paper, sheet, records, ev)
+    missing = sheet.missing.get(table)
+    notes = [provenance_line(dataset, profile, records, config_hash)]
+    if missing:
+        notes.append(f"Only the paper's rows are shown: {missing}.")
+    if dataset == "synthff":
+        notes.insert(0, SYNTHETIC_NOTE)
+    notes += [legend({len(v) for v in built.keys.values()}, ev), SELECTION_NOTE]
+    counts = test_counts(built)
+    if counts:
+        notes.append(counts)
+    out_prefix = Path(out_prefix)
+    paths = [out_prefix.with_suffix(s) for s in (".tex", ".md", ".json")]
+    write_text(paths[0], render_latex(built, notes))
+    write_text(paths[1], render_markdown(built, paper, notes))
+    write_json(paths[2], summary(built, notes, missing))
+    return paths
+
+
+def write_index(tables: list[str | Path], out: str | Path, profile: str) -> Path:
+    """``reports/index.md``: one line per table artefact saying what it shows and how full it is."""
+    lines = [f"# Reports (profile {profile})", ""]
+    for path in map(Path, tables):
+        data = _load_json(path, "table summary", "re-run `umcl report <table>`")
+        status = (f"paper rows only ({data['missing']})" if data.get("missing")
+                  else f"{data.get('cells_filled', 0)} of {data.get('cells_expected', 0)} of our cells filled")
+        lines.append(f"- [{data.get('title', path.stem)}]({path.stem}.md) ([LaTeX]({path.stem}.tex), "
+                     f"[JSON]({path.name})): {status}.")
+    out = Path(out)
+    write_text(out, "\n".join(lines) + "\n")
+    return out
