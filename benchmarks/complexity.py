@@ -64,10 +64,9 @@ from umcl.seeding import seed_everything  # noqa: E402
 
 DETECTORS = ("cpml", "umcl")
 #: detector config overrides per size; ``paper`` = the configs' defaults (the paper's profile)
-SIZES: dict[str, dict[str, dict[str, Any]]] = {
+SIZES: dict[str, dict[str, dict[str, Any] | str]] = {
     "paper": {"cpml": {}, "umcl": {}},
-    "small": {"cpml": dict(frames=16, image_size=32, physformer_dim=16, physformer_ff_dim=24, physformer_heads=2,
-                           physformer_layers=3),
+    "small": {"cpml": "tiny",  # CPMLConfig.tiny()
               "umcl": dict(frames=8, image_size=32, physformer_dim=24, physformer_ff_dim=36, physformer_layers=3,
                            d=32)},
 }
@@ -120,8 +119,13 @@ def build(detector: str, size: str = "paper", text_dim: int = 512) -> Detector:
     if size not in SIZES:
         raise UmclError(f"unknown size {size!r}", fix=f"use one of {sorted(SIZES)}")
     seed_everything(0, deterministic=False)
+    overrides = SIZES[size][detector]
+    if overrides == "tiny":
+        from baselines.cpml import CPMLConfig
+
+        overrides = dataclasses.asdict(CPMLConfig.tiny())
     with _text_encoder(text_dim):
-        return build_detector(detector, SIZES[size][detector])
+        return build_detector(detector, overrides)
 
 
 def make_batch(model: Detector, batch: int, device: torch.device) -> dict:
