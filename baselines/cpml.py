@@ -24,10 +24,11 @@ is the embedding of the *ground-truth label's* prompt, so the label is fed to th
 which learns to read the text and is left degenerate when scored without it. By default CPML is
 trained label-free (``t_cls`` = the mean embedding of the Table 2 prompts, the test-time default);
 the published behaviour is the named leakage variant ``label_fed_classifier: true`` (training only).
-In evaluation (``model.eval()``) ``t_cls`` is label-free: by default the mean embedding of the
-twelve Table 2 prompts (``inference_prompt="mean"``), unless ``inference_prompt="leakage_audit"``
-is asked for explicitly (then the label's prompts are used, to measure how much the published
-numbers owe to the leak).
+In evaluation (``model.eval()``) ``t_cls`` follows the batch's test condition
+(:class:`umcl.evaluation.conditions.TestCondition` in ``batch["condition"]``, an evaluation setting,
+not part of this config): label-free by default (the mean embedding of the twelve Table 2 prompts,
+policy ``mean``), the label's prompts only under the explicitly named ``leakage_audit`` policy (to
+measure how much the published numbers owe to the leak), or a Table 8 prompt attack.
 
 **Losses** (one training step sees all three views; the published code back-propagates the
 CE of the 128 px pass and the other terms of the 64/32 px passes into the same gradient
@@ -57,9 +58,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from umcl import prompts
 from umcl.detector import Detector
 from umcl.errors import ConfigError, UmclError
+from umcl.evaluation.conditions import condition_text
 from umcl.losses import cqsl_pull, heart_rate, pearson
 from umcl.models.lrnet import LandmarkEncoder, frame_differences
 from umcl.models.physformer import PhysFormer, vipl_normalize
@@ -115,9 +116,8 @@ class CPMLConfig:
     :func:`umcl.models.text_encoder.build_text_encoder` (frozen).
     ``label_fed_classifier``: LEAKAGE VARIANT, off by default. ``true`` = the published classifier,
     fed the ground-truth label's prompt during training (the label is an input); ``false`` =
-    label-free training (it reads the mean prompt embedding, as in evaluation). ``inference_prompt``: the text fed
-    to the classifier in evaluation, a label-free policy of :mod:`umcl.prompts` (``"mean"``
-    default) or ``"leakage_audit"`` (the label's prompts, only to measure the leak).
+    label-free training (it reads the mean prompt embedding, as in evaluation). The text fed to the classifier in
+    evaluation is a test-time condition (:mod:`umcl.evaluation.conditions`), not a setting here.
     Loss weights: ``phy_weight`` 0.2, ``consistency_weight`` 0.25. ``hr_band_hz`` / ``hr_clip_bpm``: published HR estimator range.
     """
 
@@ -133,7 +133,6 @@ class CPMLConfig:
     text_backend: str = "minilm"
     text_weights: str | None = None
     label_fed_classifier: bool = False
-    inference_prompt: str = "mean"
     fusion_dropout: float = 0.5
     phy_weight: float = 0.2
     consistency_weight: float = 0.25
@@ -149,9 +148,6 @@ class CPMLConfig:
     def __post_init__(self) -> None:
         self.hr_band_hz = tuple(self.hr_band_hz)
         self.hr_clip_bpm = tuple(self.hr_clip_bpm)
-        if self.inference_prompt not in prompts.INFERENCE_POLICIES:
-            raise ConfigError(f"unknown detectors.cpml.inference_prompt {self.inference_prompt!r}",
-                              fix=f"use one of {list(prompts.INFERENCE_POLICIES)}")
 
 
 class CPMLCrossAttention(nn.Module):
@@ -230,13 +226,12 @@ class CPMLDetector(Detector):
         return bank.training_embeddings(label, invalid_prob=0.0), bank.training_embeddings(1 - label, invalid_prob=0.0)
 
     def _classifier_text(self, batch: dict, t_right: torch.Tensor | None, b: int) -> torch.Tensor:
-        """The classifier's text input: the label's prompt (published training / audit) or label-free."""
+        """The classifier's text input: the label's prompt (published training) or the test condition's."""
         if self.training:
             if self.cfg.label_fed_classifier:
                 return t_right  # leakage variant (published): the ground-truth label's prompt
             return self.prompt_bank.inference_embeddings("mean", b)
-        labels = _label(batch) if self.cfg.inference_prompt == prompts.LEAKAGE_AUDIT else None
-        return self.prompt_bank.inference_embeddings(self.cfg.inference_prompt, b, labels=labels)
+        return condition_text(self.prompt_bank, batch, b)
 
     def forward(self, batch: dict) -> dict:
         frames, landmarks = batch["frames"], batch["landmarks"]
@@ -296,7 +291,7 @@ class CPMLDetector(Detector):
 
 def _label(batch: dict) -> torch.Tensor:
     if "label" not in batch:
-        raise UmclError("CPML needs batch['label'] here (training, or evaluation with inference_prompt=leakage_audit)")
+        raise UmclError("CPML needs batch['label'] here (training)")
     return batch["label"].long()
 
 

@@ -10,6 +10,7 @@ import torch
 from torch.nn import functional as F
 
 from umcl.errors import UmclError
+from umcl.evaluation.conditions import TestCondition
 from umcl.registry import build_detector
 
 
@@ -328,7 +329,7 @@ def test_cpml_trains_label_free_by_default_and_leaks_only_as_the_named_variant(c
 def test_cpml_leakage_audit_only_on_request(cpml, monkeypatch):
     cpml.eval()
     batch = _cpml_batch()
-    monkeypatch.setattr(cpml.cfg, "inference_prompt", "leakage_audit")
+    batch = {**batch, "condition": TestCondition(prompt_policy="leakage_audit")}  # a test-time condition
     with torch.no_grad(), pytest.warns(UserWarning, match="leakage"):
         a = cpml(batch)["logits"]
         b = cpml({**batch, "label": 1 - batch["label"]})["logits"]
@@ -337,8 +338,8 @@ def test_cpml_leakage_audit_only_on_request(cpml, monkeypatch):
         cpml({k: v for k, v in batch.items() if k != "label"})
     from baselines.cpml import CPMLConfig
 
-    with pytest.raises(UmclError, match="inference_prompt"):
-        CPMLConfig(inference_prompt="truth")
+    with pytest.raises(UmclError, match="inference_prompt"):  # an evaluation setting, not a detector one
+        from_dict({"inference_prompt": "leakage_audit"}, CPMLConfig, "detectors.cpml")
 
 
 def test_cpml_landmark_jitter_amplitudes():
@@ -354,6 +355,7 @@ def test_cpml_landmark_jitter_amplitudes():
         assert nose[..., 1].abs().max() <= every + nose_y
         assert abs(d.mean()) < 0.05 * every  # zero-mean
 
+    from umcl.config import from_dict
 
 def test_cpml_loss_terms_on_known_signals(cpml):
     """Pull = 0 for identical views; push = mean |Pearson| of real x fake pairs; HR gap 0."""
@@ -381,5 +383,5 @@ def test_configs_build_from_yaml_style_mappings():
     from baselines.cpml import CPMLConfig
     from umcl.config import from_dict
 
-    cfg = from_dict({"hr_band_hz": [0.6, 4.0], "inference_prompt": "neutral"}, CPMLConfig, "detectors.cpml")
-    assert cfg.hr_band_hz == (0.6, 4.0) and cfg.inference_prompt == "neutral"
+    cfg = from_dict({"hr_band_hz": [0.6, 4.0], "label_fed_classifier": True}, CPMLConfig, "detectors.cpml")
+    assert cfg.hr_band_hz == (0.6, 4.0) and cfg.label_fed_classifier is True
