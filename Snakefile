@@ -8,13 +8,17 @@ import os
 
 from snakemake.utils import min_version
 
-from umcl.config import config_hash
+from umcl.config import check_config_keys, config_hash
 from umcl.protocols.keys import DATASET_SLUG
 from umcl.workflow import config_chain, load_profile, one_of, profile_file, section_hash, write_resolved
 
 min_version("9.0")
 
 
+# Every key this Snakefile reads from `config` (--config KEY=VALUE); any other key is a typo that
+# would be silently ignored, so it stops the run before anything is planned.
+CONFIG_KEYS = ("profile",)
+check_config_keys(config, CONFIG_KEYS)
 PROFILE_ARG = str(config.get("profile", "default"))
 # Unknown keys and wrongly typed values fail here (config/schema.json). The merged config every
 # step reads is written here too, after the range checks of every section, and only when its

@@ -131,18 +131,27 @@ def profile_file(profile: str) -> Path:
 
 
 def config_chain(path: str | Path) -> list[Path]:
-    """The file and every file it ``extends:`` (in that order)."""
-    import yaml
+    """The file and every file it ``extends:`` (in that order; parents relative to their child).
+
+    The one implementation of ``extends:`` (``umcl.config.load_config`` merges along it): a
+    missing, binary or malformed file, a non-string ``extends:`` and a circular chain each raise a
+    one-line :class:`ConfigError` naming the file.
+    """
+    from umcl.config import read_config_file
 
     chain = [Path(path)]
     while True:
-        data = yaml.safe_load(chain[-1].read_text()) or {}
-        parent = data.get("extends") if isinstance(data, dict) else None
+        parent = read_config_file(chain[-1]).get("extends")
         if parent is None:
             return chain
+        if not isinstance(parent, str) or not parent.strip():
+            raise ConfigError(f"`extends:` must name a YAML file, got {parent!r}", chain[-1],
+                              "write `extends: <file>.yaml` (relative to this file) or remove it")
         nxt = (chain[-1].parent / parent).resolve()
-        if nxt in [c.resolve() for c in chain]:
-            raise ConfigError("circular `extends:`", chain[-1], "remove the loop")
+        seen = [c.resolve() for c in chain]
+        if nxt in seen:
+            loop = " -> ".join(c.name for c in chain[seen.index(nxt):]) + f" -> {nxt.name}"
+            raise ConfigError(f"circular `extends:` ({loop})", chain[-1], "remove the loop")
         chain.append(nxt)
 
 

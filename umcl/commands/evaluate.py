@@ -31,8 +31,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from umcl.evaluation.predict import evaluate_run
 
+    from umcl.config import config_errors_name, section
+    from umcl.evaluation.config import EvalConfig
+    from umcl.io_utils import check_output_path
+
+    check_output_path(args.out, is_dir=True, kind="evaluate")  # never --run or another folder
     setup_logging(args.log)
     config = load_config(args.config) if args.config else {}
+    with config_errors_name(args.config):
+        section(config, "evaluation", EvalConfig)  # range errors before any scoring, naming the file
     if args.key or args.tests:
         from umcl.errors import UmclError
         from umcl.evaluation.sheet_eval import evaluate_cells

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from umcl.config import load_config, section
+from umcl.config import config_errors_name, load_config, section
 from umcl.data.synthff import SynthFFConfig, generate
 from umcl.logs import setup_logging
 
@@ -25,7 +25,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     setup_logging(args.log)
-    cfg = section(load_config(args.config) if args.config else None, "synthff", SynthFFConfig)
+    with config_errors_name(args.config):
+        cfg = section(load_config(args.config) if args.config else None, "synthff", SynthFFConfig)
     if args.workers is not None:
         cfg = dataclasses.replace(cfg, workers=args.workers)
     if args.variant is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from umcl.config import load_config
+from umcl.config import config_errors_name, load_config
+from umcl.errors import UmclError
 from umcl.logs import setup_logging
 
 HELP = "train a detector (AdamW + paper schedule, balanced batches); select the epoch on the validation split"
@@ -33,10 +34,33 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from umcl.training.trainer import Trainer, build_spec
 
-    setup_logging(args.log or Path(args.out) / "train.log")
+    check_run_folder(Path(args.out))
+    setup_logging(args.log or Path(args.out) / "train.log")  # a failure's one-line error lands here too (cli)
     config = load_config(args.config) if args.config else {}
-    spec = build_spec(config, args.detector, args.manifest, args.train_compression,
-                      seed=args.seed, epochs=args.epochs, methods=args.methods)
+    flags = [flag for flag, value in (("--seed", args.seed), ("--epochs", args.epochs)) if value is not None]
+    source = f"{args.config or 'built-in defaults'} with {' '.join(flags)}" if flags else args.config
+    with config_errors_name(source):
+        spec = build_spec(config, args.detector, args.manifest, args.train_compression,
+                          seed=args.seed, epochs=args.epochs, methods=args.methods)
     Trainer(spec, args.out, progress=not args.no_progress).fit(resume=args.resume, stop_after=args.stop_after,
                                                               if_exists=args.if_exists)
     return 0
+
+
+#: what a run folder may hold before its first run.json (a killed first attempt: its log)
+_BEFORE_RUN = {"train.log", "checkpoints"}
+
+
+def check_run_folder(out: Path) -> None:
+    """Refuse an ``--out`` that is a file, or a non-empty folder that holds no training run (a
+    dataset, another step's output): training writes into it and must not mix with other files."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UmclError("--out exists and is a file, but it is the run folder; it was left untouched", out,
+                        "give --out a new folder path")
+    names = {p.name for p in out.iterdir()}
+    if names and "run.json" not in names and not names <= _BEFORE_RUN:
+        raise UmclError("--out is a folder that holds other files and no training run; it was left untouched",
+                        out, "give --out a new or empty folder")
+

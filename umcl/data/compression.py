@@ -107,7 +107,7 @@ def _last_line(stderr: bytes) -> str:
     return lines[-1][:200] if lines else "no message"
 
 
-_VIDEO_STREAM = re.compile(r"Stream #\S+.*Video: .*?(\d{2,5})x(\d{2,5})")
+_VIDEO_STREAM = re.compile(r"Stream #\S+.*Video: .*?, (\d{1,5})x(\d{1,5})\b")  # ", WxH" (not "0x31637661")
 _ROTATION = re.compile(r"display ?matrix: rotation of (-?\d+(?:\.\d+)?) degrees", re.IGNORECASE)
 
 
@@ -130,6 +130,8 @@ class VideoInfo:
 
 def _check_file(path: Path) -> None:
     if not path.is_file():
+    if path.is_dir():
+        raise BadVideoError("is a folder, not a video file", path, "pass the path of one video file")
         raise BadVideoError("video file not found", path, "check the path or regenerate the dataset")
     if path.stat().st_size == 0:
         raise BadVideoError("video file is empty", path, "delete it and re-run the step that writes it")

@@ -28,7 +28,7 @@ from umcl.config import config_hash, section
 from umcl.errors import UmclError
 from umcl.evaluation.config import EvalConfig
 from umcl.evaluation.metrics import compute_metrics
-from umcl.io_utils import atomic_path
+from umcl.io_utils import atomic_path, read_json_file
 from umcl.logs import get_logger
 from umcl.registry import build_detector
 from umcl.training.config import TrainConfig
@@ -94,7 +94,16 @@ def read_run(run: str | Path) -> dict:
     path = Path(run) / "run.json"
     if not path.is_file():
         raise UmclError("not a training run (no run.json)", Path(run), "pass the --out folder of `umcl train`")
-    return json.loads(path.read_text())
+    fix = "train the run again with `umcl train` (run.json is written by it)"
+    info = read_json_file(path, "run.json", fix)
+    missing = [k for k in RUN_KEYS if not isinstance(info, dict) or k not in info]
+    if missing:
+        raise UmclError(f"run.json lacks {missing}", path, fix)
+    return info
+
+
+#: keys of ``run.json`` that evaluation reads
+RUN_KEYS = ("detector", "detector_config", "training", "train_compression", "seed", "fingerprint")
 
 
 @dataclasses.dataclass
@@ -116,7 +125,11 @@ def load_run(run: str | Path, device: str = "auto") -> LoadedRun:
     info = read_run(run)
     selection = read_selection(run)
     train_cfg = TrainConfig(**info["training"])
-    state = load_checkpoint(run / "checkpoints" / "best.pt")
+    best = run / "checkpoints" / "best.pt"
+    if not best.is_file():
+        raise UmclError("run has no checkpoints/best.pt (training did not finish an epoch, or it was deleted)",
+                        run, "finish the run with `umcl train ... --out RUN --resume`, or train it again")
+    state = load_checkpoint(best)
     if state.get("epoch") != selection["epoch"]:
         raise UmclError(f"best.pt holds epoch {state.get('epoch')} but selection.json names epoch "
                         f"{selection['epoch']}", run, "re-run or resume `umcl train` to rewrite them")
@@ -153,7 +166,7 @@ def evaluate_run(config: dict, run: str | Path, manifest: str | Path, test_compr
         "config_hash": config_hash(config), "train_commit": info.get("commit"), "commit": git_commit(),
         "evaluation": dataclasses.asdict(ev),
     }
-    with atomic_path(Path(out)) as tmp:
+    with atomic_path(Path(out), kind="evaluate") as tmp:
         tmp.mkdir()
         scores.to_csv(tmp / "scores.csv", index=False)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")

@@ -41,7 +41,7 @@ from umcl.detector import Detector
 from umcl.errors import UmclError
 from umcl.evaluation.metrics import compute_metrics
 from umcl.evaluation.predict import autocast, predict
-from umcl.io_utils import write_json, write_text
+from umcl.io_utils import read_json_file, write_json, write_text
 from umcl.logs import get_logger
 from umcl.registry import build_detector, get_entry
 from umcl.seeding import seed_everything
@@ -295,6 +295,11 @@ def read_selection(run: str | Path) -> dict[str, Any]:
     path = Path(run) / "selection.json"
     if not path.is_file():
         raise UmclError("run has no selection.json", path.parent, "train it first with `umcl train`")
-    sel = json.loads(path.read_text())
+    fix = "finish or redo the run with `umcl train` (it writes selection.json after every epoch)"
+    sel = read_json_file(path, "selection.json", fix)
+    if not isinstance(sel, dict):
+        raise UmclError("selection.json is not a JSON object", path, fix)
     check_selection_split(sel.get("split", "?"))
     return sel
+    if not all(k in sel for k in ("epoch", "metric", "value")):
+        raise UmclError("selection.json lacks epoch/metric/value", path, fix)

@@ -1,0 +1,438 @@
+"""Bad inputs as a new user would try them (issue 13): one table, one check for every row.
+
+Each row builds its inputs in a fresh folder, runs the ``umcl`` command in-process (as the other
+CLI tests do) and asserts: a non-zero exit; exactly one error line, no traceback; the line names
+the file at fault and says how to fix it (``fix:``); and nothing was destroyed or changed in the
+folder, nor left behind, except what the row allows (a failed ``umcl train`` keeps its log, which
+must then hold the error). Two rows run Snakemake on pipeline arguments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+import torch
+
+from _train_fixtures import make_manifest  # registers the toy detector "toy_test"
+from umcl.cli import main
+from umcl.data.compression import ffmpeg_exe
+from umcl.errors import ConfigError
+from umcl.training.trainer import Trainer, build_spec
+from umcl.workflow import load_profile
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+DEFAULT = REPO / "config" / "default.yaml"
+TOY = {"training": {"epochs": 1, "batch_size": 4, "seed": 0}, "detectors": {"toy_test": {"hidden": 4}}}
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+@dataclass
+class Shared:
+    """Inputs built once: a preprocessed toy manifest and a trained toy run (both read-only here)."""
+
+    manifest: Path
+    run: Path
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory) -> Shared:
+    root = tmp_path_factory.mktemp("shared")
+    manifest = make_manifest(root / "data")
+    run = root / "run"
+    Trainer(build_spec(TOY, "toy_test", manifest, "c23"), run, progress=False).fit()
+    return Shared(manifest, run)
+
+
+# ------------------------------------------------------------------------------ input builders
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (path.write_bytes if isinstance(text, bytes) else path.write_text)(text)
+    return path
+
+
+def video(path: Path, size: str = "64x64", frames: int = 20) -> Path:
+    """A short grey H.264 clip made with the project's ffmpeg."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", f"color=c=gray:size={size}:rate=25",
+                    "-frames:v", str(frames), "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)], check=True)
+    return path
+
+
+def dataset(root: Path) -> Path:
+    """A small FF++ tree (Deepfakes only) that ``umcl manifest`` lists: it must survive any --out mistake."""
+    for i, split in enumerate(("train", "val", "test")):
+        a, b = f"{2 * i:03d}", f"{2 * i + 1:03d}"
+        write(root / "splits" / f"{split}.json", f'[["{a}", "{b}"]]\n')
+        for name, folder in ((a, "original_sequences/youtube"), (b, "original_sequences/youtube"),
+                             (f"{a}_{b}", "manipulated_sequences/Deepfakes"),
+                             (f"{b}_{a}", "manipulated_sequences/Deepfakes")):
+            write(root / folder / "raw/videos" / f"{name}.mp4", b"\x00\x00\x00\x18ftypmp42 user video " + name.encode())
+    return root
+
+
+def copy_run(shared: Shared, dst: Path) -> Path:
+    shutil.copytree(shared.run, dst)
+    return dst
+
+
+def evaluate(run: Path, shared: Shared, out: Path, *extra: str) -> list[str]:
+    return ["evaluate", "--run", str(run), "--manifest", str(shared.manifest), "--test-compression", "c23",
+            "--out", str(out), "--no-progress", *extra]
+
+
+def train(shared: Shared, out: Path, *extra: str, manifest: Path | None = None) -> list[str]:
+    return ["train", "--detector", "toy_test", "--manifest", str(manifest or shared.manifest),
+            "--train-compression", "c23", "--out", str(out), "--no-progress", *extra]
+
+
+# ------------------------------------------------------------------------------ the table
+@dataclass
+class Case:
+    """One bad input: ``build(tmp, shared) -> (argv, file the message must name)``; ``match`` is a
+    regex the error line must match; ``left`` are paths (relative to tmp) a failure may leave."""
+
+    id: str
+    build: Callable[[Path, Shared], tuple[list[str], Path]]
+    match: str
+    left: tuple[str, ...] = ()
+    not_in: str | None = None
+
+
+def _cfg(text: str, extends_default: bool = False) -> Callable[[Path, Shared], tuple[list[str], Path]]:
+    def build(tmp: Path, _: Shared) -> tuple[list[str], Path]:
+        body = (f"extends: {DEFAULT}\n" if extends_default else "") + text
+        cfg = write(tmp / "my.yaml", body)
+        return ["validate-config", "--config", str(cfg)], cfg
+    return build
+
+
+def _circular(tmp: Path, _: Shared):
+    write(tmp / "b.yaml", "extends: a.yaml\n")
+    return ["validate-config", "--config", str(write(tmp / "a.yaml", "extends: b.yaml\ntraining:\n  epochs: 2\n"))], \
+        tmp / "b.yaml"
+
+
+def _self_extends(tmp: Path, _: Shared):
+    cfg = write(tmp / "self.yaml", "extends: self.yaml\n")
+    return ["validate-config", "--config", str(cfg)], cfg
+
+
+def _missing_parent(tmp: Path, _: Shared):
+    cfg = write(tmp / "child.yaml", "extends: nowhere.yaml\n")
+    return ["validate-config", "--config", str(cfg)], tmp / "nowhere.yaml"
+
+
+def _binary_config(tmp: Path, _: Shared):
+    cfg = write(tmp / "cfg.yaml", bytes(range(256)))
+    return ["validate-config", "--config", str(cfg)], cfg
+
+
+def _config_is_folder(tmp: Path, _: Shared):
+    (tmp / "configs").mkdir()
+    return ["validate-config", "--config", str(tmp / "configs")], tmp / "configs"
+
+
+def _validate_out_folder(tmp: Path, _: Shared):
+    data = dataset(tmp / "DIR")
+    return ["validate-config", "--config", str(DEFAULT), "--out", str(data)], data
+
+
+def _validate_out_checkpoint(tmp: Path, _: Shared):
+    ckpt = tmp / "best.pt"
+    torch.save({"w": torch.zeros(3)}, ckpt)
+    return ["validate-config", "--config", str(DEFAULT), "--out", str(ckpt)], ckpt
+
+
+def _set_bad(tmp: Path, _: Shared):
+    return ["validate-config", "--config", str(DEFAULT), "--set", "training.epochs=-3"], DEFAULT
+
+
+def _manifest_out_is_root(tmp: Path, _: Shared):
+    data = dataset(tmp / "DATA")
+    return ["manifest", "--dataset", "ff++", "--root", str(data), "--methods", "Deepfakes", "--out", str(data)], data
+
+
+def _manifest_out_is_video(tmp: Path, _: Shared):
+    data = dataset(tmp / "DATA")
+    vid = data / "original_sequences/youtube/raw/videos/000.mp4"
+    return ["manifest", "--dataset", "ff++", "--root", str(data), "--methods", "Deepfakes", "--out", str(vid)], vid
+
+
+def _binary_manifest(tmp: Path, _: Shared):
+    m = write(tmp / "manifest.csv", b"PK\x03\x04" + bytes(range(256)) * 4)
+    return ["preprocess", "--manifest", str(m), "--out", str(tmp / "cache"), "--out-manifest",
+            str(tmp / "pre.csv")], m
+
+
+def _manifest_is_folder(tmp: Path, shared: Shared):
+    (tmp / "m").mkdir()
+    return train(shared, tmp / "run", manifest=tmp / "m"), tmp / "m"
+
+
+def _manifest_lacks_columns(tmp: Path, _: Shared):
+    m = write(tmp / "m.csv", "video,label\na.mp4,1\n")
+    return ["preprocess", "--manifest", str(m), "--out", str(tmp / "cache"), "--out-manifest",
+            str(tmp / "pre.csv")], m
+
+
+def _out_manifest_is_cache(tmp: Path, shared: Shared):
+    cache = tmp / "cache"
+    write(cache / "000.npz", b"PK\x03\x04 a cache")
+    return ["preprocess", "--manifest", str(shared.manifest), "--out", str(cache), "--out-manifest",
+            str(cache)], cache
+
+
+def _out_manifest_is_input(tmp: Path, _: Shared):
+    m = write(tmp / "m.csv", "dataset,method,compression,split,label,path,id\n")
+    return ["preprocess", "--manifest", str(m), "--out", str(tmp / "cache"), "--out-manifest", str(m)], m
+
+
+def _cache_out_is_file(tmp: Path, shared: Shared):
+    f = write(tmp / "notes.txt", "my notes\n")
+    return ["preprocess", "--manifest", str(shared.manifest), "--out", str(f), "--out-manifest",
+            str(tmp / "pre.csv")], f
+
+
+def _video_is_folder(tmp: Path, _: Shared):
+    (tmp / "clip.mp4").mkdir()
+    return ["preprocess", str(tmp / "clip.mp4"), "--out", str(tmp / "c")], tmp / "clip.mp4"
+
+
+def _video_missing(tmp: Path, _: Shared):
+    return ["preprocess", str(tmp / "nope.mp4"), "--out", str(tmp / "c")], tmp / "nope.mp4"
+
+
+def _video_empty(tmp: Path, _: Shared):
+    return ["preprocess", str(write(tmp / "e.mp4", b"")), "--out", str(tmp / "c")], tmp / "e.mp4"
+
+
+def _video_is_text(tmp: Path, _: Shared):
+    return ["preprocess", str(write(tmp / "t.mp4", "not a video\n")), "--out", str(tmp / "c")], tmp / "t.mp4"
+
+
+def _video_8x8(tmp: Path, _: Shared):
+    return ["preprocess", str(video(tmp / "tiny.mp4", "8x8")), "--out", str(tmp / "c"), "--num-frames", "8"], \
+        tmp / "tiny.mp4"
+
+
+def _video_too_short(tmp: Path, _: Shared):
+    return ["preprocess", str(video(tmp / "short.mp4", frames=5)), "--out", str(tmp / "c"), "--num-frames", "16"], \
+        tmp / "short.mp4"
+
+
+def _evaluate_out_is_run(tmp: Path, shared: Shared):
+    run = copy_run(shared, tmp / "R")
+    return evaluate(run, shared, run), run
+
+
+def _evaluate_out_is_dataset(tmp: Path, shared: Shared):
+    data = dataset(tmp / "DATA")
+    return evaluate(shared.run, shared, data), data
+
+
+def _corrupt_json(name: str, content: bytes):
+    def build(tmp: Path, shared: Shared):
+        run = copy_run(shared, tmp / "R")
+        (run / name).write_bytes(content)
+        return evaluate(run, shared, tmp / "E"), run / name
+    return build
+
+
+def _run_without_best(tmp: Path, shared: Shared):
+    run = copy_run(shared, tmp / "R")
+    (run / "checkpoints" / "best.pt").unlink()
+    return evaluate(run, shared, tmp / "E"), run
+
+
+def _truncated_best(tmp: Path, shared: Shared):
+    run = copy_run(shared, tmp / "R")
+    best = run / "checkpoints" / "best.pt"
+    best.write_bytes(best.read_bytes()[:100])
+    return evaluate(run, shared, tmp / "E"), best
+
+
+def _evaluate_bad_bootstrap(tmp: Path, shared: Shared):
+    cfg = write(tmp / "eval.yaml", "evaluation:\n  n_bootstrap: -5\n")
+    return evaluate(shared.run, shared, tmp / "E", "--config", str(cfg)), cfg
+
+
+def _train_out_is_file(tmp: Path, shared: Shared):
+    f = write(tmp / "run.txt", "keep me\n")
+    return train(shared, f), f
+
+
+def _train_out_is_dataset(tmp: Path, shared: Shared):
+    data = dataset(tmp / "DATA")
+    return train(shared, data), data
+
+
+def _train_fails_into_log(tmp: Path, shared: Shared):
+    m = write(tmp / "raw.csv", "dataset,method,compression,split,label,path,id\n"
+                               "synthff,original,c23,train,0,v/000.mp4,000\n")
+    return train(shared, tmp / "run", manifest=m), m
+
+
+def _train_epochs_flag(tmp: Path, shared: Shared):
+    return train(shared, tmp / "run", "--epochs", "-1"), Path("--epochs")
+
+
+def _lrnet_pair_incomplete(tmp: Path, shared: Shared):
+    weights = tmp / "LRNet_org_weights"
+    write(weights / "g1.pth", b"")  # g2.pth missing
+    cfg = write(tmp / "lrnet.yaml", f"detectors:\n  lrnet:\n    block_size: 4\n    pretrained_path: {weights}\n")
+    return ["train", "--config", str(cfg), "--detector", "lrnet", "--manifest", str(shared.manifest),
+            "--train-compression", "c23", "--out", str(tmp / "run"), "--no-progress"], weights
+
+
+CASES = [
+    # configs
+    Case("circular-extends", _circular, r"circular `extends:`"),
+    Case("extends-itself", _self_extends, r"circular `extends:`"),
+    Case("extends-missing-file", _missing_parent, r"config file not found"),
+    Case("binary-config", _binary_config, r"binary file|not UTF-8"),
+    Case("config-is-folder", _config_is_folder, r"is a folder"),
+    Case("invalid-yaml", _cfg("training: [epochs: 1\n"), r"not valid YAML"),
+    Case("top-level-list", _cfg("- a\n- b\n"), r"top level must be a mapping"),
+    Case("extends-not-a-name", _cfg("extends: 5\n"), r"`extends:` must name a YAML file"),
+    Case("unknown-key", _cfg("training:\n  epoch: 3\n"), r"epoch"),
+    Case("epochs-negative", _cfg("training:\n  epochs: -1\n"), r"training\.epochs must be >= 1"),
+    Case("lr-nan", _cfg("training:\n  lr: .nan\n"), r"'training\.lr'.*finite", not_in="lr_min"),
+    Case("lr-inf", _cfg("training:\n  lr: .inf\n"), r"'training\.lr'.*finite"),
+    Case("level-c99", _cfg("compression:\n  levels: [c99]\n"), r"c99"),
+    Case("bootstrap-negative", _cfg("evaluation:\n  n_bootstrap: -5\n"), r"n_bootstrap must be >= 0"),
+    Case("synthff-too-few-identities", _cfg("synthff:\n  n_identities: 4\n", extends_default=True),
+         r"synthff\.n_identities is 4.*at least 6"),
+    Case("set-out-of-range", _set_bad, r"with --set training\.epochs=-3: training\.epochs must be >= 1"),
+    Case("validate-out-is-folder", _validate_out_folder, r"is a folder.*left untouched"),
+    Case("validate-out-is-checkpoint", _validate_out_checkpoint, r"holds a zip file.*left untouched"),
+    # manifests
+    Case("manifest-out-is-root", _manifest_out_is_root, r"is a folder.*left untouched"),
+    Case("manifest-out-is-a-video", _manifest_out_is_video, r"holds a mp4 file.*left untouched"),
+    Case("binary-manifest", _binary_manifest, r"manifest is a binary file"),
+    Case("manifest-is-folder", _manifest_is_folder, r"manifest is a folder", left=("run", "run/train.log")),
+    Case("manifest-lacks-columns", _manifest_lacks_columns, r"lacks column"),
+    Case("out-manifest-is-cache-folder", _out_manifest_is_cache, r"is a folder.*left untouched"),
+    Case("out-manifest-is-input", _out_manifest_is_input, r"would replace the input"),
+    Case("cache-out-is-a-file", _cache_out_is_file, r"exists and is a file"),
+    # videos
+    Case("video-is-folder", _video_is_folder, r"is a folder, not a video"),
+    Case("video-missing", _video_missing, r"video file not found"),
+    Case("video-empty", _video_empty, r"video file is empty"),
+    Case("video-is-text", _video_is_text, r"no readable video stream"),
+    Case("video-8x8", _video_8x8, r"8x8 px, smaller than the smallest face"),
+    Case("video-too-short", _video_too_short, r"5 frames but 16 are needed"),
+    # runs and checkpoints
+    Case("evaluate-out-is-run", _evaluate_out_is_run, r"folder exists and is not an output of this step"),
+    Case("evaluate-out-is-dataset", _evaluate_out_is_dataset, r"not an output of this step"),
+    Case("corrupt-run-json", _corrupt_json("run.json", b'{"detector": "toy'), r"run\.json is not valid JSON"),
+    Case("binary-run-json", _corrupt_json("run.json", b"\x80\x04\x95 pickle"), r"run\.json is (a binary file|not UTF-8 text)"),
+    Case("run-json-lacks-keys", _corrupt_json("run.json", b'{"detector": "toy_test"}'), r"run\.json lacks"),
+    Case("corrupt-selection-json", _corrupt_json("selection.json", b"{\"epoch\": "),
+         r"selection\.json is not valid JSON"),
+    Case("run-without-best", _run_without_best, r"no checkpoints/best\.pt", not_in="drop --resume"),
+    Case("truncated-best", _truncated_best, r"unreadable checkpoint"),
+    Case("evaluate-bootstrap-negative", _evaluate_bad_bootstrap, r"n_bootstrap must be >= 0"),
+    Case("train-out-is-file", _train_out_is_file, r"exists and is a file"),
+    Case("train-out-is-dataset", _train_out_is_dataset, r"holds other files and no training run"),
+    Case("train-fails-error-in-log", _train_fails_into_log, r"no cache columns", left=("run", "run/train.log")),
+    Case("train-epochs-flag", _train_epochs_flag, r"with --epochs: training\.epochs must be >= 1",
+         left=("run", "run/train.log")),
+    Case("lrnet-pair-incomplete", _lrnet_pair_incomplete, r"lacks g2\.pth", left=("run", "run/train.log")),
+]
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every path under ``root`` -> content hash (files) or ``dir``."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        out[rel] = "dir" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(case: Case, shared: Shared, tmp_path: Path, capsys) -> None:
+    argv, culprit = case.build(tmp_path, shared)
+    before = snapshot(tmp_path)
+    shared_before = snapshot(shared.run)
+    capsys.readouterr()
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code != 0, f"exit 0 for {case.id}"
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if re.match(r"umcl [\w-]+: error: ", ln)]
+    assert len(lines) == 1, err
+    line = lines[0]
+    assert re.search(case.match, line), line
+    assert str(culprit) in line, f"message does not name {culprit}: {line}"
+    assert "— fix: " in line and line.split("— fix: ")[1].strip(), line
+    if case.not_in:
+        assert case.not_in not in line, line
+    after = snapshot(tmp_path)
+    changed = sorted(k for k, v in before.items() if after.get(k) != v)
+    assert not changed, f"destroyed or changed: {changed}"
+    new = sorted(set(after) - set(before) - set(case.left))
+    assert not new, f"left behind: {new}"
+    assert snapshot(shared.run) == shared_before
+    for rel in case.left:
+        if rel.endswith(".log"):
+            assert line in (tmp_path / rel).read_text(), f"{rel} lacks the error"
+
+
+def test_catalogue_size() -> None:
+    kinds = {c.build.__name__ for c in CASES}
+    assert len(CASES) >= 25 and len(kinds) >= 25
+
+
+# ------------------------------------------------------------------------------ pipeline arguments
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def test_misspelled_pipeline_key_stops_snakemake() -> None:
+    """``snakemake -n --config profil=smoke`` fails before planning, with the cause in a few lines
+    (it used to plan the default profile quietly)."""
+    results_before = sorted(p.name for p in (REPO / "results").glob("*")) if (REPO / "results").is_dir() else []
+    proc = subprocess.run([str(BIN / "snakemake"), "-n", "--config", "profil=smoke"], cwd=REPO, env=ENV,
+                          capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert re.search(r"unknown key\(s\) \['profil'\].*did you mean 'profile'.*fix: ", out), out
+    assert "Job stats" not in out and len(out.strip().splitlines()) < 10, out
+    after = sorted(p.name for p in (REPO / "results").glob("*")) if (REPO / "results").is_dir() else []
+    assert after == results_before  # nothing planned, nothing written
+
+
+def test_circular_profile_is_one_error(tmp_path: Path) -> None:
+    """The Snakefile loads ``profile=FILE`` with ``load_profile``: a loop is one ConfigError naming the
+    file (it was a RecursionError of ~1000 lines through Snakemake)."""
+    write(tmp_path / "b.yaml", "extends: loop_a.yaml\n")
+    loop = write(tmp_path / "loop_a.yaml", "extends: b.yaml\n")
+    with pytest.raises(ConfigError, match=r"circular `extends:` \(loop_a\.yaml -> b\.yaml -> loop_a\.yaml\)") as info:
+        load_profile(str(loop))
+    assert str(tmp_path / "b.yaml") in str(info.value) and "\n" not in str(info.value)
+
+
+def test_json_marker_written_by_evaluate_allows_rerun(shared: Shared, tmp_path: Path) -> None:
+    """The other side of the output rule: a previous `umcl evaluate` output is replaced on a re-run."""
+    out = tmp_path / "E"
+    assert main(evaluate(shared.run, shared, out)) == 0
+    first = json.loads((out / "metrics.json").read_text())
+    assert main(evaluate(shared.run, shared, out)) == 0
+    assert json.loads((out / "metrics.json").read_text())["auc"] == first["auc"]
+    (out / "mine.txt").write_text("a user's note")  # now it holds something evaluate did not write
+    assert main(evaluate(shared.run, shared, out)) == 2
+    assert (out / "mine.txt").read_text() == "a user's note"
+    assert np.isfinite(first["auc"]["value"])
