@@ -129,9 +129,9 @@ class VideoInfo:
 
 
 def _check_file(path: Path) -> None:
-    if not path.is_file():
     if path.is_dir():
         raise BadVideoError("is a folder, not a video file", path, "pass the path of one video file")
+    if not path.is_file():
         raise BadVideoError("video file not found", path, "check the path or regenerate the dataset")
     if path.stat().st_size == 0:
         raise BadVideoError("video file is empty", path, "delete it and re-run the step that writes it")
