@@ -300,6 +300,6 @@ def read_selection(run: str | Path) -> dict[str, Any]:
     if not isinstance(sel, dict):
         raise UmclError("selection.json is not a JSON object", path, fix)
     check_selection_split(sel.get("split", "?"))
-    return sel
     if not all(k in sel for k in ("epoch", "metric", "value")):
         raise UmclError("selection.json lacks epoch/metric/value", path, fix)
+    return sel

@@ -77,6 +77,10 @@ def preprocess_frames(frames: np.ndarray, cfg: PreprocessConfig, source: str | P
     Raises :class:`BadVideoError` when the face is found in fewer than ``min_detection_rate``
     of the tried frames.
     """
+    if min(frames.shape[1:3]) < cfg.min_face_size:
+        raise BadVideoError(f"video is {frames.shape[2]}x{frames.shape[1]} px, smaller than the smallest face the "
+                            f"detector looks for ({cfg.min_face_size} px)", source,
+                            "use a larger video, or lower preprocess.min_face_size (>= 12)")
     track = track_faces(frames, cfg, mtcnn)
     if track.detection_rate < cfg.min_detection_rate or not np.isfinite(track.boxes).all():
         raise BadVideoError(f"face found in {track.detection_rate:.0%} of {int(track.tried.sum())} tried frames "
@@ -84,10 +88,6 @@ def preprocess_frames(frames: np.ndarray, cfg: PreprocessConfig, source: str | P
                             "check that the video shows one face, or lower preprocess.min_detection_rate")
     landmarker = landmarker if landmarker is not None else _landmarker(cfg)
     raw = detect_landmarks(frames, track.boxes, landmarker)
-    if min(frames.shape[1:3]) < cfg.min_face_size:
-        raise BadVideoError(f"video is {frames.shape[2]}x{frames.shape[1]} px, smaller than the smallest face the "
-                            f"detector looks for ({cfg.min_face_size} px)", source,
-                            "use a larger video, or lower preprocess.min_face_size (>= 12)")
     if not np.isfinite(raw).all():
         raise BadVideoError(f"{landmarker.name} landmarks failed on some frames", source,
                             "check the video's face is visible in every frame")
