@@ -63,3 +63,20 @@ def test_bad_settings_are_config_errors():
         TrainConfig(warmup_fraction=1.0)
     with pytest.raises(ConfigError):
         TrainConfig(lr_min=1.0)
+
+
+def test_constant_schedule_and_adam_for_the_baselines_recipes():
+    """LRNet / FF++ Xception / CPML as published: a fixed lr on every step; Adam or AdamW by name."""
+    cfg = TrainConfig(optimizer="adam", schedule="constant", lr=2e-4, weight_decay=0.0)
+    assert [lr_at(s, 50, cfg) for s in range(50)] == [2e-4] * 50
+    model = torch.nn.Linear(2, 2)
+    opt = build_optimizer(model, cfg)
+    assert type(opt) is torch.optim.Adam and opt.param_groups[0]["lr"] == 2e-4
+    sched = PaperSchedule(opt, 10, cfg)
+    for _ in range(10):
+        opt.step()
+        sched.step()
+        assert opt.param_groups[0]["lr"] == 2e-4
+    assert type(build_optimizer(model, TrainConfig())) is torch.optim.AdamW
+    with pytest.raises(ConfigError):
+        lr_at(0, 0, cfg)
