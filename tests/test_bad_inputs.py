@@ -436,3 +436,66 @@ def test_json_marker_written_by_evaluate_allows_rerun(shared: Shared, tmp_path: 
     assert main(evaluate(shared.run, shared, out)) == 2
     assert (out / "mine.txt").read_text() == "a user's note"
     assert np.isfinite(first["auc"]["value"])
+
+
+# ------------------------------------------------------------------------------ the rules underneath
+def test_output_rule_unit(tmp_path: Path) -> None:
+    """atomic_path: a re-run replaces its own kind of output; anything else is refused and kept."""
+    from umcl.errors import UmclError
+    from umcl.io_utils import OUTPUT_MARKER, atomic_path, file_format, write_text
+
+    csv = write(tmp_path / "m.csv", "a,b\n1,2\n")
+    write_text(csv, "a,b\n3,4\n")  # text over text: a re-run
+    assert csv.read_text() == "a,b\n3,4\n"
+    ckpt = tmp_path / "w.pt"
+    torch.save({"w": torch.ones(2)}, ckpt)
+    assert file_format(ckpt) == "zip" and file_format(csv) == "text"
+    with pytest.raises(UmclError, match="holds a zip file"):
+        write_text(ckpt, "text")
+    assert torch.load(ckpt)["w"].sum() == 2
+    with atomic_path(ckpt) as tmp:  # zip over zip: a re-run of a weight writer
+        torch.save({"w": torch.zeros(2)}, tmp)
+    assert torch.load(ckpt)["w"].sum() == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with atomic_path(empty, kind="demo") as tmp:  # an empty folder holds nothing to lose
+        tmp.mkdir()
+        (tmp / "a.txt").write_text("1")
+    assert json.loads((empty / OUTPUT_MARKER).read_text()) == {"kind": "demo", "files": ["a.txt"]}
+    with atomic_path(empty, kind="demo") as tmp:  # its own marked output: replaced
+        tmp.mkdir()
+        (tmp / "b.txt").write_text("2")
+    assert sorted(p.name for p in empty.iterdir()) == [OUTPUT_MARKER, "b.txt"]
+    with pytest.raises(UmclError, match="output of another step"):
+        with atomic_path(empty, kind="other") as tmp:
+            tmp.mkdir()
+    with pytest.raises(RuntimeError):  # a failure inside leaves the old output and no temporary
+        with atomic_path(empty, kind="demo") as tmp:
+            tmp.mkdir()
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "m.csv", "w.pt"]
+
+
+@pytest.mark.parametrize("has_last", [False, True])
+def test_disk_full_fix_says_resume_only_when_there_is_an_epoch(tmp_path: Path, monkeypatch, has_last: bool) -> None:
+    """A full disk in the first epoch cannot be continued with --resume (issue 13 #7)."""
+    import errno
+
+    from umcl.errors import UmclError
+    from umcl.training import runtime
+
+    ckpt_dir = tmp_path / "run" / "checkpoints"
+    ckpt_dir.mkdir(parents=True)
+    if has_last:
+        torch.save({"epoch": 1}, ckpt_dir / "last.pt")
+
+    def full(*_a, **_k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runtime.torch, "save", full)
+    with pytest.raises(UmclError) as info:
+        runtime.save_checkpoint({"w": torch.zeros(1)}, ckpt_dir / "best.pt")
+    msg = str(info.value)
+    assert "No space left" in msg and "\n" not in msg and str(ckpt_dir / "best.pt") in msg
+    assert ("--resume" in msg) == has_last
+    assert sorted(p.name for p in ckpt_dir.iterdir()) == (["last.pt"] if has_last else [])
