@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from umcl.errors import UmclError
-from umcl.vocab import DATASETS, method_abbrev, method_from_abbrev
+from umcl.vocab import DATASETS, FF_ALL_METHODS, method_abbrev, method_from_abbrev
 
 #: path-safe spelling of dataset names (``ff++`` is not a nice folder name)
 DATASET_SLUG: dict[str, str] = {d: d.replace("++", "pp") for d in DATASETS}
@@ -48,6 +48,9 @@ class Selection:
             raise _bad("compression", self.compression)
         if self.methods is not None and (not self.methods or len(set(self.methods)) != len(self.methods)):
             raise UmclError(f"selection methods must be non-empty and distinct, got {self.methods}")
+        unknown = [m for m in self.methods or () if self.dataset == "ff++" and m not in FF_ALL_METHODS]
+        if unknown:
+            raise UmclError(f"unknown FF++ manipulation method(s) {unknown}", fix=f"use some of {list(FF_ALL_METHODS)}")
 
     @property
     def slug(self) -> str:

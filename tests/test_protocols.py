@@ -1,0 +1,304 @@
+"""The protocol layer: keys, job sheet (shared runs, conditions never retrain), one-process evaluation
+of a run on all its cells, the table renderer's statistics, and the Table 11 test-time leak."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import roc_auc_score
+
+from _train_fixtures import write_cache  # registers the "toy_test" detector
+from umcl.data.manifest import VideoRecord, write_manifest
+from umcl.errors import UmclError
+from umcl.evaluation.config import EvalConfig
+from umcl.protocols.keys import EvalKey, RunKey, Selection
+from umcl.protocols.sheet import build_sheet
+from umcl.protocols.spec import CellDecl, Model, Protocol
+from umcl.protocols.tables import PROTOCOLS
+from umcl.vocab import COMPRESSIONS, FF_METHODS
+from umcl.workflow import WorkflowConfig, load_profile
+
+# ----------------------------------------------------------------------------------------- keys
+selections = st.builds(Selection, st.sampled_from(["ff++", "celebdf", "dfd", "dfdc"]),
+                       st.sampled_from([*COMPRESSIONS, "orig"]),
+                       st.one_of(st.none(), st.lists(st.sampled_from(FF_METHODS), min_size=1, max_size=4,
+                                                     unique=True).map(tuple)))
+runs = st.builds(RunKey, st.sampled_from(["xception", "lrnet", "cpml", "umcl"]), selections,
+                 st.integers(0, 99), st.sampled_from([None, "ablA", "ablB", "ablC", "pairs"]))
+conditions = st.sampled_from(["clean", "frames-r0.50", "landmarks-s0.05", "prompt-opposite-labelfree",
+                              "frames-r0.30_prompt-unrelated-labelfree_seed1"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(runs, selections, conditions)
+def test_key_round_trips(run: RunKey, test: Selection, condition: str) -> None:
+    key = EvalKey(run, test, condition)
+    assert RunKey.from_path(run.to_path()) == run
+    assert EvalKey.from_path(key.to_path()) == key
+    assert EvalKey.from_dict(json.loads(json.dumps(key.to_dict()))) == key
+    assert EvalKey.from_test_path(run, key.test_path) == key
+    assert key.to_path().startswith(run.to_path() + "/")
+
+
+@pytest.mark.parametrize("bad", ["umcl/ffpp-all-c23", "umcl/ffpp-XX-c23/seed0", "umcl/zz-all-c23/seed0",
+                                 "um cl/ffpp-all-c23/seed0", "umcl/ffpp-all-c23/seedX"])
+def test_bad_run_paths_are_one_line_errors(bad: str) -> None:
+    with pytest.raises(UmclError) as err:
+        RunKey.from_path(bad)
+    assert "\n" not in str(err.value)
+
+
+# ----------------------------------------------------------------------------------------- sheet
+def test_shared_runs_are_trained_once() -> None:
+    _, layout = load_profile("default", check=False)
+    sheet = layout.sheet
+    assert len(sheet.runs) == len(set(sheet.runs)) == len(layout.runs(list(PROTOCOLS)))
+
+    def runs_of(table: str, row: str) -> set[RunKey]:
+        return {k.run for c in sheet.cells[table] if c.decl.row[-1] == row for k in c.keys}
+
+    # Table 10's model D is Table 6's UMCL trained on Deepfakes; Table 11's Views is Table 3's UMCL c23
+    t6_umcl_df = {r for r in runs_of("table6", "UMCL") if r.train.methods == ("Deepfakes",)}
+    assert runs_of("table10", "D") == t6_umcl_df and len(t6_umcl_df) == 1
+    t3_umcl_c23 = {r for r in runs_of("table3", "UMCL") if r.train.compression == "c23"}
+    assert runs_of("table11", "Views") == t3_umcl_c23
+    assert {r.variant for r in runs_of("table10", "A") | runs_of("table11", "c23 & c40")} == {"ablA", "pairs"}
+    # every UMCL/CPML run has the LRNet run (same selection and seed) that initialises its L-encoder
+    for run in sheet.runs:
+        if run.detector in ("umcl", "cpml"):
+            assert RunKey("lrnet", run.train, run.seed) in sheet.runs
+    # every evaluation belongs to a run of the sheet, and every table of the default has cells
+    assert all(k.run == run for run, keys in sheet.evaluations.items() for k in keys)
+    assert all(sheet.cells[t] for t in PROTOCOLS) and not sheet.missing
+
+
+def test_test_time_conditions_never_add_a_training_run() -> None:
+    """An attack/degradation is an evaluation of an existing run: same runs, more evaluations."""
+    wf = WorkflowConfig()
+    base = PROTOCOLS["table11"]
+    attacked = replace(base, cells=base.cells + tuple(
+        replace(c, condition=cond, column=c.column + (cond,)) for c in base.cells
+        for cond in ("prompt-opposite-labelfree", "frames-r0.50")))
+    plain = build_sheet(wf, {"t": base})
+    more = build_sheet(wf, {"t": attacked})
+    assert more.runs == plain.runs
+    assert sum(map(len, more.evaluations.values())) == 3 * sum(map(len, plain.evaluations.values()))
+
+
+def test_missing_dataset_table_keeps_paper_rows_and_says_why() -> None:
+    _, layout = load_profile("paper", check=False)
+    sheet = layout.sheet
+    assert set(sheet.missing) == {"table4", "table5"} and "celebdf_root" in sheet.missing["table4"]
+    assert not sheet.cells["table4"] and layout.evaluation_files(["table4"]) == []
+    wf = replace(layout.wf, celebdf_root="/x/celebdf", dfd_root="/x/dfd")
+    full = build_sheet(wf)
+    assert "table4" not in full.missing and "table5" in full.missing
+    assert {k.test.compression for c in full.cells["table4"] for k in c.keys
+            if k.test.dataset == "celebdf"} == {"orig"}  # Celeb-DF ships one version
+
+
+def test_profile_seeds_and_detectors_expand_every_table() -> None:
+    wf = WorkflowConfig(seeds=[0, 1, 2], detectors=["lrnet", "umcl"])
+    sheet = build_sheet(wf)
+    for cells in sheet.cells.values():
+        for c in cells:
+            assert [k.run.seed for k in c.keys] == [0, 1, 2] and c.decl.model.detector in ("lrnet", "umcl")
+    assert {r.detector for r in sheet.runs} == {"lrnet", "umcl"}
+
+
+# ----------------------------------------------------------------------------------------- evaluation
+T = 8
+CONFIG = {"training": {"epochs": 2, "batch_size": 4, "lr_warmup": 0.05, "lr": 0.01, "warmup_fraction": 0.2,
+                       "seed": 1}, "detectors": {"toy_test": {"hidden": 8}},
+          "evaluation": {"n_bootstrap": 20}}
+
+
+@pytest.fixture(scope="module")
+def two_method_manifest(tmp_path_factory) -> Path:
+    """c23 videos: per split real + Deepfakes + Face2Face fakes (each fake method its own ids)."""
+    root = tmp_path_factory.mktemp("proto")
+    rng = np.random.default_rng(0)
+    (root / "cache").mkdir()
+    rows, vid = [], 0
+    for split, n in (("train", 6), ("val", 4), ("test", 5)):
+        for method, label in (("original", 0), ("Deepfakes", 1), ("Face2Face", 1)):
+            for _ in range(n):
+                vid += 1
+                cache = root / "cache" / f"{vid:03d}.npz"
+                write_cache(cache, label, rng, T)
+                rows.append(VideoRecord("synthff", method, "c23", split, label, f"v/{vid:03d}.mp4", f"{vid:03d}",
+                                        cache=str(cache.relative_to(root)), status="ok", n_frames=T,
+                                        detection_rate=1.0))
+    return write_manifest(rows, root / "manifest.csv")
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix != ".log"}
+
+
+@pytest.fixture(scope="module")
+def toy_run(two_method_manifest, tmp_path_factory) -> tuple[Path, RunKey]:
+    from umcl.training.trainer import Trainer, build_spec
+
+    run = tmp_path_factory.mktemp("run") / "run"
+    Trainer(build_spec(CONFIG, "toy_test", two_method_manifest, "c23", methods=["Deepfakes"]), run,
+            progress=False).fit()
+    return run, RunKey("toy_test", Selection("ff++", "c23", ("Deepfakes",)), 1)
+
+
+def test_one_process_scores_every_cell_and_conditions_reuse_the_checkpoint(two_method_manifest, toy_run, tmp_path):
+    from umcl.data.videos import read_rows
+    from umcl.evaluation.sheet_eval import evaluate_cells
+
+    run, key = toy_run
+    before = _digest(run)
+    fingerprint = json.loads((run / "run.json").read_text())["fingerprint"]
+    tests = ["ffpp-all-c23/clean", "ffpp-DF-c23/clean", "ffpp-F2F-c23/clean", "ffpp-DF-c23/frames-r0.50"]
+    out = tmp_path / "eval"
+    index = evaluate_cells(CONFIG, run, key, tests, {"ff++": str(two_method_manifest)}, out, device="cpu",
+                           progress=False)
+    # a test-time condition re-uses the trained checkpoint: the run folder is byte-identical
+    assert _digest(run) == before and json.loads((run / "run.json").read_text())["fingerprint"] == fingerprint
+    assert [EvalKey.from_dict(c["key"]).test_path for c in index["cells"]] == tests
+    rows = read_rows(two_method_manifest)
+    val = pd.read_csv(out / "scores/val.csv", dtype={"id": str})  # the training selection's val split
+    assert sorted(val["key"]) == sorted(r.key for r in rows if r.split == "val" and r.method != "Face2Face")
+    clean = pd.read_csv(out / "scores/ffpp-c23/clean.csv", dtype={"id": str})
+    assert sorted(clean["key"]) == sorted(r.key for r in rows if r.split == "test")
+    degraded = pd.read_csv(out / "scores/ffpp-c23/frames-r0.50.csv", dtype={"id": str})
+    assert list(degraded["key"]) == list(clean["key"]) and not np.allclose(degraded["score"], clean["score"])
+    for cell in index["cells"]:
+        m = json.loads((out / cell["metrics"]).read_text())
+        k = EvalKey.from_dict(m["provenance"]["key"])  # the key travels in the provenance
+        scores = pd.read_csv(out / m["provenance"]["scores"], dtype={"id": str})
+        want = scores if k.test.methods is None else scores[(scores["label"] == 0)
+                                                            | scores["method"].isin(k.test.methods)]
+        assert m["n_real"] == 5 and m["n_fake"] == (10 if k.test.methods is None else 5)
+        assert m["auc"]["value"] == pytest.approx(roc_auc_score(want["label"], want["score"]), abs=1e-12)
+        assert m["val_threshold"] is not None and "acc_val" in m
+        assert m["provenance"]["run_fingerprint"] == fingerprint
+
+
+def test_evaluation_refuses_a_run_of_another_key(two_method_manifest, toy_run, tmp_path):
+    from umcl.evaluation.sheet_eval import evaluate_cells
+
+    run, key = toy_run
+    other = replace(key, train=Selection("ff++", "c23"))  # trained on Deepfakes only, not on all methods
+    with pytest.raises(UmclError, match="run.json describes") as err:
+        evaluate_cells(CONFIG, run, other, ["ffpp-all-c23/clean"], {"ff++": str(two_method_manifest)},
+                       tmp_path / "e", device="cpu", progress=False)
+    assert "\n" not in str(err.value) and not (tmp_path / "e").exists()
+
+
+def test_cli_evaluate_key_mode_and_table_report(two_method_manifest, toy_run, tmp_path):
+    """`umcl evaluate --key --tests --manifests` then the renderer on a one-cell protocol."""
+    from umcl.cli import main
+    from umcl.protocols.sheet import JobSheet, TableCell
+    from umcl.report.paper_tables import load_paper_table
+    from umcl.report.render import build, format_entry, read_evaluations
+
+    run, key = toy_run
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(json.dumps({"evaluation": CONFIG["evaluation"]}))  # the CLI validates against the schema
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--config", str(cfg), "--run", str(run), "--key", key.to_path(), "--tests",
+                 "ffpp-DF-c23/clean", "ffpp-F2F-c23/clean", "--manifests", f"ff++={two_method_manifest}",
+                 "--out", str(out), "--device", "cpu", "--no-progress"]) == 0
+    records = read_evaluations([out / "evaluation.json"])
+    assert set(records) == {EvalKey(key, Selection("ff++", "c23", (m,))) for m in ("Deepfakes", "Face2Face")}
+    # Table 10 row A's DF and F2F cells filled from these evaluations (one seed)
+    decl = [CellDecl(("A",), (c,), Model("toy_test"), key.train, Selection("ff++", "c23", (m,)))
+            for c, m in (("DF", "Deepfakes"), ("F2F", "Face2Face"))]
+    proto = Protocol("table10", "t", tuple(decl), average_column="Avg.")
+    sheet = JobSheet(cells={"table10": [TableCell(d, [EvalKey(key, d.test)]) for d in decl]})
+    built = build("table10", proto, load_paper_table(10), sheet, records, EvalConfig(n_bootstrap=20))
+    ours = [r for _, rows in built.panels for r in rows if r.source == "ours"]
+    assert len(ours) == 1
+    df_cell, f2f_cell = ours[0].entries[0], ours[0].entries[1]
+    want = records[EvalKey(key, decl[0].test)].metrics["auc"]["value"] * 100
+    assert df_cell.value == pytest.approx(want) and df_cell.ci is not None and df_cell.sd is None
+    text = format_entry(df_cell, latex=False)
+    assert "±" not in text and "s.d." not in text and "[" in text  # one seed: never a spread
+    assert ours[0].entries[2].value is None  # FS not evaluated: '-' ...
+    assert ours[0].entries[4].value is None  # ... so no average either
+
+
+def test_two_seeds_print_the_seed_spread_and_average_column(tmp_path):
+    """Hand-made evaluations of two seeds: value = mean over seeds of the per-seed AUC, s.d. shown,
+    Avg = mean of the row's cells."""
+    from umcl.protocols.sheet import JobSheet, TableCell
+    from umcl.report.paper_tables import load_paper_table
+    from umcl.report.render import build, format_entry, read_evaluations
+
+    rng = np.random.default_rng(3)
+    methods = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
+    keys_per_seed, indexes, aucs = {}, [], {}
+    for seed in (0, 1):
+        run = RunKey("umcl", Selection("ff++", "c23", ("Deepfakes",)), seed, "ablB")
+        base = tmp_path / run.to_path() / "ffpp"
+        (base / "scores/ffpp-c23").mkdir(parents=True)
+        n = 12
+        labels = np.r_[np.zeros(n), np.ones(4 * n)].astype(int)
+        method = ["original"] * n + [m for m in methods for _ in range(n)]
+        score = np.clip(rng.normal(0.4 + 0.3 * labels, 0.25), 0, 1)
+        df = pd.DataFrame({"dataset": "synthff", "method": method, "compression": "c23",
+                           "id": [f"{i:03d}" for i in range(5 * n)], "key": [f"k{i}" for i in range(5 * n)],
+                           "label": labels, "score": score})
+        df.to_csv(base / "scores/ffpp-c23/clean.csv", index=False)
+        df.iloc[:20].assign(label=[0] * 10 + [1] * 10).to_csv(base / "scores/val.csv", index=False)
+        cells = []
+        for m in methods:
+            k = EvalKey(run, Selection("ff++", "c23", (m,)))
+            keys_per_seed.setdefault(m, []).append(k)
+            sub = df[(df["label"] == 0) | (df["method"] == m)]
+            aucs.setdefault(m, []).append(roc_auc_score(sub["label"], sub["score"]))
+            (base / k.test_path).mkdir(parents=True)
+            (base / k.test_path / "metrics.json").write_text(json.dumps(
+                {"auc": {"value": aucs[m][-1]}, "provenance": {"key": k.to_dict(), "scores": "scores/ffpp-c23/clean.csv"}}))
+            cells.append({"key": k.to_dict(), "metrics": f"{k.test_path}/metrics.json"})
+        (base / "evaluation.json").write_text(json.dumps({"cells": cells, "provenance": {"val_scores": "scores/val.csv"}}))
+        indexes.append(base / "evaluation.json")
+    abbrev = {"Deepfakes": "DF", "Face2Face": "F2F", "FaceSwap": "FS", "NeuralTextures": "NT"}
+    decls = [CellDecl(("B",), (abbrev[m],), Model("umcl", "ablB"), Selection("ff++", "c23", ("Deepfakes",)),
+                      Selection("ff++", "c23", (m,))) for m in methods]
+    sheet = JobSheet(cells={"table10": [TableCell(d, keys_per_seed[m]) for d, m in zip(decls, methods)]})
+    proto = Protocol("table10", "t", tuple(decls), average_column="Avg.")
+    built = build("table10", proto, load_paper_table(10), sheet, read_evaluations(indexes), EvalConfig(n_bootstrap=50))
+    ours = [r for _, rows in built.panels for r in rows if r.source == "ours"][0]
+    for e, m in zip(ours.entries[:4], methods):
+        assert e.value == pytest.approx(100 * np.mean(aucs[m]), abs=1e-9)
+        assert e.sd == pytest.approx(100 * np.std(aucs[m], ddof=1), abs=1e-9)
+        assert "s.d." in format_entry(e, latex=False)
+    assert ours.entries[4].value == pytest.approx(np.mean([100 * np.mean(aucs[m]) for m in methods]))
+
+
+# ----------------------------------------------------------------------------------------- Table 11 leak
+def test_table11_pairs_model_never_reads_the_real_c40_copy_at_test_time():
+    """Eval mode: the c23&c40-trained UMCL scores a video identically with or without its real c40
+    partner in the batch (the leak fed it an input the synthetic-views model never gets)."""
+    from umcl.registry import build_detector
+
+    torch.manual_seed(0)
+    small = dict(frames=8, image_size=32, physformer_dim=24, physformer_ff_dim=36, physformer_layers=3, d=32,
+                 contrastive_views="compression_pairs")
+    model = build_detector("umcl", small).eval()
+    batch = {"frames": torch.rand(2, 3, 8, 32, 32), "landmarks": torch.rand(2, 8, 136),
+             "label": torch.tensor([0, 1]), "key": ["a", "b"]}
+    partner = {"frames_lq": torch.rand(2, 3, 8, 32, 32), "landmarks_lq": torch.rand(2, 8, 136)}
+    with torch.no_grad():
+        alone = model.score(model(batch))
+        with_partner = model.score(model({**batch, **partner}))
+    assert torch.equal(alone, with_partner)
+    from umcl.evaluation.predict import test_inputs
+
+    assert "frames_lq" in model.inputs and "frames_lq" not in test_inputs(model)
