@@ -171,6 +171,15 @@ def _manifest_out_is_video(tmp: Path, _: Shared):
     return ["manifest", "--dataset", "ff++", "--root", str(data), "--methods", "Deepfakes", "--out", str(vid)], vid
 
 
+def _root_is_file(command: str):
+    def build(tmp: Path, _: Shared):
+        f = write(tmp / "ff.zip", b"PK\x03\x04 an archive, not yet unpacked")
+        if command == "fetch":
+            return ["fetch", "--dataset", "ff++", "--root", str(f)], f
+        return ["manifest", "--dataset", "ff++", "--root", str(f), "--out", str(tmp / "m.csv")], f
+    return build
+
+
 def _binary_manifest(tmp: Path, _: Shared):
     m = write(tmp / "manifest.csv", b"PK\x03\x04" + bytes(range(256)) * 4)
     return ["preprocess", "--manifest", str(m), "--out", str(tmp / "cache"), "--out-manifest",
@@ -321,6 +330,8 @@ CASES = [
     # manifests
     Case("manifest-out-is-root", _manifest_out_is_root, r"is a folder.*left untouched"),
     Case("manifest-out-is-a-video", _manifest_out_is_video, r"holds a mp4 file.*left untouched"),
+    Case("manifest-root-is-a-file", _root_is_file("manifest"), r"ff\+\+ root is a file, not a folder"),
+    Case("fetch-root-is-a-file", _root_is_file("fetch"), r"dataset root is a file, not a folder"),
     Case("binary-manifest", _binary_manifest, r"manifest is a binary file"),
     Case("manifest-is-folder", _manifest_is_folder, r"manifest is a folder", left=("run", "run/train.log")),
     Case("manifest-lacks-columns", _manifest_lacks_columns, r"lacks column"),
@@ -393,8 +404,7 @@ def test_bad_input(case: Case, shared: Shared, tmp_path: Path, capsys) -> None:
 
 
 def test_catalogue_size() -> None:
-    kinds = {c.build.__name__ for c in CASES}
-    assert len(CASES) >= 25 and len(kinds) >= 25
+    assert len(CASES) >= 25 and len({c.id for c in CASES}) == len(CASES)
 
 
 # ------------------------------------------------------------------------------ pipeline arguments

@@ -206,6 +206,16 @@ def read_text_file(path: str | Path, what: str, fix: str) -> str:
         raise UmclError(f"{what} is not UTF-8 text (byte {exc.start})", path, fix) from exc
 
 
+def require_folder(path: str | Path, what: str, fix: str) -> Path:
+    """``path`` as a folder that exists; a missing path or a file is a one-line :class:`UmclError`."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UmclError(f"{what} is a file, not a folder", path, fix)
+    if not path.is_dir():
+        raise UmclError(f"{what} not found", path, fix)
+    return path
+
+
 def read_json_file(path: str | Path, what: str, fix: str) -> Any:
     """Parse ``path`` as JSON; a missing, binary or malformed file is a one-line :class:`UmclError`."""
     text = read_text_file(path, what, fix)

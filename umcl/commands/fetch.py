@@ -7,6 +7,7 @@ from pathlib import Path
 
 from umcl.data import fetch
 from umcl.errors import UmclError
+from umcl.io_utils import require_folder
 
 HELP = "instructions for obtaining a dataset, a check of the tree on disk, or (with --yes) the user's FF++ script"
 
@@ -34,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
             print("Not run. Add --yes to run these commands (they download from the FF++ servers).")
             return 0
         fetch.run_commands(commands)
+    if args.root and Path(args.root).exists():
+        require_folder(args.root, "dataset root", "pass the folder that holds (or will hold) the dataset")
     if args.root:
         checks = fetch.verify(args.dataset, args.root, args.compressions, args.methods)
         print(fetch.format_checks(checks))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from umcl.data.adapters import DATASETS, build_records
 from umcl.data.manifest import check_no_split_overlap, filter_rows, write_manifest
 from umcl.errors import UmclError
-from umcl.io_utils import check_output_path
+from umcl.io_utils import check_output_path, require_folder
 from umcl.logs import get_logger, setup_logging
 
 HELP = "write the manifest CSV (dataset,method,compression,split,label,path,id) of a dataset on disk"
@@ -31,6 +32,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if Path(args.root).exists():  # a missing root: the adapter says what it should hold
+        require_folder(args.root, f"{args.dataset} root", "pass the dataset's root folder with --root")
     check_output_path(args.out, is_dir=False, new_format="text")
     setup_logging(args.log)
     log = get_logger("manifest")
