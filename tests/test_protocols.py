@@ -228,13 +228,13 @@ def test_cli_evaluate_key_mode_and_table_report(two_method_manifest, toy_run, tm
     want = records[EvalKey(key, decl[0].test)].metrics["auc"]["value"] * 100
     assert df_cell.value == pytest.approx(want) and df_cell.ci is not None and df_cell.sd is None
     text = format_entry(df_cell, latex=False)
-    assert "±" not in text and "s.d." not in text and "[" in text  # one seed: never a spread
+    assert "±" not in text and "[" in text  # one seed: never a spread
     assert ours[0].entries[2].value is None  # FS not evaluated: '-' ...
     assert ours[0].entries[4].value is None  # ... so no average either
 
 
 def test_two_seeds_print_the_seed_spread_and_average_column(tmp_path):
-    """Hand-made evaluations of two seeds: value = mean over seeds of the per-seed AUC, s.d. shown,
+    """Hand-made evaluations of two seeds: value = mean over seeds of the per-seed AUC, ± s.d. shown,
     Avg = mean of the row's cells."""
     from umcl.protocols.sheet import JobSheet, TableCell
     from umcl.report.paper_tables import load_paper_table
@@ -278,7 +278,7 @@ def test_two_seeds_print_the_seed_spread_and_average_column(tmp_path):
     for e, m in zip(ours.entries[:4], methods):
         assert e.value == pytest.approx(100 * np.mean(aucs[m]), abs=1e-9)
         assert e.sd == pytest.approx(100 * np.std(aucs[m], ddof=1), abs=1e-9)
-        assert "s.d." in format_entry(e, latex=False)
+        assert "±" in format_entry(e, latex=False)
     assert ours.entries[4].value == pytest.approx(np.mean([100 * np.mean(aucs[m]) for m in methods]))
 
 

@@ -1,81 +1,114 @@
-"""`umcl report table3` from synthetic metrics JSONs: content, deltas, notes and LaTeX structure."""
+"""`umcl report <table>`: the one renderer, on Table 3 from hand-made evaluation indexes of two seeds
+(values against scikit-learn, deltas, paper rows, notes, LaTeX structure), and every table's LaTeX."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+import yaml
+from sklearn.metrics import accuracy_score, roc_auc_score
 
 from umcl.cli import main as umcl_main
 from umcl.errors import UmclError
-from umcl.report.paper import load_paper_values
-from umcl.report.table3 import SYNTHETIC_NOTE, build_rows, read_results, write_table3
+from umcl.protocols.keys import DATASET_SLUG
+from umcl.protocols.sheet import build_sheet
+from umcl.protocols.tables import PROTOCOLS
+from umcl.report.render import SYNTHETIC_NOTE, read_evaluations
+from umcl.workflow import WorkflowConfig
 
-COMPS = ("raw", "c23", "c40")
-DETS = ("xception", "lrnet", "cpml", "umcl")
 SEEDS = (0, 1)
+N = 16  # real and fake test videos per test set
 
 
-def fake_value(det: str, train: str, test: str, metric: str, seed: int) -> float:
-    """A deterministic, distinct fraction per cell."""
-    base = 0.9 - 0.1 * abs(COMPS.index(train) - COMPS.index(test)) - 0.01 * DETS.index(det)
-    return round(base - (0.02 if metric == "acc" else 0.0) + 0.01 * seed, 4)
+def scores_for(run_path: str, test_slug: str, seed: int) -> pd.DataFrame:
+    """Deterministic per-video scores, distinct per run, test set and seed."""
+    digest = hashlib.sha256(f"{run_path}|{test_slug}|{seed}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    labels = np.r_[np.zeros(N), np.ones(N)].astype(int)
+    score = np.clip(rng.normal(0.45 + 0.2 * labels, 0.2), 0, 1)
+    method = ["original"] * N + ["Deepfakes"] * (N // 2) + ["FaceSwap"] * (N // 2)
+    return pd.DataFrame({"dataset": "synthff", "method": method, "compression": "c23",
+                         "id": [f"{i:03d}" for i in range(2 * N)], "key": [f"v{i}" for i in range(2 * N)],
+                         "label": labels, "score": score})
 
 
-def write_metrics(root: Path) -> list[Path]:
-    paths = []
-    for det in DETS:
-        for train in COMPS:
-            for seed in SEEDS:
-                for test in COMPS:
-                    p = root / det / train / f"seed{seed}" / test / "metrics.json"
-                    p.parent.mkdir(parents=True)
-                    data = {m: {"value": fake_value(det, train, test, m, seed),
-                                "ci_low": fake_value(det, train, test, m, seed) - 0.05,
-                                "ci_high": fake_value(det, train, test, m, seed) + 0.05}
-                            for m in ("auc", "acc", "eer", "ap")}
-                    data["provenance"] = {"commit": "abcdef1234567890"}
-                    p.write_text(json.dumps(data))
-                    paths.append(p)
-    return paths
+def write_evaluations(root: Path, sheet, table: str) -> list[Path]:
+    """The files `umcl evaluate --tests` writes, for every cell of ``table`` (scores made up)."""
+    by_index: dict[Path, list] = {}
+    for cell in sheet.cells[table]:
+        for k in cell.keys:
+            base = root / k.run.to_path() / DATASET_SLUG[k.test.dataset]
+            by_index.setdefault(base, []).append(k)
+    for base, keys in by_index.items():
+        run_path = keys[0].run.to_path()
+        (base / "scores").mkdir(parents=True, exist_ok=True)
+        scores_for(run_path, "val", 0).to_csv(base / "scores/val.csv", index=False)
+        cells = []
+        for k in keys:
+            name = f"scores/{DATASET_SLUG[k.test.dataset]}-{k.test.compression}/{k.condition}.csv"
+            (base / name).parent.mkdir(parents=True, exist_ok=True)
+            scores_for(run_path, k.test.slug, k.run.seed).to_csv(base / name, index=False)
+            (base / k.test_path).mkdir(parents=True)
+            (base / k.test_path / "metrics.json").write_text(json.dumps(
+                {"provenance": {"key": k.to_dict(), "scores": name, "commit": "abcdef1234567890"}}))
+            cells.append({"key": k.to_dict(), "metrics": f"{k.test_path}/metrics.json"})
+        (base / "evaluation.json").write_text(json.dumps({"cells": cells, "provenance": {"val_scores": "scores/val.csv"}}))
+    return sorted(b / "evaluation.json" for b in by_index)
 
 
-@pytest.fixture()
-def table(tmp_path: Path) -> dict:
-    metrics = write_metrics(tmp_path / "eval")
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text("workflow:\n  dataset: synthff\n")
-    out = tmp_path / "reports" / "table3"
-    code = umcl_main(["report", "table3", "--config", str(cfg), "--metrics", *map(str, metrics),
-                      "--out", str(out), "--profile", "test"])
-    assert code == 0
+@pytest.fixture(scope="module")
+def table(tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("t3")
+    cfg = {"workflow": {"dataset": "synthff", "seeds": list(SEEDS)}, "evaluation": {"n_bootstrap": 30}}
+    (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
+    sheet = build_sheet(WorkflowConfig(seeds=list(SEEDS)))
+    indexes = write_evaluations(tmp / "eval", sheet, "table3")
+    out = tmp / "reports" / "table3"
+    assert umcl_main(["report", "table3", "--config", str(tmp / "config.yaml"), "--evaluations", *map(str, indexes),
+                      "--out", str(out), "--profile", "test"]) == 0
     return {"md": out.with_suffix(".md").read_text(), "tex": out.with_suffix(".tex").read_text(),
-            "json": json.loads(out.with_suffix(".json").read_text()), "metrics": metrics, "dir": out.parent}
+            "json": json.loads(out.with_suffix(".json").read_text()), "sheet": sheet, "dir": out.parent,
+            "indexes": indexes, "tmp": tmp}
 
 
-def test_every_trained_cell_filled_and_deltas_derived(table: dict) -> None:
-    pv = load_paper_values()
-    rows = build_rows(pv, read_results(table["metrics"]))
-    ours = [r for r in rows if r.source == "ours"]
-    assert len(ours) == 3 * 4
-    for r in ours:
-        det = pv.trained_detectors()[r.method]
-        for test in COMPS:
-            for k in ("auc", "acc"):
-                e = r.entries[(test, k)]
-                vals = [100 * fake_value(det, r.train, test, k, s) for s in SEEDS]
-                assert e.value == pytest.approx(sum(vals) / 2)
-                assert e.n == 2 and e.std == pytest.approx(abs(vals[0] - vals[1]) / 2 ** 0.5)
-                assert e.ci == pytest.approx((sum(vals) / 2 - 5, sum(vals) / 2 + 5))
-                diag = sum(100 * fake_value(det, r.train, r.train, k, s) for s in SEEDS) / 2
-                if test == r.train:
-                    assert e.delta is None
-                else:
-                    assert e.delta == pytest.approx(e.value - diag, abs=0.006)
+def _expected(sheet, row: tuple[str, str], test: str, metric: str) -> float:
+    cell = next(c for c in sheet.cells["table3"] if c.decl.row == row and c.decl.column == (test,))
+    vals = []
+    for k in cell.keys:
+        s = scores_for(k.run.to_path(), k.test.slug, k.run.seed)
+        vals.append(roc_auc_score(s["label"], s["score"]) if metric == "auc"
+                    else accuracy_score(s["label"], s["score"] >= 0.5))
+    return 100 * float(np.mean(vals))
+
+
+def test_every_trained_cell_is_the_mean_over_seeds_with_deltas(table: dict) -> None:
+    ours = table["json"]["ours"]
+    assert table["json"]["cells_filled"] == table["json"]["cells_expected"] == 3 * 4 * 3
+    md_rows = [ln for ln in table["md"].splitlines() if "| ours" in ln]
+    assert len(md_rows) == 3 * 4
+    for key, cell in ours.items():
+        _, row, col = key.split("|")
+        row_key = tuple(row.split("/"))
+        for metric in ("auc", "acc"):
+            got = 100 * cell["metrics"][metric]["value"]
+            assert got == pytest.approx(_expected(table["sheet"], row_key, col, metric), abs=1e-9)
+        assert cell["n_seeds"] == 2 and cell["n_real"] == cell["n_fake"] == N
+        assert cell["metrics"]["auc"]["seed_std"] is not None
+    # UMCL trained on raw, tested on c40: value, ± seed s.d., CI, and the change against raw->raw
+    umcl_raw = [ln for ln in md_rows if ln.startswith("| UMCL (Ours)")][0]  # first block: trained on raw
+    auc_c40 = _expected(table["sheet"], ("raw", "UMCL"), "c40", "auc")
+    diag = _expected(table["sheet"], ("raw", "UMCL"), "raw", "auc")
+    arrow = "↑" if auc_c40 > diag else "↓"
+    assert f"{auc_c40:.2f} ± " in umcl_raw and f"({arrow}{abs(round(auc_c40 - diag, 2)):.2f})" in umcl_raw
+    assert umcl_raw.count("(-)") == 2  # the in-compression AUC and ACC cells
 
 
 def test_paper_rows_and_paper_only_methods(table: dict) -> None:
@@ -83,82 +116,81 @@ def test_paper_rows_and_paper_only_methods(table: dict) -> None:
     for method in ("UIA-ViT", "DFIL", "MaskRelation"):
         lines = [ln for ln in md.splitlines() if f"| {method}" in ln]
         assert len(lines) == 3 and all("| paper" in ln for ln in lines)
-    # a paper cell with its derived delta, and the missing Xception c40 cells
-    assert "74.92 (↓21.40)" in md
-    xc40 = next(ln for ln in md.splitlines() if ln.startswith("| FF++ (c40)") and "Xception" in ln and "paper" in ln)
-    assert xc40.count("| -") == 4 and "92.40 (-)" in xc40
+    assert "| ours" not in "".join(ln for ln in md.splitlines() if "UIA-ViT" in ln)
+    # the paper's printed Xception c40 row: '-' cells and the diagonal '(-)'
+    xc40 = [ln for ln in md.splitlines() if ln.startswith("| Xception") and "| paper" in ln][2]
+    assert xc40.count("| -") == 4 and "(-)" in xc40
 
 
-def test_notes_and_provenance(table: dict) -> None:
+def test_notes_provenance_and_legend(table: dict) -> None:
     for text in (table["md"], table["tex"]):
-        assert "not comparable to the paper" in text
-        assert "validation split only" in text
-    assert SYNTHETIC_NOTE in table["md"]
-    assert "profile test, seeds 0,1 (72 metrics files), commit abcdef123456, config hash" in table["md"]
-    assert table["json"]["ours"]["train_raw"]["umcl"]["test_c40"]["auc"]["n"] == 2
+        assert "not comparable to the paper" in text and "validation split only" in text
+    md = table["md"]
+    assert SYNTHETIC_NOTE in md
+    assert "profile test, seeds 0,1 (72 evaluated cells), commit abcdef123456, config hash" in md
+    assert "sample standard deviation over the seeds" in md and "bootstrap resamples" in md
+    assert f"{N} real : {N} fake" in md and "Test videos (real:fake)" in md
+    assert "ACC@val" in md  # the validation-threshold accuracy is reported (More statistics)
 
 
 def _strip_escaped(tex: str) -> str:
     return re.sub(r"\\[{}&%$#_]", "", tex)
 
 
-def test_latex_structure(table: dict) -> None:
-    tex = table["tex"]
-    plain = _strip_escaped(tex)
+def check_latex_structure(tex: str, n_tabulars: int) -> None:
     depth = 0
-    for ch in plain:
+    for ch in _strip_escaped(tex):
         depth += {"{": 1, "}": -1}.get(ch, 0)
         assert depth >= 0
     assert depth == 0
-    for rule in (r"\toprule", r"\midrule", r"\bottomrule"):
-        assert rule in tex
-    assert tex.count(r"\begin{tabular}") == tex.count(r"\end{tabular}") == 1
-    spec = re.search(r"\\begin\{tabular\}\{([lcr]+)\}", tex).group(1)
-    body = tex.split(r"\toprule")[1].split(r"\bottomrule")[0]
-    rows = [ln for ln in body.splitlines() if ln.rstrip().endswith(r"\\")]
-    assert len(rows) == 2 + 3 * 7 + 3 * 4  # two header rows, paper rows, ours rows
-    for ln in rows:
-        cells = re.split(r"(?<!\\)&", ln)
-        span = sum(int(n) - 1 for n in re.findall(r"\\multicolumn\{(\d+)\}", ln))
-        assert len(cells) + span == len(spec), ln
+    assert tex.count(r"\begin{tabular}") == tex.count(r"\end{tabular}") == tex.count(r"\toprule") == n_tabulars
+    for block in tex.split(r"\begin{tabular}")[1:]:
+        spec = re.match(r"\{([lcr]+)\}", block).group(1)
+        body = block.split(r"\end{tabular}")[0]
+        for ln in [x for x in body.splitlines() if x.rstrip().endswith(r"\\")]:
+            assert len(re.split(r"(?<!\\)&", ln)) == len(spec), ln
+
+
+def test_latex_structure(table: dict) -> None:
+    check_latex_structure(table["tex"], 1)
+    body = table["tex"].split(r"\midrule")[1].split(r"\bottomrule")[0]
+    assert len([ln for ln in body.splitlines() if ln.rstrip().endswith(r"\\")]) == 3 * 7 + 3 * 4
 
 
 def test_outputs_are_complete_files(table: dict) -> None:
     assert sorted(p.name for p in table["dir"].iterdir()) == ["table3.json", "table3.md", "table3.tex"]
 
 
-def test_untrained_sets_have_no_ours_rows(tmp_path: Path) -> None:
-    metrics = [p for p in write_metrics(tmp_path) if "/c23/seed" in p.as_posix()]
-    rows = build_rows(load_paper_values(), read_results(metrics))
-    assert {(r.train, r.method) for r in rows if r.source == "ours"} == {
-        ("c23", m) for m in ("Xception", "LRNet", "CPML", "UMCL")}
-    assert len([r for r in rows if r.source == "paper"]) == 21
+def test_every_table_renders_paper_rows_without_results(tmp_path: Path) -> None:
+    """No evaluations yet (or a profile without the dataset): the paper's rows, our rows '-', and why."""
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({"workflow": {"dataset": "ff++", "root": "/x"}}))
+    for t in PROTOCOLS:
+        out = tmp_path / t
+        assert umcl_main(["report", t, "--config", str(tmp_path / "c.yaml"), "--out", str(out)]) == 0
+        data = json.loads(out.with_suffix(".json").read_text())
+        assert data["cells_filled"] == 0
+        check_latex_structure(out.with_suffix(".tex").read_text(), out.with_suffix(".tex").read_text().count(r"\toprule"))
+        if t in ("table4", "table5"):
+            assert "Only the paper's rows are shown" in out.with_suffix(".md").read_text() and data["missing"]
+    index = tmp_path / "index.md"
+    assert umcl_main(["report", "index", "--tables", *(str(tmp_path / f"{t}.json") for t in PROTOCOLS),
+                      "--out", str(index), "--profile", "x"]) == 0
+    lines = [ln for ln in index.read_text().splitlines() if ln.startswith("- [")]
+    assert len(lines) == len(PROTOCOLS) and "paper rows only" in "".join(lines)
 
 
-def test_missing_metric_is_one_line_error(tmp_path: Path) -> None:
-    p = tmp_path / "umcl" / "raw" / "seed0" / "c23" / "metrics.json"
-    p.parent.mkdir(parents=True)
-    p.write_text(json.dumps({"auc": {"value": 0.5}}))
-    with pytest.raises(UmclError, match="metric 'acc' missing") as err:
-        write_table3([p], tmp_path / "t3", "synthff", "x", "h")
+def test_duplicate_or_broken_evaluations_are_one_line_errors(table: dict, tmp_path: Path) -> None:
+    with pytest.raises(UmclError, match="second evaluation of") as err:
+        read_evaluations([table["indexes"][0], table["indexes"][0]])
     assert "\n" not in str(err.value)
-    bad = tmp_path / "elsewhere.json"
-    bad.write_text("{}")
-    with pytest.raises(UmclError, match="names no detector"):
-        read_results([bad])
-    p.write_text(json.dumps({"auc": {"value": 0.5}, "acc": {"value": 0.5}}))
-    with pytest.raises(UmclError, match="second metrics file"):
-        read_results([p, p])
-
-
-def test_identity_from_provenance(tmp_path: Path) -> None:
-    p = tmp_path / "anywhere.json"
-    p.write_text(json.dumps({"auc": {"value": 0.8, "ci_low": 0.7, "ci_high": 0.9}, "acc": {"value": 0.75},
-                             "provenance": {"detector": "lrnet", "train_compression": "c23", "seed": 3,
-                                            "test_compression": "raw"}}))
-    res = read_results([p])
-    assert res.cell("c23", "lrnet", "raw", "auc").values == [pytest.approx(80.0)]
-    assert res.cell("c23", "lrnet", "raw", "acc").ci is None and res.seeds == {3}
+    bad = tmp_path / "evaluation.json"
+    bad.write_text("{not json")
+    with pytest.raises(UmclError, match="cannot read evaluation index"):
+        read_evaluations([bad])
+    bad.write_text(json.dumps({"cells": [{"metrics": "m.json"}], "provenance": {"val_scores": "v.csv"}}))
+    (tmp_path / "m.json").write_text(json.dumps({"auc": {"value": 0.5}}))
+    with pytest.raises(UmclError, match="names no evaluation key"):
+        read_evaluations([bad])
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None,

@@ -12,6 +12,7 @@ from sklearn.metrics import roc_auc_score
 
 from umcl.cli import main as umcl_main
 from umcl.evaluation.metrics import compute_metrics
+from umcl.protocols.keys import EvalKey, RunKey, Selection
 from umcl.report.difficulty import admissible, read_sweep
 
 METHODS = ("Deepfakes", "FaceSwap", "Face2Face", "NeuralTextures")
@@ -27,12 +28,19 @@ def write_run(root: Path, difficulty: float, separation: dict[str, float], seed:
         rows += [(m, f"{i:03d}_{i + 1:03d}", 1, rng.normal() + separation.get(m, 0.0)) for i in range(12)]
     scores = pd.DataFrame(rows, columns=["method", "id", "label", "score"])
     scores.insert(0, "dataset", "synthff")
-    ev = root / "eval" / "xception" / "c23" / "seed0" / "c23"
-    ev.mkdir(parents=True)
-    scores.to_csv(ev / "scores.csv", index=False)
+    scores["key"] = [f"synthff/{m}/c23/{i}" for m, i in zip(scores["method"], scores["id"])]
+    # the pipeline's layout: eval/<run key>/<testset>/evaluation.json (umcl.evaluation.sheet_eval)
+    key = EvalKey(RunKey("xception", Selection("ff++", "c23"), 0), Selection("ff++", "c23"))
+    ev = root / "eval" / key.run.to_path() / "ffpp"
+    (ev / "scores" / "ffpp-c23").mkdir(parents=True)
+    scores.to_csv(ev / "scores" / "ffpp-c23" / "clean.csv", index=False)
     metrics = compute_metrics(scores["label"], 1 / (1 + np.exp(-scores["score"])), n_boot=200, seed=0)
-    metrics["provenance"] = {"detector": "xception", "train_compression": "c23", "seed": 0, "test_compression": "c23"}
-    (ev / "metrics.json").write_text(json.dumps(metrics))
+    metrics["provenance"] = {"key": key.to_dict(), "scores": "scores/ffpp-c23/clean.csv"}
+    (ev / key.test_path).mkdir(parents=True)
+    (ev / key.test_path / "metrics.json").write_text(json.dumps(metrics))
+    (ev / "evaluation.json").write_text(json.dumps({
+        "cells": [{"key": key.to_dict(), "metrics": f"{key.test_path}/metrics.json"}],
+        "provenance": {"val_scores": "scores/val.csv"}}))
     return scores
 
 

@@ -29,7 +29,7 @@ from umcl.vocab import FF_METHODS
 from umcl.errors import UmclError
 from umcl.evaluation.metrics import auc
 from umcl.io_utils import write_json, write_text
-from umcl.report.table3 import SYNTHETIC_NOTE, load_metrics, metric_value, run_identity
+from umcl.report.render import SYNTHETIC_NOTE, read_evaluations
 
 #: AUC (percent) at or above which a detector counts as saturated
 SATURATED_AUC = 99.0
@@ -89,26 +89,31 @@ def difficulty_of(result_root: Path) -> float:
 
 
 def read_sweep(result_roots: list[str | Path]) -> list[SweepCell]:
-    """Every evaluation (``eval/<det>/<train>/seed<S>/<test>/metrics.json``) under each result root."""
+    """Every clean whole-test-set evaluation (``eval/<run>/<testset>/evaluation.json``, keys read
+    from each metrics file's provenance) under each result root."""
+    from umcl.evaluation.sheet_eval import subset
+
     cells: list[SweepCell] = []
     for root in map(Path, result_roots):
         difficulty = difficulty_of(root)
-        files = sorted(root.glob("eval/*/*/seed*/*/metrics.json"))
-        if not files:
-            raise UmclError("no evaluations found (eval/<det>/<train>/seed<S>/<test>/metrics.json)", root,
+        indexes = sorted(root.glob("eval/**/evaluation.json"))
+        if not indexes:
+            raise UmclError("no evaluations found (eval/<run>/<testset>/evaluation.json)", root,
                             "run the sweep profile to its end first (stage_evaluate)")
-        for path in files:
-            data = load_metrics(path)
-            det, train, seed, test = run_identity(data, path)
-            value, lo, hi = metric_value(data, "auc", path)
-            scores_path = path.with_name("scores.csv")
-            if not scores_path.is_file():
-                raise UmclError("scores.csv missing next to metrics.json", scores_path, "re-run `umcl evaluate`")
+        for key, rec in sorted(read_evaluations(indexes).items(), key=lambda kv: kv[0].to_path()):
+            if key.test.methods is not None or key.condition != "clean":
+                continue  # the sweep reads whole test sets under clean conditions
+            m = rec.metrics
+            if not rec.scores.is_file():
+                raise UmclError("scores file missing", rec.scores, "re-run `umcl evaluate`")
+            lo, hi = m["auc"].get("ci_low"), m["auc"].get("ci_high")
+            scores = subset(pd.read_csv(rec.scores), key.test.methods)
             cells.append(SweepCell(
-                difficulty=difficulty, detector=det, train=train, test=test, seed=seed, auc=value,
-                auc_ci=None if lo is None or hi is None else (lo, hi), acc=metric_value(data, "acc", path)[0],
-                n_real=int(data.get("n_real", 0)), n_fake=int(data.get("n_fake", 0)),
-                per_method_auc=per_method_auc(pd.read_csv(scores_path), scores_path)))
+                difficulty=difficulty, detector=key.run.model, train=key.run.train.compression,
+                test=key.test.compression, seed=key.run.seed, auc=100 * m["auc"]["value"],
+                auc_ci=None if lo is None or hi is None else (100 * lo, 100 * hi), acc=100 * m["acc"]["value"],
+                n_real=int(m.get("n_real", 0)), n_fake=int(m.get("n_fake", 0)),
+                per_method_auc=per_method_auc(scores, rec.scores)))
     return sorted(cells, key=lambda c: (c.difficulty, c.detector, c.train, c.test, c.seed))
 
 

@@ -8,13 +8,13 @@ paper-only. Our numbers come from the evaluation indexes ``umcl evaluate --tests
 (``eval/<run>/evaluation.json``); each cell is identified by the EvalKey in its metrics file's
 provenance, never by its path.
 
-Statistics (umcl.evaluation.aggregate, H6): a cell's value is the mean over seeds of the per-seed
-metric on the whole test set; the bracket is the stratified bootstrap interval over test videos of
-that mean; with two or more seeds the seed standard deviation is printed as ``s.d.`` (with one
-seed nothing is printed: never ``± 0.00``). ACC in the tables is at the fixed threshold 0.5 (as the
-paper's); ACC at the validation-chosen threshold and balanced accuracy are in the Markdown's
-"More statistics" section and in the JSON. An average column ("Avg") is the mean of the row's
-cells (no interval).
+Statistics (umcl.evaluation.aggregate; cell text and legend from umcl.report.cells, style
+``ci+std``): a cell's value is the mean over seeds of the per-seed metric on the whole test set;
+the bracket is the stratified bootstrap interval over test videos of that mean; with two or more
+seeds ``±`` is the sample standard deviation over seeds (with one seed none is printed: never
+``± 0.00``). ACC in the tables is at the fixed threshold 0.5 (as the paper's); ACC at the
+validation-chosen threshold and balanced accuracy are in the Markdown's "More statistics" section
+and in the JSON. An average column ("Avg") is the mean of the row's cells (no interval).
 """
 
 from __future__ import annotations
@@ -112,14 +112,22 @@ def cell_stats(keys: list[EvalKey], records: dict[EvalKey, CellRecord], ev: Eval
 # ---------------------------------------------------------------------------------------- building
 @dataclass
 class Entry:
-    """A rendered cell: value in percent, bootstrap interval, seed s.d., delta (None = none)."""
+    """A rendered cell: value in percent, our estimate (fractions; None for paper values and
+    averages), delta in percentage points (None = none)."""
 
     value: float | None
-    ci: tuple[float, float] | None = None
-    sd: float | None = None
+    est: object | None = None  # umcl.evaluation.aggregate.Estimate
     delta: float | None = None
     diagonal: bool = False
     ours: bool = False
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        return None if self.est is None or self.est.ci is None else (100 * self.est.ci[0], 100 * self.est.ci[1])
+
+    @property
+    def sd(self) -> float | None:
+        return None if self.est is None or self.est.seed_std is None else 100 * self.est.seed_std
 
 
 @dataclass
@@ -150,10 +158,6 @@ def _metric_of(panel: Panel, column_key: tuple[str, ...], protocol: Protocol) ->
 def _decls_of(protocol: Protocol, cells: list[TableCell], panel: Panel, single: bool) -> dict:
     return {(c.decl.row, c.decl.column): c for c in cells
             if c.decl.panel == panel.id or (c.decl.panel is None and single)}
-
-
-def _pct(x: float | None) -> float | None:
-    return None if x is None else 100.0 * x
 
 
 def build(table: str, protocol: Protocol, paper: PaperTable, sheet: JobSheet,
@@ -199,9 +203,7 @@ def _our_row(protocol: Protocol, panel: Panel, prow: Row, decls: dict, records, 
             continue
         built.stats[(panel.id, prow.key, ckey)] = stats
         est = stats.estimates[metric]
-        ci = None if est.ci is None else (100.0 * est.ci[0], 100.0 * est.ci[1])
-        entries.append(Entry(100.0 * est.value, ci, _pct(est.seed_std), ours=True,
-                             diagonal=_is_diagonal(protocol, prow.key, col.key)))
+        entries.append(Entry(100.0 * est.value, est, ours=True, diagonal=_is_diagonal(protocol, prow.key, col.key)))
     _fill_average(protocol, panel, entries)
     if protocol.diagonal_deltas:
         _fill_deltas(panel, prow, entries)
@@ -231,18 +233,21 @@ def _fill_deltas(panel: Panel, prow: Row, entries: list[Entry]) -> None:
 
 
 # ---------------------------------------------------------------------------------------- text
+#: how our cells show their statistics (umcl.report.cells): value, ± seed s.d. (2+ seeds), bootstrap CI
+CELL_STYLE = "ci+std"
+
+
 def format_entry(e: Entry, latex: bool) -> str:
-    """``71.30 [58.2, 83.0]`` (+ `` s.d. 4.1`` with several seeds) (+ delta); '-' where there is no number."""
+    """``71.30 [58.2, 83.0]`` (``71.30 ± 4.1 [58.2, 83.0]`` with several seeds) (+ delta); '-' where
+    there is no number."""
+    from umcl.report.cells import format_cell
+
     if e.value is None:
         return "-"
-    text = f"{e.value:.2f}"
-    if e.ours and e.ci is not None:
-        ci = f"[{e.ci[0]:.1f}, {e.ci[1]:.1f}]"
-        text += (r" {\tiny " + ci + "}") if latex else f" {ci}"
-    if e.ours and e.sd is not None:
-        text += f" s.d. {e.sd:.1f}"
+    text = (format_cell(e.est, CELL_STYLE, latex=latex, digits=2, spread_digits=1) if e.est is not None
+            else f"{e.value:.2f}")
     arrows = ARROW_TEX if latex else ARROW_MD
-    if e.diagonal and (e.delta is not None or not e.ours):
+    if e.diagonal:  # the in-compression cell of a row with deltas (Table 3)
         text += " (-)"
     elif e.delta is not None:
         text += " (0.00)" if round(e.delta, 2) == 0 else f" ({arrows[1 if e.delta > 0 else -1]}{abs(e.delta):.2f})"
@@ -258,16 +263,15 @@ def tex_escape(text: str) -> str:
     return "".join(repl.get(ch, ch) for ch in text)
 
 
-def legend(n_seeds: set[int], ev: EvalConfig) -> str:
-    """What our numbers and intervals are, for the notes under the table."""
-    level = f"{100 * ev.ci:.0f}%"
-    boot = (f"in brackets the {level} stratified bootstrap interval over test videos ({ev.n_bootstrap} resamples) "
-            if ev.n_bootstrap else "no bootstrap interval (evaluation.n_bootstrap is 0) ")
-    seeds = ("; 's.d.' is the standard deviation over training seeds" if max(n_seeds, default=1) > 1
-             else "; one training seed, so no spread over seeds is shown")
-    return (f"Ours: mean over training seeds of each seed's metric on the whole test set (in %), {boot}"
-            f"of that mean{seeds}. ACC at the fixed threshold 0.5; ACC at the validation-chosen threshold "
-            "and balanced accuracy: Markdown/JSON. '-' = no result.")
+def legend_lines(built: Built, ev: EvalConfig) -> list[str]:
+    """What our numbers, intervals and thresholds are (umcl.report.cells), for the notes under the table."""
+    from umcl.report.cells import legend, threshold_legend
+
+    if not built.stats:
+        return ["Ours: no results yet ('-')."]
+    return [legend(CELL_STYLE, built.stats.values()),
+            threshold_legend(ev.threshold) + " The table's ACC columns are ACC@0.5 (as the paper's); ACC@val and "
+            "BACC: the Markdown's 'More statistics' and the JSON. '-' = no result."]
 
 
 def provenance_line(dataset: str, profile: str, records: dict[EvalKey, CellRecord], config_hash: str) -> str:
@@ -294,7 +298,9 @@ def _header(panel: Panel) -> list[str]:
 
 
 def render_markdown(built: Built, paper: PaperTable, notes: list[str]) -> str:
-    parts = [f"# {built.title}", "", *[f"*{n}*" if i == 0 else n for i, n in enumerate(notes)], ""]
+    parts = [f"# {built.title}", ""]
+    for i, n in enumerate(notes):
+        parts += [f"*{n}*" if i == 0 else n, ""]
     for panel, rows in built.panels:
         if panel.title:
             parts += [f"## {panel.title}", ""]
@@ -367,7 +373,7 @@ def write_table(table: str, evaluations: list[str | Path], out_prefix: str | Pat
         notes.append(f"Only the paper's rows are shown: {missing}.")
     if dataset == "synthff":
         notes.insert(0, SYNTHETIC_NOTE)
-    notes += [legend({len(v) for v in built.keys.values()}, ev), SELECTION_NOTE]
+    notes += [*legend_lines(built, ev), SELECTION_NOTE]
     counts = test_counts(built)
     if counts:
         notes.append(counts)
