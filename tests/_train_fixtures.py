@@ -19,9 +19,10 @@ from umcl.registry import register_detector
 T, S, F, X = 8, 8, 2, 8
 
 
-def write_cache(path: Path, label: int, rng: np.random.Generator, n_frames: int = T) -> None:
+def write_cache(path: Path, label: int, rng: np.random.Generator, n_frames: int = T, strength: int = 3) -> None:
+    """One video's cache; fakes get ``strength`` added to the red channel (3: barely learnable)."""
     faces = rng.integers(0, 200, size=(n_frames, S, S, 3), dtype=np.uint8)
-    faces[..., 0] = np.clip(faces[..., 0].astype(int) + 3 * label, 0, 255)
+    faces[..., 0] = np.clip(faces[..., 0].astype(int) + strength * label, 0, 255)
     xfaces = rng.integers(0, 255, size=(F, X, X, 3), dtype=np.uint8)
     lm = rng.normal(0, 0.1, size=(n_frames, 136)).astype(np.float32) + 0.004 * label
     np.savez(path, faces=faces, xception_faces=xfaces, landmarks=lm,
@@ -31,9 +32,10 @@ def write_cache(path: Path, label: int, rng: np.random.Generator, n_frames: int 
 
 
 def make_manifest(root: Path, counts: dict[str, tuple[int, int]] | None = None,
-                  compressions: tuple[str, ...] = ("c23",), seed: int = 0, n_frames: int = T) -> Path:
+                  compressions: tuple[str, ...] = ("c23",), seed: int = 0, n_frames: int = T,
+                  strength: int = 3) -> Path:
     """Manifest of ``counts[split] = (n_real, n_fake)`` videos per compression, with caches of
-    ``n_frames`` frames."""
+    ``n_frames`` frames (``strength``: the fakes' red-channel offset, see :func:`write_cache`)."""
     counts = counts or {"train": (4, 12), "val": (4, 4), "test": (4, 4)}
     rng = np.random.default_rng(seed)
     cache_dir = root / "cache"
@@ -47,7 +49,7 @@ def make_manifest(root: Path, counts: dict[str, tuple[int, int]] | None = None,
                 method = "original" if label == 0 else "Deepfakes"
                 for comp in compressions:
                     cache = cache_dir / f"{method}_{comp}_{vid:03d}.npz"
-                    write_cache(cache, label, rng, n_frames)
+                    write_cache(cache, label, rng, n_frames, strength)
                     rows.append(VideoRecord(dataset="synthff", method=method, compression=comp,
                                             split=split, label=label, path=f"videos/{vid:03d}.mp4",
                                             id=f"{vid:03d}", cache=str(cache.relative_to(root)),

@@ -180,6 +180,24 @@ def test_lrnet_forward_backward(lrnet):
     assert lrnet.encoder.g2.head.weight.grad.abs().sum() > 0
 
 
+def test_lrnet_every_block_carries_its_own_videos_label(lrnet):
+    """Block CE of each stream against a loop reference: block k of video b has label[b]
+    (labels interleaved per video, [0]*n + [1]*n + ..., not the batch's labels repeated n times)."""
+    import numpy as np
+    from scipy.special import log_softmax
+
+    g = torch.Generator().manual_seed(4)
+    labels = torch.tensor([0, 1, 1])
+    out = {"logits_g1": torch.randn(3, 4, 2, generator=g, dtype=torch.float64),
+           "logits_g2": torch.randn(3, 4, 2, generator=g, dtype=torch.float64)}
+    terms = lrnet.loss({"label": labels}, out)
+    for name in ("g1", "g2"):
+        logp = log_softmax(out[f"logits_{name}"].numpy(), axis=-1)
+        ref = np.mean([-logp[b, k, int(labels[b])] for b in range(3) for k in range(4)])
+        assert terms[f"ce_{name}"].item() == pytest.approx(ref, abs=1e-12)
+    assert terms["total"].item() == pytest.approx(terms["ce_g1"].item() + terms["ce_g2"].item())
+
+
 @pytest.mark.parametrize("t, size, stride, expected", [(40, 10, 5, 7), (40, 10, None, 4), (60, 30, None, 2),
                                                         (59, 30, None, 1), (160, 30, 30, 5), (30, 30, 7, 1)])
 def test_lrnet_block_count(t, size, stride, expected):

@@ -134,7 +134,14 @@ def _sines(bpm: np.ndarray, phase: np.ndarray, noise: float = 0.0, seed: int = 0
     return x + noise * np.random.default_rng(seed).normal(size=x.shape)
 
 
-def _np_band_psd(x, fps=FPS, band=L.HR_BAND_HZ, res=L.HR_RESOLUTION_BPM):
+PAPER_BAND_HZ = (0.7, 3.0)
+"""The heart-rate band the code documents (docs/deviations/core.md, 42-180 bpm), hard-coded here so
+that a change of ``umcl.losses.HR_BAND_HZ`` cannot move the reference with it."""
+RESOLUTION_BPM = 0.1
+"""FFT bin spacing the code documents (``n = ceil(60 fps / 0.1)``), hard-coded for the same reason."""
+
+
+def _np_band_psd(x, fps=FPS, band=PAPER_BAND_HZ, res=RESOLUTION_BPM):
     """Independent reference: scipy linear detrend, numpy Hann, zero-padded numpy FFT."""
     x = sps.detrend(x, axis=-1, type="linear") * np.hanning(x.shape[-1])
     n = int(np.ceil(60 * fps / res))
@@ -155,6 +162,43 @@ def test_heart_rate_clean_sinusoids_within_1_bpm():
     assert np.max(np.abs(est - bpm)) < 1.0
     f, p = _np_band_psd(x)
     np.testing.assert_allclose(est, f[p.argmax(-1)], atol=1e-9)  # same bin as the NumPy reference
+
+
+EDGE_FPS, EDGE_K = 30.0, 600  # 20 s: the Hann main lobe is +-0.1 Hz wide
+
+
+def _two_tones(strong_hz: float, weak_hz: float, seed: int) -> np.ndarray:
+    """A strong sinusoid (amplitude 2) plus a weaker one (amplitude 1), 20 s at 30 fps, with a trend."""
+    tt = np.arange(EDGE_K) / EDGE_FPS
+    phase = np.random.default_rng(seed).uniform(0, 2 * np.pi, 2)
+    return (2 * np.sin(2 * np.pi * strong_hz * tt + phase[0]) + np.sin(2 * np.pi * weak_hz * tt + phase[1])
+            + 0.1 * tt)
+
+
+# Strong tones just outside 0.7-3.0 Hz (their main lobes end at 0.68 and 3.12 Hz, outside the band),
+# each inside the mutated bands 0.5-3.0 and 0.7-4.0; weak tones in the band, two of them near its edges.
+OUTSIDE_CASES = [(0.58, 1.2), (0.58, 2.9), (3.22, 1.5), (3.22, 0.76), (3.6, 1.0), (0.45, 2.4)]
+
+
+@pytest.mark.parametrize("strong_hz,weak_hz", OUTSIDE_CASES)
+def test_heart_rate_ignores_a_stronger_tone_just_outside_the_band(strong_hz, weak_hz):
+    """The estimate is the in-band tone (within 1 bpm), not the stronger one just outside 0.7-3.0 Hz."""
+    x = t(_two_tones(strong_hz, weak_hz, seed=int(100 * strong_hz + weak_hz))[None])
+    hard = L.heart_rate(x, EDGE_FPS).item()
+    soft = L.soft_heart_rate(x, EDGE_FPS).item()
+    assert hard == pytest.approx(60 * weak_hz, abs=1.0)
+    assert soft == pytest.approx(60 * weak_hz, abs=1.0)
+    f, p = _np_band_psd(x.numpy(), fps=EDGE_FPS)
+    assert f.min() == pytest.approx(42.0) and f.max() == pytest.approx(180.0)
+    assert hard == pytest.approx(f[p.argmax(-1)][0], abs=1e-9)
+
+
+def test_heart_rate_band_is_the_documented_one():
+    """0.7-3.0 Hz: a lone tone at 3.2 Hz or 0.58 Hz is not reported as itself."""
+    assert tuple(L.HR_BAND_HZ) == PAPER_BAND_HZ
+    for hz in (0.58, 3.22):
+        x = t(np.sin(2 * np.pi * hz * np.arange(EDGE_K) / EDGE_FPS)[None])
+        assert abs(L.heart_rate(x, EDGE_FPS).item() - 60 * hz) > 3.0
 
 
 def test_heart_rate_noisy_sinusoids():
@@ -197,13 +241,38 @@ def test_hr_loss_is_l2_norm_in_hz(h):
     assert got == pytest.approx(ref, abs=1e-7)
 
 
-def test_physiological_loss_terms_add_up():
-    rh, rl, fh, fl = [t(a) for a in _four(5, 3, 3, K)]
+def _np_soft_hr(x: np.ndarray, fps: float = FPS) -> np.ndarray:
+    """Soft-argmax heart rate from the NumPy periodogram: weights ∝ PSD^(1/0.1) over 0.7-3.0 Hz."""
+    f, p = _np_band_psd(x, fps=fps)
+    logits = np.log(p / p.sum(-1, keepdims=True)) / 0.1
+    w = np.exp(logits - logits.max(-1, keepdims=True))
+    return (w * f).sum(-1) / w.sum(-1)
+
+
+def _np_pull_push(rh, rl, fh, fl) -> tuple[float, float]:
+    """Eqs. 14 and 16 by loops over rows, with SciPy's Pearson."""
+    def mpc(a, b):
+        return abs(a @ b) / np.sqrt((a @ a) * (b @ b))
+
+    pull = (np.mean([1 - stats.pearsonr(a, b).statistic for a, b in zip(rh, rl)])
+            + np.mean([1 - stats.pearsonr(a, b).statistic for a, b in zip(fh, fl)]))
+    push = sum(np.mean([mpc(a, b) for a in zr for b in zf]) for zr in (rh, rl) for zf in (fh, fl))
+    return float(pull), float(push)
+
+
+def test_physiological_loss_terms_against_numpy():
+    """Eq. 19 term by term from independent references (NumPy HR, SciPy Pearson, loops)."""
+    arrays_ = _four(5, 3, 3, K)
+    rh, rl, fh, fl = [t(a) for a in arrays_]
     terms = L.physiological_loss(rh, rl, fh, fl, fps=FPS)
     assert set(terms) == {"hr", "pull", "push", "phy"}
-    assert terms["phy"].item() == pytest.approx((terms["hr"] + terms["pull"] + terms["push"]).item())
-    hr = [L.soft_heart_rate(z, FPS) for z in (rh, rl, fh, fl)]
-    assert terms["hr"].item() == pytest.approx(L.hr_loss(*hr).item())
+    hr = [_np_soft_hr(a) for a in arrays_]
+    hr_ref = np.linalg.norm((hr[0] - hr[1]) / 60) + np.linalg.norm((hr[2] - hr[3]) / 60)
+    pull_ref, push_ref = _np_pull_push(*arrays_)
+    assert terms["hr"].item() == pytest.approx(hr_ref, abs=1e-7)
+    assert terms["pull"].item() == pytest.approx(pull_ref, abs=1e-10)
+    assert terms["push"].item() == pytest.approx(push_ref, abs=1e-10)
+    assert terms["phy"].item() == pytest.approx(hr_ref + pull_ref + push_ref, abs=1e-7)
     same = L.physiological_loss(rh, rh, fh, fh, fps=FPS)  # identical views: no pull, no HR gap
     assert same["pull"].item() == pytest.approx(0.0, abs=1e-12)
     assert same["hr"].item() == pytest.approx(0.0, abs=1e-6)

@@ -75,8 +75,14 @@ def test_load_pretrained_prefixed_and_official_keys(tmp_path):
     for k, v in src.state_dict().items():
         k = k.replace(".mlp.fc1.", ".dense.1.fn.net.0.").replace(".mlp.fc2.", ".dense.1.fn.net.3.")
         official[k.replace(".head.", ".dense.3.")] = v
+    assert set(official) != set(src.state_dict())  # the official names really differ
     torch.save(official, path)
-    LandmarkEncoder().load_pretrained(path)
+    loaded = LandmarkEncoder()
+    assert not torch.equal(loaded.g1.head.weight, src.g1.head.weight)  # a fresh init differs
+    loaded.load_pretrained(path)
+    got = loaded.state_dict()
+    assert got.keys() == src.state_dict().keys()
+    assert all(torch.equal(got[k], v) for k, v in src.state_dict().items())  # every tensor in its place
 
     with pytest.raises(MissingWeightsError):
         dst.load_pretrained(tmp_path / "none.pth")

@@ -1,4 +1,7 @@
-"""Metrics against scikit-learn (incl. ties), bootstrap intervals, and per-video aggregation by full key."""
+"""Metrics against scikit-learn (incl. ties), bootstrap intervals, and per-video aggregation by full key.
+
+Every metric (AUC, ACC, EER, AP) is compared with an independent scikit-learn/SciPy value
+(tests/_metric_refs.py), not only checked to lie in its own interval."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
+from _metric_refs import sklearn_eer, sklearn_metrics
 from umcl.config import from_dict
 from umcl.errors import ConfigError, UmclError
 from umcl.evaluation.config import EvalConfig
@@ -44,11 +48,22 @@ def test_eer_equals_sklearn_roc_crossing(data):
     fpr, tpr, _ = roc_curve(y, s)  # drop_intermediate=True: collinear points removed, same curve
     value = eer(y, s)
     assert value == pytest.approx(eer_from_roc(fpr, tpr), abs=1e-12)
+    assert value == pytest.approx(sklearn_eer(y, s), abs=1e-9)  # independent: Brent root on sklearn's ROC
     # the crossing lies between the ROC points nearest the diagonal on either side
     fnr = 1 - tpr
     below = fpr[fpr - fnr <= 0].max()
     above = fpr[fpr - fnr >= 0].min()
     assert below - 1e-12 <= value <= above + 1e-12
+
+
+@settings(max_examples=150, deadline=None)
+@given(labelled_scores())
+def test_all_four_metrics_equal_sklearn(data):
+    """The tie-heavy draws put many scores exactly on 0.5, so the >= rule of ACC is exercised."""
+    y, s = data
+    ref = sklearn_metrics(y, s)
+    got = {"auc": auc(y, s), "acc": accuracy(y, s), "eer": eer(y, s), "ap": average_precision(y, s)}
+    assert got == pytest.approx(ref, abs=1e-9)
 
 
 def test_known_values():
@@ -58,7 +73,9 @@ def test_known_values():
     assert eer(y, [0.1, 0.2, 0.8, 0.9]) == 0.0
     assert eer(y, [0.9, 0.8, 0.2, 0.1]) == 1.0
     assert eer(y, [0.5, 0.5, 0.5, 0.5]) == 0.5
-    assert accuracy(y, [0.1, 0.5, 0.5, 0.2]) == 0.5  # 0.5 counts as fake
+    assert accuracy(y, [0.1, 0.2, 0.5, 0.5]) == 1.0  # a score of exactly 0.5 counts as fake (>=) ...
+    assert accuracy(y, [0.5, 0.5, 0.7, 0.9]) == 0.5  # ... for real videos too; with > both would differ
+    assert accuracy(y, [0.1, 0.2, 0.8, 0.9], threshold=0.8) == 1.0
     assert accuracy(y, [0.1, 0.2, 0.8, 0.9], threshold=0.85) == 0.75
 
 
@@ -103,6 +120,8 @@ def test_compute_metrics_layout():
         assert set(m[name]) == {"value", "ci_low", "ci_high"}
         assert m[name]["ci_low"] <= m[name]["value"] <= m[name]["ci_high"]
     assert m["auc"]["value"] == pytest.approx(roc_auc_score(y, s))
+    ref = sklearn_metrics(y, s)
+    assert {k: m[k]["value"] for k in ref} == pytest.approx(ref, abs=1e-9)
     assert compute_metrics(y, s, n_boot=0)["auc"]["ci_low"] is None
 
 

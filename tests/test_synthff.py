@@ -15,6 +15,7 @@ from umcl.cli import main as umcl_main
 from umcl.data.compression import compress_video, read_video
 from umcl.data.synthff import SynthFFConfig, generate, make_pairs, plan, split_pairs, video_paths
 from umcl.data.synthff.camera import Pose, to_frame
+from umcl.data.synthff.config import VARIANTS
 from umcl.data.synthff.generate import Job, id_width, render_job, write_job
 from umcl.data.synthff.render import make_actor
 from umcl.errors import ConfigError, UmclError
@@ -218,13 +219,21 @@ def test_faceswap_has_source_pulse_inside_target_pulse_outside(pulse_set):
         assert abs(hr_in - hr_s) <= 5 and abs(hr_out - hr_t) <= 5, (name, hr_in, hr_s, hr_out, hr_t)
 
 
-def test_variants_change_capture_defaults():
-    shapes = {}
-    for variant in ("ff", "celebdf", "dfd", "dfdc"):
+VARIANT_CAPTURE = {"ff": (256, 25.0), "celebdf": (320, 30.0), "dfd": (256, 24.0), "dfdc": (192, 30.0)}
+"""Default frame side (px) and frame rate of each variant, as documented in docs/synthff.md."""
+
+
+def test_variants_have_their_documented_size_and_fps():
+    assert set(VARIANT_CAPTURE) == set(VARIANTS)
+    for variant, (side, fps) in VARIANT_CAPTURE.items():
         cfg = SynthFFConfig(n_identities=2, n_frames=8, variant=variant, methods=["Deepfakes"])
         frames, gt = render_job(cfg, Job("Deepfakes", 0, 1))
-        shapes[variant] = (frames.shape[1], float(gt["fps"]))
-    assert len(set(shapes.values())) == 4, shapes
+        assert frames.shape == (8, side, side, 3), (variant, frames.shape)
+        assert float(gt["fps"]) == fps, (variant, float(gt["fps"]))
+    # an explicit resolution/fps overrides the variant's default
+    cfg = SynthFFConfig(n_identities=2, n_frames=8, variant="celebdf", methods=["Deepfakes"], resolution=64, fps=20.0)
+    frames, gt = render_job(cfg, Job("Deepfakes", 0, 1))
+    assert frames.shape == (8, 64, 64, 3) and float(gt["fps"]) == 20.0
 
 
 def test_plan_covers_every_pair_and_method():

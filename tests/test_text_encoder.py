@@ -168,11 +168,40 @@ def test_leakage_audit_uses_labels_on_purpose_only(bank):
         bank.inference_embeddings(P.LEAKAGE_AUDIT, 4)
 
 
-def test_training_embeddings_follow_sampled_prompts(bank):
-    labels = torch.tensor([0, 1] * 8)
-    emb = bank.training_embeddings(labels, 0.5, torch.Generator().manual_seed(3))
-    ids = P.sample_prompt_indices(labels, 0.5, torch.Generator().manual_seed(3))
-    torch.testing.assert_close(emb, bank.embeddings[ids])
+def _texts_of(emb: torch.Tensor, candidates: list[str]) -> list[str]:
+    """The candidate text whose hash embedding (encoded on its own, not via the bank) is each row."""
+    ref = HashEncoder().encode(candidates)
+    match = (emb[:, None, :] == ref[None]).all(-1)
+    assert bool((match.sum(1) == 1).all()), "a training embedding is no known prompt's"
+    return [candidates[i] for i in match.int().argmax(1).tolist()]
+
+
+@pytest.mark.parametrize("invalid_prob", [0.0, 0.2, 0.5, 1.0])
+def test_training_embeddings_are_own_class_or_invalid_prompts(invalid_prob, tmp_path):
+    """Reference from the paper's rule, not from ``sample_prompt_indices``: each sample's text is a
+    Table 2 prompt of its own class, or, with probability ``invalid_prob`` whatever the class, an
+    invalid prompt (random string, irrelevant question, misaligned description); all are drawn."""
+    TE._MEMORY_CACHE.clear()
+    hash_bank = TE.PromptBank(HashEncoder(), cache_dir=tmp_path)
+    n = 3000
+    labels = torch.tensor([0, 1, 1] * (n // 3))
+    emb = hash_bank.training_embeddings(labels, invalid_prob, torch.Generator().manual_seed(3))
+    assert torch.equal(emb, hash_bank.training_embeddings(labels, invalid_prob, torch.Generator().manual_seed(3)))
+    invalid = set(P.IRRELEVANT_QUESTIONS) | set(P.MISALIGNED_DESCRIPTIONS) | set(P.random_strings(10, 0, "invalid-prompts"))
+    own = {0: P.REAL_PROMPTS, 1: P.FAKE_PROMPTS}
+    texts = _texts_of(emb, sorted(invalid | set(P.REAL_PROMPTS) | set(P.FAKE_PROMPTS)))
+    is_invalid = torch.tensor([x in invalid for x in texts])
+    for text, label, bad in zip(texts, labels.tolist(), is_invalid.tolist()):
+        assert bad or text in own[label], (label, text)
+    for cls in (0, 1):  # the invalid share, per class: Binomial(n_cls, p) within 5 sigma
+        k = int(is_invalid[labels == cls].sum())
+        n_cls = int((labels == cls).sum())
+        assert abs(k - n_cls * invalid_prob) <= 5 * (n_cls * invalid_prob * (1 - invalid_prob)) ** 0.5 + 1e-9
+    used = set(texts)
+    if invalid_prob < 1:
+        assert set(P.REAL_PROMPTS) | set(P.FAKE_PROMPTS) <= used  # every valid prompt is drawn
+    if invalid_prob > 0:
+        assert invalid <= used  # every invalid prompt is drawn
 
 
 def test_bank_disk_cache_is_keyed_and_reused(tmp_path):

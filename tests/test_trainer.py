@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from _metric_refs import sklearn_metrics
 from _train_fixtures import make_manifest  # registers "toy_test"
 from umcl.cli import main
 from umcl.errors import ConfigError, UmclError
@@ -182,6 +183,51 @@ def test_a_job_killed_while_saving_resumes_with_a_consistent_selection(manifest,
     assert best["epoch"] == read_selection(run)["epoch"]
 
 
+def test_is_better_is_strict_and_knows_the_direction_of_each_metric():
+    """Selection keeps the earlier epoch on a tie; AUC/AP/ACC are higher-is-better, EER lower; NaN never wins."""
+    from umcl.training.trainer import is_better
+
+    for metric in ("auc", "ap", "acc"):
+        assert is_better(0.5, None, metric)
+        assert is_better(0.71, 0.70, metric) and not is_better(0.70, 0.70, metric)
+        assert not is_better(0.69, 0.70, metric)
+    assert is_better(0.5, None, "eer")
+    assert is_better(0.19, 0.20, "eer") and not is_better(0.20, 0.20, "eer") and not is_better(0.21, 0.20, "eer")
+    for metric in ("auc", "eer"):
+        assert not is_better(float("nan"), 0.5, metric) and not is_better(float("nan"), None, metric)
+
+
+def _record_opened_files(monkeypatch) -> list[Path]:
+    """Every file opened for reading from now on (``open`` is what ``np.load`` and friends call)."""
+    import builtins
+
+    opened: list[Path] = []
+    real_open = builtins.open
+
+    def spy(file, mode="r", *args, **kwargs):
+        if isinstance(file, (str, Path)) and "r" in mode:
+            opened.append(Path(file).resolve())
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spy)
+    return opened
+
+
+def test_training_and_selection_never_read_a_test_video(manifest, tmp_path, monkeypatch):
+    """Instrumented file reads: a full fit (training + validation-based selection) opens the caches
+    of train and val videos, and not one of a test-split video, at any compression."""
+    split_of = {(manifest.parent / r.cache).resolve(): r.split for r in read_rows(manifest)}
+    assert {"train", "val", "test"} <= set(split_of.values())
+    opened = _record_opened_files(monkeypatch)
+    Trainer(build_spec(CONFIG, "toy_test", manifest, "c23"), tmp_path / "run", progress=False).fit()
+    monkeypatch.undo()
+    read = {split_of[p] for p in opened if p in split_of}
+    assert {"train", "val"} <= read  # the instrumentation sees the cache reads at all
+    test_read = sorted(str(p) for p in opened if split_of.get(p) == "test")
+    assert not test_read, f"{len(test_read)} test-split cache(s) read during training, e.g. {test_read[0]}"
+    assert read_selection(tmp_path / "run")["split"] == "val"
+
+
 def test_selecting_on_the_test_split_is_refused(manifest, tmp_path):
     with pytest.raises(ConfigError, match="refused"):
         TrainConfig(select_split="test")
@@ -193,8 +239,16 @@ def test_selecting_on_the_test_split_is_refused(manifest, tmp_path):
         read_selection(tmp_path)
 
 
-def test_cli_train_then_evaluate(manifest, tmp_path):
+@pytest.fixture(scope="module")
+def separable_manifest(tmp_path_factory):
+    """Fakes clearly redder than reals, so that the test AUC is far from 0.5 (a flipped AUC shows)."""
+    return make_manifest(tmp_path_factory.mktemp("separable"), compressions=("c23", "c40"), strength=60)
+
+
+def test_cli_train_then_evaluate(separable_manifest, tmp_path):
     import yaml
+
+    manifest = separable_manifest
 
     cfg = tmp_path / "c.yaml"
     # the schema knows only the project's detectors: the toy one runs on its defaults
@@ -216,7 +270,10 @@ def test_cli_train_then_evaluate(manifest, tmp_path):
     assert prov["detector"] == "toy_test" and prov["train_compression"] == "c23"
     assert prov["seed"] == 5 and prov["test_compression"] == "c40" and prov["split"] == "test"
     assert prov["selected_epoch"] == read_selection(run)["epoch"]
-    assert 0 <= metrics["auc"]["value"] <= 1
+    # every metric recomputed by scikit-learn from scores.csv (a flipped AUC or a > threshold fails)
+    ref = sklearn_metrics(scores["label"], scores["score"])
+    assert abs(ref["auc"] - 0.5) > 0.2, ref  # informative: AUC and 1 - AUC differ
+    assert {k: metrics[k]["value"] for k in ref} == pytest.approx(ref, abs=1e-9)
     # bad input: one-line error, non-zero exit, nothing written
     assert main(["evaluate", "--run", str(tmp_path / "nope"), "--manifest", str(manifest),
                  "--test-compression", "c40", "--out", str(tmp_path / "e2")]) == 2

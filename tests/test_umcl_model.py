@@ -113,6 +113,22 @@ def test_inconsistent_switches_are_config_errors():
         build_detector("umcl", {**SMALL, "no_such_key": 1})
 
 
+def test_hr_term_searches_the_documented_band_only():
+    """The model's heart-rate loss uses 0.7-3.0 Hz: HQ and LQ signals that share a 72 bpm pulse but
+    carry a stronger tone just outside the band (0.58 Hz, 3.22 Hz) have the same heart rate. A band
+    of 0.5-3.0 or 0.7-4.0 Hz would pick the outside tone and give an HR gap of > 0.5 Hz."""
+    model = build()
+    assert tuple(model.cfg.hr_band) == (0.7, 3.0) and model.cfg.fps == 30.0
+    tt = torch.arange(600, dtype=torch.float64) / 30.0
+    pulse = torch.sin(2 * torch.pi * 1.2 * tt)
+    z_hq = torch.stack([2 * torch.sin(2 * torch.pi * 0.58 * tt) + pulse] * 2).float()
+    z_lq = torch.stack([2 * torch.sin(2 * torch.pi * 3.22 * tt + 0.3) + pulse] * 2).float()
+    output = {"logits": torch.zeros(2, 2), "logits_hq": torch.zeros(2, 2), "z_hq": z_hq, "z_lq": z_lq,
+              "asa_features": torch.randn(2, 3, 32, generator=torch.Generator().manual_seed(0))}
+    terms = model.loss({"label": torch.tensor([0, 1])}, output)
+    assert terms["hr"].item() < 0.05, terms["hr"].item()
+
+
 def test_one_class_batch_gives_zero_push_and_finite_terms():
     model = build().train()
     batch = make_batch(labels=[1, 1])
