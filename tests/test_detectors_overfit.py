@@ -10,8 +10,9 @@ from torch.nn import functional as F
 
 from umcl.registry import builtin, get_entry
 
-#: AdamW lr per detector (default 3e-3); LRNet's 0.5 dropout needs larger steps
-LR = {"lrnet": 1e-2}
+#: AdamW lr per detector (default 3e-3); LRNet's 0.5 dropout needs larger steps, and so does
+#: label-free CPML's (0.5 on the fused vector; its classifier no longer reads the label's prompt)
+LR = {"lrnet": 1e-2, "cpml": 1e-2}
 #: small settings for detectors whose config has no tiny()
 SMALL = {"umcl": {"frames": 16, "image_size": 32, "physformer_dim": 16, "physformer_ff_dim": 24,
                   "physformer_heads": 2, "physformer_layers": 3}}
