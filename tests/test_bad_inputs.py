@@ -156,6 +156,11 @@ def _validate_out_checkpoint(tmp: Path, _: Shared):
     return ["validate-config", "--config", str(DEFAULT), "--out", str(ckpt)], ckpt
 
 
+def _out_under_a_file(tmp: Path, _: Shared):
+    notes = write(tmp / "notes.txt", "my notes\n")
+    return ["validate-config", "--config", str(DEFAULT), "--out", str(notes / "resolved.yaml")], notes
+
+
 def _set_bad(tmp: Path, _: Shared):
     return ["validate-config", "--config", str(DEFAULT), "--set", "training.epochs=-3"], DEFAULT
 
@@ -327,6 +332,7 @@ CASES = [
     Case("set-out-of-range", _set_bad, r"with --set training\.epochs=-3: training\.epochs must be >= 1"),
     Case("validate-out-is-folder", _validate_out_folder, r"is a folder.*left untouched"),
     Case("validate-out-is-checkpoint", _validate_out_checkpoint, r"holds a zip file.*left untouched"),
+    Case("out-under-a-file", _out_under_a_file, r"Not a directory|File exists"),
     # manifests
     Case("manifest-out-is-root", _manifest_out_is_root, r"is a folder.*left untouched"),
     Case("manifest-out-is-a-video", _manifest_out_is_video, r"holds a mp4 file.*left untouched"),
