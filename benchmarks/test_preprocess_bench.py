@@ -12,6 +12,10 @@ breakdown and the box errors).
   detection frames/s side by side, and the box error between them (mean IoU, mean and max centre
   distance in px) on the frames that were interpolated and on all frames.
 
+* ``test_side_by_side``: per-frame MTCNN against our pipeline end to end (``config/default.yaml``
+  settings) at 256 px, 640x480 and 1280x720, frames/s (CPU and wall), ratio and box error, and a
+  2-worker batch; the code is ``benchmarks/preprocess_speed.py`` (also a script).
+
 Benchmarks only report; nothing here asserts a speed. Measured numbers: docs/preprocessing.md.
 """
 
@@ -114,3 +118,21 @@ def test_keyframe_detection_vs_per_frame(benchmark, video, smoothing):
     print(f"\nMTCNN every frame {per_frame_fps:.1f} fps vs every 5th (smoothing {smoothing}) {key_fps:.1f} fps; "
           f"box error vs per-frame: {info['interpolated_frames']} (interpolated), {info['all_frames']} (all); "
           f"per-frame MTCNN frame-to-frame change {jitter}")
+
+
+
+def _speed_module():
+    """benchmarks/preprocess_speed.py (a script, not a package module)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("preprocess_speed", Path(__file__).with_name("preprocess_speed.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_side_by_side(benchmark):
+    """Per-frame MTCNN vs our pipeline at 256 px, 640x480 and 1280x720, with box errors, in one run."""
+    result = benchmark.pedantic(_speed_module().run, kwargs={"frames": 32, "batch": 4}, rounds=1, iterations=1)
+    benchmark.extra_info.update(result)

@@ -12,6 +12,7 @@ default negotiation, which from an RGB source picks ``yuv444p`` (High 4:4:4 Pred
 from __future__ import annotations
 
 import functools
+import os
 import re
 import subprocess
 import tempfile
@@ -176,27 +177,29 @@ def decode_video(path: str | Path, max_frames: int | None = None) -> tuple[np.nd
     """
     path = Path(path)
     _check_file(path)
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:v:0",
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-y", "-i", str(path), "-map", "0:v:0",
            "-fps_mode", "passthrough"]
     if max_frames is not None:
         cmd += ["-frames:v", str(int(max_frames))]
-    cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    proc = subprocess.run(cmd, capture_output=True)
-    info = _input_info(proc.stderr, path)
-    out = re.search(r"Output #0.*?Video: rawvideo.*?, (\d+)x(\d+)", proc.stderr.decode(errors="replace"), re.S)
-    if out is None:
-        raise BadVideoError(f"ffmpeg could not decode it ({_last_line(proc.stderr)})", path,
-                            "the file is corrupt; replace it")
-    w, h = int(out.group(1)), int(out.group(2))
-    n = len(proc.stdout) // (w * h * 3)
-    if proc.returncode != 0 and n == 0:
-        raise BadVideoError(f"ffmpeg could not decode it ({_last_line(proc.stderr)})", path,
-                            "the file is corrupt; replace it")
-    if n == 0:
-        raise BadVideoError("video has no frames", path, "replace the file")
-    buf = bytearray(proc.stdout)  # one copy: a writable array for the callers
-    del proc
-    return np.frombuffer(buf, np.uint8, count=n * w * h * 3).reshape(n, h, w, 3), info
+    # Raw frames go to a file in memory (tmpfs) and are read back with one copy: a pipe costs a
+    # read() and two context switches per 64 KiB (0.3 s CPU for 32 frames of 1280 x 720).
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    with tempfile.NamedTemporaryFile(suffix=".rgb", dir=shm) as raw:
+        proc = subprocess.run([*cmd, "-f", "rawvideo", "-pix_fmt", "rgb24", raw.name], capture_output=True)
+        info = _input_info(proc.stderr, path)
+        out = re.search(r"Output #0.*?Video: rawvideo.*?, (\d+)x(\d+)", proc.stderr.decode(errors="replace"), re.S)
+        if out is None:
+            raise BadVideoError(f"ffmpeg could not decode it ({_last_line(proc.stderr)})", path,
+                                "the file is corrupt; replace it")
+        w, h = int(out.group(1)), int(out.group(2))
+        n = os.path.getsize(raw.name) // (w * h * 3)
+        if proc.returncode != 0 and n == 0:
+            raise BadVideoError(f"ffmpeg could not decode it ({_last_line(proc.stderr)})", path,
+                                "the file is corrupt; replace it")
+        if n == 0:
+            raise BadVideoError("video has no frames", path, "replace the file")
+        frames = np.fromfile(raw.name, np.uint8, count=n * w * h * 3)
+    return frames.reshape(n, h, w, 3), info
 
 
 def read_video(path: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, float]:

@@ -32,6 +32,9 @@ class PreprocessConfig:
     """Enlargement of the square face box for ``faces`` (1.0 = the MTCNN box made square)."""
     keyframe_interval: int = 1
     """Run MTCNN every N frames (1 = every frame); boxes in between are interpolated."""
+    refine_boxes: bool = True
+    """With ``keyframe_interval`` > 1: refine each in-between frame's interpolated box with MTCNN's
+    O-net (its last stage) and count the frame as found when O-net accepts it."""
     box_smoothing: int = 1
     """Centred moving-average window (frames, odd) over box centre and size; 1 = off."""
     detector_batch_size: int = 16

@@ -35,9 +35,16 @@ from umcl.logs import get_logger
 log = get_logger("preprocess")
 
 
-@functools.lru_cache(maxsize=2)
 def _landmarker(cfg: PreprocessConfig) -> Landmarker:
-    return build_landmarker(cfg)
+    """The landmark model, loaded once per process for the settings that choose it (not per config:
+    loading dlib's 68-point model takes about a second)."""
+    return _load_landmarker(cfg.landmark_backend, cfg.dlib_predictor_path, cfg.fan_weights_path, cfg.device)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_landmarker(backend: str, dlib_path: str | None, fan_path: str | None, device: str) -> Landmarker:
+    return build_landmarker(PreprocessConfig(landmark_backend=backend, dlib_predictor_path=dlib_path,
+                                             fan_weights_path=fan_path, device=device))
 
 
 def resolve_device(cfg: PreprocessConfig) -> PreprocessConfig:

@@ -1,0 +1,248 @@
+"""Preprocessing speed against a per-frame MTCNN pass, side by side, in one run (issue 9 §4).
+
+For each frame size — SynthFF's default 256 x 256, and FF++-like 640 x 480 and 1280 x 720
+(SynthFF rendered offline at 360 / 540 px and edge-padded to the frame: MTCNN face boxes about
+150 / 225 px high, like FF++'s talking heads) — one c23 clip goes through:
+
+* **per-frame MTCNN**: facenet-pytorch's MTCNN on every decoded frame (batches of 16), the
+  reference a bare detection pass costs;
+* **ours**: :func:`preprocess_video` end to end (decode → boxes → dlib → LRNet calibration → crops
+  → compressed cache) with the preprocess settings of ``config/default.yaml``;
+
+and reports frames/s of both, their ratio, and the box error of ours against per-frame MTCNN
+(mean absolute difference of the square boxes' four coordinates, px; centre distance; IoU).
+For scale it also reports per-frame MTCNN against itself on the same frames moved by one pixel
+(the detector's own reproducibility). Then a batch of clips runs through
+:func:`preprocess_manifest` with 2 worker processes (the pipeline's setting for 2 cores).
+
+Both CPU time (this process and its ffmpeg children) and wall time are reported: on a shared
+machine wall time measures the neighbours too; CPU-time frames/s are what one free core gives.
+
+Run: ``.venv/bin/python benchmarks/preprocess_speed.py [--frames 32] [--batch 8] [--json out.json]``
+(or ``pytest benchmarks/test_preprocess_bench.py -k side_by_side -s``). Nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+SIZES = ((256, 256), (640, 480), (1280, 720))
+FACE_SHARE = 0.75
+"""FF++-like sizes: SynthFF is rendered this share of the frame height high (its face box then
+spans about 0.31 of the frame height, as in FF++'s talking-head videos) and edge-padded."""
+
+
+@contextmanager
+def clock(out: dict, key: str):
+    """Record wall and CPU seconds (self + finished children, e.g. ffmpeg) of the block in ``out``."""
+    def cpu() -> float:
+        s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+    w0, c0 = time.perf_counter(), cpu()
+    yield
+    out[key] = (time.perf_counter() - w0, cpu() - c0)
+
+
+def synth_clip(width: int, height: int, frames: int, path: Path, identity: int = 0) -> Path:
+    """A c23 SynthFF original of ``frames`` frames, rendered ``height`` px high, edge-padded to ``width``."""
+    from umcl.data.compression import encode_frames
+    from umcl.data.synthff.config import SynthFFConfig
+    from umcl.data.synthff.render import make_actor, render_original
+    from umcl.seeding import numpy_rng
+
+    side = height if height <= 256 else 2 * int(round(FACE_SHARE * height / 2))
+    gen = SynthFFConfig(n_identities=2 * (identity // 2 + 1), n_frames=frames, resolution=side)
+    actor = make_actor(gen, identity)
+    video, _ = render_original(actor, gen.pulse_amplitude, numpy_rng(gen.seed, "bench-speed", identity))
+    top, left = (height - side) // 2, (width - side) // 2
+    video = np.pad(video, ((0, 0), (top, height - side - top), (left, width - side - left), (0, 0)), mode="edge")
+    return encode_frames(video, path, "c23", actor.fps)
+
+
+def box_errors(ours: np.ndarray, ref: np.ndarray) -> dict[str, float]:
+    """Mean |Δ| of the square boxes' coordinates (px), mean centre distance (px), mean IoU."""
+    from umcl.data.preprocess.geometry import box_iou, square_boxes
+
+    a, b = square_boxes(ours), square_boxes(ref)
+    keep = np.isfinite(a).all(1) & np.isfinite(b).all(1)
+    a, b = a[keep], b[keep]
+    centre = np.linalg.norm((a[:, :2] + a[:, 2:]) / 2 - (b[:, :2] + b[:, 2:]) / 2, axis=1)
+    return {"box_px": round(float(np.abs(a - b).mean()), 2), "centre_px": round(float(centre.mean()), 2),
+            "iou": round(float(box_iou(a, b).mean()), 3)}
+
+
+def per_frame_mtcnn(frames: np.ndarray, mtcnn, min_prob: float, batch: int = 16) -> np.ndarray:
+    """The reference: facenet-pytorch's ``MTCNN.detect`` on every frame, most probable face per frame."""
+    out = np.full((len(frames), 4), np.nan)
+    for start in range(0, len(frames), batch):
+        boxes, probs = mtcnn.detect(np.ascontiguousarray(frames[start:start + batch]))
+        for j, (b, p) in enumerate(zip(boxes, probs)):
+            if b is not None and max(p) >= min_prob:
+                out[start + j] = np.asarray(b, dtype=np.float64)[int(np.argmax(p))]
+    return out
+
+
+def default_preprocess(num_frames: int):
+    """``config/default.yaml``'s preprocess section, with ``num_frames`` frames."""
+    from umcl.config import load_config, section
+    from umcl.data.preprocess.config import PreprocessConfig
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = section(load_config(root / "config" / "default.yaml"), "preprocess", PreprocessConfig)
+    return cfg.replace(num_frames=num_frames, xception_frames=min(cfg.xception_frames, num_frames))
+
+
+def measure_size(width: int, height: int, cfg, work: Path) -> dict:
+    """One row of the side-by-side table for ``width`` x ``height`` clips."""
+    from umcl.data.compression import decode_video
+    from umcl.data.preprocess.cache import read_cache
+    from umcl.data.preprocess.faces import load_mtcnn
+    from umcl.data.preprocess.pipeline import preprocess_video
+
+    n = cfg.num_frames
+    clip = synth_clip(width, height, n, work / f"clip_{width}x{height}.mp4")
+    mtcnn = load_mtcnn(cfg.device, cfg.min_face_size)
+    frames, _ = decode_video(clip, n)
+    per_frame_mtcnn(frames[:2], mtcnn, cfg.min_face_prob)  # warm-up
+    preprocess_video(clip, work / "warm.npz", cfg.replace(num_frames=8, xception_frames=2))
+    t: dict = {}
+    with clock(t, "mtcnn"):
+        ref = per_frame_mtcnn(frames, mtcnn, cfg.min_face_prob)
+    with clock(t, "ours"):
+        preprocess_video(clip, work / f"ours_{width}.npz", cfg)
+    ours = read_cache(work / f"ours_{width}.npz", keys=("boxes",))["boxes"]
+    moved = np.ascontiguousarray(np.pad(frames, ((0, 0), (1, 0), (1, 0), (0, 0)), mode="edge")[:, :-1, :-1])
+    floor = per_frame_mtcnn(moved, mtcnn, cfg.min_face_prob) - 1.0
+    row = {"size": f"{width}x{height}", "frames": n,
+           "face_px": round(float(np.nanmean(ref[:, 3] - ref[:, 1])), 1)}
+    for key, (wall, cpu) in t.items():
+        row[f"{key}_fps_cpu"] = round(n / cpu, 1)
+        row[f"{key}_fps_wall"] = round(n / wall, 1)
+    row["ratio_cpu"] = round(row["ours_fps_cpu"] / row["mtcnn_fps_cpu"], 2)
+    row["ratio_wall"] = round(row["ours_fps_wall"] / row["mtcnn_fps_wall"], 2)
+    row.update(box_errors(ours, ref))
+    row["mtcnn_vs_itself_1px_box_px"] = box_errors(floor, ref)["box_px"]
+    row["stage_cpu_ms_per_frame"] = stage_ms_per_frame(clip, cfg, work)
+    return row
+
+
+def measure_batch(cfg, work: Path, videos: int, workers: int = 2) -> dict:
+    """Frames/s of :func:`preprocess_manifest` over ``videos`` 256 px clips with ``workers`` processes.
+
+    Wall time of the whole call, worker start-up and model loading included.
+    """
+    from umcl.data.manifest import VideoRecord, write_manifest
+    from umcl.data.preprocess.pipeline import preprocess_manifest
+
+    rows = []
+    for i in range(videos):
+        path = synth_clip(256, 256, cfg.num_frames, work / f"batch_{i:03d}.mp4", identity=i)
+        rows.append(VideoRecord(id=f"{i:03d}", path=str(path), label=0, method="original", compression="c23",
+                                split="test", dataset="synthff"))
+    manifest = work / "batch.csv"
+    write_manifest(rows, manifest)
+    t: dict = {}
+    with clock(t, "batch"):
+        out = preprocess_manifest(manifest, work / "cache", work / "pre.csv", cfg, workers=workers, progress=False)
+    wall, cpu = t["batch"]
+    frames = cfg.num_frames * sum(r.status == "ok" for r in out)
+    return {"videos": videos, "workers": workers, "frames": frames, "fps_wall": round(frames / wall, 1),
+            "cpu_s_per_frame_ms": round(1000 * cpu / max(frames, 1), 2)}
+
+
+def stage_ms_per_frame(clip: Path, cfg, work: Path) -> dict[str, float]:
+    """CPU ms per frame of each stage of :func:`preprocess_video` (models loaded; best of 2 runs)."""
+    from umcl.data.compression import decode_video
+    from umcl.data.preprocess.cache import write_cache
+    from umcl.data.preprocess.calibration import calibrate_landmarks
+    from umcl.data.preprocess.faces import crop_faces, evenly_spaced, track_faces
+    from umcl.data.preprocess.pipeline import _landmarker
+    from umcl.data.preprocess.landmarks import detect_landmarks
+
+    best: dict[str, float] = {}
+    for _ in range(2):
+        t: dict = {}
+        with clock(t, "decode"):
+            frames, _ = decode_video(clip, cfg.num_frames)
+        with clock(t, "face boxes"):
+            track = track_faces(frames, cfg)
+        with clock(t, "dlib"):
+            raw = detect_landmarks(frames, track.boxes, _landmarker(cfg))
+        with clock(t, "calibration"):
+            calib = calibrate_landmarks(frames, raw)
+        with clock(t, "crops"):
+            idx = evenly_spaced(len(frames), cfg.xception_frames)
+            faces = crop_faces(frames, track.boxes, cfg.face_scale, cfg.crop_size)
+            xfaces = crop_faces(frames[idx], track.boxes[idx], cfg.xception_scale, cfg.xception_size)
+        with clock(t, "write"):
+            write_cache(work / "stages.npz", faces=faces, xception_faces=xfaces, landmarks=calib.normalised,
+                        landmarks_raw=raw, boxes=track.boxes, detected=track.detected, fps=25.0,
+                        detection_rate=track.detection_rate, meta={})
+        for k, (_, cpu) in t.items():
+            best[k] = min(best.get(k, np.inf), 1000 * cpu / len(frames))
+    return {k: round(v, 2) for k, v in best.items()}
+
+
+def markdown(rows: list[dict]) -> str:
+    """The side-by-side table."""
+    head = ("| frames (face px) | per-frame MTCNN fps (CPU / wall) | ours end to end fps (CPU / wall) "
+            "| ratio (CPU / wall) | box error px | centre px | IoU | MTCNN vs itself, 1 px shift |\n"
+            "|---|---|---|---|---|---|---|---|")
+    lines = [f"| {r['size']} × {r['frames']} ({r['face_px']}) | {r['mtcnn_fps_cpu']} / {r['mtcnn_fps_wall']} "
+             f"| {r['ours_fps_cpu']} / {r['ours_fps_wall']} | {r['ratio_cpu']}× / {r['ratio_wall']}× "
+             f"| {r['box_px']} | {r['centre_px']} | {r['iou']} | {r['mtcnn_vs_itself_1px_box_px']} |" for r in rows]
+    return "\n".join([head, *lines])
+
+
+def run(frames: int = 32, batch: int = 8, sizes=SIZES, **overrides) -> dict:
+    """Measure every size and the 2-worker batch; returns the numbers (and prints the table).
+
+    ``overrides`` change the default preprocess settings (e.g. ``keyframe_interval=8``).
+    """
+    import os
+    import torch
+
+    torch.set_num_threads(1)
+    cfg = default_preprocess(frames).replace(**overrides)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [measure_size(w, h, cfg, Path(tmp)) for w, h in sizes]
+        batch_row = measure_batch(cfg, Path(tmp), batch) if batch else None
+    result = {"preprocess": cfg.to_dict(), "rows": rows, "batch_256": batch_row,
+              "load_average": os.getloadavg(), "cpus": os.cpu_count()}
+    print(markdown(rows))
+    for r in rows:
+        print(f"{r['size']}: CPU ms per frame by stage {r['stage_cpu_ms_per_frame']}")
+    if batch_row:
+        print(f"\nbatch of {batch_row['videos']} x {frames}-frame 256 px clips, {batch_row['workers']} worker processes: "
+              f"{batch_row['fps_wall']} frames/s wall (start-up included), {batch_row['cpu_s_per_frame_ms']} ms CPU "
+              f"per frame (parent and finished children)")
+    print(f"load average {os.getloadavg()} on {os.cpu_count()} CPUs")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=8, help="clips in the 2-worker batch run (0 = skip)")
+    parser.add_argument("--sizes", nargs="+", default=[f"{w}x{h}" for w, h in SIZES], help="e.g. 256x256 640x480")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=INT", help="preprocess overrides (integers)")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes]
+    overrides = {k: int(v) for k, v in (item.split("=", 1) for item in args.set)}
+    result = run(args.frames, args.batch, sizes, **overrides)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
