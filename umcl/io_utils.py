@@ -92,17 +92,16 @@ def check_output_path(target: str | Path, is_dir: bool, kind: str = "output", ne
         if not is_dir:
             raise UmclError(f"is a folder, but this output is a file; {keep}", target,
                             f"give {option} a file path (a new name, or a file inside that folder)")
-        entries = _listing(target)
-        if not entries and not any(target.iterdir()):
+        if not any(target.iterdir()):
             return
-        marker = _marker_of(target)
+        marker = _marker_of(target)  # checked before listing: a dataset folder is never walked
         if marker is None:
             raise UmclError(f"folder exists and is not an output of this step; {keep}", target,
                             f"choose a new {option} folder, or delete this one yourself")
         if marker.get("kind") != kind:
             raise UmclError(f"folder is the output of another step ({marker.get('kind')!r}, not {kind!r}); "
                             f"{keep}", target, f"choose a new {option} folder")
-        extra = sorted(entries - set(marker.get("files") or []) - {OUTPUT_MARKER})
+        extra = sorted(_listing(target) - set(marker.get("files") or []) - {OUTPUT_MARKER})
         if extra:
             raise UmclError(f"folder holds files this step did not write ({', '.join(extra[:3])}"
                             f"{', ...' if len(extra) > 3 else ''}); {keep}", target,
