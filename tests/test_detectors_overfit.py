@@ -15,7 +15,13 @@ from umcl.registry import builtin, get_entry
 LR = {"lrnet": 1e-2, "cpml": 1e-2}
 #: small settings for detectors whose config has no tiny()
 SMALL = {"umcl": {"frames": 16, "image_size": 32, "physformer_dim": 16, "physformer_ff_dim": 24,
-                  "physformer_heads": 2, "physformer_layers": 3}}
+                  "physformer_heads": 2, "physformer_layers": 3},
+         # 1x1 patches so the released variant's 1/4-size view (8 px) tiles the stem. Its landmark zeroing
+         # (training only) and LRNet feature noise make training and evaluation inputs differ on purpose
+         # (tests/test_released_variant.py); off here, so the rest of the released model must fit
+         "umcl-released": {"frames": 16, "image_size": 32, "patch_size": (4, 1, 1), "physformer_dim": 16,
+                           "physformer_ff_dim": 24, "physformer_heads": 2, "physformer_layers": 3,
+                           "landmark_zero_prob": 0.0, "lrnet_feature_noise": 0.0}}
 
 PROJECT_DETECTORS = builtin()
 

@@ -10,7 +10,10 @@ Usage::
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import re
+import typing
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -47,6 +50,25 @@ def register_detector(name: str, config: type) -> Callable[[type], type]:
         return cls
 
     return wrap
+
+
+def register_overlay(name: str, base: str, overlay: dict[str, Any], doc: str) -> DetectorEntry:
+    """Register ``name`` as detector ``base`` with config defaults replaced by ``overlay`` (a variant
+    that is a config, not a fork): its config class is a dataclass subclass of the base's whose
+    defaults are ``overlay``, its detector class an empty subclass of the base's (own ``registry_name``).
+    A config section ``detectors.<name>`` overrides the overlay as it overrides any default."""
+    entry = _REGISTRY[base]
+    hints = typing.get_type_hints(entry.config_cls)
+    unknown = sorted(set(overlay) - set(hints))
+    if unknown:
+        raise ValueError(f"overlay {name!r}: {unknown} are not fields of {entry.config_cls.__name__}")
+    title = "".join(part.title() for part in re.split(r"[^A-Za-z0-9]", name))
+    config_cls = dataclasses.make_dataclass(
+        f"{title}Config", [(k, hints[k], dataclasses.field(default=v)) for k, v in overlay.items()],
+        bases=(entry.config_cls,), namespace={"__doc__": doc, "__module__": entry.config_cls.__module__})
+    cls = type(f"{title}Detector", (entry.cls,), {"__doc__": doc, "__module__": entry.cls.__module__})
+    register_detector(name, config=config_cls)(cls)
+    return _REGISTRY[name]
 
 
 def load_all() -> None:

@@ -56,15 +56,17 @@ def test_inputs(model: Detector) -> tuple[str, ...]:
 @torch.no_grad()
 def predict(model: Detector, dataset: VideoDataset, device: torch.device, batch_size: int,
             num_workers: int = 0, amp: bool = False, desc: str = "predict",
-            progress: bool = True, condition=None) -> pd.DataFrame:
+            progress: bool = True, condition=None, train_mode: bool = False) -> pd.DataFrame:
     """Score every video of ``dataset`` in order (eval mode); one row per video (``SCORE_COLUMNS``).
 
     ``condition``: a test-time condition (umcl.evaluation.conditions.TestCondition) applied to
-    each batch before the forward pass; None = as loaded (clean)."""
+    each batch before the forward pass; None = as loaded (clean). ``train_mode``: score with the
+    model in training mode, as the released UMCL code validates (``training.selection:
+    as_released``, a leakage option: UMCL then reads the label's prompt); never for test scores."""
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
                         collate_fn=collate, pin_memory=device.type == "cuda")
     was_training = model.training
-    model.eval()
+    model.train(train_mode)
     scores: list[float] = []
     try:
         for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):

@@ -123,11 +123,13 @@ class LandmarkEncoder(nn.Module):
         self.g2 = LRNetStream(**kwargs)
         self.out_dim = self.g1.feature_dim + self.g2.feature_dim
 
-    def forward(self, landmarks: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, landmarks: torch.Tensor, differences: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """``differences``: g2's input when it is not the frame differences of ``landmarks`` (the
+        ``umcl-released`` variant masks g1's input only); None = ``frame_differences(landmarks)``."""
         if landmarks.ndim != 3 or landmarks.shape[-1] != FEATURE_SIZE or landmarks.shape[1] < 2:
             raise ValueError(f"landmarks must be [B, L>=2, {FEATURE_SIZE}], got {tuple(landmarks.shape)}")
         f1, logits1 = self.g1(landmarks)
-        f2, logits2 = self.g2(frame_differences(landmarks))
+        f2, logits2 = self.g2(frame_differences(landmarks) if differences is None else differences)
         return {"e": torch.cat([f1, f2], dim=1), "logits_g1": logits1, "logits_g2": logits2}
 
     def load_pretrained(self, source: "LRNetWeights") -> None:

@@ -187,15 +187,27 @@ class PhysFormer(nn.Module):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.normal_(m.bias, std=1e-6)
 
-    def forward(self, video: torch.Tensor) -> torch.Tensor:
+    def forward(self, video: torch.Tensor, any_spatial_size: bool = False) -> torch.Tensor:
+        """rPPG [B, T] of ``video`` [B, 3, T, H, W]; ``any_spatial_size`` accepts any H x W that tiles
+        (the ``umcl-released`` variant's 1/2 and 1/4 size views, umcl.released), else the built size only."""
         b, _, t, h, w = video.shape
-        if (t, h, w) != (self.frames, self.image_size, self.image_size):
+        grid = self.grid
+        if any_spatial_size and t == self.frames:
+            grid = self.spatial_grid(h, w)
+        elif (t, h, w) != (self.frames, self.image_size, self.image_size):
             raise ValueError(f"PhysFormer built for {self.frames}x{self.image_size}x{self.image_size}, "
                              f"got {t}x{h}x{w}")
         tokens = self.tube_embed(self.stem(video)).flatten(2).transpose(1, 2)  # [B, N, dim]
         for block in self.blocks:
-            tokens = block(tokens, self.grid)
-        return self.head(tokens.transpose(1, 2).reshape(b, self.dim, *self.grid))
+            tokens = block(tokens, grid)
+        return self.head(tokens.transpose(1, 2).reshape(b, self.dim, *grid))
+
+    def spatial_grid(self, h: int, w: int) -> tuple[int, int, int]:
+        """Token grid of an ``h`` x ``w`` input (ValueError when it does not tile the stem and patches)."""
+        _, ph, pw = self.tube_embed.kernel_size
+        if h % (self.STEM_POOL * ph) or w % (self.STEM_POOL * pw):
+            raise ValueError(f"a {h}x{w} input does not tile the stem (/{self.STEM_POOL}) and the {ph}x{pw} patches")
+        return (self.grid[0], h // self.STEM_POOL // ph, w // self.STEM_POOL // pw)
 
     def load_pretrained(self, path: str | Path) -> None:
         """Load a local state dict (this layout or the official ZitongYu/PhysFormer one)."""

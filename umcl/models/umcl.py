@@ -34,6 +34,10 @@ Choices the paper leaves open (each also in docs/deviations/core.md, "Encoders a
 * Model C of Table 10 is "direct concatenation with CQSL applied" (§5.6): switches
   ``use_asa=False, use_cqsl=True``. :data:`ABLATIONS` lists A–D.
 * HQ and LQ clips go through the P-encoder in one batch of 2B (shared BatchNorm statistics).
+
+The authors' released code departs from the paper in ways listed in :mod:`umcl.released`; each is
+a field of :class:`UMCLConfig` below whose default is the paper's, and the detector ``umcl-released``
+is this class with all of them switched on (docs/deviations/released.md).
 """
 
 from __future__ import annotations
@@ -47,11 +51,13 @@ from torch import nn
 from umcl import losses
 from umcl.detector import Detector
 from umcl.errors import ConfigError, UmclError
-from umcl.evaluation.conditions import condition_text
-from umcl.models.lrnet import LandmarkEncoder
+from umcl import released
+from umcl.evaluation.conditions import condition_of, condition_text
+from umcl.models.lrnet import LandmarkEncoder, frame_differences
 from umcl.models.physformer import PhysFormer, vipl_normalize
 from umcl.models.text_encoder import PromptBank, build_text_encoder
-from umcl.registry import register_detector
+from umcl.prompts import DEFAULT_INFERENCE_POLICY
+from umcl.registry import register_detector, register_overlay
 from umcl.views import make_lq_video, perturb_landmarks
 
 
@@ -84,7 +90,8 @@ class UMCLConfig:
     # fusion
     d: int = 320
     # views
-    contrastive_views: Literal["downsample", "compression_pairs"] = "downsample"
+    #: "released_pool": the release's learned 1/2- and 1/4-size views inside the P-encoder (umcl.released)
+    contrastive_views: Literal["downsample", "compression_pairs", "released_pool"] = "downsample"
     inference_views: Literal["both", "hq"] = "both"
     lq_factor: int = 4
     landmark_sigma: float = 0.01
@@ -106,6 +113,18 @@ class UMCLConfig:
     use_text: bool = True
     use_asa: bool = True
     use_cqsl: bool = True
+    # the authors' released code, switch by switch (umcl.released; every default is the paper's)
+    affinity_form: Literal["paper", "released"] = "paper"
+    #: weights of the released affinity's diagonal and cross-modal terms (used with affinity_form: released)
+    released_aff_alpha: float = 0.5
+    released_aff_beta: float = 0.3
+    text_affinity_scale: float = 1.0
+    ce_views: Literal["all", "hq"] = "all"
+    cqsl_form: Literal["paper", "released"] = "paper"
+    hr_term: Literal["paper", "released"] = "paper"
+    landmark_zero_prob: float = 0.0
+    lrnet_feature_noise: float = 0.0
+    test_prompt: Literal["condition", "released_fixed"] = "condition"
 
     def __post_init__(self) -> None:
         self.patch_size = tuple(self.patch_size)
@@ -127,6 +146,14 @@ class UMCLConfig:
             raise ConfigError(f"unknown cqsl_pairing {self.cqsl_pairing!r}", fix=f"use one of {list(losses.PAIRINGS)}")
         if self.landmark_sigma < 0 or self.lq_factor < 1 or self.d < 1:
             raise ConfigError("landmark_sigma must be >= 0, lq_factor >= 1 and d >= 1")
+        if not 0.0 <= self.landmark_zero_prob < 1.0 or self.lrnet_feature_noise < 0 or self.text_affinity_scale <= 0:
+            raise ConfigError("landmark_zero_prob must be in [0, 1), lrnet_feature_noise >= 0 and text_affinity_scale > 0")
+        if self.contrastive_views == "released_pool" and self.use_rppg:
+            quarter = self.image_size // 2 ** max(released.LQ_STAGES.values())
+            if self.image_size % 4 or quarter % (PhysFormer.STEM_POOL * self.patch_size[1]):
+                raise ConfigError(f"contrastive_views=released_pool: the 1/4-size view ({quarter} px) does not tile "
+                                  f"the P-encoder's stem and {self.patch_size[1]} px patches",
+                                  fix="use an image_size divisible by 32 x patch size, or contrastive_views: downsample")
 
 
 #: Table 10: A = L-encoder only, B = P-encoder only (with CQSL), C = all three concatenated with
@@ -170,6 +197,8 @@ class UMCLDetector(Detector):
             if cfg.physformer_weights:
                 self.p_encoder.load_pretrained(cfg.physformer_weights)
             self.proj_rppg = nn.Linear(cfg.frames, cfg.d)  # W_rPPG, B_rPPG: K = T -> d
+            if cfg.contrastive_views == "released_pool":
+                self.lq_pool = released.LearnedPool()
             self.modalities.append("rppg")
         if cfg.use_landmarks:
             self.l_encoder = LandmarkEncoder(hidden_size=cfg.lrnet_hidden, landmark_dropout=cfg.lrnet_landmark_dropout,
@@ -179,7 +208,10 @@ class UMCLDetector(Detector):
             self.proj_face = nn.Linear(self.l_encoder.out_dim, cfg.d)  # W_face, B_face: 128 -> d
             self.modalities.append("landmarks")
         if cfg.use_text:
-            self.prompt_bank = PromptBank(build_text_encoder(cfg.text_backend, cfg.text_weights))
+            encoder = build_text_encoder(cfg.text_backend, cfg.text_weights)
+            self.prompt_bank = PromptBank(encoder)
+            if cfg.test_prompt == "released_fixed":  # "Is real or fake?" (umcl.released)
+                self.fixed_prompt = PromptBank(encoder, released.fixed_prompt_table())
             self.proj_text = nn.Linear(self.prompt_bank.dim, cfg.d)  # W_text, B_text: D -> d
             self.modalities.append("text")
         self.classifier = nn.Linear(len(self.modalities) * cfg.d, 2)  # W_FC: m*d -> 2
@@ -188,8 +220,8 @@ class UMCLDetector(Detector):
     def _views(self, batch: dict) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """LQ video and landmarks (None where the modality is off or the view is not needed)."""
         cfg = self.cfg
-        if not self.training and cfg.inference_views == "hq":
-            return None, None
+        if (not self.training and cfg.inference_views == "hq") or cfg.contrastive_views == "released_pool":
+            return None, None  # released_pool: the LQ views are made in forward (learned)
         # real c23/c40 pairs are a TRAINING view only: at test time (eval mode) every model sees the
         # same single video, its LQ view made synthetically (Table 11 test-time leak, issue 10)
         pairs = cfg.contrastive_views == "compression_pairs" and self.training
@@ -214,6 +246,10 @@ class UMCLDetector(Detector):
         """Prompt embeddings [B, D]: the label's prompts in training, else the batch's test condition."""
         if self.training:
             return self.prompt_bank.training_embeddings(batch["label"], self.cfg.invalid_prompt_prob).to(device)
+        cond = condition_of(batch)
+        if (self.cfg.test_prompt == "released_fixed" and cond.prompt_attack is None
+                and cond.prompt_policy == DEFAULT_INFERENCE_POLICY):  # the release's fixed, label-free prompt
+            return self.fixed_prompt.embeddings.expand(size, -1).to(device)
         return condition_text(self.prompt_bank, batch, size).to(device)
 
     # ------------------------------------------------------------------ forward
@@ -221,19 +257,39 @@ class UMCLDetector(Detector):
         cfg = self.cfg
         frames, landmarks = batch["frames"], batch["landmarks"]
         b = frames.shape[0]
+        differences = None
+        if self.training and cfg.landmark_zero_prob > 0:  # released: g1 reads zeroed coordinates, g2 clean differences
+            differences = frame_differences(landmarks)
+            landmarks = released.zero_landmarks(landmarks, cfg.landmark_zero_prob)
+            batch = {**batch, "landmarks": landmarks}
         frames_lq, landmarks_lq = self._views(batch)
-        views = ("hq", "lq") if (frames_lq is not None or landmarks_lq is not None) else ("hq",)
+        pooled = cfg.contrastive_views == "released_pool"
+        if pooled:
+            views: tuple[str, ...] = ("hq", *released.LQ_STAGES) if self.training else ("hq",)
+        else:
+            views = ("hq", "lq") if (frames_lq is not None or landmarks_lq is not None) else ("hq",)
         out: dict = {}
         projected: dict[str, dict[str, torch.Tensor]] = {v: {} for v in views}
         if cfg.use_rppg:
-            clips = frames if frames_lq is None else torch.cat([frames, frames_lq.to(frames.dtype)])
-            z = self.p_encoder(vipl_normalize(clips))
+            if pooled:  # each size through the P-encoder on its own (shapes differ)
+                x = vipl_normalize(frames)
+                z = torch.cat([self.p_encoder(x)] + [self.p_encoder(self.lq_pool(x, released.LQ_STAGES[v]),
+                                                                    any_spatial_size=True) for v in views[1:]])
+            else:
+                clips = frames if frames_lq is None else torch.cat([frames, frames_lq.to(frames.dtype)])
+                z = self.p_encoder(vipl_normalize(clips))
             for i, v in enumerate(views):
                 out[f"z_{v}"] = z[i * b:(i + 1) * b]
                 projected[v]["rppg"] = self.proj_rppg(out[f"z_{v}"])
         if cfg.use_landmarks:
-            seqs = landmarks if landmarks_lq is None else torch.cat([landmarks, landmarks_lq.to(landmarks.dtype)])
-            e = self.l_encoder(seqs)["e"]
+            if pooled:
+                seq_views = [landmarks] + [released.landmark_view(landmarks, v) for v in views[1:]]
+            else:
+                seq_views = [landmarks] if landmarks_lq is None else [landmarks, landmarks_lq.to(landmarks.dtype)]
+            diffs = None if differences is None else differences.repeat(len(seq_views), 1, 1)
+            e = self.l_encoder(torch.cat(seq_views), diffs)["e"]
+            keys = None if self.training or batch.get("key") is None else list(batch["key"]) * len(seq_views)
+            e = released.feature_noise(e, cfg.lrnet_feature_noise, keys)
             for i, v in enumerate(views):
                 out[f"e_{v}"] = e[i * b:(i + 1) * b]
                 projected[v]["landmarks"] = self.proj_face(out[f"e_{v}"])
@@ -247,7 +303,8 @@ class UMCLDetector(Detector):
             u = torch.cat([projected[v][m] for m in self.modalities], dim=1)  # eq. 6
             out[f"u_{v}"] = u
             out[f"logits_{v}"] = self.classifier(u)  # eq. 7 (softmax in the loss / below)
-            probs.append(torch.softmax(out[f"logits_{v}"].float(), dim=-1))
+            if v == "hq" or not pooled:  # released: the score is the full-size view's
+                probs.append(torch.softmax(out[f"logits_{v}"].float(), dim=-1))
         prob = torch.stack(probs).mean(0)
         out["logits"] = torch.log(prob.clamp_min(1e-12))
         out["prob_fake"] = prob[:, 1]
@@ -262,22 +319,39 @@ class UMCLDetector(Detector):
         """Eq. 20 and every term by name: bce, aff, pull, push, hr, phy, total."""
         cfg = self.cfg
         label = batch["label"].to(output["logits"].device).long()
-        views = [v for v in ("hq", "lq") if f"logits_{v}" in output]
-        bce = torch.stack([losses.bce_loss(output[f"logits_{v}"], label) for v in views]).mean()
+        views = [v for v in ("hq", "lq", *released.LQ_STAGES) if f"logits_{v}" in output]
+        ce_views = ["hq"] if cfg.ce_views == "hq" else views
+        bce = torch.stack([losses.bce_loss(output[f"logits_{v}"], label) for v in ce_views]).mean()
         zero = bce.new_zeros(())
         terms = {"hr": zero, "pull": zero, "push": zero, "phy": zero}
-        if cfg.use_cqsl and "z_lq" in output:
+        # the two views CQSL compares: HQ/LQ (paper), or the release's two learned LQ views
+        pair = tuple(released.LQ_STAGES) if cfg.contrastive_views == "released_pool" else ("hq", "lq")
+        if cfg.use_cqsl and f"z_{pair[1]}" in output:
             real, fake = label == 0, label == 1
-            z_hq, z_lq = output["z_hq"], output["z_lq"]
-            terms = losses.physiological_loss(z_hq[real], z_lq[real], z_hq[fake], z_lq[fake], fps=cfg.fps,
-                                              band=cfg.hr_band, temperature=cfg.hr_temperature,
-                                              pairing=cfg.cqsl_pairing, hr_grad_ratio=cfg.hr_grad_ratio)
+            za, zb = output[f"z_{pair[0]}"], output[f"z_{pair[1]}"]
+            groups = (za[real], zb[real], za[fake], zb[fake])
+            if cfg.cqsl_form == "paper" or cfg.hr_term == "paper":
+                terms = losses.physiological_loss(*groups, fps=cfg.fps,
+                                                  band=cfg.hr_band, temperature=cfg.hr_temperature,
+                                                  pairing=cfg.cqsl_pairing, hr_grad_ratio=cfg.hr_grad_ratio)
+            terms = released.physiological_terms(cfg, *groups, terms)  # the released parts, where switched on
         aff = zero
-        if cfg.use_asa:
+        if cfg.use_asa and cfg.affinity_form == "released":  # per sample, per class, on each contrastive view
+            m = len(self.modalities)
+            feats = ([output[f"u_{v}"].unflatten(1, (m, cfg.d)) for v in pair if f"u_{v}" in output]
+                     if cfg.contrastive_views == "released_pool" else []) or [output["asa_features"]]
+            text = self.modalities.index("text") if cfg.use_text else None
+            aff = torch.stack([released.class_affinity_loss(f, label, cfg.released_aff_alpha, cfg.released_aff_beta,
+                                                            text, cfg.text_affinity_scale) for f in feats]).mean()
+        elif cfg.use_asa:
             aff = losses.affinity_loss(losses.affinity_matrix(output["asa_features"], cfg.affinity_normalization))
         total = losses.total_loss(bce, terms["phy"], aff, alpha=cfg.alpha, beta=cfg.beta)
         return {"bce": bce, "aff": aff, "pull": terms["pull"], "push": terms["push"], "hr": terms["hr"],
                 "phy": terms["phy"], "total": total["total"]}
 
+
+#: ``umcl-released``: UMCL with every released-code switch on (umcl.released), a config overlay, not a fork
+register_overlay(released.RELEASED_DETECTOR, "umcl", released.RELEASED_CONFIG,
+                 "UMCL as the authors' code was released (umcl.released.RELEASED_CONFIG).")
 
 __all__ = ["UMCLConfig", "UMCLDetector", "ABLATIONS", "ablation_config", "build_p_encoder"]

@@ -30,8 +30,14 @@ from umcl.errors import ConfigError
 SelectMetric = Literal["auc", "ap", "acc", "eer"]
 OptimizerName = Literal["adamw", "adam"]
 #: "paper": UMCL's lr_warmup for warmup_fraction of the steps, then lr with cosine to lr_min;
-#: "constant": lr on every step (LRNet, FF++ Xception and CPML use a fixed Adam/AdamW lr)
-ScheduleName = Literal["paper", "constant"]
+#: "constant": lr on every step (LRNet, FF++ Xception and CPML use a fixed Adam/AdamW lr);
+#: "linear_warmup_cosine": lr ramps linearly from 0 over warmup_fraction, then cosine to lr_min
+#: (the authors' released UMCL code, umcl.released)
+ScheduleName = Literal["paper", "constant", "linear_warmup_cosine"]
+#: how the validation split is scored for checkpoint selection: "label_free" (eval mode, the
+#: detector's label-free test prompt), or "as_released" (the released UMCL code's: model left in
+#: training mode, so the label's prompt reaches the classifier -- a leakage option for the audit only)
+SelectionName = Literal["label_free", "as_released"]
 
 #: Each detector's training settings as its source states them, at the source's sizes (the
 #: ``paper`` profile). Citations and how batches in videos relate to the sources' batches:
@@ -51,6 +57,11 @@ SOURCE_RECIPES: dict[str, dict[str, Any]] = {
     # CPML (k-bigboss99/CPML, BMVC 2024): AdamW lr 1e-5, batch 1 video per class step (one real
     # and one fake per optimiser step = our balanced batch of 2); no scheduler stated.
     "cpml": {"optimizer": "adamw", "schedule": "constant", "lr": 1e-5, "batch_size": 2},
+    # the authors' released UMCL code (train_main.py, util/optim_tools.py, train.sh): AdamW, weight
+    # decay 5e-4 not on "bias"/"bn"-named parameters, lr 1e-3 with a linear warm-up over 10 % of the steps
+    # then cosine to 0, 3 epochs, 4 real + 4 fake per step (docs/deviations/released.md)
+    "umcl-released": {"optimizer": "adamw", "schedule": "linear_warmup_cosine", "lr": 1e-3, "lr_min": 0.0,
+                      "weight_decay": 5e-4, "no_decay_bias_norm": True, "epochs": 3, "batch_size": 8},
 }
 
 
@@ -85,6 +96,11 @@ class TrainConfig:
     lr_min: float = 0.0
     #: AdamW decoupled weight decay (paper: not stated; torch's default)
     weight_decay: float = 0.01
+    #: no weight decay on parameters named "bias", "bn" or "batchnorm" (the released UMCL code's AdamW
+    #: groups; in effect biases: schedule.no_decay_parameters)
+    no_decay_bias_norm: bool = False
+    #: checkpoint selection scoring; "as_released" is a named leakage option (see SelectionName)
+    selection: SelectionName = "label_free"
     seed: int = 0
     #: deterministic kernels, no cudnn benchmark (same config + seed -> same numbers on CPU)
     deterministic: bool = True

@@ -13,6 +13,9 @@ warm-up steps (``f`` = ``warmup_fraction``):
 * ``s >= W``: lr = ``lr_min + (lr - lr_min) * (1 + cos(pi * (s - W) / (N - W))) / 2``,
   i.e. a step down to 5e-5 followed by a half-cosine that reaches ``lr_min`` (0) one step
   after the last update.
+
+``schedule: linear_warmup_cosine`` (the authors' released UMCL code, detector ``umcl-released``):
+``lr * s / W`` for ``s < W`` (a linear ramp from 0), then the same half-cosine from ``lr`` to ``lr_min``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ def lr_at(step: int, total_steps: int, cfg: TrainConfig) -> float:
         warmup_steps(total_steps, 0.0)  # validates total_steps
         return cfg.lr
     w = warmup_steps(total_steps, cfg.warmup_fraction)
+    if cfg.schedule == "linear_warmup_cosine" and step < w:  # released UMCL: ramp from 0, then cosine
+        return cfg.lr * step / w
     if step < w:
         return cfg.lr_warmup
     progress = min(step - w, total_steps - w) / (total_steps - w)
@@ -76,5 +81,21 @@ def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opt
     if not params:
         raise ConfigError("the detector has no trainable parameters")
     kind = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}[cfg.optimizer]
-    return kind(params, lr=cfg.lr_warmup if cfg.schedule == "paper" else cfg.lr,
+    groups: list | list[dict] = params
+    if cfg.no_decay_bias_norm:  # released UMCL: no weight decay on biases (and "bn"-named parameters)
+        exempt = {id(p) for p in no_decay_parameters(model)}
+        groups = [{"params": [p for p in params if id(p) not in exempt], "weight_decay": cfg.weight_decay},
+                  {"params": [p for p in params if id(p) in exempt], "weight_decay": 0.0}]
+    return kind(groups, lr=cfg.lr_warmup if cfg.schedule == "paper" else cfg.lr,
                 weight_decay=cfg.weight_decay)
+
+
+#: name parts that exempt a parameter from weight decay under ``no_decay_bias_norm`` (released UMCL)
+NO_DECAY_NAME_PARTS = ("bias", "bn", "batchnorm")
+
+
+def no_decay_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """Parameters whose name contains "bias", "bn" or "batchnorm": the release's rule, by name. In the
+    release's own model no BatchNorm is named so, so only biases are exempt there; the same holds for
+    ours (docs/deviations/released.md)."""
+    return [p for name, p in model.named_parameters() if any(part in name for part in NO_DECAY_NAME_PARTS)]

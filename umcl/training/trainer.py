@@ -199,7 +199,8 @@ class Trainer:
             record = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], **train_losses}
             if self.dist.is_main:
                 scores = predict(model, val_ds, self.device, c.eval_batch_size or c.batch_size,
-                                 c.num_workers, self.use_amp, desc=f"val {epoch}", progress=self.progress)
+                                 c.num_workers, self.use_amp, desc=f"val {epoch}", progress=self.progress,
+                                 train_mode=c.selection == "as_released")  # leakage audit only
                 metrics = compute_metrics(scores["label"].to_numpy(), scores["score"].to_numpy(), n_boot=0)
                 record.update({f"val_{k}": metrics[k]["value"] for k in ("auc", "ap", "acc", "eer")})
                 record["seconds"] = round(time.time() - t0, 3)
