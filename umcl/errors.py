@@ -24,12 +24,6 @@ class UmclError(Exception):
             parts.append(f"— fix: {self.fix}")
         super().__init__(" ".join(parts))
 
-    def in_file(self, path: str | Path) -> "UmclError":
-        """The same error naming ``path``, when it names no file yet (otherwise ``self``)."""
-        if self.path is not None:
-            return self
-        return type(self)(self.message, path, self.fix)
-
 
 class BadVideoError(UmclError):
     """A video that cannot be used: unreadable, empty, too short, or without a face."""
