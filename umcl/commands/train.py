@@ -9,7 +9,8 @@ from umcl.config import config_errors_name, load_config
 from umcl.errors import UmclError
 from umcl.logs import setup_logging
 
-HELP = "train a detector (AdamW + paper schedule, balanced batches); select the epoch on the validation split"
+HELP = ("train a detector with its source's optimiser and lr schedule (training.per_detector overrides), "
+        "balanced batches; select the epoch on the validation split")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
