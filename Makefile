@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= $(CORES)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: venv reproduce test bench sweep-difficulty clean-results
+.PHONY: venv reproduce test bench sweep-difficulty mutate clean-results
 
 # Fail at once, in one line, when the disk cannot hold what a step writes (measured: the venv
 # 7.0 GB, with torch's CUDA build; a test run 0.4 GB under results/ plus pytest's temporaries).
@@ -56,6 +56,21 @@ sweep-difficulty: $(STAMP)
 	done
 	$(BIN)/umcl report difficulty --results $(foreach d,$(SWEEP_DIFFICULTIES),results/difficulty-$(d)) \
 	    --out reports/synthff_difficulty
+
+## Mutation testing, not part of `make test` or CI (docs/testing.md records runtime and score):
+## mutmut over the [tool.mutmut] modules of pyproject.toml, then the hand-written mutations of
+## tests/curated_mutations.py (constants and defaults mutmut cannot change). Narrow a run with
+## MUTATE='umcl.losses*' (mutmut's mutant-name globs); MUTATE_CHILDREN parallel workers.
+MUTATE ?= umcl.losses* umcl.evaluation.metrics* umcl.training.schedule* umcl.training.trainer.x_is_better* \
+    umcl.views* umcl.data.compression.x_compress_video* umcl.data.compression.x_encode_frames* \
+    umcl.data.compression.x_check_levels* umcl.report.render.x__fill_deltas* umcl.report.render.x_format_entry*
+MUTATE_CHILDREN ?= $(CORES)
+mutate: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	rm -rf mutants
+	OMP_NUM_THREADS=1 $(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) $(foreach m,$(MUTATE),'$(m)')
+	$(BIN)/mutmut results
+	OMP_NUM_THREADS=1 $(BIN)/python tests/curated_mutations.py
 
 clean-results:
 	rm -rf results reports/*.tex reports/*.md logs

@@ -1,0 +1,112 @@
+"""Hand-written mutations that mutmut cannot make (module constants, dataclass defaults, whole-call
+changes), each with the tests that must kill it. Run by ``make mutate`` after mutmut; not collected
+by pytest (the file name does not start with ``test_``).
+
+Each mutation is applied to a private copy of the tree in a temporary folder (the checkout is never
+edited), the named tests run there with that copy first on ``PYTHONPATH``, and the mutation counts
+as killed when they fail. Exit status 1 when any mutation survives. See docs/testing.md.
+
+Usage: python tests/curated_mutations.py [NAME ...]   (no names: all)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Mutation(NamedTuple):
+    name: str
+    path: str  # relative to the repository root
+    old: str  # must occur exactly once
+    new: str
+    tests: tuple[str, ...]  # pytest arguments
+
+
+MUTATIONS: tuple[Mutation, ...] = (
+    Mutation("selection-reads-test-split", "umcl/training/trainer.py",
+             "val = select_rows(rows, c.select_split,", 'val = select_rows(rows, "test",',
+             ("tests/test_trainer.py::test_training_and_selection_never_read_a_test_video",)),
+    Mutation("hr-band-0.7-4.0", "umcl/losses.py", "HR_BAND_HZ: tuple[float, float] = (0.7, 3.0)",
+             "HR_BAND_HZ: tuple[float, float] = (0.7, 4.0)", ("tests/test_losses.py", "-k", "band or outside")),
+    Mutation("hr-band-0.5-3.0", "umcl/losses.py", "HR_BAND_HZ: tuple[float, float] = (0.7, 3.0)",
+             "HR_BAND_HZ: tuple[float, float] = (0.5, 3.0)", ("tests/test_losses.py", "-k", "band or outside")),
+    Mutation("model-hr-band-0.7-4.0", "umcl/models/umcl.py", "hr_band: tuple[float, float] = (0.7, 3.0)",
+             "hr_band: tuple[float, float] = (0.7, 4.0)",
+             ("tests/test_umcl_model.py::test_hr_term_searches_the_documented_band_only",)),
+    Mutation("model-hr-band-0.5-3.0", "umcl/models/umcl.py", "hr_band: tuple[float, float] = (0.7, 3.0)",
+             "hr_band: tuple[float, float] = (0.5, 3.0)",
+             ("tests/test_umcl_model.py::test_hr_term_searches_the_documented_band_only",)),
+    Mutation("acc-strict-threshold", "umcl/evaluation/metrics.py", "(s >= threshold)", "(s > threshold)",
+             ("tests/test_metrics.py::test_known_values",)),
+    Mutation("auc-flipped", "umcl/evaluation/metrics.py",
+             "return float((rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))",
+             "return float(1.0 - (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))",
+             ("tests/test_trainer.py::test_cli_train_then_evaluate",)),
+    Mutation("lrnet-labels-repeated", "baselines/lrnet.py", "repeat_interleave(n)", "repeat(n)",
+             ("tests/test_baselines.py::test_lrnet_every_block_carries_its_own_videos_label",)),
+    Mutation("lrnet-official-fc-swapped", "umcl/models/lrnet.py",
+             '(r"\\.dense\\.1\\.fn\\.net\\.0\\.", ".mlp.fc1."),\n    (r"\\.dense\\.1\\.fn\\.net\\.3\\.", ".mlp.fc2."),',
+             '(r"\\.dense\\.1\\.fn\\.net\\.0\\.", ".mlp.fc2."),\n    (r"\\.dense\\.1\\.fn\\.net\\.3\\.", ".mlp.fc1."),',
+             ("tests/test_lrnet_encoder.py::test_load_pretrained_prefixed_and_official_keys",)),
+    Mutation("synthff-celebdf-size", "umcl/data/synthff/variants.py", 'VariantSpec("celebdf", 320,',
+             'VariantSpec("celebdf", 288,', ("tests/test_synthff.py::test_variants_have_their_documented_size_and_fps",)),
+    Mutation("prompts-invalid-prob-inverted", "umcl/prompts.py", "< invalid_prob", ">= invalid_prob",
+             ("tests/test_text_encoder.py", "-k", "own_class_or_invalid")),
+    Mutation("prompts-classes-swapped", "umcl/prompts.py", '_pick([table.ids("real"), table.ids("fake")]',
+             '_pick([table.ids("fake"), table.ids("real")]', ("tests/test_text_encoder.py", "-k", "own_class_or_invalid")),
+    Mutation("c23-crf", "umcl/data/compression.py", '"c23": ("-c:v", "libx264", "-crf", "23")',
+             '"c23": ("-c:v", "libx264", "-crf", "28")', ("tests/test_compression.py",)),
+    Mutation("lq-factor", "umcl/models/umcl.py", "lq_factor: int = 4", "lq_factor: int = 2",
+             ("tests/test_umcl_model.py::test_paper_profile_sizes",)),
+)
+
+
+def _copy_tree(dst: Path) -> None:
+    ignore = shutil.ignore_patterns(".venv", ".git", "results", "reports", "logs", ".snakemake", "mutants",
+                                    "__pycache__", ".hypothesis", ".pytest_cache")
+    shutil.copytree(REPO, dst, ignore=ignore, dirs_exist_ok=True)
+
+
+def run(mutation: Mutation, tree: Path) -> tuple[bool, str]:
+    """Apply ``mutation`` in ``tree``, run its tests, restore the file; (killed, pytest's last line)."""
+    path = tree / mutation.path
+    source = path.read_text()
+    if source.count(mutation.old) != 1:
+        return False, f"pattern found {source.count(mutation.old)} times in {mutation.path}: update this list"
+    path.write_text(source.replace(mutation.old, mutation.new))
+    env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    try:
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                               *mutation.tests], cwd=tree, env=env, capture_output=True, text=True)
+    finally:
+        path.write_text(source)
+    last = (proc.stdout.strip().splitlines() or ["(no output)"])[-1]
+    return proc.returncode != 0, last
+
+
+def main(names: list[str]) -> int:
+    chosen = [m for m in MUTATIONS if not names or m.name in names]
+    survived = 0
+    with tempfile.TemporaryDirectory(prefix="umcl-mutations-") as tmp:
+        tree = Path(tmp)
+        _copy_tree(tree)
+        for m in chosen:
+            t0 = time.time()
+            killed, last = run(m, tree)
+            survived += not killed
+            print(f"{'killed  ' if killed else 'SURVIVED'} {m.name} ({time.time() - t0:.0f} s): {last}", flush=True)
+    print(f"curated mutations: {len(chosen) - survived}/{len(chosen)} killed")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
