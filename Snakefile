@@ -52,6 +52,7 @@ include: "workflow/rules/report.smk"
 localrules:
     all,
     report,
+    report_claims,
     report_index,
     stage_data,
     stage_pretrain,

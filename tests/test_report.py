@@ -204,3 +204,26 @@ def test_latex_compiles_in_a_minimal_document(table: dict, tmp_path: Path) -> No
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 0
+
+
+def test_claims_read_our_cells_by_protocol_key(table: dict) -> None:
+    """`umcl report claims` gets every Table 3 cell under its protocol key, with the table's numbers."""
+    from umcl.evaluation.config import EvalConfig
+    from umcl.report.claims import CellKey
+    from umcl.report.render import claims_results
+
+    results = claims_results(table["sheet"], read_evaluations(table["indexes"]), EvalConfig(n_bootstrap=30))
+    assert len(results) == 3 * 4 * 3 * 2  # train × detector × test × (auc, acc)
+    for decl_cell in table["sheet"].cells["table3"]:
+        d = decl_cell.decl
+        stat = results[CellKey.from_decl(d, "auc").key]
+        assert stat.value == pytest.approx(_expected(table["sheet"], d.row, d.column[0], "auc"), abs=1e-9)
+        assert stat.n_seeds == 2 and stat.ci_low <= stat.value <= stat.ci_high
+    out = table["tmp"] / "claims"
+    assert umcl_main(["report", "claims", "--config", str(table["tmp"] / "config.yaml"), "--evaluations",
+                      *map(str, table["indexes"]), "--out", str(out)]) == 0
+    verdicts = {c["id"]: c["verdict"] for c in json.loads(out.with_suffix(".json").read_text())["claims"]}
+    measured_t3 = [c for c in json.loads(out.with_suffix(".json").read_text())["claims"]
+                   if c["kind"] == "measured" and all(k.split("|")[1].startswith("ffpp-all") and k.split("|")[3] == "clean"
+                                                      and k.split("|")[2].startswith("ffpp-all") for k in c["needs"])]
+    assert measured_t3 and all(verdicts[c["id"]] != "not testable on this data" for c in measured_t3)

@@ -319,6 +319,11 @@ class Layout:
     def index(self) -> str:
         return f"{self.reports}/index.md"
 
+    @property
+    def claims(self) -> str:
+        """Prefix of the claims report (``.md``, ``.json``; umcl.report.claims) over ``workflow.tables``."""
+        return f"{self.reports}/claims"
+
     def runs(self, tables: list[str] | None = None) -> list[RunKey]:
         """Training runs the profile's tables need (``tables`` None: ``workflow.tables``), LRNet
         initialisers included."""
@@ -337,7 +342,7 @@ class Layout:
         return [self.evaluation(run, testset) for run, testset in sorted(pairs)]
 
     def all_report_files(self) -> list[str]:
-        return [f for t in self.wf.tables for f in self.report_files(t)] + [self.index]
+        return [f for t in self.wf.tables for f in self.report_files(t)] + [self.index, f"{self.claims}.md"]
 
 
 def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:

@@ -56,10 +56,11 @@ STAGES: tuple[Stage, ...] = (
     Stage("evaluate", ("evaluate",), ("umcl/evaluation", "umcl/protocols", "workflow/rules/evaluate.smk"),
           ("evaluation",), deps=lambda L: [*(L.data_dir(p) for p in L.parts), f"{L.results}/runs"],
           outs=lambda L: [f"{L.results}/eval"]),
-    Stage("report", ("report", "report_index"), ("umcl/report", "workflow/rules/report.smk"), (),
+    Stage("report", ("report", "report_claims", "report_index"), ("umcl/report", "workflow/rules/report.smk"), (),
           deps=lambda L: [f"{L.results}/eval"],
-          outs=lambda L: [f for t in L.wf.tables for f in L.report_files(t) if not f.endswith(".json")] + [L.index],
-          metrics=lambda L: [f"{L.report_prefix(t)}.json" for t in L.wf.tables]),
+          outs=lambda L: [f for t in L.wf.tables for f in L.report_files(t) if not f.endswith(".json")]
+          + [f"{L.claims}.md", L.index],
+          metrics=lambda L: [f"{L.report_prefix(t)}.json" for t in L.wf.tables] + [f"{L.claims}.json"]),
 )
 
 

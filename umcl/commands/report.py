@@ -11,12 +11,13 @@ from umcl.errors import UmclError
 from umcl.logs import get_logger, setup_logging
 from umcl.protocols.tables import PROTOCOLS
 
-HELP = ("render report tables: " + ", ".join(PROTOCOLS) + " (paper vs ours; .tex/.md/.json), index "
-        "(reports/index.md) or difficulty (SynthFF difficulty sweep; .md/.json)")
+HELP = ("render report tables: " + ", ".join(PROTOCOLS) + " (paper vs ours; .tex/.md/.json), claims (the "
+        "paper's claims checked on our evaluations; .md/.json), index (reports/index.md) or difficulty "
+        "(SynthFF difficulty sweep; .md/.json)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("table", choices=[*PROTOCOLS, "index", "difficulty"], help="what to render")
+    parser.add_argument("table", choices=[*PROTOCOLS, "claims", "index", "difficulty"], help="what to render")
     parser.add_argument("--config", type=Path, help="tables: resolved config the evaluations were made with")
     parser.add_argument("--evaluations", nargs="+", type=Path, default=[],
                         help="tables: evaluation indexes eval/<run>/evaluation.json written by `umcl evaluate --tests`")
@@ -46,13 +47,21 @@ def run(args: argparse.Namespace) -> int:
     else:
         from umcl.evaluation.config import EvalConfig
         from umcl.protocols.sheet import build_sheet
-        from umcl.report.render import write_table
+        from umcl.report.render import claims_results, read_evaluations, write_table
         from umcl.workflow import WorkflowConfig
 
         if args.config is None:
             raise UmclError(f"`umcl report {args.table}` needs --config", fix="pass the resolved config")
         cfg = load_config(args.config)
         wf = section(cfg, "workflow", WorkflowConfig)
+        if args.table == "claims":
+            from umcl.report.claims import render_claims
+
+            results = claims_results(build_sheet(wf), read_evaluations(args.evaluations),
+                                     section(cfg, "evaluation", EvalConfig))
+            paths = list(render_claims(results, args.out, synthetic=wf.dataset == "synthff"))
+            log.info("wrote %s", ", ".join(str(p) for p in paths))
+            return 0
         paths = write_table(args.table, args.evaluations, args.out, sheet=build_sheet(wf), dataset=wf.dataset,
                             profile=args.profile, config_hash=config_hash(cfg), ev=section(cfg, "evaluation", EvalConfig))
     log.info("wrote %s", ", ".join(str(p) for p in paths))

@@ -385,11 +385,34 @@ def write_table(table: str, evaluations: list[str | Path], out_prefix: str | Pat
     return paths
 
 
+def claims_results(sheet: JobSheet, records: dict[EvalKey, CellRecord], ev: EvalConfig) -> dict:
+    """Our seed-aggregated cells of every table as the claims' input (umcl.report.claims): cell key
+    (``CellKey.from_decl``) → ``Stat`` in percent; cells without every seed's evaluation are left out."""
+    from umcl.protocols.tables import PROTOCOLS
+    from umcl.report.claims import CellKey, Stat
+
+    out: dict = {}
+    cache: dict = {}
+    for table, cells in sheet.cells.items():
+        for cell in cells:
+            stats = cell_stats(cell.keys, records, ev, cache)
+            if stats is None:
+                continue
+            for metric in PROTOCOLS[table].metrics:
+                out.setdefault(CellKey.from_decl(cell.decl, metric).key, Stat.from_cell_stats(stats, metric))
+    return out
+
+
 def write_index(tables: list[str | Path], out: str | Path, profile: str) -> Path:
     """``reports/index.md``: one line per table artefact saying what it shows and how full it is."""
     lines = [f"# Reports (profile {profile})", ""]
     for path in map(Path, tables):
         data = _load_json(path, "table summary", "re-run `umcl report <table>`")
+        if "claims" in data:  # reports/claims.json (umcl.report.claims)
+            counts = {v: sum(c.get("verdict") == v for c in data["claims"]) for v in data.get("verdicts", [])}
+            lines.append(f"- [The paper's claims, checked]({path.stem}.md) ([JSON]({path.name})): "
+                         + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".")
+            continue
         status = (f"paper rows only ({data['missing']})" if data.get("missing")
                   else f"{data.get('cells_filled', 0)} of {data.get('cells_expected', 0)} of our cells filled")
         lines.append(f"- [{data.get('title', path.stem)}]({path.stem}.md) ([LaTeX]({path.stem}.tex), "

@@ -27,9 +27,30 @@ rule report:
         "--profile {params.profile} > {log} 2>&1"
 
 
+rule report_claims:
+    input:
+        config=ancient(RESOLVED),
+        evaluations=L.evaluation_files(),
+    output:
+        md=L.claims + ".md",
+        json=L.claims + ".json",
+    params:
+        prefix=L.claims,
+        evaluations=lambda wc, input: f"--evaluations {input.evaluations}" if input.evaluations else "",
+    log:
+        L.log("report_claims"),
+    threads: 1
+    resources:
+        **res("report"),
+    conda:
+        "../envs/umcl.yaml"
+    shell:
+        "umcl report claims --config {input.config} {params.evaluations} --out {params.prefix} > {log} 2>&1"
+
+
 rule report_index:
     input:
-        [L.report_prefix(t) + ".json" for t in WF.tables],
+        [L.report_prefix(t) + ".json" for t in WF.tables] + [L.claims + ".json"],
     output:
         L.index,
     params:
