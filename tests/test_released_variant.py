@@ -334,3 +334,53 @@ def test_selection_as_released_scores_validation_in_training_mode(tmp_path, monk
     config = {"training": {"epochs": 1, "batch_size": 4, "seed": 0, "selection": selection}}
     Trainer(build_spec(config, "toy_test", manifest, "c23"), tmp_path / "run", progress=False).fit()
     assert modes and set(modes) == {mode}
+
+
+# --------------------------------------------------------------------------- through the pipeline's CLI
+def test_cli_trains_and_evaluates_umcl_released_like_any_detector(tmp_path, monkeypatch):
+    import pandas as pd
+    import yaml
+
+    import _train_fixtures
+    from umcl.cli import main
+
+    monkeypatch.setattr(_train_fixtures, "S", 32)  # 32 px crops: the 1/4-size view is 8 px
+    manifest = make_manifest(tmp_path / "data", counts={"train": (2, 2), "val": (2, 2), "test": (2, 2)},
+                             n_frames=16)
+    small = {**SMALL, "frames": 16}
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"training": {"epochs": 1, "batch_size": 4, "seed": 0, "device": "cpu"},
+                                   "detectors": {"umcl-released": small}}))
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(cfg), "--detector", "umcl-released", "--manifest", str(manifest),
+                 "--train-compression", "c23", "--out", str(run), "--no-progress"]) == 0
+    record = __import__("json").loads((run / "run.json").read_text())
+    assert record["detector"] == "umcl-released" and record["training"]["schedule"] == "linear_warmup_cosine"
+    outs = []
+    for name in ("eval1", "eval2"):
+        assert main(["evaluate", "--config", str(cfg), "--run", str(run), "--manifest", str(manifest),
+                     "--test-compression", "c23", "--out", str(tmp_path / name), "--no-progress"]) == 0
+        outs.append(pd.read_csv(tmp_path / name / "scores.csv", dtype={"id": str}))
+    assert len(outs[0]) == 4 and outs[0]["score"].between(0, 1).all()
+    assert outs[0]["score"].tolist() == outs[1]["score"].tolist()  # test-time noise seeded per video
+
+
+def test_run_keys_accept_the_registered_name():
+    from umcl.protocols.keys import RunKey
+
+    key = RunKey.from_path("umcl-released/ffpp-DF-c23/seed0")
+    assert key.detector == "umcl-released" and RunKey.from_path(key.to_path()) == key
+
+
+def test_model_phy_terms_are_the_released_ones_on_the_two_lq_views():
+    model = build().train()
+    batch = make_batch()
+    out = model(batch)
+    terms = model.loss(batch, out)
+    real, fake = batch["label"] == 0, batch["label"] == 1
+    a, b = out["z_lq64"].detach(), out["z_lq32"].detach()
+    pull, push = released.cqsl_terms(a[real], b[real], a[fake], b[fake])
+    hr = released.hr_loss(a[real], b[real], a[fake], b[fake], fps=model.cfg.fps)
+    assert torch.allclose(terms["pull"], pull) and torch.allclose(terms["push"], push)
+    assert float(terms["hr"]) == float(hr) and not terms["hr"].requires_grad
+    assert torch.allclose(terms["phy"], terms["hr"] + terms["pull"] + terms["push"])

@@ -85,7 +85,8 @@ class RunKey:
     variant: str | None = None
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.detector.replace("_", "")):  # registry names (umcl.registry); path-safe
+        # registry names (umcl.registry), e.g. ``umcl-released``: "_" and "-" are path-safe and split nothing
+        if not _NAME.match(self.detector.replace("_", "").replace("-", "")):
             raise _bad("detector name", self.detector)
         if self.variant is not None and not _NAME.match(self.variant):
             raise _bad("variant name", self.variant)
