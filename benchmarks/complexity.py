@@ -299,16 +299,30 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def timed(fn: Callable[[], None], device: torch.device, repeats: int) -> dict[str, float | None]:
-    """Seconds per call (min and mean over ``repeats`` after one warm-up) and the peak memory (MiB) of
-    warm-up and rounds above what was allocated (CUDA) or resident (CPU) before them."""
+def inference_flops_on_meta(detector: str, size: str, batch: int, text_dim: int = 512) -> int | None:
+    """Inference FLOPs counted on the ``meta`` device (shapes only, no arithmetic: instant at paper
+    size; equal to a real pass, see tests/test_complexity.py). None when the model cannot run on meta."""
+    model = build(detector, size, text_dim).to("meta").eval()
+    data = make_batch(model, batch, torch.device("cpu"))
+    data = {k: v.to("meta") if isinstance(v, torch.Tensor) and k != "label" else v for k, v in data.items()}
+    try:
+        return flops(model, data, train=False)
+    except (RuntimeError, NotImplementedError, TypeError, ValueError):
+        return None
+
+
+def timed(fn: Callable[[], None], device: torch.device, repeats: int,
+          warmup: Callable[[], None] | None = None) -> dict[str, float | None]:
+    """Seconds per call of ``fn`` (min and mean over ``repeats``, after one untimed ``warmup`` call,
+    default ``fn``) and the peak memory (MiB) of warm-up and rounds above what was allocated (CUDA)
+    or resident (CPU) before them."""
     _sync(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
     else:
         base = _rss_kib("VmRSS") if _reset_peak_rss() else None
-    fn()  # warm-up (its allocations count towards the peak, not its time)
+    (warmup or fn)()  # its allocations count towards the peak, not its time
     _sync(device)
     times = []
     for _ in range(repeats):
@@ -335,13 +349,19 @@ def measure_detector(detector: str, size: str, batch: int, repeats: int, device:
     result: dict[str, Any] = {"detector": detector, "config": dataclasses.asdict(model.cfg),
                               "parameters": parameter_counts(model)}
     result["param_memory_mib_fp32"] = result["parameters"]["total"] * 4 / 2**20
-    result["gflops_per_sample_inference"] = flops(model, data, train=False) / batch / 1e9
+    n_flops = inference_flops_on_meta(detector, size, batch, text_dim)
+    result["inference_flops_counted_on"] = "meta" if n_flops is not None else str(device)
+    if n_flops is None:
+        n_flops = flops(model, data, train=False)
+    result["gflops_per_sample_inference"] = n_flops / batch / 1e9
     t = timed(lambda: _infer(model, data), device, repeats)
     result["inference"] = {**t, "samples_per_s": batch / t["seconds_min"]}
-    if train:
-        result["gflops_per_sample_train_fwd_bwd"] = flops(model, data, train=True) / batch / 1e9
+    if train:  # the counted forward + backward is the warm-up of the timed training steps
+        counted: dict[str, int] = {}
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
-        t = timed(lambda: _train_step(model, data, opt), device, repeats)
+        t = timed(lambda: _train_step(model, data, opt), device, repeats,
+                  warmup=lambda: counted.setdefault("flops", flops(model, data, train=True)))
+        result["gflops_per_sample_train_fwd_bwd"] = counted["flops"] / batch / 1e9
         result["train_step"] = {**t, "samples_per_s": batch / t["seconds_min"]}
     return result
 

@@ -89,6 +89,13 @@ def test_parameter_counts_and_hypothesis_search(small):
     assert all(abs(h["diff_m"]) <= cx.MATCH_TOL_M for h in hyp["cpml"]["search"])
 
 
+def test_inference_flops_on_meta_equal_a_real_pass():
+    for det in ("cpml", "umcl"):
+        model = cx.build(det, "small")
+        real = cx.flops(model, cx.make_batch(model, 2, torch.device("cpu")), train=False)
+        assert cx.inference_flops_on_meta(det, "small", 2) == real > 0
+
+
 def test_gflops_per_sample_do_not_depend_on_the_batch(small):
     res, _ = small
     one = cx.measure_detector("umcl", "small", 1, 1, torch.device("cpu"), train=False)
