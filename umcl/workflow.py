@@ -35,7 +35,7 @@ from umcl.vocab import COMPRESSIONS, Compression, DetectorName
 DEFAULT_PROFILE = "default"
 MAIN, PRETRAIN_DATA = "data", "pretrain_data"  # data parts (see Layout.parts)
 REPORT_FORMATS = ("tex", "md", "json")
-TableName = Literal["table3", "table4", "table5", "table6", "table10", "table11"]
+TableName = Literal["table3", "table4", "table5", "table6", "table7", "table8", "table10", "table11"]
 
 
 @dataclass
@@ -87,8 +87,8 @@ class WorkflowConfig:
     detectors: list[DetectorName] = field(default_factory=lambda: ["xception", "lrnet", "cpml", "umcl"])
     seeds: list[int] = field(default_factory=lambda: [0])
     #: tables built by `rule all` / `make reproduce` (every table is still a target of its own)
-    tables: list[TableName] = field(default_factory=lambda: ["table3", "table4", "table5", "table6", "table10",
-                                                             "table11"])
+    tables: list[TableName] = field(default_factory=lambda: ["table3", "table4", "table5", "table6", "table7",
+                                                             "table8", "table10", "table11"])
     #: ff++ profiles: roots of the cross-dataset tables' datasets (None: those tables show paper rows only);
     #: synthff profiles generate SynthFF look-alikes instead (umcl/data/synthff/variants.py)
     celebdf_root: str | None = None

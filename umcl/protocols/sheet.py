@@ -148,6 +148,9 @@ def build_sheet(wf, protocols: dict[str, Protocol] | None = None) -> JobSheet:
                 if run.detector in USES_PRETRAINED:  # its L-encoder starts from this LRNet run
                     t_runs[RunKey("lrnet", train, seed)] = None
             cells.append(TableCell(decl, keys))
+        if not cells and table not in sheet.missing:  # e.g. Tables 7/8 on a profile that trains no raw model
+            sheet.missing[table] = (f"this profile trains or tests none of its models (workflow.detectors: "
+                                    f"{', '.join(wf.detectors)}; train_compressions: {', '.join(wf.train_compressions)})")
         if table in sheet.missing:
             sheet.cells[table] = []
             continue

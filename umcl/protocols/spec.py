@@ -44,6 +44,22 @@ class CellDecl:
 
 
 @dataclass(frozen=True)
+class ExtraRow:
+    """A row of ours the paper does not print ("beyond the paper", e.g. Table 7's Xception and LRNet
+    rows, Table 8's label-free rows): its key (as a CellDecl's ``row``), label and panel.
+    ``not_applicable``: why the row's test-time condition does not apply to its model (printed n/a)."""
+
+    row: tuple[str, ...]
+    label: str
+    panel: str | None = None
+    not_applicable: str | None = None
+
+
+#: row key -> reference row key (both rows of ours; see Protocol.delta_rows / gain_rows)
+RowPairs = tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
 class Protocol:
     """The jobs behind one table. ``metrics``: which statistics each cell reports (auc, acc)."""
 
@@ -59,6 +75,16 @@ class Protocol:
     average_column: str | None = None
     #: our rows also show each cell's change against the row's in-compression cell (Table 3)
     diagonal_deltas: bool = False
+    #: rows of ours after the paper's (ExtraRow); each follows the last row sharing its first key level
+    extra_rows: tuple[ExtraRow, ...] = ()
+    #: our row shows, in parentheses, each cell's change against the reference row's cell (same column)
+    delta_rows: RowPairs = ()
+    #: a column whose ``metric`` level is ``gain`` holds our row's first metric minus the reference row's
+    gain_rows: RowPairs = ()
+    #: printed under the table (what its rows and parentheses mean)
+    notes: tuple[str, ...] = ()
+    #: leading row-key levels printed before each row's label (Tables 7, 8: the method)
+    row_label_levels: int = 0
 
     def __post_init__(self) -> None:
         seen = set()
@@ -66,6 +92,10 @@ class Protocol:
             if (c.panel, c.row, c.column) in seen:
                 raise UmclError(f"{self.table}: cell ({c.panel}, {c.row}, {c.column}) declared twice")
             seen.add((c.panel, c.row, c.column))
+        rows = {r for _, r in self.rows}
+        for a, b in self.delta_rows + self.gain_rows:
+            if a not in rows or b not in rows:
+                raise UmclError(f"{self.table}: delta/gain rows {a} -> {b} name a row without cells")
 
     @property
     def datasets(self) -> set[str]:

@@ -120,6 +120,10 @@ class Entry:
     delta: float | None = None
     diagonal: bool = False
     ours: bool = False
+    #: printed instead of a number (``n/a``: the row's condition does not apply to the model)
+    text: str | None = None
+    #: printed with its sign (Table 8's Gain)
+    signed: bool = False
 
     @property
     def ci(self) -> tuple[float, float] | None:
@@ -136,6 +140,7 @@ class OutRow:
     label: str
     source: str  # "paper" or "ours"
     entries: list[Entry]
+    key: tuple[str, ...] = ()
 
 
 @dataclass
@@ -145,6 +150,8 @@ class Built:
     panels: list[tuple[Panel, list[OutRow]]]
     stats: dict[tuple, object] = field(default_factory=dict)  # (panel, row, column) -> CellStats
     keys: dict[tuple, list[EvalKey]] = field(default_factory=dict)
+    #: (panel, row, column) -> our delta/gain against the reference row (Protocol.delta_rows / gain_rows)
+    derived: dict[tuple, float] = field(default_factory=dict)
 
 
 def _metric_of(panel: Panel, column_key: tuple[str, ...], protocol: Protocol) -> tuple[tuple[str, ...], str]:
@@ -172,14 +179,71 @@ def build(table: str, protocol: Protocol, paper: PaperTable, sheet: JobSheet,
         rows: list[OutRow] = []
         for prow, pvals in zip(panel.rows, panel.values):
             deltas = panel.deltas[panel.rows.index(prow)] if panel.deltas is not None else [None] * len(pvals)
-            rows.append(OutRow(panel.id, prow.label, "paper", [
-                Entry(v, delta=d, diagonal=_is_diagonal(protocol, prow.key, c.key)) for v, d, c in
-                zip(pvals, deltas, panel.columns)]))
+            rows.append(OutRow(panel.id, _label(protocol, prow.key, prow.label), "paper", [
+                Entry(v, delta=d, diagonal=_is_diagonal(protocol, prow.key, c.key),
+                      signed=_metric_of(panel, c.key, protocol)[1] == "gain") for v, d, c in
+                zip(pvals, deltas, panel.columns)], prow.key))
             ours = _our_row(protocol, panel, prow, decls, records, ev, cache, built)
             if ours is not None:
                 rows.append(ours)
+        for extra in protocol.extra_rows:
+            if extra.panel == panel.id or (extra.panel is None and single):
+                _insert_extra(rows, _extra_row(protocol, panel, extra, decls, records, ev, cache, built))
+        _fill_row_pairs(protocol, panel, rows, built)
         built.panels.append((panel, rows))
     return built
+
+
+def _label(protocol: Protocol, key: tuple[str, ...], label: str) -> str:
+    """The printed row label, after the row key's first ``protocol.row_label_levels`` levels (Tables 7, 8)."""
+    return ": ".join(list(key[:protocol.row_label_levels]) + [label])
+
+
+def _extra_row(protocol: Protocol, panel: Panel, extra, decls: dict, records, ev, cache, built: Built) -> OutRow:
+    """A row of ours the paper does not print (umcl.protocols.spec.ExtraRow); n/a where it does not apply."""
+    if extra.not_applicable is not None:
+        return OutRow(panel.id, _label(protocol, extra.row, extra.label), "ours",
+                      [Entry(None, ours=True, text="n/a") for _ in panel.columns], extra.row)
+    row = _our_row(protocol, panel, Row(extra.row, extra.label), decls, records, ev, cache, built)
+    if row is None:
+        raise UmclError(f"{protocol.table}: extra row {list(extra.row)} has no declared cells")
+    return row
+
+
+def _insert_extra(rows: list[OutRow], row: OutRow) -> None:
+    """After the last row sharing the row key's first level (the same method), else at the end."""
+    same = [i for i, r in enumerate(rows) if r.key[:1] == row.key[:1]]
+    rows.insert(same[-1] + 1 if same else len(rows), row)
+
+
+def _fill_row_pairs(protocol: Protocol, panel: Panel, rows: list[OutRow], built: Built) -> None:
+    """Our rows' changes against a reference row (``delta_rows``, in parentheses) and ``gain`` columns
+    (``gain_rows``: the first metric minus the reference row's); gains of rows without one are n/a."""
+    ours = {r.key: r for r in rows if r.source == "ours"}
+    for a, b in protocol.delta_rows:
+        if a not in ours or b not in ours:
+            continue
+        for j, col in enumerate(panel.columns):
+            ea, eb = ours[a].entries[j], ours[b].entries[j]
+            if ea.value is not None and eb.value is not None and ea.text is None:
+                ea.delta = round(ea.value - eb.value, 2)
+                built.derived[(panel.id, a, col.key, "delta")] = ea.delta
+    gain_cols = [j for j, c in enumerate(panel.columns) if _metric_of(panel, c.key, protocol)[1] == "gain"]
+    if not gain_cols:
+        return
+    first = {j: next(i for i, c in enumerate(panel.columns) if _metric_of(panel, c.key, protocol)
+                     == (_metric_of(panel, panel.columns[j].key, protocol)[0], protocol.metrics[0]))
+             for j in gain_cols}
+    pairs = dict(protocol.gain_rows)
+    for key, row in ours.items():
+        for j in gain_cols:
+            ref = ours.get(pairs.get(key))
+            if key not in pairs:
+                row.entries[j] = Entry(None, ours=True, text="n/a")
+            elif ref is not None and None not in (row.entries[first[j]].value, ref.entries[first[j]].value):
+                gain = round(row.entries[first[j]].value - ref.entries[first[j]].value, 2)
+                row.entries[j] = Entry(gain, ours=True, signed=True)
+                built.derived[(panel.id, key, panel.columns[j].key, "gain")] = gain
 
 
 def _is_diagonal(protocol: Protocol, row_key: tuple, column_key: tuple) -> bool:
@@ -198,7 +262,7 @@ def _our_row(protocol: Protocol, panel: Panel, prow: Row, decls: dict, records, 
             continue
         stats = cell_stats(tc.keys, records, ev, cache)
         built.keys[(panel.id, prow.key, ckey)] = tc.keys
-        if stats is None:
+        if stats is None or metric not in stats.estimates:  # derived metrics (gain): _fill_row_pairs
             entries.append(Entry(None, ours=True))
             continue
         built.stats[(panel.id, prow.key, ckey)] = stats
@@ -207,7 +271,7 @@ def _our_row(protocol: Protocol, panel: Panel, prow: Row, decls: dict, records, 
     _fill_average(protocol, panel, entries)
     if protocol.diagonal_deltas:
         _fill_deltas(panel, prow, entries)
-    return OutRow(panel.id, prow.label, "ours", entries)
+    return OutRow(panel.id, _label(protocol, prow.key, prow.label), "ours", entries, prow.key)
 
 
 def _fill_average(protocol: Protocol, panel: Panel, entries: list[Entry]) -> None:
@@ -242,10 +306,12 @@ def format_entry(e: Entry, latex: bool) -> str:
     there is no number."""
     from umcl.report.cells import format_cell
 
+    if e.text is not None:
+        return e.text
     if e.value is None:
         return "-"
     text = (format_cell(e.est, CELL_STYLE, latex=latex, digits=2, spread_digits=1) if e.est is not None
-            else f"{e.value:.2f}")
+            else f"{e.value:+.2f}" if e.signed else f"{e.value:.2f}")
     arrows = ARROW_TEX if latex else ARROW_MD
     if e.diagonal:  # the in-compression cell of a row with deltas (Table 3)
         text += " (-)"
@@ -354,8 +420,9 @@ def summary(built: Built, notes: list[str], missing: str | None) -> dict:
     for (panel, row, col), s in built.stats.items():
         ours[f"{panel}|{'/'.join(row)}|{'/'.join(col)}"] = {
             "keys": [k.to_path() for k in built.keys[(panel, row, col)]], **s.to_dict()}
+    derived = {f"{panel}|{'/'.join(row)}|{'/'.join(col)}|{what}": v for (panel, row, col, what), v in built.derived.items()}
     return {"table": built.table, "title": built.title, "notes": notes, "missing": missing,
-            "cells_expected": len(built.keys), "cells_filled": len(built.stats), "ours": ours}
+            "cells_expected": len(built.keys), "cells_filled": len(built.stats), "ours": ours, "derived": derived}
 
 
 def write_table(table: str, evaluations: list[str | Path], out_prefix: str | Path, *, sheet: JobSheet,
@@ -368,7 +435,7 @@ def write_table(table: str, evaluations: list[str | Path], out_prefix: str | Pat
     records = read_evaluations(evaluations)
     built = build(table, protocol, paper, sheet, records, ev)
     missing = sheet.missing.get(table)
-    notes = [provenance_line(dataset, profile, records, config_hash)]
+    notes = [provenance_line(dataset, profile, records, config_hash), *protocol.notes]
     if missing:
         notes.append(f"Only the paper's rows are shown: {missing}.")
     if dataset == "synthff":
