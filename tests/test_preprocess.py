@@ -414,3 +414,12 @@ def test_fast_settings_keep_landmark_quality(batch, synthff, tmp_path):
            for name, p in (("per_frame", row.cache), ("fast", tmp_path / "fast.npz"))}
     assert err["fast"] < err["per_frame"] + 0.25, err  # measured: 2.01 vs 1.98 px (docs/preprocessing.md)
 
+
+
+def test_landmark_model_is_loaded_once_for_any_clip_settings():
+    """Settings that do not choose the landmark model (frames, crop sizes) reuse the loaded model."""
+    from umcl.data.preprocess.pipeline import _landmarker
+
+    a = _landmarker(PreprocessConfig(num_frames=16, xception_frames=2))
+    b = _landmarker(PreprocessConfig(num_frames=32, crop_size=64, keyframe_interval=16))
+    assert a is b
