@@ -302,3 +302,14 @@ def test_table11_pairs_model_never_reads_the_real_c40_copy_at_test_time():
     from umcl.evaluation.predict import test_inputs
 
     assert "frames_lq" in model.inputs and "frames_lq" not in test_inputs(model)
+
+
+def test_training_on_one_method_reads_real_videos_and_that_method_only(two_method_manifest, tmp_path):
+    from umcl.training.trainer import Trainer, build_spec
+
+    spec = build_spec(CONFIG, "toy_test", two_method_manifest, "c23", methods=["Deepfakes"])
+    train, val = Trainer(spec, tmp_path / "r", progress=False)._datasets(("frames", "landmarks"))
+    for ds, n in ((train, 6), (val, 4)):
+        assert sorted({r.method for r in ds.rows}) == ["Deepfakes", "original"] and len(ds.rows) == 2 * n
+    every = build_spec(CONFIG, "toy_test", two_method_manifest, "c23")
+    assert spec.fingerprint() != every.fingerprint()
