@@ -187,8 +187,11 @@ def build(table: str, protocol: Protocol, paper: PaperTable, sheet: JobSheet,
             if ours is not None:
                 rows.append(ours)
         for extra in protocol.extra_rows:
+            row = None
             if extra.panel == panel.id or (extra.panel is None and single):
-                _insert_extra(rows, _extra_row(protocol, panel, extra, decls, records, ev, cache, built))
+                row = _extra_row(protocol, panel, extra, decls, records, ev, cache, built)
+            if row is not None:
+                _insert_extra(rows, row)
         _fill_row_pairs(protocol, panel, rows, built)
         built.panels.append((panel, rows))
     return built
@@ -199,15 +202,15 @@ def _label(protocol: Protocol, key: tuple[str, ...], label: str) -> str:
     return ": ".join(list(key[:protocol.row_label_levels]) + [label])
 
 
-def _extra_row(protocol: Protocol, panel: Panel, extra, decls: dict, records, ev, cache, built: Built) -> OutRow:
-    """A row of ours the paper does not print (umcl.protocols.spec.ExtraRow); n/a where it does not apply."""
+def _extra_row(protocol: Protocol, panel: Panel, extra, decls: dict, records, ev, cache, built: Built) -> OutRow | None:
+    """A row of ours the paper does not print (umcl.protocols.spec.ExtraRow); n/a where it does not apply;
+    None when the profile evaluates no cell of its model (first row-key level), e.g. a detector it does not train."""
+    if not any(r[:1] == extra.row[:1] for r, _ in decls):
+        return None
     if extra.not_applicable is not None:
         return OutRow(panel.id, _label(protocol, extra.row, extra.label), "ours",
                       [Entry(None, ours=True, text="n/a") for _ in panel.columns], extra.row)
-    row = _our_row(protocol, panel, Row(extra.row, extra.label), decls, records, ev, cache, built)
-    if row is None:
-        raise UmclError(f"{protocol.table}: extra row {list(extra.row)} has no declared cells")
-    return row
+    return _our_row(protocol, panel, Row(extra.row, extra.label), decls, records, ev, cache, built)
 
 
 def _insert_extra(rows: list[OutRow], row: OutRow) -> None:
