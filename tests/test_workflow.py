@@ -17,7 +17,7 @@ from umcl.workflow import load_profile
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-TABLES = ("table3", "table4", "table5", "table6", "table10", "table11")
+TABLES = ("table3", "table4", "table5", "table6", "table7", "table8", "table10", "table11")
 # profile -> (reports folder, Table 3 alone: train = evaluate jobs, every table: (train, evaluate) jobs);
 # one evaluate job per run and test dataset (a run tested on FF++ and Celeb-DF has two)
 PROFILES = {
