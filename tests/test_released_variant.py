@@ -268,6 +268,13 @@ def test_fixed_test_prompt_is_label_free_and_conditions_still_apply():
         tl = model({**batch, "condition": leak})["t"]
         tl_flip = model({**flipped, "condition": leak})["t"]
     assert not torch.allclose(tl, tl_flip)  # the leakage audit still feeds the label when asked
+    attack = TestCondition(prompt_attack="opposite", attack_mode="label_free")
+    with torch.no_grad():
+        ta = model({**batch, "condition": attack})["t"]
+    assert not torch.allclose(ta, t)  # so do the Table 8 attacks
+    degraded = TestCondition(degradation="landmark_noise", level=0.01)
+    with torch.no_grad():  # a degradation alone keeps the fixed prompt
+        assert torch.equal(model({**batch, "condition": degraded})["t"], t)
     paper = build("umcl").eval()
     with torch.no_grad():
         assert torch.allclose(paper(batch)["t"][0], mean)
