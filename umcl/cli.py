@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "train": "train",
     "evaluate": "evaluate",
     "report": "report",
+    "figure": "figure",
     "validate-config": "validate_config",
 }
 

@@ -27,6 +27,7 @@ SECTIONS: dict[str, str] = {
     "pretrain": "umcl.training.config:PretrainConfig",
     "training": "umcl.training.config:TrainConfig",
     "evaluation": "umcl.evaluation.config:EvalConfig",
+    "figures": "umcl.report.figures:FiguresConfig",
 }
 
 

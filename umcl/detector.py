@@ -39,6 +39,11 @@ class Detector(nn.Module):
         ce = nn.functional.cross_entropy(output["logits"], batch["label"])
         return {"total": ce, "bce": ce}
 
+    def affinity_scores(self, batch: dict, output: dict) -> dict[str, float]:
+        """Per-view, per-class affinity of each modality pair (Figure 9; logged by the trainer every
+        ``training.affinity_log_every`` steps). Empty for detectors without modality alignment."""
+        return {}
+
     @torch.no_grad()
     def score(self, output: dict) -> torch.Tensor:
         """Per-video probability of *fake*, shape [B]."""

@@ -314,6 +314,31 @@ class UMCLDetector(Detector):
         out["features"] = out["asa_features"].flatten(1)  # U^b of eq. 10
         return out
 
+    # ------------------------------------------------------------------ analysis (Figure 9)
+    @torch.no_grad()
+    def affinity_scores(self, batch: dict, output: dict) -> dict[str, float]:
+        """Mean within-sample affinity (eq. 11's σ, ``affinity_normalization``) of each modality pair,
+        per view and class: keys ``{view}_{real|fake}_{m1}-{m2}``. ASA averages HQ and LQ before its
+        affinity (eq. 9); these scores are each view's own, so Figure 9 can show HQ and LQ apart.
+        A class absent from the batch gives no key."""
+        m, d = len(self.modalities), self.cfg.d
+        label = batch["label"].to(output["logits"].device).long()
+        out: dict[str, float] = {}
+        for v in ("hq", "lq", *released.LQ_STAGES):
+            if f"u_{v}" not in output or m < 2:
+                continue
+            feats = output[f"u_{v}"].detach().float().unflatten(1, (m, d))
+            aff = losses.affinity_matrix(feats, self.cfg.affinity_normalization).diagonal(dim1=0, dim2=2)  # [m, m, B]
+            for cls, name in ((0, "real"), (1, "fake")):
+                rows = label == cls
+                if not bool(rows.any()):
+                    continue
+                for i in range(m):
+                    for j in range(i + 1, m):
+                        pair = f"{self.modalities[i]}-{self.modalities[j]}"
+                        out[f"{v}_{name}_{pair}"] = float(aff[i, j][rows].mean())
+        return out
+
     # ------------------------------------------------------------------ losses
     def loss(self, batch: dict, output: dict) -> dict[str, torch.Tensor]:
         """Eq. 20 and every term by name: bce, aff, pull, push, hr, phy, total."""

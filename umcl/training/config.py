@@ -128,6 +128,9 @@ class TrainConfig:
     #: also keep every epoch's weights as ``checkpoints/epoch_NNN.pt`` (off: only ``last.pt``, the
     #: full state for resuming, and ``best.pt``, the selected weights, are kept)
     keep_epoch_checkpoints: bool = False
+    #: Figure 9: every N training steps, log each view's per-class modality-pair affinities
+    #: (Detector.affinity_scores) to ``RUN/affinity.csv``; 0 = off. Logging only: not in the run fingerprint
+    affinity_log_every: int = 10
     #: per-detector overlays {detector: {key: value}} over this section (see :func:`training_for`)
     per_detector: dict[str, dict[str, Any]] = field(default_factory=dict,
                                                      metadata={"overlay_of": "detectors"})
@@ -149,6 +152,8 @@ class TrainConfig:
             raise ConfigError(f"training.weight_decay must be >= 0, got {self.weight_decay}")
         if self.num_workers < 0:
             raise ConfigError(f"training.num_workers must be >= 0, got {self.num_workers}")
+        if self.affinity_log_every < 0:
+            raise ConfigError(f"training.affinity_log_every must be >= 0 (0 = off), got {self.affinity_log_every}")
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ConfigError(f"training.grad_clip must be > 0 or null, got {self.grad_clip}")
         if self.max_videos is not None and self.max_videos < 2:

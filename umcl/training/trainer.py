@@ -4,7 +4,8 @@ Per epoch: balanced batches (:class:`BalancedBatchSampler`), the detector's opti
 schedule (:func:`umcl.training.config.training_for`: its source's recipe under the config's
 shared and per-detector settings; :mod:`umcl.training.schedule`), float16 AMP on CUDA only, then video-level scores on the
 *validation* split, the full training state in ``RUN/checkpoints/last.pt`` (atomic, replaced every
-epoch) and the history (``RUN/history.csv``/``.json``). The best validation epoch by
+epoch), the history (``RUN/history.csv``/``.json``) and, every ``training.affinity_log_every`` steps,
+the modality-pair affinities per view and class (``RUN/affinity.csv``, Figure 9). The best validation epoch by
 ``training.select_metric`` (strictly better; ties keep the earlier epoch) is recorded in
 ``RUN/selection.json`` and its weights (no optimiser state) in ``checkpoints/best.pt``. So a run
 holds two checkpoints whatever its length; ``training.keep_epoch_checkpoints`` also keeps each
@@ -87,7 +88,7 @@ class RunSpec:
         d = dataclasses.asdict(self)
         if d["methods"] is None:  # runs on every method keep the fingerprint they had before the field existed
             del d["methods"]
-        d["training"] = {k: v for k, v in d["training"].items() if k not in ("num_workers", "device", "per_detector")}
+        d["training"] = {k: v for k, v in d["training"].items() if k not in ("num_workers", "device", "per_detector", "affinity_log_every")}
         return config_hash(d)
 
 
@@ -117,6 +118,8 @@ class Trainer:
         self.dist: DistInfo = init_distributed()
         self.device = resolve_device(self.cfg.device, self.dist)
         self.use_amp = self.cfg.amp and self.device.type == "cuda"
+        #: Figure 9 rows (epoch, step, {view}_{class}_{pair} affinities), written to RUN/affinity.csv
+        self.affinity_rows: list[dict] = []
 
     # ----------------------------------------------------------------- setup
     def _datasets(self, inputs: tuple[str, ...]) -> tuple[VideoDataset, VideoDataset]:
@@ -218,6 +221,7 @@ class Trainer:
 
     def _train_epoch(self, net, model: Detector, loader, optimizer, scheduler, scaler, epoch: int) -> dict:
         net.train()
+        self._steps_before = (epoch - 1) * len(loader)
         sums: dict[str, float] = {}
         n = 0
         bar = tqdm(loader, desc=f"epoch {epoch}", leave=False,
@@ -240,6 +244,11 @@ class Trainer:
             scaler.update()
             scheduler.step()
             n += 1
+            every = self.cfg.affinity_log_every
+            if every and self.dist.is_main and (self._steps_before + n) % every == 0:
+                scores = model.affinity_scores(batch, out)
+                if scores:
+                    self.affinity_rows.append({"epoch": epoch, "step": self._steps_before + n, **scores})
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
             bar.set_postfix(loss=f"{sums['total'] / n:.4f}")
@@ -262,6 +271,8 @@ class Trainer:
                 "note": "selected on the validation split only; the test split is never read in training"})
         write_text(self.out / "history.csv", pd.DataFrame(history).to_csv(index=False))
         write_json(self.out / "history.json", history)
+        if self.affinity_rows:
+            write_text(self.out / "affinity.csv", pd.DataFrame(self.affinity_rows).to_csv(index=False))
         save_checkpoint({**weights, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                          "scaler": scaler.state_dict(), "rng": rng_state(), "history": history, "best": best},
                         self.ckpt_dir / "last.pt")
@@ -273,7 +284,7 @@ class Trainer:
     def _clear_run(self) -> None:
         """Delete a previous run's checkpoints and records from ``out`` (logs stay)."""
         shutil.rmtree(self.ckpt_dir)
-        for name in ("run.json", "selection.json", "history.csv", "history.json"):
+        for name in ("run.json", "selection.json", "history.csv", "history.json", "affinity.csv"):
             (self.out / name).unlink(missing_ok=True)
 
     def _restore(self, model, optimizer, scheduler, scaler) -> tuple[int, list[dict], dict | None]:
@@ -287,6 +298,9 @@ class Trainer:
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         set_rng_state(state["rng"])
+        if (self.out / "affinity.csv").is_file():  # keep the logged steps of the epochs already done
+            rows = pd.read_csv(self.out / "affinity.csv").to_dict("records")
+            self.affinity_rows = [r for r in rows if r["epoch"] <= state["epoch"]]
         log.info("resumed %s after epoch %d", self.out, state["epoch"])
         return state["epoch"] + 1, list(state["history"]), state["best"]
 
