@@ -9,6 +9,7 @@ import os
 from snakemake.utils import min_version
 
 from umcl.config import check_config_keys, config_hash
+from umcl.protocols.figures import figure_runs
 from umcl.protocols.keys import DATASET_SLUG
 from umcl.workflow import config_chain, load_profile, one_of, profile_file, section_hash, write_resolved
 
@@ -30,11 +31,12 @@ RESOLVED = L.resolved_config
 CONFIG_FILES = [os.path.relpath(p) for p in config_chain(profile_file(PROFILE_ARG))]
 write_resolved(CFG, CONFIG_FILES[0], RESOLVED)
 SHEET = L.sheet  # every run and evaluation of every table (umcl.protocols.sheet)
+RUN_KEYS = [*SHEET.runs, *figure_runs(WF)]  # and the runs the figures read (umcl.protocols.figures)
 
 
 wildcard_constraints:
-    model=one_of(r.model for r in SHEET.runs),  # detector[+variant]; lrnet runs initialise UMCL/CPML
-    train=one_of(r.train.slug for r in SHEET.runs),
+    model=one_of(r.model for r in RUN_KEYS),  # detector[+variant]; lrnet runs initialise UMCL/CPML
+    train=one_of(r.train.slug for r in RUN_KEYS),
     seed=r"\d+",
     part=one_of(L.parts),
     table=one_of(SHEET.cells),
@@ -47,6 +49,7 @@ include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/figures.smk"
 
 
 localrules:

@@ -60,6 +60,10 @@ def get_variant(name: str) -> Variant:
 for _m, _what in (("A", "L-encoder only"), ("B", "P-encoder only, with CQSL"),
                   ("C", "L-, P- and T-encoder concatenated, with CQSL, no ASA")):
     register_variant(Variant(f"abl{_m}", "umcl", f"Table 10 model {_m}: {_what}", lambda m=_m: _ablation(m)))
+# Figure 8's ablations beyond Table 10 (umcl.protocols.figures): full UMCL without CQSL, and without both
+register_variant(Variant("woCQSL", "umcl", "Figure 8: UMCL without CQSL (ASA kept)", {"detectors.umcl.use_cqsl": False}))
+register_variant(Variant("woASACQSL", "umcl", "Figure 8: UMCL without ASA and CQSL (plain concatenation)",
+                         {"detectors.umcl.use_asa": False, "detectors.umcl.use_cqsl": False}))
 register_variant(Variant(
     "pairs", "umcl", "Table 11 baseline: contrastive views from the real c23 and c40 copies of each training video",
     {"detectors.umcl.contrastive_views": "compression_pairs", "training.lq_compression": "c40"}))

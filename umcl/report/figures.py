@@ -46,8 +46,6 @@ class FiguresConfig:
     knn_k: int = 5
     #: test videos per compression (class-balanced, seeded); None = the whole test split
     max_videos: int | None = 300
-    #: Figure 6's run: UMCL trained at this compression (a profile without it uses its first training compression)
-    figure6_train: str = "raw"
 
     def __post_init__(self) -> None:
         if self.tsne_perplexity <= 0 or self.knn_k < 1:
