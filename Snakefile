@@ -62,6 +62,7 @@ localrules:
     stage_train,
     stage_evaluate,
     stage_report,
+    stage_figures,
 
 
 rule all:
@@ -83,7 +84,7 @@ rule stage_pretrain:
 
 rule stage_train:
     input:
-        [L.selection(run) for run in L.runs()],
+        [L.selection(run) for run in dict.fromkeys([*L.runs(), *figure_runs(WF, L.figures)])],
 
 
 rule stage_evaluate:
@@ -94,3 +95,8 @@ rule stage_evaluate:
 rule stage_report:
     input:
         L.all_report_files(),
+
+
+rule stage_figures:
+    input:
+        [f for fig in L.figures for f in L.figure_files(fig)],

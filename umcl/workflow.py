@@ -36,6 +36,8 @@ DEFAULT_PROFILE = "default"
 MAIN, PRETRAIN_DATA = "data", "pretrain_data"  # data parts (see Layout.parts)
 REPORT_FORMATS = ("tex", "md", "json")
 TableName = Literal["table3", "table4", "table5", "table6", "table7", "table8", "table10", "table11"]
+#: the paper's figures this suite draws (umcl.report.figures; their runs: umcl.protocols.figures)
+FigureName = Literal["figure6", "figure8", "figure9"]
 
 
 @dataclass
@@ -89,6 +91,8 @@ class WorkflowConfig:
     #: tables built by `rule all` / `make reproduce` (every table is still a target of its own)
     tables: list[TableName] = field(default_factory=lambda: ["table3", "table4", "table5", "table6", "table7",
                                                              "table8", "table10", "table11"])
+    #: figures built by `rule all` / `make reproduce` (each is a target of its own; [] = none)
+    figures: list[FigureName] = field(default_factory=lambda: ["figure6", "figure8", "figure9"])
     #: ff++ profiles: roots of the cross-dataset tables' datasets (None: those tables show paper rows only);
     #: synthff profiles generate SynthFF look-alikes instead (umcl/data/synthff/variants.py)
     celebdf_root: str | None = None
@@ -341,8 +345,21 @@ class Layout:
                  for t in tables for c in self.sheet.cells.get(t, []) for k in c.keys}
         return [self.evaluation(run, testset) for run, testset in sorted(pairs)]
 
+    @property
+    def figures(self) -> list[str]:
+        """``workflow.figures`` this profile can draw (they need UMCL among ``workflow.detectors``)."""
+        from umcl.protocols.figures import figure_specs
+
+        return [f for f in self.wf.figures if f in figure_specs(self.wf)]
+
+    def figure_files(self, figure: str) -> list[str]:
+        """A figure's picture, PDF, data (npz, or csv for Figure 9) and numbers (json, md)."""
+        data = "csv" if figure == "figure9" else "npz"
+        return [f"{self.report_prefix(figure)}.{ext}" for ext in ("png", "pdf", data, "json", "md")]
+
     def all_report_files(self) -> list[str]:
-        return [f for t in self.wf.tables for f in self.report_files(t)] + [self.index, f"{self.claims}.md"]
+        return ([f for t in self.wf.tables for f in self.report_files(t)]
+                + [f for fig in self.figures for f in self.figure_files(fig)] + [self.index, f"{self.claims}.md"])
 
 
 def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:

@@ -57,11 +57,34 @@ STAGES: tuple[Stage, ...] = (
           ("evaluation",), deps=lambda L: [*(L.data_dir(p) for p in L.parts), f"{L.results}/runs"],
           outs=lambda L: [f"{L.results}/eval"]),
     Stage("report", ("report", "report_claims", "report_index"), ("umcl/report", "workflow/rules/report.smk"), (),
-          deps=lambda L: [f"{L.results}/eval"],
+          deps=lambda L: [f"{L.results}/eval", *(f"{L.report_prefix(f)}.json" for f in L.figures)],  # index links them
           outs=lambda L: [f for t in L.wf.tables for f in L.report_files(t) if not f.endswith(".json")]
           + [f"{L.claims}.md", L.index],
           metrics=lambda L: [f"{L.report_prefix(t)}.json" for t in L.wf.tables] + [f"{L.claims}.json"]),
+    Stage("figures", ("figure_tsne", "figure_affinity"), ("umcl/report/figures.py", "umcl/evaluation/features.py",
+                                                         "umcl/protocols/figures.py", "workflow/rules/figures.smk"),
+          ("figures",), deps=lambda L: [L.data_dir(L.part_of("ff++")), f"{L.results}/runs"],
+          outs=lambda L: [f for fig in L.figures for f in L.figure_files(fig) if not f.endswith(".json")],
+          metrics=lambda L: [f"{L.report_prefix(fig)}.json" for fig in L.figures]),
 )
+
+
+def plots(L: Layout) -> list[dict]:
+    """``dvc plots show``: Figure 9's affinity curves and each run's training curves (history.csv)."""
+    from umcl.protocols.figures import figure_specs
+    from umcl.report.figures import affinity_columns
+
+    out: list[dict] = []
+    if "figure9" in L.figures:
+        out.append({f"{L.report_prefix('figure9')}.csv": {"x": "step", "y": affinity_columns(),
+                                                          "title": "Figure 9: modality-pair affinities",
+                                                          "x_label": "training step", "y_label": "affinity"}})
+    runs = sorted({r for spec in figure_specs(L.wf).values() for r in spec.runs.values()} | set(L.runs()),
+                  key=lambda r: r.to_path())
+    curves = {f"{L.run_dir(r)}/history.csv": ["train_total", "val_auc"] for r in runs}
+    if curves:
+        out.append({"Training curves": {"x": "epoch", "y": curves, "title": "Training loss and validation AUC"}})
+    return out
 
 
 def build(profile: str = DEFAULT_PROFILE) -> dict:
@@ -84,7 +107,7 @@ def build(profile: str = DEFAULT_PROFILE) -> dict:
         if st.metrics(L):
             entry["metrics"] = [{m: {"cache": False}} for m in st.metrics(L)]
         stages[st.name] = entry
-    return {"stages": stages}
+    return {"stages": stages, "plots": plots(L)}
 
 
 def render(profile: str = DEFAULT_PROFILE) -> str:

@@ -55,8 +55,9 @@ def figure_specs(wf) -> dict[str, FigureSpec]:
             "figure9": FigureSpec("figure9", {"UMCL": f6})}
 
 
-def figure_runs(wf) -> list[RunKey]:
-    """Every run a figure reads, with the LRNet runs that initialise their L-encoders."""
-    runs = {r: None for spec in figure_specs(wf).values() for r in spec.runs.values()}
+def figure_runs(wf, figures: list[str] | None = None) -> list[RunKey]:
+    """Every run the ``figures`` (None: all) read, with the LRNet runs that initialise their L-encoders."""
+    runs = {r: None for name, spec in figure_specs(wf).items() if figures is None or name in figures
+            for r in spec.runs.values()}
     deps = [RunKey("lrnet", r.train, r.seed) for r in runs if r.detector in USES_PRETRAINED]
     return sorted(dict.fromkeys([*runs, *deps]), key=RunKey.to_path)

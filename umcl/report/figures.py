@@ -244,6 +244,13 @@ def read_affinity_log(run: str | Path) -> pd.DataFrame:
     return df
 
 
+def affinity_columns(modalities: Sequence[str] = ("rppg", "landmarks", "text"),
+                     views: Sequence[str] = ("hq", "lq")) -> list[str]:
+    """The affinity log's columns ``{view}_{class}_{m1}-{m2}`` (UMCLDetector.affinity_scores) for these modalities."""
+    pairs = [f"{a}-{b}" for i, a in enumerate(modalities) for b in modalities[i + 1:]]
+    return [f"{v}_{c}_{p}" for v in views for c in CLASS_NAMES for p in pairs]
+
+
 def affinity_series(df: pd.DataFrame) -> dict[str, dict[str, str]]:
     """Modality pair -> {"HQ real": column, ...} from the columns ``{view}_{class}_{pair}``."""
     pairs: dict[str, dict[str, str]] = {}
@@ -287,5 +294,22 @@ def figure9(df: pd.DataFrame, out: str | Path, run_name: str = "") -> dict:
     return numbers
 
 
-__all__ = ["FiguresConfig", "FIGURES", "tsne", "knn_accuracy", "separation", "effective_perplexity",
+def figure_index_line(path: Path, numbers: dict) -> str:
+    """One line of reports/index.md for a figure's ``.json`` (its picture, PDF, caption and data)."""
+    stem = path.stem
+    data = "csv" if numbers.get("figure") == "figure9" else "npz"
+    if numbers.get("figure") == "figure6":
+        a = numbers.get("all", {})
+        what = (f"t-SNE of UMCL's fused features (trained on {numbers.get('train_compression')}): k-NN real/fake "
+                f"acc {_fmt(a.get('knn_acc'))}, silhouette {_fmt(a.get('silhouette'))}")
+    elif numbers.get("figure") == "figure8":
+        what = "t-SNE per ablation: fused k-NN real/fake acc " + ", ".join(
+            f"{t} {_fmt(p['fused_real_fake']['knn_acc'])}" for t, p in numbers.get("panels", {}).items())
+    else:
+        what = f"modality-pair affinities during training ({numbers.get('points')} logged steps)"
+    return (f"- [{stem.capitalize()}]({stem}.png) ([PDF]({stem}.pdf), [numbers]({stem}.md), "
+            f"[data]({stem}.{data})): {what}.")
+
+
+__all__ = ["figure_index_line", "affinity_columns", "FiguresConfig", "FIGURES", "tsne", "knn_accuracy", "separation", "effective_perplexity",
            "figure6", "figure8", "figure9", "read_affinity_log", "affinity_series"]

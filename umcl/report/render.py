@@ -483,10 +483,17 @@ def write_index(tables: list[str | Path], out: str | Path, profile: str) -> Path
             lines.append(f"- [The paper's claims, checked]({path.stem}.md) ([JSON]({path.name})): "
                          + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".")
             continue
+        if "figure" in data:  # reports/figureN.json (umcl.report.figures)
+            from umcl.report.figures import figure_index_line
+
+            lines.append(figure_index_line(path, data))
+            continue
         status = (f"paper rows only ({data['missing']})" if data.get("missing")
                   else f"{data.get('cells_filled', 0)} of {data.get('cells_expected', 0)} of our cells filled")
         lines.append(f"- [{data.get('title', path.stem)}]({path.stem}.md) ([LaTeX]({path.stem}.tex), "
                      f"[JSON]({path.name})): {status}.")
+    lines += ["", "All tables and figures in one page: `snakemake --report reports/report.html` (Snakemake's "
+              "report, with captions); Figure 9's curves and the training curves: `dvc plots show` (dvc.yaml plots)."]
     out = Path(out)
     write_text(out, "\n".join(lines) + "\n")
     return out

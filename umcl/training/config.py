@@ -128,7 +128,7 @@ class TrainConfig:
     #: also keep every epoch's weights as ``checkpoints/epoch_NNN.pt`` (off: only ``last.pt``, the
     #: full state for resuming, and ``best.pt``, the selected weights, are kept)
     keep_epoch_checkpoints: bool = False
-    #: Figure 9: every N training steps, log each view's per-class modality-pair affinities
+    #: Figure 9: at step 1 and every N training steps after, log each view's per-class modality-pair affinities
     #: (Detector.affinity_scores) to ``RUN/affinity.csv``; 0 = off. Logging only: not in the run fingerprint
     affinity_log_every: int = 10
     #: per-detector overlays {detector: {key: value}} over this section (see :func:`training_for`)

@@ -245,7 +245,7 @@ class Trainer:
             scheduler.step()
             n += 1
             every = self.cfg.affinity_log_every
-            if every and self.dist.is_main and (self._steps_before + n) % every == 0:
+            if every and self.dist.is_main and (self._steps_before + n - 1) % every == 0:  # steps 1, 1+N, ...
                 scores = model.affinity_scores(batch, out)
                 if scores:
                     self.affinity_rows.append({"epoch": epoch, "step": self._steps_before + n, **scores})

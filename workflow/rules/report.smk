@@ -9,7 +9,7 @@ rule report:
         evaluations=table_evaluations,
     output:
         tex=L.report_prefix("{table}") + ".tex",
-        md=L.report_prefix("{table}") + ".md",
+        md=report(L.report_prefix("{table}") + ".md", caption="../report/table.rst", category="Tables"),
         json=L.report_prefix("{table}") + ".json",
     params:
         prefix=lambda wc, output: os.path.splitext(output.tex)[0],
@@ -32,7 +32,7 @@ rule report_claims:
         config=ancient(RESOLVED),
         evaluations=L.evaluation_files(),
     output:
-        md=L.claims + ".md",
+        md=report(L.claims + ".md", caption="../report/claims.rst", category="Claims"),
         json=L.claims + ".json",
     params:
         prefix=L.claims,
@@ -50,7 +50,8 @@ rule report_claims:
 
 rule report_index:
     input:
-        [L.report_prefix(t) + ".json" for t in WF.tables] + [L.claims + ".json"],
+        [L.report_prefix(t) + ".json" for t in WF.tables] + [L.claims + ".json"]
+        + [L.report_prefix(f) + ".json" for f in L.figures],
     output:
         L.index,
     params:
