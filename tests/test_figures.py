@@ -211,3 +211,34 @@ def test_figure9_without_a_log_is_a_one_line_error(tmp_path):
 
     assert main(["figure", "figure9", "--runs", str(tmp_path), "--out", str(tmp_path / "f9")]) == 2
     assert not (tmp_path / "f9.png").exists()
+
+
+# ---------------------------------------------------------------------------- pipeline targets
+
+@pytest.mark.parametrize("profile", ["default", "smoke", "paper"])
+def test_figure_targets_dry_run(profile):
+    """reports[/P]/figure{6,8,9}.png are targets on every profile; Figure 8 trains its two extra variants."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from umcl.protocols.figures import figure_specs
+    from umcl.workflow import load_profile
+
+    repo = Path(__file__).resolve().parents[1]
+    _, layout = load_profile(profile, check=False)
+    targets = [f"{layout.report_prefix(f)}.png" for f in figures.FIGURES]
+    bin_dir = Path(sys.executable).parent
+    proc = subprocess.run([str(bin_dir / "snakemake"), "-n", "--forceall", *targets, "--config", f"profile={profile}"],
+                          cwd=repo, capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "PATH": f"{bin_dir}:{__import__('os').environ['PATH']}"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    stats = proc.stdout.split("Job stats:")[1].split("total")[0]
+    jobs = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M)}
+    assert jobs["figure_tsne"] == 2 and jobs["figure_affinity"] == 1
+    specs = figure_specs(layout.wf)
+    umcl_runs = {r for s in specs.values() for r in s.runs.values()}
+    assert jobs["train"] == len(umcl_runs) + len({r.train for r in umcl_runs})  # + one LRNet initialiser each
+    assert "evaluate" not in jobs  # figures read runs, not evaluations
+    assert {r.variant for r in specs["figure8"].runs.values()} == {None, "ablC", "woCQSL", "woASACQSL"}
