@@ -9,7 +9,7 @@ import os
 from snakemake.utils import min_version
 
 from umcl.config import check_config_keys, config_hash
-from umcl.protocols.figures import figure_runs
+from umcl.protocols.figures import figure_runs, figure_specs
 from umcl.protocols.keys import DATASET_SLUG
 from umcl.workflow import config_chain, load_profile, one_of, profile_file, section_hash, write_resolved
 
@@ -32,6 +32,7 @@ CONFIG_FILES = [os.path.relpath(p) for p in config_chain(profile_file(PROFILE_AR
 write_resolved(CFG, CONFIG_FILES[0], RESOLVED)
 SHEET = L.sheet  # every run and evaluation of every table (umcl.protocols.sheet)
 RUN_KEYS = [*SHEET.runs, *figure_runs(WF)]  # and the runs the figures read (umcl.protocols.figures)
+FIGURES = figure_specs(WF)  # figure -> its runs and test selection
 
 
 wildcard_constraints:

@@ -204,6 +204,15 @@ def test_figure_commands_write_pictures_data_and_checkable_numbers(umcl_run):
     tail = n9["final_window"]
     assert n9["pairs"]["rppg-text"]["HQ fake"]["final_mean"] == pytest.approx(
         log9["hq_fake_rppg-text"].tail(tail).mean())
+    assert list(log9.columns[2:]) == figures.affinity_columns()  # what dvc.yaml's plot names
+
+    from umcl.report.render import write_index
+
+    index = write_index([out6.with_suffix(".json"), out8.with_suffix(".json"), out9.with_suffix(".json")],
+                        tmp / "rep" / "index.md", "test").read_text()
+    for name, data in (("figure6", "npz"), ("figure8", "npz"), ("figure9", "csv")):
+        assert f"({name}.png)" in index and f"({name}.pdf)" in index and f"({name}.{data})" in index
+    assert f"k-NN real/fake acc {numbers['all']['knn_acc']:.3f}" in index
 
 
 def test_figure9_without_a_log_is_a_one_line_error(tmp_path):

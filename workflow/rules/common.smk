@@ -152,3 +152,24 @@ def eval_tests(wildcards):
 
 def table_evaluations(wildcards):
     return L.evaluation_files([wildcards.table])
+
+
+# Figures (workflow/rules/figures.smk; FIGURES = umcl.protocols.figures.figure_specs in the Snakefile)
+def figure_inputs(wildcards):
+    spec = FIGURES[wildcards.figure]
+    inputs = {"config": ancient(RESOLVED), "runs": [L.selection(r) for r in spec.runs.values()]}
+    if spec.needs_features:
+        inputs["manifest"] = manifest_of_role("ff++")
+    return inputs
+
+
+def figure_args(wildcards):
+    """`umcl figure` options: TITLE=RUN pairs, and for the t-SNE figures the test selection."""
+    spec = FIGURES[wildcards.figure]
+    runs = " ".join(f"'{title}={L.run_dir(run)}'" for title, run in spec.runs.items())
+    args = f"--runs {runs}"
+    if spec.needs_features:
+        args += f" --test-compressions {' '.join(spec.test_compressions)}"
+        if spec.methods:
+            args += f" --methods {' '.join(spec.methods)}"
+    return args

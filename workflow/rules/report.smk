@@ -9,7 +9,7 @@ rule report:
         evaluations=table_evaluations,
     output:
         tex=L.report_prefix("{table}") + ".tex",
-        md=report(L.report_prefix("{table}") + ".md", caption="../report/table.rst", category="Tables"),
+        md=report(f"{L.report_prefix('{table}')}.md", caption="../report/table.rst", category="Tables"),
         json=L.report_prefix("{table}") + ".json",
     params:
         prefix=lambda wc, output: os.path.splitext(output.tex)[0],
@@ -32,10 +32,10 @@ rule report_claims:
         config=ancient(RESOLVED),
         evaluations=L.evaluation_files(),
     output:
-        md=report(L.claims + ".md", caption="../report/claims.rst", category="Claims"),
-        json=L.claims + ".json",
+        md=report(f"{L.claims}.md", caption="../report/claims.rst", category="Claims"),
+        json=f"{L.claims}.json",
     params:
-        prefix=L.claims,
+        prefix=lambda wc, output: os.path.splitext(output.json)[0],
         evaluations=lambda wc, input: f"--evaluations {input.evaluations}" if input.evaluations else "",
     log:
         L.log("report_claims"),
@@ -50,8 +50,7 @@ rule report_claims:
 
 rule report_index:
     input:
-        [L.report_prefix(t) + ".json" for t in WF.tables] + [L.claims + ".json"]
-        + [L.report_prefix(f) + ".json" for f in L.figures],
+        [f"{L.report_prefix(t)}.json" for t in [*WF.tables, *L.figures]] + [f"{L.claims}.json"],
     output:
         L.index,
     params:
