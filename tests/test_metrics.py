@@ -79,6 +79,12 @@ def test_known_values():
     assert accuracy(y, [0.1, 0.2, 0.8, 0.9], threshold=0.85) == 0.75
 
 
+def test_accuracy_of_one_video_and_of_none():
+    assert accuracy([1], [0.7]) == 1.0 and accuracy([0], [0.7]) == 0.0
+    with pytest.raises(UmclError, match="empty"):
+        accuracy([], [])
+
+
 def test_one_class_and_nan_are_errors():
     with pytest.raises(UmclError, match="both real and fake"):
         auc([1, 1, 1], [0.1, 0.2, 0.3])
