@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -63,12 +64,19 @@ def test_smoke_pipeline_end_to_end(tmp_path: Path) -> None:
     work.mkdir()
     before = _snapshot(REPO)
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run(
+    # its own process group: on a timeout the jobs snakemake started are ended too, not left running
+    proc = subprocess.Popen(
         [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
          "--workflow-profile", str(REPO / "workflow" / "profiles" / "local"),
          "--cores", str(os.cpu_count() or 2), "--config", f"profile={PROFILE}"],
-        cwd=work, env=env, capture_output=True, text=True, timeout=1800)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+        cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=1800)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate()
+        pytest.fail(f"smoke pipeline still running after 30 min; last output:\n{output[-3000:]}")
+    assert proc.returncode == 0, output[-5000:]
     after = _snapshot(REPO)
     assert {k: v for k, v in after.items() if k in before} == before, "the checkout's smoke outputs changed"
 
