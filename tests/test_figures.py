@@ -197,6 +197,8 @@ def test_figure_commands_write_pictures_data_and_checkable_numbers(umcl_run):
     assert n8["panels"]["D"]["top_modality"]["silhouette"] == pytest.approx(
         silhouette_reference(d8["p0_top"], d8["p0_top_modality"]), abs=1e-9)
     assert np.array_equal(d8["p0_fused"], d8["p1_fused"])  # same run, same seed: same picture
+    assert n8["panels"]["D"]["distinct_features"] == {"rppg": 12, "landmarks": 12, "text": 1}  # label-free prompt
+    assert "text: one feature vector shared by every video" in out8.with_suffix(".md").read_text()
 
     out9 = tmp / "rep" / "figure9"
     assert main(["figure", "figure9", "--runs", str(run), "--out", str(out9)]) == 0

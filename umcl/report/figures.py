@@ -203,7 +203,9 @@ def figure8(panels: dict[str, FeatureSet], cfg: FiguresConfig, out: str | Path) 
         nums = {"modalities": mods, "top_modality": n_top, "top_real_fake": separation(top, label, cfg.knn_k),
                 "fused_real_fake": separation(bottom, fs.label, cfg.knn_k),
                 "perplexity_top": effective_perplexity(len(top), cfg.tsne_perplexity),
-                "perplexity_fused": effective_perplexity(len(bottom), cfg.tsne_perplexity)}
+                "perplexity_fused": effective_perplexity(len(bottom), cfg.tsne_perplexity),
+                # e.g. text = 1 under the label-free default prompt: t-SNE spreads identical points arbitrarily
+                "distinct_features": {m: int(len(np.unique(fs.modalities[m], axis=0))) for m in mods}}
         numbers["panels"][title] = nums
         ax = axes[0, col]
         for mi, m in enumerate(mods):
@@ -224,6 +226,10 @@ def figure8(panels: dict[str, FeatureSet], cfg: FiguresConfig, out: str | Path) 
                      f"{slug}_fused": bottom, f"{slug}_label": fs.label, f"{slug}_key": fs.key})
         lines.append(f"| {title} | {', '.join(mods)} | {_fmt(n_top['silhouette'])} | "
                      f"{_fmt(nums['top_real_fake']['knn_acc'])} | {_fmt(f['knn_acc'])} | {_fmt(f['silhouette'])} |")
+    same = sorted({m for n in numbers["panels"].values() for m, k in n["distinct_features"].items() if k == 1})
+    if same:
+        lines += ["", f"{', '.join(same)}: one feature vector shared by every video (the label-free test prompt), "
+                  "so its points coincide in feature space; t-SNE spreads identical points arbitrarily."]
     data["titles"] = np.array(list(panels))
     data["modality_names"] = np.array(["|".join(fs.modalities) for fs in panels.values()])
     _save(fig, Path(out), data, numbers, "\n".join(lines))
