@@ -79,6 +79,7 @@ def test_separation_numbers_equal_the_references(blobs):
     shuffled = np.random.default_rng(1).permutation(y)
     assert figures.separation(emb, shuffled, 5)["knn_acc"] < s["knn_acc"]  # the number can fail
     assert figures.separation(emb, np.zeros(40, int), 5)["knn_acc"] is None
+    assert figures.separation(emb[:2], np.array([0, 1]), 5)["silhouette"] is None  # one video per class
 
 
 def test_figures_config_rejects_bad_values():
@@ -139,6 +140,20 @@ def test_affinity_scores_follow_the_definition():
             assert scores[f"{view}_{name}_rppg-text"] == pytest.approx(ref.mean(), abs=1e-5)
     # HQ and LQ are logged apart (ASA's own input averages them)
     assert scores["hq_real_rppg-landmarks"] != pytest.approx(scores["lq_real_rppg-landmarks"], abs=1e-7)
+
+
+def test_a_resumed_run_keeps_the_affinity_log_of_an_uninterrupted_one(umcl_run, tmp_path):
+    from umcl.training.trainer import Trainer, build_spec
+
+    _, manifest, _ = umcl_run
+    config = {"training": {"epochs": 2, "batch_size": 4, "seed": 0, "device": "cpu", "affinity_log_every": 1},
+              "detectors": {"umcl": UMCL_TINY}}
+    spec = build_spec(config, "umcl", manifest, "raw")
+    Trainer(spec, tmp_path / "whole", progress=False).fit()
+    Trainer(spec, tmp_path / "cut", progress=False).fit(stop_after=1)
+    Trainer(spec, tmp_path / "cut", progress=False).fit(resume=True)
+    whole, cut = (pd.read_csv(tmp_path / r / "affinity.csv") for r in ("whole", "cut"))
+    assert whole["step"].tolist() == [1, 2, 3, 4] and whole.equals(cut)
 
 
 def test_affinity_logging_is_off_at_zero_and_not_in_the_fingerprint(tmp_path):

@@ -86,7 +86,7 @@ def separation(emb: np.ndarray, labels: np.ndarray, k: int) -> dict[str, float |
     """k-NN accuracy and silhouette score of ``labels`` in ``emb`` (None where a class is alone)."""
     from sklearn.metrics import silhouette_score
 
-    if len(np.unique(labels)) < 2:
+    if len(np.unique(labels)) < 2 or len(labels) <= len(np.unique(labels)):  # silhouette needs 2 <= classes < n
         return {"knn_acc": None, "silhouette": None, "n": int(len(labels))}
     return {"knn_acc": knn_accuracy(emb, labels, k), "silhouette": float(silhouette_score(emb, labels)),
             "n": int(len(labels))}
