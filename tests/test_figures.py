@@ -76,6 +76,7 @@ def test_separation_numbers_equal_the_references(blobs):
     s = figures.separation(emb, y, 5)
     assert s["knn_acc"] == pytest.approx(knn_loo_reference(emb, y, 5))
     assert s["silhouette"] == pytest.approx(silhouette_reference(emb, y), abs=1e-9)
+    assert s["majority_rate"] == 0.5
     shuffled = np.random.default_rng(1).permutation(y)
     assert figures.separation(emb, shuffled, 5)["knn_acc"] < s["knn_acc"]  # the number can fail
     assert figures.separation(emb, np.zeros(40, int), 5)["knn_acc"] is None

@@ -88,8 +88,9 @@ def separation(emb: np.ndarray, labels: np.ndarray, k: int) -> dict[str, float |
 
     if len(np.unique(labels)) < 2 or len(labels) <= len(np.unique(labels)):  # silhouette needs 2 <= classes < n
         return {"knn_acc": None, "silhouette": None, "n": int(len(labels))}
+    majority = float(np.unique(labels, return_counts=True)[1].max() / len(labels))  # k-NN's chance level
     return {"knn_acc": knn_accuracy(emb, labels, k), "silhouette": float(silhouette_score(emb, labels)),
-            "n": int(len(labels))}
+            "n": int(len(labels)), "majority_rate": majority}
 
 
 # ---------------------------------------------------------------------------- output
@@ -168,9 +169,11 @@ def figure6(features: FeatureSet, cfg: FiguresConfig, out: str | Path, train_com
     lines = [f"Figure 6: t-SNE of UMCL's fused features (trained on {train_compression}; tested on "
              f"{', '.join(comps)}; {len(emb)} test videos; seed {cfg.tsne_seed}, perplexity {numbers['perplexity']:g}). "
              "Colour: real (blue) / fake (red); marker: test compression.",
-             "", "| test | videos | k-NN real/fake acc (LOO) | silhouette (real/fake) |", "|---|---|---|---|"]
+             "", "| test | videos | k-NN real/fake acc (LOO) | majority-class rate (k-NN chance) | silhouette (real/fake) |",
+             "|---|---|---|---|---|"]
     for name, s in [("all", a)] + list(numbers["per_compression"].items()):
-        lines.append(f"| {name} | {s['n']} | {_fmt(s['knn_acc'])} | {_fmt(s['silhouette'])} |")
+        lines.append(f"| {name} | {s['n']} | {_fmt(s['knn_acc'])} | {_fmt(s.get('majority_rate'))} | "
+                     f"{_fmt(s['silhouette'])} |")
     data = {"embedding": emb, "label": features.label, "compression": features.compression, "key": features.key,
             "fused": features.fused}
     _save(fig, Path(out), data, numbers, "\n".join(lines))
