@@ -355,6 +355,7 @@ def test_cpml_leakage_audit_only_on_request(cpml, monkeypatch):
     with pytest.raises(UmclError, match="label"):
         cpml({k: v for k, v in batch.items() if k != "label"})
     from baselines.cpml import CPMLConfig
+    from umcl.config import from_dict
 
     with pytest.raises(UmclError, match="inference_prompt"):  # an evaluation setting, not a detector one
         from_dict({"inference_prompt": "leakage_audit"}, CPMLConfig, "detectors.cpml")
@@ -373,7 +374,6 @@ def test_cpml_landmark_jitter_amplitudes():
         assert nose[..., 1].abs().max() <= every + nose_y
         assert abs(d.mean()) < 0.05 * every  # zero-mean
 
-    from umcl.config import from_dict
 
 def test_cpml_loss_terms_on_known_signals(cpml):
     """Pull = 0 for identical views; push = mean |Pearson| of real x fake pairs; HR gap 0."""

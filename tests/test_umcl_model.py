@@ -136,18 +136,30 @@ def test_one_class_batch_gives_zero_push_and_finite_terms():
     assert terms["push"] == 0 and all(torch.isfinite(v) for v in terms.values())
 
 
-def test_compression_pairs_use_the_given_lq_views():
+def test_compression_pairs_use_the_given_lq_views_in_training_only():
+    """Table 11's "c23 & c40" model reads the real LQ copy in training; in evaluation it sees the
+    single test video like every other model (issue 10: the test-time leak), so a given
+    ``frames_lq`` changes nothing there."""
     model = build(contrastive_views="compression_pairs")
     assert model.inputs == ("frames", "landmarks", "frames_lq", "landmarks_lq")
     batch = make_batch()
     with pytest.raises(UmclError):
         model.train()(batch)
     frames_lq = torch.rand_like(batch["frames"])
+    seen: list[torch.Tensor] = []
+    hook = model.p_encoder.register_forward_pre_hook(lambda mod, args: seen.append(args[0].detach().clone()))
+    try:
+        model.train()({**batch, "frames_lq": frames_lq, "landmarks_lq": batch["landmarks"] + 0.05})
+    finally:
+        hook.remove()
+    b = batch["frames"].shape[0]
+    assert torch.allclose(seen[-1][b:], (frames_lq * 255 - 127.5) / 128, atol=1e-5)  # the real LQ view
     model.eval()
     with torch.no_grad():
-        out = model({**batch, "frames_lq": frames_lq, "landmarks_lq": batch["landmarks"] + 0.05})
-        hq_only = model.p_encoder((frames_lq * 255 - 127.5) / 128)
-    assert torch.allclose(out["z_lq"], hq_only, atol=1e-5)
+        with_partner = model({**batch, "frames_lq": frames_lq, "landmarks_lq": batch["landmarks"] + 0.05})
+        single = model(batch)
+    assert torch.equal(with_partner["prob_fake"], single["prob_fake"])
+    assert torch.equal(with_partner["z_lq"], single["z_lq"])
 
 
 def test_hq_only_inference_reads_one_view():
