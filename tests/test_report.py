@@ -186,7 +186,7 @@ def test_duplicate_or_broken_evaluations_are_one_line_errors(table: dict, tmp_pa
     assert "\n" not in str(err.value)
     bad = tmp_path / "evaluation.json"
     bad.write_text("{not json")
-    with pytest.raises(UmclError, match="cannot read evaluation index"):
+    with pytest.raises(UmclError, match="evaluation index is not valid JSON"):
         read_evaluations([bad])
     bad.write_text(json.dumps({"cells": [{"metrics": "m.json"}], "provenance": {"val_scores": "v.csv"}}))
     (tmp_path / "m.json").write_text(json.dumps({"auc": {"value": 0.5}}))

@@ -28,7 +28,7 @@ from tabulate import tabulate
 
 from umcl.errors import UmclError
 from umcl.evaluation.config import EvalConfig
-from umcl.io_utils import write_json, write_text
+from umcl.io_utils import read_json_file, write_json, write_text
 from umcl.protocols.keys import EvalKey
 from umcl.protocols.sheet import JobSheet, TableCell
 from umcl.protocols.spec import CellDecl, Protocol
@@ -43,16 +43,6 @@ ARROW_TEX = {1: r"$\uparrow$", -1: r"$\downarrow$"}
 
 
 # ---------------------------------------------------------------------------------------- reading
-def _load_json(path: Path, what: str, fix: str):
-    """Parse a JSON file; a missing or malformed one is a one-line error naming it."""
-    import json
-
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise UmclError(f"cannot read {what} ({type(exc).__name__})", path, fix) from exc
-
-
 @dataclass(frozen=True)
 class CellRecord:
     """One evaluated cell of one seed: its metrics and where its per-video scores are."""
@@ -69,7 +59,7 @@ def read_evaluations(paths: list[str | Path]) -> dict[EvalKey, CellRecord]:
     out: dict[EvalKey, CellRecord] = {}
     fix = "re-run `umcl evaluate` for this run"
     for index_path in map(Path, paths):
-        index = _load_json(index_path, "evaluation index", fix)
+        index = read_json_file(index_path, "evaluation index", fix)
         base = index_path.parent
         try:
             cells, val = index["cells"], index["provenance"]["val_scores"]
@@ -77,7 +67,7 @@ def read_evaluations(paths: list[str | Path]) -> dict[EvalKey, CellRecord]:
             raise UmclError(f"evaluation index lacks {exc}", index_path, fix) from exc
         for cell in cells:
             mpath = base / cell["metrics"]
-            metrics = _load_json(mpath, "metrics", fix)
+            metrics = read_json_file(mpath, "metrics", fix)
             try:
                 key = EvalKey.from_dict(metrics["provenance"]["key"])
             except (KeyError, TypeError) as exc:
@@ -477,7 +467,7 @@ def write_index(tables: list[str | Path], out: str | Path, profile: str) -> Path
     """``reports/index.md``: one line per table artefact saying what it shows and how full it is."""
     lines = [f"# Reports (profile {profile})", ""]
     for path in map(Path, tables):
-        data = _load_json(path, "table summary", "re-run `umcl report <table>`")
+        data = read_json_file(path, "table summary", "re-run `umcl report <table>`")
         if "claims" in data:  # reports/claims.json (umcl.report.claims)
             counts = {v: sum(c.get("verdict") == v for c in data["claims"]) for v in data.get("verdicts", [])}
             lines.append(f"- [The paper's claims, checked]({path.stem}.md) ([JSON]({path.name})): "
