@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from umcl.errors import UmclError
-from umcl.report.paper import load_paper_values
 from umcl.report.paper_tables import TABLES, PaperTable, load_all_paper_tables, load_paper_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -178,21 +177,6 @@ def test_row_groups_match_the_paper(paper: dict, tables: dict) -> None:
 def test_table7_fourth_printed_column_repeats_the_third(paper: dict) -> None:
     """Why three test columns are stored for Table 7's four printed ones."""
     assert all(c40 == dup for c40, dup in paper["7_dup"])
-
-
-def test_table3_agrees_with_the_existing_table3_file(tables: dict) -> None:
-    """table3.yaml (this format) and paper_values.yaml (Table 3's renderer) hold the same cells."""
-    old, new = load_paper_values(), tables["3"]
-    n = 0
-    for tr in old.compressions:
-        for m in old.method_names:
-            row = new.row((tr, m))
-            assert row.detector == old.trained_detectors().get(m)
-            for te in old.compressions:
-                for k in ("auc", "acc"):
-                    assert new.value((tr, m), te, k) == old.value(tr, m, te, k)
-                    n += 1
-    assert n == 126
 
 
 def test_hand_spot_checks(tables: dict) -> None:

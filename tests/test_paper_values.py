@@ -1,4 +1,8 @@
-"""The transcribed Table 3 (umcl/report/paper_values.yaml) matches the paper, cell by cell."""
+"""The transcribed Table 3 (umcl/report/paper_values/table3.yaml) matches the paper, cell by cell.
+
+Parsed here with a parser of its own (independent of tests/test_paper_tables.py's), with the
+paper's six printed-delta errata named one by one.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from umcl.report.paper import load_paper_values
+from umcl.report.paper_tables import PaperTable, load_paper_table
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO.parent / "shared" / "paper" / "UMCL_paper.md"  # CI: shared/ is the repo's sibling
@@ -54,6 +58,26 @@ def parse_paper_table3(text: str) -> dict:
     return out
 
 
+METHODS = ("Xception", "LRNet", "UIA-ViT", "DFIL", "MaskRelation", "CPML", "UMCL")
+
+
+def value(t: PaperTable, train: str, method: str, test: str, metric: str) -> float | None:
+    return t.value((train, method), test, metric)
+
+
+def derived_delta(t: PaperTable, train: str, method: str, test: str, metric: str) -> float | None:
+    """Value minus the row's in-compression (diagonal) value; None on the diagonal or if missing."""
+    if test == train:
+        return None
+    v, d = value(t, train, method, test, metric), value(t, train, method, train, metric)
+    return None if v is None or d is None else round(v - d, 2)
+
+
+@pytest.fixture(scope="module")
+def table3() -> PaperTable:
+    return load_paper_table(3)
+
+
 @pytest.fixture(scope="module")
 def paper_cells() -> dict:
     if not PAPER.is_file():
@@ -61,50 +85,50 @@ def paper_cells() -> dict:
     return parse_paper_table3(PAPER.read_text())
 
 
-def test_every_cell_matches_the_paper(paper_cells: dict) -> None:
-    pv = load_paper_values()
+def test_every_cell_matches_the_paper(paper_cells: dict, table3: PaperTable) -> None:
     assert len(paper_cells) == 3 * 7 * 3 * 2
-    ours = {(tr, m, te, k): pv.value(tr, m, te, k)
-            for tr in TESTS for m in pv.method_names for te in TESTS for k in ("auc", "acc")}
+    ours = {(tr, m, te, k): value(table3, tr, m, te, k)
+            for tr in TESTS for m in METHODS for te in TESTS for k in ("auc", "acc")}
     assert set(ours) == set(paper_cells)
-    for key, (value, _) in paper_cells.items():
-        assert ours[key] == value, key
+    for key, (printed, _) in paper_cells.items():
+        assert ours[key] == printed, key
 
 
-def test_row_order_matches_the_paper(paper_cells: dict) -> None:
+def test_row_order_matches_the_paper(paper_cells: dict, table3: PaperTable) -> None:
     seen: list[str] = []
     for (tr, m, _, _) in paper_cells:
         if tr == "raw" and m not in seen:
             seen.append(m)
-    assert load_paper_values().method_names == seen
+    assert list(METHODS) == seen
+    assert [r.key for r in table3.panels[0].rows] == [(tr, m) for tr in TESTS for m in METHODS]
 
 
-def test_derived_deltas_match_printed_ones(paper_cells: dict) -> None:
+def test_derived_deltas_match_printed_ones(paper_cells: dict, table3: PaperTable) -> None:
     """Our derived delta (value − diagonal) equals the printed one except for documented errata."""
-    pv = load_paper_values()
     mismatches = set()
-    for (tr, m, te, k), (value, printed) in paper_cells.items():
+    for (tr, m, te, k), (_, printed) in paper_cells.items():
         if printed is None:
             continue
-        derived = pv.delta(tr, m, te, k)
+        derived = derived_delta(table3, tr, m, te, k)
         if derived is None or abs(derived - printed) > 0.011:
             mismatches.add((tr, m, te, k))
     assert mismatches == PRINTED_DELTA_ERRATA
 
 
-def test_hand_spot_checks() -> None:
+def test_hand_spot_checks(table3: PaperTable) -> None:
     """Spot checks typed from the paper by hand (no paper file needed)."""
-    pv = load_paper_values()
-    assert pv.value("raw", "UMCL", "c23", "auc") == 95.69
-    assert pv.value("raw", "LRNet", "raw", "acc") == 98.24
-    assert pv.value("c23", "Xception", "c23", "auc") == 98.40
-    assert pv.value("c23", "CPML", "raw", "acc") == 93.67
-    assert pv.value("c40", "UMCL", "raw", "auc") == 94.33
-    assert pv.value("c40", "MaskRelation", "c23", "acc") == 76.55
-    assert pv.value("c40", "DFIL", "c40", "auc") == 89.55
-    assert pv.value("c40", "Xception", "raw", "auc") is None
-    assert pv.value("c40", "Xception", "c23", "acc") is None
-    assert pv.delta("raw", "Xception", "c23", "auc") == pytest.approx(-21.40)
-    assert pv.delta("c40", "UMCL", "raw", "acc") == pytest.approx(4.77)
-    assert pv.delta("c40", "Xception", "raw", "auc") is None
-    assert pv.trained_detectors() == {"Xception": "xception", "LRNet": "lrnet", "CPML": "cpml", "UMCL": "umcl"}
+    t = table3
+    assert value(t, "raw", "UMCL", "c23", "auc") == 95.69
+    assert value(t, "raw", "LRNet", "raw", "acc") == 98.24
+    assert value(t, "c23", "Xception", "c23", "auc") == 98.40
+    assert value(t, "c23", "CPML", "raw", "acc") == 93.67
+    assert value(t, "c40", "UMCL", "raw", "auc") == 94.33
+    assert value(t, "c40", "MaskRelation", "c23", "acc") == 76.55
+    assert value(t, "c40", "DFIL", "c40", "auc") == 89.55
+    assert value(t, "c40", "Xception", "raw", "auc") is None
+    assert value(t, "c40", "Xception", "c23", "acc") is None
+    assert derived_delta(t, "raw", "Xception", "c23", "auc") == pytest.approx(-21.40)
+    assert derived_delta(t, "c40", "UMCL", "raw", "acc") == pytest.approx(4.77)
+    assert derived_delta(t, "c40", "Xception", "raw", "auc") is None
+    assert {r.key[1]: r.detector for r in t.trained_rows()} == {
+        "Xception": "xception", "LRNet": "lrnet", "CPML": "cpml", "UMCL": "umcl"}
