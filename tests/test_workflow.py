@@ -66,6 +66,23 @@ def test_dry_run_every_table(profile: str) -> None:
         assert jobs["generate"] == jobs["compress"] == jobs["preprocess"] == 4
 
 
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_table9_target(profile: str) -> None:
+    """Table 9 is one complexity job (benchmarks/complexity.py, no training-step timing) at the
+    profile's ``workflow.table9_size``, part of `rule all`; the tables' generic `report` rule cannot
+    build it (no LaTeX target exists)."""
+    reports, _, _ = PROFILES[profile]
+    proc = snakemake("-n", "-p", "--forceall", f"{reports}/table9.md", "--config", f"profile={profile}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert job_counts(proc.stdout) == {"report_table9": 1}
+    size = "small" if profile == "smoke" else "paper"
+    assert f"complexity.py --size {size} --no-train --out {reports}/table9 " in proc.stdout
+    _, layout = load_profile(profile, check=False)
+    assert f"{reports}/table9.md" in layout.all_report_files()
+    tex = snakemake("-n", f"{reports}/table9.tex", "--config", f"profile={profile}")
+    assert tex.returncode != 0 and "MissingRuleException" in tex.stdout + tex.stderr
+
+
 @pytest.mark.parametrize("profile", ["smoke", "paper"])  # the two data paths (SynthFF, FF++)
 def test_lint_clean(profile: str) -> None:
     proc = snakemake("--lint", "--config", f"profile={profile}")

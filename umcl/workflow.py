@@ -93,6 +93,9 @@ class WorkflowConfig:
                                                              "table8", "table10", "table11"])
     #: figures built by `rule all` / `make reproduce` (each is a target of its own; [] = none)
     figures: list[FigureName] = field(default_factory=lambda: ["figure6", "figure8", "figure9"])
+    #: Table 9 (benchmarks/complexity.py, built by `rule all`): ``paper`` measures the paper's model sizes,
+    #: ``small`` the test sizes (seconds; the smoke profile); the training-step timing is left out either way
+    table9_size: Literal["paper", "small"] = "paper"
     #: ff++ profiles: roots of the cross-dataset tables' datasets (None: those tables show paper rows only);
     #: synthff profiles generate SynthFF look-alikes instead (umcl/data/synthff/variants.py)
     celebdf_root: str | None = None
@@ -357,9 +360,15 @@ class Layout:
         data = "csv" if figure == "figure9" else "npz"
         return [f"{self.report_prefix(figure)}.{ext}" for ext in ("png", "pdf", data, "json", "md")]
 
+    @property
+    def complexity_files(self) -> list[str]:
+        """Table 9's measurement (``benchmarks/complexity.py``): its Markdown and JSON."""
+        return [f"{self.report_prefix('table9')}.{ext}" for ext in ("md", "json")]
+
     def all_report_files(self) -> list[str]:
         return ([f for t in self.wf.tables for f in self.report_files(t)]
-                + [f for fig in self.figures for f in self.figure_files(fig)] + [self.index, f"{self.claims}.md"])
+                + [f for fig in self.figures for f in self.figure_files(fig)] + [self.index, f"{self.claims}.md"]
+                + self.complexity_files)
 
 
 def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:

@@ -56,11 +56,13 @@ STAGES: tuple[Stage, ...] = (
     Stage("evaluate", ("evaluate",), ("umcl/evaluation", "umcl/protocols", "workflow/rules/evaluate.smk"),
           ("evaluation",), deps=lambda L: [*(L.data_dir(p) for p in L.parts), f"{L.results}/runs"],
           outs=lambda L: [f"{L.results}/eval"]),
-    Stage("report", ("report", "report_claims", "report_index"), ("umcl/report", "workflow/rules/report.smk"), (),
+    Stage("report", ("report", "report_claims", "report_index", "report_table9"),
+          ("umcl/report", "workflow/rules/report.smk", "benchmarks/complexity.py"), (),
           deps=lambda L: [f"{L.results}/eval", *(f"{L.report_prefix(f)}.json" for f in L.figures)],  # index links them
           outs=lambda L: [f for t in L.wf.tables for f in L.report_files(t) if not f.endswith(".json")]
-          + [f"{L.claims}.md", L.index],
-          metrics=lambda L: [f"{L.report_prefix(t)}.json" for t in L.wf.tables] + [f"{L.claims}.json"]),
+          + [f"{L.claims}.md", L.index, *(f for f in L.complexity_files if not f.endswith(".json"))],
+          metrics=lambda L: [f"{L.report_prefix(t)}.json" for t in L.wf.tables] + [f"{L.claims}.json"]
+          + [f for f in L.complexity_files if f.endswith(".json")]),
     Stage("figures", ("figure_tsne", "figure_affinity"), ("umcl/report/figures.py", "umcl/evaluation/features.py",
                                                          "umcl/protocols/figures.py", "workflow/rules/figures.smk"),
           ("figures",), deps=lambda L: [L.data_dir(L.part_of("ff++")), f"{L.results}/runs"],

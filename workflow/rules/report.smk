@@ -48,6 +48,31 @@ rule report_claims:
         "umcl report claims --config {input.config} {params.evaluations} --out {params.prefix} > {log} 2>&1"
 
 
+# Table 9 (paper §5.5): parameters, GFLOPs, inference throughput and peak memory of CPML and UMCL,
+# measured by benchmarks/complexity.py on models built from their configs (no trained weights, no data).
+# Size: workflow.table9_size (paper; smoke: small); the training-step timing is left out (--no-train).
+# Its name is outside the `table` wildcard of `report` (the job sheet's tables), so no ambiguity.
+rule report_table9:
+    input:
+        script="benchmarks/complexity.py",  # reads no config file: the size is a param (a change re-runs it)
+    output:
+        md=report(L.complexity_files[0], caption="../report/table9.rst", category="Tables"),
+        json=L.complexity_files[1],
+    params:
+        prefix=lambda wc, output: os.path.splitext(output.json)[0],
+        size=WF.table9_size,
+    log:
+        L.log("report_table9"),
+    threads: threads_of("evaluate")  # forward passes of paper-size models, like the figures' feature runs
+    resources:
+        **res("evaluate"),
+    conda:
+        "../envs/umcl.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} python {input.script} --size {params.size} --no-train --out {params.prefix} "
+        "> {log} 2>&1"
+
+
 rule report_index:
     input:
         [f"{L.report_prefix(t)}.json" for t in [*WF.tables, *L.figures]] + [f"{L.claims}.json"],
