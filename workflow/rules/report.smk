@@ -54,7 +54,9 @@ rule report_claims:
 # Its name is outside the `table` wildcard of `report` (the job sheet's tables), so no ambiguity.
 rule report_table9:
     input:
-        script="benchmarks/complexity.py",  # reads no config file: the size is a param (a change re-runs it)
+        # from the repository (workflow.basedir), not the working directory: `snakemake --directory D`
+        # runs elsewhere. It reads no config file: the size is a param (a change re-runs it).
+        script=os.path.join(workflow.basedir, "benchmarks", "complexity.py"),
     output:
         md=report(L.complexity_files[0], caption="../report/table9.rst", category="Tables"),
         json=L.complexity_files[1],
