@@ -340,3 +340,15 @@ def test_face2face_mouth_follows_the_source_video(pulse_set):
         print(video.stem, {k: round(float(v), 2) for k, v in corr.items()})
         assert corr["original~target"] > 0.4 and corr["fake~source"] > 0.4, corr
         assert corr["fake~target"] < corr["fake~source"] - 0.25, corr
+
+
+def test_split_fractions_give_larger_test_split():
+    """synthff.test_fraction moves pairs from train to test (a small dataset's test set is not a handful)."""
+    pairs = make_pairs(SynthFFConfig(n_identities=60))
+    default = split_pairs(pairs)
+    assert [len(default[s]) for s in ("train", "val", "test")] == [22, 4, 4]
+    wide = split_pairs(pairs, 0.14, 0.34)
+    assert [len(wide[s]) for s in ("train", "val", "test")] == [16, 4, 10]
+    assert sorted(p for s in wide.values() for p in s) == sorted(pairs)
+    with pytest.raises(ConfigError, match="val_fraction"):
+        SynthFFConfig(val_fraction=0.5, test_fraction=0.5)

@@ -134,7 +134,9 @@ def check_pipeline_needs(data: dict, source: str | Path = "<config>") -> None:
     if isinstance(n, int) and not isinstance(n, bool):
         from umcl.data.synthff.config import min_identities
 
-        least = min_identities()
+        fractions = {k: synthff[k] for k in ("val_fraction", "test_fraction")
+                     if isinstance(synthff.get(k), float) and 0.0 < synthff[k] < 1.0}
+        least = min_identities(**fractions)
         if n < least:
             raise ConfigError(f"synthff.n_identities is {n}, but the pipeline needs at least {least} "
                               "(fewer leave the val split empty, and training selects on it)", source,

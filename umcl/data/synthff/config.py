@@ -34,6 +34,10 @@ class SynthFFConfig:
     pulse_amplitude: float = 0.004   # relative green-channel BVP modulation of skin
     hr_min: float = 50.0
     hr_max: float = 110.0
+    # fractions of identity pairs in the val and test splits (FF++: 70 + 70 of 500 pairs = 14 % each);
+    # a small dataset may give test more than FF++'s share so its test set is not a handful of videos
+    val_fraction: float = 0.14
+    test_fraction: float = 0.14
     workers: int = 1
 
     def __post_init__(self) -> None:
@@ -67,9 +71,14 @@ class SynthFFConfig:
                               fix="e.g. hr_min: 50, hr_max: 110")
         if self.workers < 1:
             raise ConfigError("synthff.workers must be >= 1", fix="set workers: 1")
+        if not (0.0 < self.val_fraction < 1.0 and 0.0 < self.test_fraction < 1.0
+                and self.val_fraction + self.test_fraction < 1.0):
+            raise ConfigError(f"synthff.val_fraction + test_fraction must be in (0, 1), each > 0, got "
+                              f"{self.val_fraction} + {self.test_fraction}",
+                              fix="e.g. val_fraction: 0.14, test_fraction: 0.14 (FF++'s split)")
 
 
-def min_identities() -> int:
+def min_identities(val_fraction: float = 0.14, test_fraction: float = 0.14) -> int:
     """The fewest identities for which every split (train, val, test) gets at least one pair.
 
     A smaller (even) SynthFF can still be generated and looked at, but the pipeline trains and
@@ -80,6 +89,6 @@ def min_identities() -> int:
     from umcl.data.synthff.generate import split_pairs  # local: generate imports this module
 
     n_pairs = 1
-    while not all(split_pairs([(2 * i, 2 * i + 1) for i in range(n_pairs)]).values()):
+    while not all(split_pairs([(2 * i, 2 * i + 1) for i in range(n_pairs)], val_fraction, test_fraction).values()):
         n_pairs += 1
     return 2 * n_pairs

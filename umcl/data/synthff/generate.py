@@ -56,11 +56,13 @@ def make_pairs(cfg: SynthFFConfig) -> list[tuple[int, int]]:
     return [(int(order[i]), int(order[i + 1])) for i in range(0, len(order), 2)]
 
 
-def split_pairs(pairs: list[tuple[int, int]]) -> dict[str, list[tuple[int, int]]]:
-    """72/14/14 % of pairs to train/val/test (FF++: 360/70/70 pairs)."""
+def split_pairs(pairs: list[tuple[int, int]], val_fraction: float = 0.14,
+                test_fraction: float = 0.14) -> dict[str, list[tuple[int, int]]]:
+    """Pairs to train/val/test: by default 72/14/14 % (FF++: 360/70/70 pairs); at least one val
+    and one test pair when there are enough pairs (test first: 2 pairs give train + test)."""
     n = len(pairs)
-    n_test = max(1, round(0.14 * n)) if n >= 2 else 0
-    n_val = max(1, round(0.14 * n)) if n >= 3 else 0
+    n_test = max(1, round(test_fraction * n)) if n >= 2 else 0
+    n_val = max(1, round(val_fraction * n)) if n >= 3 else 0
     n_train = n - n_val - n_test
     return {"train": pairs[:n_train], "val": pairs[n_train:n_train + n_val], "test": pairs[n_train + n_val:]}
 
@@ -122,7 +124,7 @@ def _write_star(args: tuple[SynthFFConfig, Path, Job]) -> str:
 def write_splits(cfg: SynthFFConfig, root: Path) -> None:
     """ROOT/splits/{train,val,test}.json in the official format (lists of [a, b] id strings)."""
     width = id_width(cfg.n_identities)
-    for name, pairs in split_pairs(make_pairs(cfg)).items():
+    for name, pairs in split_pairs(make_pairs(cfg), cfg.val_fraction, cfg.test_fraction).items():
         write_json(root / "splits" / f"{name}.json", [[f"{a:0{width}d}", f"{b:0{width}d}"] for a, b in pairs])
 
 
