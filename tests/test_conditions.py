@@ -305,10 +305,11 @@ def test_no_condition_means_clean(models):
 
 # ---------------------------------------------------------------------------- the run fingerprint
 
-TEST_TIME_OPTIONS = {f.name for f in dataclasses.fields(TestCondition)} | {"inference_prompt", "prompt_attack"}
+TEST_TIME_OPTIONS = ({f.name for f in dataclasses.fields(TestCondition)}
+                     | {"inference_prompt", "prompt_attack", "test_prompt"})
 
 
-@pytest.mark.parametrize("detector", ["umcl", "cpml", "lrnet", "xception"])
+@pytest.mark.parametrize("detector", ["umcl", "umcl-released", "cpml", "lrnet", "xception"])
 def test_detector_configs_hold_no_test_time_option(detector):
     """A run's fingerprint is built from its detector config; no test-time option can enter it."""
     cfg_cls = get_entry(detector).config_cls

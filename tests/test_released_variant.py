@@ -46,8 +46,9 @@ def test_released_is_a_registered_config_overlay_of_umcl_not_a_fork():
     assert {"umcl", "umcl-released"} <= set(builtin())
     entry, base = get_entry("umcl-released"), get_entry("umcl")
     assert issubclass(entry.cls, base.cls) and issubclass(entry.config_cls, base.config_cls)
-    own = set(vars(entry.cls)) - {"__doc__", "__module__", "registry_name"}
+    own = set(vars(entry.cls)) - {"__doc__", "__module__", "registry_name", "default_condition"}
     assert not own, f"umcl-released must not override model code: {own}"
+    assert entry.cls.default_condition == released.RELEASED_DEFAULT_CONDITION  # its test prompt, a test condition
     released_cfg, paper_cfg = entry.config_cls(), UMCLConfig()
     for key, value in released.RELEASED_CONFIG.items():
         assert getattr(released_cfg, key) == value
@@ -258,9 +259,10 @@ def test_fixed_test_prompt_is_label_free_and_conditions_still_apply():
     flipped = {**batch, "label": 1 - batch["label"]}
     with torch.no_grad():
         t, t_flip = model(batch)["t"], model(flipped)["t"]
-    fixed = model.fixed_prompt.embeddings[0]
+    fixed = model.fixed_prompt_embeddings()[0]
     assert torch.equal(t, t_flip) and torch.equal(t, fixed.expand_as(t))
-    assert model.fixed_prompt.table.texts == ("Is real or fake?",)
+    assert released.fixed_prompt_table().texts == ("Is real or fake?",)
+    assert "_fixed_text" not in str(list(model.state_dict()))  # a test-time text, not a weight
     mean = model.prompt_bank.inference_embeddings("mean", 1)[0]
     assert not torch.allclose(fixed, mean)
     leak = TestCondition(prompt_policy="leakage_audit")

@@ -163,9 +163,11 @@ def test_compression_pairs_use_the_given_lq_views_in_training_only():
 
 
 def test_hq_only_inference_reads_one_view():
-    model = build(inference_views="hq").eval()
+    from umcl.evaluation.conditions import TestCondition  # views-hq: a test condition, not a config field
+
+    model = build().eval()
     with torch.no_grad():
-        out = model(make_batch())
+        out = model({**make_batch(), "condition": TestCondition(inference_views="hq")})
     assert "z_lq" not in out and "logits_lq" not in out
     assert torch.allclose(out["prob_fake"], torch.softmax(out["logits_hq"], -1)[:, 1])
 

@@ -27,6 +27,9 @@ class Detector(nn.Module):
     registry_name: ClassVar[str] = ""
     #: batch keys this detector needs
     inputs: ClassVar[tuple[str, ...]] = ()
+    #: key of the test-time condition a batch without ``"condition"`` is evaluated under
+    #: (umcl.evaluation.conditions; a class attribute, never a config field, so never in a run fingerprint)
+    default_condition: ClassVar[str] = "clean"
 
     def forward(self, batch: dict) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -32,9 +32,13 @@ Switches (field -> paper value | released value):
   g2 reads the differences of the unmasked sequence, as released).
 * ``lrnet_feature_noise`` 0 | 0.1: N(0, σ²) added to both LRNet stream features on every forward
   pass, in training and at test time (:func:`feature_noise`).
-* ``test_prompt`` ``condition`` | ``released_fixed``: the clean test condition reads the fixed,
-  label-free prompt "Is real or fake?" instead of the ``mean`` policy; any other condition
-  (policies, attacks, the leakage audit) still applies.
+
+Not a switch: the release tests with the fixed, label-free prompt "Is real or fake?". That is a
+test-time option, so it is the test condition ``policy-released-fixed``
+(:data:`umcl.evaluation.conditions.FIXED_PROMPT_POLICY`), usable with any UMCL checkpoint, and
+``umcl-released`` declares it as its default condition (:data:`RELEASED_DEFAULT_CONDITION`): a batch
+without a condition is scored with it, any explicit condition (policies, attacks, views, the
+leakage audit) applies as given. It is no config field, so it never enters the run fingerprint.
 
 The optimiser and schedule (AdamW 5e-4 not on biases and norms, lr 1e-3 with a linear warm-up over
 10 % of the steps then cosine, 3 epochs) are the training recipe of ``umcl-released`` in
@@ -52,10 +56,13 @@ from scipy import signal as sps
 from torch import Tensor, nn
 
 from umcl import prompts
+from umcl.evaluation.conditions import FIXED_PROMPT_POLICY, TestCondition
 from umcl.seeding import numpy_rng
 
 RELEASED_DETECTOR = "umcl-released"
 RELEASED_TEST_PROMPT = "Is real or fake?"
+#: ``umcl-released``'s default test condition: the fixed prompt above (module docstring)
+RELEASED_DEFAULT_CONDITION = TestCondition(prompt_policy=FIXED_PROMPT_POLICY).key
 #: the two LQ views of ``contrastive_views: released_pool``: name -> conv+pool stages
 LQ_STAGES: dict[str, int] = {"lq64": 1, "lq32": 2}
 #: released band-pass and heart-rate limits (util/phy_calc.py, train_main.py)
@@ -73,7 +80,7 @@ LANDMARK_VIEW_NOISE: dict[str, tuple[float, tuple[tuple[int, int, float], ...]]]
 RELEASED_CONFIG: dict[str, Any] = {
     "affinity_form": "released", "text_affinity_scale": 0.3, "alpha": 0.1, "beta": 0.5, "ce_views": "hq",
     "contrastive_views": "released_pool", "cqsl_form": "released", "hr_term": "released",
-    "landmark_zero_prob": 0.2, "lrnet_feature_noise": 0.1, "test_prompt": "released_fixed",
+    "landmark_zero_prob": 0.2, "lrnet_feature_noise": 0.1,
 }
 
 
@@ -245,7 +252,7 @@ def physiological_terms(cfg, z_real_a: Tensor, z_real_b: Tensor, z_fake_a: Tenso
     return terms
 
 
-__all__ = ["RELEASED_DETECTOR", "RELEASED_CONFIG", "RELEASED_TEST_PROMPT", "LQ_STAGES", "LearnedPool",
+__all__ = ["RELEASED_DETECTOR", "RELEASED_CONFIG", "RELEASED_TEST_PROMPT", "RELEASED_DEFAULT_CONDITION", "LQ_STAGES", "LearnedPool",
            "landmark_view", "zero_landmarks", "feature_noise", "fixed_prompt_table", "affinity_matrix",
            "affinity_loss", "class_affinity_loss", "batch_pearson", "cqsl_terms", "heart_rate", "hr_loss",
            "physiological_terms"]

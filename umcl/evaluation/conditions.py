@@ -9,8 +9,18 @@ the condition under ``batch["condition"]``; UMCL and CPML read their test-time t
 Canonical keys (path-safe, one per condition, :meth:`TestCondition.from_key` inverts them), parts
 joined by ``_``: ``clean``; ``frames-r0.50`` (frame sampling, ratio 0.5); ``landmarks-s0.05``
 (landmark noise, σ = 0.05); ``policy-neutral`` (a label-free inference prompt other than the default
-``mean``); ``prompt-opposite-labelfree`` / ``prompt-simple-labelchosen`` (Table 8 attacks);
-``seed3`` (a non-zero condition seed), e.g. ``frames-r0.30_prompt-unrelated-labelfree_seed1``.
+``mean``); ``prompt-opposite-labelfree`` / ``prompt-simple-labelchosen`` (Table 8 attacks); ``views-hq``
+(UMCL scores its HQ view alone instead of averaging the HQ and LQ views' probabilities);
+``policy-released-fixed`` (the authors' released code's fixed prompt "Is real or fake?",
+:mod:`umcl.released`); ``seed3`` (a non-zero condition seed), e.g.
+``frames-r0.30_prompt-unrelated-labelfree_seed1``.
+
+A detector may declare a *default* condition (:attr:`umcl.detector.Detector.default_condition`, a
+key): a batch without ``"condition"`` is evaluated under it, and a batch's condition takes from it
+every setting the condition leaves at its default (:func:`with_defaults`), e.g. ``umcl-released``
+declares ``policy-released-fixed`` (the release tests with its fixed prompt), so its ``clean`` and
+``frames-r0.50`` read the fixed prompt, while an explicit policy or a prompt attack replaces it. It is a class attribute, not a
+config field, so it never enters a run fingerprint either (:func:`detector_default_condition`).
 
 Every random draw is seeded by ``(condition seed, degradation, video key)`` alone, so a video's
 degraded input does not depend on the batch it is in, the device or the order of evaluation.
@@ -34,6 +44,7 @@ from __future__ import annotations
 
 import math
 import re
+import dataclasses
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -49,6 +60,15 @@ from umcl.seeding import numpy_rng
 FRAME_ALIGNED = {"frames": 2, "frames_lq": 2, "landmarks": 1, "landmarks_lq": 1}
 #: batch keys with landmark coordinates
 LANDMARK_KEYS = ("landmarks", "landmarks_lq")
+#: views UMCL scores at test time: HQ and LQ probabilities averaged (the default), or the HQ view alone
+INFERENCE_VIEWS = ("both", "hq")
+DEFAULT_INFERENCE_VIEWS = "both"
+#: the released code's fixed, label-free test prompt as a prompt policy (umcl.released.RELEASED_TEST_PROMPT)
+FIXED_PROMPT_POLICY = "released_fixed"
+#: every test-time prompt policy: the prompt bank's (umcl.prompts.INFERENCE_POLICIES) and the fixed one
+PROMPT_POLICIES = prompts.INFERENCE_POLICIES + (FIXED_PROMPT_POLICY,)
+#: key spellings of the parts that are not degradations (the degradations' come from their registration)
+POLICY_PART, VIEWS_PART, ATTACK_PART, SEED_PART = "policy-", "views-", "prompt-", "seed"
 
 
 # ---------------------------------------------------------------------------- registry
@@ -104,8 +124,10 @@ class TestCondition:
     """One test-time condition; :attr:`key` is its canonical, path-safe name.
 
     ``degradation`` / ``level``: a registered degradation and its parameter (both or neither).
-    ``prompt_policy``: the label-free inference prompt (:data:`umcl.prompts.INFERENCE_POLICIES`;
-    ``leakage_audit`` only on purpose). ``prompt_attack`` / ``attack_mode``: a Table 8 attack and how
+    ``prompt_policy``: the label-free inference prompt (:data:`PROMPT_POLICIES`: the prompt bank's
+    policies, ``leakage_audit`` only on purpose, or the release's fixed prompt ``released_fixed``).
+    ``inference_views``: the views UMCL scores (:data:`INFERENCE_VIEWS`; detectors without HQ/LQ views
+    ignore it). ``prompt_attack`` / ``attack_mode``: a Table 8 attack and how
     its text is chosen (:data:`umcl.prompts.ATTACK_MODES`, both or neither; an attack replaces the
     policy, which then stays at the default). ``seed``: seeds every random draw of the condition.
     """
@@ -118,6 +140,7 @@ class TestCondition:
     prompt_attack: str | None = None
     attack_mode: str | None = None
     seed: int = 0
+    inference_views: str = DEFAULT_INFERENCE_VIEWS
 
     def __post_init__(self) -> None:
         if (self.degradation is None) != (self.level is None):
@@ -130,9 +153,12 @@ class TestCondition:
             if why:
                 raise ConfigError(f"test condition: {self.degradation} level {self.level!r}: {why}")
             object.__setattr__(self, "level", level)
-        if self.prompt_policy not in prompts.INFERENCE_POLICIES:
+        if self.prompt_policy not in PROMPT_POLICIES:
             raise ConfigError(f"test condition: unknown prompt policy {self.prompt_policy!r}",
-                              fix=f"use one of {list(prompts.INFERENCE_POLICIES)}")
+                              fix=f"use one of {list(PROMPT_POLICIES)}")
+        if self.inference_views not in INFERENCE_VIEWS:
+            raise ConfigError(f"test condition: unknown inference views {self.inference_views!r}",
+                              fix=f"use one of {list(INFERENCE_VIEWS)}")
         if (self.prompt_attack is None) != (self.attack_mode is None):
             raise ConfigError(f"test condition: prompt attack {self.prompt_attack!r} needs an attack mode "
                               f"and vice versa (got {self.attack_mode!r})",
@@ -152,9 +178,10 @@ class TestCondition:
 
     @property
     def is_clean(self) -> bool:
-        """True without degradation or attack under the default prompt policy (any seed)."""
+        """True without degradation or attack, under the default prompt policy and views (any seed)."""
         return (self.degradation is None and self.prompt_attack is None
-                and self.prompt_policy == prompts.DEFAULT_INFERENCE_POLICY)
+                and self.prompt_policy == prompts.DEFAULT_INFERENCE_POLICY
+                and self.inference_views == DEFAULT_INFERENCE_VIEWS)
 
     @property
     def key(self) -> str:
@@ -164,11 +191,13 @@ class TestCondition:
             deg = DEGRADATIONS[self.degradation]
             parts.append(f"{deg.prefix}-{deg.symbol}{_fmt(self.level)}")
         if self.prompt_policy != prompts.DEFAULT_INFERENCE_POLICY:
-            parts.append("policy-" + self.prompt_policy.replace("_", "-"))
+            parts.append(POLICY_PART + self.prompt_policy.replace("_", "-"))
         if self.prompt_attack is not None:
-            parts.append(f"prompt-{self.prompt_attack}-{self.attack_mode.replace('_', '')}")
+            parts.append(f"{ATTACK_PART}{self.prompt_attack}-{self.attack_mode.replace('_', '')}")
+        if self.inference_views != DEFAULT_INFERENCE_VIEWS:
+            parts.append(VIEWS_PART + self.inference_views)
         if self.seed:
-            parts.append(f"seed{self.seed}")
+            parts.append(f"{SEED_PART}{self.seed}")
         return "_".join(parts) or "clean"
 
     @classmethod
@@ -180,13 +209,15 @@ class TestCondition:
         by_prefix = {d.prefix: d for d in DEGRADATIONS.values()}
         for part in parts:
             m_deg = re.fullmatch(r"([a-z]+)-([a-z])(.+)", part)
-            m_att = re.fullmatch(r"prompt-([a-z]+)-([a-z]+)", part)
-            if part.startswith("policy-"):
-                fields["prompt_policy"] = part[len("policy-"):].replace("-", "_")
+            m_att = re.fullmatch(re.escape(ATTACK_PART) + r"([a-z]+)-([a-z]+)", part)
+            if part.startswith(POLICY_PART):
+                fields["prompt_policy"] = part[len(POLICY_PART):].replace("-", "_")
+            elif part.startswith(VIEWS_PART):
+                fields["inference_views"] = part[len(VIEWS_PART):]
             elif m_att and m_att.group(2) in modes:
                 fields["prompt_attack"], fields["attack_mode"] = m_att.group(1), modes[m_att.group(2)]
-            elif re.fullmatch(r"seed[1-9][0-9]*", part):
-                fields["seed"] = int(part[4:])
+            elif re.fullmatch(SEED_PART + r"[1-9][0-9]*", part):
+                fields["seed"] = int(part[len(SEED_PART):])
             elif m_deg and m_deg.group(1) in by_prefix and m_deg.group(2) == by_prefix[m_deg.group(1)].symbol:
                 try:
                     fields["level"] = float(m_deg.group(3))
@@ -196,7 +227,7 @@ class TestCondition:
             else:
                 raise ConfigError(f"test condition key {key!r}: unknown part {part!r}",
                                   fix="write e.g. clean, frames-r0.50, landmarks-s0.05, policy-neutral, "
-                                      "prompt-opposite-labelfree, seed1, joined by '_'")
+                                      "prompt-opposite-labelfree, views-hq, seed1, joined by '_'")
         cond = cls(**fields)
         if cond.key != key:
             raise ConfigError(f"test condition key {key!r} is not canonical", fix=f"write {cond.key!r}")
@@ -204,7 +235,23 @@ class TestCondition:
 
 
 CLEAN = TestCondition()
-"""No degradation, the default label-free prompt policy, no attack."""
+"""No degradation, the default label-free prompt policy, no attack, both views."""
+
+
+def with_attack_mode(key: str, mode: str) -> str:
+    """The key of condition ``key`` with its prompt attack chosen by ``mode`` (e.g. a label-chosen
+    attack's label-free twin); one-line error when ``key`` has no attack."""
+    cond = TestCondition.from_key(key)
+    if cond.prompt_attack is None:
+        raise ConfigError(f"test condition {key!r} has no prompt attack", fix="name a prompt-<attack>-<mode> key")
+    return replace(cond, attack_mode=mode).key
+
+
+def detector_default_condition(detector: str) -> TestCondition:
+    """The condition a batch without one is evaluated under by ``detector`` (module docstring)."""
+    from umcl.registry import get_entry  # local: the registry imports the detectors, which import this
+
+    return TestCondition.from_key(get_entry(detector).cls.default_condition)
 
 
 def table7_conditions(seed: int = 0) -> list[TestCondition]:
@@ -225,14 +272,27 @@ def _video_rng(seed: int, what: str, key: str) -> np.random.Generator:
     return numpy_rng(seed, "test-condition", what, str(key))
 
 
-def condition_of(batch: dict) -> TestCondition:
-    """The batch's test condition (:data:`CLEAN` when it carries none)."""
+def with_defaults(condition: TestCondition, default: TestCondition) -> TestCondition:
+    """``condition`` with every setting it leaves at :data:`CLEAN`'s value taken from ``default`` (a
+    detector's default condition); a prompt attack keeps its own text (it replaces any policy)."""
+    if default == CLEAN:
+        return condition
+    fields = {f.name: getattr(default if getattr(condition, f.name) == getattr(CLEAN, f.name) else condition, f.name)
+              for f in dataclasses.fields(TestCondition)}
+    if condition.prompt_attack is not None:
+        fields["prompt_policy"] = condition.prompt_policy
+    return TestCondition(**fields)
+
+
+def condition_of(batch: dict, default: TestCondition = CLEAN) -> TestCondition:
+    """The batch's test condition (:data:`CLEAN` when it carries none) completed by ``default``
+    (a detector's default condition, :func:`with_defaults`)."""
     cond = batch.get("condition")
     if cond is None:
-        return CLEAN
+        return default
     if not isinstance(cond, TestCondition):
         raise TypeError(f"batch['condition'] must be a TestCondition, got {type(cond).__name__}")
-    return cond
+    return with_defaults(cond, default)
 
 
 def apply_condition(batch: dict, condition: TestCondition) -> dict:
@@ -306,11 +366,15 @@ def landmark_noise(batch: dict, sigma: float, seed: int) -> dict:
 
 # ---------------------------------------------------------------------------- text for the detectors
 
-def condition_text(bank, batch: dict, batch_size: int) -> Tensor:
-    """Test-time text embeddings [B, D] of a :class:`~umcl.models.text_encoder.PromptBank` under the
-    batch's condition: the attack's prompts, else the prompt policy (label-free unless ``leakage_audit``).
+def condition_text(bank, batch: dict, batch_size: int, condition: TestCondition | None = None) -> Tensor:
+    """Test-time text embeddings [B, D] of a :class:`~umcl.models.text_encoder.PromptBank` under
+    ``condition`` (default: the batch's): the attack's prompts, else the prompt policy (label-free
+    unless ``leakage_audit``).
     """
-    cond = condition_of(batch)
+    cond = condition or condition_of(batch)
+    if cond.prompt_policy == FIXED_PROMPT_POLICY:
+        raise UmclError(f"test condition {cond.key!r}: the released fixed prompt is not in this detector's prompt bank",
+                        fix="use it with UMCL (umcl, umcl-released), or choose another prompt policy")
     needs_label = cond.attack_mode == "label_chosen" or cond.prompt_policy == prompts.LEAKAGE_AUDIT
     if needs_label and batch.get("label") is None:
         raise UmclError(f"test condition {cond.key!r} chooses the text by the true label, but the batch has no "
@@ -327,5 +391,7 @@ def condition_text(bank, batch: dict, batch_size: int) -> Tensor:
 
 
 __all__ = ["TestCondition", "CLEAN", "Degradation", "DEGRADATIONS", "register_degradation", "get_degradation",
-           "apply_condition", "condition_of", "condition_text", "held_frame_indices", "frame_sampling",
+           "apply_condition", "condition_of", "condition_text", "with_attack_mode", "detector_default_condition",
+           "with_defaults",
+           "INFERENCE_VIEWS", "PROMPT_POLICIES", "FIXED_PROMPT_POLICY", "held_frame_indices", "frame_sampling",
            "landmark_noise", "table7_conditions", "table8_conditions", "FRAME_ALIGNED"]

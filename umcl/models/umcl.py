@@ -19,8 +19,9 @@ Forward pass for a batch (docs/contracts.md keys ``frames`` [B, 3, T, S, S] in [
 Choices the paper leaves open (each also in docs/deviations/core.md, "Encoders and model"):
 
 * HQ/LQ predictions: training applies the CE of eq. 8 to both views' logits and averages them;
-  inference averages the two views' probabilities (``inference_views="both"``, default) or reads the
-  HQ view alone (``"hq"``). ``logits`` in the output is ``log`` of the view-averaged probability.
+  inference averages the two views' probabilities (default) or reads the HQ view alone (test
+  condition ``views-hq``, :attr:`TestCondition.inference_views`: a test-time option, not a config
+  field). ``logits`` in the output is ``log`` of the view-averaged probability.
 * Prompts: in training, each sample gets a prompt of its own label with probability
   ``1 - invalid_prompt_prob`` and an invalid one otherwise (§4.2). Outside training the prompt never
   depends on the label unless the evaluation asks for it: the prompt policy and the Table 8 prompt
@@ -28,7 +29,9 @@ Choices the paper leaves open (each also in docs/deviations/core.md, "Encoders a
   ``batch["condition"]``), not settings of this config, so they never change a trained model or its
   run fingerprint. Without a condition the label-free ``mean`` policy is used. The
   label-conditioned ``leakage_audit`` policy exists only to measure how much a classifier would
-  gain from leaked labels; it is never a default.
+  gain from leaked labels; it is never a default. The release's fixed prompt "Is real or fake?" is
+  the condition ``policy-released-fixed``: its embedding is computed on first use and kept out of
+  the state dict, so any UMCL checkpoint can be scored with it.
 * Eval-time LQ landmarks: eq. 2's noise is a training augmentation; outside training the LQ
   landmark view equals the HQ one, so inference is deterministic and batch-independent.
 * Model C of Table 10 is "direct concatenation with CQSL applied" (§5.6): switches
@@ -52,11 +55,10 @@ from umcl import losses
 from umcl.detector import Detector
 from umcl.errors import ConfigError, UmclError
 from umcl import released
-from umcl.evaluation.conditions import condition_of, condition_text
+from umcl.evaluation.conditions import FIXED_PROMPT_POLICY, TestCondition, condition_of, condition_text
 from umcl.models.lrnet import LandmarkEncoder, frame_differences
 from umcl.models.physformer import PhysFormer, vipl_normalize
 from umcl.models.text_encoder import PromptBank, build_text_encoder
-from umcl.prompts import DEFAULT_INFERENCE_POLICY
 from umcl.registry import register_detector, register_overlay
 from umcl.views import make_lq_video, perturb_landmarks
 
@@ -92,7 +94,6 @@ class UMCLConfig:
     # views
     #: "released_pool": the release's learned 1/2- and 1/4-size views inside the P-encoder (umcl.released)
     contrastive_views: Literal["downsample", "compression_pairs", "released_pool"] = "downsample"
-    inference_views: Literal["both", "hq"] = "both"
     lq_factor: int = 4
     landmark_sigma: float = 0.01
     # losses
@@ -124,7 +125,6 @@ class UMCLConfig:
     hr_term: Literal["paper", "released"] = "paper"
     landmark_zero_prob: float = 0.0
     lrnet_feature_noise: float = 0.0
-    test_prompt: Literal["condition", "released_fixed"] = "condition"
 
     def __post_init__(self) -> None:
         self.patch_size = tuple(self.patch_size)
@@ -210,17 +210,28 @@ class UMCLDetector(Detector):
         if cfg.use_text:
             encoder = build_text_encoder(cfg.text_backend, cfg.text_weights)
             self.prompt_bank = PromptBank(encoder)
-            if cfg.test_prompt == "released_fixed":  # "Is real or fake?" (umcl.released)
-                self.fixed_prompt = PromptBank(encoder, released.fixed_prompt_table())
+            self.__dict__["_fixed_text"] = None  # the released fixed prompt's embedding [1, D], on first use
             self.proj_text = nn.Linear(self.prompt_bank.dim, cfg.d)  # W_text, B_text: D -> d
             self.modalities.append("text")
         self.classifier = nn.Linear(len(self.modalities) * cfg.d, 2)  # W_FC: m*d -> 2
 
     # ------------------------------------------------------------------ views and text
+    def condition(self, batch: dict) -> TestCondition:
+        """The batch's test condition, else this detector's default one (:attr:`Detector.default_condition`)."""
+        return condition_of(batch, TestCondition.from_key(self.default_condition))
+
+    def fixed_prompt_embeddings(self) -> torch.Tensor:
+        """Embedding [1, D] of the release's fixed test prompt (:func:`umcl.released.fixed_prompt_table`)."""
+        if self._fixed_text is None:
+            encoder = build_text_encoder(self.cfg.text_backend, self.cfg.text_weights)
+            self.__dict__["_fixed_text"] = PromptBank(encoder, released.fixed_prompt_table()).embeddings  # not a buffer
+        return self._fixed_text
+
     def _views(self, batch: dict) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """LQ video and landmarks (None where the modality is off or the view is not needed)."""
         cfg = self.cfg
-        if (not self.training and cfg.inference_views == "hq") or cfg.contrastive_views == "released_pool":
+        hq_only = not self.training and self.condition(batch).inference_views == "hq"
+        if hq_only or cfg.contrastive_views == "released_pool":
             return None, None  # released_pool: the LQ views are made in forward (learned)
         # real c23/c40 pairs are a TRAINING view only: at test time (eval mode) every model sees the
         # same single video, its LQ view made synthetically (Table 11 test-time leak, issue 10)
@@ -246,11 +257,10 @@ class UMCLDetector(Detector):
         """Prompt embeddings [B, D]: the label's prompts in training, else the batch's test condition."""
         if self.training:
             return self.prompt_bank.training_embeddings(batch["label"], self.cfg.invalid_prompt_prob).to(device)
-        cond = condition_of(batch)
-        if (self.cfg.test_prompt == "released_fixed" and cond.prompt_attack is None
-                and cond.prompt_policy == DEFAULT_INFERENCE_POLICY):  # the release's fixed, label-free prompt
-            return self.fixed_prompt.embeddings.expand(size, -1).to(device)
-        return condition_text(self.prompt_bank, batch, size).to(device)
+        cond = self.condition(batch)
+        if cond.prompt_policy == FIXED_PROMPT_POLICY:  # the release's fixed, label-free prompt
+            return self.fixed_prompt_embeddings().expand(size, -1).to(device)
+        return condition_text(self.prompt_bank, batch, size, cond).to(device)
 
     # ------------------------------------------------------------------ forward
     def forward(self, batch: dict) -> dict:
@@ -376,7 +386,8 @@ class UMCLDetector(Detector):
 
 
 #: ``umcl-released``: UMCL with every released-code switch on (umcl.released), a config overlay, not a fork
-register_overlay(released.RELEASED_DETECTOR, "umcl", released.RELEASED_CONFIG,
-                 "UMCL as the authors' code was released (umcl.released.RELEASED_CONFIG).")
+_released = register_overlay(released.RELEASED_DETECTOR, "umcl", released.RELEASED_CONFIG,
+                             "UMCL as the authors' code was released (umcl.released.RELEASED_CONFIG).")
+_released.cls.default_condition = released.RELEASED_DEFAULT_CONDITION  # tested with its fixed prompt
 
 __all__ = ["UMCLConfig", "UMCLDetector", "ABLATIONS", "ablation_config", "build_p_encoder"]
