@@ -11,6 +11,7 @@ from snakemake.utils import min_version
 from umcl.config import check_config_keys, config_hash
 from umcl.protocols.figures import figure_runs, figure_specs
 from umcl.protocols.keys import DATASET_SLUG
+from umcl.protocols.tables import PROTOCOLS
 from umcl.workflow import config_chain, load_profile, one_of, profile_file, section_hash, write_resolved
 
 min_version("9.0")
@@ -40,7 +41,7 @@ wildcard_constraints:
     train=one_of(r.train.slug for r in RUN_KEYS),
     seed=r"\d+",
     part=one_of(L.parts),
-    table=one_of(SHEET.cells),
+    table=one_of(t for t in SHEET.cells if t in PROTOCOLS),  # the paper's tables, not the studies
     testset=one_of(DATASET_SLUG.values()),
 
 
@@ -51,12 +52,15 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/studies.smk"
 
 
 localrules:
     all,
     report,
     report_claims,
+    report_paper_vs_released,
+    report_leakage,
     report_index,
     stage_data,
     stage_pretrain,

@@ -29,7 +29,7 @@ Dataset = Literal["synthff", "ff++", "dfd", "celebdf", "dfdc"]
 DETECTORS: tuple[str, ...] = ("xception", "lrnet", "cpml", "umcl")
 DetectorName = Literal["xception", "lrnet", "cpml", "umcl"]
 #: detectors whose encoders start from the pre-trained P-encoder and an LRNet run's L-encoder
-USES_PRETRAINED: tuple[str, ...] = ("umcl", "cpml")
+USES_PRETRAINED: tuple[str, ...] = ("umcl", "cpml", "umcl-released")
 #: detectors that read facial landmarks (their ``inputs``; Table 7's landmark noise applies only to them)
 READS_LANDMARKS: tuple[str, ...] = ("lrnet", "cpml", "umcl")
 

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from umcl.config import REPO_ROOT, config_hash, load_config, section
 from umcl.errors import ConfigError
 from umcl.protocols.keys import DATASET_SLUG, RunKey
-from umcl.vocab import COMPRESSIONS, Compression, DetectorName
+from umcl.vocab import COMPRESSIONS, USES_PRETRAINED, Compression, DetectorName
 
 DEFAULT_PROFILE = "default"
 MAIN, PRETRAIN_DATA = "data", "pretrain_data"  # data parts (see Layout.parts)
@@ -38,6 +38,11 @@ REPORT_FORMATS = ("tex", "md", "json")
 TableName = Literal["table3", "table4", "table5", "table6", "table7", "table8", "table10", "table11"]
 #: the paper's figures this suite draws (umcl.report.figures; their runs: umcl.protocols.figures)
 FigureName = Literal["figure6", "figure8", "figure9"]
+#: reports beyond the paper's tables (issue 12; their protocols: umcl.protocols.studies)
+StudyName = Literal["paper_vs_released", "leakage"]
+#: switches of ``umcl-released`` (umcl.released.RELEASED_CONFIG) that reports/paper_vs_released can flip back
+ReleasedSwitch = Literal["affinity_form", "text_affinity_scale", "alpha", "beta", "ce_views", "contrastive_views",
+                         "cqsl_form", "hr_term", "landmark_zero_prob", "lrnet_feature_noise"]
 
 
 @dataclass
@@ -88,6 +93,9 @@ class WorkflowConfig:
     #: detectors trained for every table (rows of other detectors stay paper-only)
     detectors: list[DetectorName] = field(default_factory=lambda: ["xception", "lrnet", "cpml", "umcl"])
     seeds: list[int] = field(default_factory=lambda: [0])
+    #: seeds of particular tables, overriding ``seeds`` for them (e.g. 3 seeds for Table 3, one for the
+    #: tables that add training runs); a run shared with another table is trained once per seed either way
+    table_seeds: dict[TableName, list[int]] = field(default_factory=dict)
     #: tables built by `rule all` / `make reproduce` (every table is still a target of its own)
     tables: list[TableName] = field(default_factory=lambda: ["table3", "table4", "table5", "table6", "table7",
                                                              "table8", "table10", "table11"])
@@ -96,6 +104,18 @@ class WorkflowConfig:
     #: Table 9 (benchmarks/complexity.py, built by `rule all`): ``paper`` measures the paper's model sizes,
     #: ``small`` the test sizes (seconds; the smoke profile); the training-step timing is left out either way
     table9_size: Literal["paper", "small"] = "paper"
+    #: reports beyond the paper built by `rule all` / `make reproduce` (umcl.protocols.studies; [] = none)
+    studies: list[StudyName] = field(default_factory=lambda: ["paper_vs_released", "leakage"])
+    #: reports/paper_vs_released: training compressions of Table 3's grid on which ``umcl-released`` is trained
+    #: (tested on every ``test_compressions``), and Table 6's training manipulations (tested on all four)
+    released_train_compressions: list[Compression] = field(default_factory=lambda: ["c23"])
+    released_table6_methods: list[Literal["Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures"]] = field(
+        default_factory=lambda: ["Deepfakes"])
+    #: reports/paper_vs_released's ablation: ``umcl-released`` retrained with each of these switches back at the
+    #: paper's value (FF++ c23; [] = not trained, the report lists the declared switches as missing)
+    released_ablation: list[ReleasedSwitch] = field(default_factory=list)
+    #: reports/leakage: also train CPML with its published label-fed classifier (one run, FF++ c23)
+    leakage_cpml: bool = True
     #: ff++ profiles: roots of the cross-dataset tables' datasets (None: those tables show paper rows only);
     #: synthff profiles generate SynthFF look-alikes instead (umcl/data/synthff/variants.py)
     celebdf_root: str | None = None
@@ -111,9 +131,19 @@ class WorkflowConfig:
             values = getattr(self, name)
             if not values or len(set(values)) != len(values):
                 raise ConfigError(f"workflow.{name} must be a non-empty list without repeats, got {values}")
+        for table, seeds in self.table_seeds.items():
+            if table not in get_args(TableName):
+                raise ConfigError(f"workflow.table_seeds names unknown table {table!r}",
+                                  fix=f"use one of {list(get_args(TableName))}")
+            if not seeds or len(set(seeds)) != len(seeds):
+                raise ConfigError(f"workflow.table_seeds.{table} must be a non-empty list without repeats, got {seeds}")
         missing = sorted(set(self.train_compressions + self.test_compressions) - set(self.compressions))
         if missing:
             raise ConfigError(f"workflow train/test compressions {missing} are not in workflow.compressions")
+
+    def seeds_of(self, table: str) -> list[int]:
+        """The seeds ``table`` is run with (``table_seeds`` for it, else ``seeds``)."""
+        return list(self.table_seeds.get(table, self.seeds))  # type: ignore[call-overload]
 
 
 def profile_name(profile: str) -> str:
@@ -335,7 +365,7 @@ class Layout:
         """Training runs the profile's tables need (``tables`` None: ``workflow.tables``), LRNet
         initialisers included."""
         wanted = self.sheet.runs_of(list(self.wf.tables) if tables is None else tables)
-        deps = [RunKey("lrnet", r.train, r.seed) for r in wanted if r.detector in ("umcl", "cpml")]
+        deps = [RunKey("lrnet", r.train, r.seed) for r in wanted if r.detector in USES_PRETRAINED]
         return sorted(dict.fromkeys(wanted + deps), key=RunKey.to_path)
 
     def evaluated_runs(self, tables: list[str] | None = None) -> list[RunKey]:
@@ -365,8 +395,19 @@ class Layout:
         """Table 9's measurement (``benchmarks/complexity.py``): its Markdown and JSON."""
         return [f"{self.report_prefix('table9')}.{ext}" for ext in ("md", "json")]
 
+    def study_files(self, study: str) -> list[str]:
+        """A study's report files (umcl.protocols.studies: paper_vs_released .tex/.md/.json, leakage .md/.json)."""
+        exts = REPORT_FORMATS if study == "paper_vs_released" else ("md", "json")
+        return [f"{self.report_prefix(study)}.{ext}" for ext in exts]
+
+    def audit_evaluation(self, run: RunKey | str, testset: str) -> str:
+        """The index of a run's cells scored with its leakage-audit checkpoint (``selection_audit.json``)."""
+        path = run.to_path() if isinstance(run, RunKey) else run
+        return f"{self.results}/eval_audit/{path}/{testset}/evaluation.json"
+
     def all_report_files(self) -> list[str]:
-        return ([f for t in self.wf.tables for f in self.report_files(t)]
+        return ([f for s in self.wf.studies for f in self.study_files(s)]
+                + [f for t in self.wf.tables for f in self.report_files(t)]
                 + [f for fig in self.figures for f in self.figure_files(fig)] + [self.index, f"{self.claims}.md"]
                 + self.complexity_files)
 
@@ -423,3 +464,23 @@ def one_of(values) -> str:
 def section_hash(cfg: dict, *names: str) -> str:
     """Hash of the named sections only: a rule re-runs when the settings it reads change."""
     return config_hash({n: cfg.get(n) for n in names})
+
+
+def run_settings_hash(cfg: dict, run: RunKey) -> str:
+    """Hash of what one run's training reads (the train rule's params: the run re-trains when, and only
+    when, it changes): its detector's *resolved* training settings (umcl.training.config.training_for:
+    source recipe < shared ``training`` < ``training.per_detector.<its detector>``, so another detector's
+    ``per_detector`` entry never touches it), its detector section, its variant's overlay, and the
+    ``pretrain`` section for detectors that start from the pre-trained P-encoder."""
+    import dataclasses
+
+    from umcl.protocols.variants import get_variant  # local: variants are a protocol-layer registry
+    from umcl.training.config import training_for
+    from umcl.vocab import USES_PRETRAINED
+
+    parts = {"training": dataclasses.asdict(training_for(cfg, run.detector)),
+             "detector": (cfg.get("detectors") or {}).get(run.detector),
+             "variant": get_variant(run.variant).settings() if run.variant else {}}
+    if run.detector in USES_PRETRAINED:
+        parts["pretrain"] = cfg.get("pretrain")
+    return config_hash(parts)

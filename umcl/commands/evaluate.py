@@ -24,6 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test", choices=("train", "val", "test"), help="split to score (default test)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--out", required=True, help="output folder (scores.csv, metrics.json)")
+    parser.add_argument("--selection", default="selection.json",
+                        help="the run's selection record naming the checkpoint to score (default selection.json; "
+                             "selection_audit.json: the leakage audit's other selection, reports/leakage.md)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     parser.add_argument("--log", help="also log to this file")
 
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             raise UmclError(f"--manifests entry {bad[0]!r} is not DATASET=CSV", fix="write e.g. ff++=results/P/data/preprocessed.csv")
         manifests = dict(m.split("=", 1) for m in args.manifests)
         evaluate_cells(config, args.run, RunKey.from_path(args.key), args.tests, manifests, args.out,
-                       device=args.device, progress=not args.no_progress)
+                       device=args.device, progress=not args.no_progress, selection_file=args.selection)
         return 0
     if not (args.manifest and args.test_compression):
         from umcl.errors import UmclError

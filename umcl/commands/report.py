@@ -9,18 +9,22 @@ from pathlib import Path
 from umcl.config import config_hash, load_config, section
 from umcl.errors import UmclError
 from umcl.logs import get_logger, setup_logging
+from umcl.protocols.studies import STUDIES
 from umcl.protocols.tables import PROTOCOLS
 
 HELP = ("render report tables: " + ", ".join(PROTOCOLS) + " (paper vs ours; .tex/.md/.json), claims (the "
-        "paper's claims checked on our evaluations; .md/.json), index (reports/index.md) or difficulty "
+        "paper's claims checked on our evaluations; .md/.json), paper_vs_released (.tex/.md/.json) and leakage "
+        "(.md/.json) (issue 12's studies), index (reports/index.md) or difficulty "
         "(SynthFF difficulty sweep; .md/.json)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("table", choices=[*PROTOCOLS, "claims", "index", "difficulty"], help="what to render")
+    parser.add_argument("table", choices=[*PROTOCOLS, "claims", "index", "difficulty", *STUDIES], help="what to render")
     parser.add_argument("--config", type=Path, help="tables: resolved config the evaluations were made with")
     parser.add_argument("--evaluations", nargs="+", type=Path, default=[],
                         help="tables: evaluation indexes eval/<run>/evaluation.json written by `umcl evaluate --tests`")
+    parser.add_argument("--audit-evaluations", nargs="+", type=Path, default=[],
+                        help="leakage: evaluation indexes of the audit checkpoints (umcl evaluate --selection selection_audit.json)")
     parser.add_argument("--tables", nargs="+", type=Path, help="index: the tables' .json summaries")
     parser.add_argument("--results", nargs="+", type=Path,
                         help="difficulty: result folders results/<profile> of the sweep runs")
@@ -60,6 +64,20 @@ def run(args: argparse.Namespace) -> int:
             results = claims_results(build_sheet(wf), read_evaluations(args.evaluations),
                                      section(cfg, "evaluation", EvalConfig))
             paths = list(render_claims(results, args.out, synthetic=wf.dataset == "synthff"))
+            log.info("wrote %s", ", ".join(str(p) for p in paths))
+            return 0
+        common = dict(sheet=build_sheet(wf), wf=wf, profile=args.profile, config_hash=config_hash(cfg),
+                      ev=section(cfg, "evaluation", EvalConfig))
+        if args.table == "paper_vs_released":
+            from umcl.report.paper_vs_released import write_report
+
+            paths = write_report(args.evaluations, args.out, **common)
+            log.info("wrote %s", ", ".join(str(p) for p in paths))
+            return 0
+        if args.table == "leakage":
+            from umcl.report.leakage import write_report
+
+            paths = write_report(args.evaluations, args.audit_evaluations, args.out, **common)
             log.info("wrote %s", ", ".join(str(p) for p in paths))
             return 0
         paths = write_table(args.table, args.evaluations, args.out, sheet=build_sheet(wf), dataset=wf.dataset,

@@ -119,15 +119,18 @@ class LoadedRun:
     device: torch.device
 
 
-def load_run(run: str | Path, device: str = "auto") -> LoadedRun:
-    """Rebuild a run's detector from its ``run.json`` and load ``best.pt`` (the selected epoch)."""
+def load_run(run: str | Path, device: str = "auto", selection_file: str = "selection.json") -> LoadedRun:
+    """Rebuild a run's detector from its ``run.json`` and load ``best.pt`` (the selected epoch).
+
+    ``selection_file``: another selection record of the run and the checkpoint it names (the leakage
+    audit's ``selection_audit.json`` → ``checkpoints/best_audit.pt``)."""
     from umcl.training.trainer import read_selection
 
     run = Path(run)
     info = read_run(run)
-    selection = read_selection(run)
+    selection = read_selection(run, selection_file)
     train_cfg = TrainConfig(**info["training"])
-    best = run / "checkpoints" / "best.pt"
+    best = run / selection.get("checkpoint", "checkpoints/best.pt")
     if not best.is_file():
         raise UmclError("run has no checkpoints/best.pt (training did not finish an epoch, or it was deleted)",
                         run, "finish the run with `umcl train ... --out RUN --resume`, or train it again")

@@ -61,9 +61,11 @@ def _scores_name(sel: Selection, condition: str) -> str:
 
 
 def evaluate_cells(config: dict, run: str | Path, key: RunKey, tests: list[str], manifests: dict[str, str],
-                   out: str | Path, device: str = "auto", progress: bool = True) -> dict:
+                   out: str | Path, device: str = "auto", progress: bool = True,
+                   selection_file: str = "selection.json") -> dict:
     """Score ``run`` (the folder of ``key``) on validation and on every ``tests`` entry
-    (``<test selection>/<condition>``, EvalKey.test_path); write ``out`` (module docstring)."""
+    (``<test selection>/<condition>``, EvalKey.test_path); write ``out`` (module docstring).
+    ``selection_file``: which selection record names the checkpoint (predict.load_run)."""
     from umcl.evaluation.conditions import TestCondition
 
     run, out = Path(run), Path(out)
@@ -75,7 +77,7 @@ def evaluate_cells(config: dict, run: str | Path, key: RunKey, tests: list[str],
     if absent:
         raise UmclError(f"no manifest for dataset(s) {absent}", fix="pass --manifests ROLE=preprocessed.csv for each")
     ev = section(config, "evaluation", EvalConfig)
-    loaded = load_run(run, device)
+    loaded = load_run(run, device, selection_file)
     check_run_matches(loaded.info, key, run)
     model, cfg = loaded.model, loaded.train_cfg
     batch_size = cfg.eval_batch_size or cfg.batch_size
@@ -100,6 +102,7 @@ def evaluate_cells(config: dict, run: str | Path, key: RunKey, tests: list[str],
         "run": str(run.resolve()), "run_fingerprint": info["fingerprint"], "detector": info["detector"],
         "selected_epoch": loaded.selection["epoch"], "selection_split": loaded.selection["split"],
         "selection_metric": loaded.selection["metric"], "selection_value": loaded.selection["value"],
+        "selection_record": selection_file, "selection_scoring": loaded.selection.get("scoring", cfg.selection),
         "config_hash": config_hash(config), "train_commit": info.get("commit"), "commit": git_commit(),
         "evaluation": dataclasses.asdict(ev), "val_scores": "scores/val.csv",
     }

@@ -106,7 +106,7 @@ def _resolve(sel: Selection, sources: dict[str, DataSource]) -> Selection:
 
 
 def _wanted(p: Protocol, cell: CellDecl, wf) -> bool:
-    if cell.model.detector not in wf.detectors:
+    if cell.model.detector not in wf.detectors and not p.own_detectors:
         return False
     if cell.model.variant is not None and get_variant(cell.model.variant).detector != cell.model.detector:
         raise UmclError(f"{p.table}: variant {cell.model.variant} is not a {cell.model.detector} variant")
@@ -116,8 +116,12 @@ def _wanted(p: Protocol, cell: CellDecl, wf) -> bool:
 
 
 def build_sheet(wf, protocols: dict[str, Protocol] | None = None) -> JobSheet:
-    """Expand ``protocols`` (default: every table) for the profile ``wf`` (module docstring)."""
-    protocols = PROTOCOLS if protocols is None else protocols
+    """Expand ``protocols`` (default: every table and the profile's studies, umcl.protocols.studies) for
+    the profile ``wf`` (module docstring)."""
+    if protocols is None:
+        from umcl.protocols.studies import study_protocols
+
+        protocols = {**PROTOCOLS, **study_protocols(wf)}
     sheet = JobSheet(sources=data_sources(wf))
     runs: dict[RunKey, None] = {}
     evals: dict[RunKey, dict[EvalKey, None]] = {}
@@ -139,7 +143,7 @@ def build_sheet(wf, protocols: dict[str, Protocol] | None = None) -> JobSheet:
                                         f"(workflow.compressions: {', '.join(wf.compressions)})")
                 break
             keys = []
-            for seed in wf.seeds:
+            for seed in wf.seeds_of(table):
                 run = RunKey(decl.model.detector, train, seed, decl.model.variant)
                 key = EvalKey(run, test, decl.condition)
                 keys.append(key)

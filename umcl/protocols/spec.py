@@ -85,6 +85,9 @@ class Protocol:
     notes: tuple[str, ...] = ()
     #: leading row-key levels printed before each row's label (Tables 7, 8: the method)
     row_label_levels: int = 0
+    #: the protocol chose its models itself (the studies of umcl.protocols.studies, e.g. ``umcl-released``):
+    #: the profile's ``workflow.detectors`` does not filter its cells
+    own_detectors: bool = False
 
     def __post_init__(self) -> None:
         seen = set()

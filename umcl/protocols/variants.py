@@ -67,3 +67,34 @@ register_variant(Variant("woASACQSL", "umcl", "Figure 8: UMCL without ASA and CQ
 register_variant(Variant(
     "pairs", "umcl", "Table 11 baseline: contrastive views from the real c23 and c40 copies of each training video",
     {"detectors.umcl.contrastive_views": "compression_pairs", "training.lq_compression": "c40"}))
+
+
+# issue 12: ``umcl-released`` with one switch back at the paper's value (reports/paper_vs_released's ablation;
+# switch names: umcl.workflow.ReleasedSwitch = the keys of umcl.released.RELEASED_CONFIG, checked by
+# tests/test_paper_vs_released.py), and CPML's published label-fed classifier (reports/leakage)
+def released_switch_variant(switch: str) -> str:
+    """The variant name of ``umcl-released`` with ``switch`` at the paper's value (``lrnet_feature_noise`` ->
+    ``paperLrnetFeatureNoise``)."""
+    return "paper" + "".join(part.title() for part in switch.split("_"))
+
+
+def _paper_value(switch: str) -> dict:
+    from umcl.models.umcl import UMCLConfig  # the paper's value is the field's default
+
+    return {f"detectors.umcl-released.{switch}": getattr(UMCLConfig(), switch)}
+
+
+def _released_switches() -> tuple[str, ...]:
+    import typing
+
+    from umcl.workflow import ReleasedSwitch
+
+    return typing.get_args(ReleasedSwitch)
+
+
+for _s in _released_switches():
+    register_variant(Variant(released_switch_variant(_s), "umcl-released",
+                             f"umcl-released with {_s} at the paper's value (one switch flipped back)",
+                             lambda s=_s: _paper_value(s)))
+register_variant(Variant("labelFed", "cpml", "CPML's published classifier: fed the true label's prompt in training "
+                         "(leakage variant, reports/leakage)", {"detectors.cpml.label_fed_classifier": True}))

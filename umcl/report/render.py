@@ -454,6 +454,8 @@ def claims_results(sheet: JobSheet, records: dict[EvalKey, CellRecord], ev: Eval
     out: dict = {}
     cache: dict = {}
     for table, cells in sheet.cells.items():
+        if table not in PROTOCOLS:  # a study (umcl.protocols.studies), not a paper table
+            continue
         for cell in cells:
             stats = cell_stats(cell.keys, records, ev, cache)
             if stats is None:
@@ -463,11 +465,28 @@ def claims_results(sheet: JobSheet, records: dict[EvalKey, CellRecord], ev: Eval
     return out
 
 
+def _complexity_index_line(path: Path, data: dict) -> str:
+    """The index line of Table 9's measurement (benchmarks/complexity.py writes ``table9.json``)."""
+    names = {"cpml": "CPML", "umcl": "UMCL"}
+    who = " and ".join(names.get(d, d) for d in data.get("detectors", {})) or "the detectors"
+    return (f"- [Table 9: computational complexity]({path.stem}.md) ([JSON]({path.name})): parameters, GFLOPs "
+            f"per sample, inference throughput and peak memory of {who} at {data.get('size', '?')} size on "
+            f"{data.get('device', '?')}, beside the paper's values and the parameter-count hypotheses.")
+
+
 def write_index(tables: list[str | Path], out: str | Path, profile: str) -> Path:
-    """``reports/index.md``: one line per table artefact saying what it shows and how full it is."""
+    """``reports/index.md``: one line per artefact (tables, Table 9, figures, claims, studies) saying
+    what it shows and, for the tables, how full it is. ``tables``: each artefact's ``.json`` summary."""
     lines = [f"# Reports (profile {profile})", ""]
     for path in map(Path, tables):
-        data = read_json_file(path, "table summary", "re-run `umcl report <table>`")
+        data = read_json_file(path, "report summary", "re-run the step that wrote it (snakemake reports/index.md)")
+        if "parameter_hypotheses" in data:  # reports/table9.json (benchmarks/complexity.py)
+            lines.append(_complexity_index_line(path, data))
+            continue
+        if "report" in data and "cells_expected" not in data:  # a study beyond the paper (umcl.protocols.studies)
+            lines.append(f"- [{data.get('title', data['report'])}]({path.stem}.md) ([JSON]({path.name})): "
+                         "a report beyond the paper's tables.")
+            continue
         if "claims" in data:  # reports/claims.json (umcl.report.claims)
             counts = {v: sum(c.get("verdict") == v for c in data["claims"]) for v in data.get("verdicts", [])}
             lines.append(f"- [The paper's claims, checked]({path.stem}.md) ([JSON]({path.name})): "

@@ -61,7 +61,9 @@ SOURCE_RECIPES: dict[str, dict[str, Any]] = {
     # decay 5e-4 not on "bias"/"bn"-named parameters, lr 1e-3 with a linear warm-up over 10 % of the steps
     # then cosine to 0, 3 epochs, 4 real + 4 fake per step (docs/deviations/released.md)
     "umcl-released": {"optimizer": "adamw", "schedule": "linear_warmup_cosine", "lr": 1e-3, "lr_min": 0.0,
-                      "weight_decay": 5e-4, "no_decay_bias_norm": True, "epochs": 3, "batch_size": 8},
+                      "weight_decay": 5e-4, "no_decay_bias_norm": True, "epochs": 3, "batch_size": 8,
+                      # not the release's: our leakage audit (reports/leakage.md) of its selection
+                      "selection_audit": True},
 }
 
 
@@ -101,6 +103,10 @@ class TrainConfig:
     no_decay_bias_norm: bool = False
     #: checkpoint selection scoring; "as_released" is a named leakage option (see SelectionName)
     selection: SelectionName = "label_free"
+    #: leakage audit (issue 12 §3): every epoch also score the validation split the OTHER way and keep
+    #: that selection's checkpoint (``checkpoints/best_audit.pt``, ``selection_audit.json``, history
+    #: ``val_audit_*``); the run's own selection, weights and trajectory are unchanged (Trainer._audit)
+    selection_audit: bool = False
     seed: int = 0
     #: deterministic kernels, no cudnn benchmark (same config + seed -> same numbers on CPU)
     deterministic: bool = True

@@ -54,6 +54,8 @@ from umcl.training.runtime import (DistInfo, barrier, git_commit, init_distribut
                                    set_rng_state)
 from umcl.training.schedule import PaperSchedule, build_optimizer
 
+#: the selection record of ``training.selection_audit`` (beside ``selection.json``)
+AUDIT_SELECTION = "selection_audit.json"
 #: what ``Trainer.fit`` does with a run folder that already holds a run
 IfExists = Literal["error", "resume-or-restart"]
 
@@ -89,6 +91,8 @@ class RunSpec:
         if d["methods"] is None:  # runs on every method keep the fingerprint they had before the field existed
             del d["methods"]
         d["training"] = {k: v for k, v in d["training"].items() if k not in ("num_workers", "device", "per_detector", "affinity_log_every")}
+        if not d["training"].get("selection_audit"):  # runs without the audit keep their fingerprints
+            d["training"].pop("selection_audit", None)
         return config_hash(d)
 
 
@@ -175,6 +179,7 @@ class Trainer:
         scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         history: list[dict] = []
         best: dict | None = None
+        self.best_audit: dict | None = None
         start = 1
         if resume:
             start, history, best = self._restore(model, optimizer, scheduler, scaler)
@@ -212,6 +217,8 @@ class Trainer:
                 if is_better(value, None if best is None else best["value"], c.select_metric):
                     best = {"epoch": epoch, "metric": c.select_metric, "value": value,
                             "split": c.select_split}
+                if c.selection_audit:
+                    record.update(self._audit(model, val_ds, epoch))
                 self._save(epoch, model, optimizer, scheduler, scaler, history, best, record)
                 log.info("epoch %d/%d: %s", epoch, c.epochs,
                          ", ".join(f"{k}={v:.4g}" for k, v in record.items()
@@ -274,8 +281,40 @@ class Trainer:
         if self.affinity_rows:
             write_text(self.out / "affinity.csv", pd.DataFrame(self.affinity_rows).to_csv(index=False))
         save_checkpoint({**weights, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                         "scaler": scaler.state_dict(), "rng": rng_state(), "history": history, "best": best},
-                        self.ckpt_dir / "last.pt")
+                         "scaler": scaler.state_dict(), "rng": rng_state(), "history": history, "best": best,
+                         "best_audit": self.best_audit}, self.ckpt_dir / "last.pt")
+
+    def _audit(self, model: Detector, val_ds: VideoDataset, epoch: int) -> dict[str, float]:
+        """``training.selection_audit``: score the validation split the other way (``as_released``: model in
+        training mode, the label's prompt; or label-free when the run selects as released) and keep the
+        checkpoint that selection would pick (``checkpoints/best_audit.pt``, ``selection_audit.json``).
+
+        A training-mode pass updates BatchNorm statistics and draws random numbers; both are restored
+        afterwards, so the run's own selection, weights and later epochs are those of a run without the
+        audit. The audit checkpoint holds the weights as that pass left them (as the release saves them)."""
+        c = self.cfg
+        scoring = "label_free" if c.selection == "as_released" else "as_released"
+        buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
+        rng = rng_state()
+        scores = predict(model, val_ds, self.device, c.eval_batch_size or c.batch_size, c.num_workers,
+                         self.use_amp, desc=f"audit {epoch}", progress=self.progress,
+                         train_mode=scoring == "as_released")
+        metrics = compute_metrics(scores["label"].to_numpy(), scores["score"].to_numpy(), n_boot=0)
+        value = metrics[c.select_metric]["value"]
+        if is_better(value, None if self.best_audit is None else self.best_audit["value"], c.select_metric):
+            self.best_audit = {"epoch": epoch, "metric": c.select_metric, "value": value, "split": c.select_split,
+                               "scoring": scoring, "checkpoint": "checkpoints/best_audit.pt"}
+            save_checkpoint({"model": model.state_dict(), "epoch": epoch, "detector": self.spec.detector,
+                             "fingerprint": self.spec.fingerprint()}, self.ckpt_dir / "best_audit.pt")
+            write_json(self.out / AUDIT_SELECTION, {
+                **self.best_audit, "detector": self.spec.detector, "seed": c.seed,
+                "fingerprint": self.spec.fingerprint(),
+                "note": f"leakage audit only: the epoch a {scoring} scoring of the validation split selects"})
+        with torch.no_grad():
+            for k, v in model.named_buffers():
+                v.copy_(buffers[k])
+        set_rng_state(rng)
+        return {f"val_audit_{k}": metrics[k]["value"] for k in ("auc", "ap", "acc", "eer")}
 
     def _same_run(self) -> bool:
         """Whether the run in ``out`` was started with this spec (same fingerprint)."""
@@ -284,7 +323,7 @@ class Trainer:
     def _clear_run(self) -> None:
         """Delete a previous run's checkpoints and records from ``out`` (logs stay)."""
         shutil.rmtree(self.ckpt_dir)
-        for name in ("run.json", "selection.json", "history.csv", "history.json", "affinity.csv"):
+        for name in ("run.json", "selection.json", AUDIT_SELECTION, "history.csv", "history.json", "affinity.csv"):
             (self.out / name).unlink(missing_ok=True)
 
     def _restore(self, model, optimizer, scheduler, scaler) -> tuple[int, list[dict], dict | None]:
@@ -298,6 +337,7 @@ class Trainer:
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         set_rng_state(state["rng"])
+        self.best_audit = state.get("best_audit")
         if (self.out / "affinity.csv").is_file():  # keep the logged steps of the epochs already done
             rows = pd.read_csv(self.out / "affinity.csv").to_dict("records")
             self.affinity_rows = [r for r in rows if r["epoch"] <= state["epoch"]]
@@ -305,9 +345,10 @@ class Trainer:
         return state["epoch"] + 1, list(state["history"]), state["best"]
 
 
-def read_selection(run: str | Path) -> dict[str, Any]:
-    """The run's ``selection.json`` (refusing any selection not made on the validation split)."""
-    path = Path(run) / "selection.json"
+def read_selection(run: str | Path, name: str = "selection.json") -> dict[str, Any]:
+    """The run's ``selection.json`` (or ``name``, e.g. :data:`AUDIT_SELECTION`), refusing any selection
+    not made on the validation split."""
+    path = Path(run) / name
     if not path.is_file():
         raise UmclError("run has no selection.json", path.parent, "train it first with `umcl train`")
     fix = "finish or redo the run with `umcl train` (it writes selection.json after every epoch)"

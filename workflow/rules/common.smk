@@ -6,6 +6,7 @@ import json
 from umcl.protocols.keys import DATASET_SLUG, RunKey
 from umcl.protocols.variants import get_variant
 from umcl.vocab import COMPRESSIONS, USES_PRETRAINED
+from umcl.workflow import run_settings_hash
 
 
 def res(stage):
@@ -39,18 +40,10 @@ def pretrain_outputs():
     return [L.pretrained] if any(uses_pretrained(r.detector) for r in L.runs()) else []
 
 
-def variant_overlay(run):
-    return get_variant(run.variant).settings() if run.variant else {}
-
-
 def run_settings(wildcards):
-    """Hash of what a run's training reads: training, its detector's section, pre-training, its variant."""
-    run = run_of(wildcards)
-    parts = {"training": CFG.get("training"), "detector": (CFG.get("detectors") or {}).get(run.detector),
-             "variant": variant_overlay(run)}
-    if uses_pretrained(run.detector):
-        parts["pretrain"] = CFG.get("pretrain")
-    return config_hash(parts)
+    """Hash of what a run's training reads (umcl.workflow.run_settings_hash): its own resolved training
+    settings, its detector's section, its variant, pre-training where used."""
+    return run_settings_hash(CFG, run_of(wildcards))
 
 
 def pretrain_compression():
@@ -105,7 +98,8 @@ def train_inputs(wildcards):
 
 
 # detector -> (config key of the pre-trained P-encoder, config key of the L-encoder weights)
-ENCODER_KEYS = {"umcl": ("physformer_weights", "lrnet_weights"), "cpml": ("physformer_path", "lrnet_path")}
+ENCODER_KEYS = {"umcl": ("physformer_weights", "lrnet_weights"), "cpml": ("physformer_path", "lrnet_path"),
+                "umcl-released": ("physformer_weights", "lrnet_weights")}
 
 
 def job_overrides(wildcards, input):
@@ -116,8 +110,21 @@ def job_overrides(wildcards, input):
     if "pretrained" in input.keys():
         p_key, l_key = ENCODER_KEYS[run.detector]
         det = f"detectors.{run.detector}"
-        args += [f"--set {det}.{p_key}={input.pretrained}", f"--set {det}.{l_key}={input.lrnet}"]
+        if pretrained_p_encoder_fits(run.detector):
+            args.append(f"--set {det}.{p_key}={input.pretrained}")
+        args.append(f"--set {det}.{l_key}={input.lrnet}")
     return " ".join(args)
+
+
+def pretrained_p_encoder_fits(detector):
+    """Whether the pre-trained P-encoder (built with detectors.umcl's patch size, umcl.training.pretrain)
+    loads into ``detector``: umcl-released only when its patch size is umcl's. On the default and smoke
+    profiles its learned 1/4-size view needs smaller patches, so its P-encoder starts at random there
+    (docs/deviations/released.md); its L-encoder always starts from the LRNet run."""
+    if detector != "umcl-released":
+        return True
+    dets = CFG.get("detectors") or {}
+    return (dets.get(detector) or {}).get("patch_size") == (dets.get("umcl") or {}).get("patch_size")
 
 
 def methods_option(selection):
@@ -152,6 +159,12 @@ def eval_tests(wildcards):
 
 def table_evaluations(wildcards):
     return L.evaluation_files([wildcards.table])
+
+
+def index_summaries():
+    """The .json summary of every artefact `rule all` builds (tables, Table 9, figures, claims, studies,
+    from L.all_report_files): reports/index.md gets one line per artefact (umcl.report.render.write_index)."""
+    return list(dict.fromkeys(os.path.splitext(f)[0] + ".json" for f in L.all_report_files() if f != L.index))
 
 
 # Figures (workflow/rules/figures.smk; FIGURES = umcl.protocols.figures.figure_specs in the Snakefile)

@@ -1,0 +1,211 @@
+"""reports/leakage (issue 12 §3): the trainer's selection audit on a tiny real run (a detector that sees the
+label in training mode, like the released UMCL's validation), the audit checkpoint scored by `umcl evaluate
+--selection`, and the report on made-up evaluation files (cells and paired differences against scikit-learn)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from sklearn.metrics import roc_auc_score
+from torch import nn
+
+from _train_fixtures import make_manifest
+from test_paper_vs_released import _reference_difference, _scores, write_study_evaluations
+from umcl.cli import main as umcl_main
+from umcl.detector import Detector
+from umcl.evaluation.predict import load_run
+from umcl.protocols.sheet import build_sheet
+from umcl.registry import register_detector
+from umcl.training.trainer import AUDIT_SELECTION, Trainer, build_spec, read_selection
+from umcl.workflow import WorkflowConfig
+
+N_BOOT = 40
+
+
+@dataclass
+class LeakyConfig:
+    hidden: int = 8
+
+
+@register_detector("leaky_test", config=LeakyConfig)
+class LeakyDetector(Detector):
+    """Red-channel mean -> BatchNorm -> MLP; in training mode the true label is added to the fake logit
+    (as the released UMCL's train-mode validation reads the label's prompt), and dropout draws numbers."""
+
+    inputs = ("frames", "landmarks")
+
+    def __init__(self, cfg: LeakyConfig):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(4)
+        self.net = nn.Sequential(nn.Linear(4, cfg.hidden), nn.ReLU(), nn.Dropout(0.3), nn.Linear(cfg.hidden, 2))
+
+    def forward(self, batch: dict) -> dict:
+        f = batch["frames"]
+        feat = torch.cat([f.mean(dim=(2, 3, 4)), batch["landmarks"].mean(dim=(1, 2)).view(-1, 1)], dim=1)
+        logits = self.net(self.bn(feat * 4))
+        if self.training:
+            logits = logits + torch.stack([torch.zeros_like(batch["label"]), batch["label"]], 1).float() * 5.0
+        return {"logits": logits}
+
+    def loss(self, batch: dict, out: dict) -> dict:
+        total = nn.functional.cross_entropy(out["logits"], batch["label"].long())
+        return {"total": total}
+
+    def score(self, out: dict) -> torch.Tensor:
+        return out["logits"].softmax(-1)[:, 1]
+
+
+CONFIG = {"training": {"epochs": 3, "batch_size": 4, "lr_warmup": 0.05, "lr": 0.01, "warmup_fraction": 0.2,
+                       "seed": 3}, "detectors": {"leaky_test": {"hidden": 8}}}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("audit")
+    manifest = make_manifest(tmp / "data")
+    plain = build_spec(CONFIG, "leaky_test", manifest, "c23")
+    audited = build_spec({**CONFIG, "training": {**CONFIG["training"], "selection_audit": True}}, "leaky_test",
+                         manifest, "c23")
+    Trainer(plain, tmp / "plain", progress=False).fit()
+    Trainer(audited, tmp / "audit", progress=False).fit()
+    return {"tmp": tmp, "manifest": manifest, "plain": plain, "audited": audited}
+
+
+def _hist(run) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in json.loads((run / "history.json").read_text())]
+
+
+def test_audit_keeps_the_run_and_adds_the_label_seeing_selection(runs) -> None:
+    tmp = runs["tmp"]
+    plain, audit = tmp / "plain", tmp / "audit"
+    # the run's own selection, history and final weights (BatchNorm statistics included) are unchanged
+    hp, ha = _hist(plain), _hist(audit)
+    assert [{k: v for k, v in r.items() if not k.startswith("val_audit_")} for r in ha] == hp
+    a = torch.load(plain / "checkpoints" / "last.pt", weights_only=True)["model"]
+    b = torch.load(audit / "checkpoints" / "last.pt", weights_only=True)["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert read_selection(plain) == {**read_selection(audit), "fingerprint": read_selection(plain)["fingerprint"]}
+    # a run without the audit keeps the fingerprint it had before the field existed
+    assert "selection_audit" not in json.dumps(runs["plain"].fingerprint()) and runs["plain"].fingerprint() != runs["audited"].fingerprint()
+    # the label-seeing scoring sees the label: validation AUC 1 every epoch, so ties keep epoch 1
+    assert [r["val_audit_auc"] for r in ha] == [1.0, 1.0, 1.0]
+    sel = read_selection(audit, AUDIT_SELECTION)
+    assert sel["epoch"] == 1 and sel["scoring"] == "as_released" and sel["value"] == 1.0
+    assert torch.load(audit / "checkpoints" / "best_audit.pt", weights_only=True)["epoch"] == 1
+    loaded = load_run(audit, "cpu", AUDIT_SELECTION)
+    assert loaded.selection["epoch"] == 1
+
+
+def test_audit_checkpoint_is_scored_by_umcl_evaluate(runs) -> None:
+    tmp, manifest = runs["tmp"], runs["manifest"]
+    cfg = tmp / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump({"evaluation": {"n_bootstrap": 0}}))
+    key = "leaky_test/synthff-all-c23/seed3"
+    outs = {}
+    for name, sel in (("best", "selection.json"), ("audit", AUDIT_SELECTION)):
+        out = tmp / f"eval_{name}"
+        assert umcl_main(["evaluate", "--config", str(cfg), "--run", str(tmp / "audit"), "--key", key, "--tests",
+                          "synthff-all-c23/clean", "--manifests", f"synthff={manifest}", "--out", str(out),
+                          "--selection", sel, "--no-progress"]) == 0
+        outs[name] = json.loads((out / "synthff-all-c23/clean/metrics.json").read_text())
+    prov = {n: m["provenance"] for n, m in outs.items()}
+    assert prov["audit"]["selected_epoch"] == 1 and prov["audit"]["selection_scoring"] == "as_released"
+    assert prov["best"]["selected_epoch"] == read_selection(tmp / "audit")["epoch"]
+    assert prov["best"]["selection_scoring"] == "label_free"
+    scores = pd.read_csv(tmp / "eval_audit" / "scores" / "synthff-c23" / "clean.csv")
+    assert outs["audit"]["auc"]["value"] == pytest.approx(roc_auc_score(scores["label"], scores["score"]), abs=1e-12)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("leak")
+    wf = {"dataset": "synthff", "seeds": [0, 1]}
+    (tmp / "config.yaml").write_text(yaml.safe_dump({"workflow": wf, "evaluation": {"n_bootstrap": N_BOOT}}))
+    sheet = build_sheet(WorkflowConfig(**wf))
+    indexes = write_study_evaluations(tmp / "eval", sheet, "leakage")
+    audit = write_study_evaluations(tmp / "eval_audit", _selection_only(sheet), "leakage")
+    rng = np.random.default_rng(5)
+    for csv in sorted((tmp / "eval_audit").rglob("*.csv")):  # the audit checkpoint scores differently
+        df = pd.read_csv(csv)
+        df["score"] = np.clip(df["score"] + rng.normal(0, 0.3, len(df)), 0, 1)
+        df.to_csv(csv, index=False)
+    for path, epoch, scoring in [(p, 2, "label_free") for p in indexes] + [(p, 1, "as_released") for p in audit]:
+        _add_selection(path, epoch, scoring)
+    out = tmp / "reports" / "leakage"
+    assert umcl_main(["report", "leakage", "--config", str(tmp / "config.yaml"), "--evaluations", *map(str, indexes),
+                      "--audit-evaluations", *map(str, audit), "--out", str(out), "--profile", "test"]) == 0
+    return {"sheet": sheet, "tmp": tmp, "json": json.loads(out.with_suffix(".json").read_text()),
+            "md": out.with_suffix(".md").read_text()}
+
+
+def _selection_only(sheet):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(cells={"leakage": [c for c in sheet.cells["leakage"] if c.decl.panel == "selection"]})
+
+
+def _add_selection(index_path, epoch: int, scoring: str) -> None:
+    """What `umcl evaluate` records of the selection in each cell's provenance."""
+    index = json.loads(index_path.read_text())
+    for cell in index["cells"]:
+        path = index_path.parent / cell["metrics"]
+        m = json.loads(path.read_text())
+        m["provenance"].update({"selected_epoch": epoch, "selection_value": 0.5 + 0.1 * epoch,
+                                "selection_scoring": scoring})
+        path.write_text(json.dumps(m))
+
+
+def _cell(sheet, panel, row):
+    return next(c for c in sheet.cells["leakage"] if (c.decl.panel, c.decl.row) == (panel, row))
+
+
+def test_selection_part(report) -> None:
+    (entry,) = report["json"]["selection"]
+    cell = _cell(report["sheet"], "selection", ("UMCL (released)", "selection"))
+    ours, audit = _scores(cell, report["tmp"] / "eval"), _scores(cell, report["tmp"] / "eval_audit")
+    lf, ar = entry["selections"]["label-free (this suite)"], entry["selections"]["as released (label's prompt, train mode)"]
+    assert lf["epochs"] == [2, 2] and ar["epochs"] == [1, 1] and ar["scoring"] == ["as_released"]
+    assert ar["val_auc_seen"] == [pytest.approx(0.6)] * 2
+    for side, sc in ((lf, ours), (ar, audit)):
+        want = np.mean([roc_auc_score(s["label"], s["score"]) for s in sc.values()])
+        assert side["test_auc"]["value"] == pytest.approx(want, abs=1e-12)
+    val = pd.read_csv(report["tmp"] / "eval_audit" / cell.keys[0].run.to_path() / "ffpp" / "scores" / "val.csv")
+    assert ar["val_auc_label_free"][0] == pytest.approx(roc_auc_score(val["label"], val["score"]), abs=1e-12)
+    value, ci = _reference_difference(ours, audit, "auc")
+    d = entry["test_auc_difference"]
+    assert abs(value) > 1e-6
+    assert d["value"] == pytest.approx(value, abs=1e-12) and (d["ci_low"], d["ci_high"]) == pytest.approx(ci, abs=1e-12)
+
+
+def test_cpml_and_prompt_parts(report) -> None:
+    sheet, root = report["sheet"], report["tmp"] / "eval"
+    (cpml,) = report["json"]["cpml"]
+    a = _scores(_cell(sheet, "cpml", ("CPML (label-free)", "classifier")), root)
+    b = _scores(_cell(sheet, "cpml", ("CPML (label-fed classifier)", "classifier")), root)
+    assert cpml["difference"]["value"] == pytest.approx(_reference_difference(a, b, "auc")[0], abs=1e-12)
+    prompt = {r["reference"].split(" / ")[0]: r for r in report["json"]["prompt"]}
+    assert set(prompt) == {"UMCL (paper)", "UMCL (released)", "CPML (label-free)", "CPML (label-fed classifier)"}
+    for model, r in prompt.items():
+        a = _scores(_cell(sheet, "prompt", (model, "label-free prompt")), root)
+        b = _scores(_cell(sheet, "prompt", (model, "leakage_audit prompt")), root)
+        assert r["leaked"] == f"{model} / leakage_audit prompt"
+        assert r["difference"]["value"] == pytest.approx(_reference_difference(a, b, "auc")[0], abs=1e-12)
+    assert "## (c) Test prompt" in report["md"] and "paired stratified bootstrap" in report["md"]
+
+
+def test_missing_audit_evaluation_renders(report, tmp_path) -> None:
+    sheet = report["sheet"]
+    indexes = sorted((report["tmp"] / "eval").rglob("evaluation.json"))
+    out = tmp_path / "leakage"
+    assert umcl_main(["report", "leakage", "--config", str(report["tmp"] / "config.yaml"), "--evaluations",
+                      *map(str, indexes), "--out", str(out)]) == 0
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert data["selection"][0]["missing"] == ["as released (label's prompt, train mode)"]
+    assert "not evaluated on this profile" in out.with_suffix(".md").read_text()
+    assert sheet.cells["leakage"]

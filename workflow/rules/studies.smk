@@ -1,0 +1,105 @@
+# Issue 12's studies beyond the paper's tables (umcl.protocols.studies; their runs and evaluations are in
+# the job sheet and go through the same train/evaluate rules as every table):
+#   reports[/P]/paper_vs_released.{tex,md,json}  UMCL (paper) vs umcl-released, and the one-switch ablation
+#   reports[/P]/leakage.{md,json}                checkpoint selection, CPML's label-fed classifier, leaked prompts
+# plus the leakage audit's second checkpoint of each umcl-released selection run, scored by the same
+# `umcl evaluate` (--selection selection_audit.json) into results/P/eval_audit/.
+
+
+def audit_runs():
+    """Runs whose audit checkpoint the leakage report reads (its ``selection`` panel)."""
+    return list(dict.fromkeys(k.run for c in L.sheet.cells.get("leakage", []) if c.decl.panel == "selection"
+                              for k in c.keys))
+
+
+def audit_keys(wildcards):
+    run = run_of(wildcards)
+    return list(dict.fromkeys(k for c in L.sheet.cells.get("leakage", []) if c.decl.panel == "selection"
+                              for k in c.keys if k.run == run))
+
+
+def audit_roles(wildcards):
+    run = run_of(wildcards)
+    return sorted({run.train.dataset} | {k.test.dataset for k in audit_keys(wildcards)})
+
+
+def audit_files():
+    return [L.audit_evaluation(r, DATASET_SLUG[k.test.dataset]) for r in audit_runs()
+            for k in dict.fromkeys(k for c in L.sheet.cells.get("leakage", []) if c.decl.panel == "selection"
+                                   for k in c.keys if k.run == r)]
+
+
+rule evaluate_audit:
+    input:
+        config=ancient(RESOLVED),
+        manifests=lambda wc: [manifest_of_role(r) for r in audit_roles(wc)],
+        selection=L.selection(RUN),
+    output:
+        L.audit_evaluation(RUN, "{testset}"),
+    params:
+        run=lambda wc, input: os.path.dirname(input.selection),
+        out=lambda wc, output: os.path.dirname(output[0]),
+        key=RUN,
+        tests=lambda wc: " ".join(k.test_path for k in audit_keys(wc)),
+        manifests=lambda wc: " ".join(f"{r}={manifest_of_role(r)}" for r in audit_roles(wc)),
+        settings=settings("evaluation"),
+    log:
+        L.log("evaluate_audit", RUN, "{testset}"),
+    threads: threads_of("evaluate")
+    resources:
+        **res("evaluate"),
+    conda:
+        "../envs/umcl.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} umcl evaluate --config {input.config} --run {params.run} "
+        "--key {params.key} --tests {params.tests} --manifests {params.manifests} --out {params.out} "
+        "--selection selection_audit.json --no-progress > {log} 2>&1"
+
+
+rule report_paper_vs_released:
+    input:
+        config=ancient(RESOLVED),
+        evaluations=L.evaluation_files(["paper_vs_released"]),
+    output:
+        tex=L.study_files("paper_vs_released")[0],
+        md=report(L.study_files("paper_vs_released")[1], caption="../report/table.rst", category="Studies"),
+        json=L.study_files("paper_vs_released")[2],
+    params:
+        prefix=lambda wc, output: os.path.splitext(output.json)[0],
+        profile=PROFILE,
+        evaluations=lambda wc, input: f"--evaluations {input.evaluations}" if input.evaluations else "",
+    log:
+        L.log("report", "paper_vs_released"),
+    threads: 1
+    resources:
+        **res("report"),
+    conda:
+        "../envs/umcl.yaml"
+    shell:
+        "umcl report paper_vs_released --config {input.config} {params.evaluations} --out {params.prefix} "
+        "--profile {params.profile} > {log} 2>&1"
+
+
+rule report_leakage:
+    input:
+        config=ancient(RESOLVED),
+        evaluations=L.evaluation_files(["leakage"]),
+        audit=audit_files(),
+    output:
+        md=report(L.study_files("leakage")[0], caption="../report/table.rst", category="Studies"),
+        json=L.study_files("leakage")[1],
+    params:
+        prefix=lambda wc, output: os.path.splitext(output.json)[0],
+        profile=PROFILE,
+        evaluations=lambda wc, input: f"--evaluations {input.evaluations}" if input.evaluations else "",
+        audit=lambda wc, input: f"--audit-evaluations {input.audit}" if input.audit else "",
+    log:
+        L.log("report", "leakage"),
+    threads: 1
+    resources:
+        **res("report"),
+    conda:
+        "../envs/umcl.yaml"
+    shell:
+        "umcl report leakage --config {input.config} {params.evaluations} {params.audit} --out {params.prefix} "
+        "--profile {params.profile} > {log} 2>&1"
