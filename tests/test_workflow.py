@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,15 @@ PROFILES = {
 }
 
 
-def snakemake(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "snakemake"), *args], cwd=REPO, env=ENV, capture_output=True,
-                          text=True, timeout=300)
+def snakemake(*args: str, work: Path | None = None) -> subprocess.CompletedProcess:
+    """The repository's Snakefile run in ``work`` (default: a fresh temporary folder, removed after):
+    parsing the Snakefile writes results/<profile>/config.resolved.yaml, which must never land in the
+    checkout (test_dry_runs_leave_the_checkout_alone). Relative paths in ``args`` are read from ``work``."""
+    if work is None:
+        with tempfile.TemporaryDirectory(prefix="umcl-snakemake-") as tmp:
+            return snakemake(*args, work=Path(tmp))
+    return subprocess.run([str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+                           *args], cwd=work, env=ENV, capture_output=True, text=True, timeout=300)
 
 
 def job_counts(stdout: str) -> dict[str, int]:
@@ -96,7 +103,8 @@ def test_slurm_profile() -> None:
     assert prof["executor"] == "slurm"
     extra = str(prof["default-resources"].get("slurm_extra", ""))
     assert not any(flag in extra for flag in ("--gres", "--gpus", "--mem", "--time"))
-    proc = snakemake("-n", "--forceall", "--workflow-profile", "workflow/profiles/slurm", "--config", "profile=paper")
+    proc = snakemake("-n", "--forceall", "--workflow-profile", str(REPO / "workflow" / "profiles" / "slurm"),
+                     "--config", "profile=paper")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "gpu=1" in proc.stdout  # GPU stages ask the scheduler for a GPU
 
@@ -148,6 +156,18 @@ def test_range_errors_stop_snakemake_at_parse(tmp_path: Path) -> None:
     proc = snakemake("-n", "--config", f"profile={bad}")
     assert proc.returncode != 0 and "training.epochs must be >= 1" in proc.stdout + proc.stderr
     assert not (REPO / "results" / bad.stem / "config.resolved.yaml").exists()
+
+
+def test_dry_runs_leave_the_checkout_alone(tmp_path: Path) -> None:
+    """The Snakefile writes the resolved config while it is parsed: a dry run through ``snakemake()``
+    writes it in its own working folder, never in the checkout's results/."""
+    profile = _profile(tmp_path, "evaluation:\n  n_bootstrap: 31\n").rename(tmp_path / "dryrun-hygiene.yaml")
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = snakemake("-n", "--forceall", "stage_evaluate", "--config", f"profile={profile}", work=work)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "n_bootstrap: 31" in (work / "results" / profile.stem / "config.resolved.yaml").read_text()
+    assert not (REPO / "results" / profile.stem).exists()
 
 
 def test_resolved_config_rewritten_only_when_its_content_changes(tmp_path: Path) -> None:
@@ -228,8 +248,7 @@ def test_difficulty_sweep_profiles_differ_only_in_difficulty() -> None:
         return cfg
 
     assert all(without_difficulty(c) == without_difficulty(configs[0]) for c in configs)
-    proc = snakemake("-n", "--forceall", "stage_evaluate", "--config",
-                     f"profile={files[0].relative_to(REPO)}")
+    proc = snakemake("-n", "--forceall", "stage_evaluate", "--config", f"profile={files[0]}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     jobs = job_counts(proc.stdout)
     assert jobs["train"] == 2 and jobs["evaluate"] == 2 and "pretrain" not in jobs

@@ -77,7 +77,7 @@ rule report_table9:
 
 rule report_index:
     input:
-        [f"{L.report_prefix(t)}.json" for t in [*WF.tables, *L.figures]] + [f"{L.claims}.json"],
+        index_summaries(),
     output:
         L.index,
     params:
