@@ -115,6 +115,23 @@ def test_profile_seeds_and_detectors_expand_every_table() -> None:
     assert {r.detector for r in sheet.runs} == {"lrnet", "umcl"}
 
 
+def test_table_seeds_override_seeds_for_one_table_only() -> None:
+    """workflow.table_seeds: Table 3 with three seeds, Table 6 with one; a run Table 4 shares with Table 3
+    is trained once per seed of either, and the unknown-table key is refused."""
+    wf = WorkflowConfig(seeds=[0, 1, 2], detectors=["umcl"],
+                        table_seeds={t: [0] for t in ("table4", "table6", "table10", "table11")})
+    sheet = build_sheet(wf, PROTOCOLS)
+    assert {tuple(k.run.seed for k in c.keys) for c in sheet.cells["table3"]} == {(0, 1, 2)}
+    assert {tuple(k.run.seed for k in c.keys) for c in sheet.cells["table6"]} == {(0,)}
+    assert {tuple(k.run.seed for k in c.keys) for c in sheet.cells["table4"]} == {(0,)}
+    per_method = {r for r in sheet.runs if r.train.methods and r.detector == "umcl"}
+    assert per_method and {r.seed for r in per_method} == {0}
+    assert {r.seed for r in sheet.runs if r.detector == "umcl" and not r.train.methods
+            and r.train.dataset == "ff++" and r.variant is None} == {0, 1, 2}
+    with pytest.raises(Exception, match="table_seeds"):
+        WorkflowConfig(table_seeds={"table99": [0]})
+
+
 # ----------------------------------------------------------------------------------------- evaluation
 T = 8
 CONFIG = {"training": {"epochs": 2, "batch_size": 4, "lr_warmup": 0.05, "lr": 0.01, "warmup_fraction": 0.2,
