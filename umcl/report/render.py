@@ -20,6 +20,7 @@ and in the JSON. An average column ("Avg") is the mean of the row's cells (no in
 from __future__ import annotations
 
 import statistics
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -313,13 +314,39 @@ def format_entry(e: Entry, latex: bool) -> str:
     return text
 
 
-def tex_escape(text: str) -> str:
-    """Escape LaTeX special characters in plain text."""
-    repl = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+#: plain-text characters LaTeX does not take as text, and what prints them (any font encoding, no package)
+TEX_TEXT = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-            "±": r"$\pm$", "↑": r"$\uparrow$", "↓": r"$\downarrow$", "→": r"$\rightarrow$", "³": r"$^3$",
-            "≥": r"$\geq$"}
-    return "".join(repl.get(ch, ch) for ch in text)
+            "<": r"$<$", ">": r"$>$", "|": r"$|$",  # OT1 (LaTeX's default encoding) prints these as ¡ ¿ —
+            "±": r"$\pm$", "↑": r"$\uparrow$", "↓": r"$\downarrow$", "→": r"$\rightarrow$", "²": r"$^2$",
+            "³": r"$^3$", "≥": r"$\geq$", "≤": r"$\leq$", "≠": r"$\neq$", "≈": r"$\approx$", "×": r"$\times$",
+            "·": r"$\cdot$", "−": r"$-$", "–": "--", "—": "---", "…": r"\ldots{}", "“": "``", "”": "''",
+            "‘": "`", "’": "'", "°": r"$^\circ$", "√": r"$\surd$", "∞": r"$\infty$"}
+
+
+def _tex_char(ch: str) -> str:
+    """One character as LaTeX text: :data:`TEX_TEXT`, Greek letters in math mode, others as they are."""
+    if ch in TEX_TEXT:
+        return TEX_TEXT[ch]
+    name = unicodedata.name(ch, "")
+    if name.startswith(("GREEK SMALL LETTER ", "GREEK CAPITAL LETTER ")):
+        letter = name.rsplit(" ", 1)[1].lower().replace("lamda", "lambda")  # Unicode spells it LAMDA
+        if "CAPITAL" in name:
+            letter = letter.capitalize()
+        if letter in _TEX_GREEK:
+            return f"$\\{letter}$"
+    return ch
+
+
+#: Greek letters LaTeX has a macro for (capitals that look Latin, and omicron, have none)
+_TEX_GREEK = {*"alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon "
+              "phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split()}
+
+
+def tex_escape(text: str) -> str:
+    """Plain text (titles, labels, notes) as LaTeX text that compiles with pdflatex: special
+    characters escaped, arrows, ±, dashes, quotes and Greek letters spelled in LaTeX (tests/test_latex_compiles.py)."""
+    return "".join(_tex_char(ch) for ch in text)
 
 
 def legend_lines(built: Built, ev: EvalConfig) -> list[str]:
