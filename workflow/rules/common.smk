@@ -186,3 +186,37 @@ def figure_args(wildcards):
         if spec.methods:
             args += f" --methods {' '.join(spec.methods)}"
     return args
+
+
+# Studies (workflow/rules/studies.smk): the leakage audit's second checkpoint of each umcl-released
+# selection run (umcl.protocols.studies, the leakage study's ``selection`` panel)
+def audit_cells():
+    """The evaluation keys whose audit checkpoint the leakage report reads (its ``selection`` panel)."""
+    return list(dict.fromkeys(k for c in L.sheet.cells.get("leakage", []) if c.decl.panel == "selection"
+                              for k in c.keys))
+
+
+def audit_keys(wildcards):
+    run = run_of(wildcards)
+    return [k for k in audit_cells() if k.run == run and DATASET_SLUG[k.test.dataset] == wildcards.testset]
+
+
+def audit_roles(wildcards):
+    run = run_of(wildcards)
+    return sorted({run.train.dataset} | {k.test.dataset for k in audit_keys(wildcards)})
+
+
+def audit_files():
+    return sorted({L.audit_evaluation(k.run, DATASET_SLUG[k.test.dataset]) for k in audit_cells()})
+
+
+def audit_manifests(wildcards):
+    return [manifest_of_role(r) for r in audit_roles(wildcards)]
+
+
+def audit_manifest_args(wildcards):
+    return " ".join(f"{r}={manifest_of_role(r)}" for r in audit_roles(wildcards))
+
+
+def audit_tests(wildcards):
+    return " ".join(k.test_path for k in audit_keys(wildcards))

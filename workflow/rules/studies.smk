@@ -3,36 +3,13 @@
 #   reports[/P]/paper_vs_released.{tex,md,json}  UMCL (paper) vs umcl-released, and the one-switch ablation
 #   reports[/P]/leakage.{md,json}                checkpoint selection, CPML's label-fed classifier, leaked prompts
 # plus the leakage audit's second checkpoint of each umcl-released selection run, scored by the same
-# `umcl evaluate` (--selection selection_audit.json) into results/P/eval_audit/.
-
-
-def audit_runs():
-    """Runs whose audit checkpoint the leakage report reads (its ``selection`` panel)."""
-    return list(dict.fromkeys(k.run for c in L.sheet.cells.get("leakage", []) if c.decl.panel == "selection"
-                              for k in c.keys))
-
-
-def audit_keys(wildcards):
-    run = run_of(wildcards)
-    return list(dict.fromkeys(k for c in L.sheet.cells.get("leakage", []) if c.decl.panel == "selection"
-                              for k in c.keys if k.run == run))
-
-
-def audit_roles(wildcards):
-    run = run_of(wildcards)
-    return sorted({run.train.dataset} | {k.test.dataset for k in audit_keys(wildcards)})
-
-
-def audit_files():
-    return [L.audit_evaluation(r, DATASET_SLUG[k.test.dataset]) for r in audit_runs()
-            for k in dict.fromkeys(k for c in L.sheet.cells.get("leakage", []) if c.decl.panel == "selection"
-                                   for k in c.keys if k.run == r)]
+# `umcl evaluate` (--selection selection_audit.json) into results/P/eval_audit/. Functions: common.smk.
 
 
 rule evaluate_audit:
     input:
         config=ancient(RESOLVED),
-        manifests=lambda wc: [manifest_of_role(r) for r in audit_roles(wc)],
+        manifests=audit_manifests,
         selection=L.selection(RUN),
     output:
         L.audit_evaluation(RUN, "{testset}"),
@@ -40,8 +17,8 @@ rule evaluate_audit:
         run=lambda wc, input: os.path.dirname(input.selection),
         out=lambda wc, output: os.path.dirname(output[0]),
         key=RUN,
-        tests=lambda wc: " ".join(k.test_path for k in audit_keys(wc)),
-        manifests=lambda wc: " ".join(f"{r}={manifest_of_role(r)}" for r in audit_roles(wc)),
+        tests=audit_tests,
+        manifests=audit_manifest_args,
         settings=settings("evaluation"),
     log:
         L.log("evaluate_audit", RUN, "{testset}"),
