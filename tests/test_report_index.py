@@ -10,19 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
+from test_workflow import snakemake  # the repository's Snakefile in a temporary working folder
 from umcl.cli import main as umcl_main
 from umcl.workflow import load_profile
-
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def _write(path: Path, data: dict) -> Path:
@@ -66,10 +60,7 @@ def test_the_index_rule_reads_every_artefact_rule_all_builds(profile):
     artefact of rule all, Table 9 and the claims included."""
     _, layout = load_profile(profile, check=False)
     index = layout.index
-    with tempfile.TemporaryDirectory(prefix="umcl-index-") as work:
-        proc = subprocess.run([str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", work,
-                               "-n", "-p", "--forceall", index, "--config", f"profile={profile}"],
-                              cwd=work, env=ENV, capture_output=True, text=True, timeout=600)
+    proc = snakemake("-n", "-p", "--forceall", index, "--config", f"profile={profile}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     command = re.search(r"umcl report index --tables (.+?) --out", proc.stdout)
     assert command, proc.stdout[-2000:]

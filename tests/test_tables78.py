@@ -21,10 +21,11 @@ from sklearn.metrics import roc_auc_score
 
 from test_protocols import CONFIG, _digest, toy_run, two_method_manifest  # noqa: F401  (fixtures)
 from umcl.cli import main as umcl_main
-from umcl.evaluation.conditions import DEGRADATIONS, TestCondition, table7_conditions, table8_conditions
+from umcl.evaluation.condition_keys import degradation_of
+from umcl.evaluation.conditions import TestCondition, table7_conditions, table8_conditions
 from umcl.protocols.keys import DATASET_SLUG, EvalKey
 from umcl.protocols.sheet import build_sheet
-from umcl.protocols.tables import LANDMARK_CONDITION, PROTOCOLS, T78_TRAIN
+from umcl.protocols.tables import PROTOCOLS, T78_TRAIN
 from umcl.registry import get_entry, load_all
 from umcl.report.claims import CLAIMS, CellKey, required_cells
 from umcl.report.paper_tables import load_paper_table
@@ -62,7 +63,9 @@ def test_paper_rows_are_declared_with_the_paper_values_conditions(table: str) ->
 def test_landmark_noise_applies_only_to_detectors_that_read_landmarks() -> None:
     load_all()
     assert set(READS_LANDMARKS) == {d for d in DETECTORS if "landmarks" in get_entry(d).cls.inputs}
-    assert LANDMARK_CONDITION == DEGRADATIONS["landmark_noise"].prefix + "-"
+    assert degradation_of("landmarks-s0.05") == "landmark_noise"
+    assert degradation_of("frames-r0.50_seed1") == "frame_sampling"
+    assert degradation_of("clean") is None and degradation_of("prompt-opposite-labelfree") is None
     p = PROTOCOLS["table7"]
     na = {x.row for x in p.extra_rows if x.not_applicable}
     assert na == {("Xception", "landmarks-0.01"), ("Xception", "landmarks-0.05")}

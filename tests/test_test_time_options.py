@@ -10,9 +10,7 @@ folder stays byte-identical and the pipeline's resume check (``Trainer._same_run
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +18,7 @@ import pytest
 import torch
 
 import _train_fixtures
+from test_protocols import _digest  # every file of a run folder (but logs) -> sha256
 from umcl.errors import ConfigError, UmclError
 from umcl.evaluation.conditions import (CLEAN, FIXED_PROMPT_POLICY, INFERENCE_VIEWS, TestCondition,
                                         apply_condition, detector_default_condition, table8_conditions,
@@ -132,11 +131,6 @@ def test_fixed_prompt_outside_umcl_is_a_one_line_error():
 
 # ---------------------------------------------------------------------------- the run is reused
 
-def _digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix != ".log"}
-
-
 @pytest.fixture(scope="module")
 def released_run(tmp_path_factory):
     from umcl.training.trainer import Trainer, build_spec
@@ -194,3 +188,23 @@ def test_with_defaults_fills_only_what_the_condition_leaves_at_default():
     assert with_defaults(attack, default) == attack  # the attack's text replaces the fixed prompt
     neutral = TestCondition(prompt_policy="neutral", inference_views="hq")
     assert with_defaults(neutral, default) == neutral
+
+
+def test_torch_free_key_spelling_is_the_conditions_own():
+    """umcl.evaluation.condition_keys (read by the protocol layer without torch) spells the keys that
+    TestCondition builds: degradations, attack modes, the label-free twin."""
+    import subprocess
+    import sys
+
+    from umcl import prompts
+    from umcl.evaluation import condition_keys as ck
+    from umcl.evaluation.conditions import DEGRADATIONS, table7_conditions
+
+    assert set(ck.ATTACK_MODE_KEYS) == set(prompts.ATTACK_MODES)
+    assert set(ck.DEGRADATION_KEYS) == set(DEGRADATIONS)
+    for cond in table7_conditions(seed=1) + table8_conditions():
+        assert ck.degradation_of(cond.key) == cond.degradation
+        if cond.prompt_attack:
+            assert ck.attack_part(cond.prompt_attack, cond.attack_mode) in ck.key_parts(cond.key)
+    code = "import sys, umcl.protocols.tables, umcl.report.claims; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0  # the protocol layer stays torch-free

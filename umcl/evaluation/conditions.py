@@ -53,6 +53,9 @@ import torch
 from torch import Tensor
 
 from umcl import prompts
+from umcl.evaluation.condition_keys import (ATTACK_MODE_KEYS, ATTACK_PART, DEGRADATION_KEYS, POLICY_PART, SEED_PART,
+                                            VIEWS_PART, attack_part, degradation_part, join_parts, key_parts,
+                                            with_attack_mode)
 from umcl.errors import ConfigError, UmclError
 from umcl.seeding import numpy_rng
 
@@ -67,8 +70,6 @@ DEFAULT_INFERENCE_VIEWS = "both"
 FIXED_PROMPT_POLICY = "released_fixed"
 #: every test-time prompt policy: the prompt bank's (umcl.prompts.INFERENCE_POLICIES) and the fixed one
 PROMPT_POLICIES = prompts.INFERENCE_POLICIES + (FIXED_PROMPT_POLICY,)
-#: key spellings of the parts that are not degradations (the degradations' come from their registration)
-POLICY_PART, VIEWS_PART, ATTACK_PART, SEED_PART = "policy-", "views-", "prompt-", "seed"
 
 
 # ---------------------------------------------------------------------------- registry
@@ -88,10 +89,13 @@ class Degradation:
 DEGRADATIONS: dict[str, Degradation] = {}
 
 
-def register_degradation(name: str, prefix: str, symbol: str, paper_levels: tuple[float, ...],
-                         check: Callable[[float], str | None]
+def register_degradation(name: str, paper_levels: tuple[float, ...], check: Callable[[float], str | None]
                          ) -> Callable[[Callable[[dict, float, int], dict]], Callable[[dict, float, int], dict]]:
-    """Decorator: register ``fn(batch, level, seed) -> batch`` as the degradation ``name``."""
+    """Decorator: register ``fn(batch, level, seed) -> batch`` as the degradation ``name``, whose key
+    spelling is :data:`umcl.evaluation.condition_keys.DEGRADATION_KEYS` ``[name]`` (torch-free)."""
+    if name not in DEGRADATION_KEYS:
+        raise ValueError(f"degradation {name!r} has no key spelling: add it to condition_keys.DEGRADATION_KEYS")
+    prefix, symbol = DEGRADATION_KEYS[name]
     if not re.fullmatch(r"[a-z]+", prefix) or not re.fullmatch(r"[a-z]", symbol):
         raise ValueError(f"degradation key prefix {prefix!r} must be lowercase letters, symbol one letter")
 
@@ -188,24 +192,23 @@ class TestCondition:
         """Canonical, path-safe name (module docstring); ``clean`` for the default."""
         parts = []
         if self.degradation is not None:
-            deg = DEGRADATIONS[self.degradation]
-            parts.append(f"{deg.prefix}-{deg.symbol}{_fmt(self.level)}")
+            parts.append(degradation_part(self.degradation, _fmt(self.level)))
         if self.prompt_policy != prompts.DEFAULT_INFERENCE_POLICY:
             parts.append(POLICY_PART + self.prompt_policy.replace("_", "-"))
         if self.prompt_attack is not None:
-            parts.append(f"{ATTACK_PART}{self.prompt_attack}-{self.attack_mode.replace('_', '')}")
+            parts.append(attack_part(self.prompt_attack, self.attack_mode))
         if self.inference_views != DEFAULT_INFERENCE_VIEWS:
             parts.append(VIEWS_PART + self.inference_views)
         if self.seed:
             parts.append(f"{SEED_PART}{self.seed}")
-        return "_".join(parts) or "clean"
+        return join_parts(parts)
 
     @classmethod
     def from_key(cls, key: str) -> "TestCondition":
         """The condition named ``key`` (inverse of :attr:`key`); one-line error for a bad key."""
         fields: dict = {}
-        parts = [] if key == "clean" else key.split("_")
-        modes = {m.replace("_", ""): m for m in prompts.ATTACK_MODES}
+        parts = key_parts(key)
+        modes = {spelled: mode for mode, spelled in ATTACK_MODE_KEYS.items()}
         by_prefix = {d.prefix: d for d in DEGRADATIONS.values()}
         for part in parts:
             m_deg = re.fullmatch(r"([a-z]+)-([a-z])(.+)", part)
@@ -236,15 +239,6 @@ class TestCondition:
 
 CLEAN = TestCondition()
 """No degradation, the default label-free prompt policy, no attack, both views."""
-
-
-def with_attack_mode(key: str, mode: str) -> str:
-    """The key of condition ``key`` with its prompt attack chosen by ``mode`` (e.g. a label-chosen
-    attack's label-free twin); one-line error when ``key`` has no attack."""
-    cond = TestCondition.from_key(key)
-    if cond.prompt_attack is None:
-        raise ConfigError(f"test condition {key!r} has no prompt attack", fix="name a prompt-<attack>-<mode> key")
-    return replace(cond, attack_mode=mode).key
 
 
 def detector_default_condition(detector: str) -> TestCondition:
@@ -326,7 +320,7 @@ def _check_sigma(s: float) -> str | None:
     return None if s >= 0.0 else "σ must be >= 0"
 
 
-@register_degradation("frame_sampling", "frames", "r", (0.9, 0.7, 0.5, 0.3), _check_ratio)
+@register_degradation("frame_sampling", (0.9, 0.7, 0.5, 0.3), _check_ratio)
 def frame_sampling(batch: dict, ratio: float, seed: int) -> dict:
     """Keep a random ``ratio`` of each clip's frames in order, holding each kept frame (module docstring)."""
     out = dict(batch)
@@ -348,7 +342,7 @@ def frame_sampling(batch: dict, ratio: float, seed: int) -> dict:
     return out
 
 
-@register_degradation("landmark_noise", "landmarks", "s", (0.01, 0.05), _check_sigma)
+@register_degradation("landmark_noise", (0.01, 0.05), _check_sigma)
 def landmark_noise(batch: dict, sigma: float, seed: int) -> dict:
     """Add N(0, σ²) to every normalised landmark coordinate; ``σ = 0`` returns the batch unchanged."""
     out = dict(batch)

@@ -14,6 +14,7 @@ right's FF++ column is the Deepfakes class at c40 (IID protocol, as the paper sa
 from __future__ import annotations
 
 from umcl.errors import UmclError
+from umcl.evaluation.condition_keys import LANDMARK_DEGRADATIONS, degradation_of, with_attack_mode
 from umcl.protocols.keys import CLEAN, Selection
 from umcl.protocols.spec import NATIVE, CellDecl, ExtraRow, Model, Protocol
 from umcl.vocab import COMPRESSIONS, FF_METHODS, READS_LANDMARKS, method_abbrev
@@ -101,9 +102,6 @@ def _paper_rows(table: int) -> tuple[list, list[str]]:
     return list(panel.rows), list(dict.fromkeys(c.key[0] for c in panel.columns))
 
 
-#: key prefix of the landmark-noise condition (umcl.evaluation.conditions, degradation ``landmark_noise``;
-#: tests/test_tables78.py checks the spelling): it applies only to detectors in vocab.READS_LANDMARKS
-LANDMARK_CONDITION = "landmarks-"
 #: Tables 7 and 8 evaluate Table 3's raw-trained runs (trained once) under test-time conditions
 T78_TRAIN = "raw"
 
@@ -121,7 +119,7 @@ def table7() -> Protocol:
         model = TRAINED_ROWS[name]
         for deg, label, cond in degradations:
             row, beyond = (name, deg), name in ("Xception", "LRNet")
-            if cond.startswith(LANDMARK_CONDITION) and model.detector not in READS_LANDMARKS:
+            if degradation_of(cond) in LANDMARK_DEGRADATIONS and model.detector not in READS_LANDMARKS:
                 extra.append(ExtraRow(row, f"{label} (beyond the paper)", not_applicable=f"{name} reads no landmarks"))
                 continue
             if beyond:
@@ -141,13 +139,6 @@ def table7() -> Protocol:
                     delta_rows=tuple(deltas), notes=notes, row_label_levels=1)
 
 
-def _label_free(condition: str) -> str:
-    """The label-free twin of a label-chosen attack key (``prompt-opposite-labelchosen`` → ``...-labelfree``)."""
-    if not condition.endswith("-labelchosen"):
-        raise UmclError(f"Table 8 row condition {condition!r} is not a label-chosen prompt attack")
-    return condition.removesuffix("-labelchosen") + "-labelfree"
-
-
 def table8() -> Protocol:
     """Prompt attacks on CPML and UMCL trained on FF++ raw: the paper's rows (label-chosen attack text),
     the same attacks label-free, and a no-attack reference row (label-free default prompt policy)."""
@@ -159,7 +150,8 @@ def table8() -> Protocol:
         for r in rows:
             if r.key[0] == name:
                 cells += [CellDecl(r.key, (test,), model, _ff(T78_TRAIN), _ff(test), r.condition) for test in tests]
-                mine.append(((name, f"{r.key[1]}-labelfree"), f"{r.label}, label-free", _label_free(r.condition)))
+                mine.append(((name, f"{r.key[1]}-labelfree"), f"{r.label}, label-free",
+                             with_attack_mode(r.condition, "label_free")))
         for row, label, cond in mine:
             extra.append(ExtraRow(row, f"{label} (beyond the paper)"))
             cells += [CellDecl(row, (test,), model, _ff(T78_TRAIN), _ff(test), cond) for test in tests]

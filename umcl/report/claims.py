@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 from umcl.errors import UmclError
+from umcl.evaluation.condition_keys import attack_part
 from umcl.io_utils import write_json, write_text
 from umcl.protocols.keys import Selection
 from umcl.protocols.spec import NATIVE
@@ -612,8 +613,11 @@ T11_TRAIN = selection(FF, "c23")
 VARIANT_A, VARIANT_B, VARIANT_C, VARIANT_PAIRS = "ablA", "ablB", "ablC", "pairs"
 #: Table 4's DFD test selection (as umcl.protocols.tables.table4)
 DFD_TEST = selection("dfd", "c23")
-#: Table 8's attacks as the paper words them: the attack text is chosen by the true label
-ATTACK = "prompt-{}-labelchosen"
+
+
+def _attack(prompt: str) -> str:
+    """Table 8's attack condition as the paper words it: the attack text is chosen by the true label."""
+    return attack_part(prompt, "label_chosen")
 
 
 def _ff(c: str) -> str:
@@ -750,7 +754,7 @@ def _prompt_claim(cid: str, prompt: str, det: str, above: float | None = None, b
                   minus: str | None = None) -> Callable[[Results], Verdict]:
     def check(results: Results) -> Verdict:
         t8 = _table(8)
-        cond = ATTACK.format(prompt)
+        cond = _attack(prompt)
         name = {"umcl": "UMCL", "cpml": "CPML"}
         paper = [Quantity(f"paper: {name[det]}" + (f" − {name[minus]}" if minus else "") + f" {c}",
                           t8.value((name[det], prompt), c, "auc") - (t8.value((name[minus], prompt), c, "auc") if minus else 0))
@@ -883,15 +887,15 @@ CLAIMS: tuple[Claim, ...] = (
           tests="trained on raw, landmarks + N(0, 0.05): UMCL − CPML > 33 AUC on raw, c23 and c40"),
     Claim("T8-opposite-88", "§5.4, Table 8", "UMCL maintains robust performance above 88% across all compression rates",
           "measured", _prompt_claim("T8-opposite-88", "opposite", "umcl", above=88),
-          _needs_cond(("umcl",), ATTACK.format("opposite")),
+          _needs_cond(("umcl",), _attack("opposite")),
           tests="trained on raw, opposite prompts (label-chosen): UMCL AUC > 88 on raw, c23 and c40"),
     Claim("T8-cpml-opposite", "§5.4, Table 8", "CPML suffers catastrophic failures under opposite prompts (dropping to 10% AUC)",
           "measured", _prompt_claim("T8-cpml-opposite", "opposite", "cpml", below=50),
-          _needs_cond(("cpml",), ATTACK.format("opposite")),
+          _needs_cond(("cpml",), _attack("opposite")),
           tests="trained on raw, opposite prompts (label-chosen): CPML AUC below chance (< 50) on raw, c23 and c40"),
     Claim("T8-unrelated", "§5.4, Table 8", "Even under unrelated prompts, UMCL achieves 87–93% AUC compared to CPML’s 42–48%",
           "measured", _prompt_claim("T8-unrelated", "unrelated", "umcl", above=0, minus="cpml"),
-          _needs_cond(("umcl", "cpml"), ATTACK.format("unrelated")),
+          _needs_cond(("umcl", "cpml"), _attack("unrelated")),
           tests="trained on raw, unrelated prompts (label-chosen): UMCL − CPML > 0 on raw, c23 and c40"),
     Claim("T10-ASA", "§5.6, Table 10", "Compared to Model C, UMCL enhances both detection accuracy and generalization, "
           "yielding an average AUC improvement of 2.99%", "measured", check_t10_asa,
