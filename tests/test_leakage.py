@@ -209,3 +209,26 @@ def test_missing_audit_evaluation_renders(report, tmp_path) -> None:
     assert data["selection"][0]["missing"] == ["as released (label's prompt, train mode)"]
     assert "not evaluated on this profile" in out.with_suffix(".md").read_text()
     assert sheet.cells["leakage"]
+
+
+def test_tiny_released_run_keeps_both_selections(tmp_path, monkeypatch) -> None:
+    """A real ``umcl-released`` run (its recipe turns the audit on): both selections recorded, each the
+    best epoch of its own validation scoring, and the audit checkpoint loads and scores."""
+    import _train_fixtures
+    from test_test_time_options import SMALL
+
+    monkeypatch.setattr(_train_fixtures, "S", 32)
+    manifest = _train_fixtures.make_manifest(tmp_path / "data", counts={"train": (2, 2), "val": (3, 3),
+                                                                        "test": (2, 2)}, n_frames=16)
+    config = {"training": {"epochs": 2, "batch_size": 4, "seed": 0, "device": "cpu"},
+              "detectors": {"umcl-released": dict(SMALL)}}
+    spec = build_spec(config, "umcl-released", manifest, "c23")
+    assert spec.training.selection == "label_free" and spec.training.selection_audit
+    run = tmp_path / "run"
+    Trainer(spec, run, progress=False).fit()
+    hist = pd.read_csv(run / "history.csv")
+    for name, column in (("selection.json", "val_auc"), (AUDIT_SELECTION, "val_audit_auc")):
+        sel = read_selection(run, name)
+        assert sel["value"] == hist[column].max() and sel["epoch"] == int(hist.loc[hist[column].idxmax(), "epoch"])
+    loaded = load_run(run, "cpu", AUDIT_SELECTION)
+    assert loaded.selection["scoring"] == "as_released" and loaded.selection["epoch"] == read_selection(run, AUDIT_SELECTION)["epoch"]

@@ -61,7 +61,7 @@ def test_bad_run_paths_are_one_line_errors(bad: str) -> None:
 def test_shared_runs_are_trained_once() -> None:
     _, layout = load_profile("default", check=False)
     sheet = layout.sheet
-    assert len(sheet.runs) == len(set(sheet.runs)) == len(layout.runs(list(PROTOCOLS)))
+    assert len(sheet.runs) == len(set(sheet.runs)) == len(layout.runs(list(sheet.cells)))  # tables and studies
 
     def runs_of(table: str, row: str) -> set[RunKey]:
         return {k.run for c in sheet.cells[table] if c.decl.row[-1] == row for k in c.keys}
@@ -108,7 +108,7 @@ def test_missing_dataset_table_keeps_paper_rows_and_says_why() -> None:
 
 def test_profile_seeds_and_detectors_expand_every_table() -> None:
     wf = WorkflowConfig(seeds=[0, 1, 2], detectors=["lrnet", "umcl"])
-    sheet = build_sheet(wf)
+    sheet = build_sheet(wf, PROTOCOLS)  # the paper's tables (the issue-12 studies train umcl-released too)
     for cells in sheet.cells.values():
         for c in cells:
             assert [k.run.seed for k in c.keys] == [0, 1, 2] and c.decl.model.detector in ("lrnet", "umcl")
