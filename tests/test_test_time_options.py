@@ -166,6 +166,8 @@ def test_evaluating_under_each_option_reuses_the_checkpoint_and_fingerprint(rele
     for cell in index["cells"]:
         m = json.loads((tmp_path / "eval" / cell["metrics"]).read_text())
         assert m["provenance"]["run_fingerprint"] == fingerprint
+        applied = TestCondition.from_key(m["provenance"]["condition_applied"])  # what the model really read
+        assert applied.prompt_policy == ("neutral" if "neutral" in cell["path"] else FIXED_PROMPT_POLICY)
     scores = {c: pd.read_csv(tmp_path / "eval" / "scores/ffpp-c23" / f"{c}.csv")["score"].to_numpy()
               for c in conditions}
     # the released variant's default (clean, no condition in the batch) is its fixed prompt ...

@@ -66,7 +66,7 @@ def evaluate_cells(config: dict, run: str | Path, key: RunKey, tests: list[str],
     """Score ``run`` (the folder of ``key``) on validation and on every ``tests`` entry
     (``<test selection>/<condition>``, EvalKey.test_path); write ``out`` (module docstring).
     ``selection_file``: which selection record names the checkpoint (predict.load_run)."""
-    from umcl.evaluation.conditions import TestCondition
+    from umcl.evaluation.conditions import TestCondition, with_defaults
 
     run, out = Path(run), Path(out)
     keys = [EvalKey.from_test_path(key, t) for t in tests]
@@ -116,7 +116,11 @@ def evaluate_cells(config: dict, run: str | Path, key: RunKey, tests: list[str],
         m = compute_metrics(test["label"].to_numpy(), test["score"].to_numpy(), n_boot=ev.n_bootstrap, seed=ev.seed,
                             threshold=ev.threshold, ci=ev.ci, val_labels=val["label"].to_numpy(),
                             val_scores=val["score"].to_numpy())
-        m["provenance"] = {**common, "key": k.to_dict(), "scores": name, "n_videos": len(test),
+        # the condition the model applied: the key's, completed by the detector's default (umcl-released's
+        # fixed test prompt; umcl.evaluation.conditions.with_defaults)
+        applied = with_defaults(TestCondition.from_key(k.condition), TestCondition.from_key(model.default_condition))
+        m["provenance"] = {**common, "key": k.to_dict(), "condition_applied": applied.key, "scores": name,
+                           "n_videos": len(test),
                            "manifest": str(Path(manifests[k.test.dataset]).resolve()),
                            "datasets": sorted(set(test["dataset"]))}
         metrics_files[f"{k.test_path}/metrics.json"] = m
