@@ -161,18 +161,17 @@ def measure_batch(cfg, work: Path, videos: int, workers: int = 2) -> dict:
 
 def stage_ms_per_frame(clip: Path, cfg, work: Path) -> dict[str, float]:
     """CPU ms per frame of each stage of :func:`preprocess_video` (models loaded; best of 2 runs)."""
-    from umcl.data.compression import decode_video
     from umcl.data.preprocess.cache import write_cache
     from umcl.data.preprocess.calibration import calibrate_landmarks
     from umcl.data.preprocess.faces import crop_faces, evenly_spaced, track_faces
-    from umcl.data.preprocess.pipeline import _landmarker
+    from umcl.data.preprocess.pipeline import _landmarker, load_clip
     from umcl.data.preprocess.landmarks import detect_landmarks
 
     best: dict[str, float] = {}
     for _ in range(2):
         t: dict = {}
         with clock(t, "decode"):
-            frames, _ = decode_video(clip, cfg.num_frames)
+            frames, _ = load_clip(clip, cfg.num_frames)
         with clock(t, "face boxes"):
             track = track_faces(frames, cfg)
         with clock(t, "dlib"):

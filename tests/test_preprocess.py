@@ -423,3 +423,113 @@ def test_landmark_model_is_loaded_once_for_any_clip_settings():
     a = _landmarker(PreprocessConfig(num_frames=16, xception_frames=2))
     b = _landmarker(PreprocessConfig(num_frames=32, crop_size=64, keyframe_interval=16))
     assert a is b
+
+
+# ---------------------------------------------------------------- speed (issue 9 §4): in-process decoding, R-net
+@pytest.mark.parametrize("level", ["raw", "c23", "c40"])
+def test_in_process_decoding_matches_ffmpeg(level, tmp_path):
+    """OpenCV's in-process decoding gives ffmpeg's frames and fps exactly (the cache stays the same)."""
+    from umcl.data.compression import decode_video, encode_frames
+    from umcl.data.preprocess.video import _opencv_frames, read_first_frames
+
+    frames = np.random.default_rng(1).integers(0, 256, (12, 64, 96, 3), dtype=np.uint8)
+    frames[:, 20:40, 30:60] = 200  # some structure for the codec
+    path = encode_frames(frames, tmp_path / f"{level}.mp4", level, 29.97)
+    ref, info = decode_video(path, max_frames=10)
+    fast = _opencv_frames(path, 10)
+    assert fast is not None  # the in-process path is taken
+    got, got_info = read_first_frames(path, 10)
+    assert got.shape == ref.shape and np.array_equal(got, ref)
+    assert got_info.fps == info.fps and got_info.size == info.size and got_info.rotation == 0.0
+    short, _ = read_first_frames(path, 40)  # shorter than asked: ffmpeg's path, all 12 frames
+    assert len(short) == 12
+
+
+def test_in_process_decoding_leaves_rotated_videos_to_ffmpeg(tmp_path):
+    """A display-rotated clip is not decoded by OpenCV; ffmpeg's upright frames come back."""
+    import subprocess
+
+    from umcl.data.compression import decode_video, encode_frames, ffmpeg_exe
+    from umcl.data.preprocess.video import _opencv_frames, read_first_frames
+
+    frames = np.random.default_rng(2).integers(0, 256, (6, 32, 48, 3), dtype=np.uint8)
+    src = encode_frames(frames, tmp_path / "src.mp4", "c23", 25.0)
+    dst = tmp_path / "rot.mp4"
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-display_rotation", "90", "-i", str(src),
+                    "-c", "copy", str(dst)], check=True)
+    assert _opencv_frames(dst, 4) is None
+    got, info = read_first_frames(dst, 4)
+    ref, _ = decode_video(dst, max_frames=4)
+    assert got.shape == (4, 48, 32, 3) and np.array_equal(got, ref) and info.rotation != 0
+
+
+def test_forked_workers_write_the_single_process_caches(batch, synthff, tmp_path):
+    """2 forked workers (models loaded once in the parent) give the caches of one process, bit for bit."""
+    from umcl.data.preprocess.pipeline import _worker_context, preprocess_manifest
+
+    assert _worker_context(batch["cfg"]).get_start_method() == "fork"
+    rows = preprocess_manifest(synthff["manifest"], tmp_path / "cache", tmp_path / "pre.csv", batch["cfg"],
+                               workers=2, progress=False)
+    assert [r.status for r in rows] == ["ok"] * 4 + ["failed"] * 2
+    for ours, ref in zip(rows[:4], batch["rows"][:4]):
+        a, b = read_cache(ours.cache), read_cache(ref.cache)
+        for key in CACHE_KEYS:
+            if key != "meta":
+                assert np.array_equal(a[key], b[key]), key
+
+
+def test_detect_scale_never_loses_a_face_size():
+    """Key frames shrink to detect_max_side, but never below MTCNN's first pyramid scale 12 / min_face_size."""
+    from umcl.data.preprocess.faces import detect_scale
+
+    assert detect_scale(720, 1280, 40, 0) == 1.0  # off
+    assert detect_scale(256, 256, 40, 320) == 1.0  # never enlarged
+    assert detect_scale(256, 256, 40, 160) == pytest.approx(160 / 256)
+    assert detect_scale(720, 1280, 40, 160) == pytest.approx(12 / 40)  # clamped: faces >= 40 px still searched
+    assert detect_scale(720, 1280, 20, 160) == pytest.approx(12 / 20)
+    assert detect_scale(720, 1280, 40, 640) == pytest.approx(0.5)
+
+
+def test_scaled_key_frames_find_the_full_frame_boxes(synthff):
+    """Detection on key frames shrunk by 0.5, then refined at full resolution: near the full-frame boxes
+    (per-frame MTCNN itself moves by 1.6 px when a 256 px frame shifts by one pixel)."""
+    from umcl.data.preprocess.faces import detect_boxes, detect_boxes_scaled, load_mtcnn, mtcnn_refine
+
+    frames = synthff["frames"][1][:6]
+    mtcnn = load_mtcnn("cpu", 40)
+    full = detect_boxes(frames, mtcnn, 8, 0.9)
+    small = detect_boxes_scaled(frames, mtcnn, 8, 0.9, 0.5, 40)
+    assert np.isfinite(small).all() and _box_l1(small, full) < 4.0
+    refined, prob = mtcnn_refine(frames, small, mtcnn)
+    assert prob.min() > 0.9 and _box_l1(refined, full) < 3.0  # measured 2.25 px on these 6 frames
+
+
+def test_default_fast_settings_follow_per_frame_mtcnn(batch, synthff):
+    """config/default.yaml's key frames (0 and last, scaled to 160 px) + R-net/O-net: within 2 px."""
+    from umcl.data.preprocess.faces import track_faces
+
+    frames = synthff["frames"][0]
+    per_frame = read_cache(batch["rows"][0].cache, keys=("boxes",))["boxes"]  # keyframe_interval 1
+    fast = track_faces(frames, batch["cfg"].replace(keyframe_interval=N - 1, detect_max_side=160))
+    assert fast.tried.all() and fast.detection_rate == 1.0
+    assert _box_l1(fast.boxes, per_frame) < 2.0
+
+
+def test_grey_crop_is_the_crop_of_the_grey_frame():
+    """Converting only the box's pixels to grey first: exactly the crop of a grey frame; within 2 levels of
+    converting the resized RGB crop; black outside the frame."""
+    import cv2
+
+    from umcl.data.preprocess.calibration import grey_crop
+
+    noise = np.random.default_rng(3).integers(0, 256, (90, 120, 3), dtype=np.uint8)
+    rgb = cv2.GaussianBlur(noise, (0, 0), 2.0)  # image-like; on pure noise bicubic overshoot clips per channel
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    for box in (np.array([10.3, 5.6, 70.2, 65.4]), np.array([-20.0, -10.0, 60.0, 70.0]), np.array([100.0, 60, 160, 120])):
+        crop, ibox = grey_crop(rgb, box, 400)
+        ref, ref_box = crop_square(grey, box, 400)
+        assert np.array_equal(crop, ref) and np.array_equal(ibox, ref_box)
+        old = cv2.cvtColor(crop_square(rgb, box, 400)[0], cv2.COLOR_RGB2GRAY)
+        assert np.abs(old.astype(int) - crop).max() <= 2  # SynthFF frames: max 2, mean 0.16-0.19
+    outside, _ = grey_crop(rgb, np.array([500.0, 500, 560, 560]), 50)
+    assert outside.shape == (50, 50) and outside.max() == 0

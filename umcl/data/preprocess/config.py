@@ -34,7 +34,11 @@ class PreprocessConfig:
     """Run MTCNN every N frames (1 = every frame); boxes in between are interpolated."""
     refine_boxes: bool = True
     """With ``keyframe_interval`` > 1: refine each in-between frame's interpolated box with MTCNN's
-    O-net (its last stage) and count the frame as found when O-net accepts it."""
+    R-net and O-net (its last two stages) and count the frame as found when both accept it."""
+    detect_max_side: int = 0
+    """With ``keyframe_interval`` > 1: run MTCNN on key frames down-scaled to this longer side
+    (never below MTCNN's first pyramid scale 12 / ``min_face_size``, so no face size is lost) and
+    refine their boxes on the full frame like the others; 0 = detect on the full frame."""
     box_smoothing: int = 1
     """Centred moving-average window (frames, odd) over box centre and size; 1 = off."""
     detector_batch_size: int = 16
@@ -67,6 +71,7 @@ class PreprocessConfig:
             "face_scale": self.face_scale > 0,
             "keyframe_interval": self.keyframe_interval >= 1,
             "box_smoothing": self.box_smoothing >= 1 and self.box_smoothing % 2 == 1,
+            "detect_max_side": self.detect_max_side == 0 or self.detect_max_side >= 12,
             "detector_batch_size": self.detector_batch_size >= 1,
             "min_face_size": self.min_face_size >= 12,
             "min_face_prob": 0.0 <= self.min_face_prob <= 1.0,

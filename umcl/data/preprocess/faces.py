@@ -13,10 +13,13 @@ Choices (docs/deviations/data.md, "Preprocessing"):
 - ``box_smoothing`` w (odd): a centred moving average of (cx, cy, side) over w frames
   (edges replicated) to remove detector jitter; 1 switches it off.
 - ``refine_boxes`` (with key frames): every frame between key frames is checked and refined by
-  MTCNN's own last stage (O-net), started from the interpolated box: the 48 x 48 crop of that box
-  gives a face probability and a box regression, exactly as in MTCNN's third stage. Frames whose
-  O-net probability is below ``min_face_prob`` count as not found and get interpolated boxes.
-  One batched O-net call per video costs about as much as 1 % of a per-frame MTCNN pass.
+  MTCNN's own last two stages (R-net, then O-net), started from the interpolated box: the
+  24 x 24 and 48 x 48 crops give face probabilities and box regressions, exactly as in MTCNN's
+  second and third stages. Frames rejected by R-net (below MTCNN's stage-2 threshold) or O-net
+  (below ``min_face_prob``) count as not found and get interpolated boxes.
+- ``detect_max_side`` (with key frames): key frames are detected on a down-scaled copy (never
+  smaller than MTCNN's first pyramid scale, so the same face sizes are looked for) and then
+  refined by R-net + O-net on the full frame like every other frame.
 - ``detection_rate`` = frames with a face / frames tried (key frames, plus the refined frames).
 
 Measured (benchmarks/test_preprocess_bench.py, docs/preprocessing.md): every 5th frame instead
@@ -103,18 +106,14 @@ def smooth_boxes(boxes: np.ndarray, window: int) -> np.ndarray:
     return boxes_from_params(smoothed)
 
 
-def onet_refine(frames: np.ndarray, boxes: np.ndarray, mtcnn,
-                index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """MTCNN's third stage on given boxes: refined boxes float64 [N, 4] and face probabilities [N].
+def _mtcnn_stage(frames: np.ndarray, boxes: np.ndarray, net, size: int,
+                 index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One of MTCNN's box-refining stages (R-net: ``size`` 24, O-net: 48) on given boxes.
 
-    Box ``k`` is looked for in ``frames[index[k]]`` (``index`` None: ``frames[k]``), so that no
-    frame is copied.
-
-    Follows facenet-pytorch's stage 3: the box is made square (``rerec``), cut with MTCNN's
-    1-based integer bounds clipped to the frame (``pad``), resized to 48 x 48 by area averaging,
-    scaled by (x - 127.5) / 128, and the O-net regression is applied to the square box (``bbreg``).
-    Area resizing here uses OpenCV on uint8 (facenet-pytorch: torch ``interpolate(mode="area")``
-    on float): half the cost; on SynthFF the boxes move by 0.3-0.4 px on average (tested < 0.6).
+    Follows facenet-pytorch's stages 2/3: the box is made square (``rerec``), cut with MTCNN's
+    1-based integer bounds clipped to the frame (``pad``), resized to ``size`` x ``size`` by area
+    averaging, scaled by (x - 127.5) / 128, and the regression is applied to the square box
+    (``bbreg``). Returns the refined boxes float64 [N, 4] and the face probabilities [N].
     """
     import cv2
     import torch
@@ -123,46 +122,123 @@ def onet_refine(frames: np.ndarray, boxes: np.ndarray, mtcnn,
     h, w = frames.shape[1:3]
     square = rerec(torch.as_tensor(np.asarray(boxes, dtype=np.float32)).reshape(-1, 4).clone())
     y, ey, x, ex = pad(square.clone(), w, h)
-    crops = np.zeros((len(square), 48, 48, 3), dtype=np.float32)
+    crops = np.zeros((len(square), size, size, 3), dtype=np.float32)
     ok = (ey > y - 1) & (ex > x - 1)
-    index = np.arange(len(square)) if index is None else np.asarray(index)
     for k in np.flatnonzero(ok):
         patch = frames[index[k], y[k] - 1:ey[k], x[k] - 1:ex[k]]
-        crops[k] = cv2.resize(patch, (48, 48), interpolation=cv2.INTER_AREA)
+        crops[k] = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
     data = (torch.from_numpy(crops).permute(0, 3, 1, 2) - 127.5) * 0.0078125
-    dtype = next(mtcnn.onet.parameters()).dtype
+    dtype = next(net.parameters()).dtype
+    device = next(net.parameters()).device
     with torch.no_grad():
-        reg, _, prob = mtcnn.onet(data.to(mtcnn.device, dtype))
-    refined = bbreg(square, reg.float().cpu()).numpy().astype(np.float64)
-    prob = prob[:, 1].float().cpu().numpy().astype(np.float64)
+        out = net(data.to(device, dtype))
+    refined = bbreg(square, out[0].float().cpu()).numpy().astype(np.float64)
+    prob = out[-1][:, 1].float().cpu().numpy().astype(np.float64)
     prob[~ok] = 0.0
     return refined, prob
+
+
+def onet_refine(frames: np.ndarray, boxes: np.ndarray, mtcnn,
+                index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """MTCNN's third stage on given boxes: refined boxes float64 [N, 4] and face probabilities [N].
+
+    Box ``k`` is looked for in ``frames[index[k]]`` (``index`` None: ``frames[k]``), so that no
+    frame is copied. Area resizing here uses OpenCV on uint8 (facenet-pytorch: torch
+    ``interpolate(mode="area")`` on float): half the cost; on SynthFF the boxes move by 0.3-0.4 px
+    on average (tested < 0.6).
+    """
+    index = np.arange(len(np.asarray(boxes).reshape(-1, 4))) if index is None else np.asarray(index)
+    return _mtcnn_stage(frames, boxes, mtcnn.onet, 48, index)
+
+
+def mtcnn_refine(frames: np.ndarray, boxes: np.ndarray, mtcnn,
+                 index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """MTCNN's second and third stages (R-net, then O-net) started from given boxes.
+
+    The chain MTCNN itself runs on each P-net candidate: R-net's regression, ``rerec``, O-net's
+    regression. Returns the boxes [N, 4] and the face probability [N]: O-net's, or 0 where R-net
+    rejects the box (below MTCNN's stage-2 threshold). Measured against per-frame MTCNN at
+    1280 x 720 (key frames 0 and 31 of 32): box error 2.13 px with R-net + O-net, 2.64 px with
+    O-net alone (docs/preprocessing.md).
+    """
+    index = np.arange(len(np.asarray(boxes).reshape(-1, 4))) if index is None else np.asarray(index)
+    rboxes, rprob = _mtcnn_stage(frames, boxes, mtcnn.rnet, 24, index)
+    oboxes, oprob = _mtcnn_stage(frames, rboxes, mtcnn.onet, 48, index)
+    oprob[rprob < mtcnn.thresholds[1]] = 0.0
+    return oboxes, oprob
+
+
+def detect_scale(height: int, width: int, min_face_size: int, max_side: int) -> float:
+    """Down-scaling factor of key frames for detection (1 = full frame).
+
+    The longer side is brought to ``max_side`` but never below the scale 12 / ``min_face_size``,
+    MTCNN's own first pyramid scale: the P-net pyramid then covers the same face sizes as on the
+    full frame (every face of at least ``min_face_size`` px is still looked for), and only the
+    full-resolution resampling and crops are saved.
+    """
+    if max_side <= 0:
+        return 1.0
+    return float(min(1.0, max(max_side / max(height, width), 12.0 / min_face_size)))
+
+
+def detect_boxes_scaled(frames: np.ndarray, mtcnn, batch_size: int, min_prob: float, scale: float,
+                        min_face_size: int) -> np.ndarray:
+    """:func:`detect_boxes` on frames down-scaled by ``scale`` (area averaging), boxes in full-frame px.
+
+    MTCNN's smallest face is scaled too (``min_face_size * scale``, at least 12), so the same face
+    sizes are looked for as on the full frames.
+    """
+    if scale >= 1.0:
+        return detect_boxes(frames, mtcnn, batch_size, min_prob)
+    import cv2
+    from facenet_pytorch.models.utils.detect_face import detect_face
+    import torch
+
+    h, w = frames.shape[1:3]
+    size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+    small = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+    minsize = max(12.0, min_face_size * scale)
+    out = np.full((len(frames), 4), np.nan)
+    for start in range(0, len(small), batch_size):
+        with torch.no_grad():
+            batch, _ = detect_face(small[start:start + batch_size], minsize, mtcnn.pnet, mtcnn.rnet, mtcnn.onet,
+                                   mtcnn.thresholds, mtcnn.factor, mtcnn.device)
+        for j, found in enumerate(batch):
+            found = np.asarray(found, dtype=np.float64).reshape(-1, 5)
+            if len(found) and found[:, 4].max() >= min_prob:
+                best = found[int(np.argmax(found[:, 4]))]
+                out[start + j] = best[:4] * (np.array([w / size[0], h / size[1]] * 2))
+    return out
 
 
 def track_faces(frames: np.ndarray, cfg: PreprocessConfig, mtcnn=None) -> FaceTrack:
     """Face boxes for every frame of ``frames`` (uint8 [T, H, W, 3] RGB).
 
-    Full MTCNN on the key frames; with ``cfg.refine_boxes`` the frames in between are refined
-    by O-net from the interpolated boxes (:func:`onet_refine`). If no face is found on any key
-    frame, ``boxes`` is all NaN and ``detection_rate`` 0; the caller decides whether the rate
-    is high enough.
+    Full MTCNN on the key frames (down-scaled by :func:`detect_scale` when
+    ``cfg.detect_max_side`` is set); with ``cfg.refine_boxes`` the frames in between are refined
+    by MTCNN's R-net and O-net from the interpolated boxes (:func:`mtcnn_refine`), and so are
+    key frames detected on a down-scaled frame (their boxes then come from full-resolution crops,
+    as on every other frame). If no face is found on any key frame, ``boxes`` is all NaN and
+    ``detection_rate`` 0; the caller decides whether the rate is high enough.
     """
     num = len(frames)
     mtcnn = mtcnn if mtcnn is not None else load_mtcnn(cfg.device, cfg.min_face_size)
     keys = keyframe_indices(num, cfg.keyframe_interval)
     found = np.full((num, 4), np.nan)
-    found[keys] = detect_boxes(frames[keys], mtcnn, cfg.detector_batch_size, cfg.min_face_prob)
+    scale = detect_scale(*frames.shape[1:3], cfg.min_face_size, cfg.detect_max_side) if len(keys) < num else 1.0
+    found[keys] = detect_boxes_scaled(frames[keys], mtcnn, cfg.detector_batch_size, cfg.min_face_prob, scale,
+                                      cfg.min_face_size)
     tried = np.zeros(num, dtype=bool)
     tried[keys] = True
     detected = tried & ~np.isnan(found[:, 0])
     if detected.any() and cfg.refine_boxes and len(keys) < num:
-        between = np.flatnonzero(~tried)
-        prior = interpolate_boxes(np.flatnonzero(detected), found[detected], num)[between]
-        refined, prob = onet_refine(frames, prior, mtcnn, index=between)
+        todo = np.arange(num) if scale < 1.0 else np.flatnonzero(~tried)
+        prior = interpolate_boxes(np.flatnonzero(detected), found[detected], num)[todo]
+        refined, prob = mtcnn_refine(frames, prior, mtcnn, index=todo)
         good = prob >= cfg.min_face_prob
-        found[between[good]] = refined[good]
-        tried[between] = True
-        detected[between[good]] = True
+        found[todo] = np.where(good[:, None], refined, found[todo])
+        tried[todo] = True
+        detected[todo] = good | detected[todo]
     rate = float(detected.sum() / tried.sum())
     if not detected.any():
         return FaceTrack(np.full((num, 4), np.nan, np.float32), detected, tried, rate)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -23,12 +24,13 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from umcl.data.compression import VideoInfo, decode_video
+from umcl.data.compression import VideoInfo
 from umcl.data.preprocess.cache import read_cache, write_cache
 from umcl.data.preprocess.calibration import calibrate_landmarks, normalise_only
 from umcl.data.preprocess.config import PreprocessConfig
 from umcl.data.preprocess.faces import crop_faces, evenly_spaced, track_faces
 from umcl.data.preprocess.landmarks import Landmarker, build_landmarker, detect_landmarks
+from umcl.data.preprocess.video import read_first_frames
 from umcl.errors import BadVideoError, UmclError
 from umcl.logs import get_logger
 
@@ -67,10 +69,11 @@ def load_clip(video_path: str | Path, num_frames: int) -> tuple[np.ndarray, Vide
     """The first ``num_frames`` upright RGB frames and the stream's info (only those frames are decoded).
 
     Upright: the display-matrix rotation of phone videos is applied (see
-    :func:`umcl.data.compression.decode_video`). Raises :class:`BadVideoError` for a missing,
+    :func:`umcl.data.compression.decode_video`). Decoded in this process where possible
+    (:func:`umcl.data.preprocess.video.read_first_frames`). Raises :class:`BadVideoError` for a missing,
     empty, unreadable or too short video.
     """
-    frames, info = decode_video(video_path, max_frames=num_frames)
+    frames, info = read_first_frames(video_path, num_frames)
     if len(frames) < num_frames:
         raise BadVideoError(f"video has {len(frames)} frames but {num_frames} are needed", video_path,
                             f"use a video with at least {num_frames} frames or lower preprocess.num_frames")
@@ -158,9 +161,29 @@ def _reusable(cache: Path, cfg: PreprocessConfig) -> dict[str, Any] | None:
 
 
 def _init_worker(threads: int) -> None:
-    """Share the cores between workers (torch reads these when it is first imported)."""
+    """Share the cores between workers: the environment for a freshly imported torch (spawn), the
+    thread count of an inherited torch (fork). OpenCV's is left alone: ``cv2.setNumThreads`` in
+    a forked child waits for the parent's pool threads, which do not exist there, for ever."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
+def _worker_context(cfg: PreprocessConfig):
+    """``fork`` after loading MTCNN and the landmark model here, so that the workers inherit the
+    imports and models instead of paying them each (spawned workers import torch, facenet-pytorch
+    and dlib and load the models: about 7 s of CPU each); ``spawn`` where fork is unavailable or
+    a GPU is used (CUDA cannot be forked)."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods() or not cfg.device.startswith("cpu"):
+        return multiprocessing.get_context("spawn")
+    from umcl.data.preprocess.faces import load_mtcnn
+
+    load_mtcnn(cfg.device, cfg.min_face_size)
+    _landmarker(cfg)
+    return multiprocessing.get_context("fork")
 
 
 def _process_one(video: str, cache: str, cfg: PreprocessConfig) -> tuple[str, dict[str, Any] | None, str]:
@@ -212,9 +235,7 @@ def preprocess_manifest(manifest_csv: str | Path, out_dir: str | Path, out_manif
             bar.update()
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)
-        import multiprocessing
-
-        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn"),
+        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=_worker_context(cfg),
                                  initializer=_init_worker, initargs=(threads,)) as pool:
             futures = {pool.submit(_process_one, video, cache, cfg): i for i, video, cache in todo}
             for fut in as_completed(futures):
