@@ -342,6 +342,11 @@ class Layout:
     def log(self, rule: str, *parts: object) -> str:
         return f"{self.results}/logs/{rule}/" + ("/".join(str(p) for p in parts) or "main") + ".log"
 
+    def benchmark(self, rule: str, *parts: object) -> str:
+        """Snakemake ``benchmark:`` file of a job (wall time, CPU time, memory; read by
+        ``benchmarks/pipeline_breakdown.py`` for the per-rule time breakdown of docs/pipeline.md)."""
+        return f"{self.results}/benchmarks/{rule}/" + ("/".join(str(p) for p in parts) or "main") + ".tsv"
+
     @property
     def reports(self) -> str:
         return "reports" if self.profile == DEFAULT_PROFILE else f"reports/{self.profile}"

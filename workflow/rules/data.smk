@@ -15,6 +15,8 @@ rule generate:
         settings=settings("synthff"),
     log:
         L.log("generate", "{part}"),
+    benchmark:
+        L.benchmark("generate", "{part}"),
     threads: threads_of("generate")
     resources:
         **res("generate"),
@@ -35,6 +37,8 @@ rule compress:
         levels=lambda wc: " ".join(compress_levels(wc.part)),
     log:
         L.log("compress", "{part}"),
+    benchmark:
+        L.benchmark("compress", "{part}"),
     threads: threads_of("compress")
     resources:
         **res("compress"),
@@ -58,6 +62,8 @@ rule check_data:
         methods=lambda wc: methods_arg() if wc.part == "data" else "",
     log:
         L.log("check_data", "{part}"),
+    benchmark:
+        L.benchmark("check_data", "{part}"),
     threads: 1
     resources:
         **res("manifest"),
@@ -80,6 +86,8 @@ rule manifest:
         methods=lambda wc: methods_arg() if wc.part == "data" else "",
     log:
         L.log("manifest", "{part}"),
+    benchmark:
+        L.benchmark("manifest", "{part}"),
     threads: 1
     resources:
         **res("manifest"),
@@ -101,6 +109,8 @@ rule preprocess:
         settings=settings("preprocess"),
     log:
         L.log("preprocess", "{part}"),
+    benchmark:
+        L.benchmark("preprocess", "{part}"),
     threads: threads_of("preprocess")
     resources:
         **res("preprocess"),

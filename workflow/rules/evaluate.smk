@@ -21,6 +21,8 @@ rule evaluate:
         settings=settings("evaluation"),
     log:
         L.log("evaluate", RUN, "{testset}"),
+    benchmark:
+        L.benchmark("evaluate", RUN, "{testset}"),
     threads: threads_of("evaluate")
     resources:
         **res("evaluate"),

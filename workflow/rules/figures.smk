@@ -21,6 +21,8 @@ rule figure_tsne:
         prefix=lambda wc, output: os.path.splitext(output.png)[0],
     log:
         L.log("figure", "{figure}"),
+    benchmark:
+        L.benchmark("figure", "{figure}"),
     threads: threads_of("evaluate")
     resources:
         **res("evaluate"),
@@ -48,6 +50,8 @@ rule figure_affinity:
         prefix=lambda wc, output: os.path.splitext(output.png)[0],
     log:
         L.log("figure", "{figure}"),
+    benchmark:
+        L.benchmark("figure", "{figure}"),
     threads: 1
     resources:
         **res("report"),

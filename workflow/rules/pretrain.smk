@@ -11,6 +11,8 @@ rule pretrain:
         settings=settings("pretrain"),
     log:
         L.log("pretrain"),
+    benchmark:
+        L.benchmark("pretrain"),
     threads: threads_of("pretrain")
     resources:
         **res("pretrain"),

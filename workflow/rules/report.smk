@@ -17,6 +17,8 @@ rule report:
         evaluations=lambda wc, input: f"--evaluations {input.evaluations}" if input.evaluations else "",
     log:
         L.log("report", "{table}"),
+    benchmark:
+        L.benchmark("report", "{table}"),
     threads: 1
     resources:
         **res("report"),
@@ -39,6 +41,8 @@ rule report_claims:
         evaluations=lambda wc, input: f"--evaluations {input.evaluations}" if input.evaluations else "",
     log:
         L.log("report_claims"),
+    benchmark:
+        L.benchmark("report_claims"),
     threads: 1
     resources:
         **res("report"),
@@ -65,6 +69,8 @@ rule report_table9:
         size=WF.table9_size,
     log:
         L.log("report_table9"),
+    benchmark:
+        L.benchmark("report_table9"),
     threads: threads_of("evaluate")  # forward passes of paper-size models, like the figures' feature runs
     resources:
         **res("evaluate"),
@@ -84,6 +90,8 @@ rule report_index:
         profile=PROFILE,
     log:
         L.log("report_index"),
+    benchmark:
+        L.benchmark("report_index"),
     threads: 1
     resources:
         **res("report"),

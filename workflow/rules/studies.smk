@@ -22,6 +22,8 @@ rule evaluate_audit:
         settings=settings("evaluation"),
     log:
         L.log("evaluate_audit", RUN, "{testset}"),
+    benchmark:
+        L.benchmark("evaluate_audit", RUN, "{testset}"),
     threads: threads_of("evaluate")
     resources:
         **res("evaluate"),
@@ -47,6 +49,8 @@ rule report_paper_vs_released:
         evaluations=lambda wc, input: f"--evaluations {input.evaluations}" if input.evaluations else "",
     log:
         L.log("report", "paper_vs_released"),
+    benchmark:
+        L.benchmark("report", "paper_vs_released"),
     threads: 1
     resources:
         **res("report"),
@@ -72,6 +76,8 @@ rule report_leakage:
         audit=lambda wc, input: f"--audit-evaluations {input.audit}" if input.audit else "",
     log:
         L.log("report", "leakage"),
+    benchmark:
+        L.benchmark("report", "leakage"),
     threads: 1
     resources:
         **res("report"),

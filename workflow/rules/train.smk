@@ -19,6 +19,8 @@ rule train:
         settings=run_settings,
     log:
         L.log("train", RUN),
+    benchmark:
+        L.benchmark("train", RUN),
     threads: threads_of("train")
     resources:
         **res("train"),
