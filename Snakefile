@@ -89,12 +89,14 @@ rule stage_pretrain:
 
 rule stage_train:
     input:
-        [L.selection(run) for run in dict.fromkeys([*L.runs(), *figure_runs(WF, L.figures)])],
+        [L.selection(run) for run in dict.fromkeys([*L.runs(), *L.runs(list(WF.studies)), *figure_runs(WF, L.figures)])],
 
 
 rule stage_evaluate:
     input:
         L.evaluation_files(),
+        L.evaluation_files(list(WF.studies)),
+        audit_files() if "leakage" in WF.studies else [],
 
 
 rule stage_report:

@@ -4,6 +4,7 @@ evaluation files of two seeds (cells and paired differences against scikit-learn
 from __future__ import annotations
 
 import json
+import shutil
 import typing
 
 import numpy as np
@@ -171,7 +172,7 @@ def test_missing_evaluations_render_and_are_named(report: dict, tmp_path) -> Non
                       *map(str, keep), "--out", str(out), "--profile", "test"]) == 0
     data = json.loads(out.with_suffix(".json").read_text())
     assert data["cells_filled"] == 3 and data["cells_expected"] == 7
-    assert "without every seed's evaluation: table6 DF→DF" in " ".join(data["left_out"])
+    assert "without every seed's evaluation: table6 DF->DF" in " ".join(data["left_out"])
 
 
 @pytest.mark.parametrize("profile", ["default", "smoke", "paper"])
@@ -188,3 +189,12 @@ def test_targets_dry_run(profile: str) -> None:
     assert jobs["train"] == len(runs | {r for r in layout.runs(["paper_vs_released", "leakage"])})
     if set(layout.wf.studies) == {"paper_vs_released", "leakage"}:
         assert set(pvr + leak) <= set(layout.all_report_files())
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (texlive-latex-base)")
+def test_latex_compiles(report: dict, tmp_path) -> None:
+    from test_latex_compiles import compile_tex
+
+    assert all(ord(ch) < 128 for ch in report["tex"]), "non-ASCII left in the LaTeX"
+    proc = compile_tex(report["tex"], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:]

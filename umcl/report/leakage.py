@@ -150,5 +150,5 @@ def write_report(evaluations: list[str | Path], audit_evaluations: list[str | Pa
     out = Path(out_prefix)
     paths = [out.with_suffix(".md"), out.with_suffix(".json")]
     write_text(paths[0], render_markdown(built, notes))
-    write_json(paths[1], {"report": STUDY, "notes": notes, **{k: v for k, v in built.items() if k != "stats"}})
+    write_json(paths[1], {"report": STUDY, "title": "Label leakage audit (measured)", "notes": notes, **{k: v for k, v in built.items() if k != "stats"}})
     return paths

@@ -23,6 +23,7 @@ from umcl.report.studies import CellReader, cells_by_decl, diff_legend, est_dict
 from umcl.vocab import COMPRESSIONS, FF_METHODS, method_abbrev
 
 STUDY = "paper_vs_released"
+TITLE = "UMCL as described in the paper vs as released by its authors"
 PAPER, RELEASED = list(UMCL_MODELS)
 METRICS = ("auc", "acc")
 HEADER = ["Panel", "Trained on", "Tested on", "AUC paper", "AUC released", "ΔAUC (released − paper)",
@@ -82,7 +83,7 @@ def build(sheet: JobSheet, records, ev: EvalConfig, wf) -> dict:
     if untrained:
         left_out.append(f"ablation runs with {', '.join(untrained)} back at the paper's value "
                         "(workflow.released_ablation)")
-    not_evaluated = [f"{r['panel']} {r['train']}→{r['test']}" for r in rows
+    not_evaluated = [f"{r['panel']} {r['train']}->{r['test']}" for r in rows
                      if r["_auc"][0][PAPER] is None or r["_auc"][0][RELEASED] is None]
     if not_evaluated:
         left_out.append(f"cells declared but without every seed's evaluation: {', '.join(not_evaluated)}")
@@ -127,7 +128,7 @@ def notes_of(built: dict, records, ev: EvalConfig, wf, profile: str, cfg_hash: s
 
 
 def render_markdown(built: dict, notes: list[str]) -> str:
-    lines = ["# UMCL as described in the paper vs as released by its authors", "",
+    lines = [f"# {TITLE}", "",
              "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join([r["panel"], r["train"], r["test"], *_row_cells(r, False)]) + " |" for r in built["rows"]]
     lines += ["", "## One switch at a time (umcl-released, FF++ c23 → c23)", "",
@@ -144,7 +145,7 @@ def render_markdown(built: dict, notes: list[str]) -> str:
 def render_latex(built: dict, notes: list[str]) -> str:
     head = [tex_escape(h.replace("Δ", "Delta ")) for h in HEADER]
     lines = [r"\begin{table}[t]", r"\centering", r"\small",
-             r"\caption{UMCL as described in the paper vs as released by its authors}",
+             r"\caption{" + tex_escape(TITLE) + "}",
              r"\begin{tabular}{" + "l" * 3 + "r" * 6 + "}", r"\toprule", " & ".join(head) + r" \\", r"\midrule"]
     for r in built["rows"]:
         lines.append(" & ".join(tex_escape(x) for x in [r["panel"], r["train"], r["test"]])
@@ -162,7 +163,7 @@ def render_latex(built: dict, notes: list[str]) -> str:
 
 def _json(built: dict, notes: list[str]) -> dict:
     strip = lambda e: {k: v for k, v in e.items() if not k.startswith("_")}  # noqa: E731
-    return {"report": STUDY, "notes": notes, "missing": built["missing"], "left_out": built["left_out"],
+    return {"report": STUDY, "title": TITLE, "notes": notes, "missing": built["missing"], "left_out": built["left_out"],
             "rows": [strip(r) for r in built["rows"]], "ablation_base": {"auc": built["base"], "acc": built["base_acc"]},
             "ablation": [strip(e) for e in built["ablation"]],
             "cells_filled": sum(1 for r in built["rows"] if r["auc"]["difference"] is not None),
