@@ -95,7 +95,7 @@ class WorkflowConfig:
     seeds: list[int] = field(default_factory=lambda: [0])
     #: seeds of particular tables, overriding ``seeds`` for them (e.g. 3 seeds for Table 3, one for the
     #: tables that add training runs); a run shared with another table is trained once per seed either way
-    table_seeds: dict[TableName, list[int]] = field(default_factory=dict)
+    table_seeds: dict[TableName | StudyName, list[int]] = field(default_factory=dict)
     #: tables built by `rule all` / `make reproduce` (every table is still a target of its own)
     tables: list[TableName] = field(default_factory=lambda: ["table3", "table4", "table5", "table6", "table7",
                                                              "table8", "table10", "table11"])
@@ -132,9 +132,9 @@ class WorkflowConfig:
             if not values or len(set(values)) != len(values):
                 raise ConfigError(f"workflow.{name} must be a non-empty list without repeats, got {values}")
         for table, seeds in self.table_seeds.items():
-            if table not in get_args(TableName):
+            if table not in get_args(TableName) + get_args(StudyName):
                 raise ConfigError(f"workflow.table_seeds names unknown table {table!r}",
-                                  fix=f"use one of {list(get_args(TableName))}")
+                                  fix=f"use one of {list(get_args(TableName) + get_args(StudyName))}")
             if not seeds or len(set(seeds)) != len(seeds):
                 raise ConfigError(f"workflow.table_seeds.{table} must be a non-empty list without repeats, got {seeds}")
         missing = sorted(set(self.train_compressions + self.test_compressions) - set(self.compressions))
