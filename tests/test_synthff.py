@@ -352,3 +352,21 @@ def test_split_fractions_give_larger_test_split():
     assert sorted(p for s in wide.values() for p in s) == sorted(pairs)
     with pytest.raises(ConfigError, match="val_fraction"):
         SynthFFConfig(val_fraction=0.5, test_fraction=0.5)
+
+
+def test_lookalike_identities_size_the_cross_dataset_parts(tmp_path):
+    """`umcl generate --variant dfd` writes synthff.lookalike_identities people; the main look keeps n_identities."""
+    from umcl.cli import main as cli_main
+    from umcl.data.synthff.config import lookalike
+
+    cfg = SynthFFConfig(n_identities=8, lookalike_identities=4)
+    assert lookalike(cfg, "dfd").n_identities == 4 and lookalike(cfg, "dfd").variant == "dfd"
+    assert lookalike(cfg, "ff").n_identities == 8
+    assert lookalike(SynthFFConfig(n_identities=8), "dfd").n_identities == 8
+    with pytest.raises(ConfigError, match="lookalike_identities"):
+        SynthFFConfig(lookalike_identities=3)
+    config = tmp_path / "c.yaml"
+    config.write_text("synthff: {n_identities: 8, lookalike_identities: 2, n_frames: 8, resolution: 64,"
+                      " methods: [Deepfakes]}\n")
+    assert cli_main(["generate", "--config", str(config), "--out", str(tmp_path / "d"), "--variant", "dfd"]) == 0
+    assert len(list((tmp_path / "d/original_sequences/youtube/raw/videos").glob("*.mp4"))) == 2

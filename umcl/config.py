@@ -137,6 +137,11 @@ def check_pipeline_needs(data: dict, source: str | Path = "<config>") -> None:
         fractions = {k: synthff[k] for k in ("val_fraction", "test_fraction")
                      if isinstance(synthff.get(k), float) and 0.0 < synthff[k] < 1.0}
         least = min_identities(**fractions)
+        n_look = synthff.get("lookalike_identities")
+        if isinstance(n_look, int) and not isinstance(n_look, bool) and n_look < least:
+            raise ConfigError(f"synthff.lookalike_identities is {n_look}, but the pipeline needs at least {least} "
+                              "(fewer leave a split of the cross-dataset look-alikes empty)", source,
+                              f"set synthff.lookalike_identities to an even number >= {least}")
         if n < least:
             raise ConfigError(f"synthff.n_identities is {n}, but the pipeline needs at least {least} "
                               "(fewer leave the val split empty, and training selects on it)", source,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from umcl.config import config_errors_name, load_config, section
 from umcl.data.synthff import SynthFFConfig, generate
+from umcl.data.synthff.config import lookalike
 from umcl.logs import setup_logging
 
 HELP = "generate the SynthFF dataset (raw videos + ground truth + splits) in the FF++ layout"
@@ -30,6 +31,6 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None:
         cfg = dataclasses.replace(cfg, workers=args.workers)
     if args.variant is not None:
-        cfg = dataclasses.replace(cfg, variant=args.variant)  # __post_init__ validates the name
+        cfg = lookalike(cfg, args.variant)  # __post_init__ validates the name
     generate(cfg, args.out)
     return 0

@@ -38,12 +38,19 @@ class SynthFFConfig:
     # a small dataset may give test more than FF++'s share so its test set is not a handful of videos
     val_fraction: float = 0.14
     test_fraction: float = 0.14
+    #: identities of the look-alike datasets the pipeline generates for the cross-dataset tables
+    #: (``umcl generate --variant celebdf|dfd|dfdc``); None = ``n_identities``. They are mostly test
+    #: sets, so a profile can make them smaller than the main dataset.
+    lookalike_identities: int | None = None
     workers: int = 1
 
     def __post_init__(self) -> None:
         if self.n_identities < 2 or self.n_identities % 2:
             raise ConfigError(f"synthff.n_identities must be an even number >= 2, got {self.n_identities}",
                               fix="set synthff.n_identities to an even number (pairs make the fakes)")
+        if self.lookalike_identities is not None and (self.lookalike_identities < 2 or self.lookalike_identities % 2):
+            raise ConfigError(f"synthff.lookalike_identities must be an even number >= 2 or null, got "
+                              f"{self.lookalike_identities}", fix="set it to an even number (pairs make the fakes)")
         if self.n_identities > 10000:
             raise ConfigError("synthff.n_identities must be <= 10000", fix="use fewer identities")
         if self.n_frames < 8:
@@ -92,3 +99,13 @@ def min_identities(val_fraction: float = 0.14, test_fraction: float = 0.14) -> i
     while not all(split_pairs([(2 * i, 2 * i + 1) for i in range(n_pairs)], val_fraction, test_fraction).values()):
         n_pairs += 1
     return 2 * n_pairs
+
+
+def lookalike(cfg: SynthFFConfig, variant: str) -> SynthFFConfig:
+    """The settings of the look-alike dataset ``variant`` (the pipeline's cross-dataset parts): the same
+    as ``cfg`` with that look, and ``lookalike_identities`` identities when the look differs."""
+    import dataclasses
+
+    if variant == cfg.variant or cfg.lookalike_identities is None:
+        return dataclasses.replace(cfg, variant=variant)
+    return dataclasses.replace(cfg, variant=variant, n_identities=cfg.lookalike_identities)
