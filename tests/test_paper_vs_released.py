@@ -183,7 +183,7 @@ def test_targets_dry_run(profile: str) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     jobs = job_counts(proc.stdout)
     assert jobs["report_paper_vs_released"] == jobs["report_leakage"] == 1
-    assert jobs["evaluate_audit"] == len(layout.wf.seeds)  # one umcl-released c23 run per seed
+    assert jobs["evaluate_audit"] == len(layout.wf.seeds_of("leakage"))  # one umcl-released c23 run per seed
     sheet = layout.sheet
     runs = set(sheet.runs_of(["paper_vs_released", "leakage"]))
     assert jobs["train"] == len(runs | {r for r in layout.runs(["paper_vs_released", "leakage"])})
