@@ -464,7 +464,9 @@ def test_in_process_decoding_leaves_rotated_videos_to_ffmpeg(tmp_path):
 
 
 def test_forked_workers_write_the_single_process_caches(batch, synthff, tmp_path):
-    """2 forked workers (models loaded once in the parent) give the caches of one process, bit for bit."""
+    """2 forked workers (models loaded once in the parent) give the caches of one process: the same
+    arrays up to float rounding (the parent's and a worker's torch thread counts may differ, which moves
+    MTCNN's float boxes by ~1e-5 px; seen in the clean-clone CI with OMP_NUM_THREADS=2)."""
     from umcl.data.preprocess.pipeline import _worker_context, preprocess_manifest
 
     assert _worker_context(batch["cfg"]).get_start_method() == "fork"
@@ -474,8 +476,13 @@ def test_forked_workers_write_the_single_process_caches(batch, synthff, tmp_path
     for ours, ref in zip(rows[:4], batch["rows"][:4]):
         a, b = read_cache(ours.cache), read_cache(ref.cache)
         for key in CACHE_KEYS:
-            if key != "meta":
-                assert np.array_equal(a[key], b[key]), key
+            if key == "meta":
+                continue
+            x, y = np.asarray(a[key]), np.asarray(b[key])
+            if np.issubdtype(x.dtype, np.floating):
+                assert np.allclose(x, y, rtol=0, atol=1e-3, equal_nan=True), key
+            else:  # uint8 crops: a box rounding the other way may move a pixel in rare frames
+                assert x.shape == y.shape and np.mean(x != y) < 1e-3, key
 
 
 def test_detect_scale_never_loses_a_face_size():

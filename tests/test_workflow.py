@@ -22,7 +22,7 @@ TABLES = ("table3", "table4", "table5", "table6", "table7", "table8", "table10",
 # profile -> (reports folder, Table 3 alone: train = evaluate jobs, every table: (train, evaluate) jobs);
 # one evaluate job per run and test dataset (a run tested on FF++ and Celeb-DF has two)
 PROFILES = {
-    "default": ("reports", 12, (36, 53)),
+    "default": ("reports", 36, (60, 95)),  # three seeds (workflow.seeds); one for tables 5, 6, 10, 11 (table_seeds)
     "smoke": ("reports/smoke", 4, (36, 48)),
     "paper": ("reports/paper", 36, (96, 96)),  # no Celeb-DF/DFD/DFDC: Tables 4 and 5 show paper rows only
 }
