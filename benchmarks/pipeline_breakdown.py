@@ -76,8 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     text = to_markdown(breakdown(read_benchmarks(args.results), args.wall))
     print(text, end="")
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+        from umcl.errors import UmclError
+        from umcl.io_utils import write_text
+
+        try:  # atomic, and never over a file of another format or one the step did not write
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            write_text(args.out, text)
+        except UmclError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     return 0
 
 
