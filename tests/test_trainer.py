@@ -278,3 +278,22 @@ def test_cli_train_then_evaluate(separable_manifest, tmp_path):
     assert main(["evaluate", "--run", str(tmp_path / "nope"), "--manifest", str(manifest),
                  "--test-compression", "c40", "--out", str(tmp_path / "e2")]) == 2
     assert not (tmp_path / "e2").exists()
+
+
+def test_a_paired_run_leaves_out_videos_whose_lq_copy_failed_preprocessing(manifest, tmp_path, caplog):
+    """Cold default run (4b27e57): MTCNN found no face in one c40 copy, and the Table 11 "c23 & c40"
+    run stopped the whole pipeline. The run keeps the videos present at both compressions instead."""
+    table = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    lost = table.index[(table["compression"] == "c40") & (table["split"] == "train")][0]
+    table.loc[lost, "status"], table.loc[lost, "cache"] = "failed", ""
+    broken = Path(manifest).parent / "preprocessed_lost_c40.csv"  # caches are relative to it
+    table.to_csv(broken, index=False)
+    cfg = {**CONFIG, "training": {**CONFIG["training"], "lq_compression": "c40"}}
+    spec = build_spec(cfg, "toy_test", str(broken), "c23")
+    with caplog.at_level("WARNING"):
+        train, val = Trainer(spec, tmp_path / "run", progress=False)._datasets(("frames", "frames_lq"))
+    everything = select_rows(read_rows(str(broken)), "train", "c23")
+    assert len(train) == len(everything) - 1
+    assert table.loc[lost, "id"] not in {r.id for r in train.rows if r.method == table.loc[lost, "method"]}
+    assert "1 of" in caplog.text and "no c40 copy" in caplog.text
+    assert train[0]["frames_lq"].shape == train[0]["frames"].shape

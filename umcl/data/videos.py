@@ -43,6 +43,17 @@ def pair_id(row: VideoRecord) -> tuple[str, str, str]:
     return (row.dataset, row.method, row.id)
 
 
+def with_partner(rows: Sequence[VideoRecord], partners: Sequence[VideoRecord]) -> list[VideoRecord]:
+    """The ``rows`` whose video also exists among ``partners`` (same (dataset, method, id)).
+
+    Face detection can fail on one compression of a video and not on another (e.g. a c40 copy
+    too blurred for MTCNN); a training run that reads real c23 & c40 pairs keeps only the videos
+    present in both, and says how many it dropped.
+    """
+    present = {pair_id(r) for r in partners}
+    return [r for r in rows if pair_id(r) in present]
+
+
 def keep_methods(rows: Sequence[VideoRecord], methods: Sequence[str]) -> list[VideoRecord]:
     """Real videos (label 0, whatever their method) and the fakes made by one of ``methods``."""
     wanted = set(methods)

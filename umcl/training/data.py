@@ -18,7 +18,8 @@ import numpy as np
 from torch.utils.data import Sampler
 
 from umcl.data.videos import (CACHE_KEY, IMAGE_KEYS, TIME_KEYS, VideoDataset, collate,  # noqa: F401 (re-exported)
-                              keep_methods, load_cache, pair_id, read_rows, select_rows, to_device)
+                              keep_methods, load_cache, pair_id, read_rows, select_rows, to_device,
+                              with_partner)
 from umcl.errors import UmclError
 from umcl.seeding import numpy_rng
 

@@ -48,7 +48,7 @@ from umcl.registry import build_detector, get_entry
 from umcl.seeding import seed_everything
 from umcl.training.config import TrainConfig, check_selection_split, training_for
 from umcl.training.data import (BalancedBatchSampler, VideoDataset, collate, read_rows, select_rows,
-                                to_device)
+                                to_device, with_partner)
 from umcl.training.runtime import (DistInfo, barrier, git_commit, init_distributed,
                                    load_checkpoint, resolve_device, rng_state, save_checkpoint,
                                    set_rng_state)
@@ -139,6 +139,13 @@ class Trainer:
         if c.lq_compression is not None:
             lq = {"train": select_rows(rows, "train", c.lq_compression, None, c.seed, s.manifest),
                   "val": select_rows(rows, c.select_split, c.lq_compression, None, c.seed, s.manifest)}
+            paired = with_partner(train, lq["train"]), with_partner(val, lq["val"])
+            for name, before, after in (("train", train, paired[0]), (c.select_split, val, paired[1])):
+                if len(after) < len(before):
+                    log.warning("%d of %d %s videos at %s have no %s copy (not preprocessed): left out of "
+                                "this paired run", len(before) - len(after), len(before), name,
+                                s.train_compression, c.lq_compression)
+            train, val = paired
         return (VideoDataset(train, inputs, c.num_frames, lq.get("train")),
                 VideoDataset(val, inputs, c.num_frames, lq.get("val")))
 
