@@ -111,3 +111,17 @@ def test_smoke_pipeline_end_to_end(tmp_path: Path) -> None:
     assert train_logs, [str(p) for p in logs]
     for log in train_logs:
         assert re.search(r"epoch (\d+)/\1\b", log.read_text()), log  # the last epoch ran
+
+    # the HTML report (issue 11 §5): `snakemake --report` builds one self-contained page holding every
+    # report() output of the run: Table 3 and Table 9, the claims, and the figures' images
+    html_path = work / "report.html"
+    done = subprocess.run(
+        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+         "--report", str(html_path), "--config", f"profile={PROFILE}"],
+        cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    html = html_path.read_text()
+    embedded = set(re.findall(r"filename=([\w.-]+);base64,", html))
+    wanted = {"table3.md", "table9.md", "claims.md", "figure6.png", "figure9.png"}
+    assert wanted <= embedded, f"missing from the HTML report: {sorted(wanted - embedded)}"
+    assert not re.search(r"""(?:src|href)=["']https?://""", html), "the report loads something from the network"
