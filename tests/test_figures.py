@@ -214,7 +214,11 @@ def test_figure_commands_write_pictures_data_and_checkable_numbers(umcl_run):
         silhouette_reference(d8["p0_top"], d8["p0_top_modality"]), abs=1e-9)
     assert np.array_equal(d8["p0_fused"], d8["p1_fused"])  # same run, same seed: same picture
     assert n8["panels"]["D"]["distinct_features"] == {"rppg": 12, "landmarks": 12, "text": 1}  # label-free prompt
-    assert "text: one feature vector shared by every video" in out8.with_suffix(".md").read_text()
+    md8 = out8.with_suffix(".md").read_text()
+    assert "text: one feature vector shared by every video" in md8
+    # each k-NN accuracy stands beside its chance level (a default run printed 0.209 with chance 0.512)
+    chance = n8["panels"]["D"]["fused_real_fake"]["majority_rate"]
+    assert "majority-class rate (k-NN chance)" in md8 and f"| {chance:.3f} |" in md8
 
     out9 = tmp / "rep" / "figure9"
     assert main(["figure", "figure9", "--runs", str(run), "--out", str(out9)]) == 0
