@@ -479,13 +479,15 @@ def render_markdown(res: dict[str, Any]) -> str:
 
 
 def write(res: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
-    """``OUT.json`` and ``OUT.md``, each written atomically."""
+    """``OUT.json``, ``OUT.md`` and ``OUT.html`` (the Markdown's page), each written atomically."""
+    from umcl.report.html import write_markdown
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     paths = out.with_name(out.name + ".json"), out.with_name(out.name + ".md")
-    for path, text in zip(paths, (json.dumps(res, indent=2, default=str) + "\n", render_markdown(res))):
-        with atomic_path(path) as tmp:
-            Path(tmp).write_text(text)
+    with atomic_path(paths[0]) as tmp:
+        Path(tmp).write_text(json.dumps(res, indent=2, default=str) + "\n")
+    write_markdown(paths[1], render_markdown(res))
     return paths
 
 

@@ -159,7 +159,7 @@ def test_latex_structure(table: dict) -> None:
 
 
 def test_outputs_are_complete_files(table: dict) -> None:
-    assert sorted(p.name for p in table["dir"].iterdir()) == ["table3.json", "table3.md", "table3.tex"]
+    assert sorted(p.name for p in table["dir"].iterdir()) == ["table3.html", "table3.json", "table3.md", "table3.tex"]
 
 
 def test_every_table_renders_paper_rows_without_results(tmp_path: Path) -> None:

@@ -34,7 +34,8 @@ from umcl.vocab import COMPRESSIONS, USES_PRETRAINED, Compression, DetectorName
 
 DEFAULT_PROFILE = "default"
 MAIN, PRETRAIN_DATA = "data", "pretrain_data"  # data parts (see Layout.parts)
-REPORT_FORMATS = ("tex", "md", "json")
+#: a report's files; the .html is its Markdown as a page (umcl.report.html) for `snakemake --report`
+REPORT_FORMATS = ("tex", "md", "json", "html")
 TableName = Literal["table3", "table4", "table5", "table6", "table7", "table8", "table10", "table11"]
 #: the paper's figures this suite draws (umcl.report.figures; their runs: umcl.protocols.figures)
 FigureName = Literal["figure6", "figure8", "figure9"]
@@ -363,7 +364,7 @@ class Layout:
 
     @property
     def claims(self) -> str:
-        """Prefix of the claims report (``.md``, ``.json``; umcl.report.claims) over ``workflow.tables``."""
+        """Prefix of the claims report (``.md``, ``.html``, ``.json``; umcl.report.claims) over ``workflow.tables``."""
         return f"{self.reports}/claims"
 
     def runs(self, tables: list[str] | None = None) -> list[RunKey]:
@@ -397,12 +398,12 @@ class Layout:
 
     @property
     def complexity_files(self) -> list[str]:
-        """Table 9's measurement (``benchmarks/complexity.py``): its Markdown and JSON."""
-        return [f"{self.report_prefix('table9')}.{ext}" for ext in ("md", "json")]
+        """Table 9's measurement (``benchmarks/complexity.py``): its Markdown, JSON and HTML page."""
+        return [f"{self.report_prefix('table9')}.{ext}" for ext in ("md", "json", "html")]
 
     def study_files(self, study: str) -> list[str]:
-        """A study's report files (umcl.protocols.studies: paper_vs_released .tex/.md/.json, leakage .md/.json)."""
-        exts = REPORT_FORMATS if study == "paper_vs_released" else ("md", "json")
+        """A study's report files (umcl.protocols.studies: paper_vs_released .tex/.md/.json/.html, leakage .md/.json/.html)."""
+        exts = REPORT_FORMATS if study == "paper_vs_released" else ("md", "json", "html")
         return [f"{self.report_prefix(study)}.{ext}" for ext in exts]
 
     def audit_evaluation(self, run: RunKey | str, testset: str) -> str:
@@ -413,7 +414,7 @@ class Layout:
     def all_report_files(self) -> list[str]:
         return ([f for s in self.wf.studies for f in self.study_files(s)]
                 + [f for t in self.wf.tables for f in self.report_files(t)]
-                + [f for fig in self.figures for f in self.figure_files(fig)] + [self.index, f"{self.claims}.md"]
+                + [f for fig in self.figures for f in self.figure_files(fig)] + [self.index, f"{self.claims}.md", f"{self.claims}.html"]
                 + self.complexity_files)
 
 

@@ -68,7 +68,7 @@ STAGES: tuple[Stage, ...] = (
           deps=lambda L: [f"{L.results}/eval", *_audit(L),
                           *(f"{L.report_prefix(f)}.json" for f in L.figures)],  # index links them
           outs=lambda L: [f for t in L.wf.tables for f in L.report_files(t) if not f.endswith(".json")]
-          + [f"{L.claims}.md", L.index, *(f for f in L.complexity_files if not f.endswith(".json"))]
+          + [f"{L.claims}.md", f"{L.claims}.html", L.index, *(f for f in L.complexity_files if not f.endswith(".json"))]
           + [f for s in L.wf.studies for f in L.study_files(s) if not f.endswith(".json")],
           metrics=lambda L: [f"{L.report_prefix(t)}.json" for t in L.wf.tables] + [f"{L.claims}.json"]
           + [f for f in L.complexity_files if f.endswith(".json")]

@@ -40,7 +40,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from umcl.errors import UmclError
 from umcl.evaluation.condition_keys import attack_part
-from umcl.io_utils import write_json, write_text
+from umcl.io_utils import write_json
+from umcl.report.html import write_markdown
 from umcl.protocols.keys import Selection
 from umcl.protocols.spec import NATIVE
 from umcl.report.paper_tables import PaperTable, load_paper_table
@@ -970,7 +971,7 @@ def claims_markdown(claims: Sequence[Claim], verdicts: Sequence[Verdict], synthe
 
 
 def render_claims(results: Mapping, out_prefix: str | Path, synthetic: bool) -> tuple[Path, Path]:
-    """Write ``{out_prefix}.md`` and ``{out_prefix}.json`` (atomically) and return their paths."""
+    """Write ``{out_prefix}.md`` (and ``.html``) and ``{out_prefix}.json`` (atomically); return the .md and .json paths."""
     verdicts = evaluate_claims(results, synthetic)
     prefix = Path(out_prefix)
     md, js = prefix.with_name(prefix.name + ".md"), prefix.with_name(prefix.name + ".json")
@@ -979,5 +980,5 @@ def render_claims(results: Mapping, out_prefix: str | Path, synthetic: bool) -> 
                            "needs": [k.key for k in c.needs], **{k: val for k, val in v.to_dict().items() if k != "claim"}}
                           for c, v in zip(CLAIMS, verdicts)]}
     write_json(js, payload)
-    write_text(md, claims_markdown(CLAIMS, verdicts, synthetic))
+    write_markdown(md, claims_markdown(CLAIMS, verdicts, synthetic))  # and its .html page
     return md, js

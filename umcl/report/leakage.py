@@ -19,7 +19,8 @@ from pathlib import Path
 
 from umcl.evaluation.config import EvalConfig
 from umcl.evaluation.metrics import compute_metrics
-from umcl.io_utils import write_json, write_text
+from umcl.io_utils import write_json
+from umcl.report.html import write_markdown
 from umcl.protocols.sheet import JobSheet
 from umcl.report.cells import format_cell, legend
 from umcl.report.render import SYNTHETIC_NOTE, _scores, provenance_line, read_evaluations
@@ -148,7 +149,7 @@ def write_report(evaluations: list[str | Path], audit_evaluations: list[str | Pa
     if not wf.leakage_cpml:
         notes.append("Left out on this profile: CPML's label-fed run (workflow.leakage_cpml: false).")
     out = Path(out_prefix)
-    paths = [out.with_suffix(".md"), out.with_suffix(".json")]
-    write_text(paths[0], render_markdown(built, notes))
+    paths = [out.with_suffix(".md"), out.with_suffix(".json"), out.with_suffix(".html")]
+    write_markdown(paths[0], render_markdown(built, notes))  # and its .html page
     write_json(paths[1], {"report": STUDY, "title": "Label leakage audit (measured)", "notes": notes, **{k: v for k, v in built.items() if k != "stats"}})
     return paths

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from umcl.evaluation.config import EvalConfig
 from umcl.io_utils import write_json, write_text
+from umcl.report.html import write_markdown
 from umcl.protocols.sheet import JobSheet
 from umcl.protocols.studies import ABLATION_SWITCHES, UMCL_MODELS
 from umcl.report.cells import format_cell, legend
@@ -177,8 +178,8 @@ def write_report(evaluations: list[str | Path], out_prefix: str | Path, *, sheet
     built = build(sheet, records, ev, wf)
     notes = notes_of(built, records, ev, wf, profile, config_hash)
     out = Path(out_prefix)
-    paths = [out.with_suffix(s) for s in (".tex", ".md", ".json")]
+    paths = [out.with_suffix(s) for s in (".tex", ".md", ".json", ".html")]
     write_text(paths[0], render_latex(built, notes))
-    write_text(paths[1], render_markdown(built, notes))
+    write_markdown(paths[1], render_markdown(built, notes))  # and its .html page
     write_json(paths[2], _json(built, notes))
     return paths

@@ -30,6 +30,7 @@ from tabulate import tabulate
 from umcl.errors import UmclError
 from umcl.evaluation.config import EvalConfig
 from umcl.io_utils import read_json_file, write_json, write_text
+from umcl.report.html import write_markdown
 from umcl.protocols.keys import EvalKey
 from umcl.protocols.sheet import JobSheet, TableCell
 from umcl.protocols.spec import CellDecl, Protocol
@@ -465,9 +466,9 @@ def write_table(table: str, evaluations: list[str | Path], out_prefix: str | Pat
     if counts:
         notes.append(counts)
     out_prefix = Path(out_prefix)
-    paths = [out_prefix.with_suffix(s) for s in (".tex", ".md", ".json")]
+    paths = [out_prefix.with_suffix(s) for s in (".tex", ".md", ".json", ".html")]
     write_text(paths[0], render_latex(built, notes))
-    write_text(paths[1], render_markdown(built, paper, notes))
+    write_markdown(paths[1], render_markdown(built, paper, notes))  # and its .html page
     write_json(paths[2], summary(built, notes, missing))
     return paths
 

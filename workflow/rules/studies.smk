@@ -41,8 +41,9 @@ rule report_paper_vs_released:
         evaluations=L.evaluation_files(["paper_vs_released"]),
     output:
         tex=L.study_files("paper_vs_released")[0],
-        md=report(L.study_files("paper_vs_released")[1], caption="../report/table.rst", category="Studies"),
+        md=L.study_files("paper_vs_released")[1],
         json=L.study_files("paper_vs_released")[2],
+        html=report(L.study_files("paper_vs_released")[3], caption="../report/study.rst", category="Studies"),
     params:
         prefix=lambda wc, output: os.path.splitext(output.json)[0],
         profile=PROFILE,
@@ -67,8 +68,9 @@ rule report_leakage:
         evaluations=L.evaluation_files(["leakage"]),
         audit=audit_files(),
     output:
-        md=report(L.study_files("leakage")[0], caption="../report/table.rst", category="Studies"),
+        md=L.study_files("leakage")[0],
         json=L.study_files("leakage")[1],
+        html=report(L.study_files("leakage")[2], caption="../report/study.rst", category="Studies"),
     params:
         prefix=lambda wc, output: os.path.splitext(output.json)[0],
         profile=PROFILE,
