@@ -104,7 +104,9 @@ def test_every_trained_cell_is_the_mean_over_seeds_with_deltas(table: dict) -> N
         assert cell["n_seeds"] == 2 and cell["n_real"] == cell["n_fake"] == N
         assert cell["metrics"]["auc"]["seed_std"] is not None
     # UMCL trained on raw, tested on c40: value, ± seed s.d., CI, and the change against raw->raw
-    umcl_raw = [ln for ln in md_rows if ln.startswith("| UMCL (Ours)")][0]  # first block: trained on raw
+    # each row names its training compression (the default run's table printed three unlabelled blocks)
+    assert [ln.split("|")[1].split(":")[0].strip() for ln in md_rows] == ["raw"] * 4 + ["c23"] * 4 + ["c40"] * 4
+    umcl_raw = [ln for ln in md_rows if ln.startswith("| raw: UMCL (Ours)")][0]
     auc_c40 = _expected(table["sheet"], ("raw", "UMCL"), "c40", "auc")
     diag = _expected(table["sheet"], ("raw", "UMCL"), "raw", "auc")
     arrow = "↑" if auc_c40 > diag else "↓"
@@ -115,11 +117,11 @@ def test_every_trained_cell_is_the_mean_over_seeds_with_deltas(table: dict) -> N
 def test_paper_rows_and_paper_only_methods(table: dict) -> None:
     md = table["md"]
     for method in ("UIA-ViT", "DFIL", "MaskRelation"):
-        lines = [ln for ln in md.splitlines() if f"| {method}" in ln]
+        lines = [ln for ln in md.splitlines() if ln.startswith("| ") and f": {method}" in ln.split("|")[1]]
         assert len(lines) == 3 and all("| paper" in ln for ln in lines)
     assert "| ours" not in "".join(ln for ln in md.splitlines() if "UIA-ViT" in ln)
     # the paper's printed Xception c40 row: '-' cells and the diagonal '(-)'
-    xc40 = [ln for ln in md.splitlines() if ln.startswith("| Xception") and "| paper" in ln][2]
+    xc40 = [ln for ln in md.splitlines() if ln.startswith("| c40: Xception") and "| paper" in ln][0]
     assert xc40.count("| -") == 4 and "(-)" in xc40
 
 

@@ -33,7 +33,9 @@ def table3() -> Protocol:
     cells = tuple(CellDecl((train, name), (test,), model, _ff(train), _ff(test))
                   for train in COMPRESSIONS for name, model in TRAINED_ROWS.items() for test in COMPRESSIONS)
     return Protocol("table3", "In- and cross-compression-rate evaluation within FF++ (paper Table 3)", cells,
-                    metrics=("auc", "acc"), follows_profile_compressions=True, diagonal_deltas=True)
+                    metrics=("auc", "acc"), follows_profile_compressions=True, diagonal_deltas=True,
+                    notes=("Rows: training compression: method (the paper prints the three training blocks one "
+                           "under another).",), row_label_levels=1)
 
 
 def table4() -> Protocol:
