@@ -41,9 +41,9 @@ from typing import Callable, Iterable, Mapping, Sequence
 from umcl.errors import UmclError
 from umcl.evaluation.condition_keys import attack_part
 from umcl.io_utils import write_json
-from umcl.report.html import write_markdown
 from umcl.protocols.keys import Selection
 from umcl.protocols.spec import NATIVE
+from umcl.report.html import write_markdown
 from umcl.report.paper_tables import PaperTable, load_paper_table
 from umcl.vocab import COMPRESSIONS, FF_METHODS
 

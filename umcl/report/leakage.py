@@ -20,9 +20,9 @@ from pathlib import Path
 from umcl.evaluation.config import EvalConfig
 from umcl.evaluation.metrics import compute_metrics
 from umcl.io_utils import write_json
-from umcl.report.html import write_markdown
 from umcl.protocols.sheet import JobSheet
 from umcl.report.cells import format_cell, legend
+from umcl.report.html import write_markdown
 from umcl.report.render import SYNTHETIC_NOTE, _scores, provenance_line, read_evaluations
 from umcl.report.studies import CellReader, cells_by_decl, diff_legend, est_dict, paired_difference
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from umcl.evaluation.config import EvalConfig
 from umcl.io_utils import write_json, write_text
-from umcl.report.html import write_markdown
 from umcl.protocols.sheet import JobSheet
 from umcl.protocols.studies import ABLATION_SWITCHES, UMCL_MODELS
 from umcl.report.cells import format_cell, legend
+from umcl.report.html import write_markdown
 from umcl.report.render import SELECTION_NOTE, SYNTHETIC_NOTE, provenance_line, read_evaluations, tex_escape
 from umcl.report.studies import CellReader, cells_by_decl, diff_legend, est_dict
 from umcl.vocab import COMPRESSIONS, FF_METHODS, method_abbrev

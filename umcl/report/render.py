@@ -30,10 +30,10 @@ from tabulate import tabulate
 from umcl.errors import UmclError
 from umcl.evaluation.config import EvalConfig
 from umcl.io_utils import read_json_file, write_json, write_text
-from umcl.report.html import write_markdown
 from umcl.protocols.keys import EvalKey
 from umcl.protocols.sheet import JobSheet, TableCell
 from umcl.protocols.spec import CellDecl, Protocol
+from umcl.report.html import write_markdown
 from umcl.report.paper_tables import Panel, PaperTable, Row, load_paper_table
 
 SYNTHETIC_NOTE = ("These numbers come from SynthFF, a small synthetic stand-in for FaceForensics++ "
