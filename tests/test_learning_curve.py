@@ -1,0 +1,52 @@
+"""benchmarks/learning_curve.py: the training split is cut by pairs, validation and test never."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("learning_curve", ROOT / "benchmarks" / "learning_curve.py")
+lc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(lc)
+
+
+def manifest(pairs_by_split: dict[str, list[tuple[str, str]]]) -> list[dict[str, str]]:
+    """FF++-layout rows: each pair's 2 originals and, per method, its 2 fakes (a_b and b_a)."""
+    rows = []
+    for split, pairs in pairs_by_split.items():
+        for a, b in pairs:
+            rows += [dict(split=split, id=i, label="0", n_frames="32", method="original", compression="c23") for i in (a, b)]
+            for m in ("Deepfakes", "FaceSwap"):
+                rows += [dict(split=split, id=f"{x}_{y}", label="1", n_frames="32", method=m, compression="c23")
+                         for x, y in ((a, b), (b, a))]
+    return rows
+
+
+def test_cut_keeps_the_first_pairs_of_train_and_all_of_val_and_test(tmp_path: Path) -> None:
+    splits = {"train": [("014", "013"), ("005", "012"), ("027", "019")], "val": [("001", "002")],
+              "test": [("003", "004"), ("006", "007")]}
+    (tmp_path / "train.json").write_text(json.dumps([list(p) for p in splits["train"]]))
+    pairs = lc.training_pairs(tmp_path)
+    assert pairs == splits["train"]
+    full = manifest(splits)
+    cut = lc.cut_manifest(full, pairs[:2])
+    train = [r for r in cut if r["split"] == "train"]
+    assert sorted(r["id"] for r in train if r["label"] == "0") == ["005", "012", "013", "014"]
+    assert sorted({r["id"] for r in train if r["label"] == "1"}) == ["005_012", "012_005", "013_014", "014_013"]
+    assert len(train) == 2 * (2 + 4)  # per pair: 2 originals + 2 methods x 2 fakes
+    for split in ("val", "test"):
+        assert [r for r in cut if r["split"] == split] == [r for r in full if r["split"] == split]
+    assert not any("027" in r["id"] or "019" in r["id"] for r in train)
+    # written back with the columns and text untouched (no 32 -> 32.0)
+    lc.write_rows(cut, list(full[0]), tmp_path / "cut.csv")
+    assert "32.0" not in (tmp_path / "cut.csv").read_text() and ",32," in (tmp_path / "cut.csv").read_text()
+
+
+def test_relative_cache_paths_are_written_absolute(tmp_path: Path) -> None:
+    rows = [dict(split="train", id="001", label="0", cache="cache/a/001.npz", path="/abs/001.mp4")]
+    lc.write_rows(rows, list(rows[0]), tmp_path / "out.csv", base=tmp_path / "data")
+    text = (tmp_path / "out.csv").read_text()
+    assert str((tmp_path / "data" / "cache/a/001.npz").resolve()) in text and "/abs/001.mp4" in text
