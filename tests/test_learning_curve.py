@@ -50,3 +50,21 @@ def test_relative_cache_paths_are_written_absolute(tmp_path: Path) -> None:
     lc.write_rows(rows, list(rows[0]), tmp_path / "out.csv", base=tmp_path / "data")
     text = (tmp_path / "out.csv").read_text()
     assert str((tmp_path / "data" / "cache/a/001.npz").resolve()) in text and "/abs/001.mp4" in text
+
+
+def test_learning_curve_profile_is_valid_and_doubles_the_default_training_pairs() -> None:
+    from umcl.cli import main
+    from umcl.config import load_config
+    from umcl.data.synthff.generate import split_pairs
+
+    def sizes(path: Path) -> dict[str, int]:
+        s = load_config(path)["synthff"]
+        pairs = [(2 * i, 2 * i + 1) for i in range(s["n_identities"] // 2)]
+        return {k: len(v) for k, v in split_pairs(pairs, s["val_fraction"], s["test_fraction"]).items()}
+
+    profile = ROOT / "config" / "studies" / "learning-curve" / "learning-curve.yaml"
+    assert main(["validate-config", "--config", str(profile)]) == 0
+    default = sizes(ROOT / "config" / "default.yaml")
+    study = sizes(profile)
+    assert study == {"train": 18, "val": 4, "test": 11}
+    assert study["train"] == 2 * default["train"] and study["test"] == default["test"]
