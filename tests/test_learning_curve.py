@@ -52,7 +52,7 @@ def test_relative_cache_paths_are_written_absolute(tmp_path: Path) -> None:
     assert str((tmp_path / "data" / "cache/a/001.npz").resolve()) in text and "/abs/001.mp4" in text
 
 
-def test_learning_curve_profile_is_valid_and_doubles_the_default_training_pairs() -> None:
+def test_learning_curve_profile_is_valid_and_extends_the_default_training_pairs() -> None:
     from umcl.cli import main
     from umcl.config import load_config
     from umcl.data.synthff.generate import split_pairs
@@ -67,4 +67,5 @@ def test_learning_curve_profile_is_valid_and_doubles_the_default_training_pairs(
     default = sizes(ROOT / "config" / "default.yaml")
     study = sizes(profile)
     assert study == {"train": 18, "val": 4, "test": 11}
-    assert study["train"] == 2 * default["train"] and study["test"] == default["test"]
+    assert default == {"train": 12, "val": 4, "test": 11}  # docs/results/learning-curves.md sized it
+    assert study["train"] > default["train"] and study["test"] == default["test"]
