@@ -34,9 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-#: detector -> (config key of the pre-trained P-encoder, config key of the L-encoder weights); as the pipeline's
-#: workflow/rules/common.smk ENCODER_KEYS
-ENCODER_KEYS = {"umcl": ("physformer_weights", "lrnet_weights"), "cpml": ("physformer_path", "lrnet_path")}
+from umcl.vocab import DETECTORS, ENCODER_KEYS  # ENCODER_KEYS: the pipeline's too (workflow/rules/common.smk)
 
 
 def training_pairs(splits_dir: Path) -> list[tuple[str, str]]:
@@ -119,7 +117,6 @@ def modality_contributions(run: Path, manifest: Path, compression: str, split: s
     term per modality. For each term: its standard deviation over the ``split`` videos (how much it
     moves the score) and its AUC on its own (what it knows). The text term is the same for every
     video under the label-free test prompt, so its spread is 0."""
-    import numpy as np
     import torch
     from torch.utils.data import DataLoader
 
@@ -176,12 +173,31 @@ def render(curve: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_inputs(res: Path, needs_pretrained: bool) -> None:
+    """One-line errors for a profile's missing outputs, naming the file and how to build it."""
+    need = [res / "config.resolved.yaml", res / "data" / "preprocessed.csv", res / "data" / "synthff" / "splits" / "train.json"]
+    need += [res / "pretrain" / "encoders.pt"] if needs_pretrained else []
+    for path in need:
+        if not path.is_file():
+            raise SystemExit(f"error: {path}: not found; build the profile's data (and pre-trained P-encoder) first: "
+                             f"snakemake {res}/data/preprocessed.csv {res}/pretrain/encoders.pt --config profile=...")
+
+
+def check_out(out: Path) -> None:
+    """``--out`` is new, empty, or an earlier curve of this script (then its finished runs are reused);
+    anything else is refused and left untouched."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "curve.json").exists()
+                                               and not any(out.glob("pairs*")))):
+        raise SystemExit(f"error: {out}: exists and holds something other than a learning curve; it was left "
+                         "untouched -- give --out a new folder")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--profile-results", type=Path, required=True, help="results/<profile> of a pipeline run")
     p.add_argument("--compression", default="c23")
     p.add_argument("--pairs", type=int, nargs="+", required=True, help="training pairs per size")
-    p.add_argument("--detectors", nargs="+", default=["umcl", "cpml"])
+    p.add_argument("--detectors", nargs="+", default=["umcl", "cpml"], choices=DETECTORS)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="config overrides for every run (e.g. training.per_detector.umcl.epochs=24)")
@@ -189,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     res = a.profile_results
     config, pretrained = res / "config.resolved.yaml", res / "pretrain" / "encoders.pt"
+    check_inputs(res, needs_pretrained=any(d in ENCODER_KEYS for d in a.detectors))
+    if min(a.pairs) < 1:
+        raise SystemExit(f"error: --pairs must be >= 1, got {min(a.pairs)}")
+    check_out(a.out)
     with open(res / "data" / "preprocessed.csv", newline="") as fh:
         reader = csv.DictReader(fh)
         manifest, fields = list(reader), list(reader.fieldnames or [])

@@ -69,3 +69,22 @@ def test_learning_curve_profile_is_valid_and_extends_the_default_training_pairs(
     assert study == {"train": 18, "val": 4, "test": 11}
     assert default == {"train": 12, "val": 4, "test": 11}  # docs/results/learning-curves.md sized it
     assert study["train"] > default["train"] and study["test"] == default["test"]
+
+
+def test_bad_inputs_give_one_line_errors_and_touch_nothing(tmp_path: Path) -> None:
+    import pytest
+
+    with pytest.raises(SystemExit, match=r"preprocessed.csv: not found"):
+        (tmp_path / "res").mkdir()
+        (tmp_path / "res" / "config.resolved.yaml").write_text("{}\n")
+        lc.check_inputs(tmp_path / "res", needs_pretrained=False)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    with pytest.raises(SystemExit, match="left untouched"):
+        lc.check_out(other)
+    assert (other / "keep.txt").read_text() == "mine"
+    lc.check_out(tmp_path / "new")  # a new folder is fine
+    (tmp_path / "curve").mkdir()
+    (tmp_path / "curve" / "curve.json").write_text("{}")
+    lc.check_out(tmp_path / "curve")  # an earlier curve is resumed

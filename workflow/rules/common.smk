@@ -5,7 +5,7 @@ import json
 
 from umcl.protocols.keys import DATASET_SLUG, RunKey
 from umcl.protocols.variants import get_variant
-from umcl.vocab import COMPRESSIONS, USES_PRETRAINED
+from umcl.vocab import COMPRESSIONS, ENCODER_KEYS, USES_PRETRAINED
 from umcl.workflow import run_settings_hash
 
 
@@ -95,11 +95,6 @@ def train_inputs(wildcards):
         inputs["pretrained"] = L.pretrained
         inputs["lrnet"] = L.best_checkpoint(RunKey("lrnet", run.train, run.seed))
     return inputs
-
-
-# detector -> (config key of the pre-trained P-encoder, config key of the L-encoder weights)
-ENCODER_KEYS = {"umcl": ("physformer_weights", "lrnet_weights"), "cpml": ("physformer_path", "lrnet_path"),
-                "umcl-released": ("physformer_weights", "lrnet_weights")}
 
 
 def job_overrides(wildcards, input):
