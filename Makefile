@@ -46,16 +46,19 @@ test: $(STAMP)
 bench: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q benchmarks --benchmark-only
 
-## SynthFF difficulty sweep (docs/synthff.md, "Difficulty"): one small run per difficulty value
-## (config/studies/difficulty/) → reports/synthff_difficulty.{md,json}
+## SynthFF difficulty sweep (docs/synthff.md, "Difficulty"): one run per difficulty value.
+## SWEEP=difficulty4 (the default): all four detectors at the embedded default's scale, c23 and c40
+## (config/studies/difficulty4/) → reports/synthff_difficulty4.{md,json}; SWEEP=difficulty: the
+## earlier Xception + LRNet sweep as it was measured (config/studies/difficulty/) → reports/synthff_difficulty.*
+SWEEP ?= difficulty4
 SWEEP_DIFFICULTIES ?= -0.50 0.00 0.50 1.00
 sweep-difficulty: $(STAMP)
 	set -e; for d in $(SWEEP_DIFFICULTIES); do \
 	    PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake stage_evaluate --cores $(CORES) \
-	        --workflow-profile workflow/profiles/local --config profile=config/studies/difficulty/difficulty-$$d.yaml; \
+	        --workflow-profile workflow/profiles/local --config profile=config/studies/$(SWEEP)/$(SWEEP)-$$d.yaml; \
 	done
-	$(BIN)/umcl report difficulty --results $(foreach d,$(SWEEP_DIFFICULTIES),results/difficulty-$(d)) \
-	    --out reports/synthff_difficulty
+	$(BIN)/umcl report difficulty --results $(foreach d,$(SWEEP_DIFFICULTIES),results/$(SWEEP)-$(d)) \
+	    --out reports/synthff_$(SWEEP)
 
 ## Mutation testing, not part of `make test` or CI (docs/testing.md records runtime and score):
 ## mutmut over the [tool.mutmut] modules of pyproject.toml, then the hand-written mutations of

@@ -231,12 +231,13 @@ def test_dvc_stages_cover_every_rule() -> None:
     assert len(covered) == len(set(covered)) and rules == set(covered)
 
 
-def test_difficulty_sweep_profiles_differ_only_in_difficulty() -> None:
+@pytest.mark.parametrize("study", ["difficulty", "difficulty4"])
+def test_difficulty_sweep_profiles_differ_only_in_difficulty(study: str) -> None:
     import copy
 
     from umcl.config import load_config
 
-    files = sorted((REPO / "config" / "studies" / "difficulty").glob("difficulty-*.yaml"))
+    files = sorted((REPO / "config" / "studies" / study).glob(f"{study}-*.yaml"))
     assert len(files) >= 3
     configs = [load_config(f) for f in files]
     values = [c["synthff"]["difficulty"] for c in configs]
@@ -251,4 +252,9 @@ def test_difficulty_sweep_profiles_differ_only_in_difficulty() -> None:
     proc = snakemake("-n", "--forceall", "stage_evaluate", "--config", f"profile={files[0]}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     jobs = job_counts(proc.stdout)
-    assert jobs["train"] == 2 and jobs["evaluate"] == 2 and "pretrain" not in jobs
+    if study == "difficulty":  # Xception + LRNet trained on c23 only
+        assert jobs["train"] == 2 and jobs["evaluate"] == 2 and "pretrain" not in jobs
+    else:  # all four detectors (and the LRNet start of CPML and UMCL) on c23 and c40, one seed
+        assert set(configs[0]["workflow"]["detectors"]) == {"xception", "lrnet", "cpml", "umcl"}
+        assert configs[0]["workflow"]["seeds"] == [0]
+        assert jobs["train"] == 8 and jobs["evaluate"] == 8
