@@ -20,13 +20,20 @@ from typing import Any, Callable
 from umcl.config import from_dict
 from umcl.errors import ConfigError
 
+#: Where each built-in detector is registered: building one imports only its own module, so a
+#: process that trains or scores LRNet does not pay for timm, torchvision and torch._dynamo
+#: (Xception's imports) or SciPy's signal module (measured: 10-13 s to import all four under load,
+#: 4.5-6 s for LRNet, CPML or UMCL alone; docs/pipeline.md). tests/test_registry_lazy.py checks
+#: that this map names every built-in detector and its module.
+DETECTOR_HOMES: dict[str, str] = {
+    "umcl": "umcl.models.umcl",
+    "umcl-released": "umcl.models.umcl",
+    "xception": "baselines.xception",
+    "lrnet": "baselines.lrnet",
+    "cpml": "baselines.cpml",
+}
 # Modules that register detectors when imported.
-DETECTOR_MODULES = (
-    "umcl.models.umcl",
-    "baselines.xception",
-    "baselines.lrnet",
-    "baselines.cpml",
-)
+DETECTOR_MODULES = tuple(dict.fromkeys(DETECTOR_HOMES.values()))
 
 
 @dataclass(frozen=True)
@@ -71,14 +78,25 @@ def register_overlay(name: str, base: str, overlay: dict[str, Any], doc: str) ->
     return _REGISTRY[name]
 
 
+def _import_home(mod: str) -> None:
+    """Import one module that registers detectors (skipped when the module itself is absent)."""
+    try:
+        importlib.import_module(mod)
+    except ModuleNotFoundError as exc:
+        if exc.name != mod:
+            raise
+
+
 def load_all() -> None:
     """Import every module that registers detectors (skipping ones not present)."""
     for mod in DETECTOR_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
+        _import_home(mod)
+
+
+def known_names() -> list[str]:
+    """Every detector name that can be built, without importing a detector module: the built-in
+    ones (``DETECTOR_HOMES``) and any registered so far (tests, plug-ins)."""
+    return sorted(set(DETECTOR_HOMES) | set(_REGISTRY))
 
 
 def available() -> list[str]:
@@ -93,7 +111,12 @@ def builtin() -> list[str]:
 
 
 def get_entry(name: str) -> DetectorEntry:
-    load_all()
+    """The registered detector ``name``: only its own module is imported for a built-in one."""
+    if name not in _REGISTRY:
+        if name in DETECTOR_HOMES:
+            _import_home(DETECTOR_HOMES[name])
+        else:
+            load_all()
     if name not in _REGISTRY:
         raise ConfigError(f"unknown detector '{name}'", fix=f"use one of {sorted(_REGISTRY)}")
     return _REGISTRY[name]

@@ -52,7 +52,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import signal as sps
 from torch import Tensor, nn
 
 from umcl import prompts
@@ -207,6 +206,8 @@ def heart_rate(series: np.ndarray, fps: float) -> float:
     Hann-windowed, |FFT| outside round(0.6/fs·N)..round(4/fs·N) set to 0; of its two largest local
     peaks the second is taken when the first is within 10 bpm of twice it (harmonic check); fewer than
     two peaks give 60; the result is clamped to 60–120 bpm."""
+    from scipy import signal as sps  # local: importing scipy.signal costs 1-2 s of every UMCL process
+
     x = np.asarray(series, dtype=np.float64).reshape(-1)
     nyq = fps / 2
     b, a = sps.butter(2, [HR_BANDPASS_HZ[0] / nyq, HR_BANDPASS_HZ[1] / nyq], btype="band")

@@ -184,13 +184,13 @@ class TrainConfig:
 def training_for(config: dict | None, detector: str) -> TrainConfig:
     """One detector's training settings: defaults < its source recipe < shared ``training`` <
     ``training.per_detector.<detector>`` (see the module docstring). Validated like the section."""
-    from umcl.registry import available  # local: the registry imports the detectors
+    from umcl.registry import known_names  # local: the registry module belongs to the detectors' side
 
     shared = dict((config or {}).get("training") or {})
     overlays = shared.pop("per_detector", None) or {}
     if not isinstance(overlays, dict):
         raise ConfigError("training.per_detector must be a mapping {detector: {key: value}}")
-    known = set(available())
+    known = set(known_names())
     unknown = sorted(set(overlays) - known)
     if unknown:
         raise ConfigError(f"training.per_detector names unknown detector(s) {unknown}",
