@@ -12,6 +12,7 @@ from umcl.config import check_config_keys, config_hash
 from umcl.protocols.figures import figure_runs, figure_specs
 from umcl.protocols.keys import DATASET_SLUG
 from umcl.protocols.tables import PROTOCOLS
+from umcl.vocab import TEXT_CACHE_ENV
 from umcl.workflow import config_chain, load_profile, one_of, profile_file, section_hash, write_resolved
 
 min_version("9.0")
@@ -31,6 +32,9 @@ WF = L.wf
 RESOLVED = L.resolved_config
 CONFIG_FILES = [os.path.relpath(p) for p in config_chain(profile_file(PROFILE_ARG))]
 write_resolved(CFG, CONFIG_FILES[0], RESOLVED)
+# Every job of the profile shares one cache of the frozen text encoder's prompt embeddings (the same
+# tensors the encoder computes, keyed by encoder and prompt table); a cache the user set wins.
+os.environ.setdefault(TEXT_CACHE_ENV, os.path.abspath(L.text_cache))
 SHEET = L.sheet  # every run and evaluation of every table (umcl.protocols.sheet)
 RUN_KEYS = [*SHEET.runs, *figure_runs(WF)]  # and the runs the figures read (umcl.protocols.figures)
 FIGURES = figure_specs(WF)  # figure -> its runs and test selection

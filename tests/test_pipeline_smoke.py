@@ -112,6 +112,11 @@ def test_smoke_pipeline_end_to_end(tmp_path: Path) -> None:
     for log in train_logs:
         assert re.search(r"epoch (\d+)/\1\b", log.read_text()), log  # the last epoch ran
 
+    # the CPML/UMCL jobs shared one cache of the prompt embeddings (results/<profile>/text-embeddings):
+    # only the first job loaded the text encoder
+    cached = list(work.glob(f"results/{PROFILE}/text-embeddings/prompts-minilm-*.pt"))
+    assert cached, "no prompt-embedding cache under results/<profile>/text-embeddings"
+
     # the HTML report (issue 11 §5): `snakemake --report` builds one self-contained page holding every
     # report() output of the run: Table 3, Table 9 and the claims as HTML pages (the viewer shows HTML inline,
     # Markdown only as a download), and the figures' images

@@ -316,6 +316,13 @@ class Layout:
     def pretrained(self) -> str:
         return f"{self.results}/pretrain/encoders.pt"
 
+    @property
+    def text_cache(self) -> str:
+        """Folder of the frozen T-encoder's prompt embeddings ($UMCL_TEXT_CACHE for every job of the
+        profile): the first CPML/UMCL job embeds the prompt table, later ones read it instead of
+        importing transformers and loading MiniLM (about 15 s of each train and evaluate job)."""
+        return f"{self.results}/text-embeddings"
+
     # ------------------------------------------------------------------ runs and evaluations
     def run_dir(self, run: RunKey | str) -> str:
         """``run``: a RunKey, or a path pattern (Snakemake wildcards)."""

@@ -29,13 +29,13 @@ from torch import Tensor, nn
 from umcl import prompts as P
 from umcl.errors import MissingWeightsError, UmclError
 from umcl.io_utils import atomic_path
+from umcl.vocab import TEXT_CACHE_ENV
 
 BACKENDS = ("minilm", "clip-vit-b16")
 CLIP_MODEL_NAME = "ViT-B-16-quickgelu"
 CLIP_HF_REPO = "timm/vit_base_patch16_clip_224.openai"
 CLIP_HF_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 CLIP_WEIGHTS_ENV = "UMCL_CLIP_WEIGHTS"
-TEXT_CACHE_ENV = "UMCL_TEXT_CACHE"
 _TEXT_KEYS = ("token_embedding.", "positional_embedding", "transformer.", "ln_final.", "text_projection")
 
 
