@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+from umcl.vocab import TEXT_CACHE_ENV
+
 BUILD = "from umcl.registry import build_detector\nbuild_detector({det!r}, {{}})\n"
 OLD_REGISTRY = "import scipy.signal\nimport umcl.registry\numcl.registry.load_all()\n"
 
@@ -41,10 +43,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     base = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    base.pop("UMCL_TEXT_CACHE", None)
+    base.pop(TEXT_CACHE_ENV, None)
     rows = []
     with tempfile.TemporaryDirectory() as cache:
-        warm = {**base, "UMCL_TEXT_CACHE": cache}
+        warm = {**base, TEXT_CACHE_ENV: cache}
         for det in args.detectors:
             build = BUILD.format(det=det)
             subprocess.run([sys.executable, "-c", build], env=warm, check=True, capture_output=True)  # fill the cache

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from _metric_refs import sklearn_metrics
+from umcl.vocab import TEXT_CACHE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -64,6 +65,7 @@ def test_smoke_pipeline_end_to_end(tmp_path: Path) -> None:
     work.mkdir()
     before = _snapshot(REPO)
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1"}
+    env.pop(TEXT_CACHE_ENV, None)  # the pipeline sets its own per-profile cache (checked below)
     # its own process group: on a timeout the jobs snakemake started are ended too, not left running
     proc = subprocess.Popen(
         [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),

@@ -48,6 +48,7 @@ def method_from_abbrev(abbrev: str) -> str:
     inverse = {v: k for k, v in METHOD_ABBREV.items()}
     return inverse.get(abbrev, abbrev)
 
+
 #: environment variable naming the folder of cached prompt embeddings of the frozen text encoder
 #: (umcl.models.text_encoder.prompt_embeddings; the pipeline sets it per profile: Layout.text_cache)
 TEXT_CACHE_ENV = "UMCL_TEXT_CACHE"
