@@ -73,6 +73,33 @@ def test_dry_run_every_table(profile: str) -> None:
         assert jobs["generate"] == jobs["compress"] == jobs["preprocess"] == 4
 
 
+def job_priorities(stdout: str) -> dict[tuple[str, int], int]:
+    """(rule, priority) -> number of jobs, from a dry run's job blocks (Snakemake prints ``priority: N``
+    only when it is not 0)."""
+    counts: dict[tuple[str, int], int] = {}
+    for block in re.split(r"^(?=(?:local)?rule \w+:$)", stdout, flags=re.M):
+        rule = re.match(r"(?:local)?rule (\w+):$", block, re.M)
+        if rule:
+            prio = re.search(r"^\s+priority: (\d+)$", block, re.M)
+            key = (rule[1], int(prio[1]) if prio else 0)
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def test_first_table_scheduled_first() -> None:
+    """`make reproduce` builds Table 3 first: its data, train, evaluate and report jobs outrank every other
+    job (the look-alike datasets, the other tables' runs and evaluations), so Table 3 is ready early."""
+    reports, n_runs, (n_train, n_eval) = PROFILES["default"]
+    proc = snakemake("-n", "--forceall", *(f"{reports}/{t}.tex" for t in TABLES), "--config", "profile=default")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    prio = job_priorities(proc.stdout)
+    assert prio[("train", 1)] == prio[("evaluate", 1)] == n_runs
+    assert prio[("train", 0)] == n_train - n_runs and prio[("evaluate", 0)] == n_eval - n_runs
+    assert prio[("report", 1)] == 1 and prio[("report", 0)] == len(TABLES) - 1
+    # the main SynthFF first; the Celeb-DF-, DFD- and DFDC-like parts (Tables 4, 5) after
+    assert all(prio[(rule, 1)] == 1 and prio[(rule, 0)] == 3 for rule in ("generate", "compress", "preprocess"))
+
+
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_table9_target(profile: str) -> None:
     """Table 9 is one complexity job (benchmarks/complexity.py, no training-step timing) at the

@@ -18,6 +18,7 @@ rule generate:
     benchmark:
         L.benchmark("generate", "{part}"),
     threads: threads_of("generate")
+    priority: first_table_priority
     resources:
         **res("generate"),
     conda:
@@ -40,6 +41,7 @@ rule compress:
     benchmark:
         L.benchmark("compress", "{part}"),
     threads: threads_of("compress")
+    priority: first_table_priority
     resources:
         **res("compress"),
     conda:
@@ -89,6 +91,7 @@ rule manifest:
     benchmark:
         L.benchmark("manifest", "{part}"),
     threads: 1
+    priority: first_table_priority
     resources:
         **res("manifest"),
     conda:
@@ -112,6 +115,7 @@ rule preprocess:
     benchmark:
         L.benchmark("preprocess", "{part}"),
     threads: threads_of("preprocess")
+    priority: first_table_priority
     resources:
         **res("preprocess"),
     conda:

@@ -24,6 +24,7 @@ rule evaluate:
     benchmark:
         L.benchmark("evaluate", RUN, "{testset}"),
     threads: threads_of("evaluate")
+    priority: first_table_priority
     resources:
         **res("evaluate"),
     conda:

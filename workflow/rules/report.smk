@@ -22,6 +22,7 @@ rule report:
     benchmark:
         L.benchmark("report", "{table}"),
     threads: 1
+    priority: first_table_priority
     resources:
         **res("report"),
     conda:

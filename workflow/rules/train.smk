@@ -22,6 +22,7 @@ rule train:
     benchmark:
         L.benchmark("train", RUN),
     threads: threads_of("train")
+    priority: first_table_priority
     resources:
         **res("train"),
     conda:
