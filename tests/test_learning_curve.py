@@ -6,6 +6,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("learning_curve", ROOT / "benchmarks" / "learning_curve.py")
@@ -52,7 +54,12 @@ def test_relative_cache_paths_are_written_absolute(tmp_path: Path) -> None:
     assert str((tmp_path / "data" / "cache/a/001.npz").resolve()) in text and "/abs/001.mp4" in text
 
 
-def test_learning_curve_profile_is_valid_and_extends_the_default_training_pairs() -> None:
+@pytest.mark.parametrize("name, train, compressions", [("learning-curve", 18, ["raw", "c23"]),
+                                                     ("learning-curve-c40", 30, ["raw", "c40"])])
+def test_learning_curve_profile_is_valid_and_extends_the_default_training_pairs(name: str, train: int,
+                                                                               compressions: list[str]) -> None:
+    """Each learning-curve profile validates, has more training pairs than the default and the default's
+    test split (the same 22 real + 88 fake test videos per compression), on the compressions it studies."""
     from umcl.cli import main
     from umcl.config import load_config
     from umcl.data.synthff.generate import split_pairs
@@ -62,17 +69,17 @@ def test_learning_curve_profile_is_valid_and_extends_the_default_training_pairs(
         pairs = [(2 * i, 2 * i + 1) for i in range(s["n_identities"] // 2)]
         return {k: len(v) for k, v in split_pairs(pairs, s["val_fraction"], s["test_fraction"]).items()}
 
-    profile = ROOT / "config" / "studies" / "learning-curve" / "learning-curve.yaml"
+    profile = ROOT / "config" / "studies" / "learning-curve" / f"{name}.yaml"
     assert main(["validate-config", "--config", str(profile)]) == 0
     default = sizes(ROOT / "config" / "default.yaml")
     study = sizes(profile)
-    assert study == {"train": 18, "val": 4, "test": 11}
+    assert study == {"train": train, "val": 4, "test": 11}
+    assert load_config(profile)["workflow"]["compressions"] == compressions
     assert default == {"train": 12, "val": 4, "test": 11}  # docs/results/learning-curves.md sized it
     assert study["train"] > default["train"] and study["test"] == default["test"]
 
 
 def test_bad_inputs_give_one_line_errors_and_touch_nothing(tmp_path: Path) -> None:
-    import pytest
 
     with pytest.raises(SystemExit, match=r"preprocessed.csv: not found"):
         (tmp_path / "res").mkdir()
