@@ -88,12 +88,15 @@ def job_priorities(stdout: str) -> dict[tuple[str, int], int]:
 
 def test_first_table_scheduled_first() -> None:
     """`make reproduce` builds Table 3 first: its data, train, evaluate and report jobs outrank every other
-    job (the look-alike datasets, the other tables' runs and evaluations), so Table 3 is ready early."""
+    job (the look-alike datasets, the other tables' runs and evaluations), so Table 3 is ready early; what
+    its UMCL/CPML runs start from (pre-training, LRNet runs) comes before the rest of it."""
     reports, n_runs, (n_train, n_eval) = PROFILES["default"]
     proc = snakemake("-n", "--forceall", *(f"{reports}/{t}.tex" for t in TABLES), "--config", "profile=default")
     assert proc.returncode == 0, proc.stderr[-2000:]
     prio = job_priorities(proc.stdout)
-    assert prio[("train", 1)] == prio[("evaluate", 1)] == n_runs
+    # the LRNet runs (3 compressions x 3 seeds) and the P-encoder pre-training UMCL/CPML start from go first
+    assert prio[("train", 2)] == 9 and prio[("pretrain", 2)] == 1
+    assert prio[("train", 1)] == n_runs - 9 and prio[("evaluate", 1)] == n_runs
     assert prio[("train", 0)] == n_train - n_runs and prio[("evaluate", 0)] == n_eval - n_runs
     assert prio[("report", 1)] == 1 and prio[("report", 0)] == len(TABLES) - 1
     # the main SynthFF first; the Celeb-DF-, DFD- and DFDC-like parts (Tables 4, 5) after

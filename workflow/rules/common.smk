@@ -130,19 +130,24 @@ def methods_arg():
     return f"--methods {' '.join(WF.methods)}" if WF.methods else ""
 
 
-# The first table of `workflow.tables` (Table 3 on every shipped profile) is built first: the train and
-# evaluate jobs it reads and its report outrank every other job, so on a 2-core machine its report is
-# ready long before the rest of the run (the scheduler starts the highest-priority ready job first).
+# The first table of `workflow.tables` (Table 3 on every shipped profile) is built first: the data, train
+# and evaluate jobs it reads and its report outrank every other job (priority 1), so on a 2-core machine
+# its report is ready long before the rest of the run (the scheduler starts the highest-priority ready
+# job first). What its UMCL/CPML runs start from -- the P-encoder pre-training and the LRNet runs that
+# initialise their L-encoders -- comes before the rest of it (priority 2): those jobs gate the others.
 FIRST_TABLE = WF.tables[:1]
 FIRST_TABLE_EVALS = {(k.run, DATASET_SLUG[k.test.dataset]) for t in FIRST_TABLE
                      for c in L.sheet.cells.get(t, []) for k in c.keys}
 FIRST_TABLE_RUNS = {run for run, _ in FIRST_TABLE_EVALS}
+FIRST_TABLE_STARTS = {RunKey("lrnet", r.train, r.seed) for r in FIRST_TABLE_RUNS if uses_pretrained(r.detector)}
+PRETRAIN_PRIORITY = 2 if any(uses_pretrained(r.detector) for r in FIRST_TABLE_RUNS) else 0
 FIRST_TABLE_PARTS = {L.part_of(r.train.dataset) for r in FIRST_TABLE_RUNS} | {
     L.part_of(k.test.dataset) for t in FIRST_TABLE for c in L.sheet.cells.get(t, []) for k in c.keys} | {L.pretrain_part}
 
 
 def first_table_priority(wildcards):
-    """Scheduling priority of a data, train, evaluate or report job: 1 when the first table needs it, else 0."""
+    """Scheduling priority of a data, train, evaluate or report job: 2 for an LRNet run the first table's
+    UMCL/CPML runs start from, 1 for anything else the first table needs, else 0."""
     if "part" in wildcards.keys():
         return int(wildcards.part in FIRST_TABLE_PARTS)
     if "table" in wildcards.keys():
@@ -150,7 +155,7 @@ def first_table_priority(wildcards):
     run = run_of(wildcards)
     if "testset" in wildcards.keys():
         return int((run, wildcards.testset) in FIRST_TABLE_EVALS)
-    return int(run in FIRST_TABLE_RUNS)
+    return 2 if run in FIRST_TABLE_STARTS else int(run in FIRST_TABLE_RUNS)
 
 
 def eval_keys(wildcards):

@@ -14,6 +14,7 @@ rule pretrain:
     benchmark:
         L.benchmark("pretrain"),
     threads: threads_of("pretrain")
+    priority: PRETRAIN_PRIORITY
     resources:
         **res("pretrain"),
     conda:
