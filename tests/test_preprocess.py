@@ -522,6 +522,22 @@ def test_default_fast_settings_follow_per_frame_mtcnn(batch, synthff):
     assert _box_l1(fast.boxes, per_frame) < 2.0
 
 
+def test_region_detection_gives_per_frame_mtcnns_boxes(batch, synthff):
+    """``region_margin``: key frames 0 and last, then MTCNN's three stages inside a region around the
+    interpolated box on every frame: per-frame MTCNN's own boxes (to float rounding), where R-net +
+    O-net from the interpolated box (the default) differ by about a pixel."""
+    from umcl.data.preprocess.faces import track_faces
+
+    for i in (0, 1):
+        frames = synthff["frames"][i]
+        per_frame = read_cache(batch["rows"][2 * i].cache, keys=("boxes",))["boxes"]  # keyframe_interval 1
+        cfg = batch["cfg"].replace(keyframe_interval=N - 1, detect_max_side=160)
+        region = track_faces(frames, cfg.replace(region_margin=0.5))
+        assert region.tried.all() and region.detection_rate == 1.0
+        assert np.abs(region.boxes - per_frame).max() < 1e-3
+        assert _box_l1(track_faces(frames, cfg).boxes, per_frame) > 0.3
+
+
 def test_grey_crop_is_the_crop_of_the_grey_frame():
     """Converting only the box's pixels to grey first: exactly the crop of a grey frame; within 2 levels of
     converting the resized RGB crop; black outside the frame."""

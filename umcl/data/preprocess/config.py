@@ -39,6 +39,11 @@ class PreprocessConfig:
     """With ``keyframe_interval`` > 1: run MTCNN on key frames down-scaled to this longer side
     (never below MTCNN's first pyramid scale 12 / ``min_face_size``, so no face size is lost) and
     refine their boxes on the full frame like the others; 0 = detect on the full frame."""
+    region_margin: float = 0.0
+    """With ``keyframe_interval`` > 1 and ``refine_boxes``: > 0 finds every frame's box with
+    MTCNN's three stages restricted to a region around the interpolated box, enlarged by
+    ``1 + 2 * region_margin`` (umcl/data/preprocess/mtcnn_region.py: per-frame MTCNN's own box
+    when the face is inside the region); 0 = R-net + O-net started from the interpolated box."""
     box_smoothing: int = 1
     """Centred moving-average window (frames, odd) over box centre and size; 1 = off."""
     detector_batch_size: int = 16
@@ -70,6 +75,7 @@ class PreprocessConfig:
             "xception_scale": self.xception_scale > 0,
             "face_scale": self.face_scale > 0,
             "keyframe_interval": self.keyframe_interval >= 1,
+            "region_margin": self.region_margin >= 0,
             "box_smoothing": self.box_smoothing >= 1 and self.box_smoothing % 2 == 1,
             "detect_max_side": self.detect_max_side == 0 or self.detect_max_side >= 12,
             "detector_batch_size": self.detector_batch_size >= 1,

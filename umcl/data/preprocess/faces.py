@@ -17,6 +17,11 @@ Choices (docs/deviations/data.md, "Preprocessing"):
   24 x 24 and 48 x 48 crops give face probabilities and box regressions, exactly as in MTCNN's
   second and third stages. Frames rejected by R-net (below MTCNN's stage-2 threshold) or O-net
   (below ``min_face_prob``) count as not found and get interpolated boxes.
+- ``region_margin`` > 0 (with key frames and ``refine_boxes``): instead of R-net + O-net from
+  the interpolated box, every frame (key frames included) gets MTCNN's three stages restricted
+  to a region around the interpolated box (:mod:`umcl.data.preprocess.mtcnn_region`): the same
+  candidates, suppression and stages as full-frame MTCNN inside the region, so the box is
+  per-frame MTCNN's own whenever the face stays inside it.
 - ``detect_max_side`` (with key frames): key frames are detected on a down-scaled copy (never
   smaller than MTCNN's first pyramid scale, so the same face sizes are looked for) and then
   refined by R-net + O-net on the full frame like every other frame.
@@ -37,6 +42,13 @@ import numpy as np
 
 from umcl.data.preprocess.config import PreprocessConfig
 from umcl.data.preprocess.geometry import box_params, boxes_from_params, crop_square, square_boxes
+from umcl.data.preprocess.mtcnn_region import detect_in_regions, fast_nets
+
+#: P-net windows (px), as multiples of the face's side, searched by the region detection
+#: (``region_margin``): windows far smaller than the face find parts of it, far larger ones hold it
+#: in a corner; measured on SynthFF at 256 px, 640 x 480 and 1280 x 720 (docs/preprocessing.md):
+#: with these the boxes equal per-frame MTCNN's.
+REGION_WINDOWS = (0.3, 3.0)
 
 
 @dataclass
@@ -148,7 +160,7 @@ def onet_refine(frames: np.ndarray, boxes: np.ndarray, mtcnn,
     on average (tested < 0.6).
     """
     index = np.arange(len(np.asarray(boxes).reshape(-1, 4))) if index is None else np.asarray(index)
-    return _mtcnn_stage(frames, boxes, mtcnn.onet, 48, index)
+    return _mtcnn_stage(frames, boxes, fast_nets(mtcnn).onet, 48, index)
 
 
 def mtcnn_refine(frames: np.ndarray, boxes: np.ndarray, mtcnn,
@@ -162,8 +174,9 @@ def mtcnn_refine(frames: np.ndarray, boxes: np.ndarray, mtcnn,
     O-net alone (docs/preprocessing.md).
     """
     index = np.arange(len(np.asarray(boxes).reshape(-1, 4))) if index is None else np.asarray(index)
-    rboxes, rprob = _mtcnn_stage(frames, boxes, mtcnn.rnet, 24, index)
-    oboxes, oprob = _mtcnn_stage(frames, rboxes, mtcnn.onet, 48, index)
+    nets = fast_nets(mtcnn)
+    rboxes, rprob = _mtcnn_stage(frames, boxes, nets.rnet, 24, index)
+    oboxes, oprob = _mtcnn_stage(frames, rboxes, nets.onet, 48, index)
     oprob[rprob < mtcnn.thresholds[1]] = 0.0
     return oboxes, oprob
 
@@ -199,9 +212,10 @@ def detect_boxes_scaled(frames: np.ndarray, mtcnn, batch_size: int, min_prob: fl
     small = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
     minsize = max(12.0, min_face_size * scale)
     out = np.full((len(frames), 4), np.nan)
+    nets = fast_nets(mtcnn)
     for start in range(0, len(small), batch_size):
         with torch.no_grad():
-            batch, _ = detect_face(small[start:start + batch_size], minsize, mtcnn.pnet, mtcnn.rnet, mtcnn.onet,
+            batch, _ = detect_face(small[start:start + batch_size], minsize, nets.pnet, nets.rnet, nets.onet,
                                    mtcnn.thresholds, mtcnn.factor, mtcnn.device)
         for j, found in enumerate(batch):
             found = np.asarray(found, dtype=np.float64).reshape(-1, 5)
@@ -232,9 +246,13 @@ def track_faces(frames: np.ndarray, cfg: PreprocessConfig, mtcnn=None) -> FaceTr
     tried[keys] = True
     detected = tried & ~np.isnan(found[:, 0])
     if detected.any() and cfg.refine_boxes and len(keys) < num:
-        todo = np.arange(num) if scale < 1.0 else np.flatnonzero(~tried)
+        todo = np.arange(num) if scale < 1.0 or cfg.region_margin > 0 else np.flatnonzero(~tried)
         prior = interpolate_boxes(np.flatnonzero(detected), found[detected], num)[todo]
-        refined, prob = mtcnn_refine(frames, prior, mtcnn, index=todo)
+        if cfg.region_margin > 0:
+            best = detect_in_regions(frames, prior, mtcnn, cfg.region_margin, REGION_WINDOWS, index=todo)
+            refined, prob = best[:, :4], np.nan_to_num(best[:, 4], nan=0.0)
+        else:
+            refined, prob = mtcnn_refine(frames, prior, mtcnn, index=todo)
         good = prob >= cfg.min_face_prob
         found[todo] = np.where(good[:, None], refined, found[todo])
         tried[todo] = True

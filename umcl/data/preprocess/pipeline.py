@@ -180,8 +180,9 @@ def _worker_context(cfg: PreprocessConfig):
     if "fork" not in multiprocessing.get_all_start_methods() or not cfg.device.startswith("cpu"):
         return multiprocessing.get_context("spawn")
     from umcl.data.preprocess.faces import load_mtcnn
+    from umcl.data.preprocess.mtcnn_region import fast_nets
 
-    load_mtcnn(cfg.device, cfg.min_face_size)
+    fast_nets(load_mtcnn(cfg.device, cfg.min_face_size))
     _landmarker(cfg)
     return multiprocessing.get_context("fork")
 
