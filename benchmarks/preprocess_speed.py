@@ -19,7 +19,8 @@ model loading and worker start-up included), and the run ends with issue 9 §4's
 Both CPU time (this process and its ffmpeg children) and wall time are reported: on a shared
 machine wall time measures the neighbours too; CPU-time frames/s are what one free core gives.
 
-Run: ``.venv/bin/python benchmarks/preprocess_speed.py [--frames 32] [--batch 8] [--json out.json]``
+Run: ``.venv/bin/python benchmarks/preprocess_speed.py [--frames 32] [--batch 8] [--json out.json]
+[--variant default: --variant region:region_margin=0.5]`` (several settings side by side on the same clips)
 (or ``pytest benchmarks/test_preprocess_bench.py -k side_by_side -s``). Nothing here asserts a speed.
 """
 
@@ -102,38 +103,43 @@ def default_preprocess(num_frames: int):
     return cfg.replace(num_frames=num_frames, xception_frames=min(cfg.xception_frames, num_frames))
 
 
-def measure_size(width: int, height: int, cfg, work: Path) -> dict:
-    """One row of the side-by-side table for ``width`` x ``height`` clips."""
+def measure_size(width: int, height: int, variants: dict[str, object], work: Path) -> list[dict]:
+    """Rows of the side-by-side table for ``width`` x ``height`` clips: per-frame MTCNN once, then
+    each named preprocess setting (``variants``: name -> PreprocessConfig) on the same clip."""
     from umcl.data.compression import decode_video
     from umcl.data.preprocess.cache import read_cache
     from umcl.data.preprocess.faces import load_mtcnn
     from umcl.data.preprocess.pipeline import preprocess_video
 
-    n = cfg.num_frames
+    first = next(iter(variants.values()))
+    n = first.num_frames
     clip = synth_clip(width, height, n, work / f"clip_{width}x{height}.mp4")
-    mtcnn = load_mtcnn(cfg.device, cfg.min_face_size)
+    mtcnn = load_mtcnn(first.device, first.min_face_size)
     frames, _ = decode_video(clip, n)
-    per_frame_mtcnn(frames[:2], mtcnn, cfg.min_face_prob)  # warm-up
-    preprocess_video(clip, work / "warm.npz", cfg.replace(num_frames=8, xception_frames=2))
+    per_frame_mtcnn(frames[:2], mtcnn, first.min_face_prob)  # warm-up
     t: dict = {}
     with clock(t, "mtcnn"):
-        ref = per_frame_mtcnn(frames, mtcnn, cfg.min_face_prob)
-    with clock(t, "ours"):
-        preprocess_video(clip, work / f"ours_{width}.npz", cfg)
-    ours = read_cache(work / f"ours_{width}.npz", keys=("boxes",))["boxes"]
+        ref = per_frame_mtcnn(frames, mtcnn, first.min_face_prob)
     moved = np.ascontiguousarray(np.pad(frames, ((0, 0), (1, 0), (1, 0), (0, 0)), mode="edge")[:, :-1, :-1])
-    floor = per_frame_mtcnn(moved, mtcnn, cfg.min_face_prob) - 1.0
-    row = {"size": f"{width}x{height}", "frames": n,
-           "face_px": round(float(np.nanmean(ref[:, 3] - ref[:, 1])), 1)}
-    for key, (wall, cpu) in t.items():
-        row[f"{key}_fps_cpu"] = round(n / cpu, 1)
-        row[f"{key}_fps_wall"] = round(n / wall, 1)
-    row["ratio_cpu"] = round(row["ours_fps_cpu"] / row["mtcnn_fps_cpu"], 2)
-    row["ratio_wall"] = round(row["ours_fps_wall"] / row["mtcnn_fps_wall"], 2)
-    row.update(box_errors(ours, ref))
-    row["mtcnn_vs_itself_1px_box_px"] = box_errors(floor, ref)["box_px"]
-    row["stage_cpu_ms_per_frame"] = stage_ms_per_frame(clip, cfg, work)
-    return row
+    floor = per_frame_mtcnn(moved, mtcnn, first.min_face_prob) - 1.0
+    rows = []
+    for name, cfg in variants.items():
+        preprocess_video(clip, work / "warm.npz", cfg.replace(num_frames=8, xception_frames=2))
+        with clock(t, "ours"):
+            preprocess_video(clip, work / f"ours_{width}.npz", cfg)
+        ours = read_cache(work / f"ours_{width}.npz", keys=("boxes",))["boxes"]
+        row = {"size": f"{width}x{height}", "variant": name, "frames": n,
+               "face_px": round(float(np.nanmean(ref[:, 3] - ref[:, 1])), 1)}
+        for key, (wall, cpu) in t.items():
+            row[f"{key}_fps_cpu"] = round(n / cpu, 1)
+            row[f"{key}_fps_wall"] = round(n / wall, 1)
+        row["ratio_cpu"] = round(row["ours_fps_cpu"] / row["mtcnn_fps_cpu"], 2)
+        row["ratio_wall"] = round(row["ours_fps_wall"] / row["mtcnn_fps_wall"], 2)
+        row.update(box_errors(ours, ref))
+        row["mtcnn_vs_itself_1px_box_px"] = box_errors(floor, ref)["box_px"]
+        row["stage_cpu_ms_per_frame"] = stage_ms_per_frame(clip, cfg, work)
+        rows.append(row)
+    return rows
 
 
 def measure_batch(cfg, work: Path, videos: int, workers: int = 2) -> dict:
@@ -207,37 +213,40 @@ def stage_ms_per_frame(clip: Path, cfg, work: Path) -> dict[str, float]:
 
 def markdown(rows: list[dict]) -> str:
     """The side-by-side table."""
-    head = ("| frames (face px) | per-frame MTCNN fps (CPU / wall) | ours end to end fps (CPU / wall) "
+    head = ("| frames (face px) | settings | per-frame MTCNN fps (CPU / wall) | ours end to end fps (CPU / wall) "
             "| ratio (CPU / wall) | box error px | centre px | IoU | MTCNN vs itself, 1 px shift |\n"
-            "|---|---|---|---|---|---|---|---|")
-    lines = [f"| {r['size']} × {r['frames']} ({r['face_px']}) | {r['mtcnn_fps_cpu']} / {r['mtcnn_fps_wall']} "
+            "|---|---|---|---|---|---|---|---|---|")
+    lines = [f"| {r['size']} × {r['frames']} ({r['face_px']}) | {r['variant']} | {r['mtcnn_fps_cpu']} / {r['mtcnn_fps_wall']} "
              f"| {r['ours_fps_cpu']} / {r['ours_fps_wall']} | {r['ratio_cpu']}× / {r['ratio_wall']}× "
              f"| {r['box_px']} | {r['centre_px']} | {r['iou']} | {r['mtcnn_vs_itself_1px_box_px']} |" for r in rows]
     return "\n".join([head, *lines])
 
 
-def run(frames: int = 32, batch: int = 8, sizes=SIZES, **overrides) -> dict:
-    """Measure every size and the 2-worker batch; returns the numbers (and prints the table).
+def run(frames: int = 32, batch: int = 8, sizes=SIZES, variants: dict[str, dict] | None = None) -> dict:
+    """Measure every size (per-frame MTCNN and each variant of the settings) and the 2-worker batch
+    (with the first variant); returns the numbers (and prints the table).
 
-    ``overrides`` change the default preprocess settings (e.g. ``keyframe_interval=8``).
+    ``variants``: name -> overrides of the default preprocess settings (e.g.
+    ``{"default": {}, "region": {"region_margin": 0.5}}``); default: the default settings alone.
     """
     import os
     import torch
 
     torch.set_num_threads(1)
-    cfg = default_preprocess(frames).replace(**overrides)
+    base = default_preprocess(frames)
+    configs = {name: base.replace(**changes) for name, changes in (variants or {"default": {}}).items()}
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [measure_size(w, h, cfg, Path(tmp)) for w, h in sizes]
-        batch_row = measure_batch(cfg, Path(tmp), batch) if batch else None
-    result = {"preprocess": cfg.to_dict(), "rows": rows, "batch_256": batch_row,
-              "load_average": os.getloadavg(), "cpus": os.cpu_count()}
+        rows = [row for w, h in sizes for row in measure_size(w, h, configs, Path(tmp))]
+        batch_row = measure_batch(next(iter(configs.values())), Path(tmp), batch) if batch else None
+    result = {"preprocess": {name: cfg.to_dict() for name, cfg in configs.items()}, "rows": rows,
+              "batch_256": batch_row, "load_average": os.getloadavg(), "cpus": os.cpu_count()}
     print(markdown(rows))
     for r in rows:
-        print(f"{r['size']}: CPU ms per frame by stage {r['stage_cpu_ms_per_frame']}")
+        print(f"{r['size']} {r['variant']}: CPU ms per frame by stage {r['stage_cpu_ms_per_frame']}")
     if batch_row:
-        print(f"\nbatch of {batch_row['videos']} x {frames}-frame 256 px clips, {batch_row['workers']} worker processes: "
-              f"{batch_row['fps_wall']} frames/s wall (a fresh `umcl preprocess`: start-up included), "
-              f"{batch_row['cpu_s_per_frame_ms']} ms CPU per frame (the process and its children)")
+        print(f"\nbatch of {batch_row['videos']} x {frames}-frame 256 px clips, {batch_row['workers']} worker processes "
+              f"({next(iter(configs))} settings): {batch_row['fps_wall']} frames/s wall (a fresh `umcl preprocess`: "
+              f"start-up included), {batch_row['cpu_s_per_frame_ms']} ms CPU per frame (the process and its children)")
     print(f"load average {os.getloadavg()} on {os.cpu_count()} CPUs")
     print(targets(result))
     return result
@@ -252,9 +261,16 @@ def targets(result: dict) -> str:
                      f"{b['fps_2_free_cores']} fps on 2 free cores (CPU time) -- target >= 200")
     for r in result["rows"]:
         if r["size"] != "256x256":
-            lines.append(f"{r['size']}: {r['ratio_cpu']}x per-frame MTCNN (CPU; wall {r['ratio_wall']}x) -- target >= 5; "
+            lines.append(f"{r['size']} {r['variant']}: {r['ratio_cpu']}x per-frame MTCNN (CPU; wall {r['ratio_wall']}x) -- target >= 5; "
                          f"box error {r['box_px']} px -- target <= 2 (MTCNN vs itself {r['mtcnn_vs_itself_1px_box_px']})")
     return "\n".join(lines)
+
+
+def _overrides(text: str) -> dict:
+    """``KEY=VALUE,KEY=VALUE`` -> {key: YAML value}."""
+    import yaml
+
+    return {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in text.split(",") if item)}
 
 
 def main() -> None:
@@ -262,12 +278,14 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=32)
     parser.add_argument("--batch", type=int, default=8, help="clips in the 2-worker batch run (0 = skip)")
     parser.add_argument("--sizes", nargs="+", default=[f"{w}x{h}" for w, h in SIZES], help="e.g. 256x256 640x480")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=INT", help="preprocess overrides (integers)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
+                        help="settings measured side by side on the same clips (repeatable; the first also "
+                             "runs the batch); none: config/default.yaml's, named 'default'")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes]
-    overrides = {k: int(v) for k, v in (item.split("=", 1) for item in args.set)}
-    result = run(args.frames, args.batch, sizes, **overrides)
+    variants = {name: _overrides(text) for name, text in (v.partition(":")[::2] for v in args.variant)} or None
+    result = run(args.frames, args.batch, sizes, variants)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
 
