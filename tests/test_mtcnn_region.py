@@ -73,3 +73,23 @@ def test_fast_nets_give_the_same_outputs():
             ours, theirs = getattr(nets, name)(x), getattr(mtcnn, name)(x)
             assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(ours, theirs))
             assert getattr(mtcnn, name).conv1.weight.is_contiguous()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10**6), size=st.sampled_from([24, 48]), n=st.integers(1, 6))
+def test_area_crops_are_facenets_crops_bit_for_bit(seed, size, n):
+    """R-net / O-net inputs from one integral image: exactly facenet-pytorch's ``imresample`` of
+    each float crop (1-based bounds, any crop size, bigger or smaller than the output)."""
+    from facenet_pytorch.models.utils.detect_face import imresample
+
+    from umcl.data.preprocess.mtcnn_region import area_crops
+
+    rng = np.random.default_rng(seed)
+    frame = rng.integers(0, 256, (90, 120, 3), dtype=np.uint8)
+    y, x = rng.integers(1, 80, n), rng.integers(1, 110, n)
+    ey, ex = np.minimum(90, y + rng.integers(0, 70, n)), np.minimum(120, x + rng.integers(0, 70, n))
+    ours = area_crops(frame, y, ey, x, ex, size)
+    for k in range(n):
+        crop = torch.as_tensor(frame[y[k] - 1:ey[k], x[k] - 1:ex[k]]).permute(2, 0, 1)[None].float()
+        ref = imresample(crop, (size, size))[0].permute(1, 2, 0).numpy()
+        assert np.array_equal(ours[k], ref)
