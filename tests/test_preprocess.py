@@ -536,6 +536,12 @@ def test_region_detection_gives_per_frame_mtcnns_boxes(batch, synthff):
         assert region.tried.all() and region.detection_rate == 1.0
         assert np.abs(region.boxes - per_frame).max() < 1e-3
         assert _box_l1(track_faces(frames, cfg).boxes, per_frame) > 0.3
+        sparse = track_faces(frames, cfg.replace(region_margin=0.5, region_interval=3))
+        exact = np.r_[np.arange(0, N, 3), N - 1]
+        assert np.array_equal(np.flatnonzero(sparse.tried), exact) and sparse.detection_rate == 1.0
+        assert np.abs(sparse.boxes[exact] - per_frame[exact]).max() < 1e-3
+        between = np.setdiff1d(np.arange(N), exact)
+        assert _box_l1(sparse.boxes[between], per_frame[between]) > 0 and _box_l1(sparse.boxes, per_frame) < 2.0
 
 
 def test_grey_crop_is_the_crop_of_the_grey_frame():

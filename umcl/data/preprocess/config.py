@@ -44,6 +44,10 @@ class PreprocessConfig:
     MTCNN's three stages restricted to a region around the interpolated box, enlarged by
     ``1 + 2 * region_margin`` (umcl/data/preprocess/mtcnn_region.py: per-frame MTCNN's own box
     when the face is inside the region); 0 = R-net + O-net started from the interpolated box."""
+    region_interval: int = 1
+    """With ``region_margin`` > 0: the region detection runs on every N-th frame (and the last one)
+    and the boxes in between are interpolated from the frames where it found the face; 1 = every
+    frame."""
     box_smoothing: int = 1
     """Centred moving-average window (frames, odd) over box centre and size; 1 = off."""
     detector_batch_size: int = 16
@@ -76,6 +80,7 @@ class PreprocessConfig:
             "face_scale": self.face_scale > 0,
             "keyframe_interval": self.keyframe_interval >= 1,
             "region_margin": self.region_margin >= 0,
+            "region_interval": self.region_interval >= 1,
             "box_smoothing": self.box_smoothing >= 1 and self.box_smoothing % 2 == 1,
             "detect_max_side": self.detect_max_side == 0 or self.detect_max_side >= 12,
             "detector_batch_size": self.detector_batch_size >= 1,

@@ -21,7 +21,8 @@ Choices (docs/deviations/data.md, "Preprocessing"):
   the interpolated box, every frame (key frames included) gets MTCNN's three stages restricted
   to a region around the interpolated box (:mod:`umcl.data.preprocess.mtcnn_region`): the same
   candidates, suppression and stages as full-frame MTCNN inside the region, so the box is
-  per-frame MTCNN's own whenever the face stays inside it.
+  per-frame MTCNN's own whenever the face stays inside it. ``region_interval`` N runs it on
+  every N-th frame (and the last, and the key frames) only; the boxes in between are interpolated.
 - ``detect_max_side`` (with key frames): key frames are detected on a down-scaled copy (never
   smaller than MTCNN's first pyramid scale, so the same face sizes are looked for) and then
   refined by R-net + O-net on the full frame like every other frame.
@@ -246,7 +247,10 @@ def track_faces(frames: np.ndarray, cfg: PreprocessConfig, mtcnn=None) -> FaceTr
     tried[keys] = True
     detected = tried & ~np.isnan(found[:, 0])
     if detected.any() and cfg.refine_boxes and len(keys) < num:
-        todo = np.arange(num) if scale < 1.0 or cfg.region_margin > 0 else np.flatnonzero(~tried)
+        if cfg.region_margin > 0:
+            todo = np.union1d(keyframe_indices(num, cfg.region_interval), keys)
+        else:
+            todo = np.arange(num) if scale < 1.0 else np.flatnonzero(~tried)
         prior = interpolate_boxes(np.flatnonzero(detected), found[detected], num)[todo]
         if cfg.region_margin > 0:
             best = detect_in_regions(frames, prior, mtcnn, cfg.region_margin, REGION_WINDOWS, index=todo)
