@@ -542,6 +542,8 @@ def test_region_detection_gives_per_frame_mtcnns_boxes(batch, synthff):
         assert np.abs(sparse.boxes[exact] - per_frame[exact]).max() < 1e-3
         between = np.setdiff1d(np.arange(N), exact)
         assert _box_l1(sparse.boxes[between], per_frame[between]) > 0 and _box_l1(sparse.boxes, per_frame) < 2.0
+        small = track_faces(frames, cfg.replace(region_margin=0.5, region_min_side=257))  # 256 px: R-net + O-net
+        assert np.array_equal(small.boxes, track_faces(frames, cfg).boxes)
 
 
 def test_grey_crop_is_the_crop_of_the_grey_frame():

@@ -48,6 +48,10 @@ class PreprocessConfig:
     """With ``region_margin`` > 0: the region detection runs on every N-th frame (and the last one)
     and the boxes in between are interpolated from the frames where it found the face; 1 = every
     frame."""
+    region_min_side: int = 0
+    """With ``region_margin`` > 0: only videos whose shorter side has at least this many pixels use
+    the region detection, the others R-net + O-net (0 = every video). Its cost hardly depends on the
+    frame size, per-frame MTCNN's grows with it (docs/preprocessing.md)."""
     box_smoothing: int = 1
     """Centred moving-average window (frames, odd) over box centre and size; 1 = off."""
     detector_batch_size: int = 16
@@ -81,6 +85,7 @@ class PreprocessConfig:
             "keyframe_interval": self.keyframe_interval >= 1,
             "region_margin": self.region_margin >= 0,
             "region_interval": self.region_interval >= 1,
+            "region_min_side": self.region_min_side >= 0,
             "box_smoothing": self.box_smoothing >= 1 and self.box_smoothing % 2 == 1,
             "detect_max_side": self.detect_max_side == 0 or self.detect_max_side >= 12,
             "detector_batch_size": self.detector_batch_size >= 1,

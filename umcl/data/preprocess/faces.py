@@ -23,6 +23,7 @@ Choices (docs/deviations/data.md, "Preprocessing"):
   candidates, suppression and stages as full-frame MTCNN inside the region, so the box is
   per-frame MTCNN's own whenever the face stays inside it. ``region_interval`` N runs it on
   every N-th frame (and the last, and the key frames) only; the boxes in between are interpolated.
+  ``region_min_side`` keeps R-net + O-net for videos whose shorter side is below it.
 - ``detect_max_side`` (with key frames): key frames are detected on a down-scaled copy (never
   smaller than MTCNN's first pyramid scale, so the same face sizes are looked for) and then
   refined by R-net + O-net on the full frame like every other frame.
@@ -247,12 +248,13 @@ def track_faces(frames: np.ndarray, cfg: PreprocessConfig, mtcnn=None) -> FaceTr
     tried[keys] = True
     detected = tried & ~np.isnan(found[:, 0])
     if detected.any() and cfg.refine_boxes and len(keys) < num:
-        if cfg.region_margin > 0:
+        region = cfg.region_margin > 0 and min(frames.shape[1:3]) >= cfg.region_min_side
+        if region:
             todo = np.union1d(keyframe_indices(num, cfg.region_interval), keys)
         else:
             todo = np.arange(num) if scale < 1.0 else np.flatnonzero(~tried)
         prior = interpolate_boxes(np.flatnonzero(detected), found[detected], num)[todo]
-        if cfg.region_margin > 0:
+        if region:
             best = detect_in_regions(frames, prior, mtcnn, cfg.region_margin, REGION_WINDOWS, index=todo)
             refined, prob = best[:, :4], np.nan_to_num(best[:, 4], nan=0.0)
         else:
