@@ -174,6 +174,8 @@ class CPMLDetector(Detector):
     """CPML: PhysFormer + LRNet features, cross-attention fusion, prompt-guided classifier."""
 
     inputs: ClassVar[tuple[str, ...]] = ("frames", "landmarks")
+    #: the P-encoder, a pure function of its input in eval mode (Detector.memo_modules)
+    memo_modules: ClassVar[tuple[str, ...]] = ("rppg",)
 
     def __init__(self, cfg: CPMLConfig):
         super().__init__()

@@ -85,6 +85,8 @@ class XceptionDetector(Detector):
     """Frame-level Xception (FF++) with video score = mean frame probability of fake."""
 
     inputs: ClassVar[tuple[str, ...]] = ("xception_faces",)
+    #: the network, a pure function of the crops in eval mode (Detector.memo_modules)
+    memo_modules: ClassVar[tuple[str, ...]] = ("net",)
 
     def __init__(self, cfg: XceptionConfig):
         super().__init__()

@@ -303,6 +303,18 @@ def _train_epochs_flag(tmp: Path, shared: Shared):
     return train(shared, tmp / "run", "--epochs", "-1"), Path("--epochs")
 
 
+def _train_set_bad(tmp: Path, shared: Shared):
+    """The pipeline's train job validates its config in the training process (--set, --config-out)."""
+    return train(shared, tmp / "run", "--config", str(DEFAULT), "--set", "training.epochs=-3",
+                 "--config-out", str(tmp / "job.yaml")), DEFAULT
+
+
+def _train_config_out_is_checkpoint(tmp: Path, shared: Shared):
+    ckpt = tmp / "best.pt"
+    torch.save({"w": torch.zeros(3)}, ckpt)
+    return train(shared, tmp / "run", "--config", str(DEFAULT), "--config-out", str(ckpt)), ckpt
+
+
 def _lrnet_pair_incomplete(tmp: Path, shared: Shared):
     weights = tmp / "LRNet_org_weights"
     write(weights / "g1.pth", b"")  # g2.pth missing
@@ -366,6 +378,10 @@ CASES = [
     Case("train-out-is-dataset", _train_out_is_dataset, r"holds other files and no training run"),
     Case("train-fails-error-in-log", _train_fails_into_log, r"no cache columns", left=("run", "run/train.log")),
     Case("train-epochs-flag", _train_epochs_flag, r"with --epochs: training\.epochs must be >= 1",
+         left=("run", "run/train.log")),
+    Case("train-set-out-of-range", _train_set_bad, r"with --set training\.epochs=-3: training\.epochs must be >= 1",
+         left=("run", "run/train.log")),
+    Case("train-config-out-is-checkpoint", _train_config_out_is_checkpoint, r"holds a zip file.*left untouched",
          left=("run", "run/train.log")),
     Case("lrnet-pair-incomplete", _lrnet_pair_incomplete, r"lacks g2\.pth", left=("run", "run/train.log")),
 ]

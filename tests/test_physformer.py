@@ -100,3 +100,34 @@ def test_load_pretrained_roundtrip_and_errors(tmp_path):
     bigger = PhysFormer(frames=32, image_size=32, dim=32, ff_dim=36, num_layers=3)
     with pytest.raises(UmclError):
         bigger.load_pretrained(path)
+
+
+def test_stem_pool_scores_with_the_standard_pools_maxima(monkeypatch):
+    """The stem's pooling takes a faster path when no gradient is needed: the same values as
+    nn.MaxPool3d, bit for bit (odd sizes and ReLU's ties included), for scoring and for the whole
+    network; under autograd it is the standard pool, gradients included."""
+    from umcl.models.physformer import StemMaxPool3d
+
+    torch.manual_seed(0)
+    pool, reference = StemMaxPool3d((1, 2, 2), stride=(1, 2, 2)), torch.nn.MaxPool3d((1, 2, 2), stride=(1, 2, 2))
+    x = torch.randn(3, 8, 6, 10, 12)
+    samples = (x, torch.relu(x), torch.randn(2, 4, 3, 9, 7), torch.zeros(1, 2, 2, 4, 4))
+    with torch.no_grad():
+        expected = [reference(sample) for sample in samples]
+        with monkeypatch.context() as m:  # the fast path never calls torch's pooling
+            m.setattr(torch.nn.MaxPool3d, "forward", lambda self, x: pytest.fail("standard pool used"))
+            assert all(torch.equal(pool(sample), e) for sample, e in zip(samples, expected))
+    xr = x.clone().requires_grad_()
+    (pool(xr) ** 2).sum().backward()
+    xs = x.clone().requires_grad_()
+    (reference(xs) ** 2).sum().backward()
+    assert torch.equal(xr.grad, xs.grad)
+    model = PhysFormer(frames=8, image_size=32, dim=16, ff_dim=24, num_heads=2, num_layers=3).eval()
+    plain = PhysFormer(frames=8, image_size=32, dim=16, ff_dim=24, num_heads=2, num_layers=3).eval()
+    plain.load_state_dict(model.state_dict())
+    for module in plain.modules():
+        if isinstance(module, StemMaxPool3d):
+            module.forward = torch.nn.MaxPool3d.forward.__get__(module)
+    clip = torch.rand(2, 3, 8, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model(clip), plain(clip))

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
@@ -205,6 +206,25 @@ def test_one_process_scores_every_cell_and_conditions_reuse_the_checkpoint(two_m
         assert m["auc"]["value"] == pytest.approx(roc_auc_score(want["label"], want["score"]), abs=1e-12)
         assert m["val_threshold"] is not None and "acc_val" in m
         assert m["provenance"]["run_fingerprint"] == fingerprint
+
+
+def test_train_validates_writes_and_trains_from_its_job_config(two_method_manifest, tmp_path):
+    """The pipeline's train job (one process): `umcl train --config --set --config-out` writes the file
+    `umcl validate-config --set --out` writes, and the run is trained from it (its settings and history)."""
+    from umcl.cli import main
+
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump({k: v for k, v in CONFIG.items() if k != "detectors"}))  # toy_test: no schema
+    sets = ["--set", "training.epochs=1", "--set", "training.batch_size=6"]
+    assert main(["validate-config", "--config", str(base), *sets, "--out", str(tmp_path / "reference.yaml")]) == 0
+    run, job = tmp_path / "run", tmp_path / "job.yaml"
+    assert main(["train", "--config", str(base), *sets, "--config-out", str(job), "--detector", "toy_test",
+                 "--manifest", str(two_method_manifest), "--train-compression", "c23", "--out", str(run),
+                 "--no-progress"]) == 0
+    assert job.read_text() == (tmp_path / "reference.yaml").read_text()
+    info = json.loads((run / "run.json").read_text())
+    assert info["training"]["epochs"] == 1 and info["training"]["batch_size"] == 6
+    assert len(pd.read_csv(run / "history.csv")) == 1
 
 
 def test_evaluation_refuses_a_run_of_another_key(two_method_manifest, toy_run, tmp_path):

@@ -30,6 +30,10 @@ class Detector(nn.Module):
     #: key of the test-time condition a batch without ``"condition"`` is evaluated under
     #: (umcl.evaluation.conditions; a class attribute, never a config field, so never in a run fingerprint)
     default_condition: ClassVar[str] = "clean"
+    #: submodules whose eval-mode output depends on their arguments alone (no dropout, no random draw,
+    #: no batch statistics): an evaluation reuses their outputs across test conditions
+    #: (umcl.evaluation.memo.EncoderMemo); absent ones (an ablation's missing modality) are skipped
+    memo_modules: ClassVar[tuple[str, ...]] = ()
 
     def forward(self, batch: dict) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError

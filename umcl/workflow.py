@@ -429,7 +429,8 @@ def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:
     """Load ``profile`` (schema-validated), optionally build every section, return (config, layout).
 
     ``check=False`` skips the per-section dataclass checks (they import every step, torch
-    included); the Snakefile relies on its first job, ``umcl validate-config``, for those.
+    included); the Snakefile relies on its training jobs for those (``umcl train --config-out``
+    checks every section as ``umcl validate-config`` does).
     """
     cfg = load_config(profile_file(profile))
     if check:

@@ -15,6 +15,11 @@ HELP = ("train a detector with its source's optimiser and lr schedule (training.
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="config YAML (sections training, detectors.<name>); default: built-in defaults")
+    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one key of --config (dotted path, YAML value), as `umcl validate-config --set`")
+    parser.add_argument("--config-out", type=Path, metavar="YAML",
+                        help="validate --config with its --set overrides, write it merged here (as `umcl "
+                             "validate-config --out`) and train with that file (the pipeline's per-job config)")
     parser.add_argument("--detector", required=True, help="registered detector name (umcl, xception, lrnet, cpml)")
     parser.add_argument("--manifest", required=True, help="preprocessed manifest CSV (umcl preprocess --out-manifest)")
     parser.add_argument("--train-compression", required=True, help="compression to train and validate on (raw, c23, c40)")
@@ -37,6 +42,14 @@ def run(args: argparse.Namespace) -> int:
 
     check_run_folder(Path(args.out))
     setup_logging(args.log or Path(args.out) / "train.log")  # a failure's one-line error lands here too (cli)
+    if args.assignments or args.config_out:
+        if not (args.config and args.config_out):
+            raise UmclError("--set and --config-out need --config and --config-out",
+                            fix="pass --config BASE.yaml --config-out JOB.yaml (and any --set KEY=VALUE)")
+        from umcl.commands.validate_config import validated_config
+
+        validated_config(Path(args.config), args.assignments, args.config_out)
+        args.config = str(args.config_out)  # train from the written file, exactly as by hand
     config = load_config(args.config) if args.config else {}
     flags = [flag for flag, value in (("--seed", args.seed), ("--epochs", args.epochs)) if value is not None]
     source = f"{args.config or 'built-in defaults'} with {' '.join(flags)}" if flags else args.config

@@ -28,6 +28,7 @@ from umcl.config import config_hash, section
 from umcl.data.videos import VideoDataset, read_rows, select_rows
 from umcl.errors import UmclError
 from umcl.evaluation.config import EvalConfig
+from umcl.evaluation.memo import EncoderMemo
 from umcl.evaluation.metrics import compute_metrics
 from umcl.evaluation.predict import load_run, predict, test_inputs
 from umcl.io_utils import atomic_path
@@ -88,15 +89,18 @@ def evaluate_cells(config: dict, run: str | Path, key: RunKey, tests: list[str],
                        cfg.num_workers, cfg.amp, desc=desc, progress=progress, condition=condition)
 
     train_manifest = manifests[key.train.dataset]
-    val = score(select_rows(read_rows(train_manifest), "val", key.train.compression, source=train_manifest,
-                            methods=key.train.methods), "val")
-    files: dict[str, pd.DataFrame] = {"scores/val.csv": val}
-    groups = sorted({(k.test.dataset, k.test.compression, k.condition) for k in keys})
-    for dataset, comp, cond in groups:
-        manifest = manifests[dataset]
-        rows = select_rows(read_rows(manifest), "test", comp, source=manifest)
-        condition = None if cond == "clean" else TestCondition.from_key(cond)
-        files[_scores_name(Selection(dataset, comp), cond)] = score(rows, f"test {dataset} {comp} {cond}", condition)
+    with EncoderMemo(model) as memo:  # encoder outputs reused across conditions, exactly (umcl.evaluation.memo)
+        val = score(select_rows(read_rows(train_manifest), "val", key.train.compression, source=train_manifest,
+                                methods=key.train.methods), "val")
+        files: dict[str, pd.DataFrame] = {"scores/val.csv": val}
+        groups = sorted({(k.test.dataset, k.test.compression, k.condition) for k in keys})
+        for dataset, comp, cond in groups:
+            manifest = manifests[dataset]
+            rows = select_rows(read_rows(manifest), "test", comp, source=manifest)
+            condition = None if cond == "clean" else TestCondition.from_key(cond)
+            files[_scores_name(Selection(dataset, comp), cond)] = score(rows, f"test {dataset} {comp} {cond}",
+                                                                        condition)
+    log.info("encoder outputs reused across conditions: %d of %d batches", memo.hits, memo.hits + memo.misses)
     info = loaded.info
     common = {
         "run": str(run.resolve()), "run_fingerprint": info["fingerprint"], "detector": info["detector"],

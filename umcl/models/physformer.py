@@ -128,10 +128,27 @@ class TemporalDifferenceBlock(nn.Module):
         return x + self.drop(self.ffn(self.norm2(x), grid))
 
 
+class StemMaxPool3d(nn.MaxPool3d):
+    """The stem's ``nn.MaxPool3d((1, 2, 2))``, computed without autograd (scoring) as the maximum of
+    the four strided 2x2 neighbours: the same maxima bit for bit (a maximum is exact), about 10x
+    faster than torch's CPU pooling kernel at the default's 8-32 channels x 32 frames x 8-32 px.
+    Under autograd the standard pool runs (its gradient goes to the first maximum of a window,
+    where ``torch.maximum`` would split ties), so training is unchanged. Test: tests/test_physformer.py."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (torch.is_grad_enabled() and x.requires_grad) or x.dim() != 5 or self.kernel_size != (1, 2, 2) \
+                or self.stride != (1, 2, 2) or self.padding != 0 or self.dilation != 1 or self.ceil_mode:
+            return super().forward(x)
+        h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
+        x = x[..., :h, :w]
+        return torch.maximum(torch.maximum(x[..., 0::2, 0::2], x[..., 1::2, 0::2]),
+                             torch.maximum(x[..., 0::2, 1::2], x[..., 1::2, 1::2]))
+
+
 def _stem_block(cin: int, cout: int, kernel: tuple[int, int, int]) -> nn.Sequential:
     pad = tuple(k // 2 for k in kernel)
     return nn.Sequential(nn.Conv3d(cin, cout, kernel, padding=pad), nn.BatchNorm3d(cout), nn.ReLU(inplace=True),
-                         nn.MaxPool3d((1, 2, 2), stride=(1, 2, 2)))
+                         StemMaxPool3d((1, 2, 2), stride=(1, 2, 2)))
 
 
 def _temporal_upsampler(cin: int, cout: int) -> nn.Sequential:

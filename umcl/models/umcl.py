@@ -185,6 +185,8 @@ class UMCLDetector(Detector):
     """UMCL detector; see the module docstring for the data flow and the choices made."""
 
     inputs = ("frames", "landmarks")
+    #: P- and L-encoder: pure functions of their inputs in eval mode (Detector.memo_modules)
+    memo_modules = ("p_encoder", "l_encoder")
 
     def __init__(self, cfg: UMCLConfig):
         super().__init__()

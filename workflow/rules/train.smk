@@ -1,6 +1,8 @@
 # Training: one job per run of the job sheet (umcl.protocols.sheet): detector[+variant] × training
 # selection (dataset, methods, compression) × seed, each trained once whatever tables use it. The
-# epoch is selected on the validation split of the training selection (never on a test set).
+# epoch is selected on the validation split of the training selection (never on a test set). The
+# job's config (the resolved config with the run's --set overrides) is validated and written by the
+# training process itself (`umcl train --config-out`): one process start-up per run.
 
 
 rule train:
@@ -28,7 +30,7 @@ rule train:
     conda:
         "../envs/umcl.yaml"
     shell:
-        "(umcl validate-config --config {input.config} {params.overrides} --out {output.job_config} && "
-        "OMP_NUM_THREADS={threads} umcl train --config {output.job_config} --detector {params.detector} "
+        "OMP_NUM_THREADS={threads} umcl train --config {input.config} {params.overrides} "
+        "--config-out {output.job_config} --detector {params.detector} "
         "--manifest {input.manifest} --train-compression {params.compression} {params.methods} "
-        "--seed {wildcards.seed} --out {params.run} --if-exists resume-or-restart --no-progress) > {log} 2>&1"
+        "--seed {wildcards.seed} --out {params.run} --if-exists resume-or-restart --no-progress > {log} 2>&1"
