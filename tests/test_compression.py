@@ -52,8 +52,30 @@ def test_stream_carries_ff_settings(levels):
     info = encoder_info()
     assert info["pix_fmt_raw"].startswith("gbrp")  # RGB planes: libx264rgb
     assert info["pix_fmt_c23"].startswith("yuv")
-    assert info["levels"] == {"raw": "-c:v libx264rgb -crf 0", "c23": "-c:v libx264 -crf 23",
+    assert info["levels"] == {"raw": "-c:v libx264rgb -crf 0 -preset ultrafast", "c23": "-c:v libx264 -crf 23",
                               "c40": "-c:v libx264 -crf 40"}
+
+
+def test_raw_preset_changes_no_pixel_and_no_compressed_copy(levels, tmp_path):
+    """Our raw level adds ``-preset ultrafast`` to FF++'s ``libx264rgb -crf 0``: lossless either way, so
+    a raw encoded with FF++'s own arguments (preset medium) decodes to the same frames and gives
+    byte-identical c23 and c40 copies."""
+    import subprocess
+
+    from umcl.data.compression import _QUIET, ffmpeg_exe
+
+    frames, paths = levels
+    ffpp_raw = tmp_path / "ffpp_raw.mp4"
+    t, h, w, _ = frames.shape
+    subprocess.run([ffmpeg_exe(), *_QUIET, "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", "25",
+                    "-i", "-", "-c:v", "libx264rgb", "-crf", "0", "-an", "-f", "mp4", str(ffpp_raw)],
+                   input=np.ascontiguousarray(frames).tobytes(), check=True)
+    assert " qp=0" in x264_settings(ffpp_raw)
+    assert "subme=0" in x264_settings(paths["raw"]) and "subme=0" not in x264_settings(ffpp_raw)  # ultrafast vs medium
+    assert np.array_equal(read_video(ffpp_raw)[0], read_video(paths["raw"])[0])
+    assert np.array_equal(read_video(paths["raw"])[0], frames)
+    for level in ("c23", "c40"):
+        assert compress_video(ffpp_raw, tmp_path / f"{level}.mp4", level).read_bytes() == paths[level].read_bytes()
 
 
 def test_bad_videos_raise_bad_video_error(levels, tmp_path):

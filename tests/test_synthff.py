@@ -49,7 +49,7 @@ def test_layout_and_splits(small):
                 assert (root / "manipulated_sequences" / m / "raw" / "videos" / f"{name}.mp4").is_file()
                 assert (root / "ground_truth" / m / f"{name}.npz").is_file()
     enc = json.loads((root / "encoder.json").read_text())
-    assert enc["levels"]["raw"] == "-c:v libx264rgb -crf 0" and enc["synthff"]["seed"] == 3
+    assert enc["levels"]["raw"] == "-c:v libx264rgb -crf 0 -preset ultrafast" and enc["synthff"]["seed"] == 3
     # FF++ proportions at FF++ size: 1000 ids -> 720/140/140 videos.
     big = split_pairs(make_pairs(SynthFFConfig(n_identities=1000)))
     assert [2 * len(big[s]) for s in ("train", "val", "test")] == [720, 140, 140]
