@@ -4,8 +4,8 @@ An evaluate job scores a run on every cell the job sheet asks of it on one test 
 raw-trained runs also score Tables 7 and 8's test-time conditions. ``umcl.evaluation.memo`` reuses
 an encoder's output when a condition leaves its input unchanged. This script runs the same job
 (``evaluate_cells``, in this process, the pipeline's single thread) both ways, alternated, and
-reports the median wall time of each, their ratio, and whether the two wrote the same per-video
-scores and the same metrics in every cell.
+reports the median wall time of each, their ratio, the largest difference between the two runs'
+per-video scores, and whether every cell's metrics are the same.
 
 Run after a pipeline run of the profile (it reads the trained runs and the manifests):
 ``.venv/bin/python benchmarks/eval_speed.py --profile default --runs umcl/ffpp-all-raw/seed0
@@ -35,7 +35,7 @@ from umcl.workflow import load_profile
 
 def job(profile: str, run: RunKey, testset: str):
     """The config, cells, manifests and layout of the pipeline's evaluate job for ``run`` on ``testset``."""
-    cfg, layout = load_profile(profile, check=False)
+    _, layout = load_profile(profile, check=False)
     keys = [k for k in layout.sheet.evaluations[run] if DATASET_SLUG[k.test.dataset] == testset]
     roles = {run.train.dataset} | {k.test.dataset for k in keys}
     manifests = {r: layout.preprocessed_of(layout.part_of(r)) for r in roles}

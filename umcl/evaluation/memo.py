@@ -67,21 +67,17 @@ def _clone(value: Any) -> Any:
     return value
 
 
-def _has_submodule(model: nn.Module, name: str) -> bool:
-    try:
-        model.get_submodule(name)
-    except AttributeError:  # e.g. an ablation without that modality
-        return False
-    return True
-
-
 class EncoderMemo:
     """Context manager: while active, the ``model.memo_modules`` of ``model`` reuse their eval-mode
     outputs for inputs they have already seen (module docstring). ``hits`` / ``misses`` count."""
 
     def __init__(self, model: nn.Module):
-        names = getattr(model, "memo_modules", ())
-        self.modules = {name: model.get_submodule(name) for name in names if _has_submodule(model, name)}
+        self.modules: dict[str, nn.Module] = {}
+        for name in getattr(model, "memo_modules", ()):
+            try:
+                self.modules[name] = model.get_submodule(name)
+            except AttributeError:  # e.g. an ablation without that modality
+                continue
         self.cache: dict[tuple[str, str], Any] = {}
         self.hits = 0
         self.misses = 0
@@ -95,10 +91,11 @@ class EncoderMemo:
             key = (name, digest([args, kwargs]))
             if key in self.cache:
                 self.hits += 1
-            else:
-                self.misses += 1
-                self.cache[key] = _clone(forward(*args, **kwargs))
-            return _clone(self.cache[key])
+                return _clone(self.cache[key])
+            self.misses += 1
+            out = forward(*args, **kwargs)
+            self.cache[key] = _clone(out)  # the caller may change ``out`` in place; the cache keeps its own
+            return out
 
         return memo_forward
 
