@@ -201,6 +201,9 @@ def test_figure_commands_write_pictures_data_and_checkable_numbers(umcl_run):
     assert np.array_equal(emb, figures.tsne(data["fused"], 0, 5.0))  # redrawn from the saved data
     assert out6.with_suffix(".png").read_bytes()[:4] == b"\x89PNG" and out6.with_suffix(".pdf").stat().st_size
     assert f"{numbers['all']['knn_acc']:.3f}" in out6.with_suffix(".md").read_text()
+    # the title prints the chance level beside the k-NN accuracy (the majority-class rate of these videos)
+    majority = np.unique(label, return_counts=True)[1].max() / len(label)
+    assert (f"k-NN acc {numbers['all']['knn_acc']:.3f} (chance {majority:.3f})" in numbers["title"])
 
     out8 = tmp / "rep" / "figure8"
     assert main(["figure", "figure8", "--config", str(cfg), "--runs", f"D={run}", f"again={run}",
@@ -219,6 +222,8 @@ def test_figure_commands_write_pictures_data_and_checkable_numbers(umcl_run):
     # each k-NN accuracy stands beside its chance level (a default run printed 0.209 with chance 0.512)
     chance = n8["panels"]["D"]["fused_real_fake"]["majority_rate"]
     assert "majority-class rate (k-NN chance)" in md8 and f"| {chance:.3f} |" in md8
+    assert f"(chance {chance:.3f})" in n8["panels"]["D"]["titles"][1]
+    assert "(chance 0.333)" in n8["panels"]["D"]["titles"][0]  # three modalities, equally many points
 
     out9 = tmp / "rep" / "figure9"
     assert main(["figure", "figure9", "--runs", str(run), "--out", str(out9)]) == 0
@@ -234,7 +239,26 @@ def test_figure_commands_write_pictures_data_and_checkable_numbers(umcl_run):
                         tmp / "rep" / "index.md", "test").read_text()
     for name, data in (("figure6", "npz"), ("figure8", "npz"), ("figure9", "csv")):
         assert f"({name}.png)" in index and f"({name}.pdf)" in index and f"({name}.{data})" in index
-    assert f"k-NN real/fake acc {numbers['all']['knn_acc']:.3f}" in index
+    assert f"k-NN acc {numbers['all']['knn_acc']:.3f} (chance {majority:.3f})" in index
+
+
+def test_figure9_axis_labels_stay_inside_their_own_panel(tmp_path, monkeypatch):
+    """Each panel's y label and tick labels are drawn left of its own axes and right of the previous panel."""
+    import matplotlib.pyplot as plt
+
+    cols = figures.affinity_columns()
+    df = pd.DataFrame({"step": np.arange(20), "epoch": np.zeros(20), **{c: np.linspace(0, 1, 20) for c in cols}})
+    kept = {}
+    monkeypatch.setattr(plt, "close", lambda fig: kept.setdefault("fig", fig))
+    figures.figure9(df, tmp_path / "f9", "run")
+    fig = kept["fig"]
+    renderer = fig.canvas.get_renderer()
+    axes = fig.axes
+    assert len(axes) == 3
+    for left, right in zip(axes, axes[1:]):
+        left_box = left.get_window_extent(renderer)
+        label_box = right.yaxis.get_tightbbox(renderer)
+        assert label_box.x0 >= left_box.x1, "a y label overlaps the panel to its left"
 
 
 def test_figure9_without_a_log_is_a_one_line_error(tmp_path):

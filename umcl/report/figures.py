@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -99,6 +99,12 @@ def _fmt(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.3f}"
 
 
+def knn_text(s: Mapping) -> str:
+    """A k-NN accuracy with its chance level (the majority-class rate), as every figure prints it:
+    a k-NN accuracy read without its chance level overstates separation when the classes are unbalanced."""
+    return f"k-NN acc {_fmt(s.get('knn_acc'))} (chance {_fmt(s.get('majority_rate'))})"
+
+
 def _save(fig, prefix: Path, data: dict | pd.DataFrame, numbers: dict, caption: str) -> list[Path]:
     """Write PREFIX.{png,pdf,npz|csv,json,md}, each atomically."""
     import matplotlib.pyplot as plt
@@ -162,8 +168,8 @@ def figure6(features: FeatureSet, cfg: FiguresConfig, out: str | Path, train_com
     fig, ax = plt.subplots(figsize=(5.5, 5))
     _scatter_classes(ax, emb, features.label, features.compression, comps)
     a = numbers["all"]
-    ax.set_title(f"UMCL trained on {train_compression}: k-NN acc {_fmt(a['knn_acc'])}, "
-                 f"silhouette {_fmt(a['silhouette'])}", fontsize=9)
+    numbers["title"] = f"UMCL trained on {train_compression}: {knn_text(a)}, silhouette {_fmt(a['silhouette'])}"
+    ax.set_title(numbers["title"], fontsize=9)
     ax.set_xticks([]), ax.set_yticks([])
     ax.legend(fontsize=7, markerscale=1.5, loc="best")
     lines = [f"Figure 6: t-SNE of UMCL's fused features (trained on {train_compression}; tested on "
@@ -217,12 +223,14 @@ def figure8(panels: dict[str, FeatureSet], cfg: FiguresConfig, out: str | Path) 
                 sel = (modality == mi) & (label == cls)
                 ax.scatter(top[sel, 0], top[sel, 1], s=9, c=colours.get(m, "grey"), marker=mk, alpha=0.7,
                            linewidths=0.6 if mk == "x" else 0, label=f"{m} {CLASS_NAMES[cls]}")
-        ax.set_title(f"{title}\nby modality: sil {_fmt(n_top['silhouette'])}", fontsize=9)
+        nums["titles"] = [f"{title}\nby modality: sil {_fmt(n_top['silhouette'])}, {knn_text(n_top)}",
+                          f"fused: {knn_text(nums['fused_real_fake'])}, sil {_fmt(nums['fused_real_fake']['silhouette'])}"]
+        ax.set_title(nums["titles"][0], fontsize=9)
         ax.legend(fontsize=6, loc="best")
         ax = axes[1, col]
         _scatter_classes(ax, bottom, fs.label, np.full(len(fs), ""), [""])
         f = nums["fused_real_fake"]
-        ax.set_title(f"fused: k-NN {_fmt(f['knn_acc'])}, sil {_fmt(f['silhouette'])}", fontsize=9)
+        ax.set_title(nums["titles"][1], fontsize=9)
         ax.legend(fontsize=6, loc="best")
         for a in axes[:, col]:
             a.set_xticks([]), a.set_yticks([])
@@ -281,7 +289,8 @@ def figure9(df: pd.DataFrame, out: str | Path, run_name: str = "") -> dict:
     pairs = affinity_series(df)
     if not pairs:
         raise UmclError("affinity log holds no {view}_{class}_{pair} column", fix="train a UMCL run with two modalities")
-    fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 3.4), squeeze=False)
+    # constrained layout keeps each panel's axis labels clear of its neighbour
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 3.4), squeeze=False, layout="constrained")
     tail = max(1, len(df) // 5)
     numbers: dict = {"figure": "figure9", "run": run_name, "steps": int(df["step"].max()), "points": len(df),
                      "final_window": tail, "pairs": {}}
@@ -314,11 +323,11 @@ def figure_index_line(path: Path, numbers: dict) -> str:
     data = "csv" if numbers.get("figure") == "figure9" else "npz"
     if numbers.get("figure") == "figure6":
         a = numbers.get("all", {})
-        what = (f"t-SNE of UMCL's fused features (trained on {numbers.get('train_compression')}): k-NN real/fake "
-                f"acc {_fmt(a.get('knn_acc'))}, silhouette {_fmt(a.get('silhouette'))}")
+        what = (f"t-SNE of UMCL's fused features (trained on {numbers.get('train_compression')}): real/fake "
+                f"{knn_text(a)}, silhouette {_fmt(a.get('silhouette'))}")
     elif numbers.get("figure") == "figure8":
-        what = "t-SNE per ablation: fused k-NN real/fake acc " + ", ".join(
-            f"{t} {_fmt(p['fused_real_fake']['knn_acc'])}" for t, p in numbers.get("panels", {}).items())
+        what = "t-SNE per ablation, fused real/fake: " + ", ".join(
+            f"{t} {knn_text(p['fused_real_fake'])}" for t, p in numbers.get("panels", {}).items())
     else:
         what = f"modality-pair affinities during training ({numbers.get('points')} logged steps)"
     return (f"- [{stem.capitalize()}]({stem}.png) ([PDF]({stem}.pdf), [numbers]({stem}.md), "
