@@ -105,7 +105,7 @@ def test_gflops_per_sample_do_not_depend_on_the_batch(small):
 
 
 def test_report_files(small):
-    res, (json_path, md_path) = small
+    res, (json_path, md_path, tex_path) = small
     data = json.loads(json_path.read_text())
     assert data["size"] == "small" and set(data["detectors"]) == {"cpml", "umcl"}
     for det in data["detectors"].values():
@@ -113,6 +113,24 @@ def test_report_files(small):
     md = md_path.read_text()
     assert "175.82" in md and "149.85" in md  # the paper's values beside ours
     assert "released" in md and md.count("| UMCL |") == len(res["detectors"]["umcl"]["parameters"]["parts"])
+    # the LaTeX carries the Markdown's main table, row for row and cell for cell
+    header, rows = cx.main_table(res)
+    tex = tex_path.read_text()
+    assert "\\toprule" in tex and "\\bottomrule" in tex
+    body = [line for line in tex.splitlines() if line.endswith("\\\\")]
+    assert len(body) == 1 + len(rows) and all(r[1] in tex for r in rows if r[1] != "–")
+    assert "175.82" in tex and "149.85" in tex
+
+
+@pytest.mark.skipif(__import__("shutil").which("pdflatex") is None,
+                    reason="pdflatex not installed (texlive-latex-base)")
+def test_table9_latex_compiles(small, tmp_path):
+    from test_latex_compiles import compile_tex
+
+    _, (_, _, tex_path) = small
+    proc = compile_tex(tex_path.read_text(), tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "Missing character" not in (tmp_path / "doc.log").read_text(errors="replace")
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):

@@ -405,8 +405,8 @@ class Layout:
 
     @property
     def complexity_files(self) -> list[str]:
-        """Table 9's measurement (``benchmarks/complexity.py``): its Markdown, JSON and HTML page."""
-        return [f"{self.report_prefix('table9')}.{ext}" for ext in ("md", "json", "html")]
+        """Table 9's measurement (``benchmarks/complexity.py``): its Markdown, JSON, HTML page and LaTeX."""
+        return [f"{self.report_prefix('table9')}.{ext}" for ext in ("md", "json", "html", "tex")]
 
     def study_files(self, study: str) -> list[str]:
         """A study's report files (umcl.protocols.studies: paper_vs_released .tex/.md/.json/.html, leakage .md/.json/.html)."""

@@ -69,6 +69,7 @@ rule report_table9:
         md=L.complexity_files[0],
         json=L.complexity_files[1],
         html=report(L.complexity_files[2], caption="../report/table9.rst", category="Tables"),
+        tex=L.complexity_files[3],
     params:
         prefix=lambda wc, output: os.path.splitext(output.json)[0],
         size=WF.table9_size,
