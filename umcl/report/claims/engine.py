@@ -236,7 +236,6 @@ def _counts(stats: Iterable[Stat]) -> tuple[int, int] | None:
 def evaluate_measured(claim: Measured, results: Results, resolve: Callable[[Ref], CellKey],
                       paper: Callable[[Ref], float | None]) -> Verdict:
     """The verdict of a measured claim on ``results`` (module docstring)."""
-    shown: list[Quantity] = []
     cells: list[Quantity] = []
     paper_qs: list[Quantity] = []
     missing: list[str] = []
