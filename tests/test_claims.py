@@ -234,11 +234,26 @@ PINNED = {  # claim -> {check name: (low, high)}, read by hand from the quoted s
     "T8-opposite-88": {f"UMCL AUC on {c}": (88.0, None) for c in ("raw", "c23", "c40")},
     "T8-opposite-gain": {f"UMCL − CPML on {c}": (80.0, None) for c in ("raw", "c23", "c40")},
     "T8-cpml-opposite": {f"CPML AUC on {c}": (None, 11.0) for c in ("raw", "c23", "c40")},
+    "T8-unrelated": {**{f"UMCL AUC on {c}": (86.5, 94.0) for c in ("raw", "c23", "c40")},
+                     **{f"CPML AUC on {c}": (41.5, 49.0) for c in ("raw", "c23", "c40")}},
     "T10-ASA": {"D − C, mean AUC over the four test subsets": (2.985, None)},
     "T10-fusion": {"C − A, mean AUC over the four test subsets": (4.435, None),
                    "C − B, mean AUC over the four test subsets": (21.255, None)},
     "T11-views": {"Views − c23 & c40, mean AUC over the four test subsets": (-0.86, None)},
+    "T3-drop": {f"trained on {c}: drop without CQSL − drop of UMCL": (0.0, None) for c in ("raw", "c23", "c40")},
+    "T3-ccr-auc": {f"UMCL − {b}, mean cross-compression AUC": (0.0, None) for b in ("Xception", "LRNet", "CPML")},
+    "T4-cross-dataset": {**{f"UMCL − {b} on ff++": (0.0, None) for b in ("Xception", "CPML")},
+                         **{f"UMCL − {b} on celebdf": (1.015, None) for b in ("Xception", "CPML")},
+                         **{f"UMCL − {b} on dfd": (1.275, None) for b in ("Xception", "CPML")}},
+    "T5-C2": {f"UMCL − {b} on C2 (DFDC → FF++ raw)": (0.0, None) for b in ("Xception", "LRNet", "CPML")},
+    "T6-DF": {"UMCL − Xception, DF-trained, mean AUC over the four test subsets": (3.905, None),
+              "UMCL − LRNet, DF-trained, mean AUC over the four test subsets": (3.905, None),
+              "UMCL − CPML, DF-trained, mean AUC over the four test subsets": (0.0, None)},
 }
+
+
+def test_every_measured_claim_is_pinned() -> None:
+    assert set(PINNED) == {c.id for c in MEASURED}
 
 
 @pytest.mark.parametrize("cid", sorted(PINNED))
