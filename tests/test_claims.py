@@ -121,6 +121,30 @@ def test_clip_count_equals_open_clip_built_without_weights() -> None:
     assert model.token_embedding.weight.numel() == parts["text token embedding"]
 
 
+def test_described_parameter_count_matches_the_full_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The analytic text-layer additions equal a full UMCL built with a stand-in 512-d T-encoder."""
+    import torch
+
+    import umcl.models.umcl as U
+    from umcl.models.text_encoder import TextEncoder
+
+    class Fake(TextEncoder):
+        backend, dim = "fake512", 512
+
+        def fingerprint(self) -> str:
+            return "fake512"
+
+        def _load(self) -> None:
+            pass
+
+        def _encode(self, texts: list[str]) -> torch.Tensor:
+            return torch.ones(len(texts), 512)
+
+    monkeypatch.setattr(U, "build_text_encoder", lambda *a, **k: Fake())
+    n_full = sum(p.numel() for p in U.UMCLDetector(U.UMCLConfig()).parameters())
+    assert C.umcl_parameter_count()["total"] == n_full and 7.0e6 < n_full < 8.5e6
+
+
 # ---------------------------------------------------------------------------- the engine
 
 def test_bound_states_just_either_side() -> None:
