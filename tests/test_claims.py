@@ -17,9 +17,23 @@ import pytest
 
 from umcl.errors import UmclError
 from umcl.report import claims as C
-from umcl.report.claims import (CLAIMS, CONTRADICTED, FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, CellKey, Stat,
-                                as_results, calibrate, cells_of, evaluate, evaluate_claims, render_claims,
-                                required_cells)
+from umcl.report.claims import (
+    CLAIMS,
+    CONTRADICTED,
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_TESTABLE,
+    CellKey,
+    Stat,
+    as_results,
+    calibrate,
+    cells_of,
+    evaluate,
+    evaluate_claims,
+    render_claims,
+    required_cells,
+)
 from umcl.report.claims.address import declaration, paper_table, paper_value, resolve
 from umcl.report.claims.calibration import auc_stat, hanley_mcneil_se, paper_test_size
 from umcl.report.claims.engine import Bound, Quantity, resolving_factor

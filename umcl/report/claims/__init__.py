@@ -10,21 +10,34 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from umcl.io_utils import write_json
-from umcl.report.claims.calibration import paper_results
-from umcl.report.html import write_markdown
-from umcl.report.claims.render import claims_markdown, claims_payload
-
 from umcl.report.claims.address import paper_value, resolve
-from umcl.report.claims.engine import (CONTRADICTED, FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, PAPER_SCOPE, REAL_SCOPE,
-                                       SYNTHFF_SCOPE, VERDICTS, Internal, Measured, Quantity, Ref, Verdict,
-                                       evaluate_measured)
+from umcl.report.claims.calibration import paper_results
+from umcl.report.claims.engine import (
+    CONTRADICTED,
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_TESTABLE,
+    PAPER_SCOPE,
+    REAL_SCOPE,
+    SYNTHFF_SCOPE,
+    VERDICTS,
+    Internal,
+    Measured,
+    Quantity,
+    Ref,
+    Verdict,
+    evaluate_measured,
+)
 from umcl.report.claims.internal import INTERNAL, umcl_parameter_count
 from umcl.report.claims.measured import MEASURED
+from umcl.report.claims.render import claims_markdown, claims_payload
 from umcl.report.claims.results import CellKey, Results, Stat, as_results, selection
+from umcl.report.html import write_markdown
 
 Claim = Internal | Measured
 #: every claim, internal first

@@ -18,7 +18,7 @@ from umcl.report.paper_tables import PaperTable, load_paper_table
 ADDRESSABLE = {**PROTOCOLS, **CLAIM_PROTOCOLS}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _decls(table: str) -> dict[tuple, CellDecl]:
     if table not in ADDRESSABLE:
         raise UmclError(f"a claim reads protocol {table!r}, which does not exist", fix=f"use one of {sorted(ADDRESSABLE)}")
@@ -38,7 +38,7 @@ def resolve(ref: Ref) -> CellKey:
     return CellKey.from_decl(declaration(ref), ref.metric)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def paper_table(n: int) -> PaperTable:
     return load_paper_table(n)
 

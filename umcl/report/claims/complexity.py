@@ -21,7 +21,7 @@ def _block(width: int) -> int:
         + (4 * width * width + width)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def clip_config(name: str = CLIP_CONFIG) -> dict:
     """open_clip's JSON architecture config, read from the installed package without importing it."""
     spec = importlib.util.find_spec("open_clip")

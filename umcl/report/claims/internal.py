@@ -9,7 +9,7 @@ numbers printed with two decimals may differ from the difference of the unrounde
 from __future__ import annotations
 
 import functools
-from typing import Iterable
+from collections.abc import Iterable
 
 from umcl.report.claims.address import paper_table
 from umcl.report.claims.complexity import running_weights, table9_count
@@ -20,7 +20,7 @@ from umcl.vocab import COMPRESSIONS
 ROUNDING = 0.011
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def umcl_parameter_count(text_dim: int = 512) -> dict[str, int]:
     """Parameters of this suite's UMCL at the paper's sizes (UMCLConfig defaults), T-encoder excluded.
 

@@ -10,8 +10,7 @@ its direction (> 0).
 from __future__ import annotations
 
 from umcl.protocols.claims import CLAIMS_RUNS, WITHOUT_CQSL
-from umcl.report.claims.engine import (Bound, Check, Measured, Ref, at_least, between, mean, minus, printed,
-                                       threshold)
+from umcl.report.claims.engine import Bound, Check, Measured, Ref, at_least, between, mean, minus, printed, threshold
 from umcl.vocab import COMPRESSIONS, FF_METHODS, method_abbrev
 
 TESTS = tuple(method_abbrev(m) for m in FF_METHODS)

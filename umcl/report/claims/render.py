@@ -3,10 +3,19 @@ our verdicts, the test sizes that would resolve inconclusive claims, then each c
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-from umcl.report.claims.engine import (FAILS, MAX_FACTOR, INCONCLUSIVE, INTERNAL_VERDICTS, MEASURED_VERDICTS, VERDICTS, Internal,
-                                       Measured, Verdict)
+from umcl.report.claims.engine import (
+    FAILS,
+    INCONCLUSIVE,
+    INTERNAL_VERDICTS,
+    MAX_FACTOR,
+    MEASURED_VERDICTS,
+    VERDICTS,
+    Internal,
+    Measured,
+    Verdict,
+)
 
 RULES = ("*Internal* claims test the paper against itself (its printed tables and text; no data): *holds* or "
          "*fails*. *Measured* claims re-test the paper on this run's results. Each reads protocol cells and a bound "

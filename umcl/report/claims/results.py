@@ -10,8 +10,8 @@ n_real, n_fake}`` in percent.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from umcl.errors import UmclError
 from umcl.protocols.keys import Selection
@@ -46,7 +46,7 @@ class CellKey:
         return "|".join((det, self.train, self.test, self.condition, self.metric))
 
     @classmethod
-    def parse(cls, text: str) -> "CellKey":
+    def parse(cls, text: str) -> CellKey:
         """Inverse of :attr:`key`."""
         parts = text.split("|")
         if len(parts) != 5 or not all(parts):
@@ -55,12 +55,12 @@ class CellKey:
         return cls(det, parts[1], parts[2], parts[3], variant or None, parts[4])
 
     @classmethod
-    def from_decl(cls, decl, metric: str = "auc") -> "CellKey":
+    def from_decl(cls, decl, metric: str = "auc") -> CellKey:
         """The key of a protocol cell declaration (:class:`umcl.protocols.spec.CellDecl`)."""
         return cls(decl.model.detector, decl.train.slug, decl.test.slug, decl.condition, decl.model.variant, metric)
 
     @classmethod
-    def from_eval(cls, key, metric: str = "auc") -> "CellKey":
+    def from_eval(cls, key, metric: str = "auc") -> CellKey:
         """The seed-free cell of an :class:`umcl.protocols.keys.EvalKey` (its run's seed is dropped)."""
         return cls(key.run.detector, key.run.train.slug, key.test.slug, key.condition, key.run.variant, metric)
 
@@ -84,7 +84,7 @@ class Stat:
         return self.ci_low is not None and self.ci_high is not None
 
     @classmethod
-    def from_mapping(cls, raw: Mapping, where: str = "") -> "Stat":
+    def from_mapping(cls, raw: Mapping, where: str = "") -> Stat:
         """Build from ``{value, ci_low, ci_high, n_seeds, n_real, n_fake}``; bad values raise :class:`UmclError`."""
         names = [f.name for f in dataclasses.fields(cls)]
         if set(raw) - set(names) or "value" not in raw:
@@ -100,7 +100,7 @@ class Stat:
         return stat
 
     @classmethod
-    def from_cell_stats(cls, cell, metric: str = "auc") -> "Stat":
+    def from_cell_stats(cls, cell, metric: str = "auc") -> Stat:
         """From a :class:`umcl.evaluation.aggregate.CellStats` (fractions → percent).
 
         The interval is the test-video bootstrap interval ``ci``, widened to cover the seed
