@@ -41,6 +41,8 @@ TableName = Literal["table3", "table4", "table5", "table6", "table7", "table8", 
 FigureName = Literal["figure6", "figure8", "figure9"]
 #: reports beyond the paper's tables (issue 12; their protocols: umcl.protocols.studies)
 StudyName = Literal["paper_vs_released", "leakage"]
+#: runs the claims check adds beyond the tables (umcl.protocols.claims); a key of ``table_seeds``
+ClaimsRuns = Literal["claims"]
 #: switches of ``umcl-released`` (umcl.released.RELEASED_CONFIG) that reports/paper_vs_released can flip back
 ReleasedSwitch = Literal["affinity_form", "text_affinity_scale", "alpha", "beta", "ce_views", "contrastive_views",
                          "cqsl_form", "hr_term", "landmark_zero_prob", "lrnet_feature_noise"]
@@ -96,7 +98,7 @@ class WorkflowConfig:
     seeds: list[int] = field(default_factory=lambda: [0])
     #: seeds of particular tables, overriding ``seeds`` for them (e.g. 3 seeds for Table 3, one for the
     #: tables that add training runs); a run shared with another table is trained once per seed either way
-    table_seeds: dict[TableName | StudyName, list[int]] = field(default_factory=dict)
+    table_seeds: dict[TableName | StudyName | ClaimsRuns, list[int]] = field(default_factory=dict)
     #: tables built by `rule all` / `make reproduce` (every table is still a target of its own)
     tables: list[TableName] = field(default_factory=lambda: ["table3", "table4", "table5", "table6", "table7",
                                                              "table8", "table10", "table11"])
@@ -133,9 +135,9 @@ class WorkflowConfig:
             if not values or len(set(values)) != len(values):
                 raise ConfigError(f"workflow.{name} must be a non-empty list without repeats, got {values}")
         for table, seeds in self.table_seeds.items():
-            if table not in get_args(TableName) + get_args(StudyName):
+            if table not in get_args(TableName) + get_args(StudyName) + get_args(ClaimsRuns):
                 raise ConfigError(f"workflow.table_seeds names unknown table {table!r}",
-                                  fix=f"use one of {list(get_args(TableName) + get_args(StudyName))}")
+                                  fix=f"use one of {list(get_args(TableName) + get_args(StudyName) + get_args(ClaimsRuns))}")
             if not seeds or len(set(seeds)) != len(seeds):
                 raise ConfigError(f"workflow.table_seeds.{table} must be a non-empty list without repeats, got {seeds}")
         missing = sorted(set(self.train_compressions + self.test_compressions) - set(self.compressions))
@@ -373,6 +375,11 @@ class Layout:
     def claims(self) -> str:
         """Prefix of the claims report (``.md``, ``.html``, ``.json``; umcl.report.claims) over ``workflow.tables``."""
         return f"{self.reports}/claims"
+
+    def claims_evaluation_files(self) -> list[str]:
+        """The evaluations the claims report reads: ``workflow.tables``' and the claims check's own runs'
+        (umcl.protocols.claims)."""
+        return self.evaluation_files([*self.wf.tables, *get_args(ClaimsRuns)])
 
     def runs(self, tables: list[str] | None = None) -> list[RunKey]:
         """Training runs the profile's tables need (``tables`` None: ``workflow.tables``), LRNet

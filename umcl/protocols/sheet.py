@@ -23,6 +23,7 @@ import sys
 from dataclasses import dataclass, field, replace
 
 from umcl.errors import UmclError
+from umcl.protocols.claims import CLAIM_PROTOCOLS
 from umcl.protocols.keys import EvalKey, RunKey, Selection
 from umcl.protocols.spec import NATIVE, CellDecl, Protocol
 from umcl.protocols.tables import PROTOCOLS
@@ -116,12 +117,12 @@ def _wanted(p: Protocol, cell: CellDecl, wf) -> bool:
 
 
 def build_sheet(wf, protocols: dict[str, Protocol] | None = None) -> JobSheet:
-    """Expand ``protocols`` (default: every table and the profile's studies, umcl.protocols.studies) for
-    the profile ``wf`` (module docstring)."""
+    """Expand ``protocols`` (default: every table, the profile's studies, umcl.protocols.studies, and the
+    claims check's own runs, umcl.protocols.claims) for the profile ``wf`` (module docstring)."""
     if protocols is None:
         from umcl.protocols.studies import study_protocols
 
-        protocols = {**PROTOCOLS, **study_protocols(wf)}
+        protocols = {**PROTOCOLS, **study_protocols(wf), **CLAIM_PROTOCOLS}
     sheet = JobSheet(sources=data_sources(wf))
     runs: dict[RunKey, None] = {}
     evals: dict[RunKey, dict[EvalKey, None]] = {}

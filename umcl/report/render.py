@@ -476,19 +476,19 @@ def write_table(table: str, evaluations: list[str | Path], out_prefix: str | Pat
 def claims_results(sheet: JobSheet, records: dict[EvalKey, CellRecord], ev: EvalConfig) -> dict:
     """Our seed-aggregated cells of every table as the claims' input (umcl.report.claims): cell key
     (``CellKey.from_decl``) → ``Stat`` in percent; cells without every seed's evaluation are left out."""
-    from umcl.protocols.tables import PROTOCOLS
-    from umcl.report.claims import CellKey, Stat
+    from umcl.report.claims.address import ADDRESSABLE
+    from umcl.report.claims.results import CellKey, Stat
 
     out: dict = {}
     cache: dict = {}
     for table, cells in sheet.cells.items():
-        if table not in PROTOCOLS:  # a study (umcl.protocols.studies), not a paper table
+        if table not in ADDRESSABLE:  # a study (umcl.protocols.studies), not a paper table nor the claims' runs
             continue
         for cell in cells:
             stats = cell_stats(cell.keys, records, ev, cache)
             if stats is None:
                 continue
-            for metric in PROTOCOLS[table].metrics:
+            for metric in ADDRESSABLE[table].metrics:
                 out.setdefault(CellKey.from_decl(cell.decl, metric).key, Stat.from_cell_stats(stats, metric))
     return out
 

@@ -35,7 +35,7 @@ rule report:
 rule report_claims:
     input:
         config=ancient(RESOLVED),
-        evaluations=L.evaluation_files(),
+        evaluations=L.claims_evaluation_files(),
     output:
         md=f"{L.claims}.md",
         json=f"{L.claims}.json",
