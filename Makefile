@@ -64,7 +64,7 @@ sweep-difficulty: $(STAMP)
 ## mutmut over the [tool.mutmut] modules of pyproject.toml, then the hand-written mutations of
 ## tests/curated_mutations.py (constants and defaults mutmut cannot change). Narrow a run with
 ## MUTATE='umcl.losses*' (mutmut's mutant-name globs); MUTATE_CHILDREN parallel workers.
-MUTATE ?= umcl.losses* umcl.evaluation.metrics* umcl.training.schedule* umcl.training.trainer.x_is_better* \
+MUTATE ?= umcl.losses* umcl.metrics* umcl.training.schedule* umcl.training.trainer.x_is_better* \
     umcl.views* umcl.data.compression.x_compress_video* umcl.data.compression.x_encode_frames* \
     umcl.data.compression.x_check_levels* umcl.report.render.x__fill_deltas* umcl.report.render.x_format_entry*
 MUTATE_CHILDREN ?= $(CORES)

@@ -12,8 +12,9 @@ from umcl.config import check_config_keys, config_hash
 from umcl.protocols.figures import figure_runs, figure_specs
 from umcl.protocols.keys import DATASET_SLUG
 from umcl.protocols.tables import PROTOCOLS
-from umcl.vocab import TEXT_CACHE_ENV
-from umcl.workflow import config_chain, load_profile, one_of, profile_file, section_hash, write_resolved
+from umcl.specs.vocab import TEXT_CACHE_ENV
+from umcl.config import config_chain
+from umcl.workflow import load_profile, one_of, profile_file, section_hash, write_resolved
 
 min_version("9.0")
 

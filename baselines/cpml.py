@@ -25,7 +25,7 @@ which learns to read the text and is left degenerate when scored without it. By 
 trained label-free (``t_cls`` = the mean embedding of the Table 2 prompts, the test-time default);
 the published behaviour is the named leakage variant ``label_fed_classifier: true`` (training only).
 In evaluation (``model.eval()``) ``t_cls`` follows the batch's test condition
-(:class:`umcl.evaluation.conditions.TestCondition` in ``batch["condition"]``, an evaluation setting,
+(:class:`umcl.conditions.TestCondition` in ``batch["condition"]``, an evaluation setting,
 not part of this config): label-free by default (the mean embedding of the twelve Table 2 prompts,
 policy ``mean``), the label's prompts only under the explicitly named ``leakage_audit`` policy (to
 measure how much the published numbers owe to the leak), or a Table 8 prompt attack.
@@ -58,9 +58,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from umcl.conditions import condition_text
 from umcl.detector import Detector
 from umcl.errors import ConfigError, UmclError
-from umcl.evaluation.conditions import condition_text
 from umcl.losses import cqsl_pull, heart_rate, pearson
 from umcl.models.lrnet import LandmarkEncoder, frame_differences
 from umcl.models.physformer import PhysFormer, vipl_normalize
@@ -117,7 +117,7 @@ class CPMLConfig:
     ``label_fed_classifier``: LEAKAGE VARIANT, off by default. ``true`` = the published classifier,
     fed the ground-truth label's prompt during training (the label is an input); ``false`` =
     label-free training (it reads the mean prompt embedding, as in evaluation). The text fed to the classifier in
-    evaluation is a test-time condition (:mod:`umcl.evaluation.conditions`), not a setting here.
+    evaluation is a test-time condition (:mod:`umcl.conditions`), not a setting here.
     Loss weights: ``phy_weight`` 0.2, ``consistency_weight`` 0.25. ``hr_band_hz`` / ``hr_clip_bpm``: published HR estimator range.
     """
 

@@ -6,7 +6,7 @@ Run (a script, also importable)::
     .venv/bin/python benchmarks/complexity.py --size small --out /tmp/table9-small   # seconds
 
 writes ``OUT.json`` (every number, the environment and the settings) and ``OUT.md`` (beside the
-paper's values from ``umcl/report/paper_values/table9.yaml``).
+paper's values from ``umcl/specs/paper_values/table9.yaml``).
 
 What is measured, per detector (built from its config at ``--size``; no weights are needed):
 
@@ -367,9 +367,9 @@ def measure_detector(detector: str, size: str, batch: int, repeats: int, device:
 
 
 def paper_table9() -> dict[str, dict[str, float]] | None:
-    """The paper's Table 9 (``umcl/report/paper_values/table9.yaml``) as {detector: {quantity: value}}."""
+    """The paper's Table 9 (``umcl/specs/paper_values/table9.yaml``) as {detector: {quantity: value}}."""
     try:
-        from umcl.report.paper_tables import load_paper_table
+        from umcl.specs.paper_tables import load_paper_table
 
         table = load_paper_table(9)
     except (ImportError, UmclError):

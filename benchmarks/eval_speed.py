@@ -29,7 +29,7 @@ from umcl.config import load_config
 from umcl.evaluation.sheet_eval import evaluate_cells
 from umcl.protocols.keys import DATASET_SLUG, RunKey
 from umcl.registry import get_entry
-from umcl.vocab import TEXT_CACHE_ENV
+from umcl.specs.vocab import TEXT_CACHE_ENV
 from umcl.workflow import load_profile
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from umcl.vocab import DETECTORS, ENCODER_KEYS  # ENCODER_KEYS: the pipeline's too (workflow/rules/common.smk)
+from umcl.specs.vocab import DETECTORS, ENCODER_KEYS  # ENCODER_KEYS: the pipeline's too (workflow/rules/common.smk)
 
 
 def training_pairs(splits_dir: Path) -> list[tuple[str, str]]:
@@ -121,8 +121,9 @@ def modality_contributions(run: Path, manifest: Path, compression: str, split: s
     from torch.utils.data import DataLoader
 
     from umcl.data.videos import VideoDataset, collate, read_rows, select_rows, to_device
-    from umcl.evaluation.metrics import auc
-    from umcl.evaluation.predict import load_run, test_inputs
+    from umcl.evaluation.predict import load_run
+    from umcl.metrics import auc
+    from umcl.scoring import test_inputs
 
     loaded = load_run(run, "cpu")
     model = loaded.model.eval()

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from umcl.vocab import TEXT_CACHE_ENV
+from umcl.specs.vocab import TEXT_CACHE_ENV
 
 BUILD = "from umcl.registry import build_detector\nbuild_detector({det!r}, {{}})\n"
 OLD_REGISTRY = "import scipy.signal\nimport umcl.registry\numcl.registry.load_all()\n"

@@ -15,8 +15,7 @@ from sklearn.metrics import accuracy_score, average_precision_score, balanced_ac
 from umcl.errors import UmclError
 from umcl.evaluation.aggregate import aggregate_seeds, frame_level, seed_spread
 from umcl.evaluation.config import EvalConfig
-from umcl.evaluation.metrics import balanced_accuracy, choose_threshold, compute_metrics, eer
-
+from umcl.metrics import balanced_accuracy, choose_threshold, compute_metrics, eer
 
 # ---------------------------------------------------------------- references (no umcl resampling)
 

@@ -9,10 +9,9 @@ import timm
 import torch
 from torch.nn import functional as F
 
+from umcl.conditions import TestCondition
 from umcl.errors import UmclError
-from umcl.evaluation.conditions import TestCondition
 from umcl.registry import build_detector
-
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -1,4 +1,4 @@
-"""Test-time conditions (umcl/evaluation/conditions.py): degradations, prompt attacks, keys, and that a
+"""Test-time conditions (umcl/conditions.py): degradations, prompt attacks, keys, and that a
 condition acts at evaluation only (weights, buffers and the run fingerprint untouched)."""
 
 from __future__ import annotations
@@ -14,10 +14,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from umcl import prompts as P
+from umcl.conditions import (
+    CLEAN,
+    DEGRADATIONS,
+    TestCondition,
+    apply_condition,
+    condition_of,
+    held_frame_indices,
+    table7_conditions,
+    table8_conditions,
+)
 from umcl.errors import ConfigError, UmclError
-from umcl.evaluation.conditions import (CLEAN, DEGRADATIONS, TestCondition, apply_condition,
-                                        condition_of, held_frame_indices, table7_conditions,
-                                        table8_conditions)
 from umcl.registry import build_detector, get_entry
 from umcl.seeding import seed_everything
 
@@ -229,7 +236,7 @@ def _text(name: str, model, batch: dict) -> torch.Tensor:
     """The test-time text each detector feeds on (UMCL's ``t``; CPML's classifier text input)."""
     if name == "umcl":
         return model(batch)["t"]
-    from umcl.evaluation.conditions import condition_text
+    from umcl.conditions import condition_text
 
     return condition_text(model.prompt_bank, batch, len(batch["key"]))
 

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from umcl.evaluation.conditions import TestCondition, apply_condition
+from umcl.conditions import TestCondition, apply_condition
 from umcl.evaluation.memo import EncoderMemo, digest
 from umcl.registry import build_detector
 from umcl.seeding import seed_everything

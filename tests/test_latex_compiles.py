@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from test_report import write_evaluations
+
 from umcl.cli import main as umcl_main
 from umcl.protocols.sheet import build_sheet
 from umcl.protocols.tables import PROTOCOLS
 from umcl.report.render import tex_escape
-from umcl.workflow import WorkflowConfig
+from umcl.specs.workflow import WorkflowConfig
 
 PDFLATEX = shutil.which("pdflatex")
 needs_pdflatex = pytest.mark.skipif(

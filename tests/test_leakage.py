@@ -12,18 +12,18 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from _train_fixtures import make_manifest
 from sklearn.metrics import roc_auc_score
+from test_paper_vs_released import _reference_difference, _scores, write_study_evaluations
 from torch import nn
 
-from _train_fixtures import make_manifest
-from test_paper_vs_released import _reference_difference, _scores, write_study_evaluations
 from umcl.cli import main as umcl_main
 from umcl.detector import Detector
 from umcl.evaluation.predict import load_run
 from umcl.protocols.sheet import build_sheet
 from umcl.registry import register_detector
+from umcl.specs.workflow import WorkflowConfig
 from umcl.training.trainer import AUDIT_SELECTION, Trainer, build_spec, read_selection
-from umcl.workflow import WorkflowConfig
 
 N_BOOT = 40
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("learning_curve", ROOT / "benchmarks" / "learning_curve.py")
 lc = importlib.util.module_from_spec(spec)
@@ -62,7 +61,7 @@ def test_learning_curve_profile_is_valid_and_extends_the_default_training_pairs(
     test split (the same 22 real + 88 fake test videos per compression), on the compressions it studies."""
     from umcl.cli import main
     from umcl.config import load_config
-    from umcl.data.synthff.generate import split_pairs
+    from umcl.specs.splits import split_pairs
 
     def sizes(path: Path) -> dict[str, int]:
         s = load_config(path)["synthff"]

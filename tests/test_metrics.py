@@ -8,16 +8,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _metric_refs import sklearn_eer, sklearn_metrics
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from _metric_refs import sklearn_eer, sklearn_metrics
 from umcl.config import from_dict
 from umcl.errors import ConfigError, UmclError
 from umcl.evaluation.config import EvalConfig
-from umcl.evaluation.metrics import (accuracy, aggregate_video_scores, auc, average_precision, bootstrap_ci,
-                                     compute_metrics, eer, eer_from_roc)
+from umcl.metrics import (
+    accuracy,
+    aggregate_video_scores,
+    auc,
+    average_precision,
+    bootstrap_ci,
+    compute_metrics,
+    eer,
+    eer_from_roc,
+)
 
 
 @st.composite

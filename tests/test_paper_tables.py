@@ -1,4 +1,4 @@
-"""The transcribed Tables 3–11 (umcl/report/paper_values/table*.yaml) match the paper, cell by cell.
+"""The transcribed Tables 3–11 (umcl/specs/paper_values/table*.yaml) match the paper, cell by cell.
 
 The paper's Markdown is parsed here independently of the YAML files: every printed value, every
 printed delta, the row labels and their order must agree, so a typo in a transcription fails.
@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from umcl.errors import UmclError
-from umcl.report.paper_tables import TABLES, PaperTable, load_all_paper_tables, load_paper_table
+from umcl.specs.paper_tables import TABLES, PaperTable, load_all_paper_tables, load_paper_table
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO.parent / "shared" / "paper" / "UMCL_paper.md"  # CI: shared/ is the repo's sibling
@@ -200,8 +200,8 @@ def test_hand_spot_checks(tables: dict) -> None:
 
 
 def test_trained_rows_name_registered_detectors(tables: dict) -> None:
-    from umcl.vocab import DETECTORS
     from umcl.models.umcl import ABLATIONS
+    from umcl.specs.vocab import DETECTORS
 
     for t in tables.values():
         for p in t.panels:

@@ -1,4 +1,4 @@
-"""The transcribed Table 3 (umcl/report/paper_values/table3.yaml) matches the paper, cell by cell.
+"""The transcribed Table 3 (umcl/specs/paper_values/table3.yaml) matches the paper, cell by cell.
 
 Parsed here with a parser of its own (independent of tests/test_paper_tables.py's), with the
 paper's six printed-delta errata named one by one.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from umcl.report.paper_tables import PaperTable, load_paper_table
+from umcl.specs.paper_tables import PaperTable, load_paper_table
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO.parent / "shared" / "paper" / "UMCL_paper.md"  # CI: shared/ is the repo's sibling

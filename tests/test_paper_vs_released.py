@@ -8,16 +8,15 @@ import shutil
 import typing
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from sklearn.metrics import accuracy_score, roc_auc_score
-
-import pandas as pd
-
 from test_report import write_evaluations
 from test_workflow import job_counts, snakemake
+
 from umcl.cli import main as umcl_main
-from umcl.evaluation.metrics import stratified_resamples
+from umcl.metrics import stratified_resamples
 from umcl.models.umcl import UMCLConfig
 from umcl.protocols.keys import DATASET_SLUG
 from umcl.protocols.sheet import build_sheet
@@ -25,7 +24,9 @@ from umcl.protocols.studies import ABLATION_SWITCHES, study_protocols
 from umcl.protocols.variants import get_variant, released_switch_variant
 from umcl.registry import get_entry
 from umcl.released import RELEASED_CONFIG
-from umcl.workflow import ReleasedSwitch, WorkflowConfig, load_profile
+from umcl.specs.released import ReleasedSwitch
+from umcl.specs.workflow import WorkflowConfig
+from umcl.workflow import load_profile
 
 SEEDS = (0, 1)
 N_BOOT = 40

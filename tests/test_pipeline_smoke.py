@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from _metric_refs import sklearn_metrics
-from umcl.vocab import TEXT_CACHE_ENV
+
+from umcl.specs.vocab import TEXT_CACHE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from _train_fixtures import write_cache  # registers the "toy_test" detector
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
-from _train_fixtures import write_cache  # registers the "toy_test" detector
 from umcl.data.manifest import VideoRecord, write_manifest
 from umcl.errors import UmclError
 from umcl.evaluation.config import EvalConfig
@@ -25,8 +25,9 @@ from umcl.protocols.keys import EvalKey, RunKey, Selection
 from umcl.protocols.sheet import build_sheet
 from umcl.protocols.spec import CellDecl, Model, Protocol
 from umcl.protocols.tables import PROTOCOLS
-from umcl.vocab import COMPRESSIONS, FF_METHODS
-from umcl.workflow import WorkflowConfig, load_profile
+from umcl.specs.vocab import COMPRESSIONS, FF_METHODS
+from umcl.specs.workflow import WorkflowConfig
+from umcl.workflow import load_profile
 
 # ----------------------------------------------------------------------------------------- keys
 selections = st.builds(Selection, st.sampled_from(["ff++", "celebdf", "dfd", "dfdc"]),
@@ -242,8 +243,8 @@ def test_cli_evaluate_key_mode_and_table_report(two_method_manifest, toy_run, tm
     """`umcl evaluate --key --tests --manifests` then the renderer on a one-cell protocol."""
     from umcl.cli import main
     from umcl.protocols.sheet import JobSheet, TableCell
-    from umcl.report.paper_tables import load_paper_table
     from umcl.report.render import build, format_entry, read_evaluations
+    from umcl.specs.paper_tables import load_paper_table
 
     run, key = toy_run
     cfg = tmp_path / "cfg.yaml"
@@ -275,8 +276,8 @@ def test_two_seeds_print_the_seed_spread_and_average_column(tmp_path):
     """Hand-made evaluations of two seeds: value = mean over seeds of the per-seed AUC, ± s.d. shown,
     Avg = mean of the row's cells."""
     from umcl.protocols.sheet import JobSheet, TableCell
-    from umcl.report.paper_tables import load_paper_table
     from umcl.report.render import build, format_entry, read_evaluations
+    from umcl.specs.paper_tables import load_paper_table
 
     rng = np.random.default_rng(3)
     methods = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
@@ -337,7 +338,7 @@ def test_table11_pairs_model_never_reads_the_real_c40_copy_at_test_time():
         alone = model.score(model(batch))
         with_partner = model.score(model({**batch, **partner}))
     assert torch.equal(alone, with_partner)
-    from umcl.evaluation.predict import test_inputs
+    from umcl.scoring import test_inputs
 
     assert "frames_lq" in model.inputs and "frames_lq" not in test_inputs(model)
 

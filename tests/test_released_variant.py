@@ -11,12 +11,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from _train_fixtures import ToyDetector, make_manifest  # registers "toy_test"
 from torch.nn import functional as F
 
-from _train_fixtures import ToyDetector, make_manifest  # registers "toy_test"
 from umcl import losses, released
+from umcl.conditions import TestCondition
 from umcl.errors import ConfigError
-from umcl.evaluation.conditions import TestCondition
 from umcl.models.umcl import UMCLConfig, UMCLDetector
 from umcl.registry import build_detector, builtin, get_entry
 from umcl.seeding import seed_everything
@@ -347,10 +347,10 @@ def test_selection_as_released_scores_validation_in_training_mode(tmp_path, monk
 
 # --------------------------------------------------------------------------- through the pipeline's CLI
 def test_cli_trains_and_evaluates_umcl_released_like_any_detector(tmp_path, monkeypatch):
+    import _train_fixtures
     import pandas as pd
     import yaml
 
-    import _train_fixtures
     from umcl.cli import main
 
     monkeypatch.setattr(_train_fixtures, "S", 32)  # 32 px crops: the 1/4-size view is 8 px

@@ -22,8 +22,8 @@ from umcl.protocols.keys import DATASET_SLUG
 from umcl.protocols.sheet import build_sheet
 from umcl.protocols.tables import PROTOCOLS
 from umcl.report.render import SYNTHETIC_NOTE, read_evaluations
-from umcl.vocab import FF_METHODS
-from umcl.workflow import WorkflowConfig
+from umcl.specs.vocab import FF_METHODS
+from umcl.specs.workflow import WorkflowConfig
 
 SEEDS = (0, 1)
 N = 16  # real and fake test videos per test set

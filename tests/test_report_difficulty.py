@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from umcl.cli import main as umcl_main
-from umcl.evaluation.metrics import compute_metrics
+from umcl.metrics import compute_metrics
 from umcl.protocols.keys import EvalKey, RunKey, Selection
 from umcl.report.difficulty import admissible, read_sweep
 

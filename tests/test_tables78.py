@@ -18,19 +18,20 @@ import pandas as pd
 import pytest
 import yaml
 from sklearn.metrics import roc_auc_score
-
 from test_protocols import CONFIG, _digest, toy_run, two_method_manifest  # noqa: F401  (fixtures)
+
 from umcl.cli import main as umcl_main
-from umcl.evaluation.condition_keys import degradation_of
-from umcl.evaluation.conditions import TestCondition, table7_conditions, table8_conditions
+from umcl.conditions import TestCondition, table7_conditions, table8_conditions
 from umcl.protocols.keys import DATASET_SLUG, EvalKey
 from umcl.protocols.sheet import build_sheet
 from umcl.protocols.tables import PROTOCOLS, T78_TRAIN
 from umcl.registry import get_entry, load_all
 from umcl.report.claims import CLAIMS, CellKey, cells_of, required_cells
-from umcl.report.paper_tables import load_paper_table
-from umcl.vocab import DETECTORS, READS_LANDMARKS
-from umcl.workflow import WorkflowConfig, load_profile
+from umcl.specs.condition_keys import degradation_of
+from umcl.specs.paper_tables import load_paper_table
+from umcl.specs.vocab import DETECTORS, READS_LANDMARKS
+from umcl.specs.workflow import WorkflowConfig
+from umcl.workflow import load_profile
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

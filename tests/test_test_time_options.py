@@ -2,7 +2,7 @@
 
 ``views-hq`` (score the HQ view alone; was ``UMCLConfig.inference_views``) and
 ``policy-released-fixed`` (the release's fixed prompt; was ``UMCLConfig.test_prompt``) are
-:class:`~umcl.evaluation.conditions.TestCondition` keys. ``umcl-released`` declares the fixed prompt
+:class:`~umcl.conditions.TestCondition` keys. ``umcl-released`` declares the fixed prompt
 as its default condition. An evaluation under any of them scores the existing checkpoint: the run
 folder stays byte-identical and the pipeline's resume check (``Trainer._same_run``) still matches.
 """
@@ -12,17 +12,24 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import _train_fixtures
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-
-import _train_fixtures
 from test_protocols import _digest  # every file of a run folder (but logs) -> sha256
+
+from umcl.conditions import (
+    CLEAN,
+    FIXED_PROMPT_POLICY,
+    INFERENCE_VIEWS,
+    TestCondition,
+    apply_condition,
+    detector_default_condition,
+    table8_conditions,
+    with_attack_mode,
+)
 from umcl.errors import ConfigError, UmclError
-from umcl.evaluation.conditions import (CLEAN, FIXED_PROMPT_POLICY, INFERENCE_VIEWS, TestCondition,
-                                        apply_condition, detector_default_condition, table8_conditions,
-                                        with_attack_mode)
 from umcl.models.umcl import UMCLConfig
 from umcl.protocols.keys import RunKey, Selection
 from umcl.registry import build_detector, get_entry
@@ -180,7 +187,7 @@ def test_evaluating_under_each_option_reuses_the_checkpoint_and_fingerprint(rele
 
 
 def test_with_defaults_fills_only_what_the_condition_leaves_at_default():
-    from umcl.evaluation.conditions import with_defaults
+    from umcl.conditions import with_defaults
 
     default = TestCondition(prompt_policy=FIXED_PROMPT_POLICY)
     assert with_defaults(CLEAN, CLEAN) == CLEAN and with_defaults(CLEAN, default) == default
@@ -193,14 +200,14 @@ def test_with_defaults_fills_only_what_the_condition_leaves_at_default():
 
 
 def test_torch_free_key_spelling_is_the_conditions_own():
-    """umcl.evaluation.condition_keys (read by the protocol layer without torch) spells the keys that
+    """umcl.specs.condition_keys (read by the protocol layer without torch) spells the keys that
     TestCondition builds: degradations, attack modes, the label-free twin."""
     import subprocess
     import sys
 
     from umcl import prompts
+    from umcl.conditions import DEGRADATIONS, table7_conditions
     from umcl.evaluation import condition_keys as ck
-    from umcl.evaluation.conditions import DEGRADATIONS, table7_conditions
 
     assert set(ck.ATTACK_MODE_KEYS) == set(prompts.ATTACK_MODES)
     assert set(ck.DEGRADATION_KEYS) == set(DEGRADATIONS)

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from umcl.conditions import TestCondition
 from umcl.errors import ConfigError, UmclError
-from umcl.evaluation.conditions import TestCondition
 from umcl.models.umcl import ABLATIONS, UMCLConfig, UMCLDetector, ablation_config
 from umcl.registry import build_detector
 from umcl.seeding import seed_everything
@@ -163,7 +163,7 @@ def test_compression_pairs_use_the_given_lq_views_in_training_only():
 
 
 def test_hq_only_inference_reads_one_view():
-    from umcl.evaluation.conditions import TestCondition  # views-hq: a test condition, not a config field
+    from umcl.conditions import TestCondition  # views-hq: a test condition, not a config field
 
     model = build().eval()
     with torch.no_grad():

@@ -24,6 +24,8 @@ from typing import Any, Iterator, Sequence, TypeVar
 import yaml
 
 from umcl.errors import ConfigError, UmclError
+from umcl.io_utils import read_text_file
+from umcl.specs.splits import min_identities
 
 T = TypeVar("T")
 
@@ -47,8 +49,6 @@ def read_config_file(path: str | Path) -> dict:
 
     A missing, binary or malformed file is a one-line :class:`ConfigError` naming it.
     """
-    from umcl.io_utils import read_text_file
-
     path = Path(path)
     try:
         text = read_text_file(path, "config file", "pass an existing YAML text file with --config")
@@ -63,14 +63,35 @@ def read_config_file(path: str | Path) -> dict:
     return data
 
 
+def config_chain(path: str | Path) -> list[Path]:
+    """The file and every file it ``extends:`` (in that order; parents relative to their child).
+
+    The one implementation of ``extends:`` (:func:`load_config` merges along it): a
+    missing, binary or malformed file, a non-string ``extends:`` and a circular chain each raise a
+    one-line :class:`ConfigError` naming the file.
+    """
+    chain = [Path(path)]
+    while True:
+        parent = read_config_file(chain[-1]).get("extends")
+        if parent is None:
+            return chain
+        if not isinstance(parent, str) or not parent.strip():
+            raise ConfigError(f"`extends:` must name a YAML file, got {parent!r}", chain[-1],
+                              "write `extends: <file>.yaml` (relative to this file) or remove it")
+        nxt = (chain[-1].parent / parent).resolve()
+        seen = [c.resolve() for c in chain]
+        if nxt in seen:
+            loop = " -> ".join(c.name for c in chain[seen.index(nxt):]) + f" -> {nxt.name}"
+            raise ConfigError(f"circular `extends:` ({loop})", chain[-1], "remove the loop")
+        chain.append(nxt)
+
+
 def load_config(path: str | Path, validate: bool = True) -> dict:
     """Load a config file, following ``extends:`` chains, and validate it against the schema.
 
-    The chain comes from :func:`umcl.workflow.config_chain` (the one implementation, which refuses
-    a circular ``extends:``); parents are merged first, each child winning.
+    The chain comes from :func:`config_chain` (which refuses a circular ``extends:``); parents are
+    merged first, each child winning.
     """
-    from umcl.workflow import config_chain  # local: umcl.workflow imports this module
-
     path = Path(path)
     data: dict = {}
     for file in reversed(config_chain(path)):
@@ -124,7 +145,7 @@ def check_pipeline_needs(data: dict, source: str | Path = "<config>") -> None:
     """Cross-section needs of a pipeline config (one with a ``workflow`` section).
 
     The pipeline trains and pre-trains on SynthFF's val split, so ``synthff.n_identities`` must give
-    every split a pair (:func:`umcl.data.synthff.config.min_identities`); a smaller SynthFF alone
+    every split a pair (:func:`umcl.specs.splits.min_identities`); a smaller SynthFF alone
     (no ``workflow`` section) can still be generated.
     """
     if "workflow" not in data:
@@ -132,8 +153,6 @@ def check_pipeline_needs(data: dict, source: str | Path = "<config>") -> None:
     synthff = data.get("synthff")
     n = synthff.get("n_identities") if isinstance(synthff, dict) else None
     if isinstance(n, int) and not isinstance(n, bool):
-        from umcl.data.synthff.config import min_identities
-
         fractions = {k: synthff[k] for k in ("val_fraction", "test_fraction")
                      if isinstance(synthff.get(k), float) and 0.0 < synthff[k] < 1.0}
         least = min_identities(**fractions)

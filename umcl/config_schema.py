@@ -16,11 +16,13 @@ import types
 import typing
 from typing import Any
 
+from umcl import registry
 from umcl.config import SCHEMA_PATH
+from umcl.io_utils import write_or_check_generated
 
 # section -> "module:Class" (see docs/contracts.md); ``detectors`` comes from the registry.
 SECTIONS: dict[str, str] = {
-    "workflow": "umcl.workflow:WorkflowConfig",
+    "workflow": "umcl.specs.workflow:WorkflowConfig",
     "synthff": "umcl.data.synthff.config:SynthFFConfig",
     "compression": "umcl.data.compression:CompressionConfig",
     "preprocess": "umcl.data.preprocess.config:PreprocessConfig",
@@ -45,8 +47,6 @@ def _import(spec: str) -> type | None:
 
 def section_classes() -> dict[str, Any]:
     """Section name -> dataclass (``detectors`` -> {name: dataclass}); missing modules left out."""
-    from umcl import registry
-
     out: dict[str, Any] = {}
     for name, spec in SECTIONS.items():
         cls = _import(spec)
@@ -107,8 +107,6 @@ def overlay_schema(cls: type, field_name: str) -> dict:
                               if f.name != field_name}}
     schema: dict = {"type": "object", "additionalProperties": partial}
     if {f.name: f for f in dataclasses.fields(cls)}[field_name].metadata.get("overlay_of") == "detectors":
-        from umcl import registry
-
         schema["propertyNames"] = {"enum": sorted(registry.builtin())}
     return schema
 
@@ -162,8 +160,6 @@ def render() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Write the schema (or, with ``--check``, exit 1 when the committed one is stale)."""
     argv = sys.argv[1:] if argv is None else argv
-    from umcl.io_utils import write_or_check_generated
-
     return write_or_check_generated(SCHEMA_PATH, render(), "--check" in argv, "python -m umcl.config_schema")
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ class Detector(nn.Module):
     #: batch keys this detector needs
     inputs: ClassVar[tuple[str, ...]] = ()
     #: key of the test-time condition a batch without ``"condition"`` is evaluated under
-    #: (umcl.evaluation.conditions; a class attribute, never a config field, so never in a run fingerprint)
+    #: (umcl.conditions; a class attribute, never a config field, so never in a run fingerprint)
     default_condition: ClassVar[str] = "clean"
     #: submodules whose eval-mode output depends on their arguments alone (no dropout, no random draw,
     #: no batch statistics): an evaluation reuses their outputs across test conditions

@@ -23,7 +23,7 @@ text vector). ``"leakage_audit"`` feeds the true label's prompts, as CPML's clas
 exists only to measure that leak and must be asked for by name.
 
 The inference policy and the Table 8 attacks are *test-time conditions*
-(:class:`umcl.evaluation.conditions.TestCondition`), never detector settings: changing them never
+(:class:`umcl.conditions.TestCondition`), never detector settings: changing them never
 changes a trained model. Attacks (:func:`attack_prompt_indices`) come in two named modes,
 ``label_chosen`` (the text depends on the video's true label, as the paper's wording suggests) and
 ``label_free`` (one fixed text for every video).

@@ -35,7 +35,7 @@ Switches (field -> paper value | released value):
 
 Not a switch: the release tests with the fixed, label-free prompt "Is real or fake?". That is a
 test-time option, so it is the test condition ``policy-released-fixed``
-(:data:`umcl.evaluation.conditions.FIXED_PROMPT_POLICY`), usable with any UMCL checkpoint, and
+(:data:`umcl.conditions.FIXED_PROMPT_POLICY`), usable with any UMCL checkpoint, and
 ``umcl-released`` declares it as its default condition (:data:`RELEASED_DEFAULT_CONDITION`): a batch
 without a condition is scored with it, any explicit condition (policies, attacks, views, the
 leakage audit) applies as given. It is no config field, so it never enters the run fingerprint.
@@ -55,10 +55,10 @@ import torch
 from torch import Tensor, nn
 
 from umcl import prompts
-from umcl.evaluation.conditions import FIXED_PROMPT_POLICY, TestCondition
+from umcl.conditions import FIXED_PROMPT_POLICY, TestCondition
 from umcl.seeding import numpy_rng
+from umcl.specs.released import RELEASED_CONFIG, RELEASED_DETECTOR
 
-RELEASED_DETECTOR = "umcl-released"
 RELEASED_TEST_PROMPT = "Is real or fake?"
 #: ``umcl-released``'s default test condition: the fixed prompt above (module docstring)
 RELEASED_DEFAULT_CONDITION = TestCondition(prompt_policy=FIXED_PROMPT_POLICY).key
@@ -72,14 +72,6 @@ HR_CLAMP_BPM = (60.0, 120.0)
 LANDMARK_VIEW_NOISE: dict[str, tuple[float, tuple[tuple[int, int, float], ...]]] = {
     "lq64": (0.0005, ((98, 136, 0.0006), (74, 96, 0.0005), (56, 72, 0.0001))),
     "lq32": (0.01, ((98, 136, 0.006), (74, 96, 0.005), (56, 72, 0.001))),
-}
-
-#: every switch at the release's value (``umcl-released``'s config defaults); the released affinity's
-#: own weights ``released_aff_alpha`` 0.5 / ``released_aff_beta`` 0.3 are UMCLConfig's defaults already
-RELEASED_CONFIG: dict[str, Any] = {
-    "affinity_form": "released", "text_affinity_scale": 0.3, "alpha": 0.1, "beta": 0.5, "ce_views": "hq",
-    "contrastive_views": "released_pool", "cqsl_form": "released", "hr_term": "released",
-    "landmark_zero_prob": 0.2, "lrnet_feature_noise": 0.1,
 }
 
 

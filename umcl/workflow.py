@@ -23,130 +23,31 @@ and run/evaluation keys become paths only in umcl.protocols.keys. Layout for pro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import argparse
+import dataclasses
+import re
+import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import get_args
+
+import yaml
 
 from umcl.config import REPO_ROOT, config_hash, load_config, section
+from umcl.config_schema import section_classes
 from umcl.errors import ConfigError
+from umcl.io_utils import write_text
+from umcl.protocols.figures import figure_specs
 from umcl.protocols.keys import DATASET_SLUG, RunKey
-from umcl.vocab import COMPRESSIONS, USES_PRETRAINED, Compression, DetectorName
+from umcl.protocols.sheet import JobSheet, build_sheet
+from umcl.protocols.variants import get_variant
+from umcl.specs.vocab import USES_PRETRAINED
+from umcl.specs.workflow import MAIN, PRETRAIN_DATA, ClaimsRuns, WorkflowConfig
+from umcl.training.config import training_for
 
 DEFAULT_PROFILE = "default"
-MAIN, PRETRAIN_DATA = "data", "pretrain_data"  # data parts (see Layout.parts)
 #: a report's files; the .html is its Markdown as a page (umcl.report.html) for `snakemake --report`
 REPORT_FORMATS = ("tex", "md", "json", "html")
-TableName = Literal["table3", "table4", "table5", "table6", "table7", "table8", "table10", "table11"]
-#: the paper's figures this suite draws (umcl.report.figures; their runs: umcl.protocols.figures)
-FigureName = Literal["figure6", "figure8", "figure9"]
-#: reports beyond the paper's tables (issue 12; their protocols: umcl.protocols.studies)
-StudyName = Literal["paper_vs_released", "leakage"]
-#: runs the claims check adds beyond the tables (umcl.protocols.claims); a key of ``table_seeds``
-ClaimsRuns = Literal["claims"]
-#: switches of ``umcl-released`` (umcl.released.RELEASED_CONFIG) that reports/paper_vs_released can flip back
-ReleasedSwitch = Literal["affinity_form", "text_affinity_scale", "alpha", "beta", "ce_views", "contrastive_views",
-                         "cqsl_form", "hr_term", "landmark_zero_prob", "lrnet_feature_noise"]
-
-
-@dataclass
-class Resources:
-    """Scheduler resources of one rule (Snakemake tokens; the SLURM profile maps them)."""
-
-    threads: int = 1
-    mem_mb: int = 2000
-    #: GPUs per job (a Snakemake resource token; locally bounded by ``--resources gpu=N``)
-    gpu: int = 0
-    #: wall-clock minutes (used by the SLURM executor)
-    runtime: int = 60
-
-    def __post_init__(self) -> None:
-        if self.threads < 1 or self.mem_mb < 1 or self.gpu < 0 or self.runtime < 1:
-            raise ConfigError("workflow.resources: threads, mem_mb, runtime must be >= 1 and gpu >= 0")
-
-
-@dataclass
-class StageResources:
-    """Resources per rule group."""
-
-    generate: Resources = field(default_factory=lambda: Resources(threads=2, mem_mb=4000))
-    compress: Resources = field(default_factory=lambda: Resources(threads=2, mem_mb=2000))
-    manifest: Resources = field(default_factory=lambda: Resources(threads=1, mem_mb=1000, runtime=10))
-    preprocess: Resources = field(default_factory=lambda: Resources(threads=2, mem_mb=8000))
-    pretrain: Resources = field(default_factory=lambda: Resources(threads=2, mem_mb=8000))
-    train: Resources = field(default_factory=lambda: Resources(threads=2, mem_mb=8000))
-    evaluate: Resources = field(default_factory=lambda: Resources(threads=1, mem_mb=4000))
-    report: Resources = field(default_factory=lambda: Resources(threads=1, mem_mb=1000, runtime=10))
-
-
-@dataclass
-class WorkflowConfig:
-    """Settings of the pipeline itself (section ``workflow``)."""
-
-    #: ``synthff`` generates the data offline; ``ff++`` reads FaceForensics++ from ``root``
-    dataset: Literal["synthff", "ff++"] = "synthff"
-    #: dataset root (FF++ layout, see docs/contracts.md); required for ff++, ignored for synthff
-    root: str | None = None
-    #: manipulation methods to use; None = every method found under the root
-    methods: list[str] | None = None
-    #: compressions to produce (synthff) or read (ff++); raw must be first for synthff
-    compressions: list[Compression] = field(default_factory=lambda: list(COMPRESSIONS))
-    #: Table 3's grid: training and test compressions (the other tables declare theirs)
-    train_compressions: list[Compression] = field(default_factory=lambda: list(COMPRESSIONS))
-    test_compressions: list[Compression] = field(default_factory=lambda: list(COMPRESSIONS))
-    #: detectors trained for every table (rows of other detectors stay paper-only)
-    detectors: list[DetectorName] = field(default_factory=lambda: ["xception", "lrnet", "cpml", "umcl"])
-    seeds: list[int] = field(default_factory=lambda: [0])
-    #: seeds of particular tables, overriding ``seeds`` for them (e.g. 3 seeds for Table 3, one for the
-    #: tables that add training runs); a run shared with another table is trained once per seed either way
-    table_seeds: dict[TableName | StudyName | ClaimsRuns, list[int]] = field(default_factory=dict)
-    #: tables built by `rule all` / `make reproduce` (every table is still a target of its own)
-    tables: list[TableName] = field(default_factory=lambda: ["table3", "table4", "table5", "table6", "table7",
-                                                             "table8", "table10", "table11"])
-    #: figures built by `rule all` / `make reproduce` (each is a target of its own; [] = none)
-    figures: list[FigureName] = field(default_factory=lambda: ["figure6", "figure8", "figure9"])
-    #: Table 9 (benchmarks/complexity.py, built by `rule all`): ``paper`` measures the paper's model sizes,
-    #: ``small`` the test sizes (seconds; the smoke profile); the training-step timing is left out either way
-    table9_size: Literal["paper", "small"] = "paper"
-    #: reports beyond the paper built by `rule all` / `make reproduce` (umcl.protocols.studies; [] = none)
-    studies: list[StudyName] = field(default_factory=lambda: ["paper_vs_released", "leakage"])
-    #: reports/paper_vs_released: training compressions of Table 3's grid on which ``umcl-released`` is trained
-    #: (tested on every ``test_compressions``), and Table 6's training manipulations (tested on all four)
-    released_train_compressions: list[Compression] = field(default_factory=lambda: ["c23"])
-    released_table6_methods: list[Literal["Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures"]] = field(
-        default_factory=lambda: ["Deepfakes"])
-    #: reports/paper_vs_released's ablation: ``umcl-released`` retrained with each of these switches back at the
-    #: paper's value (FF++ c23; [] = not trained, the report lists the declared switches as missing)
-    released_ablation: list[ReleasedSwitch] = field(default_factory=list)
-    #: reports/leakage: also train CPML with its published label-fed classifier (one run, FF++ c23)
-    leakage_cpml: bool = True
-    #: ff++ profiles: roots of the cross-dataset tables' datasets (None: those tables show paper rows only);
-    #: synthff profiles generate SynthFF look-alikes instead (umcl/data/synthff/variants.py)
-    celebdf_root: str | None = None
-    dfd_root: str | None = None
-    dfdc_root: str | None = None
-    resources: StageResources = field(default_factory=StageResources)
-
-    def __post_init__(self) -> None:
-        if self.dataset != "synthff" and not self.root:
-            raise ConfigError(f"workflow.root is required for dataset '{self.dataset}'",
-                              fix="set workflow.root to the dataset folder (FF++ layout)")
-        for name in ("compressions", "train_compressions", "test_compressions", "detectors", "seeds", "tables"):
-            values = getattr(self, name)
-            if not values or len(set(values)) != len(values):
-                raise ConfigError(f"workflow.{name} must be a non-empty list without repeats, got {values}")
-        for table, seeds in self.table_seeds.items():
-            if table not in get_args(TableName) + get_args(StudyName) + get_args(ClaimsRuns):
-                raise ConfigError(f"workflow.table_seeds names unknown table {table!r}",
-                                  fix=f"use one of {list(get_args(TableName) + get_args(StudyName) + get_args(ClaimsRuns))}")
-            if not seeds or len(set(seeds)) != len(seeds):
-                raise ConfigError(f"workflow.table_seeds.{table} must be a non-empty list without repeats, got {seeds}")
-        missing = sorted(set(self.train_compressions + self.test_compressions) - set(self.compressions))
-        if missing:
-            raise ConfigError(f"workflow train/test compressions {missing} are not in workflow.compressions")
-
-    def seeds_of(self, table: str) -> list[int]:
-        """The seeds ``table`` is run with (``table_seeds`` for it, else ``seeds``)."""
-        return list(self.table_seeds.get(table, self.seeds))  # type: ignore[call-overload]
 
 
 def profile_name(profile: str) -> str:
@@ -170,35 +71,8 @@ def profile_file(profile: str) -> Path:
     return path
 
 
-def config_chain(path: str | Path) -> list[Path]:
-    """The file and every file it ``extends:`` (in that order; parents relative to their child).
-
-    The one implementation of ``extends:`` (``umcl.config.load_config`` merges along it): a
-    missing, binary or malformed file, a non-string ``extends:`` and a circular chain each raise a
-    one-line :class:`ConfigError` naming the file.
-    """
-    from umcl.config import read_config_file
-
-    chain = [Path(path)]
-    while True:
-        parent = read_config_file(chain[-1]).get("extends")
-        if parent is None:
-            return chain
-        if not isinstance(parent, str) or not parent.strip():
-            raise ConfigError(f"`extends:` must name a YAML file, got {parent!r}", chain[-1],
-                              "write `extends: <file>.yaml` (relative to this file) or remove it")
-        nxt = (chain[-1].parent / parent).resolve()
-        seen = [c.resolve() for c in chain]
-        if nxt in seen:
-            loop = " -> ".join(c.name for c in chain[seen.index(nxt):]) + f" -> {nxt.name}"
-            raise ConfigError(f"circular `extends:` ({loop})", chain[-1], "remove the loop")
-        chain.append(nxt)
-
-
 def set_key(cfg: dict, assignment: str) -> None:
     """Apply ``a.b.c=value`` (value parsed as YAML) to ``cfg`` in place."""
-    import yaml
-
     key, sep, raw = assignment.partition("=")
     if not sep or not key:
         raise ConfigError(f"bad --set '{assignment}'", fix="write --set section.key=value")
@@ -213,8 +87,6 @@ def set_key(cfg: dict, assignment: str) -> None:
 
 def check_sections(cfg: dict) -> None:
     """Build every section's dataclass so that range checks fail before anything runs."""
-    from umcl.config_schema import section_classes  # local: imports the step modules
-
     for name, cls in section_classes().items():
         if name == "detectors":
             for det, det_cls in cls.items():
@@ -231,10 +103,8 @@ class Layout:
     wf: WorkflowConfig
 
     @property
-    def sheet(self):
+    def sheet(self) -> JobSheet:
         """The job sheet of this profile (umcl.protocols.sheet.JobSheet), built once."""
-        from umcl.protocols.sheet import build_sheet
-
         cache = self.__dict__.setdefault("_cache", {})
         if "sheet" not in cache:
             cache["sheet"] = build_sheet(self.wf)
@@ -401,8 +271,6 @@ class Layout:
     @property
     def figures(self) -> list[str]:
         """``workflow.figures`` this profile can draw (they need UMCL among ``workflow.detectors``)."""
-        from umcl.protocols.figures import figure_specs
-
         return [f for f in self.wf.figures if f in figure_specs(self.wf)]
 
     def figure_files(self, figure: str) -> list[str]:
@@ -448,8 +316,6 @@ def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:
 
 def resolved_text(cfg: dict, source: str | Path) -> str:
     """The merged config as written to ``results/<profile>/config.resolved.yaml``."""
-    import yaml
-
     header = f"# Resolved from {source} (config hash {config_hash(cfg)}); generated, do not edit.\n"
     return header + yaml.safe_dump(cfg, sort_keys=False)
 
@@ -464,8 +330,6 @@ def write_resolved(cfg: dict, source: str | Path, out: str | Path) -> bool:
     here keeps its mtime unless its content changes, and the range checks (which import torch,
     10-20 s) run only then. Returns whether the file was (re)written.
     """
-    from umcl.io_utils import write_text
-
     out = Path(out)
     text = resolved_text(cfg, source)
     if out.is_file() and out.read_text() == text:
@@ -477,8 +341,6 @@ def write_resolved(cfg: dict, source: str | Path, out: str | Path) -> bool:
 
 def one_of(values) -> str:
     """A Snakemake wildcard constraint matching exactly these strings (longest first)."""
-    import re
-
     return "|".join(re.escape(v) for v in sorted(set(values), key=len, reverse=True))
 
 
@@ -493,15 +355,29 @@ def run_settings_hash(cfg: dict, run: RunKey) -> str:
     source recipe < shared ``training`` < ``training.per_detector.<its detector>``, so another detector's
     ``per_detector`` entry never touches it), its detector section, its variant's overlay, and the
     ``pretrain`` section for detectors that start from the pre-trained P-encoder."""
-    import dataclasses
-
-    from umcl.protocols.variants import get_variant  # local: variants are a protocol-layer registry
-    from umcl.training.config import training_for
-    from umcl.vocab import USES_PRETRAINED
-
     parts = {"training": dataclasses.asdict(training_for(cfg, run.detector)),
              "detector": (cfg.get("detectors") or {}).get(run.detector),
              "variant": get_variant(run.variant).settings() if run.variant else {}}
     if run.detector in USES_PRETRAINED:
         parts["pretrain"] = cfg.get("pretrain")
     return config_hash(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the job sheet of a profile as TSV (``--profile NAME``, default ``default``)."""
+    ap = argparse.ArgumentParser(prog="python -m umcl.workflow", description=main.__doc__)
+    ap.add_argument("--profile", default="default")
+    args = ap.parse_args(argv)
+    _, layout = load_profile(args.profile, check=False)
+    sheet = build_sheet(layout.wf)
+    cols = ["table", "panel", "row", "column", "run", "test"]
+    print("\t".join(cols))
+    for r in sheet.rows():
+        print("\t".join(str(r[c]) for c in cols))
+    for table, why in sheet.missing.items():
+        print(f"# {table}: not built on this profile: {why}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,7 +5,8 @@ to that stage's rules, so the commands live only in the Snakefile and DVC decide
 stage re-runs (its deps, params from ``config/default.yaml`` and outs). Paths come from
 :class:`umcl.workflow.Layout`. ``python -m umcl.workflow_dvc`` rewrites ``dvc.yaml``;
 ``--check`` exits 1 while the committed file is stale (``tests/test_workflow.py`` runs it).
-The DVC pipeline reproduces the ``default`` profile.
+The DVC pipeline reproduces the ``default`` profile. The plots' affinity columns come from
+umcl.report.figures, imported inside :func:`plots` only: it loads torch and matplotlib.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Callable
 import yaml
 
 from umcl.config import REPO_ROOT
-from umcl.vocab import USES_PRETRAINED
+from umcl.io_utils import write_or_check_generated
+from umcl.protocols.figures import figure_specs
+from umcl.specs.vocab import USES_PRETRAINED
 from umcl.workflow import DEFAULT_PROFILE, Layout, load_profile
 
 DVC_YAML = REPO_ROOT / "dvc.yaml"
@@ -83,8 +86,7 @@ STAGES: tuple[Stage, ...] = (
 
 def plots(L: Layout) -> list[dict]:
     """``dvc plots show``: Figure 9's affinity curves and each run's training curves (history.csv)."""
-    from umcl.protocols.figures import figure_specs
-    from umcl.report.figures import affinity_columns
+    from umcl.report.figures import affinity_columns  # torch and matplotlib: only for dvc plots
 
     out: list[dict] = []
     if "figure9" in L.figures:
@@ -131,8 +133,6 @@ def render(profile: str = DEFAULT_PROFILE) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Write dvc.yaml, or with ``--check`` exit 1 when it is out of date."""
     argv = sys.argv[1:] if argv is None else argv
-    from umcl.io_utils import write_or_check_generated
-
     return write_or_check_generated(DVC_YAML, render(), "--check" in argv, "python -m umcl.workflow_dvc")
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         from umcl.evaluation.config import EvalConfig
         from umcl.protocols.sheet import build_sheet
         from umcl.report.render import claims_results, read_evaluations, write_table
-        from umcl.workflow import WorkflowConfig
+        from umcl.specs.workflow import WorkflowConfig
 
         if args.config is None:
             raise UmclError(f"`umcl report {args.table}` needs --config", fix="pass the resolved config")

@@ -15,7 +15,7 @@ Inputs are score tables with columns ``key``, ``label`` (1 = fake), ``score`` (P
     fl = frame_level({0: frames_s0, ...})   # one row per frame/block: "frame_auc" and "video_auc"
     umcl.report.cells.format_cell(est, "ci")  -> "71.3 [58.2, 83.0]";  legend(style, cells) for the caption
 
-One run (per-run metrics.json): ``umcl.evaluation.metrics.compute_metrics(y, s, ...,
+One run (per-run metrics.json): ``umcl.metrics.compute_metrics(y, s, ...,
 val_labels=yv, val_scores=sv)`` gives the same metric names for a single seed (``acc_val`` and
 ``bacc_val`` only with validation scores); ``choose_threshold`` is the validation rule.
 
@@ -46,8 +46,7 @@ import pandas as pd
 from scipy import stats as _sps
 
 from umcl.errors import UmclError
-from umcl.evaluation.metrics import (Metric, _auc, choose_threshold, metric_functions, percentile_interval,
-                                     stratified_resamples)
+from umcl.metrics import Metric, _auc, choose_threshold, metric_functions, percentile_interval, stratified_resamples
 
 KEY, LABEL, SCORE = "key", "label", "score"
 

@@ -9,7 +9,7 @@ from umcl.errors import ConfigError
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """How test scores become reported numbers (video level; see umcl.evaluation.metrics)."""
+    """How test scores become reported numbers (video level; see umcl.metrics)."""
 
     n_bootstrap: int = 1000
     """Bootstrap resamples for the confidence intervals (0 = no intervals)."""
@@ -18,7 +18,7 @@ class EvalConfig:
     threshold: float = 0.5
     """ACC (``acc``, ``bacc``): a video is called fake when its mean P(fake) >= threshold (fixed;
     never tuned on test). ``acc_val``/``bacc_val`` use a threshold chosen on the validation split
-    (``umcl.evaluation.metrics.choose_threshold``)."""
+    (``umcl.metrics.choose_threshold``)."""
     seed: int = 0
     """Seed of the bootstrap resampling."""
 

@@ -20,10 +20,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from umcl.conditions import apply_condition
 from umcl.data.videos import VideoDataset, collate, read_rows, select_rows, to_device
 from umcl.errors import UmclError
-from umcl.evaluation.conditions import apply_condition
-from umcl.evaluation.predict import LoadedRun, autocast, load_run, test_inputs
+from umcl.evaluation.predict import LoadedRun, load_run
+from umcl.scoring import autocast, test_inputs
 
 
 @dataclass

@@ -13,7 +13,7 @@ atomically; ``evaluation.json`` is the index the reports read)::
     OUT/<test selection>/<cond>/metrics.json  one cell: metrics + provenance with its EvalKey
 
 Test-time conditions never touch the model or the run: a condition only changes the batch
-(umcl.evaluation.conditions.apply_condition) and the keys, never a training fingerprint.
+(umcl.conditions.apply_condition) and the keys, never a training fingerprint.
 """
 
 from __future__ import annotations
@@ -24,27 +24,22 @@ from pathlib import Path
 
 import pandas as pd
 
+from umcl.conditions import TestCondition, with_defaults
 from umcl.config import config_hash, section
 from umcl.data.videos import VideoDataset, read_rows, select_rows
 from umcl.errors import UmclError
 from umcl.evaluation.config import EvalConfig
 from umcl.evaluation.memo import EncoderMemo
-from umcl.evaluation.metrics import compute_metrics
-from umcl.evaluation.predict import load_run, predict, test_inputs
+from umcl.evaluation.predict import load_run
 from umcl.io_utils import atomic_path
 from umcl.logs import get_logger
+from umcl.metrics import compute_metrics, subset
 from umcl.protocols.keys import DATASET_SLUG, EvalKey, RunKey, Selection
+from umcl.scoring import predict, test_inputs
 from umcl.training.runtime import git_commit
 
 log = get_logger("evaluate")
 INDEX = "evaluation.json"
-
-
-def subset(scores: pd.DataFrame, methods: tuple[str, ...] | None) -> pd.DataFrame:
-    """Real videos and the fakes of ``methods`` (all rows when None)."""
-    if methods is None:
-        return scores
-    return scores[(scores["label"] == 0) | scores["method"].isin(list(methods))].reset_index(drop=True)
 
 
 def check_run_matches(info: dict, key: RunKey, run: Path) -> None:
@@ -67,8 +62,6 @@ def evaluate_cells(config: dict, run: str | Path, key: RunKey, tests: list[str],
     """Score ``run`` (the folder of ``key``) on validation and on every ``tests`` entry
     (``<test selection>/<condition>``, EvalKey.test_path); write ``out`` (module docstring).
     ``selection_file``: which selection record names the checkpoint (predict.load_run)."""
-    from umcl.evaluation.conditions import TestCondition, with_defaults
-
     run, out = Path(run), Path(out)
     keys = [EvalKey.from_test_path(key, t) for t in tests]
     if not keys:
@@ -121,7 +114,7 @@ def evaluate_cells(config: dict, run: str | Path, key: RunKey, tests: list[str],
                             threshold=ev.threshold, ci=ev.ci, val_labels=val["label"].to_numpy(),
                             val_scores=val["score"].to_numpy())
         # the condition the model applied: the key's, completed by the detector's default (umcl-released's
-        # fixed test prompt; umcl.evaluation.conditions.with_defaults)
+        # fixed test prompt; umcl.conditions.with_defaults)
         applied = with_defaults(TestCondition.from_key(k.condition), TestCondition.from_key(model.default_condition))
         m["provenance"] = {**common, "key": k.to_dict(), "condition_applied": applied.key, "scores": name,
                            "n_videos": len(test),

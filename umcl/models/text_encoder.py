@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from umcl import prompts as P
 from umcl.errors import MissingWeightsError, UmclError
 from umcl.io_utils import atomic_path
-from umcl.vocab import TEXT_CACHE_ENV
+from umcl.specs.vocab import TEXT_CACHE_ENV
 
 BACKENDS = ("minilm", "clip-vit-b16")
 CLIP_MODEL_NAME = "ViT-B-16-quickgelu"

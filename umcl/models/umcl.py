@@ -25,7 +25,7 @@ Choices the paper leaves open (each also in docs/deviations/core.md, "Encoders a
 * Prompts: in training, each sample gets a prompt of its own label with probability
   ``1 - invalid_prompt_prob`` and an invalid one otherwise (§4.2). Outside training the prompt never
   depends on the label unless the evaluation asks for it: the prompt policy and the Table 8 prompt
-  attacks are test-time conditions (:class:`umcl.evaluation.conditions.TestCondition`, passed as
+  attacks are test-time conditions (:class:`umcl.conditions.TestCondition`, passed as
   ``batch["condition"]``), not settings of this config, so they never change a trained model or its
   run fingerprint. Without a condition the label-free ``mean`` policy is used. The
   label-conditioned ``leakage_audit`` policy exists only to measure how much a classifier would
@@ -51,15 +51,15 @@ from typing import Literal
 import torch
 from torch import nn
 
-from umcl import losses
+from umcl import losses, released
+from umcl.conditions import FIXED_PROMPT_POLICY, TestCondition, condition_of, condition_text
 from umcl.detector import Detector
 from umcl.errors import ConfigError, UmclError
-from umcl import released
-from umcl.evaluation.conditions import FIXED_PROMPT_POLICY, TestCondition, condition_of, condition_text
 from umcl.models.lrnet import LandmarkEncoder, frame_differences
 from umcl.models.physformer import PhysFormer, vipl_normalize
 from umcl.models.text_encoder import PromptBank, build_text_encoder
 from umcl.registry import register_detector, register_overlay
+from umcl.specs.released import ABLATIONS, PAPER_VALUES
 from umcl.views import make_lq_video, perturb_landmarks
 
 
@@ -93,12 +93,12 @@ class UMCLConfig:
     d: int = 320
     # views
     #: "released_pool": the release's learned 1/2- and 1/4-size views inside the P-encoder (umcl.released)
-    contrastive_views: Literal["downsample", "compression_pairs", "released_pool"] = "downsample"
+    contrastive_views: Literal["downsample", "compression_pairs", "released_pool"] = PAPER_VALUES["contrastive_views"]
     lq_factor: int = 4
     landmark_sigma: float = 0.01
     # losses
-    alpha: float = 0.25
-    beta: float = 0.25
+    alpha: float = PAPER_VALUES["alpha"]
+    beta: float = PAPER_VALUES["beta"]
     affinity_normalization: Literal["cosine01", "cosine_relu", "sigmoid_scaled", "sigmoid"] = "cosine01"
     fps: float = 30.0
     hr_band: tuple[float, float] = (0.7, 3.0)
@@ -115,16 +115,16 @@ class UMCLConfig:
     use_asa: bool = True
     use_cqsl: bool = True
     # the authors' released code, switch by switch (umcl.released; every default is the paper's)
-    affinity_form: Literal["paper", "released"] = "paper"
+    affinity_form: Literal["paper", "released"] = PAPER_VALUES["affinity_form"]
     #: weights of the released affinity's diagonal and cross-modal terms (used with affinity_form: released)
     released_aff_alpha: float = 0.5
     released_aff_beta: float = 0.3
-    text_affinity_scale: float = 1.0
-    ce_views: Literal["all", "hq"] = "all"
-    cqsl_form: Literal["paper", "released"] = "paper"
-    hr_term: Literal["paper", "released"] = "paper"
-    landmark_zero_prob: float = 0.0
-    lrnet_feature_noise: float = 0.0
+    text_affinity_scale: float = PAPER_VALUES["text_affinity_scale"]
+    ce_views: Literal["all", "hq"] = PAPER_VALUES["ce_views"]
+    cqsl_form: Literal["paper", "released"] = PAPER_VALUES["cqsl_form"]
+    hr_term: Literal["paper", "released"] = PAPER_VALUES["hr_term"]
+    landmark_zero_prob: float = PAPER_VALUES["landmark_zero_prob"]
+    lrnet_feature_noise: float = PAPER_VALUES["lrnet_feature_noise"]
 
     def __post_init__(self) -> None:
         self.patch_size = tuple(self.patch_size)
@@ -158,12 +158,6 @@ class UMCLConfig:
 
 #: Table 10: A = L-encoder only, B = P-encoder only (with CQSL), C = all three concatenated with
 #: CQSL but no ASA, D = full UMCL.
-ABLATIONS: dict[str, dict[str, bool]] = {
-    "A": dict(use_rppg=False, use_landmarks=True, use_text=False, use_asa=False, use_cqsl=False),
-    "B": dict(use_rppg=True, use_landmarks=False, use_text=False, use_asa=False, use_cqsl=True),
-    "C": dict(use_rppg=True, use_landmarks=True, use_text=True, use_asa=False, use_cqsl=True),
-    "D": dict(use_rppg=True, use_landmarks=True, use_text=True, use_asa=True, use_cqsl=True),
-}
 
 
 def build_p_encoder(cfg: UMCLConfig) -> PhysFormer:

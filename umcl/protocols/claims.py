@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from umcl.protocols.keys import Selection
 from umcl.protocols.spec import CellDecl, Model, Protocol
-from umcl.vocab import COMPRESSIONS
+from umcl.specs.vocab import COMPRESSIONS
 
 #: the protocol's name in the job sheet and in ``workflow.table_seeds``
 CLAIMS_RUNS = "claims"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from umcl.protocols.keys import RunKey, Selection
-from umcl.vocab import USES_PRETRAINED
+from umcl.specs.vocab import USES_PRETRAINED
 
 #: Figure 8's columns: title -> training variant of UMCL (None = the full model)
 FIGURE8_MODELS: dict[str, str | None] = {"UMCL (full, D)": None, "w/o ASA (C)": "ablC",

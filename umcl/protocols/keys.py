@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from umcl.errors import UmclError
-from umcl.vocab import DATASETS, FF_ALL_METHODS, method_abbrev, method_from_abbrev
+from umcl.specs.vocab import DATASETS, FF_ALL_METHODS, method_abbrev, method_from_abbrev
 
 #: path-safe spelling of dataset names (``ff++`` is not a nice folder name)
 DATASET_SLUG: dict[str, str] = {d: d.replace("++", "pp") for d in DATASETS}

@@ -19,16 +19,17 @@ train/test compressions of Table 3's grid.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field, replace
 
 from umcl.errors import UmclError
 from umcl.protocols.claims import CLAIM_PROTOCOLS
 from umcl.protocols.keys import EvalKey, RunKey, Selection
 from umcl.protocols.spec import NATIVE, CellDecl, Protocol
+from umcl.protocols.studies import study_protocols
 from umcl.protocols.tables import PROTOCOLS
 from umcl.protocols.variants import get_variant
-from umcl.vocab import USES_PRETRAINED
+from umcl.specs.vocab import USES_PRETRAINED
+from umcl.specs.workflow import MAIN
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,7 @@ class JobSheet:
 
 
 def data_sources(wf) -> dict[str, DataSource]:
-    """The dataset roles available on a profile (``workflow`` section, umcl.workflow.WorkflowConfig)."""
-    from umcl.workflow import MAIN
-
+    """The dataset roles available on a profile (``workflow`` section, umcl.specs.workflow.WorkflowConfig)."""
     out = {"ff++": DataSource("ff++", MAIN, wf.dataset, "c23", "ff" if wf.dataset == "synthff" else None,
                               None if wf.dataset == "synthff" else wf.root)}
     native = {"celebdf": "orig", "dfd": "c23", "dfdc": "orig"}
@@ -120,8 +119,6 @@ def build_sheet(wf, protocols: dict[str, Protocol] | None = None) -> JobSheet:
     """Expand ``protocols`` (default: every table, the profile's studies, umcl.protocols.studies, and the
     claims check's own runs, umcl.protocols.claims) for the profile ``wf`` (module docstring)."""
     if protocols is None:
-        from umcl.protocols.studies import study_protocols
-
         protocols = {**PROTOCOLS, **study_protocols(wf), **CLAIM_PROTOCOLS}
     sheet = JobSheet(sources=data_sources(wf))
     runs: dict[RunKey, None] = {}
@@ -166,27 +163,3 @@ def build_sheet(wf, protocols: dict[str, Protocol] | None = None) -> JobSheet:
     sheet.runs = sorted(runs, key=RunKey.to_path)
     sheet.evaluations = {r: sorted(evals.get(r, {}), key=EvalKey.to_path) for r in sheet.runs}
     return sheet
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Print the job sheet of a profile as TSV (``--profile NAME``, default ``default``)."""
-    import argparse
-
-    from umcl.workflow import load_profile
-
-    ap = argparse.ArgumentParser(prog="python -m umcl.protocols.sheet", description=main.__doc__)
-    ap.add_argument("--profile", default="default")
-    args = ap.parse_args(argv)
-    _, layout = load_profile(args.profile, check=False)
-    sheet = build_sheet(layout.wf)
-    cols = ["table", "panel", "row", "column", "run", "test"]
-    print("\t".join(cols))
-    for r in sheet.rows():
-        print("\t".join(str(r[c]) for c in cols))
-    for table, why in sheet.missing.items():
-        print(f"# {table}: not built on this profile: {why}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

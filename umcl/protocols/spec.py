@@ -1,8 +1,8 @@
 """A protocol: the training runs and evaluation cells of one table, declared as data.
 
 A :class:`Protocol` lists :class:`CellDecl` entries, each one table cell: its panel, row key and
-column key in the table's paper-values file (umcl/report/paper_values/tableN.yaml, read by
-umcl.report.paper_tables; the metric level, where a table has one, is added by the renderer), the
+column key in the table's paper-values file (umcl/specs/paper_values/tableN.yaml, read by
+umcl.specs.paper_tables; the metric level, where a table has one, is added by the renderer), the
 model that fills it (detector + optional training variant), the training selection and the test
 selection with a test-time condition. Seeds and which detectors a profile trains come from the profile
 (``workflow`` section) when the protocol is expanded into the job sheet (umcl.protocols.sheet).

@@ -1,6 +1,6 @@
 """The two studies beyond the paper's tables (issue 12 §2–§3), declared as protocols like the tables.
 
-``study_protocols(wf)`` gives, for the profile's ``workflow`` section (umcl.workflow.WorkflowConfig),
+``study_protocols(wf)`` gives, for the profile's ``workflow`` section (umcl.specs.workflow.WorkflowConfig),
 
 * ``paper_vs_released``: UMCL as the paper describes it (``umcl``) and as its authors' code trains it
   (``umcl-released``, umcl.released) on the same data, seeds and selections. Panel ``table3``: trained
@@ -27,7 +27,7 @@ from __future__ import annotations
 from umcl.protocols.keys import CLEAN, Selection
 from umcl.protocols.spec import CellDecl, Model, Protocol
 from umcl.protocols.variants import released_switch_variant
-from umcl.vocab import FF_METHODS, method_abbrev
+from umcl.specs.vocab import FF_METHODS, method_abbrev
 
 FF = "ff++"
 RELEASED = "umcl-released"
@@ -41,7 +41,7 @@ UMCL_MODELS: dict[str, Model] = {"UMCL (paper)": Model("umcl"), "UMCL (released)
 ABLATION_SWITCHES: tuple[str, ...] = ("lrnet_feature_noise", "contrastive_views")
 #: the ablation's (and the leakage audit's) training and test selection
 C23 = Selection(FF, "c23")
-#: the leakage-audit prompt policy as a test-time condition key (umcl.evaluation.conditions)
+#: the leakage-audit prompt policy as a test-time condition key (umcl.conditions)
 LEAKAGE_CONDITION = "policy-leakage-audit"
 #: the studies' report kinds (Layout.study_files)
 STUDIES: tuple[str, ...] = ("paper_vs_released", "leakage")

@@ -1,6 +1,6 @@
 """The protocols of the paper's tables, declared once as data (paper §5.2, §5.3, §5.6).
 
-Adding a table = a protocol here + its paper values (umcl/report/paper_values/tableN.yaml) +
+Adding a table = a protocol here + its paper values (umcl/specs/paper_values/tableN.yaml) +
 nothing else: the job sheet, the Snakemake targets, the DVC stages and the report come from it
 (docs/pipeline.md walks through Table 6). Row and column keys are those of the paper-values file;
 ``Model`` names the detector (and training variant) this suite trains for the row.
@@ -14,10 +14,11 @@ right's FF++ column is the Deepfakes class at c40 (IID protocol, as the paper sa
 from __future__ import annotations
 
 from umcl.errors import UmclError
-from umcl.evaluation.condition_keys import LANDMARK_DEGRADATIONS, degradation_of, with_attack_mode
 from umcl.protocols.keys import CLEAN, Selection
 from umcl.protocols.spec import NATIVE, CellDecl, ExtraRow, Model, Protocol
-from umcl.vocab import COMPRESSIONS, FF_METHODS, READS_LANDMARKS, method_abbrev
+from umcl.specs.condition_keys import LANDMARK_DEGRADATIONS, degradation_of, with_attack_mode
+from umcl.specs.paper_tables import load_paper_table
+from umcl.specs.vocab import COMPRESSIONS, FF_METHODS, READS_LANDMARKS, method_abbrev
 
 FF = "ff++"
 #: paper row name -> the model this suite trains for it
@@ -98,8 +99,6 @@ def table11() -> Protocol:
 
 def _paper_rows(table: int) -> tuple[list, list[str]]:
     """The paper-values file's rows (they name each row's detector and test-time condition) and test columns."""
-    from umcl.report.paper_tables import load_paper_table
-
     panel = load_paper_table(table).panels[0]
     return list(panel.rows), list(dict.fromkeys(c.key[0] for c in panel.columns))
 
@@ -130,7 +129,7 @@ def table7() -> Protocol:
             if deg != degradations[0][0]:
                 deltas.append((row, (name, degradations[0][0])))
     notes = ("Trained on FF++ raw (Table 3's raw-trained runs, trained once), tested under each test-time "
-             "degradation (umcl.evaluation.conditions; never retrained).",
+             "degradation (umcl.conditions; never retrained).",
              "Paper rows: (↑x) on UMCL rows is UMCL − CPML under the same degradation, as printed. Our rows: "
              "(↑/↓x) is the change against the same model's No-degradation row; our UMCL − CPML is in the "
              "claims report (reports/claims.md, T7-*).",
@@ -159,7 +158,7 @@ def table8() -> Protocol:
             cells += [CellDecl(row, (test,), model, _ff(T78_TRAIN), _ff(test), cond) for test in tests]
     gains = sorted({(c.row, ("CPML",) + c.row[1:]) for c in cells if c.row[0] == "UMCL"})
     notes = ("Trained on FF++ raw (Table 3's raw-trained runs, trained once), tested under each prompt attack "
-             "(umcl.evaluation.conditions; never retrained). Gain = UMCL − CPML under the same prompts.",
+             "(umcl.conditions; never retrained). Gain = UMCL − CPML under the same prompts.",
              "Label-chosen: the attack text depends on the video's true label (the paper's rows; its wording "
              "suggests it). Label-free: one attack text for every video. Reference: no attack, the label-free "
              "default prompt (= Table 7's No degradation and Table 3's raw-trained cells).",

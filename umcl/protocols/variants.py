@@ -3,7 +3,7 @@
 A variant changes *how a model is trained* (Table 10's modalities/alignment switches, Table 11's
 real c23&c40 contrastive views), so it is part of the run key and of the training fingerprint.
 Test-time options (prompt policy, attacks, degradations, inference views) are never variants:
-they are evaluation conditions (umcl.evaluation.conditions). The overlay is applied as
+they are evaluation conditions (umcl.conditions). The overlay is applied as
 ``--set`` assignments of ``umcl validate-config`` when the pipeline writes the run's job config.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Callable
 
 from umcl.errors import UmclError
+from umcl.specs.released import ABLATIONS, PAPER_VALUES, RELEASED_DETECTOR, SWITCHES
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,11 @@ class Variant:
     name: str
     detector: str
     description: str
-    overlay: dict | Callable[[], dict] = field(default_factory=dict)
+    overlay: dict = field(default_factory=dict)
 
     def settings(self) -> dict:
-        """The overlay as a mapping (a function is called only here: it may import the model)."""
-        return dict(self.overlay() if callable(self.overlay) else self.overlay)
+        """The overlay as a mapping (a copy)."""
+        return dict(self.overlay)
 
     def set_args(self) -> list[str]:
         """``section.key=value`` assignments (values as JSON, which YAML reads back)."""
@@ -35,8 +35,6 @@ class Variant:
 
 
 def _ablation(model: str) -> dict:
-    from umcl.models.umcl import ABLATIONS  # the switches are defined once, with the model
-
     return {f"detectors.umcl.{k}": v for k, v in ABLATIONS[model].items()}
 
 
@@ -59,9 +57,10 @@ def get_variant(name: str) -> Variant:
 
 for _m, _what in (("A", "L-encoder only"), ("B", "P-encoder only, with CQSL"),
                   ("C", "L-, P- and T-encoder concatenated, with CQSL, no ASA")):
-    register_variant(Variant(f"abl{_m}", "umcl", f"Table 10 model {_m}: {_what}", lambda m=_m: _ablation(m)))
+    register_variant(Variant(f"abl{_m}", "umcl", f"Table 10 model {_m}: {_what}", _ablation(_m)))
 # Figure 8's ablations beyond Table 10 (umcl.protocols.figures): full UMCL without CQSL, and without both
-register_variant(Variant("woCQSL", "umcl", "Figure 8: UMCL without CQSL (ASA kept)", {"detectors.umcl.use_cqsl": False}))
+register_variant(Variant("woCQSL", "umcl", "Figure 8: UMCL without CQSL (ASA kept)",
+                         {"detectors.umcl.use_cqsl": False}))
 register_variant(Variant("woASACQSL", "umcl", "Figure 8: UMCL without ASA and CQSL (plain concatenation)",
                          {"detectors.umcl.use_asa": False, "detectors.umcl.use_cqsl": False}))
 register_variant(Variant(
@@ -70,8 +69,7 @@ register_variant(Variant(
 
 
 # issue 12: ``umcl-released`` with one switch back at the paper's value (reports/paper_vs_released's ablation;
-# switch names: umcl.workflow.ReleasedSwitch = the keys of umcl.released.RELEASED_CONFIG, checked by
-# tests/test_paper_vs_released.py), and CPML's published label-fed classifier (reports/leakage)
+# switches: umcl.specs.released.SWITCHES), and CPML's published label-fed classifier (reports/leakage)
 def released_switch_variant(switch: str) -> str:
     """The variant name of ``umcl-released`` with ``switch`` at the paper's value (``lrnet_feature_noise`` ->
     ``paperLrnetFeatureNoise``)."""
@@ -79,22 +77,12 @@ def released_switch_variant(switch: str) -> str:
 
 
 def _paper_value(switch: str) -> dict:
-    from umcl.models.umcl import UMCLConfig  # the paper's value is the field's default
-
-    return {f"detectors.umcl-released.{switch}": getattr(UMCLConfig(), switch)}
+    return {f"detectors.{RELEASED_DETECTOR}.{switch}": PAPER_VALUES[switch]}
 
 
-def _released_switches() -> tuple[str, ...]:
-    import typing
-
-    from umcl.workflow import ReleasedSwitch
-
-    return typing.get_args(ReleasedSwitch)
-
-
-for _s in _released_switches():
-    register_variant(Variant(released_switch_variant(_s), "umcl-released",
+for _s in SWITCHES:
+    register_variant(Variant(released_switch_variant(_s), RELEASED_DETECTOR,
                              f"umcl-released with {_s} at the paper's value (one switch flipped back)",
-                             lambda s=_s: _paper_value(s)))
+                             _paper_value(_s)))
 register_variant(Variant("labelFed", "cpml", "CPML's published classifier: fed the true label's prompt in training "
                          "(leakage variant, reports/leakage)", {"detectors.cpml.label_fed_classifier": True}))

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Iterable, Literal
 
 from umcl.evaluation.aggregate import CellStats, Estimate
-from umcl.evaluation.metrics import THRESHOLD_RULE
+from umcl.metrics import THRESHOLD_RULE
 
 Style = Literal["ci", "std", "ci+std", "seed_ci", "value"]
 STYLES: tuple[str, ...] = ("ci", "std", "ci+std", "seed_ci", "value")
@@ -134,7 +134,7 @@ def threshold_legend(fixed: float = 0.5, validation: bool = True) -> str:
 
 
 def metric_label(name: str, fixed: float = 0.5) -> str:
-    """Column header of a metric name of ``umcl.evaluation.metrics.metric_functions``/``frame_level``."""
+    """Column header of a metric name of ``umcl.metrics.metric_functions``/``frame_level``."""
     labels = {"auc": "AUC", "eer": "EER", "ap": "AP", "acc": f"ACC@{fixed:g}", "bacc": f"BACC@{fixed:g}",
               "acc_val": "ACC@val", "bacc_val": "BACC@val", "frame_auc": "frame AUC", "video_auc": "video AUC"}
     if name not in labels:

@@ -25,11 +25,11 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from umcl.vocab import FF_METHODS
 from umcl.errors import UmclError
-from umcl.evaluation.metrics import auc
 from umcl.io_utils import write_json, write_text
+from umcl.metrics import auc, subset
 from umcl.report.render import SYNTHETIC_NOTE, read_evaluations
+from umcl.specs.vocab import FF_METHODS
 
 #: AUC (percent) at or above which a detector counts as saturated
 SATURATED_AUC = 99.0
@@ -91,8 +91,6 @@ def difficulty_of(result_root: Path) -> float:
 def read_sweep(result_roots: list[str | Path]) -> list[SweepCell]:
     """Every clean whole-test-set evaluation (``eval/<run>/<testset>/evaluation.json``, keys read
     from each metrics file's provenance) under each result root."""
-    from umcl.evaluation.sheet_eval import subset
-
     cells: list[SweepCell] = []
     for root in map(Path, result_roots):
         difficulty = difficulty_of(root)

@@ -18,8 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from umcl.evaluation.config import EvalConfig
-from umcl.evaluation.metrics import compute_metrics
 from umcl.io_utils import write_json
+from umcl.metrics import compute_metrics
 from umcl.protocols.sheet import JobSheet
 from umcl.report.cells import format_cell, legend
 from umcl.report.html import write_markdown

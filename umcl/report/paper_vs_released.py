@@ -21,7 +21,7 @@ from umcl.report.cells import format_cell, legend
 from umcl.report.html import write_markdown
 from umcl.report.render import SELECTION_NOTE, SYNTHETIC_NOTE, provenance_line, read_evaluations, tex_escape
 from umcl.report.studies import CellReader, cells_by_decl, diff_legend, est_dict
-from umcl.vocab import COMPRESSIONS, FF_METHODS, method_abbrev
+from umcl.specs.vocab import COMPRESSIONS, FF_METHODS, method_abbrev
 
 STUDY = "paper_vs_released"
 TITLE = "UMCL as described in the paper vs as released by its authors"

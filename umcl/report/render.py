@@ -1,7 +1,7 @@
 """One renderer for every table: the paper's rows beside ours, as booktabs LaTeX, Markdown and JSON.
 
-A table is driven by its *table spec*: the paper-values file (umcl/report/paper_values/tableN.yaml,
-read by umcl.report.paper_tables: panels, rows, columns, printed values and deltas) and the
+A table is driven by its *table spec*: the paper-values file (umcl/specs/paper_values/tableN.yaml,
+read by umcl.specs.paper_tables: panels, rows, columns, printed values and deltas) and the
 table's protocol (umcl.protocols.tables: which of our evaluations fills which cell). For each
 paper row of a detector we train, an "ours" row follows it; rows of methods we do not train stay
 paper-only. Our numbers come from the evaluation indexes ``umcl evaluate --tests`` wrote
@@ -15,6 +15,9 @@ seeds ``±`` is the sample standard deviation over seeds (with one seed none is 
 ``± 0.00``). ACC in the tables is at the fixed threshold 0.5 (as the paper's); ACC at the
 validation-chosen threshold and balanced accuracy are in the Markdown's "More statistics" section
 and in the JSON. An average column ("Avg") is the mean of the row's cells (no interval).
+
+The reports index imports umcl.report.figures inside its function: that module loads torch and
+matplotlib, which a table's rendering never needs.
 """
 
 from __future__ import annotations
@@ -28,13 +31,19 @@ import pandas as pd
 from tabulate import tabulate
 
 from umcl.errors import UmclError
+from umcl.evaluation.aggregate import aggregate_seeds
 from umcl.evaluation.config import EvalConfig
 from umcl.io_utils import read_json_file, write_json, write_text
+from umcl.metrics import subset
 from umcl.protocols.keys import EvalKey
 from umcl.protocols.sheet import JobSheet, TableCell
 from umcl.protocols.spec import CellDecl, Protocol
+from umcl.protocols.tables import get_protocol
+from umcl.report.cells import format_cell, legend, threshold_legend
+from umcl.report.claims.address import ADDRESSABLE
+from umcl.report.claims.results import CellKey, Stat
 from umcl.report.html import write_markdown
-from umcl.report.paper_tables import Panel, PaperTable, Row, load_paper_table
+from umcl.specs.paper_tables import Panel, PaperTable, Row, load_paper_table
 
 SYNTHETIC_NOTE = ("These numbers come from SynthFF, a small synthetic stand-in for FaceForensics++ "
                   "(and SynthFF look-alikes of Celeb-DF, DFD and DFDC) generated offline by this suite; "
@@ -90,9 +99,6 @@ def _scores(path: Path, cache: dict) -> pd.DataFrame:
 
 def cell_stats(keys: list[EvalKey], records: dict[EvalKey, CellRecord], ev: EvalConfig, cache: dict):
     """Seed-aggregated statistics of one cell (umcl.evaluation.aggregate.CellStats); None if any seed is missing."""
-    from umcl.evaluation.aggregate import aggregate_seeds
-    from umcl.evaluation.sheet_eval import subset
-
     recs = [records.get(k) for k in keys]
     if not recs or any(r is None for r in recs):
         return None
@@ -299,8 +305,6 @@ CELL_STYLE = "ci+std"
 def format_entry(e: Entry, latex: bool) -> str:
     """``71.30 [58.2, 83.0]`` (``71.30 ± 4.1 [58.2, 83.0]`` with several seeds) (+ delta); '-' where
     there is no number."""
-    from umcl.report.cells import format_cell
-
     if e.text is not None:
         return e.text
     if e.value is None:
@@ -352,8 +356,6 @@ def tex_escape(text: str) -> str:
 
 def legend_lines(built: Built, ev: EvalConfig) -> list[str]:
     """What our numbers, intervals and thresholds are (umcl.report.cells), for the notes under the table."""
-    from umcl.report.cells import legend, threshold_legend
-
     if not built.stats:
         return ["Ours: no results yet ('-')."]
     return [legend(CELL_STYLE, built.stats.values()),
@@ -449,8 +451,6 @@ def summary(built: Built, notes: list[str], missing: str | None) -> dict:
 def write_table(table: str, evaluations: list[str | Path], out_prefix: str | Path, *, sheet: JobSheet,
                 dataset: str, profile: str, config_hash: str, ev: EvalConfig) -> list[Path]:
     """Render ``table`` to ``<out_prefix>.{tex,md,json}`` (atomic writes)."""
-    from umcl.protocols.tables import get_protocol
-
     protocol = get_protocol(table)
     paper = load_paper_table(table.removeprefix("table"))
     records = read_evaluations(evaluations)
@@ -476,9 +476,6 @@ def write_table(table: str, evaluations: list[str | Path], out_prefix: str | Pat
 def claims_results(sheet: JobSheet, records: dict[EvalKey, CellRecord], ev: EvalConfig) -> dict:
     """Our seed-aggregated cells of every table as the claims' input (umcl.report.claims): cell key
     (``CellKey.from_decl``) → ``Stat`` in percent; cells without every seed's evaluation are left out."""
-    from umcl.report.claims.address import ADDRESSABLE
-    from umcl.report.claims.results import CellKey, Stat
-
     out: dict = {}
     cache: dict = {}
     for table, cells in sheet.cells.items():
@@ -521,7 +518,7 @@ def write_index(tables: list[str | Path], out: str | Path, profile: str) -> Path
                          + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".")
             continue
         if "figure" in data:  # reports/figureN.json (umcl.report.figures)
-            from umcl.report.figures import figure_index_line
+            from umcl.report.figures import figure_index_line  # torch and matplotlib: only for a figure
 
             lines.append(figure_index_line(path, data))
             continue

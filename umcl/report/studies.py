@@ -4,7 +4,7 @@ A study cell (umcl.protocols.studies) is read like a table cell (umcl.report.ren
 seed-aggregated statistics of umcl.evaluation.aggregate). A *difference* of two cells scored on the same
 test videos (two models, or one model under two test conditions) is paired:
 :func:`paired_difference` resamples the test videos once per bootstrap draw (stratified, the one
-resampling rule of umcl.evaluation.metrics) and takes, in each draw, the mean over seeds of each
+resampling rule of umcl.metrics) and takes, in each draw, the mean over seeds of each
 side's metric and their difference. Its interval is therefore the test-video bootstrap interval of
 the difference (narrower than interval arithmetic on the two cells' intervals); it says nothing about
 training randomness (the seed spread is in each cell's own statistics).
@@ -20,7 +20,7 @@ import pandas as pd
 
 from umcl.errors import UmclError
 from umcl.evaluation.config import EvalConfig
-from umcl.evaluation.metrics import metric_functions, percentile_interval, stratified_resamples
+from umcl.metrics import metric_functions, percentile_interval, stratified_resamples, subset
 from umcl.protocols.keys import EvalKey
 from umcl.protocols.sheet import JobSheet, TableCell
 from umcl.report.render import CellRecord, _scores, cell_stats
@@ -54,8 +54,6 @@ class Difference:
 
 def seed_scores(keys: list[EvalKey], records: Mapping[EvalKey, CellRecord], cache: dict) -> dict[int, pd.DataFrame] | None:
     """Each seed's test scores (key, label, score) of one cell; None when a seed's evaluation is missing."""
-    from umcl.evaluation.sheet_eval import subset
-
     recs = [records.get(k) for k in keys]
     if not recs or any(r is None for r in recs):
         return None

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from umcl.config import from_dict
 from umcl.errors import ConfigError
+from umcl.registry import known_names
 
 SelectMetric = Literal["auc", "ap", "acc", "eer"]
 OptimizerName = Literal["adamw", "adam"]
@@ -184,8 +185,6 @@ class TrainConfig:
 def training_for(config: dict | None, detector: str) -> TrainConfig:
     """One detector's training settings: defaults < its source recipe < shared ``training`` <
     ``training.per_detector.<detector>`` (see the module docstring). Validated like the section."""
-    from umcl.registry import known_names  # local: the registry module belongs to the detectors' side
-
     shared = dict((config or {}).get("training") or {})
     overlays = shared.pop("per_detector", None) or {}
     if not isinstance(overlays, dict):

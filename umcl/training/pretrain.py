@@ -34,13 +34,13 @@ from tqdm import tqdm
 from umcl.config import config_hash, section
 from umcl.data.manifest import VideoRecord
 from umcl.errors import UmclError
-from umcl.evaluation.predict import autocast
 from umcl.io_utils import write_json
 from umcl.logs import get_logger
 from umcl.losses import band_psd, heart_rate, negative_pearson, pearson
 from umcl.models.lrnet import LandmarkEncoder
 from umcl.models.physformer import vipl_normalize
 from umcl.models.umcl import UMCLConfig, build_p_encoder
+from umcl.scoring import autocast
 from umcl.seeding import seed_everything
 from umcl.training.config import PretrainConfig
 from umcl.training.data import load_cache, read_rows, select_rows

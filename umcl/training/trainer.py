@@ -40,18 +40,33 @@ from umcl.config import config_hash
 from umcl.data.manifest import check_no_split_overlap
 from umcl.detector import Detector
 from umcl.errors import UmclError
-from umcl.evaluation.metrics import compute_metrics
-from umcl.evaluation.predict import autocast, predict
 from umcl.io_utils import read_json_file, write_json, write_text
 from umcl.logs import get_logger
+from umcl.metrics import compute_metrics
 from umcl.registry import build_detector, get_entry
+from umcl.scoring import autocast, predict
 from umcl.seeding import seed_everything
 from umcl.training.config import TrainConfig, check_selection_split, training_for
-from umcl.training.data import (BalancedBatchSampler, VideoDataset, collate, read_rows, select_rows,
-                                to_device, with_partner)
-from umcl.training.runtime import (DistInfo, barrier, git_commit, init_distributed,
-                                   load_checkpoint, resolve_device, rng_state, save_checkpoint,
-                                   set_rng_state)
+from umcl.training.data import (
+    BalancedBatchSampler,
+    VideoDataset,
+    collate,
+    read_rows,
+    select_rows,
+    to_device,
+    with_partner,
+)
+from umcl.training.runtime import (
+    DistInfo,
+    barrier,
+    git_commit,
+    init_distributed,
+    load_checkpoint,
+    resolve_device,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from umcl.training.schedule import PaperSchedule, build_optimizer
 
 #: the selection record of ``training.selection_audit`` (beside ``selection.json``)

@@ -13,7 +13,7 @@ from umcl.data.adapters.celebdf import celebdf_records
 from umcl.data.adapters.common import AdapterResult
 from umcl.data.adapters.dfdc import dfdc_records
 from umcl.data.adapters.faceforensics import dfd_records, ff_records
-from umcl.vocab import DATASETS  # re-exported
+from umcl.specs.vocab import DATASETS  # re-exported
 
 
 def build_records(dataset: str, root: str | Path, *, methods: Sequence[str] | None = None,

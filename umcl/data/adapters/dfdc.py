@@ -20,7 +20,7 @@ from pathlib import Path
 from umcl.data.adapters.common import AdapterResult, assign_groups, enforce_missing, require_dir
 from umcl.data.manifest import VideoRecord
 from umcl.errors import UmclError
-from umcl.vocab import REAL_METHOD
+from umcl.specs.vocab import REAL_METHOD
 
 COMPRESSION = "orig"
 FAKE_METHOD = "manipulated"

@@ -37,7 +37,7 @@ from typing import Sequence
 from umcl.data.adapters.common import AdapterResult, assign_groups, enforce_missing, list_videos, require_dir
 from umcl.data.manifest import SPLITS, VideoRecord
 from umcl.errors import UmclError
-from umcl.vocab import COMPRESSIONS, FF_ALL_METHODS, FF_METHODS, REAL_METHOD
+from umcl.specs.vocab import COMPRESSIONS, FF_ALL_METHODS, FF_METHODS, REAL_METHOD
 
 DFD_METHOD = "DeepFakeDetection"
 DFD_FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}

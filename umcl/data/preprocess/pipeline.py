@@ -25,11 +25,13 @@ import numpy as np
 from tqdm import tqdm
 
 from umcl.data.compression import VideoInfo
+from umcl.data.manifest import read_manifest, write_manifest
 from umcl.data.preprocess.cache import read_cache, write_cache
 from umcl.data.preprocess.calibration import calibrate_landmarks, normalise_only
 from umcl.data.preprocess.config import PreprocessConfig
-from umcl.data.preprocess.faces import crop_faces, evenly_spaced, track_faces
+from umcl.data.preprocess.faces import crop_faces, evenly_spaced, load_mtcnn, track_faces
 from umcl.data.preprocess.landmarks import Landmarker, build_landmarker, detect_landmarks
+from umcl.data.preprocess.mtcnn_region import fast_nets
 from umcl.data.preprocess.video import read_first_frames
 from umcl.errors import BadVideoError, UmclError
 from umcl.logs import get_logger
@@ -179,9 +181,6 @@ def _worker_context(cfg: PreprocessConfig):
 
     if "fork" not in multiprocessing.get_all_start_methods() or not cfg.device.startswith("cpu"):
         return multiprocessing.get_context("spawn")
-    from umcl.data.preprocess.faces import load_mtcnn
-    from umcl.data.preprocess.mtcnn_region import fast_nets
-
     fast_nets(load_mtcnn(cfg.device, cfg.min_face_size))
     _landmarker(cfg)
     return multiprocessing.get_context("fork")
@@ -209,8 +208,6 @@ def preprocess_manifest(manifest_csv: str | Path, out_dir: str | Path, out_manif
     with the same settings are reused unless ``overwrite``. ``workers`` > 1 runs videos in
     separate processes (each loads MTCNN and the landmark model once).
     """
-    from umcl.data.manifest import read_manifest, write_manifest
-
     cfg = resolve_device(cfg)
     rows = read_manifest(manifest_csv)
     if not rows:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from umcl.errors import ConfigError
-from umcl.vocab import FF_METHODS
+from umcl.specs.vocab import FF_METHODS
 
 VARIANTS: tuple[str, ...] = ("ff", "celebdf", "dfd", "dfdc")
 
@@ -83,22 +83,6 @@ class SynthFFConfig:
             raise ConfigError(f"synthff.val_fraction + test_fraction must be in (0, 1), each > 0, got "
                               f"{self.val_fraction} + {self.test_fraction}",
                               fix="e.g. val_fraction: 0.14, test_fraction: 0.14 (FF++'s split)")
-
-
-def min_identities(val_fraction: float = 0.14, test_fraction: float = 0.14) -> int:
-    """The fewest identities for which every split (train, val, test) gets at least one pair.
-
-    A smaller (even) SynthFF can still be generated and looked at, but the pipeline trains and
-    pre-trains on its val split, so a pipeline config needs at least this many
-    (checked by :func:`umcl.config.validate_config`). Computed from
-    :func:`umcl.data.synthff.generate.split_pairs` itself, so the check follows the split fractions.
-    """
-    from umcl.data.synthff.generate import split_pairs  # local: generate imports this module
-
-    n_pairs = 1
-    while not all(split_pairs([(2 * i, 2 * i + 1) for i in range(n_pairs)], val_fraction, test_fraction).values()):
-        n_pairs += 1
-    return 2 * n_pairs
 
 
 def lookalike(cfg: SynthFFConfig, variant: str) -> SynthFFConfig:

@@ -26,7 +26,8 @@ from umcl.errors import UmclError
 from umcl.io_utils import atomic_path, write_json
 from umcl.logs import get_logger
 from umcl.seeding import numpy_rng
-from umcl.vocab import REAL_METHOD
+from umcl.specs.splits import split_pairs
+from umcl.specs.vocab import REAL_METHOD
 
 log = get_logger("synthff")
 ORIGINAL = REAL_METHOD
@@ -54,17 +55,6 @@ def make_pairs(cfg: SynthFFConfig) -> list[tuple[int, int]]:
     """Disjoint identity pairs, shuffled deterministically from the seed."""
     order = numpy_rng(cfg.seed, "pairs").permutation(cfg.n_identities)
     return [(int(order[i]), int(order[i + 1])) for i in range(0, len(order), 2)]
-
-
-def split_pairs(pairs: list[tuple[int, int]], val_fraction: float = 0.14,
-                test_fraction: float = 0.14) -> dict[str, list[tuple[int, int]]]:
-    """Pairs to train/val/test: by default 72/14/14 % (FF++: 360/70/70 pairs); at least one val
-    and one test pair when there are enough pairs (test first: 2 pairs give train + test)."""
-    n = len(pairs)
-    n_test = max(1, round(test_fraction * n)) if n >= 2 else 0
-    n_val = max(1, round(val_fraction * n)) if n >= 3 else 0
-    n_train = n - n_val - n_test
-    return {"train": pairs[:n_train], "val": pairs[n_train:n_train + n_val], "test": pairs[n_train + n_val:]}
 
 
 def video_paths(root: Path, job: Job, width: int) -> tuple[Path, Path]:

@@ -1,6 +1,6 @@
 """Where a claim's cells live: a :class:`~umcl.report.claims.engine.Ref` resolved through the protocol
 that declares it (umcl.protocols.tables, umcl.protocols.claims) to its cell key, and to the paper's
-printed value of the same cell (umcl/report/paper_values/)."""
+printed value of the same cell (umcl/specs/paper_values/)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from umcl.protocols.spec import CellDecl
 from umcl.protocols.tables import PROTOCOLS
 from umcl.report.claims.engine import Ref
 from umcl.report.claims.results import CellKey
-from umcl.report.paper_tables import PaperTable, load_paper_table
+from umcl.specs.paper_tables import PaperTable, load_paper_table
 
 #: every protocol a claim may address, by name
 ADDRESSABLE = {**PROTOCOLS, **CLAIM_PROTOCOLS}

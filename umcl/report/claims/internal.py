@@ -1,9 +1,10 @@
 """The paper against itself: its printed tables and text checked for consistency (no data needed).
 
 Each check returns a :class:`~umcl.report.claims.engine.Verdict`, *holds* or *fails*. The transcribed
-tables are umcl/report/paper_values/ (umcl.report.paper_tables); Table 9's counts come from
+tables are umcl/specs/paper_values/ (umcl.specs.paper_tables); Table 9's counts come from
 umcl.report.claims.complexity. Printed-number comparisons allow :data:`ROUNDING`: a difference of two
 numbers printed with two decimals may differ from the difference of the unrounded ones by 0.01.
+The UMCL model (torch) is imported inside the Table 9 parameter count only, so the other checks run without it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from umcl.report.claims.address import paper_table
 from umcl.report.claims.complexity import running_weights, table9_count
 from umcl.report.claims.engine import FAILS, HOLDS, Internal, Quantity, Verdict
-from umcl.vocab import COMPRESSIONS
+from umcl.specs.vocab import COMPRESSIONS
 
 #: tolerance for comparing numbers derived from two-decimal printed values
 ROUNDING = 0.011

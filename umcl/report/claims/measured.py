@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from umcl.protocols.claims import CLAIMS_RUNS, WITHOUT_CQSL
 from umcl.report.claims.engine import Bound, Check, Measured, Ref, at_least, between, mean, minus, printed, threshold
-from umcl.vocab import COMPRESSIONS, FF_METHODS, method_abbrev
+from umcl.specs.vocab import COMPRESSIONS, FF_METHODS, method_abbrev
 
 TESTS = tuple(method_abbrev(m) for m in FF_METHODS)
 NAMES = {"umcl": "UMCL", "xception": "Xception", "lrnet": "LRNet", "cpml": "CPML"}

@@ -1,4 +1,4 @@
-"""The paper's published tables (``umcl/report/paper_values/table{N}.yaml``): one typed loader.
+"""The paper's published tables (``umcl/specs/paper_values/table{N}.yaml``): one typed loader.
 
 Each YAML file transcribes one table of the paper once, exactly as printed, and is tested cell by
 cell against the paper text (tests/test_paper_tables.py). File format (see table6.yaml):
@@ -24,13 +24,14 @@ cell against the paper text (tests/test_paper_tables.py). File format (see table
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
-from umcl.errors import UmclError
+from umcl.specs.errors import UmclError
 
 PAPER_VALUES_DIR = Path(__file__).with_name("paper_values")
 #: tables transcribed in PAPER_VALUES_DIR (the paper's numbered tables with results)
@@ -203,7 +204,8 @@ def _panel(raw: dict, path: Path, default_id: str) -> Panel:
         column_levels = tuple(raw["column_levels"])
         raw_rows, raw_cols = raw["rows"], raw["columns"]
     except (KeyError, TypeError) as exc:
-        raise UmclError(f"panel {pid}: missing {exc}", path, fix="give row_levels, column_levels, rows, columns, values")
+        raise UmclError(f"panel {pid}: missing {exc}", path,
+                        fix="give row_levels, column_levels, rows, columns, values") from exc
     rows = []
     for i, r in enumerate(raw_rows):
         r = r if isinstance(r, dict) else {"key": r}
@@ -233,7 +235,7 @@ def load_paper_table(table: int | str | Path) -> PaperTable:
         raise UmclError("a paper table file must be a mapping", path)
     missing = [k for k in ("table", "source", "caption", "metrics") if k not in raw]
     if missing:
-        raise UmclError(f"missing {missing}", path, fix="see umcl/report/paper_tables.py for the format")
+        raise UmclError(f"missing {missing}", path, fix="see umcl/specs/paper_tables.py for the format")
     panels_raw = raw.get("panels") or [raw]
     panels = tuple(_panel(p, path, f"p{i}") for i, p in enumerate(panels_raw))
     if len({p.id for p in panels}) != len(panels):

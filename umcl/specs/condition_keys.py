@@ -1,6 +1,6 @@
 """How test-time condition keys are spelled, without torch (the protocol layer reads keys at parse time).
 
-The one place the parts of a condition key are spelled: :class:`umcl.evaluation.conditions.TestCondition`
+The one place the parts of a condition key are spelled: :class:`umcl.conditions.TestCondition`
 builds and parses its keys from these, and the protocol layer (umcl.protocols.tables, the claims)
 reads keys through the helpers below instead of slicing strings. Grammar (parts joined by ``_``):
 ``<prefix>-<symbol><level>`` for a degradation (:data:`DEGRADATION_KEYS`), ``policy-<policy>``,
@@ -9,7 +9,7 @@ reads keys through the helpers below instead of slicing strings. Grammar (parts 
 
 from __future__ import annotations
 
-from umcl.errors import ConfigError
+from umcl.specs.errors import ConfigError
 
 CLEAN_KEY = "clean"
 #: registered degradation name -> (key prefix, parameter letter), e.g. ``landmarks-s0.05``

@@ -42,9 +42,9 @@ Choices the paper leaves open (docs/deviations/core.md, "Test-time conditions"):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
-import dataclasses
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -53,11 +53,22 @@ import torch
 from torch import Tensor
 
 from umcl import prompts
-from umcl.evaluation.condition_keys import (ATTACK_MODE_KEYS, ATTACK_PART, DEGRADATION_KEYS, POLICY_PART, SEED_PART,
-                                            VIEWS_PART, attack_part, degradation_part, join_parts, key_parts,
-                                            with_attack_mode)
 from umcl.errors import ConfigError, UmclError
+from umcl.registry import get_entry
 from umcl.seeding import numpy_rng
+from umcl.specs.condition_keys import (
+    ATTACK_MODE_KEYS,
+    ATTACK_PART,
+    DEGRADATION_KEYS,
+    POLICY_PART,
+    SEED_PART,
+    VIEWS_PART,
+    attack_part,
+    degradation_part,
+    join_parts,
+    key_parts,
+    with_attack_mode,
+)
 
 #: batch keys that share the clip's time axis (dim 2 for frames [B, 3, T, S, S], dim 1 for landmarks)
 FRAME_ALIGNED = {"frames": 2, "frames_lq": 2, "landmarks": 1, "landmarks_lq": 1}
@@ -92,7 +103,7 @@ DEGRADATIONS: dict[str, Degradation] = {}
 def register_degradation(name: str, paper_levels: tuple[float, ...], check: Callable[[float], str | None]
                          ) -> Callable[[Callable[[dict, float, int], dict]], Callable[[dict, float, int], dict]]:
     """Decorator: register ``fn(batch, level, seed) -> batch`` as the degradation ``name``, whose key
-    spelling is :data:`umcl.evaluation.condition_keys.DEGRADATION_KEYS` ``[name]`` (torch-free)."""
+    spelling is :data:`umcl.specs.condition_keys.DEGRADATION_KEYS` ``[name]`` (torch-free)."""
     if name not in DEGRADATION_KEYS:
         raise ValueError(f"degradation {name!r} has no key spelling: add it to condition_keys.DEGRADATION_KEYS")
     prefix, symbol = DEGRADATION_KEYS[name]
@@ -243,8 +254,6 @@ CLEAN = TestCondition()
 
 def detector_default_condition(detector: str) -> TestCondition:
     """The condition a batch without one is evaluated under by ``detector`` (module docstring)."""
-    from umcl.registry import get_entry  # local: the registry imports the detectors, which import this
-
     return TestCondition.from_key(get_entry(detector).cls.default_condition)
 
 

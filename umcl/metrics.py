@@ -277,3 +277,10 @@ def aggregate_video_scores(frame_or_block_scores_df: pd.DataFrame, key_cols: Seq
                             fix="labels belong to videos; rebuild the score table from the manifest")
         out.insert(0, label_col, grouped[label_col].first().astype(int))
     return out.reset_index()
+
+
+def subset(scores: pd.DataFrame, methods: tuple[str, ...] | None) -> pd.DataFrame:
+    """Real videos and the fakes of ``methods`` (all rows when None)."""
+    if methods is None:
+        return scores
+    return scores[(scores["label"] == 0) | scores["method"].isin(list(methods))].reset_index(drop=True)
