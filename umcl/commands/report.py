@@ -24,7 +24,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--evaluations", nargs="+", type=Path, default=[],
                         help="tables: evaluation indexes eval/<run>/evaluation.json written by `umcl evaluate --tests`")
     parser.add_argument("--audit-evaluations", nargs="+", type=Path, default=[],
-                        help="leakage: evaluation indexes of the audit checkpoints (umcl evaluate --selection selection_audit.json)")
+                        help="leakage: evaluation indexes of the audit checkpoints (umcl evaluate --selection "
+                             "selection_<scoring>.json), told apart by the scoring in their provenance")
     parser.add_argument("--tables", nargs="+", type=Path, help="index: the tables' .json summaries")
     parser.add_argument("--results", nargs="+", type=Path,
                         help="difficulty: result folders results/<profile> of the sweep runs")
