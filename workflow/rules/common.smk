@@ -5,7 +5,7 @@ import json
 
 from umcl.protocols.keys import DATASET_SLUG, RunKey
 from umcl.protocols.studies import LEAKAGE_AUDIT_SCORINGS
-from umcl.training.scoring import audit_files
+from umcl.training.scoring import audit_files as audit_selection_files
 from umcl.protocols.variants import get_variant
 from umcl.vocab import COMPRESSIONS, ENCODER_KEYS, USES_PRETRAINED
 from umcl.workflow import run_settings_hash

@@ -23,7 +23,7 @@ rule evaluate_audit:
         tests=audit_tests,
         manifests=audit_manifest_args,
         settings=settings("evaluation"),
-        selection=lambda wc: audit_files(wc.scoring)[0],
+        selection=lambda wc: audit_selection_files(wc.scoring)[0],
     log:
         L.log("evaluate_audit", RUN, "{testset}", "{scoring}"),
     benchmark:
