@@ -317,7 +317,7 @@ def test_stat_from_cell_stats() -> None:
 
 def test_render_claims(tmp_path: Path) -> None:
     res = _results(BY_ID["T7-frames-50"], good=True)
-    md, js = render_claims(res, tmp_path / "claims", synthetic=True)
+    md, js = render_claims(res, tmp_path / "claims", synthetic=True, n_bootstrap=2000)
     assert (md.name, js.name) == ("claims.md", "claims.json")
     data = json.loads(js.read_text())
     assert data["synthetic"] is True and len(data["claims"]) == len(CLAIMS)
@@ -327,5 +327,5 @@ def test_render_claims(tmp_path: Path) -> None:
     text = md.read_text()
     assert "**Data: SynthFF.**" in text and "## T7-frames-50: holds" in text
     assert text.count("| T") == len(CLAIMS)
-    md2, _ = render_claims(res, tmp_path / "real", synthetic=False)
+    md2, _ = render_claims(res, tmp_path / "real", synthetic=False, n_bootstrap=2000)
     assert "SynthFF" not in md2.read_text().split("## ")[0]

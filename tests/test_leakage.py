@@ -338,3 +338,8 @@ def test_scorings_what_each_reads() -> None:
     assert len({audit_files(s) for s in SCORINGS}) == 3
     with pytest.raises(ValueError, match="unknown scoring"):
         predict_options("test_mode")
+
+
+def test_report_states_its_bootstrap_resamples(report) -> None:
+    assert report["json"]["bootstrap_resamples"] == N_BOOT
+    assert f"Bootstrap resamples: {N_BOOT} for every interval of this report" in report["md"]

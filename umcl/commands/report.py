@@ -62,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
         if args.table == "claims":
             from umcl.report.claims import render_claims
 
-            results = claims_results(build_sheet(wf), read_evaluations(args.evaluations),
-                                     section(cfg, "evaluation", EvalConfig))
-            paths = list(render_claims(results, args.out, synthetic=wf.dataset == "synthff"))
+            ev = section(cfg, "evaluation", EvalConfig)
+            results = claims_results(build_sheet(wf), read_evaluations(args.evaluations), ev)
+            paths = list(render_claims(results, args.out, synthetic=wf.dataset == "synthff", n_bootstrap=ev.n_bootstrap))
             log.info("wrote %s", ", ".join(str(p) for p in paths))
             return 0
         common = dict(sheet=build_sheet(wf), wf=wf, profile=args.profile, config_hash=config_hash(cfg),

@@ -970,15 +970,18 @@ def claims_markdown(claims: Sequence[Claim], verdicts: Sequence[Verdict], synthe
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_claims(results: Mapping, out_prefix: str | Path, synthetic: bool) -> tuple[Path, Path]:
-    """Write ``{out_prefix}.md`` (and ``.html``) and ``{out_prefix}.json`` (atomically); return the .md and .json paths."""
+def render_claims(results: Mapping, out_prefix: str | Path, synthetic: bool, n_bootstrap: int) -> tuple[Path, Path]:
+    """Write ``{out_prefix}.md`` (and ``.html``) and ``{out_prefix}.json`` (atomically); return the .md and .json
+    paths. ``n_bootstrap``: the resamples behind the results' intervals (stated in both)."""
+    from umcl.evaluation.config import resamples_note
+
     verdicts = evaluate_claims(results, synthetic)
     prefix = Path(out_prefix)
     md, js = prefix.with_name(prefix.name + ".md"), prefix.with_name(prefix.name + ".json")
     payload = {"synthetic": synthetic, "verdicts": VERDICTS,
                "claims": [{"id": c.id, "section": c.section, "sentence": c.sentence, "kind": c.kind, "tests": c.tests,
                            "needs": [k.key for k in c.needs], **{k: val for k, val in v.to_dict().items() if k != "claim"}}
-                          for c, v in zip(CLAIMS, verdicts)]}
+                          for c, v in zip(CLAIMS, verdicts)], "bootstrap_resamples": n_bootstrap}
     write_json(js, payload)
-    write_markdown(md, claims_markdown(CLAIMS, verdicts, synthetic))  # and its .html page
+    write_markdown(md, claims_markdown(CLAIMS, verdicts, synthetic) + "\n" + resamples_note(n_bootstrap) + "\n")  # and .html
     return md, js

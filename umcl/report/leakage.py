@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from umcl.evaluation.config import EvalConfig
+from umcl.evaluation.config import EvalConfig, resamples_note
 from umcl.evaluation.metrics import compute_metrics
 from umcl.io_utils import write_json
 from umcl.protocols.sheet import JobSheet
@@ -181,7 +181,8 @@ def write_report(evaluations: list[str | Path], audit_evaluations: list[str | Pa
              "mode's share (dropout, batch statistics, landmark zeroing, and training's prompt draw, a valid "
              "prompt of the label's class or an invalid one, in place of the mean of the class's prompts) is as "
              "released − eval mode with the label's prompt. (b) trains CPML a second time with the label-fed "
-             "classifier. (c) retrains nothing.", diff_legend(ev), legend("ci", built["stats"])]
+             "classifier. (c) retrains nothing.", diff_legend(ev), legend("ci", built["stats"]),
+             resamples_note(ev.n_bootstrap)]
     if wf.dataset == "synthff":
         notes.insert(0, SYNTHETIC_NOTE)
     if built["missing"]:
@@ -191,5 +192,6 @@ def write_report(evaluations: list[str | Path], audit_evaluations: list[str | Pa
     out = Path(out_prefix)
     paths = [out.with_suffix(".md"), out.with_suffix(".json"), out.with_suffix(".html")]
     write_markdown(paths[0], render_markdown(built, notes))  # and its .html page
-    write_json(paths[1], {"report": STUDY, "title": "Label leakage audit (measured)", "notes": notes, **{k: v for k, v in built.items() if k != "stats"}})
+    write_json(paths[1], {"report": STUDY, "title": "Label leakage audit (measured)", "notes": notes,
+                          "bootstrap_resamples": ev.n_bootstrap, **{k: v for k, v in built.items() if k != "stats"}})
     return paths
