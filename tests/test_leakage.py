@@ -172,7 +172,7 @@ def test_audit_checkpoint_is_scored_by_umcl_evaluate(runs) -> None:
     cfg.write_text(yaml.safe_dump({"evaluation": {"n_bootstrap": 0}}))
     key = "leaky_test/synthff-all-c23/seed3"
     outs = {}
-    for name, sel in (("best", "selection.json"), ("audit", AUDIT_SELECTION)):
+    for name, sel in (("best", "selection.json"), ("audit", AUDIT_SELECTION), ("label_prompt", audit_files("label_prompt")[0])):
         out = tmp / f"eval_{name}"
         assert umcl_main(["evaluate", "--config", str(cfg), "--run", str(tmp / "audit"), "--key", key, "--tests",
                           "synthff-all-c23/clean", "--manifests", f"synthff={manifest}", "--out", str(out),
@@ -182,6 +182,7 @@ def test_audit_checkpoint_is_scored_by_umcl_evaluate(runs) -> None:
     assert prov["audit"]["selected_epoch"] == 1 and prov["audit"]["selection_scoring"] == "as_released"
     assert prov["best"]["selected_epoch"] == read_selection(tmp / "audit")["epoch"]
     assert prov["best"]["selection_scoring"] == "label_free"
+    assert prov["label_prompt"]["selection_scoring"] == "label_prompt" and prov["label_prompt"]["selected_epoch"] == 1
     scores = pd.read_csv(tmp / "eval_audit" / "scores" / "synthff-c23" / "clean.csv")
     assert outs["audit"]["auc"]["value"] == pytest.approx(roc_auc_score(scores["label"], scores["score"]), abs=1e-12)
 
