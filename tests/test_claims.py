@@ -473,7 +473,8 @@ def test_stat_from_cell_stats() -> None:
 def test_render_claims(tmp_path: Path) -> None:
     claim = BY_ID["T7-frames-50"]
     res = _pinned(claim, "in")
-    md, js = render_claims(res, tmp_path / "claims", synthetic=True)
+    md, js = render_claims(res, tmp_path / "claims", synthetic=True, n_bootstrap=2000)
+    assert (md.name, js.name) == ("claims.md", "claims.json")
     data = json.loads(js.read_text())
     by = {c["id"]: c for c in data["claims"]}
     assert by["T7-frames-50"]["verdict"] == HOLDS and by["T3-drop"]["verdict"] == NOT_TESTABLE
@@ -484,3 +485,7 @@ def test_render_claims(tmp_path: Path) -> None:
     assert "Measured (15): 1 holds, 0 contradicted, 0 inconclusive, 14 not testable on this data." in text
     assert "## Calibration: the paper's own numbers as results" in text and "0 contradicted" in text
     assert text.count("| T") == len(CLAIMS) + len(MEASURED)
+    assert "2,000" in text or "2000" in text
+    assert data["bootstrap_resamples"] == 2000
+    md2, _ = render_claims(res, tmp_path / "real", synthetic=False, n_bootstrap=2000)
+    assert "SynthFF" not in md2.read_text().split("## ")[0]

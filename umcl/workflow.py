@@ -420,10 +420,11 @@ class Layout:
         exts = REPORT_FORMATS if study == "paper_vs_released" else ("md", "json", "html")
         return [f"{self.report_prefix(study)}.{ext}" for ext in exts]
 
-    def audit_evaluation(self, run: RunKey | str, testset: str) -> str:
-        """The index of a run's cells scored with its leakage-audit checkpoint (``selection_audit.json``)."""
+    def audit_evaluation(self, run: RunKey | str, testset: str, scoring: str) -> str:
+        """The index of a run's cells scored with the checkpoint its leakage audit's ``scoring`` selects
+        (``selection_<scoring>.json``, umcl.training.scoring)."""
         path = run.to_path() if isinstance(run, RunKey) else run
-        return f"{self.results}/eval_audit/{path}/{testset}/evaluation.json"
+        return f"{self.results}/eval_audit/{scoring}/{path}/{testset}/evaluation.json"
 
     def all_report_files(self) -> list[str]:
         return ([f for s in self.wf.studies for f in self.study_files(s)]

@@ -26,7 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder (scores.csv, metrics.json)")
     parser.add_argument("--selection", default="selection.json",
                         help="the run's selection record naming the checkpoint to score (default selection.json; "
-                             "selection_audit.json: the leakage audit's other selection, reports/leakage.md)")
+                             "selection_as_released.json, selection_label_prompt.json: the leakage audit's other selections, "
+                             "umcl.training.scoring, reports/leakage.md)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     parser.add_argument("--log", help="also log to this file")
 

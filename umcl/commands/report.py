@@ -24,7 +24,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--evaluations", nargs="+", type=Path, default=[],
                         help="tables: evaluation indexes eval/<run>/evaluation.json written by `umcl evaluate --tests`")
     parser.add_argument("--audit-evaluations", nargs="+", type=Path, default=[],
-                        help="leakage: evaluation indexes of the audit checkpoints (umcl evaluate --selection selection_audit.json)")
+                        help="leakage: evaluation indexes of the audit checkpoints (umcl evaluate --selection "
+                             "selection_<scoring>.json), told apart by the scoring in their provenance")
     parser.add_argument("--tables", nargs="+", type=Path, help="index: the tables' .json summaries")
     parser.add_argument("--results", nargs="+", type=Path,
                         help="difficulty: result folders results/<profile> of the sweep runs")
@@ -61,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
         if args.table == "claims":
             from umcl.report.claims import render_claims
 
-            results = claims_results(build_sheet(wf), read_evaluations(args.evaluations),
-                                     section(cfg, "evaluation", EvalConfig))
-            paths = list(render_claims(results, args.out, synthetic=wf.dataset == "synthff"))
+            ev = section(cfg, "evaluation", EvalConfig)
+            results = claims_results(build_sheet(wf), read_evaluations(args.evaluations), ev)
+            paths = list(render_claims(results, args.out, synthetic=wf.dataset == "synthff", n_bootstrap=ev.n_bootstrap))
             log.info("wrote %s", ", ".join(str(p) for p in paths))
             return 0
         common = dict(sheet=build_sheet(wf), wf=wf, profile=args.profile, config_hash=config_hash(cfg),

@@ -46,6 +46,7 @@ import pandas as pd
 from scipy import stats as _sps
 
 from umcl.errors import UmclError
+from umcl.evaluation.config import N_BOOTSTRAP
 from umcl.evaluation.metrics import (Metric, _auc, choose_threshold, metric_functions, percentile_interval,
                                      stratified_resamples)
 
@@ -296,20 +297,10 @@ def _fast(name: str, d: _Seed, labels: np.ndarray, thresholds: dict[str, float |
     return None
 
 
-def _estimate(labels: np.ndarray, data: list[_Seed], fns: dict[str, list[Metric]], n_boot: int, level: float,
-              seed: int, thresholds: list[dict[str, float | None]] | None = None
-              ) -> dict[str, tuple[tuple[float, ...], tuple[float, float] | None]]:
-    """Per-seed values and the bootstrap interval of their mean over seeds, for every metric.
-
-    ``fns[name][k]`` is the metric for seed ``k`` (reference implementation, used for the values
-    and for the bootstrap of metrics without a fast path); ``thresholds[k]`` holds seed ``k``'s
-    ``fixed`` and ``val`` ACC thresholds for the fast path.
-    """
-    values = {name: tuple(float(f(d.labels, d.scores)) for f, d in zip(per_seed, data))
-              for name, per_seed in fns.items()}
-    intervals: dict[str, tuple[float, float] | None] = dict.fromkeys(fns)
-    if n_boot == 0:
-        return {name: (values[name], None) for name in fns}
+def _boot(labels: np.ndarray, data: list[_Seed], fns: dict[str, list[Metric]], n_boot: int, seed: int,
+          thresholds: list[dict[str, float | None]] | None = None) -> dict[str, np.ndarray]:
+    """``(n_boot,)`` per metric: the mean over seeds of the metric on each stratified resample of the videos
+    (fast path where the metric has one, else the plain loop over resamples)."""
     thr = thresholds or [{"fixed": None, "val": None}] * len(data)
     boot = {name: np.zeros(n_boot) for name in fns}
     slow: dict[str, list[Metric]] = {}
@@ -328,8 +319,36 @@ def _estimate(labels: np.ndarray, data: list[_Seed], fns: dict[str, list[Metric]
                 y, s = d.labels[rows], d.scores[rows]
                 for name, per_seed in slow.items():
                     boot[name][b] += per_seed[k](y, s)
-    intervals = {name: percentile_interval(boot[name] / len(data), 1.0 - level) for name in fns}
-    return {name: (values[name], intervals[name]) for name in fns}
+    return {name: b / len(data) for name, b in boot.items()}
+
+
+def bootstrap_draws(labels, scores: list[np.ndarray], fns: dict[str, list[Metric]], n_boot: int, seed: int = 0,
+                    thresholds: list[dict[str, float | None]] | None = None) -> dict[str, np.ndarray]:
+    """``(n_boot,)`` per metric name: the metric (``fns[name][k]`` for score vector ``k``) averaged over the
+    per-video score vectors ``scores`` (one per seed, in the order of ``labels``) on each
+    ``stratified_resamples`` row of ``(labels, n_boot, seed)``: the plain loop's replicates, from the fast
+    path where a metric has one. ``thresholds[k]``: vector ``k``'s ``fixed``/``val`` ACC thresholds."""
+    y = np.asarray(labels, dtype=np.int64)
+    ones = np.ones(y.size, dtype=np.int64)
+    data = [_Seed(np.asarray(s, dtype=np.float64), y, np.arange(y.size), ones) for s in scores]
+    return _boot(y, data, fns, n_boot, seed, thresholds)
+
+
+def _estimate(labels: np.ndarray, data: list[_Seed], fns: dict[str, list[Metric]], n_boot: int, level: float,
+              seed: int, thresholds: list[dict[str, float | None]] | None = None
+              ) -> dict[str, tuple[tuple[float, ...], tuple[float, float] | None]]:
+    """Per-seed values and the bootstrap interval of their mean over seeds, for every metric.
+
+    ``fns[name][k]`` is the metric for seed ``k`` (reference implementation, used for the values
+    and for the bootstrap of metrics without a fast path); ``thresholds[k]`` holds seed ``k``'s
+    ``fixed`` and ``val`` ACC thresholds for the fast path.
+    """
+    values = {name: tuple(float(f(d.labels, d.scores)) for f, d in zip(per_seed, data))
+              for name, per_seed in fns.items()}
+    if n_boot == 0:
+        return {name: (values[name], None) for name in fns}
+    boot = _boot(labels, data, fns, n_boot, seed, thresholds)
+    return {name: (values[name], percentile_interval(boot[name], 1.0 - level)) for name in fns}
 
 
 def _check_args(n_boot: int, ci: float) -> None:
@@ -340,7 +359,7 @@ def _check_args(n_boot: int, ci: float) -> None:
 
 
 def aggregate_seeds(test: Mapping[int, pd.DataFrame], val: Mapping[int, pd.DataFrame] | None = None, *,
-                    n_boot: int = 1000, ci: float = 0.95, seed: int = 0, threshold: float = 0.5) -> CellStats:
+                    n_boot: int = N_BOOTSTRAP, ci: float = 0.95, seed: int = 0, threshold: float = 0.5) -> CellStats:
     """Video-level statistics of one cell from each seed's per-video test scores.
 
     ``test``: seed -> scores (``key``, ``label``, ``score``; one row per video; the same videos
@@ -376,7 +395,7 @@ def aggregate_seeds(test: Mapping[int, pd.DataFrame], val: Mapping[int, pd.DataF
                      thresholds, threshold, {s: d.scores.size for s, d in zip(seeds, data)})
 
 
-def frame_level(scores: Mapping[int, pd.DataFrame] | pd.DataFrame, *, n_boot: int = 1000, ci: float = 0.95,
+def frame_level(scores: Mapping[int, pd.DataFrame] | pd.DataFrame, *, n_boot: int = N_BOOTSTRAP, ci: float = 0.95,
                 seed: int = 0) -> CellStats:
     """Frame/block-level and video-level AUC from per-frame (or per-block) scores.
 

@@ -123,7 +123,7 @@ def load_run(run: str | Path, device: str = "auto", selection_file: str = "selec
     """Rebuild a run's detector from its ``run.json`` and load ``best.pt`` (the selected epoch).
 
     ``selection_file``: another selection record of the run and the checkpoint it names (the leakage
-    audit's ``selection_audit.json`` → ``checkpoints/best_audit.pt``)."""
+    audit's ``selection_as_released.json`` → ``checkpoints/best_as_released.pt``, umcl.training.scoring)."""
     from umcl.training.trainer import read_selection
 
     run = Path(run)

@@ -35,9 +35,11 @@ OptimizerName = Literal["adamw", "adam"]
 #: (the authors' released UMCL code, umcl.released)
 ScheduleName = Literal["paper", "constant", "linear_warmup_cosine"]
 #: how the validation split is scored for checkpoint selection: "label_free" (eval mode, the
-#: detector's label-free test prompt), or "as_released" (the released UMCL code's: model left in
-#: training mode, so the label's prompt reaches the classifier -- a leakage option for the audit only)
-SelectionName = Literal["label_free", "as_released"]
+#: detector's label-free test prompt); "label_prompt" (eval mode, the true label's prompts: the
+#: ``leakage_audit`` prompt policy); or "as_released" (the released UMCL code's: model left in training
+#: mode, so the label's prompt reaches the classifier). The last two are leakage options for the audit
+#: (umcl.training.scoring)
+SelectionName = Literal["label_free", "label_prompt", "as_released"]
 
 #: Each detector's training settings as its source states them, at the source's sizes (the
 #: ``paper`` profile). Citations and how batches in videos relate to the sources' batches:
@@ -103,9 +105,10 @@ class TrainConfig:
     no_decay_bias_norm: bool = False
     #: checkpoint selection scoring; "as_released" is a named leakage option (see SelectionName)
     selection: SelectionName = "label_free"
-    #: leakage audit (issue 12 §3): every epoch also score the validation split the OTHER way and keep
-    #: that selection's checkpoint (``checkpoints/best_audit.pt``, ``selection_audit.json``, history
-    #: ``val_audit_*``); the run's own selection, weights and trajectory are unchanged (Trainer._audit)
+    #: leakage audit: every epoch also score the validation split each OTHER way (umcl.training.scoring)
+    #: and keep each selection's checkpoint (``checkpoints/best_<scoring>.pt``, ``selection_<scoring>.json``,
+    #: history ``val_<scoring>_*``); the run's own selection, weights and trajectory are unchanged
+    #: (Trainer._audit)
     selection_audit: bool = False
     seed: int = 0
     #: deterministic kernels, no cudnn benchmark (same config + seed -> same numbers on CPU)

@@ -53,9 +53,10 @@ from umcl.training.runtime import (DistInfo, barrier, git_commit, init_distribut
                                    load_checkpoint, resolve_device, rng_state, save_checkpoint,
                                    set_rng_state)
 from umcl.training.schedule import PaperSchedule, build_optimizer
+from umcl.training.scoring import SCORINGS, audit_files, audit_scorings, predict_options
 
-#: the selection record of ``training.selection_audit`` (beside ``selection.json``)
-AUDIT_SELECTION = "selection_audit.json"
+#: the selection record of the as-released scoring of ``training.selection_audit`` (beside ``selection.json``)
+AUDIT_SELECTION = audit_files("as_released")[0]
 #: what ``Trainer.fit`` does with a run folder that already holds a run
 IfExists = Literal["error", "resume-or-restart"]
 
@@ -93,6 +94,8 @@ class RunSpec:
         d["training"] = {k: v for k, v in d["training"].items() if k not in ("num_workers", "device", "per_detector", "affinity_log_every")}
         if not d["training"].get("selection_audit"):  # runs without the audit keep their fingerprints
             d["training"].pop("selection_audit", None)
+        else:  # what the audit scores and saves (a run audited before the label_prompt scoring existed restarts)
+            d["audit_scorings"] = list(audit_scorings(d["training"]["selection"]))
         return config_hash(d)
 
 
@@ -186,7 +189,7 @@ class Trainer:
         scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         history: list[dict] = []
         best: dict | None = None
-        self.best_audit: dict | None = None
+        self.best_audit: dict[str, dict] = {}
         start = 1
         if resume:
             start, history, best = self._restore(model, optimizer, scheduler, scaler)
@@ -215,7 +218,7 @@ class Trainer:
             if self.dist.is_main:
                 scores = predict(model, val_ds, self.device, c.eval_batch_size or c.batch_size,
                                  c.num_workers, self.use_amp, desc=f"val {epoch}", progress=self.progress,
-                                 train_mode=c.selection == "as_released")  # leakage audit only
+                                 **predict_options(c.selection))  # label_free unless a leakage option
                 metrics = compute_metrics(scores["label"].to_numpy(), scores["score"].to_numpy(), n_boot=0)
                 record.update({f"val_{k}": metrics[k]["value"] for k in ("auc", "ap", "acc", "eer")})
                 record["seconds"] = round(time.time() - t0, 3)
@@ -225,7 +228,8 @@ class Trainer:
                     best = {"epoch": epoch, "metric": c.select_metric, "value": value,
                             "split": c.select_split}
                 if c.selection_audit:
-                    record.update(self._audit(model, val_ds, epoch))
+                    for scoring in audit_scorings(c.selection):
+                        record.update(self._audit(model, val_ds, epoch, scoring))
                 self._save(epoch, model, optimizer, scheduler, scaler, history, best, record)
                 log.info("epoch %d/%d: %s", epoch, c.epochs,
                          ", ".join(f"{k}={v:.4g}" for k, v in record.items()
@@ -291,37 +295,38 @@ class Trainer:
                          "scaler": scaler.state_dict(), "rng": rng_state(), "history": history, "best": best,
                          "best_audit": self.best_audit}, self.ckpt_dir / "last.pt")
 
-    def _audit(self, model: Detector, val_ds: VideoDataset, epoch: int) -> dict[str, float]:
-        """``training.selection_audit``: score the validation split the other way (``as_released``: model in
-        training mode, the label's prompt; or label-free when the run selects as released) and keep the
-        checkpoint that selection would pick (``checkpoints/best_audit.pt``, ``selection_audit.json``).
+    def _audit(self, model: Detector, val_ds: VideoDataset, epoch: int, scoring: str) -> dict[str, float]:
+        """``training.selection_audit``: score the validation split the ``scoring`` way (umcl.training.scoring)
+        and keep the checkpoint that selection would pick (``audit_files(scoring)``).
 
-        A training-mode pass updates BatchNorm statistics and draws random numbers; both are restored
-        afterwards, so the run's own selection, weights and later epochs are those of a run without the
-        audit. The audit checkpoint holds the weights as that pass left them (as the release saves them)."""
+        A training-mode pass updates BatchNorm statistics and draws random numbers: every buffer and RNG is
+        put back right after the pass, before anything is saved, so the audit checkpoint holds the weights
+        the model had at the end of the epoch (an epoch both selections pick gives identical ``best.pt`` and
+        audit checkpoint), and the run's own selection, weights and later epochs are those of a run without
+        the audit."""
         c = self.cfg
-        scoring = "label_free" if c.selection == "as_released" else "as_released"
         buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
         rng = rng_state()
         scores = predict(model, val_ds, self.device, c.eval_batch_size or c.batch_size, c.num_workers,
-                         self.use_amp, desc=f"audit {epoch}", progress=self.progress,
-                         train_mode=scoring == "as_released")
-        metrics = compute_metrics(scores["label"].to_numpy(), scores["score"].to_numpy(), n_boot=0)
-        value = metrics[c.select_metric]["value"]
-        if is_better(value, None if self.best_audit is None else self.best_audit["value"], c.select_metric):
-            self.best_audit = {"epoch": epoch, "metric": c.select_metric, "value": value, "split": c.select_split,
-                               "scoring": scoring, "checkpoint": "checkpoints/best_audit.pt"}
-            save_checkpoint({"model": model.state_dict(), "epoch": epoch, "detector": self.spec.detector,
-                             "fingerprint": self.spec.fingerprint()}, self.ckpt_dir / "best_audit.pt")
-            write_json(self.out / AUDIT_SELECTION, {
-                **self.best_audit, "detector": self.spec.detector, "seed": c.seed,
-                "fingerprint": self.spec.fingerprint(),
-                "note": f"leakage audit only: the epoch a {scoring} scoring of the validation split selects"})
+                         self.use_amp, desc=f"{scoring} {epoch}", progress=self.progress, **predict_options(scoring))
         with torch.no_grad():
             for k, v in model.named_buffers():
                 v.copy_(buffers[k])
         set_rng_state(rng)
-        return {f"val_audit_{k}": metrics[k]["value"] for k in ("auc", "ap", "acc", "eer")}
+        metrics = compute_metrics(scores["label"].to_numpy(), scores["score"].to_numpy(), n_boot=0)
+        value = metrics[c.select_metric]["value"]
+        best = self.best_audit.get(scoring)
+        if is_better(value, None if best is None else best["value"], c.select_metric):
+            record, checkpoint = audit_files(scoring)
+            self.best_audit[scoring] = {"epoch": epoch, "metric": c.select_metric, "value": value,
+                                        "split": c.select_split, "scoring": scoring, "checkpoint": checkpoint}
+            save_checkpoint({"model": model.state_dict(), "epoch": epoch, "detector": self.spec.detector,
+                             "fingerprint": self.spec.fingerprint()}, self.out / checkpoint)
+            write_json(self.out / record, {
+                **self.best_audit[scoring], "detector": self.spec.detector, "seed": c.seed,
+                "fingerprint": self.spec.fingerprint(),
+                "note": f"leakage audit only: the epoch a {scoring} scoring of the validation split selects"})
+        return {f"val_{scoring}_{k}": metrics[k]["value"] for k in ("auc", "ap", "acc", "eer")}
 
     def _same_run(self) -> bool:
         """Whether the run in ``out`` was started with this spec (same fingerprint)."""
@@ -330,7 +335,8 @@ class Trainer:
     def _clear_run(self) -> None:
         """Delete a previous run's checkpoints and records from ``out`` (logs stay)."""
         shutil.rmtree(self.ckpt_dir)
-        for name in ("run.json", "selection.json", AUDIT_SELECTION, "history.csv", "history.json", "affinity.csv"):
+        audits = [audit_files(s)[0] for s in SCORINGS]
+        for name in ("run.json", "selection.json", *audits, "history.csv", "history.json", "affinity.csv"):
             (self.out / name).unlink(missing_ok=True)
 
     def _restore(self, model, optimizer, scheduler, scaler) -> tuple[int, list[dict], dict | None]:
@@ -344,7 +350,7 @@ class Trainer:
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         set_rng_state(state["rng"])
-        self.best_audit = state.get("best_audit")
+        self.best_audit = state.get("best_audit") or {}
         if (self.out / "affinity.csv").is_file():  # keep the logged steps of the epochs already done
             rows = pd.read_csv(self.out / "affinity.csv").to_dict("records")
             self.affinity_rows = [r for r in rows if r["epoch"] <= state["epoch"]]
