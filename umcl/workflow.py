@@ -138,6 +138,11 @@ class WorkflowConfig:
                                   fix=f"use one of {list(get_args(TableName) + get_args(StudyName))}")
             if not seeds or len(set(seeds)) != len(seeds):
                 raise ConfigError(f"workflow.table_seeds.{table} must be a non-empty list without repeats, got {seeds}")
+        from umcl.seeding import check_seed
+
+        for table, seeds in {"seeds": self.seeds, **{f"table_seeds.{t}": v for t, v in self.table_seeds.items()}}.items():
+            for seed in seeds:
+                check_seed(seed, f"workflow.{table}")
         missing = sorted(set(self.train_compressions + self.test_compressions) - set(self.compressions))
         if missing:
             raise ConfigError(f"workflow train/test compressions {missing} are not in workflow.compressions")
@@ -194,8 +199,9 @@ def config_chain(path: str | Path) -> list[Path]:
 
 
 def set_key(cfg: dict, assignment: str) -> None:
-    """Apply ``a.b.c=value`` (value parsed as YAML) to ``cfg`` in place."""
-    import yaml
+    """Apply ``a.b.c=value`` (value parsed as YAML, as config files are: umcl.config.parse_yaml) to
+    ``cfg`` in place."""
+    from umcl.config import parse_yaml
 
     key, sep, raw = assignment.partition("=")
     if not sep or not key:
@@ -206,7 +212,7 @@ def set_key(cfg: dict, assignment: str) -> None:
         node = node.setdefault(p, {})
         if not isinstance(node, dict):
             raise ConfigError(f"--set '{key}': '{p}' is not a mapping")
-    node[last] = yaml.safe_load(raw)
+    node[last] = parse_yaml(raw)
 
 
 def check_sections(cfg: dict) -> None:
@@ -489,10 +495,11 @@ def run_settings_hash(cfg: dict, run: RunKey) -> str:
     import dataclasses
 
     from umcl.protocols.variants import get_variant  # local: variants are a protocol-layer registry
-    from umcl.training.config import training_for
+    from umcl.training.config import GUARDS, training_for
     from umcl.vocab import USES_PRETRAINED
 
-    parts = {"training": dataclasses.asdict(training_for(cfg, run.detector)),
+    training = {k: v for k, v in dataclasses.asdict(training_for(cfg, run.detector)).items() if k not in GUARDS}
+    parts = {"training": training,
              "detector": (cfg.get("detectors") or {}).get(run.detector),
              "variant": get_variant(run.variant).settings() if run.variant else {}}
     if run.detector in USES_PRETRAINED:

@@ -66,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
             paths = list(render_claims(results, args.out, synthetic=wf.dataset == "synthff"))
             log.info("wrote %s", ", ".join(str(p) for p in paths))
             return 0
+        if args.table in PROTOCOLS and not args.evaluations and build_sheet(wf).cells.get(args.table):
+            raise UmclError(f"`umcl report {args.table}` got no --evaluations, but {args.config}'s profile "
+                            f"evaluates cells of {args.table}; the table would hold no number of ours",
+                            args.config, "pass the evaluation indexes: --evaluations "
+                            "results/<profile>/eval/<run>/<testset>/evaluation.json ...")
         common = dict(sheet=build_sheet(wf), wf=wf, profile=args.profile, config_hash=config_hash(cfg),
                       ev=section(cfg, "evaluation", EvalConfig))
         if args.table == "paper_vs_released":
