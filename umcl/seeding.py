@@ -18,7 +18,7 @@ def check_seed(seed: int, name: str) -> None:
 
     lo, hi = SEED_RANGE
     if not lo <= seed <= hi:
-        raise ConfigError(f"{name} must be in [{lo}, {hi}] (2**32 - 1), got {seed}",
+        raise ConfigError(f"{name} must be in [{lo}, {hi}], got {seed}",
                           fix=f"set {name} to an integer from {lo} to {hi}")
 
 
