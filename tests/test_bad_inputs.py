@@ -715,10 +715,10 @@ def test_a_videos_own_failure_stays_a_failed_row(tmp_path: Path, monkeypatch) ->
     assert [r.status for r in rows] == ["ok", "failed"] and "no readable video stream" in rows[1].reason
 
 
-def test_training_says_how_many_failed_rows_it_left_out(tmp_path: Path, caplog) -> None:
+def test_training_says_how_many_failed_rows_it_left_out(tmp_path: Path) -> None:
     """A few failed rows (the fixture's one "no face" video) are left out with a warning that counts them."""
     m = make_manifest(tmp_path / "data")
-    assert main(train(Shared(m, Path()), tmp_path / "run")) == 0
+    assert main(train(Shared(m, Path()), tmp_path / "run", "--epochs", "1")) == 0
     assert re.search(r"1 of 17 train videos at c23 \(6%\) failed preprocessing and are left out \(first: no face\)",
                      (tmp_path / "run" / "train.log").read_text())
 
@@ -821,3 +821,52 @@ def test_profiles_get_folders_of_their_own(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match=r"`--config profile=` is empty"):
             profile_arg({"profile": empty})
     assert profile_arg({}) == "default"
+
+
+def test_variable_frame_rate_video_warns(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Its average fps is stored and the pulse depends on frame timing: the user is told (chosen over
+    resampling, docs/deviations/data.md), and the cache records it."""
+    from umcl.data.preprocess import pipeline
+    from umcl.data.preprocess.cache import read_cache
+
+    clip = tmp_path / "vfr.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=gray:size=64x64:rate=25", "-frames:v",
+                    "20", "-vf", "setpts='if(lt(N,5),N,N*2)/25/TB'", "-fps_mode", "vfr", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", str(clip)], check=True)
+    monkeypatch.setattr(pipeline, "preprocess_frames", _fake_frames)
+    assert main(["preprocess", str(clip), "--out", str(tmp_path / "c"), "--num-frames", "8"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(rf"{re.escape(str(clip))}: variable frame rate \(frame intervals 40 to 240 ms", err), err
+    assert "variable frame rate" in read_cache(tmp_path / "c" / "vfr.npz")["meta"]["warnings"][0]
+    constant = video(tmp_path / "cfr.mp4", frames=10)
+    assert main(["preprocess", str(constant), "--out", str(tmp_path / "c"), "--num-frames", "8"]) == 0
+    assert "WARNING" not in capsys.readouterr().err
+
+
+def test_truncated_but_decodable_video_warns(tmp_path: Path, monkeypatch, capsys) -> None:
+    from umcl.data.preprocess import pipeline
+
+    full = tmp_path / "full.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=128x128:rate=25", "-frames:v", "200",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(full)], check=True)
+    cut = write(tmp_path / "cut.mp4", full.read_bytes()[: full.stat().st_size * 6 // 10])
+    monkeypatch.setattr(pipeline, "preprocess_frames", _fake_frames)
+    assert main(["preprocess", str(cut), "--out", str(tmp_path / "c"), "--num-frames", "8"]) == 0
+    assert re.search(rf"{re.escape(str(cut))}: the file is damaged or cut short \(ffmpeg: .+\), though its first 8 "
+                     r"frames decode",
+                     capsys.readouterr().err)
+    assert main(["preprocess", str(full), "--out", str(tmp_path / "c"), "--num-frames", "8"]) == 0
+    assert "WARNING" not in capsys.readouterr().err
+
+
+def test_pretrained_encoder_paths_in_run_json_are_absolute(tmp_path: Path, monkeypatch) -> None:
+    """umcl-released's run.json stored the LRNet weights path relative to the working folder, so the
+    run could not be evaluated from another one."""
+    from umcl.training.trainer import build_spec
+
+    monkeypatch.chdir(tmp_path)
+    cfg = {"detectors": {"umcl-released": {"lrnet_weights": "results/p/runs/lrnet/c23/seed0/checkpoints/best.pt",
+                                           "physformer_weights": "results/p/pretrain/encoders.pt"}}}
+    spec = build_spec(cfg, "umcl-released", tmp_path / "m.csv", "c23")
+    assert spec.detector_config["lrnet_weights"] == str(tmp_path / "results/p/runs/lrnet/c23/seed0/checkpoints/best.pt")
+    assert spec.detector_config["physformer_weights"] == str(tmp_path / "results/p/pretrain/encoders.pt")

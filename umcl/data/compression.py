@@ -124,6 +124,8 @@ class VideoInfo:
     fps: float
     rotation: float
     """Display-matrix rotation, counter-clockwise (ffmpeg's convention: phones store -90 for portrait)."""
+    frame_times_ms: tuple[float, ...] | None = field(default=None, compare=False)
+    """Presentation times of the decoded frames, when the decoder reports them (in-process decoding)."""
 
     @property
     def size(self) -> tuple[int, int]:

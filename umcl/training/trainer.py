@@ -53,6 +53,7 @@ from umcl.training.runtime import (DistInfo, barrier, git_commit, init_distribut
                                    load_checkpoint, resolve_device, rng_state, save_checkpoint,
                                    set_rng_state)
 from umcl.training.schedule import PaperSchedule, build_optimizer
+from umcl.vocab import ENCODER_KEYS
 
 #: the selection record of ``training.selection_audit`` (beside ``selection.json``)
 AUDIT_SELECTION = "selection_audit.json"
@@ -106,8 +107,11 @@ def build_spec(config: dict, detector: str, manifest: str | Path, train_compress
     overrides = {k: v for k, v in (("seed", seed), ("epochs", epochs)) if v is not None}
     if overrides:
         training = dataclasses.replace(training, **overrides)
-    det_cfg = ((config or {}).get("detectors") or {}).get(detector) or {}
-    return RunSpec(detector, dict(det_cfg), training, train_compression, str(Path(manifest).resolve()),
+    det_cfg = dict(((config or {}).get("detectors") or {}).get(detector) or {})
+    for key in ENCODER_KEYS.get(detector, ()):  # pre-trained encoder files: absolute, so that run.json
+        if isinstance(det_cfg.get(key), str) and det_cfg[key]:  # rebuilds the detector from any folder
+            det_cfg[key] = str(Path(det_cfg[key]).resolve())
+    return RunSpec(detector, det_cfg, training, train_compression, str(Path(manifest).resolve()),
                    tuple(methods) if methods else None)
 
 

@@ -31,7 +31,7 @@ from umcl.data.preprocess.calibration import calibrate_landmarks, normalise_only
 from umcl.data.preprocess.config import PreprocessConfig
 from umcl.data.preprocess.faces import crop_faces, evenly_spaced, track_faces
 from umcl.data.preprocess.landmarks import Landmarker, build_landmarker, detect_landmarks
-from umcl.data.preprocess.video import read_first_frames
+from umcl.data.preprocess.video import clip_warnings, read_first_frames
 from umcl.errors import BadVideoError, EnvironmentFailure, UmclError
 from umcl.io_utils import environment_error
 from umcl.logs import get_logger
@@ -142,9 +142,14 @@ def _preprocess_video(video_path, out_path, cfg, mtcnn, landmarker) -> dict[str,
     cfg = resolve_device(cfg)
     frames, info = load_clip(video_path, cfg.num_frames)
     fps = info.fps
+    notes = clip_warnings(video_path, info, cfg.num_frames)
+    for note in notes:
+        log.warning("%s: %s", video_path, note)
     arrays = preprocess_frames(frames, cfg, video_path, mtcnn, landmarker)
     extra = arrays.pop("_extra")
     meta = {"source": str(video_path), "preprocess": cfg.to_dict(), "display_rotation": info.rotation, **extra}
+    if notes:
+        meta["warnings"] = notes
     write_cache(out_path, fps=fps, meta=meta, **arrays)
     seconds = time.perf_counter() - start
     log.info("%s -> %s (%d frames, face in %.0f%%, %.1f s)", video_path, out_path, cfg.num_frames,
