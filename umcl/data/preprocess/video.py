@@ -78,7 +78,7 @@ def variable_frame_rate(times_ms: tuple[float, ...] | None) -> tuple[float, floa
 
 def stream_damage(path: str | Path) -> str | None:
     """ffmpeg's first complaint while reading every packet of the video stream without decoding it
-    (about 15 ms of CPU), e.g. "partial file" for a file cut short; None for an intact stream."""
+    (cheap: no frame is decoded), e.g. "partial file" for a file cut short; None for an intact stream."""
     proc = subprocess.run([ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", "-i", str(path), "-map", "0:v:0",
                            "-c", "copy", "-f", "null", "-"], capture_output=True)
     lines = [re.sub(r"^(\[[^]]*\] )+", "", ln).strip() for ln in proc.stderr.decode(errors="replace").splitlines()]
