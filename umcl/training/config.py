@@ -145,8 +145,9 @@ class TrainConfig:
     #: (Detector.affinity_scores) to ``RUN/affinity.csv``; 0 = off. Logging only: not in the run fingerprint
     affinity_log_every: int = 10
     #: largest share of a split's videos (train or the selection split, at the training compression) that
-    #: preprocessing may have marked failed; more stops the run, since so many failures point to a broken
-    #: preprocessing rather than to bad videos. A guard only: not in the run fingerprint (:data:`GUARDS`)
+    #: preprocessing may have marked failed; more (and more than one video) stops the run, since so many
+    #: failures point to a broken preprocessing rather than to bad videos. A guard only: not in the run
+    #: fingerprint (:data:`GUARDS`)
     max_failed_share: float = 0.1
     #: per-detector overlays {detector: {key: value}} over this section (see :func:`training_for`)
     per_detector: dict[str, dict[str, Any]] = field(default_factory=dict,

@@ -375,7 +375,7 @@ def check_methods(rows, methods: tuple[str, ...] | None, manifest: str) -> None:
 def check_failed_share(manifest: str, split: str, compression: str, methods: tuple[str, ...] | None,
                        max_share: float) -> None:
     """Say how many of a split's videos preprocessing marked failed (they are left out), and refuse
-    when more than ``max_share`` (training.max_failed_share) of them failed."""
+    when more than ``max_share`` (training.max_failed_share) of them failed, and more than one."""
     from umcl.data.manifest import read_manifest
     from umcl.data.videos import keep_methods
 
@@ -387,7 +387,7 @@ def check_failed_share(manifest: str, split: str, compression: str, methods: tup
     share = len(failed) / len(rows)
     said = (f"{len(failed)} of {len(rows)} {split} videos at {compression} ({share:.0%}) failed preprocessing and "
             f"are left out (first: {failed[0].reason or failed[0].status or 'no cache'})")
-    if share > max_share:
+    if len(failed) > max(1, max_share * len(rows)):  # one failed video is always allowed (small splits)
         raise UmclError(f"{said}; more than training.max_failed_share ({max_share:.0%})", manifest,
                         "see the manifest's reason column, fix the cause and rerun `umcl preprocess` (good caches "
                         "are reused), or raise training.max_failed_share")
