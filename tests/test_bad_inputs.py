@@ -691,14 +691,26 @@ def test_full_disk_stops_a_batch_preprocess_with_one_line(tmp_path: Path, monkey
     assert snapshot(tmp_path) == before  # no manifest, no cache, nothing else
 
 
-def test_full_disk_in_single_video_preprocess_names_the_file(tmp_path: Path, monkeypatch, capsys) -> None:
+@pytest.mark.parametrize("failure, said", [
+    (OSError(28, "No space left on device"), r"no space left on the disk \(ENOSPC\)"),
+    (PermissionError(13, "Permission denied"), r"permission denied \(EACCES\)"),
+    (MemoryError(), r"out of memory"),
+])
+def test_machine_failure_in_single_video_preprocess_names_the_file(tmp_path: Path, monkeypatch, capsys,
+                                                                    failure: BaseException, said: str) -> None:
+    """A full disk (and the other failures of the machine) in `umcl preprocess VIDEO`: one line naming the
+    cache (it was a traceback: the error named no file)."""
     from umcl.data.preprocess import pipeline
+
+    def fail(*_a, **_k):
+        raise failure
 
     clip = video(tmp_path / "clip.mp4", frames=10)
     monkeypatch.setattr(pipeline, "preprocess_frames", _fake_frames)
-    monkeypatch.setattr(pipeline, "write_cache", _full_disk)
+    monkeypatch.setattr(pipeline, "write_cache", fail)
     assert main(["preprocess", str(clip), "--out", str(tmp_path / "c"), "--num-frames", "8"]) == 2
-    one_error_line(capsys.readouterr().err, tmp_path / "c" / "clip.npz", r"no space left on the disk")
+    one_error_line(capsys.readouterr().err, tmp_path / "c" / "clip.npz", said)
+    assert not (tmp_path / "c").exists() or not any((tmp_path / "c").iterdir())
 
 
 def test_a_videos_own_failure_stays_a_failed_row(tmp_path: Path, monkeypatch) -> None:
