@@ -47,7 +47,7 @@ def _audit(L: Layout) -> list[str]:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("data", ("generate", "compress", "check_data", "manifest", "preprocess"),
+    Stage("data", ("resolve_config", "generate", "compress", "check_data", "manifest", "preprocess"),
           ("umcl/data", "umcl/workflow.py", "workflow/rules/data.smk"),
           ("workflow", "synthff", "compression", "preprocess"),
           deps=lambda L: [], outs=lambda L: [L.resolved_config, *(L.data_dir(p) for p in L.parts)]),

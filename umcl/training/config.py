@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from umcl.config import from_dict
 from umcl.errors import ConfigError
+from umcl.seeding import check_seed
 
 SelectMetric = Literal["auc", "ap", "acc", "eer"]
 OptimizerName = Literal["adamw", "adam"]
@@ -78,6 +79,12 @@ def check_selection_split(split: str) -> None:
     if split != "val":
         raise ConfigError(f"selecting a checkpoint on the '{split}' split is refused: selection "
                           "uses the validation split only", fix="set training.select_split: val")
+
+
+#: TrainConfig settings that only decide whether a run may start and change none of its numbers: left out
+#: of the run fingerprint (umcl.training.trainer.RunSpec) and of the pipeline's run settings hash
+#: (umcl.workflow.run_settings_hash), so that setting them retrains nothing
+GUARDS = ("max_failed_share",)
 
 
 @dataclass
@@ -140,6 +147,11 @@ class TrainConfig:
     #: Figure 9: at step 1 and every N training steps after, log each view's per-class modality-pair affinities
     #: (Detector.affinity_scores) to ``RUN/affinity.csv``; 0 = off. Logging only: not in the run fingerprint
     affinity_log_every: int = 10
+    #: largest share of a split's videos (train or the selection split, at the training compression) that
+    #: preprocessing may have marked failed; more (and more than one video) stops the run, since so many
+    #: failures point to a broken preprocessing rather than to bad videos. A guard only: not in the run
+    #: fingerprint (:data:`GUARDS`)
+    max_failed_share: float = 0.1
     #: per-detector overlays {detector: {key: value}} over this section (see :func:`training_for`)
     per_detector: dict[str, dict[str, Any]] = field(default_factory=dict,
                                                      metadata={"overlay_of": "detectors"})
@@ -147,6 +159,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise ConfigError(f"training.epochs must be >= 1, got {self.epochs}")
+        check_seed(self.seed, "training.seed")
+        if not 0.0 <= self.max_failed_share <= 1.0:
+            raise ConfigError(f"training.max_failed_share must be in [0, 1], got {self.max_failed_share}",
+                              fix="set training.max_failed_share to a share from 0 to 1 (e.g. 0.1)")
         if self.batch_size < 2 or self.batch_size % 2:
             raise ConfigError(f"training.batch_size must be even and >= 2 (half real, half fake), "
                               f"got {self.batch_size}")
@@ -247,6 +263,7 @@ class PretrainConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("pretrain.epochs and pretrain.batch_size must be >= 1")
+        check_seed(self.seed, "pretrain.seed")
         if self.lr <= 0 or self.freq_weight < 0:
             raise ConfigError("pretrain.lr must be > 0 and pretrain.freq_weight >= 0")
         lo, hi = self.hr_band_bpm

@@ -46,7 +46,7 @@ from umcl.io_utils import read_json_file, write_json, write_text
 from umcl.logs import get_logger
 from umcl.registry import build_detector, get_entry
 from umcl.seeding import seed_everything
-from umcl.training.config import TrainConfig, check_selection_split, training_for
+from umcl.training.config import GUARDS, TrainConfig, check_selection_split, training_for
 from umcl.training.data import (BalancedBatchSampler, VideoDataset, collate, read_rows, select_rows,
                                 to_device, with_partner)
 from umcl.training.runtime import (DistInfo, barrier, git_commit, init_distributed,
@@ -54,6 +54,7 @@ from umcl.training.runtime import (DistInfo, barrier, git_commit, init_distribut
                                    set_rng_state)
 from umcl.training.schedule import PaperSchedule, build_optimizer
 from umcl.training.scoring import SCORINGS, audit_files, audit_scorings, predict_options
+from umcl.vocab import ENCODER_KEYS
 
 #: the selection record of the as-released scoring of ``training.selection_audit`` (beside ``selection.json``)
 AUDIT_SELECTION = audit_files("as_released")[0]
@@ -91,7 +92,8 @@ class RunSpec:
         d = dataclasses.asdict(self)
         if d["methods"] is None:  # runs on every method keep the fingerprint they had before the field existed
             del d["methods"]
-        d["training"] = {k: v for k, v in d["training"].items() if k not in ("num_workers", "device", "per_detector", "affinity_log_every")}
+        d["training"] = {k: v for k, v in d["training"].items()
+                         if k not in ("num_workers", "device", "per_detector", "affinity_log_every", *GUARDS)}
         if not d["training"].get("selection_audit"):  # runs without the audit keep their fingerprints
             d["training"].pop("selection_audit", None)
         else:  # what the audit scores and saves (a run audited before the label_prompt scoring existed restarts)
@@ -108,8 +110,11 @@ def build_spec(config: dict, detector: str, manifest: str | Path, train_compress
     overrides = {k: v for k, v in (("seed", seed), ("epochs", epochs)) if v is not None}
     if overrides:
         training = dataclasses.replace(training, **overrides)
-    det_cfg = ((config or {}).get("detectors") or {}).get(detector) or {}
-    return RunSpec(detector, dict(det_cfg), training, train_compression, str(Path(manifest).resolve()),
+    det_cfg = dict(((config or {}).get("detectors") or {}).get(detector) or {})
+    for key in ENCODER_KEYS.get(detector, ()):  # pre-trained encoder files: absolute, so that run.json
+        if isinstance(det_cfg.get(key), str) and det_cfg[key]:  # rebuilds the detector from any folder
+            det_cfg[key] = str(Path(det_cfg[key]).resolve())
+    return RunSpec(detector, det_cfg, training, train_compression, str(Path(manifest).resolve()),
                    tuple(methods) if methods else None)
 
 
@@ -133,6 +138,9 @@ class Trainer:
         c, s = self.cfg, self.spec
         rows = read_rows(s.manifest)
         check_no_split_overlap(rows)
+        check_methods(rows, s.methods, s.manifest)
+        for split in dict.fromkeys(("train", c.select_split)):
+            check_failed_share(s.manifest, split, s.train_compression, s.methods, c.max_failed_share)
         train = select_rows(rows, "train", s.train_compression, c.max_videos, c.seed, s.manifest, s.methods)
         val = select_rows(rows, c.select_split, s.train_compression, c.max_videos, c.seed, s.manifest, s.methods)
         if len({r.label for r in val}) < 2:
@@ -356,6 +364,40 @@ class Trainer:
             self.affinity_rows = [r for r in rows if r["epoch"] <= state["epoch"]]
         log.info("resumed %s after epoch %d", self.out, state["epoch"])
         return state["epoch"] + 1, list(state["history"]), state["best"]
+
+
+def check_methods(rows, methods: tuple[str, ...] | None, manifest: str) -> None:
+    """Refuse ``--methods`` naming a manipulation method the manifest's fakes do not have (a typo used
+    to leave only real videos, reported as "the val split has only one class")."""
+    if not methods:
+        return
+    known = sorted({r.method for r in rows if r.label == 1})
+    unknown = [m for m in methods if m not in known]
+    if unknown:
+        raise UmclError(f"unknown manipulation method(s) {unknown}: the manifest's fakes are of {known}", manifest,
+                        f"pass --methods with names from {known}")
+
+
+def check_failed_share(manifest: str, split: str, compression: str, methods: tuple[str, ...] | None,
+                       max_share: float) -> None:
+    """Say how many of a split's videos preprocessing marked failed (they are left out), and refuse
+    when more than ``max_share`` (training.max_failed_share) of them failed, and more than one."""
+    from umcl.data.manifest import read_manifest
+    from umcl.data.videos import keep_methods
+
+    rows = [r for r in read_manifest(manifest) if r.split == split and r.compression == compression]
+    rows = keep_methods(rows, methods) if methods else rows
+    failed = [r for r in rows if r.status != "ok"]
+    if not failed:
+        return
+    share = len(failed) / len(rows)
+    said = (f"{len(failed)} of {len(rows)} {split} videos at {compression} ({share:.0%}) failed preprocessing and "
+            f"are left out (first: {failed[0].reason or failed[0].status or 'no cache'})")
+    if len(failed) > max(1, max_share * len(rows)):  # one failed video is always allowed (small splits)
+        raise UmclError(f"{said}; more than training.max_failed_share ({max_share:.0%})", manifest,
+                        "see the manifest's reason column, fix the cause and rerun `umcl preprocess` (good caches "
+                        "are reused), or raise training.max_failed_share")
+    log.warning("%s: %s", manifest, said)
 
 
 def read_selection(run: str | Path, name: str = "selection.json") -> dict[str, Any]:
