@@ -12,9 +12,10 @@ from umcl.config import check_config_keys, config_hash
 from umcl.protocols.figures import figure_runs, figure_specs
 from umcl.protocols.keys import DATASET_SLUG
 from umcl.protocols.tables import PROTOCOLS
-from umcl.specs.vocab import TEXT_CACHE_ENV
 from umcl.config import config_chain
-from umcl.workflow import load_profile, one_of, profile_file, section_hash, write_resolved
+from umcl.specs.vocab import TEXT_CACHE_ENV
+from umcl.workflow import (check_resolved, check_results_owner, load_profile, one_of, profile_arg, profile_file,
+                           section_hash, write_resolved)
 
 min_version("9.0")
 
@@ -23,16 +24,25 @@ min_version("9.0")
 # would be silently ignored, so it stops the run before anything is planned.
 CONFIG_KEYS = ("profile",)
 check_config_keys(config, CONFIG_KEYS)
-PROFILE_ARG = str(config.get("profile", "default"))
-# Unknown keys and wrongly typed values fail here (config/schema.json). The merged config every
-# step reads is written here too, after the range checks of every section, and only when its
-# content changed (not by a rule: see umcl.workflow.write_resolved).
+PROFILE_ARG = profile_arg(config)
+# Unknown keys and wrongly typed values fail here (config/schema.json), and so do range errors of every
+# section when the merged config changed (umcl.workflow.check_resolved). Nothing is written while the
+# Snakefile is parsed (`snakemake -n` leaves results/ alone): the merged config every step reads is written
+# when jobs start (onstart below; the rule resolve_config when it is missing), only when its content changed.
 CFG, L = load_profile(PROFILE_ARG, check=False)
 PROFILE = L.profile
 WF = L.wf
 RESOLVED = L.resolved_config
 CONFIG_FILES = [os.path.relpath(p) for p in config_chain(profile_file(PROFILE_ARG))]
-write_resolved(CFG, CONFIG_FILES[0], RESOLVED)
+check_results_owner(L, CONFIG_FILES[0])  # another file of the same name must not share results/<name>/
+check_resolved(CFG, CONFIG_FILES[0], RESOLVED)
+
+
+onstart:
+    if os.path.exists(RESOLVED):
+        write_resolved(CFG, CONFIG_FILES[0], RESOLVED, check=False)
+
+
 # Every job of the profile shares one cache of the frozen text encoder's prompt embeddings (the same
 # tensors the encoder computes, keyed by encoder and prompt table); a cache the user set wins.
 os.environ.setdefault(TEXT_CACHE_ENV, os.path.abspath(L.text_cache))
@@ -62,6 +72,7 @@ include: "workflow/rules/studies.smk"
 
 localrules:
     all,
+    resolve_config,
     report,
     report_claims,
     report_paper_vs_released,
@@ -79,6 +90,17 @@ rule all:
     default_target: True
     input:
         L.all_report_files(),
+
+
+# The merged config, when it is missing (later edits: the onstart handler above, so that this rule never
+# re-runs on them: snakemake/snakemake#4166, docs/deviations/workflow.md).
+rule resolve_config:
+    output:
+        RESOLVED,
+    log:
+        L.log("resolve_config"),
+    run:
+        write_resolved(CFG, CONFIG_FILES[0], output[0], check=False)
 
 
 # One target per DVC stage (dvc.yaml is generated from these; see umcl/workflow_dvc.py).

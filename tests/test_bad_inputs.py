@@ -23,8 +23,8 @@ from typing import Callable
 import numpy as np
 import pytest
 import torch
-
 from _train_fixtures import make_manifest  # registers the toy detector "toy_test"
+
 from umcl.cli import main
 from umcl.data.compression import ffmpeg_exe
 from umcl.errors import ConfigError
@@ -323,6 +323,89 @@ def _lrnet_pair_incomplete(tmp: Path, shared: Shared):
             "--train-compression", "c23", "--out", str(tmp / "run"), "--no-progress"], weights
 
 
+# ------------------------------------------------------------------------------ issue 29 §3 builders
+def _validate_out_is_config(tmp: Path, _: Shared):
+    cfg = write(tmp / "my.yaml", f"# my settings\nextends: {DEFAULT}\ntraining:\n  epochs: 2\n")
+    return ["validate-config", "--config", str(cfg), "--out", str(cfg)], cfg
+
+
+def _train_config_out_is_config(tmp: Path, shared: Shared):
+    cfg = write(tmp / "my.yaml", "# my settings\ntraining:\n  epochs: 1\n")
+    return train(shared, tmp / "run", "--config", str(cfg), "--config-out", str(cfg)), cfg
+
+
+def _workflow_seed_negative(tmp: Path, _: Shared):
+    return ["validate-config", "--config", str(DEFAULT), "--set", "workflow.seeds=[-1]"], DEFAULT
+
+
+def _train_seed_negative(tmp: Path, shared: Shared):
+    return train(shared, tmp / "run", "--seed", "-1"), Path("--seed")
+
+
+def _stop_after_zero(tmp: Path, shared: Shared):
+    return train(shared, tmp / "run", "--stop-after", "0"), Path("--stop-after")
+
+
+def _report_without_evaluations(tmp: Path, _: Shared):
+    return ["report", "table3", "--config", str(DEFAULT), "--out", str(tmp / "reports" / "table3")], DEFAULT
+
+
+def _unfinished_run(tmp: Path, shared: Shared):
+    run = copy_run(shared, tmp / "R")
+    info = json.loads((run / "run.json").read_text())
+    info["training"]["epochs"] = 3  # one epoch of three done: interrupted, or still training
+    (run / "run.json").write_text(json.dumps(info))
+    return evaluate(run, shared, tmp / "E"), run
+
+
+def _foreign_checkpoint(tmp: Path, shared: Shared):
+    run = copy_run(shared, tmp / "R")
+    best = run / "checkpoints" / "best.pt"
+    state = torch.load(best, weights_only=False)
+    torch.save({**state, "detector": "xception"}, best)  # same epoch, another detector's file
+    return evaluate(run, shared, tmp / "E"), best
+
+
+def _method_typo(tmp: Path, shared: Shared):
+    return train(shared, tmp / "run", "--methods", "Deepfakse"), shared.manifest
+
+
+def _symlink_loop(tmp: Path, _: Shared):
+    (tmp / "b.yaml").symlink_to(tmp / "a.yaml")
+    (tmp / "a.yaml").symlink_to(tmp / "b.yaml")
+    return ["validate-config", "--config", str(tmp / "a.yaml")], tmp / "a.yaml"
+
+
+def _video_symlink_loop(tmp: Path, _: Shared):
+    (tmp / "b.mp4").symlink_to(tmp / "a.mp4")
+    (tmp / "a.mp4").symlink_to(tmp / "b.mp4")
+    return ["preprocess", str(tmp / "a.mp4"), "--out", str(tmp / "c")], tmp / "a.mp4"
+
+
+def _too_many_failed(tmp: Path, _: Shared):
+    m = make_manifest(tmp / "data")
+    text = m.read_text().splitlines()
+    header, rows = text[0], text[1:]
+    col = header.split(",").index("status")
+    for i, row in enumerate(rows):  # half the training videos "failed" (a full disk during preprocess)
+        cells = row.split(",")
+        if cells[3] == "train" and i % 2:
+            cells[col] = "failed"
+            rows[i] = ",".join(cells)
+    m.write_text("\n".join([header, *rows]) + "\n")
+    return train(Shared(m, Path()), tmp / "run"), m
+
+
+def _cache_other_length(tmp: Path, _: Shared):
+    from _train_fixtures import write_cache
+
+    m = make_manifest(tmp / "data")
+    odd = tmp / "data" / "cache" / "original_c23_001.npz"
+    odd.unlink()
+    write_cache(odd, 0, np.random.default_rng(1), n_frames=6)  # the others have 8
+    return train(Shared(m, Path()), tmp / "run"), odd
+
+
 CASES = [
     # configs
     Case("circular-extends", _circular, r"circular `extends:`"),
@@ -384,6 +467,31 @@ CASES = [
     Case("train-config-out-is-checkpoint", _train_config_out_is_checkpoint, r"holds a zip file.*left untouched",
          left=("run", "run/train.log")),
     Case("lrnet-pair-incomplete", _lrnet_pair_incomplete, r"lacks g2\.pth", left=("run", "run/train.log")),
+    # issue 29 §3: defects found by trying the tool as a new user would
+    Case("validate-out-is-its-config", _validate_out_is_config, r"--out is the input config.*left untouched"),
+    Case("train-config-out-is-its-config", _train_config_out_is_config, r"--config-out is the input config",
+         left=("run", "run/train.log")),
+    Case("seed-negative", _cfg("training:\n  seed: -1\n"), r"training\.seed must be in \[0, 4294967295\]"),
+    Case("workflow-seeds-negative", _workflow_seed_negative, r"workflow\.seeds must be in \[0, 4294967295\], got -1"),
+    Case("train-seed-negative", _train_seed_negative, r"training\.seed must be in \[0, 4294967295\], got -1",
+         left=("run", "run/train.log")),
+    Case("duplicate-yaml-key", _cfg("training:\n  epochs: 2\nevaluation:\n  seed: 1\ntraining:\n  lr: 0.1\n"),
+         r"duplicate key 'training' \(lines 1 and 5\)"),
+    Case("train-stop-after-0", _stop_after_zero, r"--stop-after must be >= 1"),
+    Case("report-without-evaluations", _report_without_evaluations, r"got no --evaluations"),
+    Case("evaluate-unfinished-run", _unfinished_run, r"training did not finish: 1 of 3 epochs.*--allow-unfinished"),
+    Case("checkpoint-of-another-detector", _foreign_checkpoint, r"checkpoint of detector 'xception'.*'toy_test'"),
+    Case("method-typo", _method_typo, r"unknown manipulation method\(s\) \['Deepfakse'\].*\['Deepfakes'\]",
+         left=("run", "run/train.log")),
+    Case("config-symlink-loop", _symlink_loop, r"symbolic link loop"),
+    Case("video-symlink-loop", _video_symlink_loop, r"symbolic link loop"),
+    Case("preprocess-range-stated", _cfg("preprocess:\n  crop_size: 4\n  min_face_prob: 2.0\n"),
+         r"preprocess\.crop_size must be >= 8, got 4; preprocess\.min_face_prob must be in \[0, 1\], got 2\.0",
+         not_in="config.py"),
+    Case("train-too-many-failed-rows", _too_many_failed, r"9 of 17 train videos at c23 \(53%\) failed preprocessing.*"
+         r"training\.max_failed_share \(10%\)", left=("data", "run", "run/train.log")),
+    Case("cache-of-another-length", _cache_other_length, r"has 6 frames, but the manifest's videos have 8",
+         left=("run", "run/train.log", "run/run.json")),
 ]
 
 
@@ -392,6 +500,9 @@ def snapshot(root: Path) -> dict[str, str]:
     out = {}
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).as_posix()
+        if p.is_symlink():
+            out[rel] = f"link to {os.readlink(p)}"
+            continue
         out[rel] = "dir" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
     return out
 
@@ -531,3 +642,249 @@ def test_disk_full_fix_says_resume_only_when_there_is_an_epoch(tmp_path: Path, m
     assert "No space left" in msg and "\n" not in msg and str(ckpt_dir / "best.pt") in msg
     assert ("--resume" in msg) == has_last
     assert sorted(p.name for p in ckpt_dir.iterdir()) == (["last.pt"] if has_last else [])
+
+
+# ------------------------------------------------------------------------------ issue 29 §3, beyond the table
+def one_error_line(err: str, culprit: str | Path, match: str) -> str:
+    """The rules of the table for a case that needs monkeypatching: one error line, no traceback,
+    naming ``culprit`` and a fix."""
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if re.match(r"umcl [\w-]+: error: ", ln)]
+    assert len(lines) == 1, err
+    assert re.search(match, lines[0]) and str(culprit) in lines[0] and "— fix: " in lines[0], lines[0]
+    return lines[0]
+
+
+def _full_disk(*_a, **_k):
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def _fake_frames(frames, cfg, source="<frames>", mtcnn=None, landmarker=None):
+    """preprocess_frames without MTCNN: arrays of the contract's shapes (the writer is what fails here)."""
+    t = len(frames)
+    return {"faces": np.zeros((t, 8, 8, 3), np.uint8), "xception_faces": np.zeros((1, 8, 8, 3), np.uint8),
+            "landmarks": np.zeros((t, 136), np.float32), "landmarks_raw": np.zeros((t, 68, 2), np.float32),
+            "boxes": np.zeros((t, 4), np.float32), "detected": np.ones(t, bool), "detection_rate": 1.0,
+            "_extra": {"xception_indices": [0], "tracked_fraction": 1.0, "landmark_backend": "test",
+                       "landmark_model": ""}}
+
+
+def test_full_disk_stops_a_batch_preprocess_with_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A full disk is the machine's failure, not the videos': the batch stops with one line naming the
+    cache it could not write, and writes no manifest (it used to exit 0 with every video "failed")."""
+    from umcl.data.preprocess import pipeline
+
+    for i in range(2):
+        video(tmp_path / "v" / f"{i:03d}.mp4", frames=10)
+    m = write(tmp_path / "m.csv", "dataset,method,compression,split,label,path,id\n"
+              "synthff,original,c23,train,0,v/000.mp4,000\nsynthff,original,c23,train,0,v/001.mp4,001\n")
+    monkeypatch.setattr(pipeline, "preprocess_frames", _fake_frames)
+    monkeypatch.setattr(pipeline, "write_cache", _full_disk)
+    before = snapshot(tmp_path)
+    code = main(["preprocess", "--manifest", str(m), "--out", str(tmp_path / "cache"), "--out-manifest",
+                 str(tmp_path / "pre.csv"), "--num-frames", "8", "--no-progress"])
+    assert code == 2
+    one_error_line(capsys.readouterr().err, tmp_path / "cache" / "synthff" / "original" / "c23" / "000.npz",
+                   r"no space left on the disk \(ENOSPC\).*free space")
+    assert snapshot(tmp_path) == before  # no manifest, no cache, nothing else
+
+
+@pytest.mark.parametrize("failure, said", [
+    (OSError(28, "No space left on device"), r"no space left on the disk \(ENOSPC\)"),
+    (PermissionError(13, "Permission denied"), r"permission denied \(EACCES\)"),
+    (MemoryError(), r"out of memory"),
+])
+def test_machine_failure_in_single_video_preprocess_names_the_file(tmp_path: Path, monkeypatch, capsys,
+                                                                    failure: BaseException, said: str) -> None:
+    """A full disk (and the other failures of the machine) in `umcl preprocess VIDEO`: one line naming the
+    cache (it was a traceback: the error named no file)."""
+    from umcl.data.preprocess import pipeline
+
+    def fail(*_a, **_k):
+        raise failure
+
+    clip = video(tmp_path / "clip.mp4", frames=10)
+    monkeypatch.setattr(pipeline, "preprocess_frames", _fake_frames)
+    monkeypatch.setattr(pipeline, "write_cache", fail)
+    assert main(["preprocess", str(clip), "--out", str(tmp_path / "c"), "--num-frames", "8"]) == 2
+    one_error_line(capsys.readouterr().err, tmp_path / "c" / "clip.npz", said)
+    assert not (tmp_path / "c").exists() or not any((tmp_path / "c").iterdir())
+
+
+def test_a_videos_own_failure_stays_a_failed_row(tmp_path: Path, monkeypatch) -> None:
+    """Only the machine's failures stop a batch: a bad video is still recorded and skipped."""
+    from umcl.data.preprocess import pipeline
+
+    video(tmp_path / "v" / "000.mp4", frames=10)
+    write(tmp_path / "v" / "001.mp4", "not a video\n")
+    m = write(tmp_path / "m.csv", "dataset,method,compression,split,label,path,id\n"
+              "synthff,original,c23,train,0,v/000.mp4,000\nsynthff,original,c23,train,0,v/001.mp4,001\n")
+    monkeypatch.setattr(pipeline, "preprocess_frames", _fake_frames)
+    rows = pipeline.preprocess_manifest(m, tmp_path / "cache", tmp_path / "pre.csv",
+                                        pipeline.PreprocessConfig(num_frames=4, xception_frames=1), progress=False)
+    assert [r.status for r in rows] == ["ok", "failed"] and "no readable video stream" in rows[1].reason
+
+
+def test_training_says_how_many_failed_rows_it_left_out(tmp_path: Path) -> None:
+    """A few failed rows (the fixture's one "no face" video) are left out with a warning that counts them."""
+    m = make_manifest(tmp_path / "data")
+    assert main(train(Shared(m, Path()), tmp_path / "run", "--epochs", "1")) == 0
+    assert re.search(r"1 of 17 train videos at c23 \(6%\) failed preprocessing and are left out \(first: no face\)",
+                     (tmp_path / "run" / "train.log").read_text())
+
+
+def test_evaluate_honours_selection_without_key(shared: Shared, tmp_path: Path) -> None:
+    """``--selection FILE`` picks the checkpoint in the one-split mode too (it scored selection.json's)."""
+    run = copy_run(shared, tmp_path / "R")
+    state = torch.load(run / "checkpoints" / "best.pt", weights_only=False)
+    torch.save({**state, "model": {k: torch.zeros_like(v) for k, v in state["model"].items()}},
+               run / "checkpoints" / "best_other.pt")
+    sel = json.loads((run / "selection.json").read_text())
+    (run / "selection_other.json").write_text(json.dumps({**sel, "checkpoint": "checkpoints/best_other.pt"}))
+    assert main(evaluate(run, shared, tmp_path / "own")) == 0
+    assert main(evaluate(run, shared, tmp_path / "other", "--selection", "selection_other.json")) == 0
+    own = (tmp_path / "own" / "scores.csv").read_text()
+    other = json.loads((tmp_path / "other" / "metrics.json").read_text())
+    assert (tmp_path / "other" / "scores.csv").read_text() != own  # zero weights: every score 0.5
+    assert other["provenance"]["selection_record"] == "selection_other.json"
+
+
+def test_evaluate_scores_an_unfinished_run_when_asked(shared: Shared, tmp_path: Path) -> None:
+    argv, _ = _unfinished_run(tmp_path, shared)
+    assert main([*argv, "--allow-unfinished"]) == 0
+
+
+def test_set_shadowed_by_per_detector_warns(tmp_path: Path, capsys) -> None:
+    cfg = write(tmp_path / "my.yaml", "training:\n  per_detector:\n    lrnet: {epochs: 30}\n")
+    assert main(["validate-config", "--config", str(cfg), "--set", "training.epochs=3"]) == 0
+    err = capsys.readouterr().err
+    assert "--set training.epochs=3 has no effect on lrnet: training.per_detector.lrnet.epochs (30) overrides it" in err
+
+
+def test_exponent_floats_are_numbers(tmp_path: Path, capsys) -> None:
+    """``lr: 1e-3`` (YAML 1.1 reads it as a string) is the number users mean, in files and in --set."""
+    from umcl.config import load_config
+
+    cfg = write(tmp_path / "my.yaml", "training:\n  lr: 1e-3\n  lr_warmup: 2E-3\n")
+    assert main(["validate-config", "--config", str(cfg), "--set", "training.weight_decay=5e-4"]) == 0
+    assert load_config(cfg)["training"] == {"lr": 1e-3, "lr_warmup": 2e-3}
+
+
+def test_manifest_with_a_byte_order_mark_reads(shared: Shared, tmp_path: Path) -> None:
+    from umcl.data.manifest import read_manifest
+
+    bom = write(tmp_path / "bom.csv", b"\xef\xbb\xbf" + shared.manifest.read_bytes())
+    shutil.copytree(shared.manifest.parent / "cache", tmp_path / "cache")
+    assert [r.key for r in read_manifest(bom)] == [r.key for r in read_manifest(shared.manifest)]
+
+
+@pytest.mark.parametrize("what", ["config", "video"])
+def test_permission_denied_says_so(tmp_path: Path, monkeypatch, capsys, what: str) -> None:
+    """Not "corrupt", not "not found" (simulated: the tests may run as root, whom chmod does not stop)."""
+    target = write(tmp_path / "my.yaml", "training:\n  epochs: 2\n") if what == "config" else \
+        video(tmp_path / "clip.mp4", frames=10)
+    real_read, real_open = Path.read_bytes, Path.open
+
+    def denied(self, *a, **k):
+        if self == target:
+            raise PermissionError(13, "Permission denied", str(self))
+        return (real_read if not a and not k else real_open)(self, *a, **k)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: denied(self, *a or ("r",), **k))
+    if what == "config":
+        argv = ["validate-config", "--config", str(target)]
+    else:
+        import cv2
+
+        monkeypatch.setattr(cv2, "VideoCapture", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no")))
+        argv = ["preprocess", str(target), "--out", str(tmp_path / "c"), "--num-frames", "8"]
+        from umcl.data.preprocess import video as video_module
+
+        monkeypatch.setattr(video_module, "_opencv_frames", lambda *a: None)
+    assert main(argv) == 2
+    one_error_line(capsys.readouterr().err, target, r"permission denied")
+
+
+def test_profiles_get_folders_of_their_own(tmp_path: Path) -> None:
+    """A profile file named like a built-in profile, or a second file of one name, cannot share
+    results/<name>/ (a dry run of /elsewhere/default.yaml overwrote results/default/'s config)."""
+    from umcl.workflow import (
+        Layout,
+        WorkflowConfig,
+        check_results_owner,
+        profile_arg,
+        profile_name,
+    )
+
+    other = write(tmp_path / "default.yaml", f"extends: {DEFAULT}\n")
+    with pytest.raises(ConfigError, match=r"named like the built-in profile 'default'.*rename") as info:
+        profile_name(str(other))
+    assert str(other) in str(info.value)
+    assert profile_name(str(DEFAULT)) == "default" and profile_name(str(write(tmp_path / "mine.yaml", ""))) == "mine"
+    layout = Layout("exp", WorkflowConfig())
+    a, b = write(tmp_path / "a" / "exp.yaml", ""), write(tmp_path / "b" / "exp.yaml", "")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        write(Path(layout.resolved_config), f"# Resolved from {a} (config hash 0); generated, do not edit.\n")
+        check_results_owner(layout, a)  # its own folder
+        with pytest.raises(ConfigError, match=r"results/exp/ holds the results of another profile file"):
+            check_results_owner(layout, b)
+    finally:
+        os.chdir(cwd)
+    for empty in (None, "", " "):
+        with pytest.raises(ConfigError, match=r"`--config profile=` is empty"):
+            profile_arg({"profile": empty})
+    assert profile_arg({}) == "default"
+
+
+def test_variable_frame_rate_video_warns(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Its average fps is stored and the pulse depends on frame timing: the user is told (chosen over
+    resampling, docs/deviations/data.md), and the cache records it."""
+    from umcl.data.preprocess import pipeline
+    from umcl.data.preprocess.cache import read_cache
+
+    clip = tmp_path / "vfr.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=gray:size=64x64:rate=25", "-frames:v",
+                    "20", "-vf", "setpts='if(lt(N,5),N,N*2)/25/TB'", "-fps_mode", "vfr", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", str(clip)], check=True)
+    monkeypatch.setattr(pipeline, "preprocess_frames", _fake_frames)
+    assert main(["preprocess", str(clip), "--out", str(tmp_path / "c"), "--num-frames", "8"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(rf"{re.escape(str(clip))}: variable frame rate \(frame intervals 40 to 240 ms", err), err
+    assert "variable frame rate" in read_cache(tmp_path / "c" / "vfr.npz")["meta"]["warnings"][0]
+    constant = video(tmp_path / "cfr.mp4", frames=10)
+    assert main(["preprocess", str(constant), "--out", str(tmp_path / "c"), "--num-frames", "8"]) == 0
+    assert "WARNING" not in capsys.readouterr().err
+
+
+def test_truncated_but_decodable_video_warns(tmp_path: Path, monkeypatch, capsys) -> None:
+    from umcl.data.preprocess import pipeline
+
+    full = tmp_path / "full.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=128x128:rate=25", "-frames:v", "200",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(full)], check=True)
+    cut = write(tmp_path / "cut.mp4", full.read_bytes()[: full.stat().st_size * 6 // 10])
+    monkeypatch.setattr(pipeline, "preprocess_frames", _fake_frames)
+    assert main(["preprocess", str(cut), "--out", str(tmp_path / "c"), "--num-frames", "8"]) == 0
+    assert re.search(rf"{re.escape(str(cut))}: the file is damaged or cut short \(ffmpeg: .+\), though its first 8 "
+                     r"frames decode",
+                     capsys.readouterr().err)
+    assert main(["preprocess", str(full), "--out", str(tmp_path / "c"), "--num-frames", "8"]) == 0
+    assert "WARNING" not in capsys.readouterr().err
+
+
+def test_pretrained_encoder_paths_in_run_json_are_absolute(tmp_path: Path, monkeypatch) -> None:
+    """umcl-released's run.json stored the LRNet weights path relative to the working folder, so the
+    run could not be evaluated from another one."""
+    from umcl.training.trainer import build_spec
+
+    monkeypatch.chdir(tmp_path)
+    cfg = {"detectors": {"umcl-released": {"lrnet_weights": "results/p/runs/lrnet/c23/seed0/checkpoints/best.pt",
+                                           "physformer_weights": "results/p/pretrain/encoders.pt"}}}
+    spec = build_spec(cfg, "umcl-released", tmp_path / "m.csv", "c23")
+    assert spec.detector_config["lrnet_weights"] == str(tmp_path / "results/p/runs/lrnet/c23/seed0/checkpoints/best.pt")
+    assert spec.detector_config["physformer_weights"] == str(tmp_path / "results/p/pretrain/encoders.pt")

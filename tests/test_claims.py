@@ -111,7 +111,12 @@ def test_other_printed_number_errors(paper_verdicts: dict) -> None:
 def test_table9_count_is_clip_plus_the_release_layers(paper_verdicts: dict) -> None:
     """175,818,413 = CLIP ViT-B/16, both towers (149,620,737) + the release's layers outside the P-encoder
     (26,197,676); the floor of what runs at test is 0.116 GFLOPs, below the printed 0.141."""
-    from umcl.report.claims.complexity import clip_parameters, release_layers, running_weights, table9_count
+    from umcl.report.claims.complexity import (
+        clip_parameters,
+        release_layers,
+        running_weights,
+        table9_count,
+    )
 
     assert clip_parameters()["total"] == 149_620_737 and sum(release_layers().values()) == 26_197_676
     assert table9_count()["total"] == 175_818_413 and round(175_818_413 / 1e6, 2) == paper_table(9).value("params_m", "UMCL")
@@ -473,7 +478,8 @@ def test_stat_from_cell_stats() -> None:
 def test_render_claims(tmp_path: Path) -> None:
     claim = BY_ID["T7-frames-50"]
     res = _pinned(claim, "in")
-    md, js = render_claims(res, tmp_path / "claims", synthetic=True)
+    md, js = render_claims(res, tmp_path / "claims", synthetic=True, n_bootstrap=2000)
+    assert (md.name, js.name) == ("claims.md", "claims.json")
     data = json.loads(js.read_text())
     by = {c["id"]: c for c in data["claims"]}
     assert by["T7-frames-50"]["verdict"] == HOLDS and by["T3-drop"]["verdict"] == NOT_TESTABLE
@@ -484,3 +490,7 @@ def test_render_claims(tmp_path: Path) -> None:
     assert "Measured (15): 1 holds, 0 contradicted, 0 inconclusive, 14 not testable on this data." in text
     assert "## Calibration: the paper's own numbers as results" in text and "0 contradicted" in text
     assert text.count("| T") == len(CLAIMS) + len(MEASURED)
+    assert "2,000" in text or "2000" in text
+    assert data["bootstrap_resamples"] == 2000
+    md2, _ = render_claims(res, tmp_path / "real", synthetic=False, n_bootstrap=2000)
+    assert "SynthFF" not in md2.read_text().split("## ")[0]

@@ -166,7 +166,7 @@ def test_aggregate_errors():
 
 
 def test_eval_config():
-    assert EvalConfig() == EvalConfig(n_bootstrap=1000, ci=0.95, threshold=0.5, seed=0)
+    assert EvalConfig() == EvalConfig(n_bootstrap=2000, ci=0.95, threshold=0.5, seed=0)
     assert from_dict({"n_bootstrap": 10, "ci": 0.9}, EvalConfig).n_bootstrap == 10
     with pytest.raises(ConfigError, match="ci"):
         EvalConfig(ci=1.5)

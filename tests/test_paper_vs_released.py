@@ -20,7 +20,11 @@ from umcl.metrics import stratified_resamples
 from umcl.models.umcl import UMCLConfig
 from umcl.protocols.keys import DATASET_SLUG
 from umcl.protocols.sheet import build_sheet
-from umcl.protocols.studies import ABLATION_SWITCHES, study_protocols
+from umcl.protocols.studies import (
+    ABLATION_SWITCHES,
+    LEAKAGE_AUDIT_SCORINGS,
+    study_protocols,
+)
 from umcl.protocols.variants import get_variant, released_switch_variant
 from umcl.registry import get_entry
 from umcl.released import RELEASED_CONFIG
@@ -184,7 +188,8 @@ def test_targets_dry_run(profile: str) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     jobs = job_counts(proc.stdout)
     assert jobs["report_paper_vs_released"] == jobs["report_leakage"] == 1
-    assert jobs["evaluate_audit"] == len(layout.wf.seeds_of("leakage"))  # one umcl-released c23 run per seed
+    # one umcl-released c23 run per seed, its checkpoint of each audit scoring (umcl.training.scoring)
+    assert jobs["evaluate_audit"] == len(layout.wf.seeds_of("leakage")) * len(LEAKAGE_AUDIT_SCORINGS)
     sheet = layout.sheet
     runs = set(sheet.runs_of(["paper_vs_released", "leakage"]))
     assert jobs["train"] == len(runs | {r for r in layout.runs(["paper_vs_released", "leakage"])})
@@ -199,3 +204,8 @@ def test_latex_compiles(report: dict, tmp_path) -> None:
     assert all(ord(ch) < 128 for ch in report["tex"]), "non-ASCII left in the LaTeX"
     proc = compile_tex(report["tex"], tmp_path)
     assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_report_states_its_bootstrap_resamples(report: dict) -> None:
+    assert report["json"]["bootstrap_resamples"] == N_BOOT
+    assert f"Bootstrap resamples: {N_BOOT} for every interval of this report" in report["md"]

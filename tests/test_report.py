@@ -169,7 +169,7 @@ def test_every_table_renders_paper_rows_without_results(tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text(yaml.safe_dump({"workflow": {"dataset": "ff++", "root": "/x"}}))
     for t in PROTOCOLS:
         out = tmp_path / t
-        assert umcl_main(["report", t, "--config", str(tmp_path / "c.yaml"), "--out", str(out)]) == 0
+        assert umcl_main(["report", t, "--config", str(tmp_path / "c.yaml"), "--out", str(out), "--paper-only"]) == 0
         data = json.loads(out.with_suffix(".json").read_text())
         assert data["cells_filled"] == 0
         check_latex_structure(out.with_suffix(".tex").read_text(), out.with_suffix(".tex").read_text().count(r"\toprule"))
@@ -249,3 +249,14 @@ def test_every_table_fills_every_cell_we_train(name: str, tmp_path: Path) -> Non
     ours = [ln for ln in out.with_suffix(".md").read_text().splitlines() if "| ours" in ln]
     assert ours and all("±" not in ln for ln in ours)
     assert all(c.strip() != "-" for ln in ours for c in ln.strip("|").split("|")[2:]), ours
+
+
+def test_table_and_claims_state_their_bootstrap_resamples(table: dict) -> None:
+    """The table's notes and JSON, and the claims report built from the same evaluations, name the count."""
+    assert table["json"]["bootstrap_resamples"] == 30
+    assert "Bootstrap resamples: 30 for every interval of this report" in table["md"]
+    out = table["tmp"] / "claims_resamples"
+    assert umcl_main(["report", "claims", "--config", str(table["tmp"] / "config.yaml"), "--evaluations",
+                      *map(str, table["indexes"]), "--out", str(out)]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["bootstrap_resamples"] == 30
+    assert "Bootstrap resamples: 30 for every interval of this report" in out.with_suffix(".md").read_text()

@@ -69,6 +69,7 @@ def test_cli_writes_markdown_and_json(tmp_path: Path) -> None:
     assert "SynthFF" in md and "Deepfakes" in md and "| 0.50" in md
     data = json.loads(out.with_suffix(".json").read_text())
     assert data["cells"][0]["detector"] == "xception" and set(data["admissible"]) == {"0.50"}
+    assert data["bootstrap_resamples"] == [200] and "Bootstrap resamples: 200 for every interval" in md
 
 
 def test_folder_without_evaluations_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

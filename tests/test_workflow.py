@@ -189,39 +189,48 @@ def test_range_errors_stop_snakemake_at_parse(tmp_path: Path) -> None:
 
 
 def test_dry_runs_leave_the_checkout_alone(tmp_path: Path) -> None:
-    """The Snakefile writes the resolved config while it is parsed: a dry run through ``snakemake()``
-    writes it in its own working folder, never in the checkout's results/."""
+    """A dry run writes nothing into results/ (it used to write the resolved config while the Snakefile
+    was parsed); it plans the rule resolve_config instead, and writes nothing in the checkout either."""
     profile = _profile(tmp_path, "evaluation:\n  n_bootstrap: 31\n").rename(tmp_path / "dryrun-hygiene.yaml")
     work = tmp_path / "work"
     work.mkdir()
     proc = snakemake("-n", "--forceall", "stage_evaluate", "--config", f"profile={profile}", work=work)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "n_bootstrap: 31" in (work / "results" / profile.stem / "config.resolved.yaml").read_text()
+    assert job_counts(proc.stdout)["resolve_config"] == 1
+    assert not (work / "results").exists()
     assert not (REPO / "results" / profile.stem).exists()
 
 
 def test_resolved_config_rewritten_only_when_its_content_changes(tmp_path: Path) -> None:
-    """No rule makes the resolved config (snakemake#4166: a rule re-creating a file read through
-    ancient() got scheduled alone, so a config edit needed two runs); it changes only with content."""
+    """The resolved config changes only with its content (snakemake#4166: a rule re-creating a file read
+    through ancient() got scheduled alone, so a config edit needed two runs): the rule resolve_config has
+    no input and no params, so it runs only when the file is missing; edits are written by the onstart
+    handler (never in a dry run) after check_resolved's range checks at parse time."""
     import time
 
     from umcl.config import load_config
-    from umcl.workflow import write_resolved
+    from umcl.workflow import check_resolved, write_resolved
 
     profile = _profile(tmp_path, "evaluation:\n  n_bootstrap: 30\n")
     out = tmp_path / "results" / "config.resolved.yaml"
+    assert check_resolved(load_config(profile), profile, out) and not out.exists()  # checks, writes nothing
     assert write_resolved(load_config(profile), profile, out)
     before = out.stat().st_mtime_ns
     time.sleep(0.01)
+    assert not check_resolved(load_config(profile), profile, out)
     assert not write_resolved(load_config(profile), profile, out) and out.stat().st_mtime_ns == before
     profile.write_text(profile.read_text().replace("30", "40"))
     assert write_resolved(load_config(profile), profile, out) and "n_bootstrap: 40" in out.read_text()
     profile.write_text(profile.read_text().replace("n_bootstrap: 40", "n_bootstrap: 40\ntraining:\n  epochs: 0"))
     with pytest.raises(ConfigError, match="training.epochs"):
+        check_resolved(load_config(profile), profile, out)
+    with pytest.raises(ConfigError, match="training.epochs"):
         write_resolved(load_config(profile), profile, out)
     assert "n_bootstrap: 40" in out.read_text()  # a bad edit leaves the last good file
-    rules = "\n".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
-    assert "rule resolve_config" not in rules
+    snakefile = (REPO / "Snakefile").read_text()
+    rule = snakefile.split("rule resolve_config:")[1].split("\n\n\n")[0]
+    assert "input:" not in rule and "params:" not in rule
+    assert "onstart:" in snakefile
 
 
 def test_schema_in_sync_with_dataclasses() -> None:

@@ -16,6 +16,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 import types
 import typing
 from pathlib import Path
@@ -44,6 +45,44 @@ def deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping that names one key twice (YAML keeps the last silently; a whole section can vanish)."""
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """YAML as users write configs: ``safe_load`` plus two fixes of YAML 1.1's rules.
+
+    - Floats in exponent form without a dot or an exponent sign (``1e-3``, ``5e5``, ``2.0e3``) are
+      numbers, as in YAML 1.2 and Python (YAML 1.1 reads them as strings).
+    - A key given twice in one mapping is an error (:class:`DuplicateKeyError`), not "the last wins".
+    """
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise DuplicateKeyError(None, None, f"duplicate key {key!r} (lines {seen[key]} and {line}): "
+                                            "the later one would silently replace the earlier", key_node.start_mark)
+                seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text with :class:`ConfigLoader` (config files and ``--set`` values)."""
+    return yaml.load(text, Loader=ConfigLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_config_file(path: str | Path) -> dict:
     """One YAML config file as a mapping (``extends:`` not followed).
 
@@ -55,7 +94,11 @@ def read_config_file(path: str | Path) -> dict:
     except UmclError as exc:
         raise ConfigError(exc.message, path, exc.fix) from exc
     try:
-        data = yaml.safe_load(text) or {}
+        data = parse_yaml(text) or {}
+    except DuplicateKeyError as exc:
+        key = str(exc).splitlines()[0].split(" (")[0].removeprefix("duplicate key ")
+        raise ConfigError(str(exc).splitlines()[0], path, f"keep one {key} key in each mapping "
+                          "(merge the two entries)") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML ({str(exc).splitlines()[0]})", path, "fix the YAML syntax") from exc
     if not isinstance(data, dict):

@@ -1,5 +1,11 @@
 """User-facing errors (defined in :mod:`umcl.specs.errors`; this path is kept for the many callers)."""
 
-from umcl.specs.errors import BadVideoError, ConfigError, MissingWeightsError, UmclError
+from umcl.specs.errors import (
+    BadVideoError,
+    ConfigError,
+    EnvironmentFailure,
+    MissingWeightsError,
+    UmclError,
+)
 
-__all__ = ["BadVideoError", "ConfigError", "MissingWeightsError", "UmclError"]
+__all__ = ["BadVideoError", "ConfigError", "EnvironmentFailure", "MissingWeightsError", "UmclError"]

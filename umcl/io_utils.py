@@ -18,6 +18,7 @@ into a one-line :class:`~umcl.errors.UmclError` naming the file and the fix.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -25,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from umcl.errors import UmclError
+from umcl.errors import EnvironmentFailure, UmclError
 
 #: file written into every folder output by :func:`atomic_path` (JSON: kind, files)
 OUTPUT_MARKER = ".umcl-output"
@@ -183,6 +184,49 @@ def write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text)
 
 
+#: errno -> (what it says, the fix) for failures of the machine rather than of the input
+_ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC: ("no space left on the disk", "free space on that disk (or write to another one)"),
+    errno.EDQUOT: ("disk quota exceeded", "free space within your quota (or write to another disk)"),
+    errno.EROFS: ("the file system is read-only", "write to a writable disk"),
+    errno.EACCES: ("permission denied", "make the file or its folder readable and writable for you (chmod)"),
+    errno.EPERM: ("operation not permitted", "make the file or its folder writable for you"),
+    errno.ENOMEM: ("out of memory", "free memory or use fewer workers"),
+    errno.EMFILE: ("too many open files", "raise the open-file limit (ulimit -n) or use fewer workers"),
+    errno.ENFILE: ("too many open files on the system", "close other programs or use fewer workers"),
+}
+
+
+def environment_error(exc: BaseException, path: str | Path, then: str = "") -> EnvironmentFailure | None:
+    """The one-line :class:`EnvironmentFailure` for ``exc`` when the machine failed while working on
+    ``path`` (disk full, permission denied, out of memory: errno in :data:`_ENVIRONMENT_ERRNOS`, or a
+    MemoryError); None for any other exception (then the input itself is at fault). ``then`` is added
+    to the fix (e.g. how to continue)."""
+    if isinstance(exc, MemoryError):
+        said, fix = _ENVIRONMENT_ERRNOS[errno.ENOMEM]
+    elif isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
+        said, fix = _ENVIRONMENT_ERRNOS[exc.errno]
+        said = f"{said} ({errno.errorcode[exc.errno]})"
+    else:
+        return None
+    return EnvironmentFailure(f"cannot go on: {said}", path, fix + (f", then {then}" if then else ""))
+
+
+def unreadable_reason(path: Path) -> str | None:
+    """Why ``path`` cannot be opened although something is there: a symbolic-link loop, a broken link or
+    no permission (None when it simply does not exist)."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop"
+        if exc.errno == errno.EACCES:
+            return "cannot be reached: permission denied on a folder above it"
+        if path.is_symlink():
+            return f"is a broken symbolic link (to {os.readlink(path)})"
+    return None
+
+
 def read_text_file(path: str | Path, what: str, fix: str) -> str:
     """The UTF-8 text of ``path``; a missing, unreadable or binary file is a one-line :class:`UmclError`.
 
@@ -192,15 +236,20 @@ def read_text_file(path: str | Path, what: str, fix: str) -> str:
     if path.is_dir():
         raise UmclError(f"{what} is a folder, not a file", path, fix)
     if not path.is_file():
-        raise UmclError(f"{what} not found", path, fix)
+        reason = unreadable_reason(path)
+        raise UmclError(f"{what} {reason}" if reason else f"{what} not found", path,
+                        "make the link point to the file" if reason and "link" in reason else fix)
     try:
         data = path.read_bytes()
     except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise UmclError(f"cannot read {what}: permission denied", path,
+                            "make it readable for you (chmod u+r) or copy it somewhere readable") from None
         raise UmclError(f"cannot read {what} ({exc.strerror or type(exc).__name__})", path, fix) from exc
     if b"\x00" in data:
         raise UmclError(f"{what} is a binary file, not text", path, fix)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a byte-order mark (spreadsheet exports) is not part of the text
     except UnicodeDecodeError as exc:
         raise UmclError(f"{what} is not UTF-8 text (byte {exc.start})", path, fix) from exc
 

@@ -25,6 +25,7 @@ Multi-seed statistics (mean over seeds, seed spread, frame-level AUC) are in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -32,6 +33,10 @@ import pandas as pd
 
 from umcl.errors import UmclError
 
+#: bootstrap resamples of every interval the suite reports (per-run metrics, tables, claims, studies):
+#: the one place the count is set; no profile overrides it (docs/statistics.md: its Monte-Carlo error
+#: and its cost)
+N_BOOTSTRAP = 2000
 Metric = Callable[[np.ndarray, np.ndarray], float]
 KEY_COLUMNS: tuple[str, ...] = ("dataset", "method", "compression", "id")
 
@@ -191,11 +196,12 @@ def stratified_resamples(labels, n_boot: int, seed: int = 0) -> np.ndarray:
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
     rng = np.random.default_rng(seed)
     real, fake = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
-    out = np.empty((n_boot, y.size), dtype=np.int64)
-    for b in range(n_boot):
-        out[b, :real.size] = rng.choice(real, real.size)
-        out[b, real.size:] = rng.choice(fake, fake.size)
-    return out
+    # one call with a bound per entry draws the same numbers as row by row ``rng.choice(real)``, then
+    # ``rng.choice(fake)`` (tests/test_metrics.py pins it), at a fraction of the time
+    highs = np.r_[np.full(real.size, real.size), np.full(fake.size, fake.size)]
+    offset = np.r_[np.zeros(real.size, dtype=np.int64), np.full(fake.size, real.size)]
+    draws = rng.integers(0, np.broadcast_to(highs, (n_boot, y.size)))
+    return np.r_[real, fake][draws + offset]
 
 
 def percentile_interval(values: np.ndarray, alpha: float) -> tuple[float, float]:
@@ -204,7 +210,7 @@ def percentile_interval(values: np.ndarray, alpha: float) -> tuple[float, float]
     return float(low), float(high)
 
 
-def bootstrap_ci(labels, scores, metric: Metric, n_boot: int = 1000, alpha: float = 0.05,
+def bootstrap_ci(labels, scores, metric: Metric, n_boot: int = N_BOOTSTRAP, alpha: float = 0.05,
                  seed: int = 0) -> tuple[float, float]:
     """Percentile ``1 - alpha`` interval of ``metric`` over stratified video resamples."""
     y, s = _check(labels, scores)
@@ -225,7 +231,7 @@ def metric_functions(threshold: float = 0.5, val_threshold: float | None = None)
     return out
 
 
-def compute_metrics(labels, scores, n_boot: int = 1000, seed: int = 0, threshold: float = 0.5,
+def compute_metrics(labels, scores, n_boot: int = N_BOOTSTRAP, seed: int = 0, threshold: float = 0.5,
                     ci: float = 0.95, val_labels=None, val_scores=None) -> dict:
     """``{auc, acc, bacc, eer, ap}`` each ``{value, ci_low, ci_high}`` (None without bootstrap), plus counts.
 
@@ -245,11 +251,12 @@ def compute_metrics(labels, scores, n_boot: int = 1000, seed: int = 0, threshold
         yv = np.asarray(val_labels)
         out.update(val_threshold=val_threshold, threshold_rule=THRESHOLD_RULE,
                    n_val_real=int((yv == 0).sum()), n_val_fake=int((yv == 1).sum()))
-    resamples = stratified_resamples(y, n_boot, seed) if n_boot > 0 else None
+    draws = None
+    if n_boot > 0:  # the fast replicates (bootstrap_draws: the plain loop's resamples)
+        draws = bootstrap_draws(y, [s], {name: [fn] for name, fn in metrics.items()}, n_boot, seed,
+                                [{"fixed": threshold, "val": val_threshold}])
     for name, fn in metrics.items():
-        low = high = None
-        if resamples is not None:
-            low, high = percentile_interval(np.array([fn(y[i], s[i]) for i in resamples]), 1.0 - ci)
+        low, high = percentile_interval(draws[name], 1.0 - ci) if draws is not None else (None, None)
         out[name] = {"value": fn(y, s), "ci_low": low, "ci_high": high}
     return out
 
@@ -284,3 +291,153 @@ def subset(scores: pd.DataFrame, methods: tuple[str, ...] | None) -> pd.DataFram
     if methods is None:
         return scores
     return scores[(scores["label"] == 0) | scores["method"].isin(list(methods))].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- the bootstrap, one path for every cell
+@dataclass(frozen=True)
+class SeedScores:
+    """One seed's scores, rows grouped by video in the common video order (CSR layout)."""
+
+    scores: np.ndarray
+    labels: np.ndarray
+    starts: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def one_row_per_video(self) -> bool:
+        return self.scores.size == self.counts.size
+
+    def rows(self, videos: np.ndarray) -> np.ndarray:
+        """Row indices of the given videos (repeats kept), all rows of each video, in draw order."""
+        if self.one_row_per_video:
+            return self.starts[videos]
+        c = self.counts[videos]
+        return np.repeat(self.starts[videos] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
+
+
+def draw_counts(labels: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """``(n_boot, n)``: how often each video is drawn in each ``stratified_resamples`` row."""
+    idx = stratified_resamples(labels, n_boot, seed)
+    n = labels.size
+    flat = (idx + n * np.arange(n_boot)[:, None]).ravel()
+    return np.bincount(flat, minlength=n * n_boot).reshape(n_boot, n)
+
+
+# Fast bootstrap: AUC and (balanced) accuracy of a resample depend on the resample only through
+# how often each video is drawn (W), so all n_boot replicates come from matrix products. This is
+# the same statistic as computing the metric on the concatenated rows of each resample
+# (tests/test_aggregate.py checks it against that plain loop).
+Fast = Callable[[np.ndarray], np.ndarray]
+
+
+def _fast_auc(d: SeedScores, labels: np.ndarray) -> Fast:
+    """AUC of every resample: sum over (fake row, real row) pairs of 1[s_f > s_r] + ½·1[s_f = s_r],
+    weighted by the draw counts of their videos, over the number of such pairs."""
+    fake_v, real_v = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    fake_rows = d.rows(fake_v)
+    fake_s, bounds = d.scores[fake_rows], np.cumsum(d.counts[fake_v]) - d.counts[fake_v]
+    pairs = np.empty((fake_v.size, real_v.size))
+    for j, r in enumerate(real_v):
+        real_s = np.sort(d.scores[d.starts[r]:d.starts[r] + d.counts[r]])
+        below = np.searchsorted(real_s, fake_s, side="left")
+        ties = np.searchsorted(real_s, fake_s, side="right") - below
+        pairs[:, j] = np.add.reduceat(below + 0.5 * ties, bounds)
+    n_fake_rows, n_real_rows = d.counts[fake_v].astype(np.float64), d.counts[real_v].astype(np.float64)
+
+    def auc_of(w: np.ndarray) -> np.ndarray:
+        wf, wr = w[:, fake_v], w[:, real_v]
+        return ((wf @ pairs) * wr).sum(axis=1) / ((wf @ n_fake_rows) * (wr @ n_real_rows))
+    return auc_of
+
+
+def _fast_accuracy(d: SeedScores, labels: np.ndarray, threshold: float, balanced: bool) -> Fast:
+    """(Balanced) accuracy of every resample at a fixed threshold (fake when score >= threshold)."""
+    correct = np.add.reduceat(((d.scores >= threshold) == d.labels).astype(np.float64), d.starts)
+    rows = d.counts.astype(np.float64)
+    fake_v, real_v = labels == 1, labels == 0
+
+    def acc_of(w: np.ndarray) -> np.ndarray:
+        if not balanced:
+            return (w @ correct) / (w @ rows)
+        tpr = (w[:, fake_v] @ correct[fake_v]) / (w[:, fake_v] @ rows[fake_v])
+        tnr = (w[:, real_v] @ correct[real_v]) / (w[:, real_v] @ rows[real_v])
+        return (tpr + tnr) / 2.0
+    return acc_of
+
+
+def _fast_curve(d: SeedScores, labels: np.ndarray, kind: str) -> Fast:
+    """EER or AP of every resample from draw-count-weighted cumulative TP/FP at each distinct
+    score (a threshold whose videos were not drawn adds a repeated point: no area, no crossing)."""
+    order = np.argsort(-d.scores, kind="mergesort")
+    s, y = d.scores[order], d.labels[order].astype(np.float64)
+    video = np.repeat(np.arange(labels.size), d.counts)[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]
+
+    def curve_of(w: np.ndarray) -> np.ndarray:
+        wr = w[:, video].astype(np.float64)
+        tps = np.cumsum(wr * y, axis=1)[:, last]
+        fps = np.cumsum(wr * (1.0 - y), axis=1)[:, last]
+        if kind == "ap":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                precision = tps / (tps + fps)
+            drec = np.diff(tps / tps[:, -1:], axis=1, prepend=0.0)
+            return np.where(drec > 0, drec * np.nan_to_num(precision), 0.0).sum(axis=1)
+        zero = np.zeros((w.shape[0], 1))
+        fpr, tpr = np.hstack([zero, fps / fps[:, -1:]]), np.hstack([zero, tps / tps[:, -1:]])
+        g = fpr + tpr - 1.0  # as in metrics.eer_from_roc: first point with g >= 0, else interpolate
+        rows, first = np.arange(w.shape[0]), np.argmax(g >= 0.0, axis=1)
+        i = np.clip(first, 1, g.shape[1] - 1)
+        g0, g1, f0, f1 = g[rows, i - 1], g[rows, i], fpr[rows, i - 1], fpr[rows, i]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            crossing = f0 + g0 / (g0 - g1) * (f1 - f0)
+        return np.where(g[rows, first] == 0.0, fpr[rows, first], crossing)
+    return curve_of
+
+
+def _fast(name: str, d: SeedScores, labels: np.ndarray, thresholds: dict[str, float | None]) -> Fast | None:
+    """The fast bootstrap of a metric by name, or None when it has none (then a plain loop)."""
+    if name in ("eer", "ap"):
+        return _fast_curve(d, labels, name)
+    if name in ("auc", "frame_auc", "video_auc"):
+        return _fast_auc(d, labels)
+    if name in ("acc", "bacc", "acc_val", "bacc_val"):
+        t = thresholds.get("val" if name.endswith("_val") else "fixed")
+        return None if t is None else _fast_accuracy(d, labels, t, balanced=name.startswith("b"))
+    return None
+
+
+def boot_replicates(labels: np.ndarray, data: list[SeedScores], fns: dict[str, list[Metric]], n_boot: int, seed: int,
+          thresholds: list[dict[str, float | None]] | None = None) -> dict[str, np.ndarray]:
+    """``(n_boot,)`` per metric: the mean over seeds of the metric on each stratified resample of the videos
+    (fast path where the metric has one, else the plain loop over resamples)."""
+    thr = thresholds or [{"fixed": None, "val": None}] * len(data)
+    boot = {name: np.zeros(n_boot) for name in fns}
+    slow: dict[str, list[Metric]] = {}
+    w = draw_counts(labels, n_boot, seed)
+    for name, per_seed in fns.items():
+        fast = [_fast(name, d, labels, t) for d, t in zip(data, thr)]
+        if all(f is not None for f in fast):
+            for f in fast:
+                boot[name] += f(w)  # type: ignore[misc]
+        else:
+            slow[name] = per_seed
+    if slow:
+        for b, videos in enumerate(stratified_resamples(labels, n_boot, seed)):
+            for k, d in enumerate(data):
+                rows = d.rows(videos)
+                y, s = d.labels[rows], d.scores[rows]
+                for name, per_seed in slow.items():
+                    boot[name][b] += per_seed[k](y, s)
+    return {name: b / len(data) for name, b in boot.items()}
+
+
+def bootstrap_draws(labels, scores: list[np.ndarray], fns: dict[str, list[Metric]], n_boot: int, seed: int = 0,
+                    thresholds: list[dict[str, float | None]] | None = None) -> dict[str, np.ndarray]:
+    """``(n_boot,)`` per metric name: the metric (``fns[name][k]`` for score vector ``k``) averaged over the
+    per-video score vectors ``scores`` (one per seed, in the order of ``labels``) on each
+    ``stratified_resamples`` row of ``(labels, n_boot, seed)``: the plain loop's replicates, from the fast
+    path where a metric has one. ``thresholds[k]``: vector ``k``'s ``fixed``/``val`` ACC thresholds."""
+    y = np.asarray(labels, dtype=np.int64)
+    ones = np.ones(y.size, dtype=np.int64)
+    data = [SeedScores(np.asarray(s, dtype=np.float64), y, np.arange(y.size), ones) for s in scores]
+    return boot_replicates(y, data, fns, n_boot, seed, thresholds)

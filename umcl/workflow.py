@@ -33,7 +33,7 @@ from typing import get_args
 
 import yaml
 
-from umcl.config import REPO_ROOT, config_hash, load_config, section
+from umcl.config import REPO_ROOT, config_hash, load_config, parse_yaml, section
 from umcl.config_schema import section_classes
 from umcl.errors import ConfigError
 from umcl.io_utils import write_text
@@ -43,16 +43,61 @@ from umcl.protocols.sheet import JobSheet, build_sheet
 from umcl.protocols.variants import get_variant
 from umcl.specs.vocab import USES_PRETRAINED
 from umcl.specs.workflow import MAIN, PRETRAIN_DATA, ClaimsRuns, WorkflowConfig
-from umcl.training.config import training_for
+from umcl.training.config import GUARDS, training_for
 
 DEFAULT_PROFILE = "default"
+#: the first line of results/<profile>/config.resolved.yaml starts so, followed by the profile file
+RESOLVED_HEADER = "# Resolved from "
 #: a report's files; the .html is its Markdown as a page (umcl.report.html) for `snakemake --report`
 REPORT_FORMATS = ("tex", "md", "json", "html")
 
 
+def builtin_profiles() -> dict[str, Path]:
+    """The profiles known by name: ``default`` and every ``config/profiles/NAME.yaml``."""
+    named = {p.stem: p for p in sorted((REPO_ROOT / "config" / "profiles").glob("*.yaml"))}
+    return {DEFAULT_PROFILE: REPO_ROOT / "config" / "default.yaml", **named}
+
+
 def profile_name(profile: str) -> str:
-    """The name used in output paths: a profile name, or a YAML file's stem."""
-    return Path(profile).stem if profile.endswith((".yaml", ".yml")) else profile
+    """The name used in output paths (``results/<name>/``, ``reports/<name>/``): a profile name, or a
+    YAML file's stem. A file named like a built-in profile (``/elsewhere/default.yaml``) that is not that
+    profile's file is refused: it would share the built-in profile's folders and overwrite its runs."""
+    if not profile.endswith((".yaml", ".yml")):
+        return profile
+    path = Path(profile)
+    builtin = builtin_profiles().get(path.stem)
+    if builtin is not None and path.resolve() != builtin.resolve():
+        raise ConfigError(f"profile file is named like the built-in profile '{path.stem}', whose results are "
+                          f"results/{path.stem}/; it would share (and overwrite) them", path,
+                          f"rename the file (e.g. my-{path.stem}{path.suffix}) so that it gets a folder of its own")
+    return path.stem
+
+
+def profile_arg(config: dict) -> str:
+    """The ``profile=`` of ``snakemake --config`` (``default`` when not given); an empty one is refused."""
+    if "profile" not in config:
+        return DEFAULT_PROFILE
+    value = config["profile"]
+    if value is None or not str(value).strip():
+        raise ConfigError("`--config profile=` is empty", fix="write profile=NAME (default or one of "
+                          f"{sorted(builtin_profiles())}) or profile=FILE.yaml, or leave it out for default")
+    return str(value).strip()
+
+
+def check_results_owner(layout: "Layout", profile_path: str | Path) -> None:
+    """Refuse a profile file whose ``results/<name>/`` was made from another file of the same name
+    (its ``config.resolved.yaml`` header says which): the two would overwrite each other's runs."""
+    resolved = Path(layout.resolved_config)
+    if not resolved.is_file():
+        return
+    first = resolved.read_text(errors="replace").split("\n", 1)[0]
+    if not first.startswith(RESOLVED_HEADER):
+        return
+    source = Path(first[len(RESOLVED_HEADER):].rsplit(" (config hash", 1)[0])
+    if source.resolve() != Path(profile_path).resolve():
+        raise ConfigError(f"{layout.results}/ holds the results of another profile file of the same name "
+                          f"({source}); the two would overwrite each other's runs", profile_path,
+                          f"rename the file so that it gets a folder of its own, or move {layout.results}/ away")
 
 
 def profile_file(profile: str) -> Path:
@@ -72,7 +117,8 @@ def profile_file(profile: str) -> Path:
 
 
 def set_key(cfg: dict, assignment: str) -> None:
-    """Apply ``a.b.c=value`` (value parsed as YAML) to ``cfg`` in place."""
+    """Apply ``a.b.c=value`` (value parsed as YAML, as config files are: umcl.config.parse_yaml) to
+    ``cfg`` in place."""
     key, sep, raw = assignment.partition("=")
     if not sep or not key:
         raise ConfigError(f"bad --set '{assignment}'", fix="write --set section.key=value")
@@ -82,7 +128,7 @@ def set_key(cfg: dict, assignment: str) -> None:
         node = node.setdefault(p, {})
         if not isinstance(node, dict):
             raise ConfigError(f"--set '{key}': '{p}' is not a mapping")
-    node[last] = yaml.safe_load(raw)
+    node[last] = parse_yaml(raw)
 
 
 def check_sections(cfg: dict) -> None:
@@ -288,10 +334,11 @@ class Layout:
         exts = REPORT_FORMATS if study == "paper_vs_released" else ("md", "json", "html")
         return [f"{self.report_prefix(study)}.{ext}" for ext in exts]
 
-    def audit_evaluation(self, run: RunKey | str, testset: str) -> str:
-        """The index of a run's cells scored with its leakage-audit checkpoint (``selection_audit.json``)."""
+    def audit_evaluation(self, run: RunKey | str, testset: str, scoring: str) -> str:
+        """The index of a run's cells scored with the checkpoint its leakage audit's ``scoring`` selects
+        (``selection_<scoring>.json``, umcl.training.scoring)."""
         path = run.to_path() if isinstance(run, RunKey) else run
-        return f"{self.results}/eval_audit/{path}/{testset}/evaluation.json"
+        return f"{self.results}/eval_audit/{scoring}/{path}/{testset}/evaluation.json"
 
     def all_report_files(self) -> list[str]:
         return ([f for s in self.wf.studies for f in self.study_files(s)]
@@ -316,25 +363,41 @@ def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:
 
 def resolved_text(cfg: dict, source: str | Path) -> str:
     """The merged config as written to ``results/<profile>/config.resolved.yaml``."""
-    header = f"# Resolved from {source} (config hash {config_hash(cfg)}); generated, do not edit.\n"
+    header = f"{RESOLVED_HEADER}{source} (config hash {config_hash(cfg)}); generated, do not edit.\n"
     return header + yaml.safe_dump(cfg, sort_keys=False)
 
 
-def write_resolved(cfg: dict, source: str | Path, out: str | Path) -> bool:
-    """Range-check every section and write the merged config to ``out``, only when it changed.
+def check_resolved(cfg: dict, source: str | Path, out: str | Path) -> bool:
+    """Whether ``out`` lacks or differs from the merged config; range-check every section then.
 
-    Called by the Snakefile while it is parsed, not by a rule: every step reads this file through
-    ``ancient()`` and re-runs on a hash of just the sections it reads (``params``), and a rule that
-    re-creates a file others read through ``ancient()`` makes Snakemake 9 schedule that rule alone
-    (snakemake/snakemake#4166): after a config edit only the config would be rewritten. Writing it
-    here keeps its mtime unless its content changes, and the range checks (which import torch,
-    10-20 s) run only then. Returns whether the file was (re)written.
+    Called by the Snakefile while it is parsed (a bad value stops even ``snakemake -n`` before any job),
+    writing nothing: a dry run must leave results/ alone. The range checks import torch (10-20 s), so they
+    run only when the content changed."""
+    out = Path(out)
+    if out.is_file() and out.read_text() == resolved_text(cfg, source):
+        return False
+    check_sections(cfg)
+    return True
+
+
+def write_resolved(cfg: dict, source: str | Path, out: str | Path, check: bool = True) -> bool:
+    """Write the merged config to ``out``, only when it changed (after the range checks unless ``check``
+    is False: :func:`check_resolved` ran them). Returns whether the file was (re)written.
+
+    The Snakefile calls it in its ``onstart`` handler, which Snakemake runs only when jobs are about to
+    run (never in a dry run), and the rule ``resolve_config`` when the file is missing. Not a rule that
+    re-runs on a config edit: every step reads this file through ``ancient()`` and re-runs on a hash of
+    just the sections it reads (``params``), and a rule that re-creates a file others read through
+    ``ancient()`` makes Snakemake 9 schedule that rule alone (snakemake/snakemake#4166): after a config
+    edit only the config would be rewritten. Keeping the file's mtime unless its content changes avoids
+    that; the rule runs only when the file is missing, when every step after it runs anyway.
     """
     out = Path(out)
     text = resolved_text(cfg, source)
     if out.is_file() and out.read_text() == text:
         return False
-    check_sections(cfg)
+    if check:
+        check_sections(cfg)
     write_text(out, text)
     return True
 
@@ -355,7 +418,8 @@ def run_settings_hash(cfg: dict, run: RunKey) -> str:
     source recipe < shared ``training`` < ``training.per_detector.<its detector>``, so another detector's
     ``per_detector`` entry never touches it), its detector section, its variant's overlay, and the
     ``pretrain`` section for detectors that start from the pre-trained P-encoder."""
-    parts = {"training": dataclasses.asdict(training_for(cfg, run.detector)),
+    training = {k: v for k, v in dataclasses.asdict(training_for(cfg, run.detector)).items() if k not in GUARDS}
+    parts = {"training": training,
              "detector": (cfg.get("detectors") or {}).get(run.detector),
              "variant": get_variant(run.variant).settings() if run.variant else {}}
     if run.detector in USES_PRETRAINED:

@@ -50,7 +50,7 @@ def _audit(L: Layout) -> list[str]:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("data", ("generate", "compress", "check_data", "manifest", "preprocess"),
+    Stage("data", ("resolve_config", "generate", "compress", "check_data", "manifest", "preprocess"),
           ("umcl/data", "umcl/workflow.py", "workflow/rules/data.smk"),
           ("workflow", "synthff", "compression", "preprocess"),
           deps=lambda L: [], outs=lambda L: [L.resolved_config, *(L.data_dir(p) for p in L.parts)]),
@@ -86,7 +86,9 @@ STAGES: tuple[Stage, ...] = (
 
 def plots(L: Layout) -> list[dict]:
     """``dvc plots show``: Figure 9's affinity curves and each run's training curves (history.csv)."""
-    from umcl.report.figures import affinity_columns  # torch and matplotlib: only for dvc plots
+    from umcl.report.figures import (
+        affinity_columns,  # torch and matplotlib: only for dvc plots
+    )
 
     out: list[dict] = []
     if "figure9" in L.figures:

@@ -26,16 +26,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder (scores.csv, metrics.json)")
     parser.add_argument("--selection", default="selection.json",
                         help="the run's selection record naming the checkpoint to score (default selection.json; "
-                             "selection_audit.json: the leakage audit's other selection, reports/leakage.md)")
+                             "selection_as_released.json, selection_label_prompt.json: the leakage audit's other selections, "
+                             "umcl.training.scoring, reports/leakage.md)")
+    parser.add_argument("--allow-unfinished", action="store_true",
+                        help="score a run whose training did not reach training.epochs (refused otherwise)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     parser.add_argument("--log", help="also log to this file")
 
 
 def run(args: argparse.Namespace) -> int:
-    from umcl.evaluation.predict import evaluate_run
-
     from umcl.config import config_errors_name, section
     from umcl.evaluation.config import EvalConfig
+    from umcl.evaluation.predict import check_finished, evaluate_run
     from umcl.io_utils import check_output_path
 
     check_output_path(args.out, is_dir=True, kind="evaluate")  # never --run or another folder
@@ -43,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else {}
     with config_errors_name(args.config):
         section(config, "evaluation", EvalConfig)  # range errors before any scoring, naming the file
+    if not args.allow_unfinished:
+        check_finished(args.run)
     if args.key or args.tests:
         from umcl.errors import UmclError
         from umcl.evaluation.sheet_eval import evaluate_cells
@@ -62,5 +66,5 @@ def run(args: argparse.Namespace) -> int:
 
         raise UmclError("`umcl evaluate` needs --manifest and --test-compression (or --key, --tests, --manifests)")
     evaluate_run(config, args.run, args.manifest, args.test_compression, args.out, split=args.split,
-                 device=args.device, progress=not args.no_progress)
+                 device=args.device, progress=not args.no_progress, selection_file=args.selection)
     return 0

@@ -23,8 +23,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="tables: resolved config the evaluations were made with")
     parser.add_argument("--evaluations", nargs="+", type=Path, default=[],
                         help="tables: evaluation indexes eval/<run>/evaluation.json written by `umcl evaluate --tests`")
+    parser.add_argument("--paper-only", action="store_true",
+                        help="tables: render the paper's rows without evaluations of ours (refused otherwise "
+                             "when the profile evaluates cells of the table)")
     parser.add_argument("--audit-evaluations", nargs="+", type=Path, default=[],
-                        help="leakage: evaluation indexes of the audit checkpoints (umcl evaluate --selection selection_audit.json)")
+                        help="leakage: evaluation indexes of the audit checkpoints (umcl evaluate --selection "
+                             "selection_<scoring>.json), told apart by the scoring in their provenance")
     parser.add_argument("--tables", nargs="+", type=Path, help="index: the tables' .json summaries")
     parser.add_argument("--results", nargs="+", type=Path,
                         help="difficulty: result folders results/<profile> of the sweep runs")
@@ -61,11 +65,17 @@ def run(args: argparse.Namespace) -> int:
         if args.table == "claims":
             from umcl.report.claims import render_claims
 
-            results = claims_results(build_sheet(wf), read_evaluations(args.evaluations),
-                                     section(cfg, "evaluation", EvalConfig))
-            paths = list(render_claims(results, args.out, synthetic=wf.dataset == "synthff"))
+            ev = section(cfg, "evaluation", EvalConfig)
+            results = claims_results(build_sheet(wf), read_evaluations(args.evaluations), ev)
+            paths = list(render_claims(results, args.out, synthetic=wf.dataset == "synthff", n_bootstrap=ev.n_bootstrap))
             log.info("wrote %s", ", ".join(str(p) for p in paths))
             return 0
+        if (args.table in PROTOCOLS and not args.evaluations and not args.paper_only
+                and build_sheet(wf).cells.get(args.table)):
+            raise UmclError(f"`umcl report {args.table}` got no --evaluations, but {args.config}'s profile "
+                            f"evaluates cells of {args.table}; the table would hold no number of ours",
+                            args.config, "pass the evaluation indexes (--evaluations "
+                            "results/<profile>/eval/<run>/<testset>/evaluation.json ...), or --paper-only")
         common = dict(sheet=build_sheet(wf), wf=wf, profile=args.profile, config_hash=config_hash(cfg),
                       ev=section(cfg, "evaluation", EvalConfig))
         if args.table == "paper_vs_released":

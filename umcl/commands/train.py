@@ -40,6 +40,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from umcl.training.trainer import Trainer, build_spec
 
+    if args.stop_after is not None and args.stop_after < 1:
+        raise UmclError(f"--stop-after must be >= 1 (the epoch to end after), got {args.stop_after}; 0 would "
+                        "end before any epoch and leave no checkpoint", fix="pass --stop-after 1 or more, or drop it")
     check_run_folder(Path(args.out))
     setup_logging(args.log or Path(args.out) / "train.log")  # a failure's one-line error lands here too (cli)
     if args.assignments or args.config_out:
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
                             fix="pass --config BASE.yaml --config-out JOB.yaml (and any --set KEY=VALUE)")
         from umcl.commands.validate_config import validated_config
 
-        validated_config(Path(args.config), args.assignments, args.config_out)
+        validated_config(Path(args.config), args.assignments, args.config_out, option="--config-out")
         args.config = str(args.config_out)  # train from the written file, exactly as by hand
     config = load_config(args.config) if args.config else {}
     flags = [flag for flag, value in (("--seed", args.seed), ("--epochs", args.epochs)) if value is not None]

@@ -124,6 +124,8 @@ class VideoInfo:
     fps: float
     rotation: float
     """Display-matrix rotation, counter-clockwise (ffmpeg's convention: phones store -90 for portrait)."""
+    frame_times_ms: tuple[float, ...] | None = field(default=None, compare=False)
+    """Presentation times of the decoded frames, when the decoder reports them (in-process decoding)."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -136,9 +138,19 @@ def _check_file(path: Path) -> None:
     if path.is_dir():
         raise BadVideoError("is a folder, not a video file", path, "pass the path of one video file")
     if not path.is_file():
-        raise BadVideoError("video file not found", path, "check the path or regenerate the dataset")
+        from umcl.io_utils import unreadable_reason
+
+        reason = unreadable_reason(path)
+        raise BadVideoError(f"video file {reason}" if reason else "video file not found", path,
+                            "make the link point to the video" if reason and "link" in reason
+                            else "check the path or regenerate the dataset")
     if path.stat().st_size == 0:
         raise BadVideoError("video file is empty", path, "delete it and re-run the step that writes it")
+    try:
+        path.open("rb").close()
+    except PermissionError:
+        raise BadVideoError("cannot read the video: permission denied", path,
+                            "make it readable for you (chmod u+r)") from None
 
 
 def _input_info(stderr: bytes, path: Path) -> VideoInfo:

@@ -9,6 +9,7 @@ import training (issue 10, "seams").
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
@@ -123,6 +124,10 @@ class VideoDataset(Dataset):
         self.rows = list(rows)
         self.inputs = tuple(k for k in inputs if k in CACHE_KEY)
         self.num_frames = num_frames
+        #: the clip length most videos have (the manifest's n_frames): without ``num_frames``, a cache of
+        #: another length is named when it is read (a batch of mixed lengths cannot be stacked)
+        counts = Counter(r.n_frames for r in self.rows if r.n_frames)
+        self.usual_frames = counts.most_common(1)[0][0] if counts else None
         self.lq = None
         if any(k.endswith("_lq") for k in self.inputs):
             if lq_rows is None:
@@ -164,6 +169,11 @@ class VideoDataset(Dataset):
                                 f"training.num_frames={self.num_frames}", path,
                                 "lower training.num_frames or preprocess more frames")
             array = array[: self.num_frames]
+        elif key in TIME_KEYS and self.usual_frames is not None and array.shape[0] != self.usual_frames:
+            raise UmclError(f"'{CACHE_KEY[key]}' has {array.shape[0]} frames, but the manifest's videos have "
+                            f"{self.usual_frames}", path, f"re-run `umcl preprocess` for it with --num-frames "
+                            f"{self.usual_frames}, or set training.num_frames to at most "
+                            f"{min(array.shape[0], self.usual_frames)}")
         t = torch.from_numpy(np.ascontiguousarray(array))
         if key in IMAGE_KEYS:
             if t.dtype != torch.uint8 or t.dim() != 4 or t.shape[-1] != 3:

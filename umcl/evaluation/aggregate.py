@@ -39,14 +39,23 @@ What each number is (``Estimate``; the same words are in docs/statistics.md):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 from scipy import stats as _sps
 
 from umcl.errors import UmclError
-from umcl.metrics import Metric, _auc, choose_threshold, metric_functions, percentile_interval, stratified_resamples
+from umcl.metrics import (
+    N_BOOTSTRAP,
+    Metric,
+    SeedScores,
+    _auc,
+    boot_replicates,
+    choose_threshold,
+    metric_functions,
+    percentile_interval,
+)
 
 KEY, LABEL, SCORE = "key", "label", "score"
 
@@ -117,27 +126,6 @@ class CellStats:
                 "metrics": {k: e.to_dict() for k, e in self.estimates.items()}}
 
 
-@dataclass(frozen=True)
-class _Seed:
-    """One seed's scores, rows grouped by video in the common video order (CSR layout)."""
-
-    scores: np.ndarray
-    labels: np.ndarray
-    starts: np.ndarray
-    counts: np.ndarray
-
-    @property
-    def one_row_per_video(self) -> bool:
-        return self.scores.size == self.counts.size
-
-    def rows(self, videos: np.ndarray) -> np.ndarray:
-        """Row indices of the given videos (repeats kept), all rows of each video, in draw order."""
-        if self.one_row_per_video:
-            return self.starts[videos]
-        c = self.counts[videos]
-        return np.repeat(self.starts[videos] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
-
-
 def _table(df: pd.DataFrame, seed: int, what: str) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame):
         raise UmclError(f"{what} scores of seed {seed} are not a table", fix="pass a DataFrame per seed")
@@ -155,14 +143,14 @@ def _table(df: pd.DataFrame, seed: int, what: str) -> pd.DataFrame:
     return df
 
 
-def _align(tables: Mapping[int, pd.DataFrame], what: str, per_video: bool) -> tuple[np.ndarray, list[_Seed]]:
+def _align(tables: Mapping[int, pd.DataFrame], what: str, per_video: bool) -> tuple[np.ndarray, list[SeedScores]]:
     """Video labels in key order and each seed's rows grouped by video; checks the seeds agree."""
     if not tables:
         raise UmclError(f"no {what} scores given", fix="pass at least one seed's scores")
     seeds = sorted(tables)
     keys: np.ndarray | None = None
     labels: np.ndarray | None = None
-    out: list[_Seed] = []
+    out: list[SeedScores] = []
     for seed in seeds:
         df = _table(tables[seed], seed, what)
         per_key = df.groupby(KEY, sort=True)[LABEL].agg(["nunique", "first", "size"])
@@ -184,7 +172,7 @@ def _align(tables: Mapping[int, pd.DataFrame], what: str, per_video: bool) -> tu
                             fix="evaluate every seed on the same manifest")
         order = np.argsort(np.searchsorted(keys, df[KEY].to_numpy()), kind="stable")
         counts = per_key["size"].to_numpy(dtype=np.int64)
-        out.append(_Seed(df[SCORE].to_numpy(dtype=np.float64)[order], df[LABEL].to_numpy(dtype=np.int64)[order],
+        out.append(SeedScores(df[SCORE].to_numpy(dtype=np.float64)[order], df[LABEL].to_numpy(dtype=np.int64)[order],
                          np.cumsum(counts) - counts, counts))
     assert labels is not None
     if labels.min() == labels.max():
@@ -204,98 +192,7 @@ def seed_spread(values: list[float] | tuple[float, ...], level: float = 0.95) ->
     return std, (float(max(0.0, mean - half)), float(min(1.0, mean + half)))
 
 
-def draw_counts(labels: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """``(n_boot, n)``: how often each video is drawn in each ``stratified_resamples`` row."""
-    idx = stratified_resamples(labels, n_boot, seed)
-    n = labels.size
-    flat = (idx + n * np.arange(n_boot)[:, None]).ravel()
-    return np.bincount(flat, minlength=n * n_boot).reshape(n_boot, n)
-
-
-# Fast bootstrap: AUC and (balanced) accuracy of a resample depend on the resample only through
-# how often each video is drawn (W), so all n_boot replicates come from matrix products. This is
-# the same statistic as computing the metric on the concatenated rows of each resample
-# (tests/test_aggregate.py checks it against that plain loop).
-Fast = Callable[[np.ndarray], np.ndarray]
-
-
-def _fast_auc(d: _Seed, labels: np.ndarray) -> Fast:
-    """AUC of every resample: sum over (fake row, real row) pairs of 1[s_f > s_r] + ½·1[s_f = s_r],
-    weighted by the draw counts of their videos, over the number of such pairs."""
-    fake_v, real_v = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
-    fake_rows = d.rows(fake_v)
-    fake_s, bounds = d.scores[fake_rows], np.cumsum(d.counts[fake_v]) - d.counts[fake_v]
-    pairs = np.empty((fake_v.size, real_v.size))
-    for j, r in enumerate(real_v):
-        real_s = np.sort(d.scores[d.starts[r]:d.starts[r] + d.counts[r]])
-        below = np.searchsorted(real_s, fake_s, side="left")
-        ties = np.searchsorted(real_s, fake_s, side="right") - below
-        pairs[:, j] = np.add.reduceat(below + 0.5 * ties, bounds)
-    n_fake_rows, n_real_rows = d.counts[fake_v].astype(np.float64), d.counts[real_v].astype(np.float64)
-
-    def auc_of(w: np.ndarray) -> np.ndarray:
-        wf, wr = w[:, fake_v], w[:, real_v]
-        return ((wf @ pairs) * wr).sum(axis=1) / ((wf @ n_fake_rows) * (wr @ n_real_rows))
-    return auc_of
-
-
-def _fast_accuracy(d: _Seed, labels: np.ndarray, threshold: float, balanced: bool) -> Fast:
-    """(Balanced) accuracy of every resample at a fixed threshold (fake when score >= threshold)."""
-    correct = np.add.reduceat(((d.scores >= threshold) == d.labels).astype(np.float64), d.starts)
-    rows = d.counts.astype(np.float64)
-    fake_v, real_v = labels == 1, labels == 0
-
-    def acc_of(w: np.ndarray) -> np.ndarray:
-        if not balanced:
-            return (w @ correct) / (w @ rows)
-        tpr = (w[:, fake_v] @ correct[fake_v]) / (w[:, fake_v] @ rows[fake_v])
-        tnr = (w[:, real_v] @ correct[real_v]) / (w[:, real_v] @ rows[real_v])
-        return (tpr + tnr) / 2.0
-    return acc_of
-
-
-def _fast_curve(d: _Seed, labels: np.ndarray, kind: str) -> Fast:
-    """EER or AP of every resample from draw-count-weighted cumulative TP/FP at each distinct
-    score (a threshold whose videos were not drawn adds a repeated point: no area, no crossing)."""
-    order = np.argsort(-d.scores, kind="mergesort")
-    s, y = d.scores[order], d.labels[order].astype(np.float64)
-    video = np.repeat(np.arange(labels.size), d.counts)[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]
-
-    def curve_of(w: np.ndarray) -> np.ndarray:
-        wr = w[:, video].astype(np.float64)
-        tps = np.cumsum(wr * y, axis=1)[:, last]
-        fps = np.cumsum(wr * (1.0 - y), axis=1)[:, last]
-        if kind == "ap":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                precision = tps / (tps + fps)
-            drec = np.diff(tps / tps[:, -1:], axis=1, prepend=0.0)
-            return np.where(drec > 0, drec * np.nan_to_num(precision), 0.0).sum(axis=1)
-        zero = np.zeros((w.shape[0], 1))
-        fpr, tpr = np.hstack([zero, fps / fps[:, -1:]]), np.hstack([zero, tps / tps[:, -1:]])
-        g = fpr + tpr - 1.0  # as in metrics.eer_from_roc: first point with g >= 0, else interpolate
-        rows, first = np.arange(w.shape[0]), np.argmax(g >= 0.0, axis=1)
-        i = np.clip(first, 1, g.shape[1] - 1)
-        g0, g1, f0, f1 = g[rows, i - 1], g[rows, i], fpr[rows, i - 1], fpr[rows, i]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            crossing = f0 + g0 / (g0 - g1) * (f1 - f0)
-        return np.where(g[rows, first] == 0.0, fpr[rows, first], crossing)
-    return curve_of
-
-
-def _fast(name: str, d: _Seed, labels: np.ndarray, thresholds: dict[str, float | None]) -> Fast | None:
-    """The fast bootstrap of a metric by name, or None when it has none (then a plain loop)."""
-    if name in ("eer", "ap"):
-        return _fast_curve(d, labels, name)
-    if name in ("auc", "frame_auc", "video_auc"):
-        return _fast_auc(d, labels)
-    if name in ("acc", "bacc", "acc_val", "bacc_val"):
-        t = thresholds.get("val" if name.endswith("_val") else "fixed")
-        return None if t is None else _fast_accuracy(d, labels, t, balanced=name.startswith("b"))
-    return None
-
-
-def _estimate(labels: np.ndarray, data: list[_Seed], fns: dict[str, list[Metric]], n_boot: int, level: float,
+def _estimate(labels: np.ndarray, data: list[SeedScores], fns: dict[str, list[Metric]], n_boot: int, level: float,
               seed: int, thresholds: list[dict[str, float | None]] | None = None
               ) -> dict[str, tuple[tuple[float, ...], tuple[float, float] | None]]:
     """Per-seed values and the bootstrap interval of their mean over seeds, for every metric.
@@ -306,29 +203,10 @@ def _estimate(labels: np.ndarray, data: list[_Seed], fns: dict[str, list[Metric]
     """
     values = {name: tuple(float(f(d.labels, d.scores)) for f, d in zip(per_seed, data))
               for name, per_seed in fns.items()}
-    intervals: dict[str, tuple[float, float] | None] = dict.fromkeys(fns)
     if n_boot == 0:
         return {name: (values[name], None) for name in fns}
-    thr = thresholds or [{"fixed": None, "val": None}] * len(data)
-    boot = {name: np.zeros(n_boot) for name in fns}
-    slow: dict[str, list[Metric]] = {}
-    w = draw_counts(labels, n_boot, seed)
-    for name, per_seed in fns.items():
-        fast = [_fast(name, d, labels, t) for d, t in zip(data, thr)]
-        if all(f is not None for f in fast):
-            for f in fast:
-                boot[name] += f(w)  # type: ignore[misc]
-        else:
-            slow[name] = per_seed
-    if slow:
-        for b, videos in enumerate(stratified_resamples(labels, n_boot, seed)):
-            for k, d in enumerate(data):
-                rows = d.rows(videos)
-                y, s = d.labels[rows], d.scores[rows]
-                for name, per_seed in slow.items():
-                    boot[name][b] += per_seed[k](y, s)
-    intervals = {name: percentile_interval(boot[name] / len(data), 1.0 - level) for name in fns}
-    return {name: (values[name], intervals[name]) for name in fns}
+    boot = boot_replicates(labels, data, fns, n_boot, seed, thresholds)
+    return {name: (values[name], percentile_interval(boot[name], 1.0 - level)) for name in fns}
 
 
 def _check_args(n_boot: int, ci: float) -> None:
@@ -339,7 +217,7 @@ def _check_args(n_boot: int, ci: float) -> None:
 
 
 def aggregate_seeds(test: Mapping[int, pd.DataFrame], val: Mapping[int, pd.DataFrame] | None = None, *,
-                    n_boot: int = 1000, ci: float = 0.95, seed: int = 0, threshold: float = 0.5) -> CellStats:
+                    n_boot: int = N_BOOTSTRAP, ci: float = 0.95, seed: int = 0, threshold: float = 0.5) -> CellStats:
     """Video-level statistics of one cell from each seed's per-video test scores.
 
     ``test``: seed -> scores (``key``, ``label``, ``score``; one row per video; the same videos
@@ -375,7 +253,7 @@ def aggregate_seeds(test: Mapping[int, pd.DataFrame], val: Mapping[int, pd.DataF
                      thresholds, threshold, {s: d.scores.size for s, d in zip(seeds, data)})
 
 
-def frame_level(scores: Mapping[int, pd.DataFrame] | pd.DataFrame, *, n_boot: int = 1000, ci: float = 0.95,
+def frame_level(scores: Mapping[int, pd.DataFrame] | pd.DataFrame, *, n_boot: int = N_BOOTSTRAP, ci: float = 0.95,
                 seed: int = 0) -> CellStats:
     """Frame/block-level and video-level AUC from per-frame (or per-block) scores.
 
@@ -398,7 +276,7 @@ def frame_level(scores: Mapping[int, pd.DataFrame] | pd.DataFrame, *, n_boot: in
 
     # a drawn video brings all its frames, so pooling the resampled frames per video equals
     # resampling the per-video means: video_auc uses the pooled scores with the same resamples
-    pooled = [_Seed(np.add.reduceat(d.scores, d.starts) / d.counts, labels, np.arange(labels.size),
+    pooled = [SeedScores(np.add.reduceat(d.scores, d.starts) / d.counts, labels, np.arange(labels.size),
                     np.ones(labels.size, dtype=np.int64)) for d in data]
     raw = _estimate(labels, data, {"frame_auc": [_auc] * len(data)}, n_boot, ci, seed)
     raw.update(_estimate(labels, pooled, {"video_auc": [_auc] * len(data)}, n_boot, ci, seed))

@@ -5,14 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from umcl.errors import ConfigError
+from umcl.metrics import N_BOOTSTRAP
+
+
+def resamples_note(n_boot: int) -> str:
+    """The sentence every report carries about its number of bootstrap resamples."""
+    if n_boot == 0:
+        return "Bootstrap resamples: 0 (no intervals)."
+    text = f"Bootstrap resamples: {n_boot:,} for every interval of this report (stratified over the test videos)."
+    if n_boot < N_BOOTSTRAP:
+        text += (f" Fewer than the suite's {N_BOOTSTRAP:,}: the intervals' endpoints carry more Monte-Carlo error "
+                 "than docs/statistics.md states.")
+    return text
 
 
 @dataclass(frozen=True)
 class EvalConfig:
     """How test scores become reported numbers (video level; see umcl.metrics)."""
 
-    n_bootstrap: int = 1000
-    """Bootstrap resamples for the confidence intervals (0 = no intervals)."""
+    n_bootstrap: int = N_BOOTSTRAP
+    """Bootstrap resamples for the confidence intervals (0 = no intervals); :data:`N_BOOTSTRAP`."""
     ci: float = 0.95
     """Confidence level of the percentile intervals."""
     threshold: float = 0.5

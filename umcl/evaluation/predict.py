@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -68,7 +67,7 @@ def load_run(run: str | Path, device: str = "auto", selection_file: str = "selec
     """Rebuild a run's detector from its ``run.json`` and load ``best.pt`` (the selected epoch).
 
     ``selection_file``: another selection record of the run and the checkpoint it names (the leakage
-    audit's ``selection_audit.json`` → ``checkpoints/best_audit.pt``)."""
+    audit's ``selection_as_released.json`` → ``checkpoints/best_as_released.pt``, umcl.training.scoring)."""
     run = Path(run)
     info = read_run(run)
     selection = read_selection(run, selection_file)
@@ -81,19 +80,45 @@ def load_run(run: str | Path, device: str = "auto", selection_file: str = "selec
     if state.get("epoch") != selection["epoch"]:
         raise UmclError(f"best.pt holds epoch {state.get('epoch')} but selection.json names epoch "
                         f"{selection['epoch']}", run, "re-run or resume `umcl train` to rewrite them")
+    fix = "put the run's own checkpoint back (or retrain the run with `umcl train`)"
+    if state.get("detector", info["detector"]) != info["detector"]:
+        raise UmclError(f"checkpoint of detector {state['detector']!r}, but run.json says the run trains "
+                        f"{info['detector']!r}", best, fix)
     model = build_detector(info["detector"], info["detector_config"])
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError, TypeError) as exc:
+        raise UmclError(f"checkpoint weights do not fit detector {info['detector']!r} of run.json "
+                        f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})",
+                        best, fix) from None
     dev = resolve_device(device, DistInfo())
     model.to(dev)
     return LoadedRun(info, selection, train_cfg, model, dev)
 
 
+def check_finished(run: str | Path) -> None:
+    """Refuse a run whose training did not reach ``training.epochs`` (interrupted, still training, or
+    stopped by an error): its ``history.json`` (written after every epoch) is shorter than run.json's
+    ``training.epochs``. Its selection is that of the epochs done so far, not of the run."""
+    run = Path(run)
+    info = read_run(run)
+    path = run / "history.json"
+    fix = ("finish it with `umcl train ... --out RUN --resume`, or pass --allow-unfinished to score the "
+           "epochs done so far")
+    history = read_json_file(path, "history.json", fix) if path.is_file() else []
+    done = max((r.get("epoch", 0) for r in history if isinstance(r, dict)), default=0) if isinstance(history, list) else 0
+    wanted = info["training"].get("epochs") if isinstance(info["training"], dict) else None
+    if isinstance(wanted, int) and done < wanted:
+        raise UmclError(f"training did not finish: {done} of {wanted} epochs done (history.json)", run, fix)
+
+
 def evaluate_run(config: dict, run: str | Path, manifest: str | Path, test_compression: str,
                  out: str | Path, split: str = "test", device: str = "auto",
-                 progress: bool = True) -> dict:
-    """Write ``out/scores.csv`` (one row per video) and ``out/metrics.json`` atomically; return the metrics."""
+                 progress: bool = True, selection_file: str = "selection.json") -> dict:
+    """Write ``out/scores.csv`` (one row per video) and ``out/metrics.json`` atomically; return the metrics.
+    ``selection_file``: which selection record names the checkpoint (:func:`load_run`)."""
     run = Path(run)
-    loaded = load_run(run, device)
+    loaded = load_run(run, device, selection_file)
     info, selection, train_cfg, model, dev = (loaded.info, loaded.selection, loaded.train_cfg, loaded.model,
                                               loaded.device)
     rows = read_rows(manifest)
@@ -110,7 +135,7 @@ def evaluate_run(config: dict, run: str | Path, manifest: str | Path, test_compr
         "manifest": str(Path(manifest).resolve()), "n_videos": len(scores),
         "selected_epoch": selection["epoch"], "selection_split": selection["split"],
         "selection_metric": selection["metric"], "selection_value": selection["value"],
-        "run": str(run.resolve()), "run_fingerprint": info["fingerprint"],
+        "selection_record": selection_file, "run": str(run.resolve()), "run_fingerprint": info["fingerprint"],
         "config_hash": config_hash(config), "train_commit": info.get("commit"), "commit": git_commit(),
         "evaluation": dataclasses.asdict(ev),
     }

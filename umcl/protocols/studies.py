@@ -12,8 +12,9 @@
   umcl.protocols.variants), one run per ``workflow.released_ablation`` switch, trained and tested on
   FF++ c23; :data:`ABLATION_SWITCHES` are the two the report asks for when none are configured.
 * ``leakage``: panel ``selection``: the ``umcl-released`` c23 run (its ``training.selection_audit`` keeps
-  the checkpoint the release's label-seeing validation picks; ``umcl evaluate --selection
-  selection_audit.json`` scores it, Layout.audit_evaluation); panel ``cpml``: CPML label-free (Table 3's
+  the checkpoints that :data:`LEAKAGE_AUDIT_SCORINGS` pick, umcl.training.scoring: the release's
+  label-seeing validation and eval mode with the label's prompt; ``umcl evaluate --selection
+  selection_<scoring>.json`` scores each, Layout.audit_evaluation); panel ``cpml``: CPML label-free (Table 3's
   run) and with its published label-fed classifier (variant ``labelFed``, when ``workflow.leakage_cpml``);
   panel ``prompt``: each text-reading model tested with the label-free default prompt and with the
   ``leakage_audit`` prompt policy (the true label's prompts; a test-time condition, no retraining).
@@ -27,6 +28,7 @@ from __future__ import annotations
 from umcl.protocols.keys import CLEAN, Selection
 from umcl.protocols.spec import CellDecl, Model, Protocol
 from umcl.protocols.variants import released_switch_variant
+from umcl.specs.condition_keys import LABEL_PROMPT_CONDITION
 from umcl.specs.vocab import FF_METHODS, method_abbrev
 
 FF = "ff++"
@@ -41,8 +43,12 @@ UMCL_MODELS: dict[str, Model] = {"UMCL (paper)": Model("umcl"), "UMCL (released)
 ABLATION_SWITCHES: tuple[str, ...] = ("lrnet_feature_noise", "contrastive_views")
 #: the ablation's (and the leakage audit's) training and test selection
 C23 = Selection(FF, "c23")
-#: the leakage-audit prompt policy as a test-time condition key (umcl.conditions)
-LEAKAGE_CONDITION = "policy-leakage-audit"
+#: the leakage-audit prompt policy as a test-time condition key (umcl.conditions), the same
+#: condition as the audit's ``label_prompt`` validation scoring
+LEAKAGE_CONDITION = LABEL_PROMPT_CONDITION
+#: the leakage audit's validation scorings besides the run's own label-free one (umcl.training.scoring),
+#: each a second checkpoint of the selection run, scored at test time (workflow rule evaluate_audit)
+LEAKAGE_AUDIT_SCORINGS: tuple[str, ...] = ("label_prompt", "as_released")
 #: the studies' report kinds (Layout.study_files)
 STUDIES: tuple[str, ...] = ("paper_vs_released", "leakage")
 

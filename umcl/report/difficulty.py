@@ -26,6 +26,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from umcl.errors import UmclError
+from umcl.evaluation.config import resamples_note
 from umcl.io_utils import write_json, write_text
 from umcl.metrics import auc, subset
 from umcl.report.render import SYNTHETIC_NOTE, read_evaluations
@@ -52,6 +53,8 @@ class SweepCell:
     n_real: int
     n_fake: int
     per_method_auc: dict[str, float] = field(default_factory=dict)
+    #: bootstrap resamples behind ``auc_ci`` (the evaluation's ``n_boot``)
+    n_boot: int | None = None
 
     @property
     def verdict(self) -> str:
@@ -111,7 +114,7 @@ def read_sweep(result_roots: list[str | Path]) -> list[SweepCell]:
                 test=key.test.compression, seed=key.run.seed, auc=100 * m["auc"]["value"],
                 auc_ci=None if lo is None or hi is None else (100 * lo, 100 * hi), acc=100 * m["acc"]["value"],
                 n_real=int(m.get("n_real", 0)), n_fake=int(m.get("n_fake", 0)),
-                per_method_auc=per_method_auc(scores, rec.scores)))
+                per_method_auc=per_method_auc(scores, rec.scores), n_boot=m.get("n_boot")))
     return sorted(cells, key=lambda c: (c.difficulty, c.detector, c.train, c.test, c.seed))
 
 
@@ -170,11 +173,13 @@ def render_markdown(cells: list[SweepCell], provenance: list[str]) -> str:
 def write_sweep(result_roots: list[str | Path], out_prefix: str | Path) -> list[Path]:
     """Read the sweep runs and write ``<out_prefix>.md`` and ``.json`` (atomic writes)."""
     cells = read_sweep(result_roots)
-    provenance = ["Runs: " + ", ".join(f"`{Path(r).as_posix()}`" for r in result_roots) + "."]
+    boots = sorted({c.n_boot for c in cells if c.n_boot is not None})
+    provenance = ["Runs: " + ", ".join(f"`{Path(r).as_posix()}`" for r in result_roots) + ".",
+                  *(resamples_note(n) for n in boots)]
     out_prefix = Path(out_prefix)
     md, js = out_prefix.with_suffix(".md"), out_prefix.with_suffix(".json")
     write_text(md, render_markdown(cells, provenance))
-    write_json(js, {"runs": [Path(r).as_posix() for r in result_roots],
+    write_json(js, {"runs": [Path(r).as_posix() for r in result_roots], "bootstrap_resamples": boots,
                     "admissible": {f"{d:.2f}": v for d, v in admissible(cells).items()},
                     "cells": [{**asdict(c), "verdict": c.verdict} for c in cells]})
     return [md, js]

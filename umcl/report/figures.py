@@ -18,7 +18,7 @@ the points for small test sets (the JSON records the value used).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -126,6 +126,8 @@ def _save(fig, prefix: Path, data: dict | pd.DataFrame, numbers: dict, caption: 
             with open(tmp, "wb") as fh:
                 np.savez(fh, **data)
         paths.append(prefix.with_suffix(".npz"))
+    numbers = {**numbers, "bootstrap_resamples": None}  # stated like every report's; no number here is resampled
+    caption = caption.rstrip() + "\n\nBootstrap resamples: none (no number of this figure has a bootstrap interval)."
     for ext, text in (("json", json.dumps(numbers, indent=2, sort_keys=True, default=str) + "\n"),
                       ("md", caption.rstrip() + "\n")):
         with atomic_path(prefix.with_suffix(f".{ext}"), kind="figure") as tmp:

@@ -2,12 +2,14 @@
 
 Three parts, from the ``leakage`` study's evaluations (umcl.protocols.studies):
 
-(a) Checkpoint selection. The ``umcl-released`` run trains once and scores its validation split both ways
-    every epoch (``training.selection_audit``, umcl.training.trainer): label-free (eval mode, the run's own
-    selection, ``checkpoints/best.pt``) and as released (training mode, so the true label's prompt reaches
-    the classifier; ``checkpoints/best_audit.pt``). For each selection: the epoch it picks, the validation
-    AUC it saw, the label-free validation AUC of that checkpoint, and its test AUC; then the paired test
-    difference as-released − label-free.
+(a) Checkpoint selection. The ``umcl-released`` run trains once and scores its validation split three ways
+    every epoch (``training.selection_audit``, umcl.training.scoring): label-free (eval mode, the run's own
+    selection, ``checkpoints/best.pt``), eval mode with the label's prompt (``label_prompt``) and as
+    released (training mode, so the true label's prompt reaches the classifier, with dropout, batch
+    statistics and landmark zeroing on; ``as_released``); each audit scoring keeps its own checkpoint. For
+    each selection: the epoch it picks, the validation AUC it saw, the label-free validation AUC of that
+    checkpoint, and its test AUC; then the paired test differences that split the as-released gain:
+    the label's share (label_prompt − label_free) and training mode's (as_released − label_prompt).
 (b) CPML's published label-fed classifier (variant ``labelFed``) against its label-free training.
 (c) Each text-reading model tested with the ``leakage_audit`` prompt policy (the true label's prompts)
     against the label-free default prompt: a test-time condition, same trained model.
@@ -17,14 +19,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from umcl.evaluation.config import EvalConfig
+from umcl.evaluation.config import EvalConfig, resamples_note
 from umcl.io_utils import write_json
 from umcl.metrics import compute_metrics
 from umcl.protocols.sheet import JobSheet
-from umcl.report.cells import format_cell, legend
+from umcl.report.cells import legend
 from umcl.report.html import write_markdown
-from umcl.report.render import SYNTHETIC_NOTE, _scores, provenance_line, read_evaluations
-from umcl.report.studies import CellReader, cells_by_decl, diff_legend, est_dict, paired_difference
+from umcl.report.render import (
+    SYNTHETIC_NOTE,
+    _scores,
+    provenance_line,
+    read_evaluations,
+)
+from umcl.report.studies import (
+    CellReader,
+    cells_by_decl,
+    diff_legend,
+    est_dict,
+    paired_difference,
+)
 
 STUDY = "leakage"
 
@@ -36,17 +49,46 @@ def _fmt(est: dict | None) -> str:
     return f"{100 * est['value']:.1f}{ci}"
 
 
-def _selection_part(sheet: JobSheet, records, audit_records, ev: EvalConfig, reader: CellReader) -> list[dict]:
-    """Part (a): one row per selection (label-free, as released) of each seed-aggregated selection cell."""
+#: part (a)'s rows: scoring (umcl.training.scoring) -> row name, the run's own label-free selection first
+SELECTIONS: dict[str, str] = {"label_free": "label-free (this suite)",
+                              "label_prompt": "eval mode, label's prompt",
+                              "as_released": "as released (label's prompt, train mode)"}
+#: part (a)'s paired test-AUC differences: name -> (reference scoring, other scoring)
+SHARES: dict[str, tuple[str, str]] = {"label's share": ("label_free", "label_prompt"),
+                                      "training mode's share": ("label_prompt", "as_released"),
+                                      "as released − label-free": ("label_free", "as_released")}
+
+
+def by_scoring(records: dict) -> dict[str, dict]:
+    """Audit evaluation records split by the scoring of the selection that named their checkpoint."""
+    out: dict[str, dict] = {}
+    for key, rec in records.items():
+        out.setdefault(rec.metrics["provenance"].get("selection_scoring", "label_free"), {})[key] = rec
+    return out
+
+
+def _read_audit(paths: list[str | Path]) -> dict[str, dict]:
+    """The audit evaluation indexes by scoring (each scoring's checkpoint scores the same cells)."""
+    out: dict[str, dict] = {}
+    for path in paths:
+        for scoring, recs in by_scoring(read_evaluations([path])).items():
+            out.setdefault(scoring, {}).update(recs)
+    return out
+
+
+def _selection_part(sheet: JobSheet, records, audit_records: dict[str, dict], ev: EvalConfig) -> list[dict]:
+    """Part (a): one row per scoring's selection of each seed-aggregated selection cell, and the paired
+    test-AUC differences that split the as-released gain into the label's share and training mode's."""
     out = []
+    sources = {"label_free": records, **{s: audit_records.get(s, {}) for s in SELECTIONS if s != "label_free"}}
     for (panel, row, col), cell in cells_by_decl(sheet, STUDY).items():
         if panel != "selection":
             continue
-        audit = CellReader(audit_records, ev)
-        sides = {"label-free (this suite)": (reader, records), "as released (label's prompt, train mode)": (audit, audit_records)}
-        entry = {"model": row[0], "test": col[0], "selections": {}, "missing": []}
+        entry = {"model": row[0], "test": col[0], "selections": {}, "missing": [], "shares": {}}
         scores = {}
-        for name, (rd, recs) in sides.items():
+        for scoring, name in SELECTIONS.items():
+            recs = sources[scoring]
+            rd = CellReader(recs, ev)
             stats = rd.stats(cell)
             if stats is None:
                 entry["missing"].append(name)
@@ -59,10 +101,11 @@ def _selection_part(sheet: JobSheet, records, audit_records, ev: EvalConfig, rea
                 "scoring": sorted({p.get("selection_scoring", "label_free") for p in prov}),
                 "val_auc_seen": [p["selection_value"] for p in prov],
                 "val_auc_label_free": val_auc, "test_auc": est_dict(stats, "auc")}
-            scores[name] = rd.scores(cell)
-        if len(scores) == 2:
-            a, b = scores.values()
-            entry["test_auc_difference"] = paired_difference(a, b, "auc", ev).to_dict()
+            scores[scoring] = rd.scores(cell)
+        for name, (a, b) in SHARES.items():
+            entry["shares"][name] = (paired_difference(scores[a], scores[b], "auc", ev).to_dict()
+                                     if a in scores and b in scores else None)
+        entry["test_auc_difference"] = entry["shares"]["as released − label-free"]
         out.append(entry)
     return out
 
@@ -89,9 +132,10 @@ def _partner(ref_row: tuple, row: tuple, panel: str) -> bool:
     return row[0] == "CPML (label-fed classifier)"  # cpml: the label-fed variant against the label-free run
 
 
-def build(sheet: JobSheet, records, audit_records, ev: EvalConfig) -> dict:
+def build(sheet: JobSheet, records, audit_records: dict[str, dict], ev: EvalConfig) -> dict:
+    """Every part's numbers; ``audit_records``: the audit evaluations by scoring (:func:`by_scoring`)."""
     reader = CellReader(records, ev)
-    return {"selection": _selection_part(sheet, records, audit_records, ev, reader),
+    return {"selection": _selection_part(sheet, records, audit_records, ev),
             "cpml": _pairs(sheet, "cpml", reader, lambda r: r[0] == "CPML (label-free)"),
             "prompt": _pairs(sheet, "prompt", reader, lambda r: r[1] == "label-free prompt"),
             "missing": sheet.missing.get(STUDY),
@@ -106,7 +150,8 @@ def _d(d: dict | None) -> str:
 
 
 def render_markdown(built: dict, notes: list[str]) -> str:
-    lines = ["# Label leakage audit", "", "## (a) Checkpoint selection: as released vs label-free", "",
+    lines = ["# Label leakage audit", "", "## (a) Checkpoint selection: label-free, eval mode with the label's prompt, "
+             "as released", "",
              "| Model | Selection | Epoch(s) picked | Val AUC it saw | Val AUC label-free | Test AUC |",
              "|---|---|---|---|---|---|"]
     for e in built["selection"]:
@@ -116,7 +161,9 @@ def render_markdown(built: dict, notes: list[str]) -> str:
                          f"{', '.join(f'{100 * v:.1f}' for v in s['val_auc_label_free'])} | {_fmt(s['test_auc'])} |")
         for name in e["missing"]:
             lines.append(f"| {e['model']} | {name} | not evaluated on this profile | | | |")
-        lines += ["", f"Test AUC, as released − label-free selection: {_d(e.get('test_auc_difference'))} points."]
+        lines += ["", "| Test AUC difference | Selections compared | Points |", "|---|---|---|"]
+        lines += [f"| {name} | {SELECTIONS[b]} − {SELECTIONS[a]} | {_d(e['shares'][name])} |"
+                  for name, (a, b) in SHARES.items()]
     if not built["selection"]:
         lines.append("Not built on this profile.")
     for title, key in (("(b) CPML: published label-fed classifier vs label-free training", "cpml"),
@@ -135,13 +182,18 @@ def write_report(evaluations: list[str | Path], audit_evaluations: list[str | Pa
                  sheet: JobSheet, wf, profile: str, config_hash: str, ev: EvalConfig) -> list[Path]:
     """Render ``<out_prefix>.{md,json}``."""
     records = read_evaluations(evaluations)
-    audit = read_evaluations(audit_evaluations)
+    audit = _read_audit(audit_evaluations)
     built = build(sheet, records, audit, ev)
     notes = [provenance_line(wf.dataset, profile, records, config_hash),
-             "(a) is one training run scoring its validation split both ways every epoch; the label-free scoring "
-             "is the run's own selection, the as-released scoring only picks a second checkpoint (its training "
-             "is unchanged by it). (b) trains CPML a second time with the label-fed classifier. (c) retrains "
-             "nothing.", diff_legend(ev), legend("ci", built["stats"])]
+             "(a) is one training run scoring its validation split three ways every epoch; the label-free scoring "
+             "is the run's own selection, the other two only pick further checkpoints (each pass leaves the model "
+             "bit-identical, so the training is unchanged by them and an epoch two scorings both pick gives the "
+             "same checkpoint). The label's share is eval mode with the label's prompt − label-free; training "
+             "mode's share (dropout, batch statistics, landmark zeroing, and training's prompt draw, a valid "
+             "prompt of the label's class or an invalid one, in place of the mean of the class's prompts) is as "
+             "released − eval mode with the label's prompt. (b) trains CPML a second time with the label-fed "
+             "classifier. (c) retrains nothing.", diff_legend(ev), legend("ci", built["stats"]),
+             resamples_note(ev.n_bootstrap)]
     if wf.dataset == "synthff":
         notes.insert(0, SYNTHETIC_NOTE)
     if built["missing"]:
@@ -151,5 +203,6 @@ def write_report(evaluations: list[str | Path], audit_evaluations: list[str | Pa
     out = Path(out_prefix)
     paths = [out.with_suffix(".md"), out.with_suffix(".json"), out.with_suffix(".html")]
     write_markdown(paths[0], render_markdown(built, notes))  # and its .html page
-    write_json(paths[1], {"report": STUDY, "title": "Label leakage audit (measured)", "notes": notes, **{k: v for k, v in built.items() if k != "stats"}})
+    write_json(paths[1], {"report": STUDY, "title": "Label leakage audit (measured)", "notes": notes,
+                          "bootstrap_resamples": ev.n_bootstrap, **{k: v for k, v in built.items() if k != "stats"}})
     return paths

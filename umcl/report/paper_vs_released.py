@@ -13,13 +13,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from umcl.evaluation.config import EvalConfig
+from umcl.evaluation.config import EvalConfig, resamples_note
 from umcl.io_utils import write_json, write_text
 from umcl.protocols.sheet import JobSheet
 from umcl.protocols.studies import ABLATION_SWITCHES, UMCL_MODELS
 from umcl.report.cells import format_cell, legend
 from umcl.report.html import write_markdown
-from umcl.report.render import SELECTION_NOTE, SYNTHETIC_NOTE, provenance_line, read_evaluations, tex_escape
+from umcl.report.render import (
+    SELECTION_NOTE,
+    SYNTHETIC_NOTE,
+    provenance_line,
+    read_evaluations,
+    tex_escape,
+)
 from umcl.report.studies import CellReader, cells_by_decl, diff_legend, est_dict
 from umcl.specs.vocab import COMPRESSIONS, FF_METHODS, method_abbrev
 
@@ -118,7 +124,7 @@ def notes_of(built: dict, records, ev: EvalConfig, wf, profile: str, cfg_hash: s
              "Paper: umcl (the paper's description); released: umcl-released (the authors' code switch by switch, "
              "docs/deviations/released.md). Both are trained on the same data, seeds and selections, both "
              "selected label-free on the validation split; the paper's UMCL runs are Table 3's and Table 6's.",
-             diff_legend(ev), legend("ci", built["stats"]), SELECTION_NOTE]
+             diff_legend(ev), legend("ci", built["stats"]), resamples_note(ev.n_bootstrap), SELECTION_NOTE]
     if wf.dataset == "synthff":
         notes.insert(0, SYNTHETIC_NOTE)
     if built["missing"]:
@@ -181,5 +187,5 @@ def write_report(evaluations: list[str | Path], out_prefix: str | Path, *, sheet
     paths = [out.with_suffix(s) for s in (".tex", ".md", ".json", ".html")]
     write_text(paths[0], render_latex(built, notes))
     write_markdown(paths[1], render_markdown(built, notes))  # and its .html page
-    write_json(paths[2], _json(built, notes))
+    write_json(paths[2], {**_json(built, notes), "bootstrap_resamples": ev.n_bootstrap})
     return paths

@@ -32,12 +32,12 @@ from tabulate import tabulate
 
 from umcl.errors import UmclError
 from umcl.evaluation.aggregate import aggregate_seeds
-from umcl.evaluation.config import EvalConfig
+from umcl.evaluation.config import EvalConfig, resamples_note
 from umcl.io_utils import read_json_file, write_json, write_text
 from umcl.metrics import subset
 from umcl.protocols.keys import EvalKey
 from umcl.protocols.sheet import JobSheet, TableCell
-from umcl.protocols.spec import CellDecl, Protocol
+from umcl.protocols.spec import Protocol
 from umcl.protocols.tables import get_protocol
 from umcl.report.cells import format_cell, legend, threshold_legend
 from umcl.report.claims.address import ADDRESSABLE
@@ -461,7 +461,7 @@ def write_table(table: str, evaluations: list[str | Path], out_prefix: str | Pat
         notes.append(f"Only the paper's rows are shown: {missing}.")
     if dataset == "synthff":
         notes.insert(0, SYNTHETIC_NOTE)
-    notes += [*legend_lines(built, ev), SELECTION_NOTE]
+    notes += [*legend_lines(built, ev), resamples_note(ev.n_bootstrap), SELECTION_NOTE]
     counts = test_counts(built)
     if counts:
         notes.append(counts)
@@ -469,7 +469,7 @@ def write_table(table: str, evaluations: list[str | Path], out_prefix: str | Pat
     paths = [out_prefix.with_suffix(s) for s in (".tex", ".md", ".json", ".html")]
     write_text(paths[0], render_latex(built, notes))
     write_markdown(paths[1], render_markdown(built, paper, notes))  # and its .html page
-    write_json(paths[2], summary(built, notes, missing))
+    write_json(paths[2], {**summary(built, notes, missing), "bootstrap_resamples": ev.n_bootstrap})
     return paths
 
 
@@ -518,7 +518,9 @@ def write_index(tables: list[str | Path], out: str | Path, profile: str) -> Path
                          + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".")
             continue
         if "figure" in data:  # reports/figureN.json (umcl.report.figures)
-            from umcl.report.figures import figure_index_line  # torch and matplotlib: only for a figure
+            from umcl.report.figures import (
+                figure_index_line,  # torch and matplotlib: only for a figure
+            )
 
             lines.append(figure_index_line(path, data))
             continue

@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from umcl.errors import UmclError
+from umcl.evaluation.aggregate import bootstrap_draws
 from umcl.evaluation.config import EvalConfig
-from umcl.metrics import metric_functions, percentile_interval, stratified_resamples, subset
+from umcl.metrics import metric_functions, percentile_interval, subset
 from umcl.protocols.keys import EvalKey
 from umcl.protocols.sheet import JobSheet, TableCell
 from umcl.report.render import CellRecord, _scores, cell_stats
@@ -80,17 +81,13 @@ def paired_difference(a: Mapping[int, pd.DataFrame], b: Mapping[int, pd.DataFram
         raise UmclError("the common test videos of a difference are all of one class")
     scores = [x["score"].to_numpy(dtype=np.float64) for x in aligned]
     na = len(a)
-
-    def diff(idx: np.ndarray) -> float:
-        y = labels[idx]
-        return (float(np.mean([fn(y, s[idx]) for s in scores[na:]]))
-                - float(np.mean([fn(y, s[idx]) for s in scores[:na]])))
-
-    value = diff(np.arange(labels.size))
+    value = (float(np.mean([fn(labels, s) for s in scores[na:]])) - float(np.mean([fn(labels, s) for s in scores[:na]])))
     ci = None
-    if ev.n_bootstrap > 0:
-        draws = np.array([diff(i) for i in stratified_resamples(labels, ev.n_bootstrap, ev.seed)])
-        ci = percentile_interval(draws, 1.0 - ev.ci)
+    if ev.n_bootstrap > 0:  # both sides on the same resamples (same labels, seed), fast replicates
+        thr = {"fixed": ev.threshold, "val": None}
+        sides = [bootstrap_draws(labels, side, {metric: [fn] * len(side)}, ev.n_bootstrap, ev.seed,
+                                 [thr] * len(side))[metric] for side in (scores[:na], scores[na:])]
+        ci = percentile_interval(sides[1] - sides[0], 1.0 - ev.ci)
     return Difference(value, ci, int(labels.size), min(len(a), len(b)))
 
 

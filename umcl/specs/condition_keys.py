@@ -18,6 +18,8 @@ DEGRADATION_KEYS: dict[str, tuple[str, str]] = {"frame_sampling": ("frames", "r"
 LANDMARK_DEGRADATIONS = ("landmark_noise",)
 #: Table 8 attack modes (umcl.prompts.ATTACK_MODES) -> their spelling in a key
 ATTACK_MODE_KEYS = {"label_chosen": "labelchosen", "label_free": "labelfree"}
+#: key of the leakage audit's test condition: the true label's prompts (prompt policy ``leakage_audit``)
+LABEL_PROMPT_CONDITION = "policy-leakage-audit"
 POLICY_PART, VIEWS_PART, ATTACK_PART, SEED_PART = "policy-", "views-", "prompt-", "seed"
 SEPARATOR = "_"
 

@@ -35,3 +35,8 @@ class ConfigError(UmclError):
 
 class MissingWeightsError(UmclError):
     """Pretrained weights that are needed but not present locally."""
+
+
+class EnvironmentFailure(UmclError):
+    """The machine, not the input, failed (disk full, permission denied, out of memory): a batch
+    stops here instead of recording the video as bad (umcl.io_utils.environment_error)."""

@@ -11,6 +11,7 @@ from typing import Literal, get_args
 
 from umcl.specs.errors import ConfigError
 from umcl.specs.released import ReleasedSwitch
+from umcl.specs.seeds import check_seed
 from umcl.specs.vocab import COMPRESSIONS, Compression, DetectorName
 
 MAIN, PRETRAIN_DATA = "data", "pretrain_data"  # data parts (see Layout.parts)
@@ -116,6 +117,9 @@ class WorkflowConfig:
                                   fix=f"use one of {list(known)}")
             if not seeds or len(set(seeds)) != len(seeds):
                 raise ConfigError(f"workflow.table_seeds.{table} must be a non-empty list without repeats, got {seeds}")
+        for table, seeds in {"seeds": self.seeds, **{f"table_seeds.{t}": v for t, v in self.table_seeds.items()}}.items():
+            for seed in seeds:
+                check_seed(seed, f"workflow.{table}")
         missing = sorted(set(self.train_compressions + self.test_compressions) - set(self.compressions))
         if missing:
             raise ConfigError(f"workflow train/test compressions {missing} are not in workflow.compressions")

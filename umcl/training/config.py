@@ -27,6 +27,7 @@ from typing import Any, Literal
 from umcl.config import from_dict
 from umcl.errors import ConfigError
 from umcl.registry import known_names
+from umcl.specs.seeds import check_seed
 
 SelectMetric = Literal["auc", "ap", "acc", "eer"]
 OptimizerName = Literal["adamw", "adam"]
@@ -36,9 +37,11 @@ OptimizerName = Literal["adamw", "adam"]
 #: (the authors' released UMCL code, umcl.released)
 ScheduleName = Literal["paper", "constant", "linear_warmup_cosine"]
 #: how the validation split is scored for checkpoint selection: "label_free" (eval mode, the
-#: detector's label-free test prompt), or "as_released" (the released UMCL code's: model left in
-#: training mode, so the label's prompt reaches the classifier -- a leakage option for the audit only)
-SelectionName = Literal["label_free", "as_released"]
+#: detector's label-free test prompt); "label_prompt" (eval mode, the true label's prompts: the
+#: ``leakage_audit`` prompt policy); or "as_released" (the released UMCL code's: model left in training
+#: mode, so the label's prompt reaches the classifier). The last two are leakage options for the audit
+#: (umcl.training.scoring)
+SelectionName = Literal["label_free", "label_prompt", "as_released"]
 
 #: Each detector's training settings as its source states them, at the source's sizes (the
 #: ``paper`` profile). Citations and how batches in videos relate to the sources' batches:
@@ -79,6 +82,12 @@ def check_selection_split(split: str) -> None:
                           "uses the validation split only", fix="set training.select_split: val")
 
 
+#: TrainConfig settings that only decide whether a run may start and change none of its numbers: left out
+#: of the run fingerprint (umcl.training.trainer.RunSpec) and of the pipeline's run settings hash
+#: (umcl.workflow.run_settings_hash), so that setting them retrains nothing
+GUARDS = ("max_failed_share",)
+
+
 @dataclass
 class TrainConfig:
     """Settings of ``umcl train`` (section ``training``)."""
@@ -104,9 +113,10 @@ class TrainConfig:
     no_decay_bias_norm: bool = False
     #: checkpoint selection scoring; "as_released" is a named leakage option (see SelectionName)
     selection: SelectionName = "label_free"
-    #: leakage audit (issue 12 §3): every epoch also score the validation split the OTHER way and keep
-    #: that selection's checkpoint (``checkpoints/best_audit.pt``, ``selection_audit.json``, history
-    #: ``val_audit_*``); the run's own selection, weights and trajectory are unchanged (Trainer._audit)
+    #: leakage audit: every epoch also score the validation split each OTHER way (umcl.training.scoring)
+    #: and keep each selection's checkpoint (``checkpoints/best_<scoring>.pt``, ``selection_<scoring>.json``,
+    #: history ``val_<scoring>_*``); the run's own selection, weights and trajectory are unchanged
+    #: (Trainer._audit)
     selection_audit: bool = False
     seed: int = 0
     #: deterministic kernels, no cudnn benchmark (same config + seed -> same numbers on CPU)
@@ -138,6 +148,11 @@ class TrainConfig:
     #: Figure 9: at step 1 and every N training steps after, log each view's per-class modality-pair affinities
     #: (Detector.affinity_scores) to ``RUN/affinity.csv``; 0 = off. Logging only: not in the run fingerprint
     affinity_log_every: int = 10
+    #: largest share of a split's videos (train or the selection split, at the training compression) that
+    #: preprocessing may have marked failed; more (and more than one video) stops the run, since so many
+    #: failures point to a broken preprocessing rather than to bad videos. A guard only: not in the run
+    #: fingerprint (:data:`GUARDS`)
+    max_failed_share: float = 0.1
     #: per-detector overlays {detector: {key: value}} over this section (see :func:`training_for`)
     per_detector: dict[str, dict[str, Any]] = field(default_factory=dict,
                                                      metadata={"overlay_of": "detectors"})
@@ -145,6 +160,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise ConfigError(f"training.epochs must be >= 1, got {self.epochs}")
+        check_seed(self.seed, "training.seed")
+        if not 0.0 <= self.max_failed_share <= 1.0:
+            raise ConfigError(f"training.max_failed_share must be in [0, 1], got {self.max_failed_share}",
+                              fix="set training.max_failed_share to a share from 0 to 1 (e.g. 0.1)")
         if self.batch_size < 2 or self.batch_size % 2:
             raise ConfigError(f"training.batch_size must be even and >= 2 (half real, half fake), "
                               f"got {self.batch_size}")
@@ -243,6 +262,7 @@ class PretrainConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("pretrain.epochs and pretrain.batch_size must be >= 1")
+        check_seed(self.seed, "pretrain.seed")
         if self.lr <= 0 or self.freq_weight < 0:
             raise ConfigError("pretrain.lr must be > 0 and pretrain.freq_weight >= 0")
         lo, hi = self.hr_band_bpm

@@ -23,7 +23,6 @@ every file while the others wait. Exact resume is guaranteed for a single proces
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import shutil
 import time
@@ -46,7 +45,13 @@ from umcl.metrics import compute_metrics
 from umcl.registry import build_detector, get_entry
 from umcl.scoring import autocast, predict
 from umcl.seeding import seed_everything
-from umcl.training.config import TrainConfig, check_selection_split, training_for
+from umcl.specs.vocab import ENCODER_KEYS
+from umcl.training.config import (
+    GUARDS,
+    TrainConfig,
+    check_selection_split,
+    training_for,
+)
 from umcl.training.data import (
     BalancedBatchSampler,
     VideoDataset,
@@ -68,9 +73,10 @@ from umcl.training.runtime import (
     set_rng_state,
 )
 from umcl.training.schedule import PaperSchedule, build_optimizer
+from umcl.training.scoring import SCORINGS, audit_files, audit_scorings, predict_options
 
-#: the selection record of ``training.selection_audit`` (beside ``selection.json``)
-AUDIT_SELECTION = "selection_audit.json"
+#: the selection record of the as-released scoring of ``training.selection_audit`` (beside ``selection.json``)
+AUDIT_SELECTION = audit_files("as_released")[0]
 #: what ``Trainer.fit`` does with a run folder that already holds a run
 IfExists = Literal["error", "resume-or-restart"]
 
@@ -105,9 +111,12 @@ class RunSpec:
         d = dataclasses.asdict(self)
         if d["methods"] is None:  # runs on every method keep the fingerprint they had before the field existed
             del d["methods"]
-        d["training"] = {k: v for k, v in d["training"].items() if k not in ("num_workers", "device", "per_detector", "affinity_log_every")}
+        d["training"] = {k: v for k, v in d["training"].items()
+                         if k not in ("num_workers", "device", "per_detector", "affinity_log_every", *GUARDS)}
         if not d["training"].get("selection_audit"):  # runs without the audit keep their fingerprints
             d["training"].pop("selection_audit", None)
+        else:  # what the audit scores and saves (a run audited before the label_prompt scoring existed restarts)
+            d["audit_scorings"] = list(audit_scorings(d["training"]["selection"]))
         return config_hash(d)
 
 
@@ -120,8 +129,11 @@ def build_spec(config: dict, detector: str, manifest: str | Path, train_compress
     overrides = {k: v for k, v in (("seed", seed), ("epochs", epochs)) if v is not None}
     if overrides:
         training = dataclasses.replace(training, **overrides)
-    det_cfg = ((config or {}).get("detectors") or {}).get(detector) or {}
-    return RunSpec(detector, dict(det_cfg), training, train_compression, str(Path(manifest).resolve()),
+    det_cfg = dict(((config or {}).get("detectors") or {}).get(detector) or {})
+    for key in ENCODER_KEYS.get(detector, ()):  # pre-trained encoder files: absolute, so that run.json
+        if isinstance(det_cfg.get(key), str) and det_cfg[key]:  # rebuilds the detector from any folder
+            det_cfg[key] = str(Path(det_cfg[key]).resolve())
+    return RunSpec(detector, det_cfg, training, train_compression, str(Path(manifest).resolve()),
                    tuple(methods) if methods else None)
 
 
@@ -145,6 +157,9 @@ class Trainer:
         c, s = self.cfg, self.spec
         rows = read_rows(s.manifest)
         check_no_split_overlap(rows)
+        check_methods(rows, s.methods, s.manifest)
+        for split in dict.fromkeys(("train", c.select_split)):
+            check_failed_share(s.manifest, split, s.train_compression, s.methods, c.max_failed_share)
         train = select_rows(rows, "train", s.train_compression, c.max_videos, c.seed, s.manifest, s.methods)
         val = select_rows(rows, c.select_split, s.train_compression, c.max_videos, c.seed, s.manifest, s.methods)
         if len({r.label for r in val}) < 2:
@@ -201,7 +216,7 @@ class Trainer:
         scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         history: list[dict] = []
         best: dict | None = None
-        self.best_audit: dict | None = None
+        self.best_audit: dict[str, dict] = {}
         start = 1
         if resume:
             start, history, best = self._restore(model, optimizer, scheduler, scaler)
@@ -230,7 +245,7 @@ class Trainer:
             if self.dist.is_main:
                 scores = predict(model, val_ds, self.device, c.eval_batch_size or c.batch_size,
                                  c.num_workers, self.use_amp, desc=f"val {epoch}", progress=self.progress,
-                                 train_mode=c.selection == "as_released")  # leakage audit only
+                                 **predict_options(c.selection))  # label_free unless a leakage option
                 metrics = compute_metrics(scores["label"].to_numpy(), scores["score"].to_numpy(), n_boot=0)
                 record.update({f"val_{k}": metrics[k]["value"] for k in ("auc", "ap", "acc", "eer")})
                 record["seconds"] = round(time.time() - t0, 3)
@@ -240,7 +255,8 @@ class Trainer:
                     best = {"epoch": epoch, "metric": c.select_metric, "value": value,
                             "split": c.select_split}
                 if c.selection_audit:
-                    record.update(self._audit(model, val_ds, epoch))
+                    for scoring in audit_scorings(c.selection):
+                        record.update(self._audit(model, val_ds, epoch, scoring))
                 self._save(epoch, model, optimizer, scheduler, scaler, history, best, record)
                 log.info("epoch %d/%d: %s", epoch, c.epochs,
                          ", ".join(f"{k}={v:.4g}" for k, v in record.items()
@@ -306,37 +322,38 @@ class Trainer:
                          "scaler": scaler.state_dict(), "rng": rng_state(), "history": history, "best": best,
                          "best_audit": self.best_audit}, self.ckpt_dir / "last.pt")
 
-    def _audit(self, model: Detector, val_ds: VideoDataset, epoch: int) -> dict[str, float]:
-        """``training.selection_audit``: score the validation split the other way (``as_released``: model in
-        training mode, the label's prompt; or label-free when the run selects as released) and keep the
-        checkpoint that selection would pick (``checkpoints/best_audit.pt``, ``selection_audit.json``).
+    def _audit(self, model: Detector, val_ds: VideoDataset, epoch: int, scoring: str) -> dict[str, float]:
+        """``training.selection_audit``: score the validation split the ``scoring`` way (umcl.training.scoring)
+        and keep the checkpoint that selection would pick (``audit_files(scoring)``).
 
-        A training-mode pass updates BatchNorm statistics and draws random numbers; both are restored
-        afterwards, so the run's own selection, weights and later epochs are those of a run without the
-        audit. The audit checkpoint holds the weights as that pass left them (as the release saves them)."""
+        A training-mode pass updates BatchNorm statistics and draws random numbers: every buffer and RNG is
+        put back right after the pass, before anything is saved, so the audit checkpoint holds the weights
+        the model had at the end of the epoch (an epoch both selections pick gives identical ``best.pt`` and
+        audit checkpoint), and the run's own selection, weights and later epochs are those of a run without
+        the audit."""
         c = self.cfg
-        scoring = "label_free" if c.selection == "as_released" else "as_released"
         buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
         rng = rng_state()
         scores = predict(model, val_ds, self.device, c.eval_batch_size or c.batch_size, c.num_workers,
-                         self.use_amp, desc=f"audit {epoch}", progress=self.progress,
-                         train_mode=scoring == "as_released")
-        metrics = compute_metrics(scores["label"].to_numpy(), scores["score"].to_numpy(), n_boot=0)
-        value = metrics[c.select_metric]["value"]
-        if is_better(value, None if self.best_audit is None else self.best_audit["value"], c.select_metric):
-            self.best_audit = {"epoch": epoch, "metric": c.select_metric, "value": value, "split": c.select_split,
-                               "scoring": scoring, "checkpoint": "checkpoints/best_audit.pt"}
-            save_checkpoint({"model": model.state_dict(), "epoch": epoch, "detector": self.spec.detector,
-                             "fingerprint": self.spec.fingerprint()}, self.ckpt_dir / "best_audit.pt")
-            write_json(self.out / AUDIT_SELECTION, {
-                **self.best_audit, "detector": self.spec.detector, "seed": c.seed,
-                "fingerprint": self.spec.fingerprint(),
-                "note": f"leakage audit only: the epoch a {scoring} scoring of the validation split selects"})
+                         self.use_amp, desc=f"{scoring} {epoch}", progress=self.progress, **predict_options(scoring))
         with torch.no_grad():
             for k, v in model.named_buffers():
                 v.copy_(buffers[k])
         set_rng_state(rng)
-        return {f"val_audit_{k}": metrics[k]["value"] for k in ("auc", "ap", "acc", "eer")}
+        metrics = compute_metrics(scores["label"].to_numpy(), scores["score"].to_numpy(), n_boot=0)
+        value = metrics[c.select_metric]["value"]
+        best = self.best_audit.get(scoring)
+        if is_better(value, None if best is None else best["value"], c.select_metric):
+            record, checkpoint = audit_files(scoring)
+            self.best_audit[scoring] = {"epoch": epoch, "metric": c.select_metric, "value": value,
+                                        "split": c.select_split, "scoring": scoring, "checkpoint": checkpoint}
+            save_checkpoint({"model": model.state_dict(), "epoch": epoch, "detector": self.spec.detector,
+                             "fingerprint": self.spec.fingerprint()}, self.out / checkpoint)
+            write_json(self.out / record, {
+                **self.best_audit[scoring], "detector": self.spec.detector, "seed": c.seed,
+                "fingerprint": self.spec.fingerprint(),
+                "note": f"leakage audit only: the epoch a {scoring} scoring of the validation split selects"})
+        return {f"val_{scoring}_{k}": metrics[k]["value"] for k in ("auc", "ap", "acc", "eer")}
 
     def _same_run(self) -> bool:
         """Whether the run in ``out`` was started with this spec (same fingerprint)."""
@@ -345,7 +362,8 @@ class Trainer:
     def _clear_run(self) -> None:
         """Delete a previous run's checkpoints and records from ``out`` (logs stay)."""
         shutil.rmtree(self.ckpt_dir)
-        for name in ("run.json", "selection.json", AUDIT_SELECTION, "history.csv", "history.json", "affinity.csv"):
+        audits = [audit_files(s)[0] for s in SCORINGS]
+        for name in ("run.json", "selection.json", *audits, "history.csv", "history.json", "affinity.csv"):
             (self.out / name).unlink(missing_ok=True)
 
     def _restore(self, model, optimizer, scheduler, scaler) -> tuple[int, list[dict], dict | None]:
@@ -359,12 +377,46 @@ class Trainer:
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         set_rng_state(state["rng"])
-        self.best_audit = state.get("best_audit")
+        self.best_audit = state.get("best_audit") or {}
         if (self.out / "affinity.csv").is_file():  # keep the logged steps of the epochs already done
             rows = pd.read_csv(self.out / "affinity.csv").to_dict("records")
             self.affinity_rows = [r for r in rows if r["epoch"] <= state["epoch"]]
         log.info("resumed %s after epoch %d", self.out, state["epoch"])
         return state["epoch"] + 1, list(state["history"]), state["best"]
+
+
+def check_methods(rows, methods: tuple[str, ...] | None, manifest: str) -> None:
+    """Refuse ``--methods`` naming a manipulation method the manifest's fakes do not have (a typo used
+    to leave only real videos, reported as "the val split has only one class")."""
+    if not methods:
+        return
+    known = sorted({r.method for r in rows if r.label == 1})
+    unknown = [m for m in methods if m not in known]
+    if unknown:
+        raise UmclError(f"unknown manipulation method(s) {unknown}: the manifest's fakes are of {known}", manifest,
+                        f"pass --methods with names from {known}")
+
+
+def check_failed_share(manifest: str, split: str, compression: str, methods: tuple[str, ...] | None,
+                       max_share: float) -> None:
+    """Say how many of a split's videos preprocessing marked failed (they are left out), and refuse
+    when more than ``max_share`` (training.max_failed_share) of them failed, and more than one."""
+    from umcl.data.manifest import read_manifest
+    from umcl.data.videos import keep_methods
+
+    rows = [r for r in read_manifest(manifest) if r.split == split and r.compression == compression]
+    rows = keep_methods(rows, methods) if methods else rows
+    failed = [r for r in rows if r.status != "ok"]
+    if not failed:
+        return
+    share = len(failed) / len(rows)
+    said = (f"{len(failed)} of {len(rows)} {split} videos at {compression} ({share:.0%}) failed preprocessing and "
+            f"are left out (first: {failed[0].reason or failed[0].status or 'no cache'})")
+    if len(failed) > max(1, max_share * len(rows)):  # one failed video is always allowed (small splits)
+        raise UmclError(f"{said}; more than training.max_failed_share ({max_share:.0%})", manifest,
+                        "see the manifest's reason column, fix the cause and rerun `umcl preprocess` (good caches "
+                        "are reused), or raise training.max_failed_share")
+    log.warning("%s: %s", manifest, said)
 
 
 def read_selection(run: str | Path, name: str = "selection.json") -> dict[str, Any]:

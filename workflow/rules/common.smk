@@ -4,6 +4,8 @@
 import json
 
 from umcl.protocols.keys import DATASET_SLUG, RunKey
+from umcl.protocols.studies import LEAKAGE_AUDIT_SCORINGS
+from umcl.training.scoring import audit_files as audit_selection_files
 from umcl.protocols.variants import get_variant
 from umcl.specs.vocab import COMPRESSIONS, ENCODER_KEYS, USES_PRETRAINED
 from umcl.workflow import run_settings_hash
@@ -230,7 +232,8 @@ def audit_roles(wildcards):
 
 
 def audit_files():
-    return sorted({L.audit_evaluation(k.run, DATASET_SLUG[k.test.dataset]) for k in audit_cells()})
+    return sorted({L.audit_evaluation(k.run, DATASET_SLUG[k.test.dataset], s) for k in audit_cells()
+                   for s in LEAKAGE_AUDIT_SCORINGS})
 
 
 def audit_manifests(wildcards):

@@ -2,8 +2,9 @@
 # the job sheet and go through the same train/evaluate rules as every table):
 #   reports[/P]/paper_vs_released.{tex,md,json}  UMCL (paper) vs umcl-released, and the one-switch ablation
 #   reports[/P]/leakage.{md,json}                checkpoint selection, CPML's label-fed classifier, leaked prompts
-# plus the leakage audit's second checkpoint of each umcl-released selection run, scored by the same
-# `umcl evaluate` (--selection selection_audit.json) into results/P/eval_audit/. Functions: common.smk.
+# plus the leakage audit's other checkpoints of each umcl-released selection run (one per audit scoring,
+# umcl.training.scoring), scored by the same `umcl evaluate` (--selection selection_<scoring>.json) into
+# results/P/eval_audit/<scoring>/. Functions: common.smk.
 
 
 rule evaluate_audit:
@@ -12,7 +13,9 @@ rule evaluate_audit:
         manifests=audit_manifests,
         selection=L.selection(RUN),
     output:
-        L.audit_evaluation(RUN, "{testset}"),
+        L.audit_evaluation(RUN, "{testset}", "{scoring}"),
+    wildcard_constraints:
+        scoring=one_of(LEAKAGE_AUDIT_SCORINGS),
     params:
         run=lambda wc, input: os.path.dirname(input.selection),
         out=lambda wc, output: os.path.dirname(output[0]),
@@ -20,10 +23,11 @@ rule evaluate_audit:
         tests=audit_tests,
         manifests=audit_manifest_args,
         settings=settings("evaluation"),
+        selection=lambda wc: audit_selection_files(wc.scoring)[0],
     log:
-        L.log("evaluate_audit", RUN, "{testset}"),
+        L.log("evaluate_audit", RUN, "{testset}", "{scoring}"),
     benchmark:
-        L.benchmark("evaluate_audit", RUN, "{testset}"),
+        L.benchmark("evaluate_audit", RUN, "{testset}", "{scoring}"),
     threads: threads_of("evaluate")
     resources:
         **res("evaluate"),
@@ -32,7 +36,7 @@ rule evaluate_audit:
     shell:
         "OMP_NUM_THREADS={threads} umcl evaluate --config {input.config} --run {params.run} "
         "--key {params.key} --tests {params.tests} --manifests {params.manifests} --out {params.out} "
-        "--selection selection_audit.json --no-progress > {log} 2>&1"
+        "--selection {params.selection} --no-progress > {log} 2>&1"
 
 
 rule report_paper_vs_released:

@@ -75,30 +75,31 @@ class PreprocessConfig:
     """Torch device for MTCNN and FAN: ``cpu``, ``cuda[:N]`` or ``auto`` (GPU when present)."""
 
     def __post_init__(self) -> None:
-        checks = {
-            "num_frames": self.num_frames >= 2,
-            "crop_size": self.crop_size >= 8,
-            "xception_size": self.xception_size >= 8,
-            "xception_frames": 0 <= self.xception_frames <= self.num_frames,
-            "xception_scale": self.xception_scale > 0,
-            "face_scale": self.face_scale > 0,
-            "keyframe_interval": self.keyframe_interval >= 1,
-            "region_margin": self.region_margin >= 0,
-            "region_interval": self.region_interval >= 1,
-            "region_min_side": self.region_min_side >= 0,
-            "box_smoothing": self.box_smoothing >= 1 and self.box_smoothing % 2 == 1,
-            "detect_max_side": self.detect_max_side == 0 or self.detect_max_side >= 12,
-            "detector_batch_size": self.detector_batch_size >= 1,
-            "min_face_size": self.min_face_size >= 12,
-            "min_face_prob": 0.0 <= self.min_face_prob <= 1.0,
-            "min_detection_rate": 0.0 <= self.min_detection_rate <= 1.0,
-            "landmark_backend": self.landmark_backend in ("dlib", "fan"),
+        checks = {  # name -> (within range, the range in words)
+            "num_frames": (self.num_frames >= 2, ">= 2"),
+            "crop_size": (self.crop_size >= 8, ">= 8"),
+            "xception_size": (self.xception_size >= 8, ">= 8"),
+            "xception_frames": (0 <= self.xception_frames <= self.num_frames, "in [0, num_frames]"),
+            "xception_scale": (self.xception_scale > 0, "> 0"),
+            "face_scale": (self.face_scale > 0, "> 0"),
+            "keyframe_interval": (self.keyframe_interval >= 1, ">= 1"),
+            "region_margin": (self.region_margin >= 0, ">= 0"),
+            "region_interval": (self.region_interval >= 1, ">= 1"),
+            "region_min_side": (self.region_min_side >= 0, ">= 0"),
+            "box_smoothing": (self.box_smoothing >= 1 and self.box_smoothing % 2 == 1, "an odd number >= 1"),
+            "detect_max_side": (self.detect_max_side == 0 or self.detect_max_side >= 12, "0 or >= 12"),
+            "detector_batch_size": (self.detector_batch_size >= 1, ">= 1"),
+            "min_face_size": (self.min_face_size >= 12, ">= 12"),
+            "min_face_prob": (0.0 <= self.min_face_prob <= 1.0, "in [0, 1]"),
+            "min_detection_rate": (0.0 <= self.min_detection_rate <= 1.0, "in [0, 1]"),
+            "landmark_backend": (self.landmark_backend in ("dlib", "fan"), "dlib or fan"),
         }
-        bad = [name for name, ok in checks.items() if not ok]
+        bad = {name: rule for name, (ok, rule) in checks.items() if not ok}
         if bad:
-            values = {name: getattr(self, name) for name in bad}
-            raise ConfigError(f"invalid preprocess setting(s) {values}",
-                              fix="see umcl/data/preprocess/config.py for the allowed ranges")
+            said = "; ".join(f"preprocess.{name} must be {rule}, got {getattr(self, name)!r}"
+                             for name, rule in bad.items())
+            raise ConfigError(said, fix="set " + " and ".join(f"preprocess.{name}" for name in bad)
+                              + " within that range")
 
     def to_dict(self) -> dict:
         """Plain mapping (for the cache's ``meta`` and provenance)."""

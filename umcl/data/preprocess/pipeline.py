@@ -5,7 +5,8 @@ and does not say which; the first frames keep the clip identical across raw/c23/
 of a video). A video with fewer frames is rejected, never padded.
 
 In batch mode (:func:`preprocess_manifest`) a bad video is logged, recorded as
-``status=failed`` with its one-line reason, and skipped; valid caches made with the same
+``status=failed`` with its one-line reason, and skipped; a failure of the machine (disk full,
+permission denied, out of memory) stops the batch with one line instead, and no manifest is written; valid caches made with the same
 settings are reused, so an interrupted batch resumes where it stopped.
 """
 
@@ -29,11 +30,21 @@ from umcl.data.manifest import read_manifest, write_manifest
 from umcl.data.preprocess.cache import read_cache, write_cache
 from umcl.data.preprocess.calibration import calibrate_landmarks, normalise_only
 from umcl.data.preprocess.config import PreprocessConfig
-from umcl.data.preprocess.faces import crop_faces, evenly_spaced, load_mtcnn, track_faces
-from umcl.data.preprocess.landmarks import Landmarker, build_landmarker, detect_landmarks
+from umcl.data.preprocess.faces import (
+    crop_faces,
+    evenly_spaced,
+    load_mtcnn,
+    track_faces,
+)
+from umcl.data.preprocess.landmarks import (
+    Landmarker,
+    build_landmarker,
+    detect_landmarks,
+)
 from umcl.data.preprocess.mtcnn_region import fast_nets
-from umcl.data.preprocess.video import read_first_frames
-from umcl.errors import BadVideoError, UmclError
+from umcl.data.preprocess.video import clip_warnings, read_first_frames
+from umcl.errors import BadVideoError, EnvironmentFailure, UmclError
+from umcl.io_utils import environment_error
 from umcl.logs import get_logger
 
 log = get_logger("preprocess")
@@ -125,15 +136,31 @@ def preprocess_video(video_path: str | Path, out_path: str | Path, cfg: Preproce
 
     Summary keys: ``video, cache, n_frames`` (frames in the cache; only these are decoded),
     ``fps, detection_rate, tracked_fraction, seconds``. Raises :class:`BadVideoError`
-    (one line naming the file) for unusable videos; nothing is written then.
+    (one line naming the file) for unusable videos; nothing is written then. A failure of the machine
+    (disk full, permission denied, out of memory) is an :class:`EnvironmentFailure` naming ``out_path``.
     """
+    try:
+        return _preprocess_video(video_path, out_path, cfg, mtcnn, landmarker)
+    except (OSError, MemoryError) as exc:
+        failure = environment_error(exc, out_path, "rerun: the caches already written are reused")
+        if failure is None:
+            raise
+        raise failure from None
+
+
+def _preprocess_video(video_path, out_path, cfg, mtcnn, landmarker) -> dict[str, Any]:
     start = time.perf_counter()
     cfg = resolve_device(cfg)
     frames, info = load_clip(video_path, cfg.num_frames)
     fps = info.fps
+    notes = clip_warnings(video_path, info, cfg.num_frames)
+    for note in notes:
+        log.warning("%s: %s", video_path, note)
     arrays = preprocess_frames(frames, cfg, video_path, mtcnn, landmarker)
     extra = arrays.pop("_extra")
     meta = {"source": str(video_path), "preprocess": cfg.to_dict(), "display_rotation": info.rotation, **extra}
+    if notes:
+        meta["warnings"] = notes
     write_cache(out_path, fps=fps, meta=meta, **arrays)
     seconds = time.perf_counter() - start
     log.info("%s -> %s (%d frames, face in %.0f%%, %.1f s)", video_path, out_path, cfg.num_frames,
@@ -187,9 +214,12 @@ def _worker_context(cfg: PreprocessConfig):
 
 
 def _process_one(video: str, cache: str, cfg: PreprocessConfig) -> tuple[str, dict[str, Any] | None, str]:
-    """Run one video; returns (cache, summary or None, one-line reason). Never raises."""
+    """Run one video; returns (cache, summary or None, one-line reason). Raises only an
+    :class:`EnvironmentFailure` (disk full, permissions, memory: every later video would fail too)."""
     try:
         return cache, preprocess_video(video, cache, cfg), ""
+    except EnvironmentFailure:
+        raise
     except UmclError as exc:
         return cache, None, str(exc)
     except Exception as exc:  # a bug or an exotic file must not stop a batch of thousands
@@ -237,7 +267,11 @@ def preprocess_manifest(manifest_csv: str | Path, out_dir: str | Path, out_manif
                                  initializer=_init_worker, initargs=(threads,)) as pool:
             futures = {pool.submit(_process_one, video, cache, cfg): i for i, video, cache in todo}
             for fut in as_completed(futures):
-                cache, summary, reason = fut.result()
+                try:
+                    cache, summary, reason = fut.result()
+                except EnvironmentFailure:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
                 results[futures[fut]] = (summary, reason)
                 if summary is not None:
                     log.info("%s -> %s (face in %.0f%%, %.1f s)", summary["video"], cache,

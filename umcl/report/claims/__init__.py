@@ -88,14 +88,18 @@ def calibrate(claims: Sequence[Claim] = CLAIMS) -> list[Verdict | None]:
     return [evaluate(c, res) if isinstance(c, Measured) else None for c in claims]
 
 
-def render_claims(results: Mapping, out_prefix: str | Path, synthetic: bool) -> tuple[Path, Path]:
-    """Write ``{out_prefix}.md`` (and ``.html``) and ``{out_prefix}.json`` (atomically); return the .md and .json paths."""
+def render_claims(results: Mapping, out_prefix: str | Path, synthetic: bool, n_bootstrap: int) -> tuple[Path, Path]:
+    """Write ``{out_prefix}.md`` (and ``.html``) and ``{out_prefix}.json`` (atomically); return the .md and .json
+    paths. ``n_bootstrap``: the resamples behind the results' intervals (stated in both)."""
+    from umcl.evaluation.config import resamples_note
+
     verdicts, calibration = evaluate_claims(results, synthetic), calibrate()
     prefix = Path(out_prefix)
     md, js = prefix.with_name(prefix.name + ".md"), prefix.with_name(prefix.name + ".json")
     needs = [[k.key for k in cells_of(c)] if isinstance(c, Measured) else [] for c in CLAIMS]
-    write_json(js, claims_payload(CLAIMS, verdicts, calibration, needs, synthetic))
-    write_markdown(md, claims_markdown(CLAIMS, verdicts, calibration, synthetic))  # and its .html page
+    write_json(js, {**claims_payload(CLAIMS, verdicts, calibration, needs, synthetic), "bootstrap_resamples": n_bootstrap})
+    write_markdown(md, claims_markdown(CLAIMS, verdicts, calibration, synthetic) + "\n" + resamples_note(n_bootstrap)
+                   + "\n")  # and its .html page
     return md, js
 
 __all__ = ["CLAIMS", "CONTRADICTED", "FAILS", "HOLDS", "INCONCLUSIVE", "NOT_TESTABLE", "PAPER_SCOPE", "REAL_SCOPE",
