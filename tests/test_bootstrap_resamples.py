@@ -14,11 +14,12 @@ import pandas as pd
 import pytest
 
 from umcl.config import section
-from umcl.evaluation.aggregate import aggregate_seeds, bootstrap_draws, frame_level
+from umcl.evaluation.aggregate import aggregate_seeds, frame_level
 from umcl.evaluation.config import N_BOOTSTRAP, EvalConfig, resamples_note
 from umcl.metrics import (
     _auc,
     bootstrap_ci,
+    bootstrap_draws,
     compute_metrics,
     metric_functions,
     percentile_interval,

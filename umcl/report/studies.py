@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 
 from umcl.errors import UmclError
-from umcl.evaluation.aggregate import bootstrap_draws
 from umcl.evaluation.config import EvalConfig
-from umcl.metrics import metric_functions, percentile_interval, subset
+from umcl.metrics import bootstrap_draws, metric_functions, percentile_interval, subset
 from umcl.protocols.keys import EvalKey
 from umcl.protocols.sheet import JobSheet, TableCell
 from umcl.report.render import CellRecord, _scores, cell_stats
