@@ -38,7 +38,7 @@ from umcl.config_schema import section_classes
 from umcl.errors import ConfigError
 from umcl.io_utils import write_text
 from umcl.protocols.figures import figure_specs
-from umcl.protocols.keys import DATASET_SLUG, RunKey
+from umcl.protocols.keys import DATASET_SLUG, RunKey, with_initialisers
 from umcl.protocols.sheet import JobSheet, build_sheet
 from umcl.protocols.variants import get_variant
 from umcl.specs.vocab import USES_PRETRAINED
@@ -300,9 +300,7 @@ class Layout:
     def runs(self, tables: list[str] | None = None) -> list[RunKey]:
         """Training runs the profile's tables need (``tables`` None: ``workflow.tables``), LRNet
         initialisers included."""
-        wanted = self.sheet.runs_of(list(self.wf.tables) if tables is None else tables)
-        deps = [RunKey("lrnet", r.train, r.seed) for r in wanted if r.detector in USES_PRETRAINED]
-        return sorted(dict.fromkeys(wanted + deps), key=RunKey.to_path)
+        return with_initialisers(self.sheet.runs_of(list(self.wf.tables) if tables is None else tables))
 
     def evaluated_runs(self, tables: list[str] | None = None) -> list[RunKey]:
         return self.sheet.runs_of(list(self.wf.tables) if tables is None else tables)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from umcl.protocols.keys import RunKey, Selection
-from umcl.specs.vocab import USES_PRETRAINED
+from umcl.protocols.keys import RunKey, Selection, with_initialisers
+from umcl.protocols.tables import TABLE10_TRAIN
 
 #: Figure 8's columns: title -> training variant of UMCL (None = the full model)
 FIGURE8_MODELS: dict[str, str | None] = {"UMCL (full, D)": None, "w/o ASA (C)": "ablC",
                                          "w/o CQSL": "woCQSL", "w/o ASA & CQSL": "woASACQSL"}
-FIGURE8_TRAIN = Selection("ff++", "c23", ("Deepfakes",))
+FIGURE8_TRAIN = TABLE10_TRAIN
 
 
 @dataclass(frozen=True)
@@ -59,5 +59,4 @@ def figure_runs(wf, figures: list[str] | None = None) -> list[RunKey]:
     """Every run the ``figures`` (None: all) read, with the LRNet runs that initialise their L-encoders."""
     runs = {r: None for name, spec in figure_specs(wf).items() if figures is None or name in figures
             for r in spec.runs.values()}
-    deps = [RunKey("lrnet", r.train, r.seed) for r in runs if r.detector in USES_PRETRAINED]
-    return sorted(dict.fromkeys([*runs, *deps]), key=RunKey.to_path)
+    return with_initialisers(runs)

@@ -18,7 +18,13 @@ import re
 from dataclasses import dataclass
 
 from umcl.errors import UmclError
-from umcl.specs.vocab import DATASETS, FF_ALL_METHODS, method_abbrev, method_from_abbrev
+from umcl.specs.vocab import (
+    DATASETS,
+    FF_ALL_METHODS,
+    USES_PRETRAINED,
+    method_abbrev,
+    method_from_abbrev,
+)
 
 #: path-safe spelling of dataset names (``ff++`` is not a nice folder name)
 DATASET_SLUG: dict[str, str] = {d: d.replace("++", "pp") for d in DATASETS}
@@ -124,6 +130,19 @@ class RunKey:
     def without_seed(self) -> tuple:
         """What the seeds of one configuration share (for multi-seed aggregation)."""
         return (self.detector, self.variant, self.train)
+
+    @property
+    def initialiser(self) -> RunKey | None:
+        """The LRNet run (same training selection and seed) whose L-encoder weights this run starts from,
+        for the detectors that start from the pre-trained encoders (USES_PRETRAINED); None for the others."""
+        return RunKey("lrnet", self.train, self.seed) if self.detector in USES_PRETRAINED else None
+
+
+def with_initialisers(runs) -> list[RunKey]:
+    """``runs`` and the LRNet runs that initialise them (:attr:`RunKey.initialiser`), each once, sorted by path."""
+    runs = list(runs)
+    starts = [r.initialiser for r in runs if r.initialiser is not None]
+    return sorted(dict.fromkeys(runs + starts), key=RunKey.to_path)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from umcl.protocols.spec import NATIVE, CellDecl, Protocol
 from umcl.protocols.studies import study_protocols
 from umcl.protocols.tables import PROTOCOLS
 from umcl.protocols.variants import get_variant
-from umcl.specs.vocab import USES_PRETRAINED
 from umcl.specs.workflow import MAIN
 
 
@@ -147,8 +146,8 @@ def build_sheet(wf, protocols: dict[str, Protocol] | None = None) -> JobSheet:
                 keys.append(key)
                 t_runs[run] = None
                 t_evals.setdefault(run, {})[key] = None
-                if run.detector in USES_PRETRAINED:  # its L-encoder starts from this LRNet run
-                    t_runs[RunKey("lrnet", train, seed)] = None
+                if run.initialiser is not None:
+                    t_runs[run.initialiser] = None
             cells.append(TableCell(decl, keys))
         if not cells and table not in sheet.missing:  # e.g. Tables 7/8 on a profile that trains no raw model
             sheet.missing[table] = (f"this profile trains or tests none of its models (workflow.detectors: "

@@ -95,7 +95,7 @@ def train_inputs(wildcards):
     inputs = {"config": ancient(RESOLVED), "manifest": manifest_of_role(run.train.dataset)}
     if uses_pretrained(run.detector):
         inputs["pretrained"] = L.pretrained
-        inputs["lrnet"] = L.best_checkpoint(RunKey("lrnet", run.train, run.seed))
+        inputs["lrnet"] = L.best_checkpoint(run.initialiser)
     return inputs
 
 
@@ -141,7 +141,7 @@ FIRST_TABLE = WF.tables[:1]
 FIRST_TABLE_EVALS = {(k.run, DATASET_SLUG[k.test.dataset]) for t in FIRST_TABLE
                      for c in L.sheet.cells.get(t, []) for k in c.keys}
 FIRST_TABLE_RUNS = {run for run, _ in FIRST_TABLE_EVALS}
-FIRST_TABLE_STARTS = {RunKey("lrnet", r.train, r.seed) for r in FIRST_TABLE_RUNS if uses_pretrained(r.detector)}
+FIRST_TABLE_STARTS = {r.initialiser for r in FIRST_TABLE_RUNS if r.initialiser is not None}
 PRETRAIN_PRIORITY = 2 if any(uses_pretrained(r.detector) for r in FIRST_TABLE_RUNS) else 0
 FIRST_TABLE_PARTS = {L.part_of(r.train.dataset) for r in FIRST_TABLE_RUNS} | {
     L.part_of(k.test.dataset) for t in FIRST_TABLE for c in L.sheet.cells.get(t, []) for k in c.keys} | {L.pretrain_part}
