@@ -32,11 +32,11 @@ def validated_config(config: Path, assignments: list[str], out: Path | None = No
     (the command's ``option``) that is ``config`` or a file it ``extends:`` is refused: the merged
     text would replace the user's file, its comments and ``extends:`` lost.
     ``umcl train --set/--config-out`` does the same in the training process (one start-up per job)."""
-    from umcl.config import config_errors_name, load_config, validate_config
+    from umcl.config import config_chain, config_errors_name, load_config, validate_config
     from umcl.errors import UmclError
     from umcl.io_utils import check_output_path, write_text
     from umcl.logs import get_logger
-    from umcl.workflow import check_sections, config_chain, resolved_text, set_key
+    from umcl.workflow import check_sections, resolved_text, set_key
 
     if out is not None:
         if out.exists() and any(out.resolve() == f.resolve() for f in config_chain(config)):
