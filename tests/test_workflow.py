@@ -13,12 +13,13 @@ import pytest
 
 from umcl.cli import main as umcl_main
 from umcl.errors import ConfigError
+from umcl.specs.tables import TABLE_SPECS
 from umcl.workflow import load_profile
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-TABLES = ("table3", "table4", "table5", "table6", "table7", "table8", "table10", "table11")
+TABLES = tuple(TABLE_SPECS)
 # profile -> (reports folder, Table 3 alone: train = evaluate jobs, every table: (train, evaluate) jobs);
 # one evaluate job per run and test dataset (a run tested on FF++ and Celeb-DF has two)
 PROFILES = {

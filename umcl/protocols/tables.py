@@ -22,6 +22,7 @@ from umcl.specs.condition_keys import (
     with_attack_mode,
 )
 from umcl.specs.paper_tables import load_paper_table
+from umcl.specs.tables import TABLE_SPECS
 from umcl.specs.vocab import COMPRESSIONS, FF_METHODS, READS_LANDMARKS, method_abbrev
 
 FF = "ff++"
@@ -182,6 +183,9 @@ def table8() -> Protocol:
 #: every table with a protocol, by target name (reports/<name>.tex)
 PROTOCOLS: dict[str, Protocol] = {p.table: p for p in (table3(), table4(), table5(), table6(), table7(), table8(),
                                                        table10(), table11())}
+if list(PROTOCOLS) != list(TABLE_SPECS):
+    raise UmclError(f"protocols {list(PROTOCOLS)} and the table registry {list(TABLE_SPECS)} disagree",
+                    fix="declare each table once in umcl/specs/tables.py and give it a protocol here")
 
 
 def get_protocol(table: str) -> Protocol:

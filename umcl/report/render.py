@@ -44,6 +44,7 @@ from umcl.report.claims.address import ADDRESSABLE
 from umcl.report.claims.results import CellKey, Stat
 from umcl.report.html import write_markdown
 from umcl.specs.paper_tables import Panel, PaperTable, Row, load_paper_table
+from umcl.specs.tables import TABLE_SPECS
 
 SYNTHETIC_NOTE = ("These numbers come from SynthFF, a small synthetic stand-in for FaceForensics++ "
                   "(and SynthFF look-alikes of Celeb-DF, DFD and DFDC) generated offline by this suite; "
@@ -452,7 +453,7 @@ def write_table(table: str, evaluations: list[str | Path], out_prefix: str | Pat
                 dataset: str, profile: str, config_hash: str, ev: EvalConfig) -> list[Path]:
     """Render ``table`` to ``<out_prefix>.{tex,md,json}`` (atomic writes)."""
     protocol = get_protocol(table)
-    paper = load_paper_table(table.removeprefix("table"))
+    paper = load_paper_table(TABLE_SPECS[table].paper_values)
     records = read_evaluations(evaluations)
     built = build(table, protocol, paper, sheet, records, ev)
     missing = sheet.missing.get(table)

@@ -12,10 +12,10 @@ from typing import Literal, get_args
 from umcl.specs.errors import ConfigError
 from umcl.specs.released import ReleasedSwitch
 from umcl.specs.seeds import check_seed
+from umcl.specs.tables import DEFAULT_TABLES, TableName
 from umcl.specs.vocab import COMPRESSIONS, Compression, DetectorName
 
 MAIN, PRETRAIN_DATA = "data", "pretrain_data"  # data parts (see Layout.parts)
-TableName = Literal["table3", "table4", "table5", "table6", "table7", "table8", "table10", "table11"]
 #: the paper's figures this suite draws (umcl.report.figures; their runs: umcl.protocols.figures)
 FigureName = Literal["figure6", "figure8", "figure9"]
 #: reports beyond the paper's tables (issue 12; their protocols: umcl.protocols.studies)
@@ -76,8 +76,7 @@ class WorkflowConfig:
     #: tables that add training runs); a run shared with another table is trained once per seed either way
     table_seeds: dict[TableName | StudyName | ClaimsRuns, list[int]] = field(default_factory=dict)
     #: tables built by `rule all` / `make reproduce` (every table is still a target of its own)
-    tables: list[TableName] = field(default_factory=lambda: ["table3", "table4", "table5", "table6", "table7",
-                                                             "table8", "table10", "table11"])
+    tables: list[TableName] = field(default_factory=lambda: list(DEFAULT_TABLES))
     #: figures built by `rule all` / `make reproduce` (each is a target of its own; [] = none)
     figures: list[FigureName] = field(default_factory=lambda: ["figure6", "figure8", "figure9"])
     #: Table 9 (benchmarks/complexity.py, built by `rule all`): ``paper`` measures the paper's model sizes,
