@@ -67,7 +67,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              '"c23": ("-c:v", "libx264", "-crf", "28")', ("tests/test_compression.py",)),
     Mutation("lq-factor", "umcl/models/umcl.py", "lq_factor: int = 4", "lq_factor: int = 2",
              ("tests/test_umcl_model.py::test_paper_profile_sizes",)),
-    # umcl-released's switches of issue 26, each ignored in the code (docs/deviations/released.md)
+    # umcl-released's switches of the second reading of the release, each ignored in the code (docs/deviations/released.md)
     Mutation("released-affinity-class-sum", "umcl/released.py",
              "return total / len(terms) if class_mean else total", "return total",
              ("tests/test_released_variant.py::test_model_affinity_term_is_the_reference_per_class_on_each_lq_view",)),

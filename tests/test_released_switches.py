@@ -1,6 +1,7 @@
-"""The ``umcl-released`` switches of issue 26, each against a reference that does not call the code under
-test: float64 NumPy on values captured by forward hooks, or the model run the other way (a sub-batch alone).
-Each test fails when its switch is ignored (checked by forcing the switch off; docs/deviations/released.md).
+"""The ``umcl-released`` switches of the second reading of the release (docs/deviations/released.md), each
+against a reference that does not call the code under test: float64 NumPy on values captured by forward
+hooks, or the model run the other way (a sub-batch alone). Each test fails when its switch is ignored
+(tests/curated_mutations.py lists one mutation per switch).
 """
 
 from __future__ import annotations
