@@ -240,6 +240,17 @@ def test_rppg_feature_reads_the_signal_and_the_tokens_of_the_first_two_stages():
         assert model.appearance[view].weight.grad.abs().sum() > 0, view
 
 
+def test_appearance_layers_at_the_paper_sizes_are_the_releases():
+    """At 160 frames, 128 px, 4 px patches, dim 96, 12 blocks: Linear(640·96·2 -> 160) at full size,
+    (160·96·2 -> 160) and (40·96·2 -> 160) for the 1/2 and 1/4 views, Linear(320 -> 320) (the release's
+    numbers, read from module/base_model.py, not computed from our token grid)."""
+    seed_everything(0)
+    model = build_detector("umcl-released", {"train_text_encoder": False, "use_landmarks": False})
+    got = {v: (m.in_features, m.out_features) for v, m in model.appearance.items()}
+    assert got == {"hq": (640 * 96 * 2, 160), "lq64": (160 * 96 * 2, 160), "lq32": (40 * 96 * 2, 160)}
+    assert (model.proj_rppg.in_features, model.proj_rppg.out_features) == (320, 320)
+
+
 # --------------------------------------------------------------------------- 7: LRNet's trailing dropout
 def test_lrnet_feature_is_taken_after_the_trailing_dropout():
     model = build(lrnet_feature_noise=0.0, class_pure_batches=False, lrnet_landmark_dropout=0.0).train()
