@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from umcl import released
-from umcl.errors import ConfigError
+from umcl.errors import ConfigError, UmclError
 from umcl.evaluation.conditions import TestCondition
 from umcl.models.text_encoder import build_text_encoder
 from umcl.models.umcl import UMCLConfig, UMCLDetector
@@ -142,6 +142,8 @@ def test_default_scoring_is_per_video_in_training_mode_and_leaves_the_checkpoint
         alone = model({k: v[2:3] if k != "key" else v[2:3] for k, v in batch.items()})
     assert torch.equal(out["prob_fake"], again["prob_fake"])
     assert torch.allclose(alone["prob_fake"], out["prob_fake"][2:3], atol=1e-6)
+    with pytest.raises(UmclError, match="batch\\['key'\\]"), torch.no_grad():  # the keys seed the draws
+        model({k: v for k, v in batch.items() if k != "key"})
     # eval mode (the release's inference.py): the running statistics, no dropout
     seen.clear()
     with torch.no_grad():

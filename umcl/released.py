@@ -74,6 +74,7 @@ import torch
 from torch import Tensor, nn
 
 from umcl import prompts
+from umcl.errors import UmclError
 from umcl.evaluation.conditions import FIXED_PROMPT_POLICY, TestCondition
 from umcl.seeding import numpy_rng
 
@@ -257,7 +258,8 @@ def score_in_train_mode(model: nn.Module, batch: dict, forward) -> dict:
     the model's forward pass on a sub-batch."""
     keys = batch.get("key")
     if keys is None:
-        raise ValueError("scoring in training mode needs batch['key'] (the video keys seed its random draws)")
+        raise UmclError("scoring in training mode needs batch['key'] (the video keys seed its random draws)",
+                        fix="pass the video keys with the batch, or score with the condition mode-eval")
     buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
     device = batch["frames"].device
     children = list(model.children())
