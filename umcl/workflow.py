@@ -47,7 +47,9 @@ StudyName = Literal["paper_vs_released", "leakage"]
 ClaimsRuns = Literal["claims"]
 #: switches of ``umcl-released`` (umcl.released.RELEASED_CONFIG) that reports/paper_vs_released can flip back
 ReleasedSwitch = Literal["affinity_form", "text_affinity_scale", "alpha", "beta", "ce_views", "contrastive_views",
-                         "cqsl_form", "hr_term", "landmark_zero_prob", "lrnet_feature_noise"]
+                         "cqsl_form", "hr_term", "landmark_zero_prob", "lrnet_feature_noise", "affinity_class_mean",
+                         "ce_per_class", "relu_features", "train_text_encoder", "appearance_pathway",
+                         "lrnet_feature_dropout", "class_pure_batches", "frames_unit_range", "prompt_per_view"]
 
 
 @dataclass
@@ -117,7 +119,8 @@ class WorkflowConfig:
     released_table6_methods: list[Literal["Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures"]] = field(
         default_factory=lambda: ["Deepfakes"])
     #: reports/paper_vs_released's ablation: ``umcl-released`` retrained with each of these switches back at the
-    #: paper's value (FF++ c23; [] = not trained, the report lists the declared switches as missing)
+    #: paper's value (FF++ c23; [] = not trained, the report lists the declared switches as missing). The
+    #: test-time switch (scoring mode) is evaluated on the ``umcl-released`` run itself on every profile.
     released_ablation: list[ReleasedSwitch] = field(default_factory=list)
     #: reports/leakage: also train CPML with its published label-fed classifier (one run, FF++ c23)
     leakage_cpml: bool = True

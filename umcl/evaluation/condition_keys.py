@@ -4,7 +4,8 @@ The one place the parts of a condition key are spelled: :class:`umcl.evaluation.
 builds and parses its keys from these, and the protocol layer (umcl.protocols.tables, the claims)
 reads keys through the helpers below instead of slicing strings. Grammar (parts joined by ``_``):
 ``<prefix>-<symbol><level>`` for a degradation (:data:`DEGRADATION_KEYS`), ``policy-<policy>``,
-``prompt-<attack>-<mode>`` (:data:`ATTACK_MODE_KEYS`), ``views-<views>``, ``seed<N>``; ``clean`` alone.
+``prompt-<attack>-<mode>`` (:data:`ATTACK_MODE_KEYS`), ``views-<views>``, ``mode-<eval|train>``, ``seed<N>``;
+``clean`` alone.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ LANDMARK_DEGRADATIONS = ("landmark_noise",)
 #: Table 8 attack modes (umcl.prompts.ATTACK_MODES) -> their spelling in a key
 ATTACK_MODE_KEYS = {"label_chosen": "labelchosen", "label_free": "labelfree"}
 POLICY_PART, VIEWS_PART, ATTACK_PART, SEED_PART = "policy-", "views-", "prompt-", "seed"
+#: the module mode a detector scores in (``mode-train``: the released code's test script)
+MODE_PART = "mode-"
 SEPARATOR = "_"
 
 
@@ -66,5 +69,5 @@ def with_attack_mode(key: str, mode: str) -> str:
     raise ConfigError(f"test condition {key!r} has no prompt attack", fix="name a prompt-<attack>-<mode> key")
 
 
-__all__ = ["CLEAN_KEY", "DEGRADATION_KEYS", "LANDMARK_DEGRADATIONS", "ATTACK_MODE_KEYS", "key_parts", "join_parts",
+__all__ = ["CLEAN_KEY", "MODE_PART", "DEGRADATION_KEYS", "LANDMARK_DEGRADATIONS", "ATTACK_MODE_KEYS", "key_parts", "join_parts",
            "degradation_part", "attack_part", "degradation_of", "with_attack_mode"]

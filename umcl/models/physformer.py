@@ -204,9 +204,12 @@ class PhysFormer(nn.Module):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.normal_(m.bias, std=1e-6)
 
-    def forward(self, video: torch.Tensor, any_spatial_size: bool = False) -> torch.Tensor:
+    def forward(self, video: torch.Tensor, any_spatial_size: bool = False,
+                return_tokens: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """rPPG [B, T] of ``video`` [B, 3, T, H, W]; ``any_spatial_size`` accepts any H x W that tiles
-        (the ``umcl-released`` variant's 1/2 and 1/4 size views, umcl.released), else the built size only."""
+        (the ``umcl-released`` variant's 1/2 and 1/4 size views, umcl.released), else the built size only.
+        ``return_tokens``: also the tokens after the first and the second third of the blocks, joined
+        along the token axis [B, 2N, dim] (the released variant's appearance pathway, :meth:`tap_blocks`)."""
         b, _, t, h, w = video.shape
         grid = self.grid
         if any_spatial_size and t == self.frames:
@@ -215,9 +218,19 @@ class PhysFormer(nn.Module):
             raise ValueError(f"PhysFormer built for {self.frames}x{self.image_size}x{self.image_size}, "
                              f"got {t}x{h}x{w}")
         tokens = self.tube_embed(self.stem(video)).flatten(2).transpose(1, 2)  # [B, N, dim]
-        for block in self.blocks:
+        taps, tapped = self.tap_blocks(), []
+        for i, block in enumerate(self.blocks, 1):
             tokens = block(tokens, grid)
-        return self.head(tokens.transpose(1, 2).reshape(b, self.dim, *grid))
+            if return_tokens and i in taps:
+                tapped.append(tokens)
+        rppg = self.head(tokens.transpose(1, 2).reshape(b, self.dim, *grid))
+        return (rppg, torch.cat(tapped, dim=1)) if return_tokens else rppg
+
+    def tap_blocks(self) -> tuple[int, int]:
+        """The blocks (1-based) after which ``return_tokens`` taps: the ends of the first two of three
+        equal stages (PhysFormer's transformer1 and transformer2); at least one block per stage."""
+        per_stage = max(1, len(self.blocks) // 3)
+        return per_stage, min(2 * per_stage, len(self.blocks))
 
     def spatial_grid(self, h: int, w: int) -> tuple[int, int, int]:
         """Token grid of an ``h`` x ``w`` input (ValueError when it does not tile the stem and patches)."""

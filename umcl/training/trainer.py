@@ -226,7 +226,7 @@ class Trainer:
             if self.dist.is_main:
                 scores = predict(model, val_ds, self.device, c.eval_batch_size or c.batch_size,
                                  c.num_workers, self.use_amp, desc=f"val {epoch}", progress=self.progress,
-                                 **predict_options(c.selection))  # label_free unless a leakage option
+                                 **predict_options(c.selection, model.default_condition))  # label_free unless a leakage option
                 metrics = compute_metrics(scores["label"].to_numpy(), scores["score"].to_numpy(), n_boot=0)
                 record.update({f"val_{k}": metrics[k]["value"] for k in ("auc", "ap", "acc", "eer")})
                 record["seconds"] = round(time.time() - t0, 3)
@@ -316,7 +316,8 @@ class Trainer:
         buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
         rng = rng_state()
         scores = predict(model, val_ds, self.device, c.eval_batch_size or c.batch_size, c.num_workers,
-                         self.use_amp, desc=f"{scoring} {epoch}", progress=self.progress, **predict_options(scoring))
+                         self.use_amp, desc=f"{scoring} {epoch}", progress=self.progress,
+                         **predict_options(scoring, model.default_condition))
         with torch.no_grad():
             for k, v in model.named_buffers():
                 v.copy_(buffers[k])
