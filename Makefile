@@ -44,7 +44,7 @@ test: $(STAMP)
 
 ## The smoke profile end to end through a real one-node SLURM on this machine (slurm-wlm + munge from
 ## apt, root or sudo), with workflow/profiles/slurm and snakemake-executor-plugin-slurm; the cluster is
-## stopped afterwards. Not part of `make test` (about 15 min on 2 cores): a recorded run is in docs/pipeline.md
+## stopped afterwards. Not part of `make test` (about 11 min on 2 cores): a recorded run is in docs/pipeline.md
 slurm-smoke: $(STAMP)
 	VENV=$(CURDIR)/$(VENV) tools/slurm_local.sh smoke
 

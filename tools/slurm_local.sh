@@ -135,12 +135,13 @@ PY
 watch_queue() {  # squeue every 30 s, as the plugin sees it
     while sleep 30; do
         echo "--- squeue $(date -u +%H:%M:%S)"
-        squeue -h -o '%.8i %.10P %.40j %.8T %.10M %.4C %.6m %R' || true
+        squeue -h -o '%.8i %.10P %.40j %.8T %.10M %.4C %.6m %R %k' || true  # %k: the plugin's comment, rule_NAME
     done
 }
 
 smoke() {
     local started status watcher
+    [ ! -f "$DIR/log/jobcomp.log" ] || mv "$DIR/log/jobcomp.log" "$DIR/log/jobcomp.log.old"  # one run per log
     start
     trap stop EXIT
     started=$(date +%s)
