@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "evaluate",
     "report": "report",
     "figure": "figure",
+    "pulse": "pulse",
     "validate-config": "validate_config",
 }
 
