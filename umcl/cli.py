@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "report": "report",
     "figure": "figure",
     "pulse": "pulse",
+    "pulse-study": "pulse_study",
     "validate-config": "validate_config",
 }
 
