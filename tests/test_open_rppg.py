@@ -104,3 +104,20 @@ def test_env_var_points_at_a_wheel_or_a_folder(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "empty"))
     with pytest.raises(MissingWeightsError, match=ENV_VAR):
         locate_weights("pure")
+
+
+def test_umcl_p_encoder_starts_from_real_weights_and_records_them():
+    """``physformer_pretrained``: the P-encoder holds the file's values and provenance names its sha256."""
+    from umcl.models.umcl import UMCLConfig, init_p_encoder
+
+    model, record = init_p_encoder(UMCLConfig(physformer_pretrained="rlap", physformer_heads=12))
+    assert model.io == "standardized" and record["weights"] is None
+    assert record["pretrained"]["name"] == "rlap" and record["pretrained"]["sha256"] == locate_weights("rlap").sha256
+    with h5py.File(locate_weights("rlap").location, "r") as f:
+        kernel = np.asarray(f["layers/conv3d/vars/0"], dtype=np.float32)
+    np.testing.assert_array_equal(model.tube_embed.weight.detach().numpy(), np.moveaxis(kernel, (-1, -2), (0, 1)))
+    _, none = init_p_encoder(UMCLConfig(frames=16, image_size=32, physformer_dim=16, physformer_ff_dim=24,
+                                        physformer_heads=2, physformer_layers=3))
+    assert none == {"pretrained": None, "weights": None}
+    with pytest.raises(UmclError, match="12 heads"):
+        init_p_encoder(UMCLConfig(physformer_pretrained="pure"))  # the paper's 4 heads do not fit
