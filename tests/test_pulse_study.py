@@ -63,3 +63,15 @@ def test_landmark_boxes_widen_upwards_only():
 def test_bad_settings_are_one_line(kwargs, words):
     with pytest.raises(ConfigError, match=words):
         PulseStudyConfig(**kwargs)
+
+
+@pytest.mark.parametrize("profile", ["default", "smoke"])
+def test_pulse_report_is_one_job_and_built_by_rule_all_when_enabled(profile: str) -> None:
+    from test_workflow import job_counts, snakemake
+    from umcl.workflow import load_profile
+
+    _, layout = load_profile(profile, check=False)
+    proc = snakemake("-n", "--forceall", layout.pulse_files[0], "--config", f"profile={profile}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert job_counts(proc.stdout) == {"report_pulse": 1}
+    assert (set(layout.pulse_files) <= set(layout.all_report_files())) == (profile == "default")
