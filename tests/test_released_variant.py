@@ -371,6 +371,7 @@ def test_cli_trains_and_evaluates_umcl_released_like_any_detector(tmp_path, monk
                  "--train-compression", "c23", "--out", str(run), "--no-progress"]) == 0
     record = __import__("json").loads((run / "run.json").read_text())
     assert record["detector"] == "umcl-released" and record["training"]["schedule"] == "linear_warmup_cosine"
+    assert record["starting_weights"] == {"p_encoder": {"pretrained": None, "weights": None}}  # random init
     outs = []
     for name in ("eval1", "eval2"):
         assert main(["evaluate", "--config", str(cfg), "--run", str(run), "--manifest", str(manifest),

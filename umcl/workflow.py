@@ -30,6 +30,7 @@ from typing import Literal, get_args
 from umcl.config import REPO_ROOT, config_hash, load_config, section
 from umcl.errors import ConfigError
 from umcl.protocols.keys import DATASET_SLUG, RunKey
+from umcl.pulse_study import PulseStudyConfig
 from umcl.vocab import COMPRESSIONS, USES_PRETRAINED, Compression, DetectorName
 
 DEFAULT_PROFILE = "default"
@@ -124,6 +125,9 @@ class WorkflowConfig:
     released_ablation: list[ReleasedSwitch] = field(default_factory=list)
     #: reports/leakage: also train CPML with its published label-fed classifier (one run, FF++ c23)
     leakage_cpml: bool = True
+    #: reports/pulse (umcl.pulse_study): SynthFF's pulse read zero-shot by open-rppg's PhysFormers and
+    #: POS/CHROM/GREEN on a SynthFF set of its own; ``enabled``: built by `rule all` / `make reproduce`
+    pulse_study: PulseStudyConfig = field(default_factory=PulseStudyConfig)
     #: ff++ profiles: roots of the cross-dataset tables' datasets (None: those tables show paper rows only);
     #: synthff profiles generate SynthFF look-alikes instead (umcl/data/synthff/variants.py)
     celebdf_root: str | None = None
@@ -474,6 +478,16 @@ class Layout:
         exts = REPORT_FORMATS if study == "paper_vs_released" else ("md", "json", "html")
         return [f"{self.report_prefix(study)}.{ext}" for ext in exts]
 
+    @property
+    def pulse_files(self) -> list[str]:
+        """reports/pulse (umcl.pulse_study): Markdown, JSON and figure."""
+        return [f"{self.report_prefix('pulse')}.{ext}" for ext in ("md", "json", "png")]
+
+    @property
+    def pulse_work(self) -> str:
+        """The pulse study's own SynthFF set."""
+        return f"{self.results}/data/pulse_study"
+
     def audit_evaluation(self, run: RunKey | str, testset: str, scoring: str) -> str:
         """The index of a run's cells scored with the checkpoint its leakage audit's ``scoring`` selects
         (``selection_<scoring>.json``, umcl.training.scoring)."""
@@ -484,7 +498,7 @@ class Layout:
         return ([f for s in self.wf.studies for f in self.study_files(s)]
                 + [f for t in self.wf.tables for f in self.report_files(t)]
                 + [f for fig in self.figures for f in self.figure_files(fig)] + [self.index, f"{self.claims}.md", f"{self.claims}.html"]
-                + self.complexity_files)
+                + self.complexity_files + (self.pulse_files if self.wf.pulse_study.enabled else []))
 
 
 def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:

@@ -43,6 +43,11 @@ class Stage:
         return f"stage_{self.name}"
 
 
+def _pulse(L: Layout, metrics: bool) -> list[str]:
+    """reports/pulse's files (workflow.pulse_study.enabled): the JSON as a metric, the rest as outs."""
+    return [f for f in L.pulse_files if f.endswith(".json") == metrics] if L.wf.pulse_study.enabled else []
+
+
 def _audit(L: Layout) -> list[str]:
     """The leakage study's audit evaluations (workflow/rules/studies.smk), when the profile builds it."""
     return [f"{L.results}/eval_audit"] if "leakage" in L.wf.studies else []
@@ -65,16 +70,17 @@ STAGES: tuple[Stage, ...] = (
           ("evaluation",), deps=lambda L: [*(L.data_dir(p) for p in L.parts), f"{L.results}/runs"],
           outs=lambda L: [f"{L.results}/eval", *_audit(L)]),
     Stage("report", ("report", "report_claims", "report_index", "report_table9", "report_paper_vs_released",
-                     "report_leakage"),
-          ("umcl/report", "workflow/rules/report.smk", "workflow/rules/studies.smk", "benchmarks/complexity.py"), (),
+                     "report_leakage", "report_pulse"),
+          ("umcl/report", "workflow/rules/report.smk", "workflow/rules/studies.smk", "benchmarks/complexity.py",
+           "umcl/pulse_study.py", "umcl/pulse.py", "umcl/models/open_rppg.py"), (),
           deps=lambda L: [f"{L.results}/eval", *_audit(L),
                           *(f"{L.report_prefix(f)}.json" for f in L.figures)],  # index links them
           outs=lambda L: [f for t in L.wf.tables for f in L.report_files(t) if not f.endswith(".json")]
           + [f"{L.claims}.md", f"{L.claims}.html", L.index, *(f for f in L.complexity_files if not f.endswith(".json"))]
-          + [f for s in L.wf.studies for f in L.study_files(s) if not f.endswith(".json")],
+          + [f for s in L.wf.studies for f in L.study_files(s) if not f.endswith(".json")] + _pulse(L, False),
           metrics=lambda L: [f"{L.report_prefix(t)}.json" for t in L.wf.tables] + [f"{L.claims}.json"]
           + [f for f in L.complexity_files if f.endswith(".json")]
-          + [f for s in L.wf.studies for f in L.study_files(s) if f.endswith(".json")]),
+          + [f for s in L.wf.studies for f in L.study_files(s) if f.endswith(".json")] + _pulse(L, True)),
     Stage("figures", ("figure_tsne", "figure_affinity"), ("umcl/report/figures.py", "umcl/evaluation/features.py",
                                                          "umcl/protocols/figures.py", "workflow/rules/figures.smk"),
           ("figures",), deps=lambda L: [L.data_dir(L.part_of("ff++")), f"{L.results}/runs"],

@@ -57,7 +57,7 @@ from umcl.errors import ConfigError, UmclError
 from umcl import released
 from umcl.evaluation.conditions import FIXED_PROMPT_POLICY, TestCondition, condition_of, condition_text
 from umcl.models.lrnet import LandmarkEncoder, frame_differences
-from umcl.models.physformer import PhysFormer, vipl_normalize
+from umcl.models.physformer import PhysFormer
 from umcl.models.text_encoder import PromptBank, build_text_encoder
 from umcl.registry import register_detector, register_overlay
 from umcl.views import make_lq_video, perturb_landmarks
@@ -80,6 +80,12 @@ class UMCLConfig:
     physformer_gra_sharp: float = 2.0
     physformer_dropout: float = 0.1
     physformer_weights: str | None = None
+    #: the P-encoder's starting weights: None / "none" (random initialisation), "pure" or "rlap"
+    #: (open-rppg's real-data PhysFormers, umcl.models.open_rppg) or the path of such a .h5 file. With
+    #: real weights the P-encoder takes their input/output convention (io="standardized") and must be
+    #: the published width (96/144/12 heads/12 layers); ``physformer_weights`` (e.g. the SynthFF
+    #: pre-train, itself started from these) is loaded after them. docs/deviations/core.md
+    physformer_pretrained: str | None = None
     # L-encoder (LRNet)
     lrnet_hidden: int = 32
     lrnet_landmark_dropout: float = 0.1
@@ -177,11 +183,45 @@ ABLATIONS: dict[str, dict[str, bool]] = {
 }
 
 
+def real_pretrained(cfg: UMCLConfig) -> bool:
+    """Whether the P-encoder starts from real-data (open-rppg) weights."""
+    return cfg.physformer_pretrained not in (None, "", "none")
+
+
 def build_p_encoder(cfg: UMCLConfig) -> PhysFormer:
-    """The P-encoder (PhysFormer) at the sizes of ``cfg`` (no weights loaded)."""
+    """The P-encoder (PhysFormer) at the sizes of ``cfg`` (no weights loaded; the ``io`` convention of
+    ``physformer_pretrained``'s weights)."""
     return PhysFormer(frames=cfg.frames, image_size=cfg.image_size, patch_size=cfg.patch_size, dim=cfg.physformer_dim,
                       ff_dim=cfg.physformer_ff_dim, num_heads=cfg.physformer_heads, num_layers=cfg.physformer_layers,
-                      theta=cfg.physformer_theta, gra_sharp=cfg.physformer_gra_sharp, dropout=cfg.physformer_dropout)
+                      theta=cfg.physformer_theta, gra_sharp=cfg.physformer_gra_sharp, dropout=cfg.physformer_dropout,
+                      io="standardized" if real_pretrained(cfg) else "vipl")
+
+
+def init_p_encoder(cfg: UMCLConfig, with_weights: bool = True) -> tuple[PhysFormer, dict]:
+    """The P-encoder with its starting weights (``physformer_pretrained``, then ``physformer_weights``
+    when ``with_weights``) and what they were: ``{"pretrained": {name, file, sha256} | None,
+    "weights": {file, sha256} | None}`` for the run's provenance."""
+    from umcl.models.open_rppg import load_open_rppg
+
+    model = build_p_encoder(cfg)
+    record: dict = {"pretrained": None, "weights": None}
+    if real_pretrained(cfg):
+        record["pretrained"] = load_open_rppg(model, cfg.physformer_pretrained).identity()
+    if with_weights and cfg.physformer_weights:
+        model.load_pretrained(cfg.physformer_weights)
+        record["weights"] = {"file": str(cfg.physformer_weights), "sha256": file_sha256(cfg.physformer_weights)}
+    return model, record
+
+
+def file_sha256(path: str) -> str:
+    """sha256 of a file's bytes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def ablation_config(model: str, base: UMCLConfig | None = None) -> UMCLConfig:
@@ -205,10 +245,10 @@ class UMCLDetector(Detector):
         if cfg.contrastive_views == "compression_pairs":
             self.inputs = ("frames", "landmarks", "frames_lq", "landmarks_lq")
         self.modalities: list[str] = []
+        #: what each encoder started from (name, file, sha256), recorded in the run's run.json
+        self.starting_weights: dict = {}
         if cfg.use_rppg:
-            self.p_encoder = build_p_encoder(cfg)
-            if cfg.physformer_weights:
-                self.p_encoder.load_pretrained(cfg.physformer_weights)
+            self.p_encoder, self.starting_weights["p_encoder"] = init_p_encoder(cfg)
             if cfg.appearance_pathway:  # released: [z, Linear(tokens -> d/2)] -> d, one token layer per view size
                 self.appearance = nn.ModuleDict({v: nn.Linear(self._token_features(v), cfg.d // 2)
                                                  for v in self._view_sizes()})
@@ -356,7 +396,7 @@ class UMCLDetector(Detector):
         out: dict = {}
         projected: dict[str, dict[str, torch.Tensor]] = {v: {} for v in views}
         if cfg.use_rppg:
-            scale = (lambda x: x) if cfg.frames_unit_range else vipl_normalize  # released: frames in [0, 1]
+            scale = (lambda x: x) if cfg.frames_unit_range else self.p_encoder.prepare  # released: frames in [0, 1]
             taps = {"return_tokens": True} if cfg.appearance_pathway else {}
             if pooled:  # each size through the P-encoder on its own (shapes differ)
                 x = scale(frames)
@@ -478,4 +518,4 @@ _released = register_overlay(released.RELEASED_DETECTOR, "umcl", released.RELEAS
                              "UMCL as the authors' code was released (umcl.released.RELEASED_CONFIG).")
 _released.cls.default_condition = released.RELEASED_DEFAULT_CONDITION  # tested with its fixed prompt
 
-__all__ = ["UMCLConfig", "UMCLDetector", "ABLATIONS", "ablation_config", "build_p_encoder"]
+__all__ = ["UMCLConfig", "UMCLDetector", "ABLATIONS", "ablation_config", "build_p_encoder", "init_p_encoder"]

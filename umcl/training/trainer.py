@@ -162,13 +162,14 @@ class Trainer:
         return (VideoDataset(train, inputs, c.num_frames, lq.get("train")),
                 VideoDataset(val, inputs, c.num_frames, lq.get("val")))
 
-    def _write_run_json(self) -> None:
+    def _write_run_json(self, model: torch.nn.Module | None = None) -> None:
         s = self.spec
         write_json(self.out / "run.json", {
             "detector": s.detector, "detector_config": s.detector_config,
             "training": dataclasses.asdict(s.training), "train_compression": s.train_compression,
             "manifest": s.manifest, "methods": list(s.methods) if s.methods else None, "seed": s.training.seed, "fingerprint": s.fingerprint(),
             "commit": git_commit(), "torch": torch.__version__, "world_size": self.dist.world_size,
+            "starting_weights": getattr(model, "starting_weights", None),
         })
 
     # ----------------------------------------------------------------- main
@@ -207,7 +208,7 @@ class Trainer:
             if (self.ckpt_dir / "last.pt").exists():
                 raise UmclError("run folder already holds a training run", self.out,
                                 "pass --resume to continue it, or choose a new --out")
-            self._write_run_json()
+            self._write_run_json(model)
         net: torch.nn.Module = model
         if self.dist.enabled:
             net = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda"
