@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= $(CORES)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: venv reproduce test bench sweep-difficulty mutate clean-results
+.PHONY: venv reproduce test bench sweep-difficulty mutate clean-results slurm-smoke
 
 # Fail at once, in one line, when the disk cannot hold what a step writes (measured: the venv
 # 7.0 GB, with torch's CUDA build; a test run 0.4 GB under results/ plus pytest's temporaries).
@@ -28,6 +28,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps open-rppg==0.1.1  # PhysFormer PURE/RLAP weights only (docs/contracts.md)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
@@ -41,6 +42,12 @@ reproduce: $(STAMP)
 test: $(STAMP)
 	$(call require_free_mib,1500,the test suite)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q tests
+
+## The smoke profile end to end through a real one-node SLURM on this machine (slurm-wlm + munge from
+## apt, root or sudo), with workflow/profiles/slurm and snakemake-executor-plugin-slurm; the cluster is
+## stopped afterwards. Not part of `make test` (about 11 min on 2 cores): a recorded run is in docs/pipeline.md
+slurm-smoke: $(STAMP)
+	VENV=$(CURDIR)/$(VENV) tools/slurm_local.sh smoke
 
 ## Speed benchmarks (pytest-benchmark), not part of the tests
 bench: $(STAMP)

@@ -406,6 +406,36 @@ def _cache_other_length(tmp: Path, _: Shared):
     return train(Shared(m, Path()), tmp / "run"), odd
 
 
+def _pulse(arr: np.ndarray | None = None, name: str = "crops.npy", *extra: str):
+    """``umcl pulse`` on a .npy written from ``arr`` (or on a missing file when None)."""
+    def build(tmp: Path, _: Shared):
+        path = tmp / name
+        if arr is not None:
+            np.save(path, arr)
+        return ["pulse", str(path), "--out", str(tmp / "p"), *extra], path
+    return build
+
+
+def _pulse_not_npy(tmp: Path, _: Shared):
+    path = write(tmp / "crops.npy", "not an array\n")
+    return ["pulse", str(path), "--out", str(tmp / "p")], path
+
+
+def _pulse_out_is_file(tmp: Path, _: Shared):
+    np.save(tmp / "crops.npy", np.zeros((160, 8, 8, 3), np.uint8))
+    out = write(tmp / "p", "mine\n")
+    return ["pulse", str(tmp / "crops.npy"), "--out", str(out)], out
+
+
+def _pulse_weights_missing(tmp: Path, _: Shared):
+    np.save(tmp / "crops.npy", np.zeros((160, 8, 8, 3), np.uint8))
+    return ["pulse", str(tmp / "crops.npy"), "--weights", str(tmp / "w.h5"), "--out", str(tmp / "p")], tmp / "w.h5"
+
+
+def _pulse_video_too_short(tmp: Path, _: Shared):
+    return ["pulse", str(video(tmp / "short.mp4", frames=5)), "--out", str(tmp / "p")], tmp / "short.mp4"
+
+
 CASES = [
     # configs
     Case("circular-extends", _circular, r"circular `extends:`"),
@@ -446,6 +476,17 @@ CASES = [
     Case("video-is-text", _video_is_text, r"no readable video stream"),
     Case("video-8x8", _video_8x8, r"8x8 px, smaller than the smallest face"),
     Case("video-too-short", _video_too_short, r"5 frames but 16 are needed"),
+    # umcl pulse
+    Case("pulse-input-missing", _pulse(None), r"input not found"),
+    Case("pulse-npy-float", _pulse(np.zeros((160, 8, 8, 3), np.float32)), r"float32, not uint8"),
+    Case("pulse-npy-grey", _pulse(np.zeros((160, 8, 8), np.uint8)), r"shape \(160, 8, 8\), not \[T, H, W, 3\]"),
+    Case("pulse-npy-too-short", _pulse(np.zeros((100, 8, 8, 3), np.uint8)), r"100 frames .* at least 160"),
+    Case("pulse-npy-is-text", _pulse_not_npy, r"not a readable NumPy \.npy array"),
+    Case("pulse-fps-zero", _pulse(np.zeros((160, 8, 8, 3), np.uint8), "crops.npy", "--fps", "0"),
+         r"--fps 0\.0 is not a positive frame rate"),
+    Case("pulse-out-is-file", _pulse_out_is_file, r"exists and is a file"),
+    Case("pulse-weights-missing", _pulse_weights_missing, r"PhysFormer weights not found"),
+    Case("pulse-video-too-short", _pulse_video_too_short, r"5 frames \(0\.2 s at 25 fps\).* at least 134"),
     # runs and checkpoints
     Case("evaluate-out-is-run", _evaluate_out_is_run, r"folder exists and is not an output of this step"),
     Case("evaluate-out-is-dataset", _evaluate_out_is_dataset, r"not an output of this step"),

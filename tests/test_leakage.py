@@ -343,6 +343,17 @@ def test_scorings_what_each_reads() -> None:
     assert len({audit_files(s) for s in SCORINGS}) == 3
     with pytest.raises(ValueError, match="unknown scoring"):
         predict_options("test_mode")
+    # umcl-released scores in training mode by default (the release's test script): the two eval-mode scorings
+    # pin mode-eval, so the three differ in prompt and mode alone
+    from umcl.released import RELEASED_DEFAULT_CONDITION
+
+    assert TestCondition.from_key(RELEASED_DEFAULT_CONDITION).module_mode == "train"
+    free = predict_options("label_free", RELEASED_DEFAULT_CONDITION)
+    label = predict_options("label_prompt", RELEASED_DEFAULT_CONDITION)
+    assert free["train_mode"] is False and free["condition"].module_mode == "eval"
+    assert free["condition"].prompt_policy == TestCondition.from_key(RELEASED_DEFAULT_CONDITION).prompt_policy
+    assert label["condition"].module_mode == "eval" and label["condition"].prompt_policy == LEAKAGE_AUDIT
+    assert predict_options("as_released", RELEASED_DEFAULT_CONDITION) == {"train_mode": True, "condition": None}
 
 
 def test_report_states_its_bootstrap_resamples(report) -> None:

@@ -23,6 +23,7 @@ from umcl.protocols.sheet import build_sheet
 from umcl.protocols.studies import (
     ABLATION_SWITCHES,
     LEAKAGE_AUDIT_SCORINGS,
+    TEST_TIME_SWITCHES,
     study_protocols,
 )
 from umcl.protocols.variants import get_variant, released_switch_variant
@@ -154,14 +155,22 @@ def test_each_cell_has_both_values_and_the_paired_difference(report: dict) -> No
 
 def test_ablation_ranks_what_it_has_and_names_what_is_missing(report: dict) -> None:
     abl = {e["switch"]: e for e in report["json"]["ablation"]}
-    assert set(abl) == {"lrnet_feature_noise", "contrastive_views"}
-    assert abl["lrnet_feature_noise"]["trained"] and abl["lrnet_feature_noise"]["rank"] == 1
+    assert set(abl) == {*ABLATION_SWITCHES, *TEST_TIME_SWITCHES}
+    assert abl["lrnet_feature_noise"]["trained"] and abl["lrnet_feature_noise"]["rank"] in (1, 2)
     assert not abl["contrastive_views"]["trained"] and abl["contrastive_views"]["d_auc"] is None
+    # the test-time switch: the same run under the eval-mode condition, on every profile, never retrained
+    assert abl["module_mode"]["trained"] and abl["module_mode"]["test_time"]
+    mode = _cell(report["sheet"], "ablation", ("UMCL (released)", "module_mode as paper"), ("c23",))
+    assert mode.decl.model.variant is None and mode.decl.condition == "mode-eval"
+    assert sorted(e["rank"] for e in abl.values() if "rank" in e) == [1, 2]
+    assert "module_mode as paper (test time, same checkpoint)" in report["md"]
     base = _cell(report["sheet"], "ablation", ("UMCL (released)", "all switches"), ("c23",))
     flip = _cell(report["sheet"], "ablation", ("UMCL (released)", "lrnet_feature_noise as paper"), ("c23",))
     root = report["tmp"] / "eval"
     value, _ = _reference_difference(_scores(base, root), _scores(flip, root), "auc")
     assert abl["lrnet_feature_noise"]["d_auc"]["value"] == pytest.approx(value, abs=1e-12)
+    value, _ = _reference_difference(_scores(base, root), _scores(mode, root), "auc")
+    assert abl["module_mode"]["d_auc"]["value"] == pytest.approx(value, abs=1e-12)
     left = " ".join(report["json"]["left_out"])
     assert "raw, c40" in left and "F2F, FS, NT" in left and "contrastive_views" in left
     assert "contrastive_views as paper (not trained)" in report["md"]

@@ -36,6 +36,10 @@ def make_batch(b: int = 4, seed: int = 0) -> dict:
             "label": torch.tensor([i % 2 for i in range(b)]), "key": [f"k{seed}-{i}" for i in range(b)]}
 
 
+#: scoring in eval mode (the release's inference.py); umcl-released's default is training mode (test script)
+EVAL_MODE = TestCondition(module_mode="eval")
+
+
 def build(name: str = "umcl-released", **overrides) -> UMCLDetector:
     seed_everything(0)
     return build_detector(name, {**SMALL, **overrides})
@@ -103,7 +107,7 @@ def test_model_affinity_term_is_the_reference_per_class_on_each_lq_view():
     ref = []
     for view in ("lq64", "lq32"):
         feats = out[f"u_{view}"].detach().double().numpy().reshape(4, 3, SMALL["d"])
-        ref.append(sum(_np_released_affinity(feats[label == c], 0.5, 0.3) for c in (0, 1)))
+        ref.append(np.mean([_np_released_affinity(feats[label == c], 0.5, 0.3) for c in (0, 1)]))  # class mean
     assert math.isclose(float(terms["aff"].detach()), np.mean(ref), rel_tol=1e-5)
 
 
@@ -161,7 +165,7 @@ def _capture(module: torch.nn.Module, store: list) -> torch.utils.hooks.Removabl
 
 
 def test_learned_lq_views_at_half_and_quarter_size_inside_the_p_encoder():
-    model = build().train()
+    model = build(class_pure_batches=False).train()  # one pass over the batch (the class-pure one: its own test)
     seen: list = []
     handle = _capture(model.p_encoder, seen)
     out = model(make_batch())
@@ -172,7 +176,7 @@ def test_learned_lq_views_at_half_and_quarter_size_inside_the_p_encoder():
     seen.clear()
     handle = _capture(model.p_encoder, seen)
     with torch.no_grad():
-        model.eval()(make_batch())
+        model.eval()({**make_batch(), "condition": EVAL_MODE})
     handle.remove()
     assert [tuple(args[0].shape[-2:]) for args in seen] == [(32, 32)]  # the test view is the full-size one
     paper_seen: list = []
@@ -187,9 +191,11 @@ def test_ce_on_the_full_size_view_only_and_released_loss_weights():
     batch = make_batch()
     out = model(batch)
     terms = model.loss(batch, out)
-    assert torch.allclose(terms["bce"], F.cross_entropy(out["logits_hq"], batch["label"]))
+    real, fake = batch["label"] == 0, batch["label"] == 1  # CE(real) + CE(fake), as released
+    assert torch.allclose(terms["bce"], F.cross_entropy(out["logits_hq"][real], batch["label"][real])
+                          + F.cross_entropy(out["logits_hq"][fake], batch["label"][fake]))
     assert torch.allclose(terms["total"], terms["bce"] + 0.1 * terms["phy"] + 0.5 * terms["aff"])
-    both = build(ce_views="all").train()
+    both = build(ce_views="all", ce_per_class=False).train()
     out2 = both(batch)
     ce = [F.cross_entropy(out2[f"logits_{v}"], batch["label"]) for v in ("hq", "lq64", "lq32")]
     assert torch.allclose(both.loss(batch, out2)["bce"], torch.stack(ce).mean())
@@ -200,7 +206,7 @@ def test_ce_on_the_full_size_view_only_and_released_loss_weights():
 
 
 def test_landmark_zeroing_about_20_percent_in_training_only_and_g2_reads_clean_differences():
-    model = build(lrnet_landmark_dropout=0.0)
+    model = build(lrnet_landmark_dropout=0.0, class_pure_batches=False)
     g1_in, g2_in = [], []
     _capture(model.l_encoder.g1, g1_in)
     _capture(model.l_encoder.g2, g2_in)
@@ -214,7 +220,7 @@ def test_landmark_zeroing_about_20_percent_in_training_only_and_g2_reads_clean_d
     assert torch.equal(g2_in[0][0][:8], clean_diff)
     g1_in.clear()
     with torch.no_grad():
-        model.eval()(batch)
+        model.eval()({**batch, "condition": EVAL_MODE})
     assert float((g1_in[0][0] == 0).float().mean()) == 0.0
     paper = build("umcl", lrnet_landmark_dropout=0.0)
     seen: list = []
@@ -225,7 +231,7 @@ def test_landmark_zeroing_about_20_percent_in_training_only_and_g2_reads_clean_d
 
 def test_lrnet_feature_noise_at_test_time_seeded_per_video():
     model = build().eval()
-    batch = make_batch()
+    batch = {**make_batch(), "condition": EVAL_MODE}  # eval mode: no LRNet dropout (training mode: its own test)
     with torch.no_grad():
         clean = model.l_encoder(batch["landmarks"])["e"]
         e1 = model(batch)["e_hq"]
@@ -236,7 +242,7 @@ def test_lrnet_feature_noise_at_test_time_seeded_per_video():
     diff = (e1 - clean).flatten()
     assert 0.08 < float(diff.std()) < 0.12 and abs(float(diff.mean())) < 0.03
     with torch.no_grad():  # one video's noise does not depend on its batch
-        alone = model({k: (v[:1] if k != "key" else v[:1]) for k, v in batch.items()})["e_hq"]
+        alone = model({k: (v if k == "condition" else v[:1]) for k, v in batch.items()})["e_hq"]
     assert torch.allclose(alone, e1[:1], atol=1e-6)
     paper = build("umcl").eval()
     with torch.no_grad():
@@ -365,6 +371,7 @@ def test_cli_trains_and_evaluates_umcl_released_like_any_detector(tmp_path, monk
                  "--train-compression", "c23", "--out", str(run), "--no-progress"]) == 0
     record = __import__("json").loads((run / "run.json").read_text())
     assert record["detector"] == "umcl-released" and record["training"]["schedule"] == "linear_warmup_cosine"
+    assert record["starting_weights"] == {"p_encoder": {"pretrained": None, "weights": None}}  # random init
     outs = []
     for name in ("eval1", "eval2"):
         assert main(["evaluate", "--config", str(cfg), "--run", str(run), "--manifest", str(manifest),

@@ -85,7 +85,7 @@ def test_label_free_twin_comes_from_the_condition_not_from_string_surgery():
 
 
 def test_released_variant_declares_the_fixed_prompt_as_its_default_condition():
-    assert detector_default_condition(RELEASED_DETECTOR).key == "policy-released-fixed"
+    assert detector_default_condition(RELEASED_DETECTOR).key == "policy-released-fixed_mode-train"  # test_alignment_all.py
     assert detector_default_condition("umcl") == CLEAN == detector_default_condition("cpml")
     assert get_entry("umcl").cls.default_condition == "clean"  # the overlay did not leak into its base
 

@@ -14,7 +14,6 @@ from umcl import prompts as P
 from umcl.errors import MissingWeightsError, UmclError
 from umcl.models import text_encoder as TE
 
-
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
@@ -231,3 +230,25 @@ def test_read_state_dict_torchscript_and_garbage(tmp_path):
     with pytest.raises(MissingWeightsError, match="cannot read checkpoint") as err:
         TE.read_state_dict(tmp_path / "junk.pt")
     assert "\n" not in str(err.value)
+
+
+# ------------------------------------------------------------------ a trained tower (umcl-released)
+def test_clip_and_minilm_towers_can_be_trained(tmp_path):
+    """unfreeze() + embed(): the released variant's trained text tower, for both backends. embed() gives
+    encode()'s values with gradients into every tower weight; the tower stays in eval mode."""
+    open_clip = pytest.importorskip("open_clip")
+    from open_clip.model import _build_text_tower
+
+    cfg = dict(open_clip.get_model_config(TE.CLIP_MODEL_NAME)["text_cfg"], width=32, heads=2, layers=1)
+    torch.manual_seed(0)
+    torch.save(_build_text_tower(16, cfg, quick_gelu=True).state_dict(), tmp_path / "clip.pt")
+    texts = ["a photo of a real face", "Is real or fake?"]
+    for enc in (TE.ClipTextEncoder(tmp_path / "clip.pt", text_cfg=cfg, embed_dim=16), TE.MiniLMTextEncoder()):
+        frozen = enc.encode(texts)
+        enc.unfreeze().train()
+        assert not enc.training and all(p.requires_grad for p in enc.parameters())
+        emb = enc.embed(texts)
+        torch.testing.assert_close(emb.detach(), frozen, atol=1e-5, rtol=1e-5)
+        emb.sum().backward()
+        grads = [p.grad for p in enc.parameters()]
+        assert sum(g is not None and bool(g.abs().sum() > 0) for g in grads) > len(grads) // 2, enc.backend

@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "evaluate": "evaluate",
     "report": "report",
     "figure": "figure",
+    "pulse": "pulse",
+    "pulse-study": "pulse_study",
     "validate-config": "validate_config",
 }
 

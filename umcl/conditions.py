@@ -12,7 +12,9 @@ joined by ``_``: ``clean``; ``frames-r0.50`` (frame sampling, ratio 0.5); ``land
 ``mean``); ``prompt-opposite-labelfree`` / ``prompt-simple-labelchosen`` (Table 8 attacks); ``views-hq``
 (UMCL scores its HQ view alone instead of averaging the HQ and LQ views' probabilities);
 ``policy-released-fixed`` (the authors' released code's fixed prompt "Is real or fake?",
-:mod:`umcl.released`); ``seed3`` (a non-zero condition seed), e.g.
+:mod:`umcl.released`); ``mode-train`` / ``mode-eval`` (UMCL scores with its encoders in training or
+eval mode, :data:`MODULE_MODES`; without the part the detector's default, eval mode unless it declares
+otherwise); ``seed3`` (a non-zero condition seed), e.g.
 ``frames-r0.30_prompt-unrelated-labelfree_seed1``.
 
 A detector may declare a *default* condition (:attr:`umcl.detector.Detector.default_condition`, a
@@ -60,6 +62,7 @@ from umcl.specs.condition_keys import (
     ATTACK_MODE_KEYS,
     ATTACK_PART,
     DEGRADATION_KEYS,
+    MODE_PART,
     POLICY_PART,
     SEED_PART,
     VIEWS_PART,
@@ -77,6 +80,11 @@ LANDMARK_KEYS = ("landmarks", "landmarks_lq")
 #: views UMCL scores at test time: HQ and LQ probabilities averaged (the default), or the HQ view alone
 INFERENCE_VIEWS = ("both", "hq")
 DEFAULT_INFERENCE_VIEWS = "both"
+#: how UMCL's submodules run at test time: ``auto`` (the detector's default: eval mode), ``eval``, or ``train``
+#: (dropout, landmark dropout and per-video BatchNorm statistics active, as the released test script
+#: ``test_alignment_all.py`` scores; umcl.models.umcl). Detectors without it ignore the setting.
+MODULE_MODES = ("auto", "eval", "train")
+DEFAULT_MODULE_MODE = "auto"
 #: the released code's fixed, label-free test prompt as a prompt policy (umcl.released.RELEASED_TEST_PROMPT)
 FIXED_PROMPT_POLICY = "released_fixed"
 #: every test-time prompt policy: the prompt bank's (umcl.prompts.INFERENCE_POLICIES) and the fixed one
@@ -142,7 +150,8 @@ class TestCondition:
     ``prompt_policy``: the label-free inference prompt (:data:`PROMPT_POLICIES`: the prompt bank's
     policies, ``leakage_audit`` only on purpose, or the release's fixed prompt ``released_fixed``).
     ``inference_views``: the views UMCL scores (:data:`INFERENCE_VIEWS`; detectors without HQ/LQ views
-    ignore it). ``prompt_attack`` / ``attack_mode``: a Table 8 attack and how
+    ignore it). ``module_mode``: :data:`MODULE_MODES` (``auto`` = the detector's default; others ignore
+    it). ``prompt_attack`` / ``attack_mode``: a Table 8 attack and how
     its text is chosen (:data:`umcl.prompts.ATTACK_MODES`, both or neither; an attack replaces the
     policy, which then stays at the default). ``seed``: seeds every random draw of the condition.
     """
@@ -156,6 +165,7 @@ class TestCondition:
     attack_mode: str | None = None
     seed: int = 0
     inference_views: str = DEFAULT_INFERENCE_VIEWS
+    module_mode: str = DEFAULT_MODULE_MODE
 
     def __post_init__(self) -> None:
         if (self.degradation is None) != (self.level is None):
@@ -174,6 +184,9 @@ class TestCondition:
         if self.inference_views not in INFERENCE_VIEWS:
             raise ConfigError(f"test condition: unknown inference views {self.inference_views!r}",
                               fix=f"use one of {list(INFERENCE_VIEWS)}")
+        if self.module_mode not in MODULE_MODES:
+            raise ConfigError(f"test condition: unknown module mode {self.module_mode!r}",
+                              fix=f"use one of {list(MODULE_MODES)}")
         if (self.prompt_attack is None) != (self.attack_mode is None):
             raise ConfigError(f"test condition: prompt attack {self.prompt_attack!r} needs an attack mode "
                               f"and vice versa (got {self.attack_mode!r})",
@@ -196,7 +209,7 @@ class TestCondition:
         """True without degradation or attack, under the default prompt policy and views (any seed)."""
         return (self.degradation is None and self.prompt_attack is None
                 and self.prompt_policy == prompts.DEFAULT_INFERENCE_POLICY
-                and self.inference_views == DEFAULT_INFERENCE_VIEWS)
+                and self.inference_views == DEFAULT_INFERENCE_VIEWS and self.module_mode == DEFAULT_MODULE_MODE)
 
     @property
     def key(self) -> str:
@@ -210,6 +223,8 @@ class TestCondition:
             parts.append(attack_part(self.prompt_attack, self.attack_mode))
         if self.inference_views != DEFAULT_INFERENCE_VIEWS:
             parts.append(VIEWS_PART + self.inference_views)
+        if self.module_mode != DEFAULT_MODULE_MODE:
+            parts.append(MODE_PART + self.module_mode)
         if self.seed:
             parts.append(f"{SEED_PART}{self.seed}")
         return join_parts(parts)
@@ -228,6 +243,8 @@ class TestCondition:
                 fields["prompt_policy"] = part[len(POLICY_PART):].replace("-", "_")
             elif part.startswith(VIEWS_PART):
                 fields["inference_views"] = part[len(VIEWS_PART):]
+            elif part.startswith(MODE_PART):
+                fields["module_mode"] = part[len(MODE_PART):]
             elif m_att and m_att.group(2) in modes:
                 fields["prompt_attack"], fields["attack_mode"] = m_att.group(1), modes[m_att.group(2)]
             elif re.fullmatch(SEED_PART + r"[1-9][0-9]*", part):
@@ -241,7 +258,7 @@ class TestCondition:
             else:
                 raise ConfigError(f"test condition key {key!r}: unknown part {part!r}",
                                   fix="write e.g. clean, frames-r0.50, landmarks-s0.05, policy-neutral, "
-                                      "prompt-opposite-labelfree, views-hq, seed1, joined by '_'")
+                                      "prompt-opposite-labelfree, views-hq, mode-train, seed1, joined by '_'")
         cond = cls(**fields)
         if cond.key != key:
             raise ConfigError(f"test condition key {key!r} is not canonical", fix=f"write {cond.key!r}")
@@ -396,5 +413,5 @@ def condition_text(bank, batch: dict, batch_size: int, condition: TestCondition 
 __all__ = ["TestCondition", "CLEAN", "Degradation", "DEGRADATIONS", "register_degradation", "get_degradation",
            "apply_condition", "condition_of", "condition_text", "with_attack_mode", "detector_default_condition",
            "with_defaults",
-           "INFERENCE_VIEWS", "PROMPT_POLICIES", "FIXED_PROMPT_POLICY", "held_frame_indices", "frame_sampling",
+           "INFERENCE_VIEWS", "MODULE_MODES", "PROMPT_POLICIES", "FIXED_PROMPT_POLICY", "held_frame_indices", "frame_sampling",
            "landmark_noise", "table7_conditions", "table8_conditions", "FRAME_ALIGNED"]

@@ -32,13 +32,32 @@ Switches (field -> paper value | released value):
   g2 reads the differences of the unmasked sequence, as released).
 * ``lrnet_feature_noise`` 0 | 0.1: N(0, σ²) added to both LRNet stream features on every forward
   pass, in training and at test time (:func:`feature_noise`).
+* ``affinity_class_mean`` False | True: the affinity is the *mean* of the real and the fake rows' terms
+  (False: their sum; :func:`class_affinity_loss`).
+* ``ce_per_class`` False | True: cross-entropy = CE(real rows) + CE(fake rows), two per-class means
+  (:func:`per_class_ce`), instead of one mean over the mixed batch.
+* ``relu_features`` False | True: the three d-dim modality features are ReLU'd; the classifier and the
+  affinity read them so (cosines in [0, 1]).
+* ``train_text_encoder`` False | True: the text tower is a trained submodule (every weight in the
+  optimiser at the run's lr; texts encoded with gradients in every training forward pass).
+* ``appearance_pathway`` False | True: the rPPG feature is ``Linear(K + d/2 -> d)`` over the signal
+  concatenated with ``Linear(2·N·dim -> d/2)`` of the P-encoder's tokens after its first and second
+  thirds of blocks (N tokens of the view; one layer per view size), instead of ``Linear(K -> d)``.
+* ``lrnet_feature_dropout`` False | True: LRNet's feature is taken after each stream's trailing Dropout(0.5).
+* ``class_pure_batches`` False | True: in training, the real and the fake rows go through separate forward
+  passes (BatchNorm sees one class at a time; :func:`class_rows`, :func:`merge_rows`).
+* ``frames_unit_range`` False | True: the P-encoder reads frames in [0, 1] (no VIPL-HR normalisation).
+* ``prompt_per_view`` False | True: each view (full size, 1/2, 1/4) draws its own training prompts.
 
-Not a switch: the release tests with the fixed, label-free prompt "Is real or fake?". That is a
-test-time option, so it is the test condition ``policy-released-fixed``
-(:data:`umcl.conditions.FIXED_PROMPT_POLICY`), usable with any UMCL checkpoint, and
-``umcl-released`` declares it as its default condition (:data:`RELEASED_DEFAULT_CONDITION`): a batch
-without a condition is scored with it, any explicit condition (policies, attacks, views, the
-leakage audit) applies as given. It is no config field, so it never enters the run fingerprint.
+Not config switches, because they are test-time options: the release tests with the fixed, label-free
+prompt "Is real or fake?" (the test condition ``policy-released-fixed``,
+:data:`umcl.conditions.FIXED_PROMPT_POLICY`) and, in its test script ``test_alignment_all.py``,
+with the model's submodules in training mode, one video at a time (the condition part ``mode-train``:
+:func:`score_in_train_mode`; ``mode-eval`` follows ``inference.py``, which calls ``.eval()``). Both work
+with any UMCL checkpoint. ``umcl-released`` declares both as its default condition
+(:data:`RELEASED_DEFAULT_CONDITION`): a batch without a condition is scored so, and any explicit
+condition (policies, attacks, views, modes, the leakage audit) applies as given. Neither is a config
+field, so neither enters the run fingerprint.
 
 The optimiser and schedule (AdamW 5e-4 not on biases and norms, lr 1e-3 with a linear warm-up over
 10 % of the steps then cosine, 3 epochs) are the training recipe of ``umcl-released`` in
@@ -48,7 +67,6 @@ label's prompt, model in training mode) is the leakage option ``training.selecti
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 import torch
@@ -56,12 +74,13 @@ from torch import Tensor, nn
 
 from umcl import prompts
 from umcl.conditions import FIXED_PROMPT_POLICY, TestCondition
+from umcl.errors import UmclError
 from umcl.seeding import numpy_rng
 from umcl.specs.released import RELEASED_CONFIG, RELEASED_DETECTOR
 
 RELEASED_TEST_PROMPT = "Is real or fake?"
-#: ``umcl-released``'s default test condition: the fixed prompt above (module docstring)
-RELEASED_DEFAULT_CONDITION = TestCondition(prompt_policy=FIXED_PROMPT_POLICY).key
+#: ``umcl-released``'s default test condition: the fixed prompt above, scored in training mode (module docstring)
+RELEASED_DEFAULT_CONDITION = TestCondition(prompt_policy=FIXED_PROMPT_POLICY, module_mode="train").key
 #: the two LQ views of ``contrastive_views: released_pool``: name -> conv+pool stages
 LQ_STAGES: dict[str, int] = {"lq64": 1, "lq32": 2}
 #: released band-pass and heart-rate limits (util/phy_calc.py, train_main.py)
@@ -73,6 +92,9 @@ LANDMARK_VIEW_NOISE: dict[str, tuple[float, tuple[tuple[int, int, float], ...]]]
     "lq64": (0.0005, ((98, 136, 0.0006), (74, 96, 0.0005), (56, 72, 0.0001))),
     "lq32": (0.01, ((98, 136, 0.006), (74, 96, 0.005), (56, 72, 0.001))),
 }
+
+#: the views of ``contrastive_views: released_pool`` by size: full size, then the two learned LQ views
+POOL_VIEWS: tuple[str, ...] = ("hq", *LQ_STAGES)
 
 
 # --------------------------------------------------------------------------- views
@@ -160,14 +182,94 @@ def affinity_loss(affinity: Tensor, alpha: float = 0.5, beta: float = 0.3) -> Te
 
 
 def class_affinity_loss(features: Tensor, label: Tensor, alpha: float, beta: float,
-                        text_index: int | None = None, text_scale: float = 1.0) -> Tensor:
-    """:func:`affinity_loss` of the real rows plus that of the fake rows (the release's two batches)."""
-    total = features.new_zeros(())
-    for cls in (0, 1):
-        rows = features[label == cls]
-        if rows.shape[0]:
-            total = total + affinity_loss(affinity_matrix(rows, text_index, text_scale), alpha, beta)
-    return total
+                        text_index: int | None = None, text_scale: float = 1.0, class_mean: bool = False) -> Tensor:
+    """:func:`affinity_loss` of the real rows and that of the fake rows (the release's two batches):
+    their mean with ``class_mean`` (as released), else their sum; a class absent from the batch is left out."""
+    terms = [affinity_loss(affinity_matrix(features[label == cls], text_index, text_scale), alpha, beta)
+             for cls in (0, 1) if bool((label == cls).any())]
+    if not terms:
+        return features.new_zeros(())
+    total = torch.stack(terms).sum()
+    return total / len(terms) if class_mean else total
+
+
+def per_class_ce(logits: Tensor, label: Tensor) -> Tensor:
+    """``CE(real rows) + CE(fake rows)``: the sum of the two per-class mean cross-entropies (the release's
+    two batches); a class absent from the batch adds 0."""
+    terms = [nn.functional.cross_entropy(logits[label == cls], label[label == cls])
+             for cls in (0, 1) if bool((label == cls).any())]
+    return torch.stack(terms).sum() if terms else logits.new_zeros(())
+
+
+# --------------------------------------------------------------------------- forward passes
+def batch_rows(batch: dict, rows: Tensor) -> dict:
+    """The sub-batch of ``rows`` (indices): per-video tensors and lists indexed, anything else kept."""
+    size = len(batch["frames"])
+    out = {}
+    for k, v in batch.items():
+        if torch.is_tensor(v) and v.dim() and v.shape[0] == size:
+            out[k] = v[rows.to(v.device)]
+        elif isinstance(v, (list, tuple)) and len(v) == size:
+            out[k] = [v[i] for i in rows.tolist()]
+        else:
+            out[k] = v
+    return out
+
+
+def merge_rows(parts: list[tuple[Tensor, dict]]) -> dict:
+    """One output dict from the outputs of sub-batches ``(rows, output)``: per-row tensors put back in
+    the batch's order (the rows of all parts together cover the batch once)."""
+    order = torch.cat([rows for rows, _ in parts])
+    inverse = torch.argsort(order)
+    out = {}
+    for key, value in parts[0][1].items():
+        if torch.is_tensor(value) and value.dim() and value.shape[0] == len(parts[0][0]):
+            out[key] = torch.cat([o[key] for _, o in parts])[inverse.to(value.device)]
+        else:
+            out[key] = value
+    return out
+
+
+def class_rows(label: Tensor) -> list[Tensor]:
+    """Row indices of the real (0), then the fake (1) videos of a batch; absent classes left out."""
+    label = label.detach().cpu().reshape(-1)
+    return [rows for rows in (torch.nonzero(label == cls).reshape(-1) for cls in (0, 1)) if len(rows)]
+
+
+def score_in_train_mode(model: nn.Module, batch: dict, forward) -> dict:
+    """Score ``batch`` as the release's test script does: one video at a time (its test batch size is 1),
+    every submodule of ``model`` in training mode (dropout, landmark dropout, BatchNorm on the video's own
+    statistics) while ``model`` itself stays in eval mode (its own flag set to False, as released).
+
+    Our choices (the release draws from the unseeded global RNG and keeps the BatchNorm statistics the
+    pass updates): each video's random draws come from a generator seeded by its key, so its score does
+    not depend on its batch or on the evaluation order; the buffers (BatchNorm running statistics) are
+    restored after each video, so the checkpoint scores every other condition as loaded. ``forward``:
+    the model's forward pass on a sub-batch."""
+    keys = batch.get("key")
+    if keys is None:
+        raise UmclError("scoring in training mode needs batch['key'] (the video keys seed its random draws)",
+                        fix="pass the video keys with the batch, or score with the condition mode-eval")
+    buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
+    device = batch["frames"].device
+    children = list(model.children())
+    parts = []
+    try:
+        for child in children:
+            child.train(True)
+        for i, key in enumerate(keys):
+            seed = int(numpy_rng(0, "train-mode-scoring", str(key)).integers(2**62))
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                torch.manual_seed(seed)
+                rows = torch.tensor([i])
+                parts.append((rows, forward(batch_rows(batch, rows))))
+            with torch.no_grad():
+                for k, v in model.named_buffers():
+                    v.copy_(buffers[k])
+    finally:
+        for child in children:
+            child.train(False)
+    return merge_rows(parts)
 
 
 # --------------------------------------------------------------------------- CQSL and heart rate
@@ -198,7 +300,9 @@ def heart_rate(series: np.ndarray, fps: float) -> float:
     Hann-windowed, |FFT| outside round(0.6/fs·N)..round(4/fs·N) set to 0; of its two largest local
     peaks the second is taken when the first is within 10 bpm of twice it (harmonic check); fewer than
     two peaks give 60; the result is clamped to 60–120 bpm."""
-    from scipy import signal as sps  # local: importing scipy.signal costs 1-2 s of every UMCL process
+    from scipy import (
+        signal as sps,  # local: importing scipy.signal costs 1-2 s of every UMCL process
+    )
 
     x = np.asarray(series, dtype=np.float64).reshape(-1)
     nyq = fps / 2
@@ -247,5 +351,6 @@ def physiological_terms(cfg, z_real_a: Tensor, z_real_b: Tensor, z_fake_a: Tenso
 
 __all__ = ["RELEASED_DETECTOR", "RELEASED_CONFIG", "RELEASED_TEST_PROMPT", "RELEASED_DEFAULT_CONDITION", "LQ_STAGES", "LearnedPool",
            "landmark_view", "zero_landmarks", "feature_noise", "fixed_prompt_table", "affinity_matrix",
-           "affinity_loss", "class_affinity_loss", "batch_pearson", "cqsl_terms", "heart_rate", "hr_loss",
+           "affinity_loss", "class_affinity_loss", "per_class_ce", "batch_rows", "merge_rows", "class_rows",
+           "score_in_train_mode", "POOL_VIEWS", "batch_pearson", "cqsl_terms", "heart_rate", "hr_loss",
            "physiological_terms"]

@@ -332,6 +332,16 @@ class Layout:
         exts = REPORT_FORMATS if study == "paper_vs_released" else ("md", "json", "html")
         return [f"{self.report_prefix(study)}.{ext}" for ext in exts]
 
+    @property
+    def pulse_files(self) -> list[str]:
+        """reports/pulse (umcl.pulse_study): Markdown, JSON and figure."""
+        return [f"{self.report_prefix('pulse')}.{ext}" for ext in ("md", "json", "png")]
+
+    @property
+    def pulse_work(self) -> str:
+        """The pulse study's own SynthFF set."""
+        return f"{self.results}/data/pulse_study"
+
     def audit_evaluation(self, run: RunKey | str, testset: str, scoring: str) -> str:
         """The index of a run's cells scored with the checkpoint its leakage audit's ``scoring`` selects
         (``selection_<scoring>.json``, umcl.training.scoring)."""
@@ -342,7 +352,7 @@ class Layout:
         return ([f for s in self.wf.studies for f in self.study_files(s)]
                 + [f for t in self.wf.tables for f in self.report_files(t)]
                 + [f for fig in self.figures for f in self.figure_files(fig)] + [self.index, f"{self.claims}.md", f"{self.claims}.html"]
-                + self.complexity_files)
+                + self.complexity_files + (self.pulse_files if self.wf.pulse_study.enabled else []))
 
 
 def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:

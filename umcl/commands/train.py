@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from umcl.config import config_errors_name, load_config
@@ -38,13 +39,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from umcl.training.runtime import launch_rank
     from umcl.training.trainer import Trainer, build_spec
 
     if args.stop_after is not None and args.stop_after < 1:
         raise UmclError(f"--stop-after must be >= 1 (the epoch to end after), got {args.stop_after}; 0 would "
                         "end before any epoch and leave no checkpoint", fix="pass --stop-after 1 or more, or drop it")
     check_run_folder(Path(args.out))
-    setup_logging(args.log or Path(args.out) / "train.log")  # a failure's one-line error lands here too (cli)
+    # a failure's one-line error lands here too (cli); under torchrun only rank 0 logs progress
+    setup_logging(args.log or Path(args.out) / "train.log", logging.INFO if launch_rank() == 0 else logging.WARNING)
     if args.assignments or args.config_out:
         if not (args.config and args.config_out):
             raise UmclError("--set and --config-out need --config and --config-out",

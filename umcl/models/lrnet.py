@@ -115,8 +115,11 @@ class LandmarkEncoder(nn.Module):
     """
 
     def __init__(self, hidden_size: int = 32, landmark_dropout: float = 0.1, dropout: float = 0.5,
-                 mlp_hidden: int = 64):
+                 mlp_hidden: int = 64, feature_dropout: bool = False):
+        """``feature_dropout``: ``e`` is taken after each stream's trailing dropout (the one before its
+        head), as the ``umcl-released`` variant reads LRNet; False = before it (UMCL eq. 3)."""
         super().__init__()
+        self.feature_dropout = feature_dropout
         kwargs = dict(hidden_size=hidden_size, landmark_dropout=landmark_dropout, dropout=dropout,
                       mlp_hidden=mlp_hidden)
         self.g1 = LRNetStream(**kwargs)
@@ -130,6 +133,8 @@ class LandmarkEncoder(nn.Module):
             raise ValueError(f"landmarks must be [B, L>=2, {FEATURE_SIZE}], got {tuple(landmarks.shape)}")
         f1, logits1 = self.g1(landmarks)
         f2, logits2 = self.g2(frame_differences(landmarks) if differences is None else differences)
+        if self.feature_dropout:
+            f1, f2 = self.g1.drop_out(f1), self.g2.drop_out(f2)
         return {"e": torch.cat([f1, f2], dim=1), "logits_g1": logits1, "logits_g2": logits2}
 
     def load_pretrained(self, source: "LRNetWeights") -> None:

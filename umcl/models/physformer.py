@@ -24,6 +24,10 @@ Choices (see docs/deviations/core.md, "Encoders and model"):
   profiles (e.g. 64x64 -> 2x2, 32x32 -> 1x1) run with the same code.
 * Weights: :meth:`PhysFormer.load_pretrained` reads a local state dict in either this module's key
   layout or the official one (keys remapped by :func:`remap_official_key`). Nothing is downloaded.
+  open-rppg's Keras weights (PURE, RLAP) are read by :mod:`umcl.models.open_rppg` into a model built
+  with ``io="standardized"``: those weights expect each clip standardised per channel over time and
+  space, give a signal standardised over time, and were trained with Keras' BatchNorm eps (1e-3);
+  :meth:`PhysFormer.prepare` applies the input side of a model's convention.
 """
 
 from __future__ import annotations
@@ -42,6 +46,25 @@ from umcl.models.checkpoint import load_into, read_state_dict
 def vipl_normalize(frames: torch.Tensor) -> torch.Tensor:
     """Map frames in [0, 1] to the official PhysFormer VIPL-HR input scale ``(255 x - 127.5) / 128``."""
     return (frames * 255.0 - 127.5) / 128.0
+
+
+def standardize_video(frames: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Per clip and channel, ``(x - mean) / (std + eps)`` over time and space (population std) of
+    frames [B, 3, T, H, W] in [0, 1]: the input convention of open-rppg's PhysFormer weights."""
+    mean = frames.mean(dim=(2, 3, 4), keepdim=True)
+    std = frames.std(dim=(2, 3, 4), keepdim=True, unbiased=False)
+    return (frames - mean) / (std + eps)
+
+
+def standardize_signal(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """``(x - mean) / (std + eps)`` over time (last axis, population std): open-rppg's output convention."""
+    return (x - x.mean(dim=-1, keepdim=True)) / (x.std(dim=-1, keepdim=True, unbiased=False) + eps)
+
+
+#: input/output conventions a set of weights was trained with: ``vipl`` = official PhysFormer
+#: (VIPL-HR scale in, raw signal out, torch's BatchNorm eps); ``standardized`` = open-rppg's Keras
+#: weights (video standardised in, signal standardised out, Keras' BatchNorm eps 1e-3)
+IO_CONVENTIONS = ("vipl", "standardized")
 
 
 class CenterDiffConv3d(nn.Module):
@@ -178,8 +201,10 @@ class PhysFormer(nn.Module):
 
     def __init__(self, frames: int = 160, image_size: int = 128, patch_size: tuple[int, int, int] = (4, 4, 4),
                  dim: int = 96, ff_dim: int = 144, num_heads: int = 4, num_layers: int = 12, theta: float = 0.7,
-                 gra_sharp: float = 2.0, dropout: float = 0.1, in_channels: int = 3):
+                 gra_sharp: float = 2.0, dropout: float = 0.1, in_channels: int = 3, io: str = "vipl"):
         super().__init__()
+        if io not in IO_CONVENTIONS:
+            raise ConfigError(f"PhysFormer io convention {io!r} is not one of {IO_CONVENTIONS}")
         pt, ph, pw = patch_size
         if pt != 4:
             raise ConfigError(f"PhysFormer temporal patch size must be 4 (two x2 upsamplers), got {pt}")
@@ -190,7 +215,7 @@ class PhysFormer(nn.Module):
                               fix="use frames divisible by 4 and image_size divisible by 8 x patch size")
         if dim % 4:
             raise ConfigError(f"PhysFormer dim must be divisible by 4, got {dim}")
-        self.frames, self.image_size, self.dim = frames, image_size, dim
+        self.frames, self.image_size, self.dim, self.num_heads, self.io = frames, image_size, dim, num_heads, io
         self.grid = (frames // pt, feat // ph, feat // pw)
         self.stem = nn.Sequential(_stem_block(in_channels, dim // 4, (1, 5, 5)),
                                   _stem_block(dim // 4, dim // 2, (3, 3, 3)),
@@ -203,10 +228,19 @@ class PhysFormer(nn.Module):
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.normal_(m.bias, std=1e-6)
+            if isinstance(m, nn.BatchNorm3d) and io == "standardized":
+                m.eps = 1e-3  # Keras' BatchNormalization default, part of what those weights are
 
-    def forward(self, video: torch.Tensor, any_spatial_size: bool = False) -> torch.Tensor:
+    def prepare(self, frames: torch.Tensor) -> torch.Tensor:
+        """Frames [B, 3, T, H, W] in [0, 1] -> this model's input scale (its ``io`` convention)."""
+        return standardize_video(frames) if self.io == "standardized" else vipl_normalize(frames)
+
+    def forward(self, video: torch.Tensor, any_spatial_size: bool = False,
+                return_tokens: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """rPPG [B, T] of ``video`` [B, 3, T, H, W]; ``any_spatial_size`` accepts any H x W that tiles
-        (the ``umcl-released`` variant's 1/2 and 1/4 size views, umcl.released), else the built size only."""
+        (the ``umcl-released`` variant's 1/2 and 1/4 size views, umcl.released), else the built size only.
+        ``return_tokens``: also the tokens after the first and the second third of the blocks, joined
+        along the token axis [B, 2N, dim] (the released variant's appearance pathway, :meth:`tap_blocks`)."""
         b, _, t, h, w = video.shape
         grid = self.grid
         if any_spatial_size and t == self.frames:
@@ -215,9 +249,20 @@ class PhysFormer(nn.Module):
             raise ValueError(f"PhysFormer built for {self.frames}x{self.image_size}x{self.image_size}, "
                              f"got {t}x{h}x{w}")
         tokens = self.tube_embed(self.stem(video)).flatten(2).transpose(1, 2)  # [B, N, dim]
-        for block in self.blocks:
+        taps, tapped = self.tap_blocks(), []
+        for i, block in enumerate(self.blocks, 1):
             tokens = block(tokens, grid)
-        return self.head(tokens.transpose(1, 2).reshape(b, self.dim, *grid))
+            if return_tokens and i in taps:
+                tapped.append(tokens)
+        out = self.head(tokens.transpose(1, 2).reshape(b, self.dim, *grid))
+        rppg = standardize_signal(out) if self.io == "standardized" else out
+        return (rppg, torch.cat(tapped, dim=1)) if return_tokens else rppg
+
+    def tap_blocks(self) -> tuple[int, int]:
+        """The blocks (1-based) after which ``return_tokens`` taps: the ends of the first two of three
+        equal stages (PhysFormer's transformer1 and transformer2); at least one block per stage."""
+        per_stage = max(1, len(self.blocks) // 3)
+        return per_stage, min(2 * per_stage, len(self.blocks))
 
     def spatial_grid(self, h: int, w: int) -> tuple[int, int, int]:
         """Token grid of an ``h`` x ``w`` input (ValueError when it does not tile the stem and patches)."""
@@ -265,4 +310,5 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-__all__ = ["PhysFormer", "CenterDiffConv3d", "vipl_normalize", "remap_official_key", "count_parameters"]
+__all__ = ["PhysFormer", "CenterDiffConv3d", "vipl_normalize", "standardize_video", "standardize_signal",
+           "IO_CONVENTIONS", "remap_official_key", "count_parameters"]

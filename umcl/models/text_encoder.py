@@ -14,6 +14,8 @@ Backends (:func:`build_text_encoder`):
 
 Both encoders are frozen (no parameters require grad, eval mode) and load their weights lazily on
 the first :meth:`TextEncoder.encode`, so a :class:`PromptBank` served from its cache never loads them.
+The ``umcl-released`` variant trains its text tower as the authors' code does (:meth:`TextEncoder.unfreeze`,
+:meth:`TextEncoder.embed`; UMCLConfig.train_text_encoder).
 """
 
 from __future__ import annotations
@@ -72,6 +74,23 @@ class TextEncoder(nn.Module):
         self.eval()
         return F.normalize(self._encode(list(texts)).float(), dim=-1).cpu()
 
+    def embed(self, texts: list[str]) -> Tensor:
+        """Embed ``texts`` -> [N, dim] (L2-normalised) *with* gradients, on the weights' device: the
+        ``umcl-released`` variant trains the text tower (:meth:`unfreeze`)."""
+        self._load()
+        return F.normalize(self._encode(list(texts)).float(), dim=-1)
+
+    def unfreeze(self) -> "TextEncoder":
+        """Load the weights now and let them train (every parameter requires grad); the module stays
+        in eval mode (CLIP's text tower, which the release trains, has no dropout)."""
+        self._load()
+        for p in self.parameters():
+            p.requires_grad_(True)
+        return self
+
+    def _device(self) -> torch.device:
+        return next(self.parameters()).device
+
     def train(self, mode: bool = True) -> "TextEncoder":
         return super().train(False)  # frozen: always in eval mode
 
@@ -117,6 +136,7 @@ class MiniLMTextEncoder(TextEncoder):
 
     def _encode(self, texts: list[str]) -> Tensor:
         tok = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        tok = {k: v.to(self._device()) for k, v in tok.items()}
         hidden = self.model(input_ids=tok["input_ids"], attention_mask=tok["attention_mask"],
                             token_type_ids=tok.get("token_type_ids")).last_hidden_state
         mask = tok["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -250,7 +270,7 @@ class ClipTextEncoder(TextEncoder):
         self.eval()
 
     def _encode(self, texts: list[str]) -> Tensor:
-        return self.tower(self.tokenizer(texts))
+        return self.tower(self.tokenizer(texts).to(self._device()))
 
 
 def build_text_encoder(backend: str = "minilm", weights: str | None = None) -> TextEncoder:

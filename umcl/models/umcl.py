@@ -51,12 +51,17 @@ from typing import Literal
 import torch
 from torch import nn
 
-from umcl import losses, released
-from umcl.conditions import FIXED_PROMPT_POLICY, TestCondition, condition_of, condition_text
+from umcl import losses, prompts, released
+from umcl.conditions import (
+    FIXED_PROMPT_POLICY,
+    TestCondition,
+    condition_of,
+    condition_text,
+)
 from umcl.detector import Detector
 from umcl.errors import ConfigError, UmclError
 from umcl.models.lrnet import LandmarkEncoder, frame_differences
-from umcl.models.physformer import PhysFormer, vipl_normalize
+from umcl.models.physformer import PhysFormer
 from umcl.models.text_encoder import PromptBank, build_text_encoder
 from umcl.registry import register_detector, register_overlay
 from umcl.specs.released import ABLATIONS, PAPER_VALUES
@@ -80,6 +85,12 @@ class UMCLConfig:
     physformer_gra_sharp: float = 2.0
     physformer_dropout: float = 0.1
     physformer_weights: str | None = None
+    #: the P-encoder's starting weights: None / "none" (random initialisation), "pure" or "rlap"
+    #: (open-rppg's real-data PhysFormers, umcl.models.open_rppg) or the path of such a .h5 file. With
+    #: real weights the P-encoder takes their input/output convention (io="standardized") and must be
+    #: the published width (96/144/12 heads/12 layers); ``physformer_weights`` (e.g. the SynthFF
+    #: pre-train, itself started from these) is loaded after them. docs/deviations/core.md
+    physformer_pretrained: str | None = None
     # L-encoder (LRNet)
     lrnet_hidden: int = 32
     lrnet_landmark_dropout: float = 0.1
@@ -125,6 +136,15 @@ class UMCLConfig:
     hr_term: Literal["paper", "released"] = PAPER_VALUES["hr_term"]
     landmark_zero_prob: float = PAPER_VALUES["landmark_zero_prob"]
     lrnet_feature_noise: float = PAPER_VALUES["lrnet_feature_noise"]
+    affinity_class_mean: bool = PAPER_VALUES["affinity_class_mean"]
+    ce_per_class: bool = PAPER_VALUES["ce_per_class"]
+    relu_features: bool = PAPER_VALUES["relu_features"]
+    train_text_encoder: bool = PAPER_VALUES["train_text_encoder"]
+    appearance_pathway: bool = PAPER_VALUES["appearance_pathway"]
+    lrnet_feature_dropout: bool = PAPER_VALUES["lrnet_feature_dropout"]
+    class_pure_batches: bool = PAPER_VALUES["class_pure_batches"]
+    frames_unit_range: bool = PAPER_VALUES["frames_unit_range"]
+    prompt_per_view: bool = PAPER_VALUES["prompt_per_view"]
 
     def __post_init__(self) -> None:
         self.patch_size = tuple(self.patch_size)
@@ -148,6 +168,8 @@ class UMCLConfig:
             raise ConfigError("landmark_sigma must be >= 0, lq_factor >= 1 and d >= 1")
         if not 0.0 <= self.landmark_zero_prob < 1.0 or self.lrnet_feature_noise < 0 or self.text_affinity_scale <= 0:
             raise ConfigError("landmark_zero_prob must be in [0, 1), lrnet_feature_noise >= 0 and text_affinity_scale > 0")
+        if self.appearance_pathway and self.d < 2:
+            raise ConfigError("appearance_pathway projects the tokens to d/2: d must be >= 2")
         if self.contrastive_views == "released_pool" and self.use_rppg:
             quarter = self.image_size // 2 ** max(released.LQ_STAGES.values())
             if self.image_size % 4 or quarter % (PhysFormer.STEM_POOL * self.patch_size[1]):
@@ -160,11 +182,45 @@ class UMCLConfig:
 #: CQSL but no ASA, D = full UMCL.
 
 
+def real_pretrained(cfg: UMCLConfig) -> bool:
+    """Whether the P-encoder starts from real-data (open-rppg) weights."""
+    return cfg.physformer_pretrained not in (None, "", "none")
+
+
 def build_p_encoder(cfg: UMCLConfig) -> PhysFormer:
-    """The P-encoder (PhysFormer) at the sizes of ``cfg`` (no weights loaded)."""
+    """The P-encoder (PhysFormer) at the sizes of ``cfg`` (no weights loaded; the ``io`` convention of
+    ``physformer_pretrained``'s weights)."""
     return PhysFormer(frames=cfg.frames, image_size=cfg.image_size, patch_size=cfg.patch_size, dim=cfg.physformer_dim,
                       ff_dim=cfg.physformer_ff_dim, num_heads=cfg.physformer_heads, num_layers=cfg.physformer_layers,
-                      theta=cfg.physformer_theta, gra_sharp=cfg.physformer_gra_sharp, dropout=cfg.physformer_dropout)
+                      theta=cfg.physformer_theta, gra_sharp=cfg.physformer_gra_sharp, dropout=cfg.physformer_dropout,
+                      io="standardized" if real_pretrained(cfg) else "vipl")
+
+
+def init_p_encoder(cfg: UMCLConfig, with_weights: bool = True) -> tuple[PhysFormer, dict]:
+    """The P-encoder with its starting weights (``physformer_pretrained``, then ``physformer_weights``
+    when ``with_weights``) and what they were: ``{"pretrained": {name, file, sha256} | None,
+    "weights": {file, sha256} | None}`` for the run's provenance."""
+    from umcl.models.open_rppg import load_open_rppg
+
+    model = build_p_encoder(cfg)
+    record: dict = {"pretrained": None, "weights": None}
+    if real_pretrained(cfg):
+        record["pretrained"] = load_open_rppg(model, cfg.physformer_pretrained).identity()
+    if with_weights and cfg.physformer_weights:
+        model.load_pretrained(cfg.physformer_weights)
+        record["weights"] = {"file": str(cfg.physformer_weights), "sha256": file_sha256(cfg.physformer_weights)}
+    return model, record
+
+
+def file_sha256(path: str) -> str:
+    """sha256 of a file's bytes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def ablation_config(model: str, base: UMCLConfig | None = None) -> UMCLConfig:
@@ -188,17 +244,20 @@ class UMCLDetector(Detector):
         if cfg.contrastive_views == "compression_pairs":
             self.inputs = ("frames", "landmarks", "frames_lq", "landmarks_lq")
         self.modalities: list[str] = []
+        #: what each encoder started from (name, file, sha256), recorded in the run's run.json
+        self.starting_weights: dict = {}
         if cfg.use_rppg:
-            self.p_encoder = build_p_encoder(cfg)
-            if cfg.physformer_weights:
-                self.p_encoder.load_pretrained(cfg.physformer_weights)
-            self.proj_rppg = nn.Linear(cfg.frames, cfg.d)  # W_rPPG, B_rPPG: K = T -> d
+            self.p_encoder, self.starting_weights["p_encoder"] = init_p_encoder(cfg)
+            if cfg.appearance_pathway:  # released: [z, Linear(tokens -> d/2)] -> d, one token layer per view size
+                self.appearance = nn.ModuleDict({v: nn.Linear(self._token_features(v), cfg.d // 2)
+                                                 for v in self._view_sizes()})
+            self.proj_rppg = nn.Linear(cfg.frames + (cfg.d // 2 if cfg.appearance_pathway else 0), cfg.d)  # W_rPPG
             if cfg.contrastive_views == "released_pool":
                 self.lq_pool = released.LearnedPool()
             self.modalities.append("rppg")
         if cfg.use_landmarks:
             self.l_encoder = LandmarkEncoder(hidden_size=cfg.lrnet_hidden, landmark_dropout=cfg.lrnet_landmark_dropout,
-                                             dropout=cfg.lrnet_dropout)
+                                             dropout=cfg.lrnet_dropout, feature_dropout=cfg.lrnet_feature_dropout)
             if cfg.lrnet_weights:
                 self.l_encoder.load_pretrained(cfg.lrnet_weights)
             self.proj_face = nn.Linear(self.l_encoder.out_dim, cfg.d)  # W_face, B_face: 128 -> d
@@ -207,9 +266,24 @@ class UMCLDetector(Detector):
             encoder = build_text_encoder(cfg.text_backend, cfg.text_weights)
             self.prompt_bank = PromptBank(encoder)
             self.__dict__["_fixed_text"] = None  # the released fixed prompt's embedding [1, D], on first use
+            if cfg.train_text_encoder:  # released: the text tower is a trained submodule (its weights are saved)
+                self.text_encoder = encoder.unfreeze()
+                self.__dict__["_text_state"] = None  # (weights' versions, bank buffer's version) of the last refresh
             self.proj_text = nn.Linear(self.prompt_bank.dim, cfg.d)  # W_text, B_text: D -> d
             self.modalities.append("text")
         self.classifier = nn.Linear(len(self.modalities) * cfg.d, 2)  # W_FC: m*d -> 2
+
+    # ------------------------------------------------------------------ sizes
+    def _view_sizes(self) -> tuple[str, ...]:
+        """The view sizes the P-encoder reads: full size, and the learned 1/2 and 1/4 views of released_pool."""
+        return released.POOL_VIEWS if self.cfg.contrastive_views == "released_pool" else ("hq",)
+
+    def _token_features(self, view: str) -> int:
+        """Flattened size of the tapped tokens of ``view`` (PhysFormer ``return_tokens``): taps x N x dim."""
+        enc = self.p_encoder
+        side = self.cfg.image_size // 2 ** released.LQ_STAGES.get(view, 0)
+        grid = enc.grid if view == "hq" else enc.spatial_grid(side, side)
+        return len(set(enc.tap_blocks())) * grid[0] * grid[1] * grid[2] * enc.dim
 
     # ------------------------------------------------------------------ views and text
     def condition(self, batch: dict) -> TestCondition:
@@ -217,7 +291,14 @@ class UMCLDetector(Detector):
         return condition_of(batch, TestCondition.from_key(self.default_condition))
 
     def fixed_prompt_embeddings(self) -> torch.Tensor:
-        """Embedding [1, D] of the release's fixed test prompt (:func:`umcl.released.fixed_prompt_table`)."""
+        """Embedding [1, D] of the release's fixed test prompt (:func:`umcl.released.fixed_prompt_table`);
+        with a trained text tower, that tower's embedding of it (recomputed when its weights change)."""
+        if self.cfg.train_text_encoder:
+            version = self._text_weights_version()
+            if self._fixed_text is None or self._fixed_text[0] != version:
+                with torch.no_grad():
+                    self.__dict__["_fixed_text"] = (version, self.text_encoder.embed([released.RELEASED_TEST_PROMPT]))
+            return self._fixed_text[1]
         if self._fixed_text is None:
             encoder = build_text_encoder(self.cfg.text_backend, self.cfg.text_weights)
             self.__dict__["_fixed_text"] = PromptBank(encoder, released.fixed_prompt_table()).embeddings  # not a buffer
@@ -249,8 +330,30 @@ class UMCLDetector(Detector):
                 landmarks_lq = perturb_landmarks(landmarks, cfg.landmark_sigma) if self.training else landmarks
         return frames_lq, landmarks_lq
 
+    def _text_weights_version(self) -> tuple:
+        """Identifies the trained text tower's current weights (in-place updates bump ``_version``)."""
+        return tuple((p.data_ptr(), p._version) for p in self.text_encoder.parameters())
+
+    def _refresh_text(self) -> None:
+        """With a trained text tower: make the prompt bank hold that tower's embeddings of its table (the
+        test-time policies and attacks index it); recomputed only when the weights or the buffer changed."""
+        if not (self.cfg.use_text and self.cfg.train_text_encoder):
+            return
+        bank = self.prompt_bank
+        if self._text_state == (self._text_weights_version(), bank.embeddings._version):
+            return
+        with torch.no_grad():
+            bank.embeddings.copy_(self.text_encoder.embed(list(bank.table.texts)).to(bank.embeddings))
+        self.__dict__["_text_state"] = (self._text_weights_version(), bank.embeddings._version)
+
     def _text(self, batch: dict, size: int, device: torch.device) -> torch.Tensor:
         """Prompt embeddings [B, D]: the label's prompts in training, else the batch's test condition."""
+        if self.training and self.cfg.train_text_encoder:  # encoded now, with gradients into the text tower
+            ids = prompts.sample_prompt_indices(batch["label"].detach().cpu(), self.cfg.invalid_prompt_prob,
+                                                None, self.prompt_bank.table)
+            unique, inverse = torch.unique(ids, return_inverse=True)
+            emb = self.text_encoder.embed([self.prompt_bank.table.texts[i] for i in unique.tolist()])
+            return emb[inverse.to(emb.device)].to(device)
         if self.training:
             return self.prompt_bank.training_embeddings(batch["label"], self.cfg.invalid_prompt_prob).to(device)
         cond = self.condition(batch)
@@ -260,6 +363,21 @@ class UMCLDetector(Detector):
 
     # ------------------------------------------------------------------ forward
     def forward(self, batch: dict) -> dict:
+        """The model's outputs (module docstring). Outside training, the condition's ``module_mode: train``
+        scores video by video with the submodules in training mode (:func:`umcl.released.score_in_train_mode`);
+        in training, ``class_pure_batches`` runs the real and the fake rows in separate passes."""
+        if not self.training:
+            self._refresh_text()
+            if self.condition(batch).module_mode == "train":
+                return released.score_in_train_mode(self, batch, self._forward)
+        elif self.cfg.class_pure_batches:
+            groups = released.class_rows(batch["label"])
+            if len(groups) > 1:
+                return released.merge_rows([(rows, self._forward(released.batch_rows(batch, rows)))
+                                            for rows in groups])
+        return self._forward(batch)
+
+    def _forward(self, batch: dict) -> dict:
         cfg = self.cfg
         frames, landmarks = batch["frames"], batch["landmarks"]
         b = frames.shape[0]
@@ -277,16 +395,24 @@ class UMCLDetector(Detector):
         out: dict = {}
         projected: dict[str, dict[str, torch.Tensor]] = {v: {} for v in views}
         if cfg.use_rppg:
+            scale = (lambda x: x) if cfg.frames_unit_range else self.p_encoder.prepare  # released: frames in [0, 1]
+            taps = {"return_tokens": True} if cfg.appearance_pathway else {}
             if pooled:  # each size through the P-encoder on its own (shapes differ)
-                x = vipl_normalize(frames)
-                z = torch.cat([self.p_encoder(x)] + [self.p_encoder(self.lq_pool(x, released.LQ_STAGES[v]),
-                                                                    any_spatial_size=True) for v in views[1:]])
+                x = scale(frames)
+                runs = [self.p_encoder(x, **taps)] + [self.p_encoder(self.lq_pool(x, released.LQ_STAGES[v]),
+                                                                     any_spatial_size=True, **taps) for v in views[1:]]
             else:
                 clips = frames if frames_lq is None else torch.cat([frames, frames_lq.to(frames.dtype)])
-                z = self.p_encoder(vipl_normalize(clips))
+                runs = [self.p_encoder(scale(clips), **taps)]
+            z = torch.cat([r[0] if taps else r for r in runs])
+            tokens = torch.cat([r[1].flatten(1) for r in runs]) if taps and not pooled else None
             for i, v in enumerate(views):
                 out[f"z_{v}"] = z[i * b:(i + 1) * b]
-                projected[v]["rppg"] = self.proj_rppg(out[f"z_{v}"])
+                feature = out[f"z_{v}"]
+                if taps:  # released appearance pathway: [z, Linear(tokens -> d/2)] (one layer per view size)
+                    tok = runs[i][1].flatten(1) if pooled else tokens[i * b:(i + 1) * b]
+                    feature = torch.cat([feature, self.appearance[v if pooled else "hq"](tok)], dim=1)
+                projected[v]["rppg"] = self.proj_rppg(feature)
         if cfg.use_landmarks:
             if pooled:
                 seq_views = [landmarks] + [released.landmark_view(landmarks, v) for v in views[1:]]
@@ -300,10 +426,13 @@ class UMCLDetector(Detector):
                 out[f"e_{v}"] = e[i * b:(i + 1) * b]
                 projected[v]["landmarks"] = self.proj_face(out[f"e_{v}"])
         if cfg.use_text:
-            out["t"] = self._text(batch, b, frames.device)
-            t_hat = self.proj_text(out["t"])
-            for v in views:  # the prompt does not depend on the view: t^HQ = t^LQ
-                projected[v]["text"] = t_hat
+            per_view = self.training and cfg.prompt_per_view  # released: a new prompt draw for every view
+            texts = [self._text(batch, b, frames.device) for _ in (views if per_view else views[:1])]
+            out["t"] = texts[0]
+            for i, v in enumerate(views):  # the paper: the prompt does not depend on the view, t^HQ = t^LQ
+                projected[v]["text"] = self.proj_text(texts[i if per_view else 0])
+        if cfg.relu_features:  # released: ReLU'd modality features for the classifier and the affinity
+            projected = {v: {m: torch.relu(f) for m, f in feats.items()} for v, feats in projected.items()}
         probs = []
         for v in views:
             u = torch.cat([projected[v][m] for m in self.modalities], dim=1)  # eq. 6
@@ -352,7 +481,8 @@ class UMCLDetector(Detector):
         label = batch["label"].to(output["logits"].device).long()
         views = [v for v in ("hq", "lq", *released.LQ_STAGES) if f"logits_{v}" in output]
         ce_views = ["hq"] if cfg.ce_views == "hq" else views
-        bce = torch.stack([losses.bce_loss(output[f"logits_{v}"], label) for v in ce_views]).mean()
+        ce = released.per_class_ce if cfg.ce_per_class else losses.bce_loss  # released: CE(real) + CE(fake)
+        bce = torch.stack([ce(output[f"logits_{v}"], label) for v in ce_views]).mean()
         zero = bce.new_zeros(())
         terms = {"hr": zero, "pull": zero, "push": zero, "phy": zero}
         # the two views CQSL compares: HQ/LQ (paper), or the release's two learned LQ views
@@ -373,7 +503,8 @@ class UMCLDetector(Detector):
                      if cfg.contrastive_views == "released_pool" else []) or [output["asa_features"]]
             text = self.modalities.index("text") if cfg.use_text else None
             aff = torch.stack([released.class_affinity_loss(f, label, cfg.released_aff_alpha, cfg.released_aff_beta,
-                                                            text, cfg.text_affinity_scale) for f in feats]).mean()
+                                                            text, cfg.text_affinity_scale, cfg.affinity_class_mean)
+                               for f in feats]).mean()
         elif cfg.use_asa:
             aff = losses.affinity_loss(losses.affinity_matrix(output["asa_features"], cfg.affinity_normalization))
         total = losses.total_loss(bce, terms["phy"], aff, alpha=cfg.alpha, beta=cfg.beta)
@@ -386,4 +517,4 @@ _released = register_overlay(released.RELEASED_DETECTOR, "umcl", released.RELEAS
                              "UMCL as the authors' code was released (umcl.released.RELEASED_CONFIG).")
 _released.cls.default_condition = released.RELEASED_DEFAULT_CONDITION  # tested with its fixed prompt
 
-__all__ = ["UMCLConfig", "UMCLDetector", "ABLATIONS", "ablation_config", "build_p_encoder"]
+__all__ = ["UMCLConfig", "UMCLDetector", "ABLATIONS", "ablation_config", "build_p_encoder", "init_p_encoder"]

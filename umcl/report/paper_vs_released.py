@@ -5,7 +5,8 @@ Table 6 cell the profile trains ``umcl-released`` for, with the paper-UMCL value
 (each: mean over seeds with its test-video bootstrap interval, umcl.report.cells.format_cell) and the
 paired difference released − paper (umcl.report.studies.paired_difference); then the one-switch ablation:
 ``umcl-released`` with each switch back at the paper's value against ``umcl-released`` itself, ranked
-by the size of the measured AUC change. Cells the profile does not train are listed as left out
+by the size of the measured AUC change (a test-time switch: the same checkpoint under another test
+condition, umcl.protocols.studies.TEST_TIME_SWITCHES). Cells the profile does not train are listed as left out
 (with the ``workflow`` setting that adds them); nothing missing makes it fail.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 from umcl.evaluation.config import EvalConfig, resamples_note
 from umcl.io_utils import write_json, write_text
 from umcl.protocols.sheet import JobSheet
-from umcl.protocols.studies import ABLATION_SWITCHES, UMCL_MODELS
+from umcl.protocols.studies import ABLATION_SWITCHES, TEST_TIME_SWITCHES, UMCL_MODELS
 from umcl.report.cells import format_cell, legend
 from umcl.report.html import write_markdown
 from umcl.report.render import (
@@ -66,7 +67,7 @@ def build(sheet: JobSheet, records, ev: EvalConfig, wf) -> dict:
         stats = reader.stats(cell)
         if stats is not None:
             all_stats.append(stats)
-        entry = {"switch": switch, "trained": cell is not None,
+        entry = {"switch": switch, "trained": cell is not None, "test_time": switch in TEST_TIME_SWITCHES,
                  "auc": est_dict(stats, "auc"), "acc": est_dict(stats, "acc")}
         for metric in METRICS:
             d = reader.difference(base, cell, metric)
@@ -113,7 +114,8 @@ def _abl_cells(entry: dict, base_stats, latex: bool) -> list[str]:
     stats, d_auc = entry["_auc"]
     _, d_acc = entry["_acc"]
     est = (lambda m: None if stats is None else stats.estimates[m])
-    name = f"{entry['switch']} as paper" + ("" if entry["trained"] else " (not trained)")
+    name = f"{entry['switch']} as paper" + ("" if entry["trained"] else " (not trained)") + (
+        " (test time, same checkpoint)" if entry.get("test_time") else "")
     return [name, format_cell(est("auc"), "ci", latex=latex), "-" if d_auc is None else d_auc.text(),
             format_cell(est("acc"), "ci", latex=latex), "-" if d_acc is None else d_acc.text(),
             str(entry.get("rank", "-"))]

@@ -4,7 +4,8 @@ The one place the parts of a condition key are spelled: :class:`umcl.conditions.
 builds and parses its keys from these, and the protocol layer (umcl.protocols.tables, the claims)
 reads keys through the helpers below instead of slicing strings. Grammar (parts joined by ``_``):
 ``<prefix>-<symbol><level>`` for a degradation (:data:`DEGRADATION_KEYS`), ``policy-<policy>``,
-``prompt-<attack>-<mode>`` (:data:`ATTACK_MODE_KEYS`), ``views-<views>``, ``seed<N>``; ``clean`` alone.
+``prompt-<attack>-<mode>`` (:data:`ATTACK_MODE_KEYS`), ``views-<views>``, ``mode-<eval|train>``, ``seed<N>``;
+``clean`` alone.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ ATTACK_MODE_KEYS = {"label_chosen": "labelchosen", "label_free": "labelfree"}
 #: key of the leakage audit's test condition: the true label's prompts (prompt policy ``leakage_audit``)
 LABEL_PROMPT_CONDITION = "policy-leakage-audit"
 POLICY_PART, VIEWS_PART, ATTACK_PART, SEED_PART = "policy-", "views-", "prompt-", "seed"
+#: the module mode a detector scores in (``mode-train``: the released code's test script)
+MODE_PART = "mode-"
 SEPARATOR = "_"
 
 
@@ -68,5 +71,5 @@ def with_attack_mode(key: str, mode: str) -> str:
     raise ConfigError(f"test condition {key!r} has no prompt attack", fix="name a prompt-<attack>-<mode> key")
 
 
-__all__ = ["CLEAN_KEY", "DEGRADATION_KEYS", "LANDMARK_DEGRADATIONS", "ATTACK_MODE_KEYS", "key_parts", "join_parts",
+__all__ = ["CLEAN_KEY", "MODE_PART", "DEGRADATION_KEYS", "LANDMARK_DEGRADATIONS", "ATTACK_MODE_KEYS", "key_parts", "join_parts",
            "degradation_part", "attack_part", "degradation_of", "with_attack_mode"]

@@ -24,6 +24,15 @@ SWITCHES: dict[str, tuple[Any, Any]] = {
     "hr_term": ("paper", "released"),
     "landmark_zero_prob": (0.0, 0.2),
     "lrnet_feature_noise": (0.0, 0.1),
+    "affinity_class_mean": (False, True),
+    "ce_per_class": (False, True),
+    "relu_features": (False, True),
+    "train_text_encoder": (False, True),
+    "appearance_pathway": (False, True),
+    "lrnet_feature_dropout": (False, True),
+    "class_pure_batches": (False, True),
+    "frames_unit_range": (False, True),
+    "prompt_per_view": (False, True),
 }
 #: the switches as a config vocabulary (``workflow.released_ablation``)
 ReleasedSwitch = Literal[tuple(SWITCHES)]  # type: ignore[valid-type]

@@ -25,6 +25,38 @@ ClaimsRuns = Literal["claims"]
 
 
 @dataclass
+class PulseStudyConfig:
+    """``workflow.pulse_study``: reports[/P]/pulse.{md,json,png} (umcl.pulse_study)."""
+
+    #: built by ``rule all`` / ``make reproduce`` (it stays a target of its own either way)
+    enabled: bool = True
+    #: identities of the study's own SynthFF set (even; originals = this, fakes = this per method)
+    n_identities: int = 4
+    #: frames per video (>= one 160-frame window at 30 fps: 134 at 25 fps)
+    n_frames: int = 160
+    #: frame size of the study's set (None = the variant's; SynthFF's ``ff`` default is 256)
+    resolution: int | None = 128
+    #: open-rppg weight sets compared (umcl.models.open_rppg)
+    weights: list[str] = field(default_factory=lambda: ["pure", "rlap"])
+    #: compression levels at which the fakes are read (the originals: raw, c23, c40)
+    fake_levels: list[str] = field(default_factory=lambda: ["raw"])
+
+    def __post_init__(self) -> None:
+        if self.n_identities < 2 or self.n_identities % 2:
+            raise ConfigError(f"workflow.pulse_study.n_identities must be an even number >= 2, got {self.n_identities}",
+                              fix="set it to an even number (pairs make the fakes)")
+        if self.n_frames < 134:
+            raise ConfigError(f"workflow.pulse_study.n_frames must be >= 134, got {self.n_frames}",
+                              fix="raise it: one 160-frame window at 30 fps needs 134 frames at 25 fps")
+        bad = [w for w in self.weights if w not in ("pure", "rlap")]
+        if bad:
+            raise ConfigError(f"workflow.pulse_study.weights has {bad[0]!r}", fix="use pure and/or rlap")
+        bad = [lv for lv in self.fake_levels if lv not in ("raw", "c23", "c40")]
+        if bad:
+            raise ConfigError(f"workflow.pulse_study.fake_levels has {bad[0]!r}", fix="use raw, c23, c40")
+
+
+@dataclass
 class Resources:
     """Scheduler resources of one rule (Snakemake tokens; the SLURM profile maps them)."""
 
@@ -90,10 +122,14 @@ class WorkflowConfig:
     released_table6_methods: list[Literal["Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures"]] = field(
         default_factory=lambda: ["Deepfakes"])
     #: reports/paper_vs_released's ablation: ``umcl-released`` retrained with each of these switches back at the
-    #: paper's value (FF++ c23; [] = not trained, the report lists the declared switches as missing)
+    #: paper's value (FF++ c23; [] = not trained, the report lists the declared switches as missing). The
+    #: test-time switch (scoring mode) is evaluated on the ``umcl-released`` run itself on every profile.
     released_ablation: list[ReleasedSwitch] = field(default_factory=list)
     #: reports/leakage: also train CPML with its published label-fed classifier (one run, FF++ c23)
     leakage_cpml: bool = True
+    #: reports/pulse (umcl.pulse_study): SynthFF's pulse read zero-shot by open-rppg's PhysFormers and
+    #: POS/CHROM/GREEN on a SynthFF set of its own; ``enabled``: built by `rule all` / `make reproduce`
+    pulse_study: PulseStudyConfig = field(default_factory=PulseStudyConfig)
     #: ff++ profiles: roots of the cross-dataset tables' datasets (None: those tables show paper rows only);
     #: synthff profiles generate SynthFF look-alikes instead (umcl/data/synthff/variants.py)
     celebdf_root: str | None = None

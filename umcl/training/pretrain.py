@@ -3,7 +3,8 @@
 The paper pre-trains PhysFormer on VIPL-HR (not redistributable); here SynthFF's ground-truth
 blood-volume pulse of each real video stands in for the VIPL-HR reference signal. The network is
 built with UMCL's own P-encoder settings (``detectors.umcl.physformer_*``, ``frames``,
-``image_size``) and fed the same input scale (:func:`vipl_normalize`), so the saved state dict
+``image_size``, ``physformer_pretrained``: its starting weights) and fed the same input scale
+(:meth:`PhysFormer.prepare`), so the saved state dict
 loads through ``detectors.umcl.physformer_weights``.
 
 Loss per clip (PhysFormer's, on ``[B, T]`` predictions):
@@ -38,8 +39,7 @@ from umcl.io_utils import write_json
 from umcl.logs import get_logger
 from umcl.losses import band_psd, heart_rate, negative_pearson, pearson
 from umcl.models.lrnet import LandmarkEncoder
-from umcl.models.physformer import vipl_normalize
-from umcl.models.umcl import UMCLConfig, build_p_encoder
+from umcl.models.umcl import UMCLConfig, init_p_encoder
 from umcl.scoring import autocast
 from umcl.seeding import seed_everything
 from umcl.training.config import PretrainConfig
@@ -127,7 +127,7 @@ def pretrain(config: dict, manifest: str | Path, out: str | Path, progress: bool
                         fix="leave pretrain.num_frames empty (the P-encoder's input length is fixed)")
     if cfg.lrnet_checkpoint:  # fail before training, not after
         LandmarkEncoder(hidden_size=ucfg.lrnet_hidden).load_pretrained(cfg.lrnet_checkpoint)
-    model = build_p_encoder(ucfg)
+    model, start = init_p_encoder(ucfg, with_weights=False)
     if cfg.physformer_init:
         model.load_pretrained(cfg.physformer_init)
     model.to(device)
@@ -144,7 +144,7 @@ def pretrain(config: dict, manifest: str | Path, out: str | Path, progress: bool
         sums, n = {}, 0
         for clip, gt, fps in tqdm(loader, desc=f"pretrain {epoch}", leave=False, disable=not progress):
             with autocast(device, use_amp):
-                pred = model(vipl_normalize(clip.to(device)))
+                pred = model(model.prepare(clip.to(device)))
             losses = pulse_loss(pred, gt.to(device), float(fps[0]), cfg)
             opt.zero_grad(set_to_none=True)
             scaler.scale(losses["total"]).backward()
@@ -164,7 +164,7 @@ def pretrain(config: dict, manifest: str | Path, out: str | Path, progress: bool
                                                                for f in dataclasses.fields(ucfg)
                                                                if f.name.startswith("physformer_") or
                                                                f.name in ("frames", "image_size", "patch_size")},
-            "history": history, "n_train": len(train), "n_val": len(val), "manifest": str(Path(manifest).resolve()),
+            "starting_weights": start["pretrained"], "history": history, "n_train": len(train), "n_val": len(val), "manifest": str(Path(manifest).resolve()),
             "config_hash": config_hash(config), "commit": git_commit(),
             "umcl_config": {"physformer_weights": str(out.resolve()), "lrnet_weights": cfg.lrnet_checkpoint}}
     write_json(out.with_name(out.name + ".json"), meta)
@@ -175,6 +175,6 @@ def pretrain(config: dict, manifest: str | Path, out: str | Path, progress: bool
 def validate_pulse(model: PhysFormer, dataset: PulseDataset, device: torch.device, batch_size: int) -> float:
     """Mean Pearson correlation between predicted and ground-truth pulse on ``dataset``."""
     model.eval()
-    values = [pearson(model(vipl_normalize(clip.to(device))).float(), gt.to(device)).cpu()
+    values = [pearson(model(model.prepare(clip.to(device))).float(), gt.to(device)).cpu()
               for clip, gt, _ in DataLoader(dataset, batch_size=batch_size)]
     return float(torch.cat(values).mean())

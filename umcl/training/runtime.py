@@ -54,6 +54,30 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
+def launch_rank() -> int:
+    """This process's rank as torchrun set it (0 without torchrun), before the process group exists."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def all_reduce_sum(values: list[float], info: DistInfo) -> list[float]:
+    """Element-wise sums of ``values`` over every rank (the values themselves without DDP)."""
+    if not info.enabled:
+        return values
+    t = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
+def gather_rng_states(info: DistInfo) -> list[dict[str, Any]] | None:
+    """Every rank's :func:`rng_state`, in rank order (None without DDP), so that a resumed DDP run
+    restores each rank's own dropout and augmentation stream."""
+    if not info.enabled:
+        return None
+    states: list[Any] = [None] * info.world_size
+    dist.all_gather_object(states, rng_state())
+    return states
+
+
 def resolve_device(pref: str, info: DistInfo) -> torch.device:
     """``auto`` → CUDA if present (``cuda:LOCAL_RANK`` under DDP), else CPU; ``cuda`` without a GPU is an error."""
     if pref == "auto":

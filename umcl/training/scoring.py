@@ -3,8 +3,8 @@
 Three scorings (``training.selection``, :data:`umcl.training.config.SelectionName`) differ in what the
 model reads and in its mode:
 
-* ``label_free``: eval mode, the detector's label-free test prompt (its default test condition).
-  What every run of this suite selects on.
+* ``label_free``: eval mode, the detector's label-free test prompt (its default test condition, with
+  ``mode-eval`` where that condition scores in training mode). What every run of this suite selects on.
 * ``label_prompt``: eval mode, the true label's prompts (the ``leakage_audit`` prompt policy, the same
   condition as the leakage report's part (c)); dropout, batch statistics and landmark zeroing are those
   of evaluation. Only the prompt tells the label.
@@ -32,16 +32,31 @@ from umcl.training.config import SelectionName
 SCORINGS: tuple[str, ...] = get_args(SelectionName)
 
 
-def predict_options(scoring: str) -> dict:
-    """Keyword arguments of :func:`umcl.scoring.predict` that score the way ``scoring`` says."""
+def predict_options(scoring: str, default_condition: str = "clean") -> dict:
+    """Keyword arguments of :func:`umcl.scoring.predict` that score the way ``scoring`` says.
+
+    ``default_condition``: the detector's default test condition (:attr:`umcl.detector.Detector.default_condition`).
+    Where it scores in training mode (``umcl-released``: ``mode-train``, the release's test script), the two
+    eval-mode scorings pin ``mode-eval``, so that all three scorings differ only in what the module docstring says
+    and ``label_prompt − label_free`` is the label's share alone."""
+    from dataclasses import replace
+
     from umcl.conditions import (
         TestCondition,  # torch: the workflow reads this module, never this function
     )
 
     if scoring not in SCORINGS:
         raise ValueError(f"unknown scoring {scoring!r}; use one of {SCORINGS}")
-    return {"train_mode": scoring == "as_released",
-            "condition": TestCondition.from_key(LABEL_PROMPT_CONDITION) if scoring == "label_prompt" else None}
+    base = TestCondition.from_key(default_condition)
+    mode = "eval" if base.module_mode == "train" else base.module_mode
+    if scoring == "label_prompt":
+        label = TestCondition.from_key(LABEL_PROMPT_CONDITION)
+        condition = replace(base, prompt_policy=label.prompt_policy, module_mode=mode)
+    elif scoring == "label_free" and base.module_mode == "train":
+        condition = replace(base, module_mode=mode)
+    else:
+        condition = None
+    return {"train_mode": scoring == "as_released", "condition": condition}
 
 
 def audit_scorings(selection: str) -> tuple[str, ...]:

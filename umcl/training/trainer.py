@@ -17,7 +17,9 @@ history from ``last.pt`` and continues with the next epoch; the sampler's order 
 
 DDP (launched by torchrun, ``WORLD_SIZE`` > 1): one process per GPU, each with its own
 balanced batch of ``batch_size``; rank 0 validates on the whole validation split and writes
-every file while the others wait. Exact resume is guaranteed for a single process.
+every file while the others wait. The history's training losses are means over all ranks' batches.
+``last.pt`` holds every rank's RNG state, so a DDP run resumed on as many processes continues
+exactly as an uninterrupted one (on another number of processes it continues from rank 0's).
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ from umcl.training.data import (
 )
 from umcl.training.runtime import (
     DistInfo,
+    all_reduce_sum,
     barrier,
+    gather_rng_states,
     git_commit,
     init_distributed,
     load_checkpoint,
@@ -179,13 +183,14 @@ class Trainer:
         return (VideoDataset(train, inputs, c.num_frames, lq.get("train")),
                 VideoDataset(val, inputs, c.num_frames, lq.get("val")))
 
-    def _write_run_json(self) -> None:
+    def _write_run_json(self, model: torch.nn.Module | None = None) -> None:
         s = self.spec
         write_json(self.out / "run.json", {
             "detector": s.detector, "detector_config": s.detector_config,
             "training": dataclasses.asdict(s.training), "train_compression": s.train_compression,
             "manifest": s.manifest, "methods": list(s.methods) if s.methods else None, "seed": s.training.seed, "fingerprint": s.fingerprint(),
             "commit": git_commit(), "torch": torch.__version__, "world_size": self.dist.world_size,
+            "starting_weights": getattr(model, "starting_weights", None),
         })
 
     # ----------------------------------------------------------------- main
@@ -224,12 +229,13 @@ class Trainer:
             if (self.ckpt_dir / "last.pt").exists():
                 raise UmclError("run folder already holds a training run", self.out,
                                 "pass --resume to continue it, or choose a new --out")
-            self._write_run_json()
+            self._write_run_json(model)
         net: torch.nn.Module = model
         if self.dist.enabled:
             net = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda"
                                           else None, find_unused_parameters=c.ddp_find_unused_parameters)
-            torch.manual_seed(c.seed + 1_000_003 * self.dist.rank)  # per-rank dropout/augmentation
+            if not resume:  # a resumed run has each rank's own state back from last.pt
+                torch.manual_seed(c.seed + 1_000_003 * self.dist.rank)  # per-rank dropout/augmentation
         log.info("train %s on %s: %d train / %d %s videos, %d steps/epoch, %d epochs, device %s, amp %s; "
                  "%s, %s schedule, lr %g (warm-up %g), batch %d, weight decay %g",
                  s.detector, s.train_compression, len(train_ds), len(val_ds), c.select_split,
@@ -242,10 +248,11 @@ class Trainer:
             model.on_epoch_start(epoch)
             train_losses = self._train_epoch(net, model, loader, optimizer, scheduler, scaler, epoch)
             record = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], **train_losses}
+            peer_rng = gather_rng_states(self.dist)
             if self.dist.is_main:
                 scores = predict(model, val_ds, self.device, c.eval_batch_size or c.batch_size,
                                  c.num_workers, self.use_amp, desc=f"val {epoch}", progress=self.progress,
-                                 **predict_options(c.selection))  # label_free unless a leakage option
+                                 **predict_options(c.selection, model.default_condition))  # label_free unless a leakage option
                 metrics = compute_metrics(scores["label"].to_numpy(), scores["score"].to_numpy(), n_boot=0)
                 record.update({f"val_{k}": metrics[k]["value"] for k in ("auc", "ap", "acc", "eer")})
                 record["seconds"] = round(time.time() - t0, 3)
@@ -257,7 +264,7 @@ class Trainer:
                 if c.selection_audit:
                     for scoring in audit_scorings(c.selection):
                         record.update(self._audit(model, val_ds, epoch, scoring))
-                self._save(epoch, model, optimizer, scheduler, scaler, history, best, record)
+                self._save(epoch, model, optimizer, scheduler, scaler, history, best, record, peer_rng)
                 log.info("epoch %d/%d: %s", epoch, c.epochs,
                          ", ".join(f"{k}={v:.4g}" for k, v in record.items()
                                    if isinstance(v, float) and k != "seconds"))
@@ -297,12 +304,15 @@ class Trainer:
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
             bar.set_postfix(loss=f"{sums['total'] / n:.4f}")
-        return {f"train_{k}": v / n for k, v in sums.items()}
+        keys = sorted(sums)  # every rank ran n equal batches: the mean over ranks is the global mean
+        total = all_reduce_sum([sums[k] for k in keys], self.dist)
+        return {f"train_{k}": v / (n * self.dist.world_size) for k, v in zip(keys, total)}
 
     # ----------------------------------------------------------------- files
-    def _save(self, epoch, model, optimizer, scheduler, scaler, history, best, record) -> None:
+    def _save(self, epoch, model, optimizer, scheduler, scaler, history, best, record, peer_rng=None) -> None:
         """Write the epoch's files; ``last.pt`` last, so a job killed in between resumes from the
-        previous epoch and redoes this one (identically) instead of losing its selection."""
+        previous epoch and redoes this one (identically) instead of losing its selection.
+        ``peer_rng``: every rank's RNG state under DDP (this rank's is taken here, after validation)."""
         weights = {"model": model.state_dict(), "epoch": epoch, "metrics": record,
                    "detector": self.spec.detector, "fingerprint": self.spec.fingerprint()}
         if self.cfg.keep_epoch_checkpoints:
@@ -318,9 +328,11 @@ class Trainer:
         write_json(self.out / "history.json", history)
         if self.affinity_rows:
             write_text(self.out / "affinity.csv", pd.DataFrame(self.affinity_rows).to_csv(index=False))
+        rng = rng_state()
+        extra = {"rng_ranks": [rng, *peer_rng[1:]]} if peer_rng else {}
         save_checkpoint({**weights, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                         "scaler": scaler.state_dict(), "rng": rng_state(), "history": history, "best": best,
-                         "best_audit": self.best_audit}, self.ckpt_dir / "last.pt")
+                         "scaler": scaler.state_dict(), "rng": rng, "history": history, "best": best,
+                         "best_audit": self.best_audit, **extra}, self.ckpt_dir / "last.pt")
 
     def _audit(self, model: Detector, val_ds: VideoDataset, epoch: int, scoring: str) -> dict[str, float]:
         """``training.selection_audit``: score the validation split the ``scoring`` way (umcl.training.scoring)
@@ -335,7 +347,8 @@ class Trainer:
         buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
         rng = rng_state()
         scores = predict(model, val_ds, self.device, c.eval_batch_size or c.batch_size, c.num_workers,
-                         self.use_amp, desc=f"{scoring} {epoch}", progress=self.progress, **predict_options(scoring))
+                         self.use_amp, desc=f"{scoring} {epoch}", progress=self.progress,
+                         **predict_options(scoring, model.default_condition))
         with torch.no_grad():
             for k, v in model.named_buffers():
                 v.copy_(buffers[k])
@@ -376,7 +389,8 @@ class Trainer:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
-        set_rng_state(state["rng"])
+        ranks = state.get("rng_ranks") or [state["rng"]]
+        set_rng_state(ranks[self.dist.rank] if len(ranks) == self.dist.world_size else state["rng"])
         self.best_audit = state.get("best_audit") or {}
         if (self.out / "affinity.csv").is_file():  # keep the logged steps of the epochs already done
             rows = pd.read_csv(self.out / "affinity.csv").to_dict("records")

@@ -92,3 +92,30 @@ rule report_leakage:
     shell:
         "umcl report leakage --config {input.config} {params.evaluations} {params.audit} --out {params.prefix} "
         "--profile {params.profile} > {log} 2>&1"
+
+
+# reports[/P]/pulse.{md,json,png}: SynthFF's pulse read zero-shot by open-rppg's PURE/RLAP PhysFormers and
+# POS/CHROM/GREEN (umcl.pulse_study) on a SynthFF set of its own (workflow.pulse_study; the pipeline's clips
+# are too short for a 160-frame window). Built by `rule all` when workflow.pulse_study.enabled.
+rule report_pulse:
+    input:
+        config=ancient(RESOLVED),
+    output:
+        md=L.pulse_files[0],
+        json=L.pulse_files[1],
+        png=L.pulse_files[2],
+    params:
+        prefix=lambda wc, output: os.path.splitext(output.json)[0],
+        work=L.pulse_work,
+    log:
+        L.log("report", "pulse"),
+    benchmark:
+        L.benchmark("report", "pulse"),
+    threads: threads_of("evaluate")
+    resources:
+        **res("evaluate"),
+    conda:
+        "../envs/umcl.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} umcl pulse-study --config {input.config} --work {params.work} "
+        "--out {params.prefix} > {log} 2>&1"

@@ -93,13 +93,10 @@ def load_clip(video_path: str | Path, num_frames: int) -> tuple[np.ndarray, Vide
     return np.ascontiguousarray(frames), info
 
 
-def preprocess_frames(frames: np.ndarray, cfg: PreprocessConfig, source: str | Path = "<frames>",
-                      mtcnn=None, landmarker: Landmarker | None = None) -> dict[str, Any]:
-    """All cache arrays for RGB ``frames`` uint8 [T, H, W, 3] (no I/O).
-
-    Raises :class:`BadVideoError` when the face is found in fewer than ``min_detection_rate``
-    of the tried frames.
-    """
+def track_or_fail(frames: np.ndarray, cfg: PreprocessConfig, source: str | Path = "<frames>", mtcnn=None):
+    """Face boxes of ``frames`` (:func:`track_faces`); :class:`BadVideoError` when the video is smaller
+    than the smallest face looked for or the face is found in fewer than ``min_detection_rate`` of the
+    tried frames."""
     if min(frames.shape[1:3]) < cfg.min_face_size:
         raise BadVideoError(f"video is {frames.shape[2]}x{frames.shape[1]} px, smaller than the smallest face the "
                             f"detector looks for ({cfg.min_face_size} px)", source,
@@ -109,6 +106,17 @@ def preprocess_frames(frames: np.ndarray, cfg: PreprocessConfig, source: str | P
         raise BadVideoError(f"face found in {track.detection_rate:.0%} of {int(track.tried.sum())} tried frames "
                             f"(minimum {cfg.min_detection_rate:.0%})", source,
                             "check that the video shows one face, or lower preprocess.min_detection_rate")
+    return track
+
+
+def preprocess_frames(frames: np.ndarray, cfg: PreprocessConfig, source: str | Path = "<frames>",
+                      mtcnn=None, landmarker: Landmarker | None = None) -> dict[str, Any]:
+    """All cache arrays for RGB ``frames`` uint8 [T, H, W, 3] (no I/O).
+
+    Raises :class:`BadVideoError` when the face is found in fewer than ``min_detection_rate``
+    of the tried frames.
+    """
+    track = track_or_fail(frames, cfg, source, mtcnn)
     landmarker = landmarker if landmarker is not None else _landmarker(cfg)
     raw = detect_landmarks(frames, track.boxes, landmarker)
     if not np.isfinite(raw).all():
