@@ -207,7 +207,7 @@ def test_torch_free_key_spelling_is_the_conditions_own():
 
     from umcl import prompts
     from umcl.conditions import DEGRADATIONS, table7_conditions
-    from umcl.evaluation import condition_keys as ck
+    from umcl.specs import condition_keys as ck
 
     assert set(ck.ATTACK_MODE_KEYS) == set(prompts.ATTACK_MODES)
     assert set(ck.DEGRADATION_KEYS) == set(DEGRADATIONS)
