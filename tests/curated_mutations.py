@@ -67,6 +67,27 @@ MUTATIONS: tuple[Mutation, ...] = (
              '"c23": ("-c:v", "libx264", "-crf", "28")', ("tests/test_compression.py",)),
     Mutation("lq-factor", "umcl/models/umcl.py", "lq_factor: int = 4", "lq_factor: int = 2",
              ("tests/test_umcl_model.py::test_paper_profile_sizes",)),
+    # the report layer (what a reviewer reads) and the declarations and rules behind it
+    Mutation("report-acc-val-threshold-on-test", "umcl/report/render.py", "_scores(r.val_scores, cache)",
+             "subset(_scores(r.scores, cache), r.methods)",
+             ("tests/test_report.py::test_acc_at_val_uses_each_runs_validation_scores",)),
+    Mutation("report-table3-deltas-against-raw", "umcl/report/render.py",
+             "if c.key[0] == prow.key[0] and c.key[1:] == col.key[1:]]",
+             'if c.key[0] == "raw" and c.key[1:] == col.key[1:]]',
+             ("tests/test_report.py::test_table3_deltas_of_every_row_are_against_its_own_compression",)),
+    Mutation("report-more-statistics-acc-swapped", "umcl/report/render.py", 'pct("acc"), pct("acc_val")',
+             'pct("acc_val"), pct("acc")',
+             ("tests/test_report.py::test_more_statistics_columns_are_the_named_statistics",)),
+    Mutation("table4-right-ff-every-method", "umcl/protocols/tables.py", '_ff("c40", ("Deepfakes",))', '_ff("c40")',
+             ("tests/test_protocols.py::test_table4_declares_the_papers_train_and_test_selections",)),
+    Mutation("landmark-noise-seeded-by-batch", "umcl/evaluation/conditions.py",
+             "_video_rng(seed, key_name, vk).standard_normal", '_video_rng(seed, key_name, batch["key"][0]).standard_normal',
+             ("tests/test_conditions.py::test_landmark_noise_is_per_video_alone_or_in_a_batch_and_differs_between_videos",)),
+    Mutation("threshold-tie-to-the-higher", "umcl/evaluation/metrics.py", "np.lexsort((thresholds[best], ",
+             "np.lexsort((-thresholds[best], ", ("tests/test_metrics.py", "-k", "tie_equally_near_half")),
+    Mutation("threshold-tie-float-distance", "umcl/evaluation/metrics.py",
+             "np.round(np.abs(thresholds[best] - 0.5), 12)", "np.abs(thresholds[best] - 0.5)",
+             ("tests/test_metrics.py", "-k", "tie_equally_near_half")),
 )
 
 

@@ -164,3 +164,19 @@ def test_eval_config():
         EvalConfig(ci=1.5)
     with pytest.raises(ConfigError, match="unknown key"):
         from_dict({"bootstrap": 3}, EvalConfig)
+
+
+@pytest.mark.parametrize("lo, hi", [(0.25, 0.75), (0.4, 0.6), (0.3, 0.7), (0.42, 0.58), (0.32, 0.68), (0.09, 0.91)])
+def test_choose_threshold_tie_equally_near_half_goes_to_the_lower(lo, hi):
+    """THRESHOLD_RULE's last tie-break: two cuts equally good and equally near 0.5 (decimal distances
+    equal; in floats they may differ by one rounding) -> the lower one."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    from umcl.evaluation.metrics import choose_threshold
+
+    # a real below, a real and a fake at 0.5, a fake above: cuts midway below and above 0.5 tie
+    y, s = np.array([0, 0, 1, 1]), np.array([2 * lo - 0.5, 0.5, 0.5, 2 * hi - 0.5])
+    ba = {c: balanced_accuracy_score(y, s >= c) for c in (lo, hi, s.min(), np.inf)}
+    assert ba[lo] == ba[hi] == max(ba.values())
+    assert choose_threshold(y, s) == pytest.approx(lo, abs=1e-12)
+    assert choose_threshold(y[::-1], s[::-1]) == pytest.approx(lo, abs=1e-12)

@@ -351,3 +351,31 @@ def test_training_on_one_method_reads_real_videos_and_that_method_only(two_metho
         assert sorted({r.method for r in ds.rows}) == ["Deepfakes", "original"] and len(ds.rows) == 2 * n
     every = build_spec(CONFIG, "toy_test", two_method_manifest, "c23")
     assert spec.fingerprint() != every.fingerprint()
+
+
+# ----------------------------------------------------------------------------------------- Table 4's declarations
+#: Table 4 as the paper describes it (§5.3): left panel trained on FF++ c23 (all methods), tested on FF++ c23,
+#: Celeb-DF and DFD; right panel trained on FF++ c40, tested on FF++ c40's Deepfakes class (IID protocol)
+#: and Celeb-DF. Hard-coded here so a change of the declaration cannot move the expectation with it.
+TABLE4 = {("c23", "ff++"): ("ffpp-all-c23", "ffpp-all-c23"),
+          ("c23", "celebdf"): ("ffpp-all-c23", "celebdf-all-native"),
+          ("c23", "dfd"): ("ffpp-all-c23", "dfd-all-c23"),
+          ("c40", "ff++"): ("ffpp-all-c40", "ffpp-DF-c40"),
+          ("c40", "celebdf"): ("ffpp-all-c40", "celebdf-all-native")}
+
+
+def test_table4_declares_the_papers_train_and_test_selections() -> None:
+    """Every Table 4 cell: its panel, the detector of its row, its training and test selections, clean."""
+    from umcl.report.paper_tables import load_paper_table
+
+    cells = PROTOCOLS["table4"].cells
+    decls = {(c.row, c.column): c for c in cells}
+    assert len(decls) == len(cells) == 3 * len(TABLE4)
+    for row, detector in (("Xception", "xception"), ("CPML", "cpml"), ("UMCL", "umcl")):
+        for column, (train, test) in TABLE4.items():
+            d = decls[((row,), column)]
+            assert (d.panel, d.model, d.condition) == (column[0], Model(detector), "clean")
+            assert (d.train.slug, d.test.slug) == (train, test), (row, column)
+    paper = {p.id: [c.key for c in p.columns] for p in load_paper_table(4).panels}
+    assert {c.column for c in cells if c.panel == "c23"} == set(paper["c23"])
+    assert {c.column for c in cells if c.panel == "c40"} == set(paper["c40"])
