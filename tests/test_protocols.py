@@ -353,10 +353,14 @@ def test_training_on_one_method_reads_real_videos_and_that_method_only(two_metho
     assert spec.fingerprint() != every.fingerprint()
 
 
-# ----------------------------------------------------------------------------------------- Table 4's declarations
-#: Table 4 as the paper describes it (§5.3): left panel trained on FF++ c23 (all methods), tested on FF++ c23,
-#: Celeb-DF and DFD; right panel trained on FF++ c40, tested on FF++ c40's Deepfakes class (IID protocol)
-#: and Celeb-DF. Hard-coded here so a change of the declaration cannot move the expectation with it.
+# ----------------------------------------------------------------------------------------- the tables' declarations
+# Each table as the paper describes it (§5.2, §5.3, §5.6; forced choices in docs/deviations/workflow.md), hard-coded
+# here so a change of a declaration cannot move the expectation with it. The protocols are built afresh by their
+# functions (umcl.protocols.tables.tableN), as PROTOCOLS is at import.
+DETECTOR_ROWS = {"Xception": "xception", "LRNet": "lrnet", "CPML": "cpml", "UMCL": "umcl"}
+ABBREV = {"Deepfakes": "DF", "Face2Face": "F2F", "FaceSwap": "FS", "NeuralTextures": "NT"}
+#: Table 4: left panel trained on FF++ c23 (all methods), tested on FF++ c23, Celeb-DF and DFD; right panel
+#: trained on FF++ c40, tested on FF++ c40's Deepfakes class (IID protocol) and Celeb-DF
 TABLE4 = {("c23", "ff++"): ("ffpp-all-c23", "ffpp-all-c23"),
           ("c23", "celebdf"): ("ffpp-all-c23", "celebdf-all-native"),
           ("c23", "dfd"): ("ffpp-all-c23", "dfd-all-c23"),
@@ -364,18 +368,56 @@ TABLE4 = {("c23", "ff++"): ("ffpp-all-c23", "ffpp-all-c23"),
           ("c40", "celebdf"): ("ffpp-all-c40", "celebdf-all-native")}
 
 
+def _declared(protocol) -> dict:
+    """(row, column) -> (panel, detector, variant, train slug, test slug, condition); each cell once."""
+    out = {(c.row, c.column): (c.panel, c.model.detector, c.model.variant, c.train.slug, c.test.slug, c.condition)
+           for c in protocol.cells}
+    assert len(out) == len(protocol.cells)
+    return out
+
+
 def test_table4_declares_the_papers_train_and_test_selections() -> None:
     """Every Table 4 cell: its panel, the detector of its row, its training and test selections, clean."""
+    from umcl.protocols import tables
     from umcl.report.paper_tables import load_paper_table
 
-    cells = PROTOCOLS["table4"].cells
-    decls = {(c.row, c.column): c for c in cells}
-    assert len(decls) == len(cells) == 3 * len(TABLE4)
-    for row, detector in (("Xception", "xception"), ("CPML", "cpml"), ("UMCL", "umcl")):
-        for column, (train, test) in TABLE4.items():
-            d = decls[((row,), column)]
-            assert (d.panel, d.model, d.condition) == (column[0], Model(detector), "clean")
-            assert (d.train.slug, d.test.slug) == (train, test), (row, column)
-    paper = {p.id: [c.key for c in p.columns] for p in load_paper_table(4).panels}
-    assert {c.column for c in cells if c.panel == "c23"} == set(paper["c23"])
-    assert {c.column for c in cells if c.panel == "c40"} == set(paper["c40"])
+    p = tables.table4()
+    assert _declared(p) == {((row,), col): (col[0], DETECTOR_ROWS[row], None, train, test, "clean")
+                            for row in ("Xception", "CPML", "UMCL") for col, (train, test) in TABLE4.items()}
+    assert (p.table, p.metrics, p.average_column, p.diagonal_deltas) == ("table4", ("auc",), None, False)
+    paper = {panel.id: {c.key for c in panel.columns} for panel in load_paper_table(4).panels}
+    assert paper == {"c23": {c for c in TABLE4 if c[0] == "c23"}, "c40": {c for c in TABLE4 if c[0] == "c40"}}
+
+
+def test_tables_3_5_6_10_11_declare_the_papers_selections() -> None:
+    from umcl.protocols import tables
+
+    comps = ("raw", "c23", "c40")
+    t3 = tables.table3()
+    assert _declared(t3) == {((tr, row), (te,)): (None, det, None, f"ffpp-all-{tr}", f"ffpp-all-{te}", "clean")
+                             for tr in comps for row, det in DETECTOR_ROWS.items() for te in comps}
+    assert (t3.metrics, t3.diagonal_deltas, t3.follows_profile_compressions, t3.row_label_levels) == (
+        ("auc", "acc"), True, True, 1)
+    t5 = {("dfdc", "dfdc"): ("dfdc-all-native", "dfdc-all-native"),
+          ("ff++/raw", "dfdc"): ("ffpp-all-raw", "dfdc-all-native"),
+          ("dfdc", "ff++/raw"): ("dfdc-all-native", "ffpp-all-raw")}
+    assert _declared(tables.table5()) == {((row,), col): (None, det, None, tr, te, "clean")
+                                          for row, det in DETECTOR_ROWS.items() for col, (tr, te) in t5.items()}
+    panel = {"DF": "top", "FS": "top", "F2F": "bottom", "NT": "bottom"}
+    t6 = tables.table6()
+    assert _declared(t6) == {((row,), (a, b)): (panel[a], det, None, f"ffpp-{a}-c23", f"ffpp-{b}-c23", "clean")
+                             for row, det in DETECTOR_ROWS.items() for a in ABBREV.values() for b in ABBREV.values()}
+    assert (t6.metrics, t6.average_column, t6.follows_profile_compressions) == (("auc",), "Avg", False)
+    t10 = tables.table10()
+    variants = {"A": "ablA", "B": "ablB", "C": "ablC", "D": None}
+    assert _declared(t10) == {((row,), (b,)): (None, "umcl", v, "ffpp-DF-c23", f"ffpp-{b}-c23", "clean")
+                              for row, v in variants.items() for b in ABBREV.values()}
+    assert t10.average_column == "Avg."
+    t11 = tables.table11()
+    assert _declared(t11) == {((row,), (b,)): (None, "umcl", v, "ffpp-all-c23", f"ffpp-{b}-c23", "clean")
+                              for row, v in {"c23 & c40": "pairs", "Views": None}.items() for b in ABBREV.values()}
+    assert t11.average_column == "Avg."
+    for fn in (tables.table3, tables.table4, tables.table5, tables.table6, tables.table10, tables.table11):
+        p = fn()
+        assert p.table == fn.__name__ and "paper Table" in p.title and not p.extra_rows and not p.gain_rows
+        assert p == PROTOCOLS[p.table]
