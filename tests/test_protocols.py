@@ -421,3 +421,40 @@ def test_tables_3_5_6_10_11_declare_the_papers_selections() -> None:
         p = fn()
         assert p.table == fn.__name__ and "paper Table" in p.title and not p.extra_rows and not p.gain_rows
         assert p == PROTOCOLS[p.table]
+
+
+#: Table 7's degradations (paper §5.6): row key level 2 -> condition key
+T7_ROWS = {"none": "clean", "frames-0.9": "frames-r0.90", "frames-0.7": "frames-r0.70", "frames-0.5": "frames-r0.50",
+           "frames-0.3": "frames-r0.30", "landmarks-0.01": "landmarks-s0.01", "landmarks-0.05": "landmarks-s0.05"}
+T8_ATTACKS = ("simple", "description", "unrelated", "opposite")
+
+
+def test_tables_7_and_8_declare_the_papers_conditions_on_the_raw_trained_runs() -> None:
+    """Table 7: every detector trained on FF++ raw, tested on raw/c23/c40 under each degradation (landmark noise
+    n/a for Xception), changes against the same detector's no-degradation row. Table 8: CPML and UMCL under each
+    attack label-chosen (paper rows) and label-free, a clean reference, gain = UMCL - CPML row by row."""
+    from umcl.protocols import tables
+
+    comps = ("raw", "c23", "c40")
+    t7 = tables.table7()
+    want = {((name, deg), (te,)): (None, DETECTOR_ROWS[name], None, "ffpp-all-raw", f"ffpp-all-{te}", cond)
+            for name in ("CPML", "UMCL", "Xception", "LRNet") for deg, cond in T7_ROWS.items() for te in comps
+            if not (name == "Xception" and deg.startswith("landmarks"))}
+    assert _declared(t7) == want
+    assert set(t7.delta_rows) == {((name, deg), (name, "none")) for name in ("CPML", "UMCL", "Xception", "LRNet")
+                                  for deg in T7_ROWS if deg != "none" and (name, deg) in {r for r, _ in want}}
+    assert {(e.row, e.not_applicable is not None) for e in t7.extra_rows} == {
+        ((name, deg), name == "Xception" and deg.startswith("landmarks")) for name in ("Xception", "LRNet")
+        for deg in T7_ROWS}
+    assert (t7.follows_profile_compressions, t7.row_label_levels, t7.gain_rows) == (True, 1, ())
+    t8 = tables.table8()
+    rows8 = {"reference": "clean"} | {a: f"prompt-{a}-labelchosen" for a in T8_ATTACKS} | {
+        f"{a}-labelfree": f"prompt-{a}-labelfree" for a in T8_ATTACKS}
+    assert _declared(t8) == {((name, r), (te,)): (None, DETECTOR_ROWS[name], None, "ffpp-all-raw", f"ffpp-all-{te}", c)
+                             for name in ("CPML", "UMCL") for r, c in rows8.items() for te in comps}
+    assert set(t8.gain_rows) == {(("UMCL", r), ("CPML", r)) for r in rows8} and t8.delta_rows == ()
+    assert {e.row for e in t8.extra_rows} == {(name, r) for name in ("CPML", "UMCL") for r in rows8
+                                              if r not in T8_ATTACKS}
+    assert all(e.not_applicable is None for e in t8.extra_rows)
+    assert (t8.follows_profile_compressions, t8.row_label_levels) == (True, 1)
+    assert t7 == PROTOCOLS["table7"] and t8 == PROTOCOLS["table8"]
