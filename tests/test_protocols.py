@@ -458,3 +458,32 @@ def test_tables_7_and_8_declare_the_papers_conditions_on_the_raw_trained_runs() 
     assert all(e.not_applicable is None for e in t8.extra_rows)
     assert (t8.follows_profile_compressions, t8.row_label_levels) == (True, 1)
     assert t7 == PROTOCOLS["table7"] and t8 == PROTOCOLS["table8"]
+
+
+def test_figures_read_the_runs_their_captions_name() -> None:
+    """Figure 6/9: UMCL trained on FF++ raw (else the first training compression), tested on every test
+    compression; Figure 8: UMCL and its three variants on FF++ Deepfakes c23; each with its LRNet initialiser."""
+    from umcl.protocols.figures import figure_runs, figure_specs
+
+    wf = WorkflowConfig(seeds=[3, 4])
+    specs = figure_specs(wf)
+    assert sorted(specs) == ["figure6", "figure8", "figure9"]
+    f6, f8, f9 = specs["figure6"], specs["figure8"], specs["figure9"]
+    assert {t: r.to_path() for t, r in f6.runs.items()} == {"UMCL": "umcl/ffpp-all-raw/seed3"} == \
+        {t: r.to_path() for t, r in f9.runs.items()}
+    assert (f6.test_compressions, f6.methods, f9.test_compressions) == (("raw", "c23", "c40"), None, ())
+    assert {t: r.to_path() for t, r in f8.runs.items()} == {
+        "UMCL (full, D)": "umcl/ffpp-DF-c23/seed3", "w/o ASA (C)": "umcl+ablC/ffpp-DF-c23/seed3",
+        "w/o CQSL": "umcl+woCQSL/ffpp-DF-c23/seed3", "w/o ASA & CQSL": "umcl+woASACQSL/ffpp-DF-c23/seed3"}
+    assert (f8.test_compressions, f8.methods) == (("c23",), ("Deepfakes",))
+    assert (f6.needs_features, f8.needs_features, f9.needs_features) == (True, True, False)
+    assert [r.to_path() for r in figure_runs(wf)] == [
+        "lrnet/ffpp-DF-c23/seed3", "lrnet/ffpp-all-raw/seed3", "umcl+ablC/ffpp-DF-c23/seed3",
+        "umcl+woASACQSL/ffpp-DF-c23/seed3", "umcl+woCQSL/ffpp-DF-c23/seed3", "umcl/ffpp-DF-c23/seed3",
+        "umcl/ffpp-all-raw/seed3"]
+    assert [r.to_path() for r in figure_runs(wf, ["figure9"])] == ["lrnet/ffpp-all-raw/seed3", "umcl/ffpp-all-raw/seed3"]
+    no_raw = figure_specs(WorkflowConfig(train_compressions=["c40", "c23"], test_compressions=["c23"]))
+    assert no_raw["figure6"].runs["UMCL"].to_path() == "umcl/ffpp-all-c40/seed0"
+    assert no_raw["figure6"].test_compressions == ("c23",)
+    assert figure_specs(WorkflowConfig(detectors=["xception", "cpml"])) == {}
+    assert figure_runs(WorkflowConfig(detectors=["xception"])) == []
