@@ -349,3 +349,16 @@ def test_more_statistics_columns_are_the_named_statistics(table: dict) -> None:
             assert text == f"{100 * cell['metrics'][name]['value']:.2f}", (line, name)
             assert float(text) == pytest.approx(100 * np.mean(ref[name]), abs=0.0051), (line, name)
         assert vals[5] == f"{N}:{N}" and vals[6] == "2"
+
+
+def test_index_line_of_a_partial_complexity_measurement(tmp_path: Path) -> None:
+    """Table 9's index line names detectors it has no display name for as they are, and '?' for what is missing."""
+    from umcl.report.render import write_index
+
+    (tmp_path / "table9.json").write_text(json.dumps({"parameter_hypotheses": [], "detectors": {"umcl": {}, "lrnet": {}}}))
+    (tmp_path / "t9b.json").write_text(json.dumps({"parameter_hypotheses": [], "size": "paper", "device": "cuda"}))
+    out = write_index([tmp_path / "table9.json", tmp_path / "t9b.json"], tmp_path / "index.md", "x")
+    lines = [ln for ln in out.read_text().splitlines() if ln.startswith("- [")]
+    assert lines[0].endswith("peak memory of UMCL and lrnet at ? size on ?, beside the paper's values and the "
+                             "parameter-count hypotheses.")
+    assert "of the detectors at paper size on cuda," in lines[1]
