@@ -487,3 +487,38 @@ def test_figures_read_the_runs_their_captions_name() -> None:
     assert no_raw["figure6"].test_compressions == ("c23",)
     assert figure_specs(WorkflowConfig(detectors=["xception", "cpml"])) == {}
     assert figure_runs(WorkflowConfig(detectors=["xception"])) == []
+
+
+def test_training_variants_are_the_overlays_their_tables_describe() -> None:
+    """Table 10's A (L only), B (P only, CQSL), C (L+P+T concatenated, CQSL, no ASA); Figure 8's two; Table 11's
+    real c23/c40 views; a released switch back at the paper's value; names registered once."""
+    from umcl.models.umcl import UMCLConfig
+    from umcl.protocols.variants import Variant, VARIANTS, get_variant, register_variant, released_switch_variant
+
+    u = "detectors.umcl."
+    flags = lambda **kw: {u + k: v for k, v in kw.items()}  # noqa: E731
+    assert get_variant("ablA").settings() == flags(use_landmarks=True, use_rppg=False, use_text=False, use_asa=False,
+                                                   use_cqsl=False)
+    assert get_variant("ablB").settings() == flags(use_landmarks=False, use_rppg=True, use_text=False, use_asa=False,
+                                                   use_cqsl=True)
+    assert get_variant("ablC").set_args() == [f"{u}use_asa=false", f"{u}use_cqsl=true", f"{u}use_landmarks=true",
+                                              f"{u}use_rppg=true", f"{u}use_text=true"]
+    assert get_variant("woCQSL").settings() == flags(use_cqsl=False)
+    assert get_variant("woASACQSL").set_args() == [f"{u}use_asa=false", f"{u}use_cqsl=false"]
+    assert get_variant("pairs").set_args() == [f'{u}contrastive_views="compression_pairs"',
+                                               'training.lq_compression="c40"']
+    assert {v.detector for k, v in VARIANTS.items() if k.startswith(("abl", "wo", "pairs"))} == {"umcl"}
+    assert released_switch_variant("lrnet_feature_noise") == "paperLrnetFeatureNoise"
+    released = get_variant("paperAffinityForm")
+    assert (released.detector, released.settings()) == (
+        "umcl-released", {"detectors.umcl-released.affinity_form": UMCLConfig().affinity_form})
+    assert sum(v.detector == "umcl-released" for v in VARIANTS.values()) == 10  # one per switch of ReleasedSwitch
+    with pytest.raises(UmclError, match="variant 'ablA' registered twice"):
+        register_variant(Variant("ablA", "umcl", "again"))
+    fresh = Variant("_test_only", "umcl", "a test variant", {"training.epochs": 1})
+    try:
+        assert register_variant(fresh) is fresh and get_variant("_test_only") is fresh
+    finally:
+        VARIANTS.pop("_test_only", None)
+    with pytest.raises(UmclError, match="unknown training variant '_test_only'"):
+        get_variant("_test_only")
