@@ -180,3 +180,19 @@ def test_choose_threshold_tie_equally_near_half_goes_to_the_lower(lo, hi):
     assert ba[lo] == ba[hi] == max(ba.values())
     assert choose_threshold(y, s) == pytest.approx(lo, abs=1e-12)
     assert choose_threshold(y[::-1], s[::-1]) == pytest.approx(lo, abs=1e-12)
+
+
+def test_frame_level_defaults_and_messages():
+    """frame_level's documented defaults (1000 resamples, 95 %, bootstrap seed 0) and its errors naming frames."""
+    from umcl.evaluation.aggregate import frame_level
+
+    rows = [(f"v{v}", int(v >= 4), 0.1 * v + 0.05 * f) for v in range(8) for f in range(3)]
+    frames = pd.DataFrame(rows, columns=["key", "label", "score"])
+    cell = frame_level(frames)
+    assert (cell.n_boot, cell.level, cell.bootstrap_seed, cell.unit) == (1000, 0.95, 0, "frame")
+    assert cell.estimates["frame_auc"].ci == frame_level(frames, n_boot=1000, ci=0.95, seed=0).estimates["frame_auc"].ci
+    bad = frames.assign(label=[0, 1, 0] + list(frames["label"][3:]))
+    with pytest.raises(UmclError, match=r"^frame video v0 of seed 0 has rows with different labels"):
+        frame_level(bad)
+    with pytest.raises(UmclError, match=r"^no frame scores given"):
+        frame_level({})
