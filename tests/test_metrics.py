@@ -196,3 +196,22 @@ def test_frame_level_defaults_and_messages():
         frame_level(bad)
     with pytest.raises(UmclError, match=r"^no frame scores given"):
         frame_level({})
+
+
+def test_frame_level_seed_spread_at_the_requested_level():
+    """Over four seeds: the sample s.d. of the per-seed AUCs and their Student-t interval at the given level."""
+    from scipy import stats
+
+    from umcl.evaluation.aggregate import frame_level
+
+    rng = np.random.default_rng(5)
+    tables = {s: pd.DataFrame([(f"v{v}", int(v >= 20), rng.normal(1.0 * (v >= 20))) for v in range(40) for _ in range(3)],
+                              columns=["key", "label", "score"]) for s in range(4)}
+    cell = frame_level(tables, n_boot=0, ci=0.9)
+    for name in ("frame_auc", "video_auc"):
+        est = cell.estimates[name]
+        v = np.array(est.seed_values)
+        assert len(set(v)) > 1 and est.seed_std == pytest.approx(v.std(ddof=1), abs=1e-12)
+        half = stats.t.ppf(0.95, 3) * v.std(ddof=1) / 2
+        assert 0 < v.mean() - half and v.mean() + half < 1  # not clipped: the level shows
+        assert est.seed_ci == pytest.approx((v.mean() - half, v.mean() + half), abs=1e-12)
