@@ -190,6 +190,9 @@ def test_frame_level_defaults_and_messages():
     frames = pd.DataFrame(rows, columns=["key", "label", "score"])
     cell = frame_level(frames)
     assert (cell.n_boot, cell.level, cell.bootstrap_seed, cell.unit) == (1000, 0.95, 0, "frame")
+    for name, est in cell.estimates.items():
+        assert est.metric == name and est.value == pytest.approx(np.mean(est.seed_values), abs=1e-15)
+    assert cell.to_dict()["val_thresholds"] == {} and cell.n_items == {0: 24}
     assert cell.estimates["frame_auc"].ci == frame_level(frames, n_boot=1000, ci=0.95, seed=0).estimates["frame_auc"].ci
     bad = frames.assign(label=[0, 1, 0] + list(frames["label"][3:]))
     with pytest.raises(UmclError, match=r"^frame video v0 of seed 0 has rows with different labels"):

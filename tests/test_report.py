@@ -362,3 +362,24 @@ def test_index_line_of_a_partial_complexity_measurement(tmp_path: Path) -> None:
     assert lines[0].endswith("peak memory of UMCL and lrnet at ? size on ?, beside the paper's values and the "
                              "parameter-count hypotheses.")
     assert "of the detectors at paper size on cuda," in lines[1]
+
+
+def test_claims_results_skip_studies_and_cells_without_every_seed(table: dict) -> None:
+    """A study's cells (not a paper table) are skipped, not the end of the list; a cell missing one seed's
+    evaluation is left out while every other cell stays."""
+    from dataclasses import replace
+
+    from umcl.evaluation.config import EvalConfig
+    from umcl.report.claims import CellKey
+    from umcl.report.render import claims_results
+
+    records = read_evaluations(table["indexes"])
+    first = table["sheet"].cells["table3"][0]
+    del records[first.keys[1]]  # seed 1 of the first cell
+    sheet = replace(table["sheet"], cells={"a_study": table["sheet"].cells["table3"][:1], **table["sheet"].cells})
+    results = claims_results(sheet, records, EvalConfig(n_bootstrap=0))
+    assert len(results) == (3 * 4 * 3 - 1) * 2
+    assert CellKey.from_decl(first.decl, "auc").key not in results
+    last = table["sheet"].cells["table3"][-1]
+    assert results[CellKey.from_decl(last.decl, "acc").key].value == pytest.approx(
+        _expected(table["sheet"], last.decl.row, last.decl.column[0], "acc"), abs=1e-9)
