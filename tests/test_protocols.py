@@ -485,6 +485,8 @@ def test_figures_read_the_runs_their_captions_name() -> None:
     no_raw = figure_specs(WorkflowConfig(train_compressions=["c40", "c23"], test_compressions=["c23"]))
     assert no_raw["figure6"].runs["UMCL"].to_path() == "umcl/ffpp-all-c40/seed0"
     assert no_raw["figure6"].test_compressions == ("c23",)
+    raw_second = figure_specs(WorkflowConfig(train_compressions=["c23", "raw"]))
+    assert raw_second["figure6"].runs["UMCL"].to_path() == "umcl/ffpp-all-raw/seed0"  # raw wherever it is listed
     assert figure_specs(WorkflowConfig(detectors=["xception", "cpml"])) == {}
     assert figure_runs(WorkflowConfig(detectors=["xception"])) == []
 
