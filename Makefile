@@ -73,7 +73,10 @@ sweep-difficulty: $(STAMP)
 ## MUTATE='umcl.losses*' (mutmut's mutant-name globs); MUTATE_CHILDREN parallel workers.
 MUTATE ?= umcl.losses* umcl.metrics* umcl.training.schedule* umcl.training.trainer.x_is_better* \
     umcl.views* umcl.data.compression.x_compress_video* umcl.data.compression.x_encode_frames* \
-    umcl.data.compression.x_check_levels* umcl.report.render.x__fill_deltas* umcl.report.render.x_format_entry*
+    umcl.data.compression.x_check_levels* \
+    umcl.evaluation.aggregate* umcl.report.render* umcl.report.cells* umcl.report.claims* \
+    umcl.protocols.tables* umcl.protocols.spec* umcl.protocols.studies* umcl.protocols.figures* \
+    umcl.protocols.variants*
 MUTATE_CHILDREN ?= $(CORES)
 mutate: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt

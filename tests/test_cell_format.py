@@ -86,3 +86,15 @@ def test_threshold_legend_and_labels():
     assert format_counts(3, 7) == "3 real : 7 fake"
     with pytest.raises(ValueError):
         metric_label("f1")
+
+
+def test_every_metric_has_its_column_label():
+    """Each metric name of metric_functions / frame_level has its header; the fixed threshold is printed."""
+    assert {m: metric_label(m) for m in ("auc", "eer", "ap", "acc", "bacc", "acc_val", "bacc_val", "frame_auc",
+                                         "video_auc")} == {
+        "auc": "AUC", "eer": "EER", "ap": "AP", "acc": "ACC@0.5", "bacc": "BACC@0.5", "acc_val": "ACC@val",
+        "bacc_val": "BACC@val", "frame_auc": "frame AUC", "video_auc": "video AUC"}
+    assert (metric_label("acc", 0.25), metric_label("bacc", 0.25)) == ("ACC@0.25", "BACC@0.25")
+    with pytest.raises(ValueError, match=r"^unknown metric 'f1'; one of auc, eer, ap, acc, bacc, acc_val, bacc_val, "
+                                         r"frame_auc, video_auc$"):
+        metric_label("f1")

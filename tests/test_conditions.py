@@ -339,3 +339,32 @@ def test_run_fingerprint_does_not_depend_on_the_condition(tmp_path):
             model(apply_condition(umcl_batch(2), cond))
     assert build_spec(config, "umcl", tmp_path / "manifest.csv", "raw", seed=0).fingerprint() == fp
     assert spec.detector_config == config["detectors"]["umcl"]
+
+
+LM_KEYS = ("landmarks", "landmarks_lq")  # the landmark inputs of the docs, not the module's constant
+
+
+def test_landmark_noise_is_per_video_alone_or_in_a_batch_and_differs_between_videos():
+    """Each video's landmark noise is seeded by its own key: the same alone and at any place in a batch,
+    different for different videos (also in ``landmarks_lq``), and different under another condition seed."""
+    keys = ["ds/m/raw/000", "ds/m/raw/001", "ds/m/raw/002"]
+    batch = frame_batch(keys)
+    batch["landmarks_lq"] = batch["landmarks"] + 1
+    cond = TestCondition("landmark_noise", 0.05)
+    noise = {k: apply_condition(batch, cond)[k] - batch[k] for k in LM_KEYS}
+    reordered = frame_batch(keys[::-1])
+    reordered["landmarks_lq"] = reordered["landmarks"] + 1
+    noise_rev = {k: apply_condition(reordered, cond)[k] - reordered[k] for k in LM_KEYS}
+    for i in range(len(keys)):
+        alone = {k: (v[i:i + 1] if isinstance(v, torch.Tensor) else [v[i]]) for k, v in batch.items()}
+        out = apply_condition(alone, cond)
+        for k in LM_KEYS:
+            assert torch.equal(out[k][0] - alone[k][0], noise[k][i])
+            assert torch.equal(noise_rev[k][len(keys) - 1 - i], noise[k][i])
+    for k in LM_KEYS:
+        for i in range(len(keys)):
+            for j in range(i + 1, len(keys)):
+                assert not torch.allclose(noise[k][i], noise[k][j])
+    assert not torch.allclose(noise["landmarks"], noise["landmarks_lq"])
+    other = apply_condition(batch, dataclasses.replace(cond, seed=1))["landmarks"] - batch["landmarks"]
+    assert not torch.allclose(other, noise["landmarks"])

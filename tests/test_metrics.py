@@ -172,3 +172,60 @@ def test_eval_config():
         EvalConfig(ci=1.5)
     with pytest.raises(ConfigError, match="unknown key"):
         from_dict({"bootstrap": 3}, EvalConfig)
+
+
+@pytest.mark.parametrize("lo, hi", [(0.25, 0.75), (0.4, 0.6), (0.3, 0.7), (0.42, 0.58), (0.32, 0.68), (0.09, 0.91)])
+def test_choose_threshold_tie_equally_near_half_goes_to_the_lower(lo, hi):
+    """THRESHOLD_RULE's last tie-break: two cuts equally good and equally near 0.5 (decimal distances
+    equal; in floats they may differ by one rounding) -> the lower one."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    from umcl.evaluation.metrics import choose_threshold
+
+    # a real below, a real and a fake at 0.5, a fake above: cuts midway below and above 0.5 tie
+    y, s = np.array([0, 0, 1, 1]), np.array([2 * lo - 0.5, 0.5, 0.5, 2 * hi - 0.5])
+    ba = {c: balanced_accuracy_score(y, s >= c) for c in (lo, hi, s.min(), np.inf)}
+    assert ba[lo] == ba[hi] == max(ba.values())
+    assert choose_threshold(y, s) == pytest.approx(lo, abs=1e-12)
+    assert choose_threshold(y[::-1], s[::-1]) == pytest.approx(lo, abs=1e-12)
+
+
+def test_frame_level_defaults_and_messages():
+    """frame_level's documented defaults (the suite's N_BOOTSTRAP resamples, 95 %, bootstrap seed 0) and its
+    errors naming frames."""
+    from umcl.evaluation.aggregate import frame_level
+    from umcl.evaluation.config import N_BOOTSTRAP
+
+    rows = [(f"v{v}", int(v >= 4), 0.1 * v + 0.05 * f) for v in range(8) for f in range(3)]
+    frames = pd.DataFrame(rows, columns=["key", "label", "score"])
+    cell = frame_level(frames)
+    assert N_BOOTSTRAP >= 2000
+    assert (cell.n_boot, cell.level, cell.bootstrap_seed, cell.unit) == (N_BOOTSTRAP, 0.95, 0, "frame")
+    for name, est in cell.estimates.items():
+        assert est.metric == name and est.value == pytest.approx(np.mean(est.seed_values), abs=1e-15)
+    assert cell.to_dict()["val_thresholds"] == {} and cell.n_items == {0: 24}
+    assert cell.estimates["frame_auc"].ci == frame_level(frames, n_boot=N_BOOTSTRAP, ci=0.95, seed=0).estimates["frame_auc"].ci
+    bad = frames.assign(label=[0, 1, 0] + list(frames["label"][3:]))
+    with pytest.raises(UmclError, match=r"^frame video v0 of seed 0 has rows with different labels"):
+        frame_level(bad)
+    with pytest.raises(UmclError, match=r"^no frame scores given"):
+        frame_level({})
+
+
+def test_frame_level_seed_spread_at_the_requested_level():
+    """Over four seeds: the sample s.d. of the per-seed AUCs and their Student-t interval at the given level."""
+    from scipy import stats
+
+    from umcl.evaluation.aggregate import frame_level
+
+    rng = np.random.default_rng(5)
+    tables = {s: pd.DataFrame([(f"v{v}", int(v >= 20), rng.normal(1.0 * (v >= 20))) for v in range(40) for _ in range(3)],
+                              columns=["key", "label", "score"]) for s in range(4)}
+    cell = frame_level(tables, n_boot=0, ci=0.9)
+    for name in ("frame_auc", "video_auc"):
+        est = cell.estimates[name]
+        v = np.array(est.seed_values)
+        assert len(set(v)) > 1 and est.seed_std == pytest.approx(v.std(ddof=1), abs=1e-12)
+        half = stats.t.ppf(0.95, 3) * v.std(ddof=1) / 2
+        assert 0 < v.mean() - half and v.mean() + half < 1  # not clipped: the level shows
+        assert est.seed_ci == pytest.approx((v.mean() - half, v.mean() + half), abs=1e-12)

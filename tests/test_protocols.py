@@ -352,3 +352,181 @@ def test_training_on_one_method_reads_real_videos_and_that_method_only(two_metho
         assert sorted({r.method for r in ds.rows}) == ["Deepfakes", "original"] and len(ds.rows) == 2 * n
     every = build_spec(CONFIG, "toy_test", two_method_manifest, "c23")
     assert spec.fingerprint() != every.fingerprint()
+
+
+# ----------------------------------------------------------------------------------------- the tables' declarations
+# Each table as the paper describes it (§5.2, §5.3, §5.6; forced choices in docs/deviations/workflow.md), hard-coded
+# here so a change of a declaration cannot move the expectation with it. The protocols are built afresh by their
+# functions (umcl.protocols.tables.tableN), as PROTOCOLS is at import.
+DETECTOR_ROWS = {"Xception": "xception", "LRNet": "lrnet", "CPML": "cpml", "UMCL": "umcl"}
+ABBREV = {"Deepfakes": "DF", "Face2Face": "F2F", "FaceSwap": "FS", "NeuralTextures": "NT"}
+#: Table 4: left panel trained on FF++ c23 (all methods), tested on FF++ c23, Celeb-DF and DFD; right panel
+#: trained on FF++ c40, tested on FF++ c40's Deepfakes class (IID protocol) and Celeb-DF
+TABLE4 = {("c23", "ff++"): ("ffpp-all-c23", "ffpp-all-c23"),
+          ("c23", "celebdf"): ("ffpp-all-c23", "celebdf-all-native"),
+          ("c23", "dfd"): ("ffpp-all-c23", "dfd-all-c23"),
+          ("c40", "ff++"): ("ffpp-all-c40", "ffpp-DF-c40"),
+          ("c40", "celebdf"): ("ffpp-all-c40", "celebdf-all-native")}
+
+
+def _declared(protocol) -> dict:
+    """(row, column) -> (panel, detector, variant, train slug, test slug, condition); each cell once."""
+    out = {(c.row, c.column): (c.panel, c.model.detector, c.model.variant, c.train.slug, c.test.slug, c.condition)
+           for c in protocol.cells}
+    assert len(out) == len(protocol.cells)
+    return out
+
+
+def test_table4_declares_the_papers_train_and_test_selections() -> None:
+    """Every Table 4 cell: its panel, the detector of its row, its training and test selections, clean."""
+    from umcl.protocols import tables
+    from umcl.report.paper_tables import load_paper_table
+
+    p = tables.table4()
+    assert _declared(p) == {((row,), col): (col[0], DETECTOR_ROWS[row], None, train, test, "clean")
+                            for row in ("Xception", "CPML", "UMCL") for col, (train, test) in TABLE4.items()}
+    assert (p.table, p.metrics, p.average_column, p.diagonal_deltas) == ("table4", ("auc",), None, False)
+    paper = {panel.id: {c.key for c in panel.columns} for panel in load_paper_table(4).panels}
+    assert paper == {"c23": {c for c in TABLE4 if c[0] == "c23"}, "c40": {c for c in TABLE4 if c[0] == "c40"}}
+
+
+def test_tables_3_5_6_10_11_declare_the_papers_selections() -> None:
+    from umcl.protocols import tables
+
+    comps = ("raw", "c23", "c40")
+    t3 = tables.table3()
+    assert _declared(t3) == {((tr, row), (te,)): (None, det, None, f"ffpp-all-{tr}", f"ffpp-all-{te}", "clean")
+                             for tr in comps for row, det in DETECTOR_ROWS.items() for te in comps}
+    assert (t3.metrics, t3.diagonal_deltas, t3.follows_profile_compressions, t3.row_label_levels) == (
+        ("auc", "acc"), True, True, 1)
+    t5 = {("dfdc", "dfdc"): ("dfdc-all-native", "dfdc-all-native"),
+          ("ff++/raw", "dfdc"): ("ffpp-all-raw", "dfdc-all-native"),
+          ("dfdc", "ff++/raw"): ("dfdc-all-native", "ffpp-all-raw")}
+    assert _declared(tables.table5()) == {((row,), col): (None, det, None, tr, te, "clean")
+                                          for row, det in DETECTOR_ROWS.items() for col, (tr, te) in t5.items()}
+    panel = {"DF": "top", "FS": "top", "F2F": "bottom", "NT": "bottom"}
+    t6 = tables.table6()
+    assert _declared(t6) == {((row,), (a, b)): (panel[a], det, None, f"ffpp-{a}-c23", f"ffpp-{b}-c23", "clean")
+                             for row, det in DETECTOR_ROWS.items() for a in ABBREV.values() for b in ABBREV.values()}
+    assert (t6.metrics, t6.average_column, t6.follows_profile_compressions) == (("auc",), "Avg", False)
+    t10 = tables.table10()
+    variants = {"A": "ablA", "B": "ablB", "C": "ablC", "D": None}
+    assert _declared(t10) == {((row,), (b,)): (None, "umcl", v, "ffpp-DF-c23", f"ffpp-{b}-c23", "clean")
+                              for row, v in variants.items() for b in ABBREV.values()}
+    assert t10.average_column == "Avg."
+    t11 = tables.table11()
+    assert _declared(t11) == {((row,), (b,)): (None, "umcl", v, "ffpp-all-c23", f"ffpp-{b}-c23", "clean")
+                              for row, v in {"c23 & c40": "pairs", "Views": None}.items() for b in ABBREV.values()}
+    assert t11.average_column == "Avg."
+    for fn in (tables.table3, tables.table4, tables.table5, tables.table6, tables.table10, tables.table11):
+        p = fn()
+        assert p.table == fn.__name__ and "paper Table" in p.title and not p.extra_rows and not p.gain_rows
+        assert p == PROTOCOLS[p.table]
+
+
+#: Table 7's degradations (paper §5.6): row key level 2 -> condition key
+T7_ROWS = {"none": "clean", "frames-0.9": "frames-r0.90", "frames-0.7": "frames-r0.70", "frames-0.5": "frames-r0.50",
+           "frames-0.3": "frames-r0.30", "landmarks-0.01": "landmarks-s0.01", "landmarks-0.05": "landmarks-s0.05"}
+T8_ATTACKS = ("simple", "description", "unrelated", "opposite")
+
+
+def test_tables_7_and_8_declare_the_papers_conditions_on_the_raw_trained_runs() -> None:
+    """Table 7: every detector trained on FF++ raw, tested on raw/c23/c40 under each degradation (landmark noise
+    n/a for Xception), changes against the same detector's no-degradation row. Table 8: CPML and UMCL under each
+    attack label-chosen (paper rows) and label-free, a clean reference, gain = UMCL - CPML row by row."""
+    from umcl.protocols import tables
+
+    comps = ("raw", "c23", "c40")
+    t7 = tables.table7()
+    want = {((name, deg), (te,)): (None, DETECTOR_ROWS[name], None, "ffpp-all-raw", f"ffpp-all-{te}", cond)
+            for name in ("CPML", "UMCL", "Xception", "LRNet") for deg, cond in T7_ROWS.items() for te in comps
+            if not (name == "Xception" and deg.startswith("landmarks"))}
+    assert _declared(t7) == want
+    assert set(t7.delta_rows) == {((name, deg), (name, "none")) for name in ("CPML", "UMCL", "Xception", "LRNet")
+                                  for deg in T7_ROWS if deg != "none" and (name, deg) in {r for r, _ in want}}
+    assert {(e.row, e.not_applicable is not None) for e in t7.extra_rows} == {
+        ((name, deg), name == "Xception" and deg.startswith("landmarks")) for name in ("Xception", "LRNet")
+        for deg in T7_ROWS}
+    assert (t7.follows_profile_compressions, t7.row_label_levels, t7.gain_rows) == (True, 1, ())
+    t8 = tables.table8()
+    rows8 = {"reference": "clean"} | {a: f"prompt-{a}-labelchosen" for a in T8_ATTACKS} | {
+        f"{a}-labelfree": f"prompt-{a}-labelfree" for a in T8_ATTACKS}
+    assert _declared(t8) == {((name, r), (te,)): (None, DETECTOR_ROWS[name], None, "ffpp-all-raw", f"ffpp-all-{te}", c)
+                             for name in ("CPML", "UMCL") for r, c in rows8.items() for te in comps}
+    assert set(t8.gain_rows) == {(("UMCL", r), ("CPML", r)) for r in rows8} and t8.delta_rows == ()
+    assert {e.row for e in t8.extra_rows} == {(name, r) for name in ("CPML", "UMCL") for r in rows8
+                                              if r not in T8_ATTACKS}
+    assert all(e.not_applicable is None for e in t8.extra_rows)
+    assert (t8.follows_profile_compressions, t8.row_label_levels) == (True, 1)
+    assert t7 == PROTOCOLS["table7"] and t8 == PROTOCOLS["table8"]
+
+
+def test_figures_read_the_runs_their_captions_name() -> None:
+    """Figure 6/9: UMCL trained on FF++ raw (else the first training compression), tested on every test
+    compression; Figure 8: UMCL and its three variants on FF++ Deepfakes c23; each with its LRNet initialiser."""
+    from umcl.protocols.figures import figure_runs, figure_specs
+
+    wf = WorkflowConfig(seeds=[3, 4])
+    specs = figure_specs(wf)
+    assert sorted(specs) == ["figure6", "figure8", "figure9"]
+    f6, f8, f9 = specs["figure6"], specs["figure8"], specs["figure9"]
+    assert {t: r.to_path() for t, r in f6.runs.items()} == {"UMCL": "umcl/ffpp-all-raw/seed3"} == \
+        {t: r.to_path() for t, r in f9.runs.items()}
+    assert (f6.test_compressions, f6.methods, f9.test_compressions) == (("raw", "c23", "c40"), None, ())
+    assert {t: r.to_path() for t, r in f8.runs.items()} == {
+        "UMCL (full, D)": "umcl/ffpp-DF-c23/seed3", "w/o ASA (C)": "umcl+ablC/ffpp-DF-c23/seed3",
+        "w/o CQSL": "umcl+woCQSL/ffpp-DF-c23/seed3", "w/o ASA & CQSL": "umcl+woASACQSL/ffpp-DF-c23/seed3"}
+    assert (f8.test_compressions, f8.methods) == (("c23",), ("Deepfakes",))
+    assert (f6.needs_features, f8.needs_features, f9.needs_features) == (True, True, False)
+    assert [r.to_path() for r in figure_runs(wf)] == [
+        "lrnet/ffpp-DF-c23/seed3", "lrnet/ffpp-all-raw/seed3", "umcl+ablC/ffpp-DF-c23/seed3",
+        "umcl+woASACQSL/ffpp-DF-c23/seed3", "umcl+woCQSL/ffpp-DF-c23/seed3", "umcl/ffpp-DF-c23/seed3",
+        "umcl/ffpp-all-raw/seed3"]
+    assert [r.to_path() for r in figure_runs(wf, ["figure9"])] == ["lrnet/ffpp-all-raw/seed3", "umcl/ffpp-all-raw/seed3"]
+    no_raw = figure_specs(WorkflowConfig(train_compressions=["c40", "c23"], test_compressions=["c23"]))
+    assert no_raw["figure6"].runs["UMCL"].to_path() == "umcl/ffpp-all-c40/seed0"
+    assert no_raw["figure6"].test_compressions == ("c23",)
+    raw_second = figure_specs(WorkflowConfig(train_compressions=["c23", "raw"]))
+    assert raw_second["figure6"].runs["UMCL"].to_path() == "umcl/ffpp-all-raw/seed0"  # raw wherever it is listed
+    assert figure_specs(WorkflowConfig(detectors=["xception", "cpml"])) == {}
+    assert figure_runs(WorkflowConfig(detectors=["xception"])) == []
+
+
+def test_training_variants_are_the_overlays_their_tables_describe() -> None:
+    """Table 10's A (L only), B (P only, CQSL), C (L+P+T concatenated, CQSL, no ASA); Figure 8's two; Table 11's
+    real c23/c40 views; a released switch back at the paper's value; names registered once."""
+    from umcl.models.umcl import UMCLConfig
+    from umcl.protocols.variants import Variant, VARIANTS, get_variant, register_variant, released_switch_variant
+
+    u = "detectors.umcl."
+    flags = lambda **kw: {u + k: v for k, v in kw.items()}  # noqa: E731
+    assert get_variant("ablA").settings() == flags(use_landmarks=True, use_rppg=False, use_text=False, use_asa=False,
+                                                   use_cqsl=False)
+    assert get_variant("ablB").settings() == flags(use_landmarks=False, use_rppg=True, use_text=False, use_asa=False,
+                                                   use_cqsl=True)
+    assert get_variant("ablC").set_args() == [f"{u}use_asa=false", f"{u}use_cqsl=true", f"{u}use_landmarks=true",
+                                              f"{u}use_rppg=true", f"{u}use_text=true"]
+    assert get_variant("woCQSL").settings() == flags(use_cqsl=False)
+    assert get_variant("woASACQSL").set_args() == [f"{u}use_asa=false", f"{u}use_cqsl=false"]
+    assert get_variant("pairs").set_args() == [f'{u}contrastive_views="compression_pairs"',
+                                               'training.lq_compression="c40"']
+    assert {v.detector for k, v in VARIANTS.items() if k.startswith(("abl", "wo", "pairs"))} == {"umcl"}
+    assert released_switch_variant("lrnet_feature_noise") == "paperLrnetFeatureNoise"
+    released = get_variant("paperAffinityForm")
+    assert (released.detector, released.settings()) == (
+        "umcl-released", {"detectors.umcl-released.affinity_form": UMCLConfig().affinity_form})
+    from typing import get_args
+
+    from umcl.workflow import ReleasedSwitch
+
+    assert len(get_args(ReleasedSwitch)) == 19  # the ten of the first reading, nine of the second
+    assert sum(v.detector == "umcl-released" for v in VARIANTS.values()) == len(get_args(ReleasedSwitch))
+    with pytest.raises(UmclError, match="variant 'ablA' registered twice"):
+        register_variant(Variant("ablA", "umcl", "again"))
+    fresh = Variant("_test_only", "umcl", "a test variant", {"training.epochs": 1})
+    try:
+        assert register_variant(fresh) is fresh and get_variant("_test_only") is fresh
+    finally:
+        VARIANTS.pop("_test_only", None)
+    with pytest.raises(UmclError, match="unknown training variant '_test_only'"):
+        get_variant("_test_only")

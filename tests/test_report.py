@@ -260,3 +260,138 @@ def test_table_and_claims_state_their_bootstrap_resamples(table: dict) -> None:
                       *map(str, table["indexes"]), "--out", str(out)]) == 0
     assert json.loads(out.with_suffix(".json").read_text())["bootstrap_resamples"] == 30
     assert "Bootstrap resamples: 30 for every interval of this report" in out.with_suffix(".md").read_text()
+
+
+# ----------------------------------------------------------------------------------------- what reviewers read
+def _cell_scores(sheet, table: str, row: tuple[str, ...], col: tuple[str, ...]):
+    """Per seed: (test scores, that run's validation scores), as write_evaluations made them."""
+    cell = next(c for c in sheet.cells[table] if c.decl.row == row and c.decl.column == col)
+    return {k.run.seed: (scores_for(k.run.to_path(), k.test.slug, k.run.seed), scores_for(k.run.to_path(), "val", 0))
+            for k in cell.keys}
+
+
+def _best_val_threshold(val: pd.DataFrame) -> float:
+    """The validation threshold by brute force with scikit-learn: highest balanced accuracy among cuts
+    midway between distinct scores (and the two ends), ties to the one nearest 0.5, then the lower."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    u = np.unique(val["score"].to_numpy())
+    cuts = [u[0], *((u[:-1] + u[1:]) / 2), np.nextafter(u[-1], np.inf)]
+    ba = [balanced_accuracy_score(val["label"], val["score"] >= c) for c in cuts]
+    best = [c for c, b in zip(cuts, ba) if b >= max(ba) - 1e-12]
+    return min(best, key=lambda c: (round(abs(c - 0.5), 12), c))
+
+
+def test_acc_at_val_uses_each_runs_validation_scores(table: dict) -> None:
+    """ACC@val's threshold is chosen on the run's VALIDATION scores (never on the cell's test scores), one
+    per seed, and ACC@val is the test accuracy at it; the fixture's validation scores differ from every test set."""
+    from umcl.evaluation.metrics import choose_threshold
+
+    moved = 0
+    for key, cell in table["json"]["ours"].items():
+        _, row, col = key.split("|")
+        per_seed = _cell_scores(table["sheet"], "table3", tuple(row.split("/")), (col,))
+        accs = []
+        for seed, (test, val) in per_seed.items():
+            t = cell["val_thresholds"][str(seed)]
+            assert t == pytest.approx(choose_threshold(val["label"], val["score"]), abs=1e-12)
+            assert t == pytest.approx(_best_val_threshold(val), abs=1e-12)
+            moved += t != pytest.approx(choose_threshold(test["label"], test["score"]), abs=1e-12)
+            accs.append(accuracy_score(test["label"], test["score"] >= t))
+        assert cell["metrics"]["acc_val"]["value"] == pytest.approx(np.mean(accs), abs=1e-12)
+    assert moved > len(table["json"]["ours"])  # test-chosen thresholds would differ in most cells
+
+
+def _md_cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def test_table3_deltas_of_every_row_are_against_its_own_compression(table: dict) -> None:
+    """Every training block (raw, c23, c40): each cell's delta is its value minus the row's in-compression
+    cell of the same metric (the diagonal prints '(-)'), not against the raw column."""
+    from umcl.report.paper_tables import load_paper_table
+
+    paper = load_paper_table("3").panels[0]
+    labels = {f"{r.key[0]}: {r.label}": r.key for r in paper.rows}
+    seen = set()
+    for line in (ln for ln in table["md"].splitlines() if "| ours" in ln):
+        label, _, *cells = _md_cells(line)
+        row = labels[label]
+        train = row[0]
+        assert len(cells) == len(paper.columns)
+        for text, (test, metric) in zip(cells, (c.key for c in paper.columns)):
+            value = _expected(table["sheet"], row, test, metric)
+            assert text.startswith(f"{value:.2f}"), (line, test, metric)
+            if test == train:
+                assert text.endswith("(-)")
+                continue
+            delta = round(value - _expected(table["sheet"], row, train, metric), 2)
+            got = re.search(r"\((↑|↓)?(\d+\.\d\d)\)$", text)
+            assert got is not None, text
+            assert float(got.group(2)) == pytest.approx(abs(delta), abs=0.0051)
+            assert got.group(1) == (None if round(delta, 2) == 0 else "↑" if delta > 0 else "↓")
+            seen.add(train)
+    assert seen == {"raw", "c23", "c40"}
+
+
+def test_more_statistics_columns_are_the_named_statistics(table: dict) -> None:
+    """The Markdown's "More statistics": AUC, ACC@0.5, ACC@val, BACC@0.5, BACC@val of each cell equal the
+    JSON and scikit-learn (at 0.5 and at each seed's validation threshold)."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    md = table["md"].split("## More statistics (ours)")[1]
+    lines = [ln for ln in md.splitlines() if ln.startswith("| ")]
+    assert _md_cells(lines[0])[3:8] == ["AUC", "ACC@0.5", "ACC@val", "BACC@0.5", "BACC@val"]
+    rows = lines[1:]
+    assert len(rows) == len(table["json"]["ours"])
+    for line in rows:
+        panel, row, col, *vals = _md_cells(line)
+        row_key, test = tuple(row.split(" / ")), col
+        cell = table["json"]["ours"][f"{panel}|{'/'.join(row_key)}|{test}"]
+        per_seed = _cell_scores(table["sheet"], "table3", row_key, (test,))
+        ref = {"auc": [], "acc": [], "acc_val": [], "bacc": [], "bacc_val": []}
+        for seed, (t, v) in per_seed.items():
+            thr = _best_val_threshold(v)
+            ref["auc"].append(roc_auc_score(t["label"], t["score"]))
+            ref["acc"].append(accuracy_score(t["label"], t["score"] >= 0.5))
+            ref["acc_val"].append(accuracy_score(t["label"], t["score"] >= thr))
+            ref["bacc"].append(balanced_accuracy_score(t["label"], t["score"] >= 0.5))
+            ref["bacc_val"].append(balanced_accuracy_score(t["label"], t["score"] >= thr))
+        for name, text in zip(("auc", "acc", "acc_val", "bacc", "bacc_val"), vals):
+            assert text == f"{100 * cell['metrics'][name]['value']:.2f}", (line, name)
+            assert float(text) == pytest.approx(100 * np.mean(ref[name]), abs=0.0051), (line, name)
+        assert vals[5] == f"{N}:{N}" and vals[6] == "2"
+
+
+def test_index_line_of_a_partial_complexity_measurement(tmp_path: Path) -> None:
+    """Table 9's index line names detectors it has no display name for as they are, and '?' for what is missing."""
+    from umcl.report.render import write_index
+
+    (tmp_path / "table9.json").write_text(json.dumps({"parameter_hypotheses": [], "detectors": {"umcl": {}, "lrnet": {}}}))
+    (tmp_path / "t9b.json").write_text(json.dumps({"parameter_hypotheses": [], "size": "paper", "device": "cuda"}))
+    out = write_index([tmp_path / "table9.json", tmp_path / "t9b.json"], tmp_path / "index.md", "x")
+    lines = [ln for ln in out.read_text().splitlines() if ln.startswith("- [")]
+    assert lines[0].endswith("peak memory of UMCL and lrnet at ? size on ?, beside the paper's values and the "
+                             "parameter-count hypotheses.")
+    assert "of the detectors at paper size on cuda," in lines[1]
+
+
+def test_claims_results_skip_studies_and_cells_without_every_seed(table: dict) -> None:
+    """A study's cells (not a paper table) are skipped, not the end of the list; a cell missing one seed's
+    evaluation is left out while every other cell stays."""
+    from dataclasses import replace
+
+    from umcl.evaluation.config import EvalConfig
+    from umcl.report.claims import CellKey
+    from umcl.report.render import claims_results
+
+    records = read_evaluations(table["indexes"])
+    first = table["sheet"].cells["table3"][0]
+    del records[first.keys[1]]  # seed 1 of the first cell
+    sheet = replace(table["sheet"], cells={"a_study": table["sheet"].cells["table3"][:1], **table["sheet"].cells})
+    results = claims_results(sheet, records, EvalConfig(n_bootstrap=0))
+    assert len(results) == (3 * 4 * 3 - 1) * 2
+    assert CellKey.from_decl(first.decl, "auc").key not in results
+    last = table["sheet"].cells["table3"][-1]
+    assert results[CellKey.from_decl(last.decl, "acc").key].value == pytest.approx(
+        _expected(table["sheet"], last.decl.row, last.decl.column[0], "acc"), abs=1e-9)

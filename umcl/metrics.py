@@ -167,9 +167,9 @@ def choose_threshold(labels, scores) -> float:
 
     Candidate cuts lie between adjacent distinct validation scores (threshold = their midpoint),
     plus "all fake" (t = lowest score) and "all real" (t just above the highest score). The cut
-    with the highest balanced accuracy wins; ties (within 1e-12) go to the threshold nearest 0.5,
-    then to the lower one. Balanced accuracy, not accuracy, so the class ratio of the validation
-    split does not pull the threshold. Pass validation labels and scores only.
+    with the highest balanced accuracy wins; ties (within 1e-12) go to the threshold nearest 0.5
+    (distances compared to 12 decimals), then to the lower one. Balanced accuracy, not accuracy, so
+    the class ratio of the validation split does not pull the threshold. Pass validation labels and scores only.
     """
     y, s = _check(labels, scores)
     _need_both(y, "choose_threshold (validation)")
@@ -182,7 +182,8 @@ def choose_threshold(labels, scores) -> float:
     bacc = (tp / fakes_at.sum() + tn / reals_at.sum()) / 2.0
     thresholds = np.r_[u[0], (u[:-1] + u[1:]) / 2.0, np.nextafter(u[-1], np.inf)]
     best = np.flatnonzero(bacc >= bacc.max() - 1e-12)
-    order = np.lexsort((thresholds[best], np.abs(thresholds[best] - 0.5)))
+    # distances equal in decimals can differ by one float rounding (0.3 and 0.7 around 0.5): compare them rounded
+    order = np.lexsort((thresholds[best], np.round(np.abs(thresholds[best] - 0.5), 12)))
     return float(thresholds[best[order[0]]])
 
 

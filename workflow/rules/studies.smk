@@ -111,7 +111,9 @@ rule report_pulse:
         L.log("report", "pulse"),
     benchmark:
         L.benchmark("report", "pulse"),
-    threads: threads_of("evaluate")
+    # all of the data stages' cores: with one, it starts in the first free core of the run and holds back the
+    # data stages (which need them all) until it ends; with them, it waits its turn after the first table
+    threads: threads_of("generate")
     resources:
         **res("evaluate"),
     conda:
