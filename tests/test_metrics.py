@@ -180,7 +180,7 @@ def test_choose_threshold_tie_equally_near_half_goes_to_the_lower(lo, hi):
     equal; in floats they may differ by one rounding) -> the lower one."""
     from sklearn.metrics import balanced_accuracy_score
 
-    from umcl.evaluation.metrics import choose_threshold
+    from umcl.metrics import choose_threshold
 
     # a real below, a real and a fake at 0.5, a fake above: cuts midway below and above 0.5 tie
     y, s = np.array([0, 0, 1, 1]), np.array([2 * lo - 0.5, 0.5, 0.5, 2 * hi - 0.5])

@@ -380,7 +380,7 @@ def _declared(protocol) -> dict:
 def test_table4_declares_the_papers_train_and_test_selections() -> None:
     """Every Table 4 cell: its panel, the detector of its row, its training and test selections, clean."""
     from umcl.protocols import tables
-    from umcl.report.paper_tables import load_paper_table
+    from umcl.specs.paper_tables import load_paper_table
 
     p = tables.table4()
     assert _declared(p) == {((row,), col): (col[0], DETECTOR_ROWS[row], None, train, test, "clean")

@@ -285,7 +285,7 @@ def _best_val_threshold(val: pd.DataFrame) -> float:
 def test_acc_at_val_uses_each_runs_validation_scores(table: dict) -> None:
     """ACC@val's threshold is chosen on the run's VALIDATION scores (never on the cell's test scores), one
     per seed, and ACC@val is the test accuracy at it; the fixture's validation scores differ from every test set."""
-    from umcl.evaluation.metrics import choose_threshold
+    from umcl.metrics import choose_threshold
 
     moved = 0
     for key, cell in table["json"]["ours"].items():
@@ -309,7 +309,7 @@ def _md_cells(line: str) -> list[str]:
 def test_table3_deltas_of_every_row_are_against_its_own_compression(table: dict) -> None:
     """Every training block (raw, c23, c40): each cell's delta is its value minus the row's in-compression
     cell of the same metric (the diagonal prints '(-)'), not against the raw column."""
-    from umcl.report.paper_tables import load_paper_table
+    from umcl.specs.paper_tables import load_paper_table
 
     paper = load_paper_table("3").panels[0]
     labels = {f"{r.key[0]}: {r.label}": r.key for r in paper.rows}
