@@ -517,7 +517,7 @@ def test_training_variants_are_the_overlays_their_tables_describe() -> None:
         "umcl-released", {"detectors.umcl-released.affinity_form": UMCLConfig().affinity_form})
     from typing import get_args
 
-    from umcl.workflow import ReleasedSwitch
+    from umcl.specs.released import ReleasedSwitch
 
     assert len(get_args(ReleasedSwitch)) == 19  # the ten of the first reading, nine of the second
     assert sum(v.detector == "umcl-released" for v in VARIANTS.values()) == len(get_args(ReleasedSwitch))
