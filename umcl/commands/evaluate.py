@@ -1,5 +1,9 @@
 """``umcl evaluate``: score a trained run's selected checkpoint: on one split and compression
-(``--manifest --test-compression``), or on every job-sheet cell of the run at once (``--key --tests``)."""
+(``--manifest --test-compression``), or on every job-sheet cell of the run at once (``--key --tests``).
+
+Its step's modules are imported inside its functions: torch and the rest load only when the command runs
+(``umcl --help`` stays fast).
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,11 @@
 """``umcl figure``: draw the paper's Figures 6, 8 and 9 from trained runs (umcl.report.figures).
 
 Figures 6 and 8 extract each run's features on the test split (umcl.evaluation.features: the
-validation-selected model in eval mode, never retrained); Figure 9 reads the run's affinity log."""
+validation-selected model in eval mode, never retrained); Figure 9 reads the run's affinity log.
+
+Its step's modules are imported inside its functions: torch and the rest load only when the command runs
+(``umcl --help`` stays fast).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""``umcl preprocess``: face crops, landmarks and calibrated landmarks, one cache per video."""
+"""``umcl preprocess``: face crops, landmarks and calibrated landmarks, one cache per video.
+
+Its step's modules are imported inside its functions: torch and the rest load only when the command runs
+(``umcl --help`` stays fast).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""``umcl pretrain``: pre-train UMCL's P-encoder on SynthFF real videos and their ground-truth pulse."""
+"""``umcl pretrain``: pre-train UMCL's P-encoder on SynthFF real videos and their ground-truth pulse.
+
+Its step's modules are imported inside its functions: torch and the rest load only when the command runs
+(``umcl --help`` stays fast).
+"""
 
 from __future__ import annotations
 

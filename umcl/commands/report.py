@@ -1,5 +1,9 @@
 """``umcl report``: render a table (the paper's values beside ours), the reports index, or the
-SynthFF difficulty sweep."""
+SynthFF difficulty sweep.
+
+Its step's modules are imported inside its functions: torch and the rest load only when the command runs
+(``umcl --help`` stays fast).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""``umcl train``: train one registered detector at one compression, selecting on validation."""
+"""``umcl train``: train one registered detector at one compression, selecting on validation.
+
+Its step's modules are imported inside its functions: torch and the rest load only when the command runs
+(``umcl --help`` stays fast).
+"""
 
 from __future__ import annotations
 

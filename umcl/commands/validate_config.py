@@ -1,4 +1,8 @@
-"""``umcl validate-config``: load a config (with ``extends:``), check every section, write it merged."""
+"""``umcl validate-config``: load a config (with ``extends:``), check every section, write it merged.
+
+Its step's modules are imported inside its functions: torch and the rest load only when the command runs
+(``umcl --help`` stays fast).
+"""
 
 from __future__ import annotations
 
