@@ -51,7 +51,7 @@ def _render(name: str, folder: Path, filled: bool) -> str:
         evaluations = write_evaluations(folder / "eval", build_sheet(WorkflowConfig(seeds=[0, 1])), name)
         extra = ["--evaluations", *map(str, evaluations)]
     else:
-        cfg, extra = {"workflow": {"dataset": "ff++", "root": "/x"}}, []
+        cfg, extra = {"workflow": {"dataset": "ff++", "root": "/x"}}, ["--paper-only"]  # the paper's rows alone
     (folder / "c.yaml").write_text(yaml.safe_dump(cfg))
     out = folder / name
     assert umcl_main(["report", name, "--config", str(folder / "c.yaml"), *extra, "--out", str(out),
