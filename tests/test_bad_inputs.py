@@ -531,3 +531,43 @@ def test_disk_full_fix_says_resume_only_when_there_is_an_epoch(tmp_path: Path, m
     assert "No space left" in msg and "\n" not in msg and str(ckpt_dir / "best.pt") in msg
     assert ("--resume" in msg) == has_last
     assert sorted(p.name for p in ckpt_dir.iterdir()) == (["last.pt"] if has_last else [])
+
+
+# ------------------------------------------------------------------------------ fuzzing's findings
+# Inputs found by the atheris harnesses of fuzz/ (`make fuzz`, docs/testing.md "Fuzzing"), minimized.
+# Each was an exception other than UmclError; the reader must now raise one line naming the input.
+def _fuzz_set(value: str):
+    def read(tmp: Path) -> tuple[Callable[[], object], str]:
+        from umcl.commands.validate_config import validated_config
+
+        cfg = write(tmp / "my.yaml", "training:\n  epochs: 2\n")
+        return lambda: validated_config(cfg, [f"training.lr={value}"]), "--set 'training.lr'"
+    return read
+
+
+@dataclass
+class Finding:
+    """``read(tmp) -> (call, name)``: ``call()`` must raise a one-line UmclError that matches
+    ``match`` and contains ``name`` (the file, or the option, at fault)."""
+
+    id: str
+    read: Callable[[Path], tuple[Callable[[], object], str]]
+    match: str
+
+
+FUZZ_FINDINGS = [
+    Finding("set-value-bad-yaml", _fuzz_set("a: b: c"), r"value is not valid YAML \(mapping values"),
+    Finding("set-value-control-char", _fuzz_set("\x07"), r"value is not valid YAML \(unacceptable character"),
+]
+
+
+@pytest.mark.parametrize("finding", FUZZ_FINDINGS, ids=[f.id for f in FUZZ_FINDINGS])
+def test_fuzz_finding(finding: Finding, tmp_path: Path) -> None:
+    from umcl.errors import UmclError
+
+    call, name = finding.read(tmp_path)
+    with pytest.raises(UmclError) as info:
+        call()
+    msg = str(info.value)
+    assert len(msg.splitlines()) == 1 and re.search(finding.match, msg) and name in msg, msg
+    assert "— fix: " in msg, msg

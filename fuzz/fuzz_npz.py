@@ -1,0 +1,29 @@
+"""Fuzz the ``.npz`` cache readers: any bytes as a cache, read whole (validated) and as training reads it."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import atheris  # noqa: E402
+
+from fuzz._contract import check, run  # noqa: E402
+
+with atheris.instrument_imports(include=["umcl"]):
+    from umcl.data.preprocess.cache import read_cache
+    from umcl.data.videos import load_cache
+
+TMP = Path(tempfile.mkdtemp(prefix="fuzz-npz-"))
+CACHE = TMP / "video.npz"
+
+
+def test_one_input(data: bytes) -> None:
+    CACHE.write_bytes(data)
+    check("npz", data, lambda: read_cache(CACHE), (CACHE.name,))
+    check("npz", data, lambda: load_cache(CACHE, ("faces", "landmarks")), (CACHE.name,))
+
+
+if __name__ == "__main__":
+    run(test_one_input)
