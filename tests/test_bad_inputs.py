@@ -545,6 +545,26 @@ def _fuzz_set(value: str):
     return read
 
 
+def _fuzz_set_source(tmp: Path) -> tuple[Callable[[], object], str]:
+    """A --set value with a newline (valid YAML) that fails a range check: the source line quotes it."""
+    from umcl.commands.validate_config import validated_config
+
+    cfg = write(tmp / "my.yaml", "training:\n  epochs: 2\n")
+    return lambda: validated_config(cfg, ["training.epochs=\n-3"]), str(cfg)
+
+
+def _fuzz_manifest(text: str):
+    def read(tmp: Path) -> tuple[Callable[[], object], str]:
+        from umcl.data.manifest import read_manifest
+
+        manifest = write(tmp / "m.csv", text.encode("utf-8", "surrogatepass"))
+        return lambda: read_manifest(manifest), str(manifest)
+    return read
+
+
+PRE_HEADER = "dataset,method,compression,split,label,path,id,key,cache,status,reason,n_frames,detection_rate\n"
+
+
 @dataclass
 class Finding:
     """``read(tmp) -> (call, name)``: ``call()`` must raise a one-line UmclError that matches
@@ -558,6 +578,9 @@ class Finding:
 FUZZ_FINDINGS = [
     Finding("set-value-bad-yaml", _fuzz_set("a: b: c"), r"value is not valid YAML \(mapping values"),
     Finding("set-value-control-char", _fuzz_set("\x07"), r"value is not valid YAML \(unacceptable character"),
+    Finding("set-value-newline-in-source", _fuzz_set_source, r"--set training\.epochs=\\n-3: training\.epochs must"),
+    Finding("manifest-key-line-break", _fuzz_manifest(PRE_HEADER + "d,m,c,train,0,p,\x1c,d/m/c/x,,ok,,,\n"),
+            r"key 'd/m/c/x' does not match its columns \(d/m/c/\\x1c\)"),
 ]
 
 
