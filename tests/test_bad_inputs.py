@@ -553,6 +553,15 @@ def _fuzz_set_source(tmp: Path) -> tuple[Callable[[], object], str]:
     return lambda: validated_config(cfg, ["training.epochs=\n-3"]), str(cfg)
 
 
+def _fuzz_extends(target: str):
+    def read(tmp: Path) -> tuple[Callable[[], object], str]:
+        from umcl.config import load_config
+
+        cfg = write(tmp / "my.yaml", f'extends: "{target}"\n')
+        return lambda: load_config(cfg), str(tmp)
+    return read
+
+
 def _fuzz_manifest(text: str):
     def read(tmp: Path) -> tuple[Callable[[], object], str]:
         from umcl.data.manifest import read_manifest
@@ -579,6 +588,9 @@ FUZZ_FINDINGS = [
     Finding("set-value-bad-yaml", _fuzz_set("a: b: c"), r"value is not valid YAML \(mapping values"),
     Finding("set-value-control-char", _fuzz_set("\x07"), r"value is not valid YAML \(unacceptable character"),
     Finding("set-value-newline-in-source", _fuzz_set_source, r"--set training\.epochs=\\n-3: training\.epochs must"),
+    Finding("extends-nul-byte", _fuzz_extends("a\\0b.yaml"), r"my\.yaml: `extends:` names an unusable path"),
+    Finding("extends-lone-surrogate", _fuzz_extends("\\ud800.yaml"), r"my\.yaml: `extends:` names an unusable path"),
+    Finding("extends-name-too-long", _fuzz_extends("x" * 300 + ".yaml"), r"cannot open config file \(File name too long"),
     Finding("manifest-key-line-break", _fuzz_manifest(PRE_HEADER + "d,m,c,train,0,p,\x1c,d/m/c/x,,ok,,,\n"),
             r"key 'd/m/c/x' does not match its columns \(d/m/c/\\x1c\)"),
 ]

@@ -185,7 +185,11 @@ def config_chain(path: str | Path) -> list[Path]:
         if not isinstance(parent, str) or not parent.strip():
             raise ConfigError(f"`extends:` must name a YAML file, got {parent!r}", chain[-1],
                               "write `extends: <file>.yaml` (relative to this file) or remove it")
-        nxt = (chain[-1].parent / parent).resolve()
+        try:
+            nxt = (chain[-1].parent / parent).resolve()
+        except (OSError, ValueError) as exc:  # a NUL byte, a lone surrogate
+            raise ConfigError(f"`extends:` names an unusable path {parent!r} ({type(exc).__name__})", chain[-1],
+                              "write `extends: <file>.yaml` (relative to this file) or remove it") from None
         seen = [c.resolve() for c in chain]
         if nxt in seen:
             loop = " -> ".join(c.name for c in chain[seen.index(nxt):]) + f" -> {nxt.name}"
