@@ -571,6 +571,21 @@ def _fuzz_manifest(text: str):
     return read
 
 
+def _fuzz_run(training: object = None, split: str = "val"):
+    """A run folder whose run.json records ``training`` (None: valid settings) and whose
+    selection.json was made on ``split``; read as evaluation reads it."""
+    def read(tmp: Path) -> tuple[Callable[[], object], str]:
+        from umcl.evaluation.predict import load_run
+
+        run = tmp / "R"
+        info = {"detector": "toy_test", "detector_config": {}, "training": {} if training is None else training,
+                "train_compression": "c23", "seed": 0, "fingerprint": "f"}
+        write(run / "run.json", json.dumps(info))
+        write(run / "selection.json", json.dumps({"epoch": 1, "split": split, "metric": "auc", "value": 0.5}))
+        return lambda: load_run(run, device="cpu"), str(run / ("selection.json" if split != "val" else "run.json"))
+    return read
+
+
 PRE_HEADER = "dataset,method,compression,split,label,path,id,key,cache,status,reason,n_frames,detection_rate\n"
 
 
@@ -591,6 +606,11 @@ FUZZ_FINDINGS = [
     Finding("extends-nul-byte", _fuzz_extends("a\\0b.yaml"), r"my\.yaml: `extends:` names an unusable path"),
     Finding("extends-lone-surrogate", _fuzz_extends("\\ud800.yaml"), r"my\.yaml: `extends:` names an unusable path"),
     Finding("extends-name-too-long", _fuzz_extends("x" * 300 + ".yaml"), r"cannot open config file \(File name too long"),
+    Finding("selection-on-test", _fuzz_run(split="test"), r"on the 'test' split is refused.*fix: finish or redo"),
+    Finding("run-training-unknown-key", _fuzz_run({"affinity_nog_every": 1}),
+            r"run\.json holds invalid training settings \(unknown key\(s\) \['affinity_nog_every'\]"),
+    Finding("run-training-not-a-mapping", _fuzz_run(5), r"invalid training settings \(config section 'training' must"),
+    Finding("run-training-out-of-range", _fuzz_run({"batch_size": 9}), r"invalid training settings \(training\.batch_size"),
     Finding("manifest-key-line-break", _fuzz_manifest(PRE_HEADER + "d,m,c,train,0,p,\x1c,d/m/c/x,,ok,,,\n"),
             r"key 'd/m/c/x' does not match its columns \(d/m/c/\\x1c\)"),
 ]
