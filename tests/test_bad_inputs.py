@@ -571,18 +571,24 @@ def _fuzz_manifest(text: str):
     return read
 
 
-def _fuzz_run(training: object = None, split: str = "val"):
-    """A run folder whose run.json records ``training`` (None: valid settings) and whose
-    selection.json was made on ``split``; read as evaluation reads it."""
+def _fuzz_run(training: object = None, split: str = "val", checkpoint: object = "checkpoints/best.pt",
+              seed: object = 0, culprit: str = "run.json"):
+    """A run folder whose run.json records ``training`` (None: valid settings) and ``seed``, and whose
+    selection.json was made on ``split`` and names ``checkpoint``; read as evaluation reads it
+    (with a key: ``umcl evaluate --key`` checks the run against it)."""
     def read(tmp: Path) -> tuple[Callable[[], object], str]:
-        from umcl.evaluation.predict import load_run
+        from umcl.evaluation.predict import load_run, read_run
+        from umcl.evaluation.sheet_eval import check_run_matches
+        from umcl.protocols.keys import RunKey
 
         run = tmp / "R"
         info = {"detector": "toy_test", "detector_config": {}, "training": {} if training is None else training,
-                "train_compression": "c23", "seed": 0, "fingerprint": "f"}
+                "train_compression": "c23", "seed": seed, "fingerprint": "f"}
         write(run / "run.json", json.dumps(info))
-        write(run / "selection.json", json.dumps({"epoch": 1, "split": split, "metric": "auc", "value": 0.5}))
-        return lambda: load_run(run, device="cpu"), str(run / ("selection.json" if split != "val" else "run.json"))
+        write(run / "selection.json", json.dumps({"epoch": 1, "split": split, "metric": "auc", "value": 0.5,
+                                                  "checkpoint": checkpoint}))
+        key = RunKey.from_path("toy_test/ffpp-all-c23/seed0")
+        return (lambda: (check_run_matches(read_run(run), key, run), load_run(run, device="cpu"))), str(run / culprit)
     return read
 
 
@@ -606,7 +612,11 @@ FUZZ_FINDINGS = [
     Finding("extends-nul-byte", _fuzz_extends("a\\0b.yaml"), r"my\.yaml: `extends:` names an unusable path"),
     Finding("extends-lone-surrogate", _fuzz_extends("\\ud800.yaml"), r"my\.yaml: `extends:` names an unusable path"),
     Finding("extends-name-too-long", _fuzz_extends("x" * 300 + ".yaml"), r"cannot open config file \(File name too long"),
-    Finding("selection-on-test", _fuzz_run(split="test"), r"on the 'test' split is refused.*fix: finish or redo"),
+    Finding("selection-on-test", _fuzz_run(split="test", culprit="selection.json"),
+            r"on the 'test' split is refused.*fix: finish or redo"),
+    Finding("selection-checkpoint-not-a-path", _fuzz_run(checkpoint=5, culprit="selection.json"),
+            r"checkpoint is 5, not a path"),
+    Finding("run-seed-not-a-number", _fuzz_run(seed="x"), r"run\.json: seed 'x' or methods None is not a whole number"),
     Finding("run-training-unknown-key", _fuzz_run({"affinity_nog_every": 1}),
             r"run\.json holds invalid training settings \(unknown key\(s\) \['affinity_nog_every'\]"),
     Finding("run-training-not-a-mapping", _fuzz_run(5), r"invalid training settings \(config section 'training' must"),

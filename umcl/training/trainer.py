@@ -368,4 +368,6 @@ def read_selection(run: str | Path, name: str = "selection.json") -> dict[str, A
         raise UmclError(exc.message, path, fix) from None
     if not all(k in sel for k in ("epoch", "metric", "value")):
         raise UmclError("selection.json lacks epoch/metric/value", path, fix)
+    if not isinstance(sel.get("checkpoint", ""), str):
+        raise UmclError(f"selection.json's checkpoint is {sel['checkpoint']!r}, not a path", path, fix)
     return sel
