@@ -1,4 +1,5 @@
-"""Fuzz the ``.npz`` cache readers: any bytes as a cache, read whole (validated) and as training reads it."""
+"""Fuzz the ``.npz`` cache readers: any bytes as a cache, read whole (validated), as preprocessing's
+re-use check reads it (meta and detection rate) and as training reads it."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ CACHE = TMP / "video.npz"
 def test_one_input(data: bytes) -> None:
     CACHE.write_bytes(data)
     check("npz", data, lambda: read_cache(CACHE), (CACHE.name,))
+    check("npz", data, lambda: read_cache(CACHE, keys=("meta", "detection_rate")), (CACHE.name,))  # re-use check
     check("npz", data, lambda: load_cache(CACHE, ("faces", "landmarks")), (CACHE.name,))
 
 

@@ -592,6 +592,66 @@ def _fuzz_run(training: object = None, split: str = "val", checkpoint: object = 
     return read
 
 
+def _cache_arrays(meta: str = '{"preprocess": {}}') -> dict[str, np.ndarray]:
+    """The smallest cache the contract accepts (2 frames of 4 px)."""
+    t = 2
+    return {"faces": np.zeros((t, 4, 4, 3), np.uint8), "xception_faces": np.zeros((1, 4, 4, 3), np.uint8),
+            "landmarks": np.zeros((t, 136), np.float32), "landmarks_raw": np.zeros((t, 68, 2), np.float32),
+            "boxes": np.zeros((t, 4), np.float32), "detected": np.ones(t, bool), "fps": np.float32(25),
+            "detection_rate": np.float32(1), "meta": np.str_(meta)}
+
+
+def _zip_patched(patch: Callable[[bytearray], None], compressed: bool = False) -> bytes:
+    """A valid cache as a zip, then ``patch`` applied to its bytes (headers at fixed offsets)."""
+    import io
+
+    buf = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buf, **_cache_arrays())
+    data = bytearray(buf.getvalue())
+    patch(data)
+    return bytes(data)
+
+
+def _set_method(method: int) -> Callable[[bytearray], None]:
+    """Set every member's compression method (local header +8, central directory +10)."""
+    def patch(data: bytearray) -> None:
+        for sig, off in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+            i = data.find(sig)
+            while i >= 0:
+                data[i + off:i + off + 2] = method.to_bytes(2, "little")
+                i = data.find(sig, i + 4)
+    return patch
+
+
+def _encrypted(data: bytearray) -> None:
+    """Set the 'encrypted' flag of the first member in its central directory entry (+8)."""
+    i = data.find(b"PK\x01\x02")
+    data[i + 8] |= 1
+
+
+def _garbled_deflate(data: bytearray) -> None:
+    """Overwrite the first member's deflate stream (after its 30-byte header and name) with junk."""
+    n = int.from_bytes(data[26:28], "little") + int.from_bytes(data[28:30], "little")
+    data[30 + n:30 + n + 8] = b"\xff" * 8
+
+
+def _fuzz_cache(content: bytes | Callable[[], bytes], keys: tuple[str, ...] | None = None):
+    def read(tmp: Path) -> tuple[Callable[[], object], str]:
+        from umcl.data.preprocess.cache import read_cache
+
+        cache = write(tmp / "v.npz", content if isinstance(content, bytes) else content())
+        return lambda: read_cache(cache, keys), str(cache)
+    return read
+
+
+def _meta_not_json() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **_cache_arrays(meta="not json"))
+    return buf.getvalue()
+
+
 PRE_HEADER = "dataset,method,compression,split,label,path,id,key,cache,status,reason,n_frames,detection_rate\n"
 
 
@@ -621,6 +681,15 @@ FUZZ_FINDINGS = [
             r"run\.json holds invalid training settings \(unknown key\(s\) \['affinity_nog_every'\]"),
     Finding("run-training-not-a-mapping", _fuzz_run(5), r"invalid training settings \(config section 'training' must"),
     Finding("run-training-out-of-range", _fuzz_run({"batch_size": 9}), r"invalid training settings \(training\.batch_size"),
+    Finding("cache-deflate-damaged", _fuzz_cache(lambda: _zip_patched(_garbled_deflate, compressed=True)),
+            r"cannot read cache \(error: Error -3"),
+    Finding("cache-unknown-zip-method", _fuzz_cache(lambda: _zip_patched(_set_method(1))),
+            r"cannot read cache \(NotImplementedError"),
+    Finding("cache-encrypted-member", _fuzz_cache(lambda: _zip_patched(_encrypted)),
+            r"cannot read cache \(RuntimeError: File '\w+\.npy' is encrypted"),
+    Finding("cache-meta-not-json", _fuzz_cache(_meta_not_json, keys=("meta", "detection_rate")),
+            r"cache entry 'meta' is not a JSON object"),
+    Finding("cache-meta-not-json-whole", _fuzz_cache(_meta_not_json), r"cache entry 'meta' is not a JSON object"),
     Finding("manifest-key-line-break", _fuzz_manifest(PRE_HEADER + "d,m,c,train,0,p,\x1c,d/m/c/x,,ok,,,\n"),
             r"key 'd/m/c/x' does not match its columns \(d/m/c/\\x1c\)"),
 ]
