@@ -652,6 +652,17 @@ def _meta_not_json() -> bytes:
     return buf.getvalue()
 
 
+def _fuzz_paper(text: bytes):
+    def read(tmp: Path) -> tuple[Callable[[], object], str]:
+        from umcl.report.paper_tables import load_paper_table
+
+        table = write(tmp / "table3.yaml", text)
+        return lambda: load_paper_table(table), str(table)
+    return read
+
+
+PAPER_HEAD = b"table: 3\nsource: s\ncaption: c\nmetrics: [auc]\n"
+PAPER_PANEL = b"row_levels: [m]\ncolumn_levels: [x]\ncolumns: [a]\nvalues: [[1.0]]\n"
 PRE_HEADER = "dataset,method,compression,split,label,path,id,key,cache,status,reason,n_frames,detection_rate\n"
 
 
@@ -690,6 +701,12 @@ FUZZ_FINDINGS = [
     Finding("cache-meta-not-json", _fuzz_cache(_meta_not_json, keys=("meta", "detection_rate")),
             r"cache entry 'meta' is not a JSON object"),
     Finding("cache-meta-not-json-whole", _fuzz_cache(_meta_not_json), r"cache entry 'meta' is not a JSON object"),
+    Finding("paper-not-utf8", _fuzz_paper(PAPER_HEAD + b"\xff\n"), r"cannot read paper table \(file is not UTF-8"),
+    Finding("paper-rows-not-a-list", _fuzz_paper(PAPER_HEAD + PAPER_PANEL + b"rows: 5\n"),
+            r"panel p0: rows must be a list, got int"),
+    Finding("paper-panel-not-a-mapping", _fuzz_paper(PAPER_HEAD + b"panels: [5]\n"), r"panel p0 must be a mapping"),
+    Finding("paper-metrics-not-a-list", _fuzz_paper(PAPER_HEAD.replace(b"[auc]", b"5") + PAPER_PANEL + b"rows: [r]\n"),
+            r"metrics must be a list"),
     Finding("manifest-key-line-break", _fuzz_manifest(PRE_HEADER + "d,m,c,train,0,p,\x1c,d/m/c/x,,ok,,,\n"),
             r"key 'd/m/c/x' does not match its columns \(d/m/c/\\x1c\)"),
 ]
