@@ -707,6 +707,9 @@ FUZZ_FINDINGS = [
     Finding("paper-panel-not-a-mapping", _fuzz_paper(PAPER_HEAD + b"panels: [5]\n"), r"panel p0 must be a mapping"),
     Finding("paper-metrics-not-a-list", _fuzz_paper(PAPER_HEAD.replace(b"[auc]", b"5") + PAPER_PANEL + b"rows: [r]\n"),
             r"metrics must be a list"),
+    Finding("manifest-field-over-csv-limit",
+            _fuzz_manifest("dataset,method,compression,split,label,path,id\nd,m,c,train,0," + "p" * 200_000 + ",1\n"),
+            r"not readable as CSV after line 1 \(field larger than field limit"),
     Finding("manifest-key-line-break", _fuzz_manifest(PRE_HEADER + "d,m,c,train,0,p,\x1c,d/m/c/x,,ok,,,\n"),
             r"key 'd/m/c/x' does not match its columns \(d/m/c/\\x1c\)"),
 ]
