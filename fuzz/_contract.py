@@ -16,9 +16,13 @@ on an input that the uninstrumented parser rejects with a plain ``ParserError`` 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import os
+import shutil
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from typing import Callable
@@ -80,6 +84,23 @@ def split(data: bytes, parts: int) -> list[bytes]:
     """``data`` cut at the record separator byte 0x1e into exactly ``parts`` pieces (padded with b"")."""
     pieces = data.split(b"\x1e", parts - 1)
     return pieces + [b""] * (parts - len(pieces))
+
+
+def scratch(harness: str) -> Path:
+    """A temporary folder for the harness's input files, removed when the process exits."""
+    folder = Path(tempfile.mkdtemp(prefix=f"fuzz-{harness}-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def instrumented():
+    """Context in which imported ``umcl`` modules get coverage instrumentation (a no-op without
+    atheris, so that tests/test_fuzz_seeds.py can run the harnesses on their seeds anywhere)."""
+    try:
+        import atheris
+    except ImportError:
+        return contextlib.nullcontext()
+    return atheris.instrument_imports(include=["umcl"])
 
 
 def run(test_one_input: Callable[[bytes], None]) -> None:

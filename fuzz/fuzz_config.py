@@ -10,19 +10,16 @@ further part is one ``--set`` argument. The entry point is the one
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import atheris  # noqa: E402
+from fuzz._contract import check, instrumented, run, scratch, split  # noqa: E402
 
-from fuzz._contract import check, run, split  # noqa: E402
-
-with atheris.instrument_imports(include=["umcl"]):
+with instrumented():
     from umcl.commands.validate_config import validated_config
     from umcl.workflow import check_sections  # noqa: F401 - imported here so it is instrumented
 
-TMP = Path(tempfile.mkdtemp(prefix="fuzz-config-"))
+TMP = scratch("config")
 CHILD, PARENT = TMP / "profile.yaml", TMP / "base.yaml"
 
 

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import atheris  # noqa: E402
+from fuzz._contract import check, instrumented, run, scratch  # noqa: E402
 
-from fuzz._contract import check, run  # noqa: E402
-
-with atheris.instrument_imports(include=["umcl"]):
+with instrumented():
     from umcl.data.manifest import read_manifest
     from umcl.data.videos import read_rows
 
-TMP = Path(tempfile.mkdtemp(prefix="fuzz-manifest-"))
+TMP = scratch("manifest")
 MANIFEST = TMP / "manifest.csv"
 
 

@@ -4,19 +4,16 @@ re-use check reads it (meta and detection rate) and as training reads it."""
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import atheris  # noqa: E402
+from fuzz._contract import check, instrumented, run, scratch  # noqa: E402
 
-from fuzz._contract import check, run  # noqa: E402
-
-with atheris.instrument_imports(include=["umcl"]):
+with instrumented():
     from umcl.data.preprocess.cache import read_cache
     from umcl.data.videos import load_cache
 
-TMP = Path(tempfile.mkdtemp(prefix="fuzz-npz-"))
+TMP = scratch("npz")
 CACHE = TMP / "video.npz"
 
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import atheris  # noqa: E402
+from fuzz._contract import check, instrumented, run, scratch  # noqa: E402
 
-from fuzz._contract import check, run  # noqa: E402
-
-with atheris.instrument_imports(include=["umcl"]):
+with instrumented():
     from umcl.report.paper_tables import load_paper_table
 
-TMP = Path(tempfile.mkdtemp(prefix="fuzz-paper-"))
+TMP = scratch("paper")
 TABLE = TMP / "table3.yaml"
 
 

@@ -9,21 +9,18 @@ Input: ``run.json 0x1e selection.json``, written into a run folder without check
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import atheris  # noqa: E402
+from fuzz._contract import check, instrumented, run, scratch, split  # noqa: E402
 
-from fuzz._contract import check, run, split  # noqa: E402
-
-with atheris.instrument_imports(include=["umcl"]):
+with instrumented():
     from umcl.evaluation.predict import load_run, read_run
     from umcl.evaluation.sheet_eval import check_run_matches
     from umcl.protocols.keys import RunKey
     from umcl.training.trainer import read_selection
 
-RUN = Path(tempfile.mkdtemp(prefix="fuzz-run-"))
+RUN = scratch("run")
 KEY = RunKey.from_path("xception/ffpp-all-c23/seed0")
 
 

@@ -8,18 +8,15 @@ headers the mutations damage. Two frames are asked for, to keep each input cheap
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import atheris  # noqa: E402
+from fuzz._contract import check, instrumented, run, scratch  # noqa: E402
 
-from fuzz._contract import check, run  # noqa: E402
-
-with atheris.instrument_imports(include=["umcl"]):
+with instrumented():
     from umcl.data.preprocess.pipeline import load_clip
 
-TMP = Path(tempfile.mkdtemp(prefix="fuzz-video-"))
+TMP = scratch("video")
 VIDEO = TMP / "video.mp4"
 NUM_FRAMES = 2
 
