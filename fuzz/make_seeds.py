@@ -85,13 +85,22 @@ def npz_seeds() -> None:
 
 
 def video_seeds() -> None:
-    from umcl.data.compression import encode_frames
+    import subprocess
+
+    from umcl.data.compression import encode_frames, ffmpeg_exe
 
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 255, (3, 16, 16, 3), dtype=np.uint8)
     with tempfile.TemporaryDirectory() as d:
         for level in ("raw", "c40"):
             _write("video", f"{level}.mp4", encode_frames(frames, Path(d) / f"{level}.mp4", level, 25).read_bytes())
+        # other containers and codecs a user may pass: Matroska/H.264 with a rotation tag, AVI/MJPEG
+        for name, args in (("rotated.mkv", ["-c:v", "libx264", "-crf", "40", "-metadata:s:v", "rotate=90"]),
+                           ("mjpeg.avi", ["-c:v", "mjpeg", "-q:v", "20"])):
+            out = Path(d) / name
+            subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=16x16:rate=25",
+                            "-frames:v", "3", *args, str(out)], check=True)
+            _write("video", name, out.read_bytes())
 
 
 if __name__ == "__main__":
