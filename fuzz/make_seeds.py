@@ -94,13 +94,17 @@ def video_seeds() -> None:
     with tempfile.TemporaryDirectory() as d:
         for level in ("raw", "c40"):
             _write("video", f"{level}.mp4", encode_frames(frames, Path(d) / f"{level}.mp4", level, 25).read_bytes())
-        # other containers and codecs a user may pass: Matroska/H.264 with a rotation tag, AVI/MJPEG
-        for name, args in (("rotated.mkv", ["-c:v", "libx264", "-crf", "40", "-metadata:s:v", "rotate=90"]),
-                           ("mjpeg.avi", ["-c:v", "mjpeg", "-q:v", "20"])):
+        # other containers and codecs a user may pass: Matroska/H.264, AVI/MJPEG
+        for name, args in (("h264.mkv", ["-c:v", "libx264", "-crf", "40"]), ("mjpeg.avi", ["-c:v", "mjpeg", "-q:v", "20"])):
             out = Path(d) / name
             subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=16x16:rate=25",
                             "-frames:v", "3", *args, str(out)], check=True)
             _write("video", name, out.read_bytes())
+        # a phone-style display matrix (the reader's ffmpeg fallback path)
+        rotated = Path(d) / "rotated.mp4"
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-display_rotation", "90", "-i", str(Path(d) / "c40.mp4"),
+                        "-c", "copy", str(rotated)], check=True)
+        _write("video", "rotated.mp4", rotated.read_bytes())
 
 
 if __name__ == "__main__":
