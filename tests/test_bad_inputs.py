@@ -545,6 +545,15 @@ def _fuzz_set(value: str):
     return read
 
 
+def _fuzz_section(text: str):
+    def read(tmp: Path) -> tuple[Callable[[], object], str]:
+        from umcl.commands.validate_config import validated_config
+
+        cfg = write(tmp / "my.yaml", text)
+        return lambda: validated_config(cfg, []), str(cfg)
+    return read
+
+
 def _fuzz_set_source(tmp: Path) -> tuple[Callable[[], object], str]:
     """A --set value with a newline (valid YAML) that fails a range check: the source line quotes it."""
     from umcl.commands.validate_config import validated_config
@@ -680,6 +689,8 @@ FUZZ_FINDINGS = [
     Finding("set-value-bad-yaml", _fuzz_set("a: b: c"), r"value is not valid YAML \(mapping values"),
     Finding("set-value-control-char", _fuzz_set("\x07"), r"value is not valid YAML \(unacceptable character"),
     Finding("set-value-newline-in-source", _fuzz_set_source, r"--set training\.epochs=\\n-3: training\.epochs must"),
+    Finding("patch-size-zero", _fuzz_section("detectors:\n  umcl-released: {patch_size: [4, 0, 1]}\n"),
+            r"my\.yaml: patch_size must be three sizes >= 1.*got \[4, 0, 1\]"),
     Finding("extends-nul-byte", _fuzz_extends("a\\0b.yaml"), r"my\.yaml: `extends:` names an unusable path"),
     Finding("extends-lone-surrogate", _fuzz_extends("\\ud800.yaml"), r"my\.yaml: `extends:` names an unusable path"),
     Finding("extends-name-too-long", _fuzz_extends("x" * 300 + ".yaml"), r"cannot open config file \(File name too long"),
