@@ -132,11 +132,14 @@ def check_pipeline_needs(data: dict, source: str | Path = "<config>") -> None:
     synthff = data.get("synthff")
     n = synthff.get("n_identities") if isinstance(synthff, dict) else None
     if isinstance(n, int) and not isinstance(n, bool):
-        from umcl.data.synthff.config import min_identities
+        from umcl.data.synthff.config import MAX_IDENTITIES, min_identities
 
         fractions = {k: synthff[k] for k in ("val_fraction", "test_fraction")
                      if isinstance(synthff.get(k), float) and 0.0 < synthff[k] < 1.0}
         least = min_identities(**fractions)
+        if least > MAX_IDENTITIES:
+            raise ConfigError(f"synthff split fractions {fractions} leave no training pair for any n_identities up to "
+                              f"{MAX_IDENTITIES}", source, "e.g. val_fraction: 0.14, test_fraction: 0.14 (FF++'s split)")
         n_look = synthff.get("lookalike_identities")
         if isinstance(n_look, int) and not isinstance(n_look, bool) and n_look < least:
             raise ConfigError(f"synthff.lookalike_identities is {n_look}, but the pipeline needs at least {least} "

@@ -8,6 +8,8 @@ from umcl.errors import ConfigError
 from umcl.vocab import FF_METHODS
 
 VARIANTS: tuple[str, ...] = ("ff", "celebdf", "dfd", "dfdc")
+#: the most identities a SynthFF may have
+MAX_IDENTITIES = 10000
 
 
 @dataclass
@@ -51,8 +53,8 @@ class SynthFFConfig:
         if self.lookalike_identities is not None and (self.lookalike_identities < 2 or self.lookalike_identities % 2):
             raise ConfigError(f"synthff.lookalike_identities must be an even number >= 2 or null, got "
                               f"{self.lookalike_identities}", fix="set it to an even number (pairs make the fakes)")
-        if self.n_identities > 10000:
-            raise ConfigError("synthff.n_identities must be <= 10000", fix="use fewer identities")
+        if self.n_identities > MAX_IDENTITIES:
+            raise ConfigError(f"synthff.n_identities must be <= {MAX_IDENTITIES}", fix="use fewer identities")
         if self.n_frames < 8:
             raise ConfigError(f"synthff.n_frames must be >= 8, got {self.n_frames}", fix="raise synthff.n_frames")
         if self.resolution is not None and not 64 <= self.resolution <= 2048:
@@ -96,7 +98,11 @@ def min_identities(val_fraction: float = 0.14, test_fraction: float = 0.14) -> i
     from umcl.data.synthff.generate import split_pairs  # local: generate imports this module
 
     n_pairs = 1
-    while not all(split_pairs([(2 * i, 2 * i + 1) for i in range(n_pairs)], val_fraction, test_fraction).values()):
+    # a range stands for the pairs (split_pairs only slices them): each try is O(1); fractions that
+    # leave no train pair below the identity cap (e.g. 0.6 + 0.6) stop there instead of looping forever
+    while not all(split_pairs(range(n_pairs), val_fraction, test_fraction).values()):  # type: ignore[arg-type]
+        if 2 * n_pairs > MAX_IDENTITIES:
+            break
         n_pairs += 1
     return 2 * n_pairs
 
