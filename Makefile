@@ -76,16 +76,19 @@ mutate: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python tests/curated_mutations.py
 
 ## Coverage-guided fuzzing of every reader of user input (atheris), not part of `make test` or CI
-## (docs/testing.md, "Fuzzing"): FUZZ_SECONDS per harness, one process each; FUZZ narrows the list.
-## New interesting inputs go to fuzz/work/<harness>/, a failing input to fuzz/work/crash-<harness>-*.
+## (docs/testing.md, "`make fuzz`"): FUZZ_SECONDS per harness, one process each, one after the
+## other; FUZZ narrows the list. New interesting inputs go to fuzz/work/<harness>/, a failing input
+## to fuzz/work/crash-<harness>-*; with FUZZ_KEEP_GOING=1 every distinct finding is written to
+## fuzz/findings/<harness>/ and fuzzing goes on. Exit status 1 if any harness failed.
 FUZZ_SECONDS ?= 600
 FUZZ ?= config manifest run npz paper_values video
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	set -e; for h in $(FUZZ); do mkdir -p fuzz/work/$$h; \
-	    PYTHONPATH=$(CURDIR) OMP_NUM_THREADS=1 $(BIN)/python fuzz/fuzz_$$h.py -max_total_time=$(FUZZ_SECONDS) \
-	        -workers=1 -rss_limit_mb=4096 -artifact_prefix=fuzz/work/crash-$$h- fuzz/work/$$h fuzz/corpus/$$h; \
-	done
+	status=0; for h in $(FUZZ); do mkdir -p fuzz/work/$$h; \
+	    PYTHONPATH=$(CURDIR) OMP_NUM_THREADS=1 OPENCV_LOG_LEVEL=ERROR $(BIN)/python fuzz/fuzz_$$h.py \
+	        -max_total_time=$(FUZZ_SECONDS) -workers=1 -rss_limit_mb=4096 -timeout=60 -print_final_stats=1 \
+	        -artifact_prefix=fuzz/work/crash-$$h- fuzz/work/$$h fuzz/corpus/$$h || status=1; \
+	done; exit $$status
 
 clean-results:
 	rm -rf results reports/*.tex reports/*.md logs

@@ -705,6 +705,8 @@ FUZZ_FINDINGS = [
     Finding("run-training-unknown-key", _fuzz_run({"affinity_nog_every": 1}),
             r"run\.json holds invalid training settings \(unknown key\(s\) \['affinity_nog_every'\]"),
     Finding("run-training-not-a-mapping", _fuzz_run(5), r"invalid training settings \(config section 'training' must"),
+    Finding("run-training-lr-null", _fuzz_run({"lr": None}),
+            r"invalid training settings \(bad value None for 'training\.lr' \(expected a number\)"),
     Finding("run-training-out-of-range", _fuzz_run({"batch_size": 9}), r"invalid training settings \(training\.batch_size"),
     Finding("cache-deflate-damaged", _fuzz_cache(lambda: _zip_patched(_garbled_deflate, compressed=True)),
             r"cannot read cache \(error: Error -3"),

@@ -232,6 +232,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             raise ConfigError(f"bad value {value!r} for '{where}' (expected a finite number)",
                               fix=f"set {where} to a finite number")
         return float(value)
+    if hint is float:
+        raise ConfigError(f"bad value {value!r} for '{where}' (expected a number)")
     if hint in (int, str, bool):
         if isinstance(value, bool) and hint is not bool:
             raise ConfigError(f"bad value {value!r} for '{where}' (expected {hint.__name__})")
