@@ -534,8 +534,9 @@ def test_disk_full_fix_says_resume_only_when_there_is_an_epoch(tmp_path: Path, m
 
 
 # ------------------------------------------------------------------------------ fuzzing's findings
-# Inputs found by the atheris harnesses of fuzz/ (`make fuzz`, docs/testing.md "Fuzzing"), minimized.
-# Each was an exception other than UmclError; the reader must now raise one line naming the input.
+# Inputs found by the atheris harnesses of fuzz/, or by reading the readers while writing them
+# (`make fuzz`; docs/testing.md lists which), minimized. Each gave an exception other than UmclError,
+# a message of several lines, or no answer at all; the reader must now raise one line naming the input.
 def _fuzz_set(value: str):
     def read(tmp: Path) -> tuple[Callable[[], object], str]:
         from umcl.commands.validate_config import validated_config

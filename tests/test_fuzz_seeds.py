@@ -3,7 +3,7 @@
 ``make fuzz`` (atheris, not part of the tests) mutates these seeds for minutes; this test keeps the
 harnesses importable and their contract check honest on every commit: each seed is read by the
 project's reader and gives a result or a one-line UmclError naming the file (docs/testing.md,
-"Fuzzing"). It also checks that the contract check itself catches what it must.
+"`make fuzz`"). It also checks that the contract check itself catches what it must.
 """
 
 from __future__ import annotations
