@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= $(CORES)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: venv reproduce test bench sweep-difficulty mutate clean-results slurm-smoke
+.PHONY: venv reproduce test bench sweep-difficulty mutate fuzz clean-results slurm-smoke
 
 # Fail at once, in one line, when the disk cannot hold what a step writes (measured: the venv
 # 7.0 GB, with torch's CUDA build; a test run 0.4 GB under results/ plus pytest's temporaries).
@@ -84,6 +84,21 @@ mutate: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) $(foreach m,$(MUTATE),'$(m)')
 	$(BIN)/mutmut results
 	OMP_NUM_THREADS=1 $(BIN)/python tests/curated_mutations.py
+
+## Coverage-guided fuzzing of every reader of user input (atheris), not part of `make test` or CI
+## (docs/testing.md, "`make fuzz`"): FUZZ_SECONDS per harness, one process each, one after the
+## other; FUZZ narrows the list. New interesting inputs go to fuzz/work/<harness>/, a failing input
+## to fuzz/work/crash-<harness>-*; with FUZZ_KEEP_GOING=1 every distinct finding is written to
+## fuzz/findings/<harness>/ and fuzzing goes on. Exit status 1 if any harness failed.
+FUZZ_SECONDS ?= 600
+FUZZ ?= config manifest run npz paper_values video
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	status=0; for h in $(FUZZ); do mkdir -p fuzz/work/$$h; \
+	    PYTHONPATH=$(CURDIR) OMP_NUM_THREADS=1 OPENCV_LOG_LEVEL=ERROR $(BIN)/python fuzz/fuzz_$$h.py \
+	        -max_total_time=$(FUZZ_SECONDS) -workers=1 -rss_limit_mb=4096 -timeout=60 -print_final_stats=1 \
+	        -artifact_prefix=fuzz/work/crash-$$h- fuzz/work/$$h fuzz/corpus/$$h || status=1; \
+	done; exit $$status
 
 clean-results:
 	rm -rf results reports/*.tex reports/*.md logs

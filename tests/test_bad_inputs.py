@@ -929,3 +929,214 @@ def test_pretrained_encoder_paths_in_run_json_are_absolute(tmp_path: Path, monke
     spec = build_spec(cfg, "umcl-released", tmp_path / "m.csv", "c23")
     assert spec.detector_config["lrnet_weights"] == str(tmp_path / "results/p/runs/lrnet/c23/seed0/checkpoints/best.pt")
     assert spec.detector_config["physformer_weights"] == str(tmp_path / "results/p/pretrain/encoders.pt")
+
+
+# ------------------------------------------------------------------------------ fuzzing's findings
+# Inputs found by the atheris harnesses of fuzz/, or by reading the readers while writing them
+# (`make fuzz`; docs/testing.md lists which), minimized. Each gave an exception other than UmclError,
+# a message of several lines, or no answer at all; the reader must now raise one line naming the input.
+def _fuzz_set(value: str):
+    def read(tmp: Path) -> tuple[Callable[[], object], str]:
+        from umcl.commands.validate_config import validated_config
+
+        cfg = write(tmp / "my.yaml", "training:\n  epochs: 2\n")
+        return lambda: validated_config(cfg, [f"training.lr={value}"]), "--set 'training.lr'"
+    return read
+
+
+def _fuzz_section(text: str):
+    def read(tmp: Path) -> tuple[Callable[[], object], str]:
+        from umcl.commands.validate_config import validated_config
+
+        cfg = write(tmp / "my.yaml", text)
+        return lambda: validated_config(cfg, []), str(cfg)
+    return read
+
+
+def _fuzz_set_source(tmp: Path) -> tuple[Callable[[], object], str]:
+    """A --set value with a newline (valid YAML) that fails a range check: the source line quotes it."""
+    from umcl.commands.validate_config import validated_config
+
+    cfg = write(tmp / "my.yaml", "training:\n  epochs: 2\n")
+    return lambda: validated_config(cfg, ["training.epochs=\n-3"]), str(cfg)
+
+
+def _fuzz_extends(target: str):
+    def read(tmp: Path) -> tuple[Callable[[], object], str]:
+        from umcl.config import load_config
+
+        cfg = write(tmp / "my.yaml", f'extends: "{target}"\n')
+        return lambda: load_config(cfg), str(tmp)
+    return read
+
+
+def _fuzz_manifest(text: str):
+    def read(tmp: Path) -> tuple[Callable[[], object], str]:
+        from umcl.data.manifest import read_manifest
+
+        manifest = write(tmp / "m.csv", text.encode("utf-8", "surrogatepass"))
+        return lambda: read_manifest(manifest), str(manifest)
+    return read
+
+
+def _fuzz_run(training: object = None, split: str = "val", checkpoint: object = "checkpoints/best.pt",
+              seed: object = 0, culprit: str = "run.json"):
+    """A run folder whose run.json records ``training`` (None: valid settings) and ``seed``, and whose
+    selection.json was made on ``split`` and names ``checkpoint``; read as evaluation reads it
+    (with a key: ``umcl evaluate --key`` checks the run against it)."""
+    def read(tmp: Path) -> tuple[Callable[[], object], str]:
+        from umcl.evaluation.predict import load_run, read_run
+        from umcl.evaluation.sheet_eval import check_run_matches
+        from umcl.protocols.keys import RunKey
+
+        run = tmp / "R"
+        info = {"detector": "toy_test", "detector_config": {}, "training": {} if training is None else training,
+                "train_compression": "c23", "seed": seed, "fingerprint": "f"}
+        write(run / "run.json", json.dumps(info))
+        write(run / "selection.json", json.dumps({"epoch": 1, "split": split, "metric": "auc", "value": 0.5,
+                                                  "checkpoint": checkpoint}))
+        key = RunKey.from_path("toy_test/ffpp-all-c23/seed0")
+        return (lambda: (check_run_matches(read_run(run), key, run), load_run(run, device="cpu"))), str(run / culprit)
+    return read
+
+
+def _cache_arrays(meta: str = '{"preprocess": {}}') -> dict[str, np.ndarray]:
+    """The smallest cache the contract accepts (2 frames of 4 px)."""
+    t = 2
+    return {"faces": np.zeros((t, 4, 4, 3), np.uint8), "xception_faces": np.zeros((1, 4, 4, 3), np.uint8),
+            "landmarks": np.zeros((t, 136), np.float32), "landmarks_raw": np.zeros((t, 68, 2), np.float32),
+            "boxes": np.zeros((t, 4), np.float32), "detected": np.ones(t, bool), "fps": np.float32(25),
+            "detection_rate": np.float32(1), "meta": np.str_(meta)}
+
+
+def _zip_patched(patch: Callable[[bytearray], None], compressed: bool = False) -> bytes:
+    """A valid cache as a zip, then ``patch`` applied to its bytes (headers at fixed offsets)."""
+    import io
+
+    buf = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buf, **_cache_arrays())
+    data = bytearray(buf.getvalue())
+    patch(data)
+    return bytes(data)
+
+
+def _set_method(method: int) -> Callable[[bytearray], None]:
+    """Set every member's compression method (local header +8, central directory +10)."""
+    def patch(data: bytearray) -> None:
+        for sig, off in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+            i = data.find(sig)
+            while i >= 0:
+                data[i + off:i + off + 2] = method.to_bytes(2, "little")
+                i = data.find(sig, i + 4)
+    return patch
+
+
+def _encrypted(data: bytearray) -> None:
+    """Set the 'encrypted' flag of the first member in its central directory entry (+8)."""
+    i = data.find(b"PK\x01\x02")
+    data[i + 8] |= 1
+
+
+def _garbled_deflate(data: bytearray) -> None:
+    """Overwrite the first member's deflate stream (after its 30-byte header and name) with junk."""
+    n = int.from_bytes(data[26:28], "little") + int.from_bytes(data[28:30], "little")
+    data[30 + n:30 + n + 8] = b"\xff" * 8
+
+
+def _fuzz_cache(content: bytes | Callable[[], bytes], keys: tuple[str, ...] | None = None):
+    def read(tmp: Path) -> tuple[Callable[[], object], str]:
+        from umcl.data.preprocess.cache import read_cache
+
+        cache = write(tmp / "v.npz", content if isinstance(content, bytes) else content())
+        return lambda: read_cache(cache, keys), str(cache)
+    return read
+
+
+def _meta_not_json() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **_cache_arrays(meta="not json"))
+    return buf.getvalue()
+
+
+def _fuzz_paper(text: bytes):
+    def read(tmp: Path) -> tuple[Callable[[], object], str]:
+        from umcl.specs.paper_tables import load_paper_table
+
+        table = write(tmp / "table3.yaml", text)
+        return lambda: load_paper_table(table), str(table)
+    return read
+
+
+PAPER_HEAD = b"table: 3\nsource: s\ncaption: c\nmetrics: [auc]\n"
+PAPER_PANEL = b"row_levels: [m]\ncolumn_levels: [x]\ncolumns: [a]\nvalues: [[1.0]]\n"
+PRE_HEADER = "dataset,method,compression,split,label,path,id,key,cache,status,reason,n_frames,detection_rate\n"
+
+
+@dataclass
+class Finding:
+    """``read(tmp) -> (call, name)``: ``call()`` must raise a one-line UmclError that matches
+    ``match`` and contains ``name`` (the file, or the option, at fault)."""
+
+    id: str
+    read: Callable[[Path], tuple[Callable[[], object], str]]
+    match: str
+
+
+FUZZ_FINDINGS = [
+    Finding("set-value-bad-yaml", _fuzz_set("a: b: c"), r"value is not valid YAML \(mapping values"),
+    Finding("set-value-control-char", _fuzz_set("\x07"), r"value is not valid YAML \(unacceptable character"),
+    Finding("set-value-newline-in-source", _fuzz_set_source, r"--set training\.epochs=\\n-3: training\.epochs must"),
+    Finding("patch-size-zero", _fuzz_section("detectors:\n  umcl-released: {patch_size: [4, 0, 1]}\n"),
+            r"my\.yaml: patch_size must be three sizes >= 1.*got \[4, 0, 1\]"),
+    Finding("split-fractions-leave-no-train-pair",
+            _fuzz_section("workflow: {}\nsynthff:\n  n_identities: 8\n  val_fraction: 0.6\n  test_fraction: 0.6\n"),
+            r"my\.yaml: synthff split fractions .* leave no training pair"),
+    Finding("extends-nul-byte", _fuzz_extends("a\\0b.yaml"), r"my\.yaml: `extends:` names an unusable path"),
+    Finding("extends-lone-surrogate", _fuzz_extends("\\ud800.yaml"), r"my\.yaml: `extends:` names an unusable path"),
+    Finding("extends-name-too-long", _fuzz_extends("x" * 300 + ".yaml"), r"cannot open config file \(File name too long"),
+    Finding("selection-on-test", _fuzz_run(split="test", culprit="selection.json"),
+            r"on the 'test' split is refused.*fix: finish or redo"),
+    Finding("selection-checkpoint-not-a-path", _fuzz_run(checkpoint=5, culprit="selection.json"),
+            r"checkpoint is 5, not a path"),
+    Finding("run-seed-not-a-number", _fuzz_run(seed="x"), r"run\.json: seed 'x' or methods None is not a whole number"),
+    Finding("run-training-unknown-key", _fuzz_run({"affinity_nog_every": 1}),
+            r"run\.json holds invalid training settings \(unknown key\(s\) \['affinity_nog_every'\]"),
+    Finding("run-training-not-a-mapping", _fuzz_run(5), r"invalid training settings \(config section 'training' must"),
+    Finding("run-training-lr-null", _fuzz_run({"lr": None}),
+            r"invalid training settings \(bad value None for 'training\.lr' \(expected a number\)"),
+    Finding("run-training-out-of-range", _fuzz_run({"batch_size": 9}), r"invalid training settings \(training\.batch_size"),
+    Finding("cache-deflate-damaged", _fuzz_cache(lambda: _zip_patched(_garbled_deflate, compressed=True)),
+            r"cannot read cache \(error: Error -3"),
+    Finding("cache-unknown-zip-method", _fuzz_cache(lambda: _zip_patched(_set_method(1))),
+            r"cannot read cache \(NotImplementedError"),
+    Finding("cache-encrypted-member", _fuzz_cache(lambda: _zip_patched(_encrypted)),
+            r"cannot read cache \(RuntimeError: File '\w+\.npy' is encrypted"),
+    Finding("cache-meta-not-json", _fuzz_cache(_meta_not_json, keys=("meta", "detection_rate")),
+            r"cache entry 'meta' is not a JSON object"),
+    Finding("cache-meta-not-json-whole", _fuzz_cache(_meta_not_json), r"cache entry 'meta' is not a JSON object"),
+    Finding("paper-not-utf8", _fuzz_paper(PAPER_HEAD + b"\xff\n"), r"cannot read paper table \(file is not UTF-8"),
+    Finding("paper-rows-not-a-list", _fuzz_paper(PAPER_HEAD + PAPER_PANEL + b"rows: 5\n"),
+            r"panel p0: rows must be a list, got int"),
+    Finding("paper-panel-not-a-mapping", _fuzz_paper(PAPER_HEAD + b"panels: [5]\n"), r"panel p0 must be a mapping"),
+    Finding("paper-metrics-not-a-list", _fuzz_paper(PAPER_HEAD.replace(b"[auc]", b"5") + PAPER_PANEL + b"rows: [r]\n"),
+            r"metrics must be a list"),
+    Finding("manifest-field-over-csv-limit",
+            _fuzz_manifest("dataset,method,compression,split,label,path,id\nd,m,c,train,0," + "p" * 200_000 + ",1\n"),
+            r"not readable as CSV after line 1 \(field larger than field limit"),
+    Finding("manifest-key-line-break", _fuzz_manifest(PRE_HEADER + "d,m,c,train,0,p,\x1c,d/m/c/x,,ok,,,\n"),
+            r"key 'd/m/c/x' does not match its columns \(d/m/c/\\x1c\)"),
+]
+
+
+@pytest.mark.parametrize("finding", FUZZ_FINDINGS, ids=[f.id for f in FUZZ_FINDINGS])
+def test_fuzz_finding(finding: Finding, tmp_path: Path) -> None:
+    from umcl.errors import UmclError
+
+    call, name = finding.read(tmp_path)
+    with pytest.raises(UmclError) as info:
+        call()
+    msg = str(info.value)
+    assert len(msg.splitlines()) == 1 and re.search(finding.match, msg) and name in msg, msg
+    assert "— fix: " in msg, msg

@@ -26,7 +26,7 @@ import yaml
 
 from umcl.errors import ConfigError, UmclError
 from umcl.io_utils import read_text_file
-from umcl.specs.splits import min_identities
+from umcl.specs.splits import MAX_IDENTITIES, min_identities
 
 T = TypeVar("T")
 
@@ -121,7 +121,11 @@ def config_chain(path: str | Path) -> list[Path]:
         if not isinstance(parent, str) or not parent.strip():
             raise ConfigError(f"`extends:` must name a YAML file, got {parent!r}", chain[-1],
                               "write `extends: <file>.yaml` (relative to this file) or remove it")
-        nxt = (chain[-1].parent / parent).resolve()
+        try:
+            nxt = (chain[-1].parent / parent).resolve()
+        except (OSError, ValueError) as exc:  # a NUL byte, a lone surrogate
+            raise ConfigError(f"`extends:` names an unusable path {parent!r} ({type(exc).__name__})", chain[-1],
+                              "write `extends: <file>.yaml` (relative to this file) or remove it") from None
         seen = [c.resolve() for c in chain]
         if nxt in seen:
             loop = " -> ".join(c.name for c in chain[seen.index(nxt):]) + f" -> {nxt.name}"
@@ -199,6 +203,9 @@ def check_pipeline_needs(data: dict, source: str | Path = "<config>") -> None:
         fractions = {k: synthff[k] for k in ("val_fraction", "test_fraction")
                      if isinstance(synthff.get(k), float) and 0.0 < synthff[k] < 1.0}
         least = min_identities(**fractions)
+        if least > MAX_IDENTITIES:
+            raise ConfigError(f"synthff split fractions {fractions} leave no training pair for any n_identities up to "
+                              f"{MAX_IDENTITIES}", source, "e.g. val_fraction: 0.14, test_fraction: 0.14 (FF++'s split)")
         n_look = synthff.get("lookalike_identities")
         if isinstance(n_look, int) and not isinstance(n_look, bool) and n_look < least:
             raise ConfigError(f"synthff.lookalike_identities is {n_look}, but the pipeline needs at least {least} "
@@ -291,6 +298,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             raise ConfigError(f"bad value {value!r} for '{where}' (expected a finite number)",
                               fix=f"set {where} to a finite number")
         return float(value)
+    if hint is float:
+        raise ConfigError(f"bad value {value!r} for '{where}' (expected a number)")
     if hint in (int, str, bool):
         if isinstance(value, bool) and hint is not bool:
             raise ConfigError(f"bad value {value!r} for '{where}' (expected {hint.__name__})")

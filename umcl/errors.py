@@ -6,6 +6,7 @@ from umcl.specs.errors import (
     EnvironmentFailure,
     MissingWeightsError,
     UmclError,
+    one_line,
 )
 
-__all__ = ["BadVideoError", "ConfigError", "EnvironmentFailure", "MissingWeightsError", "UmclError"]
+__all__ = ["BadVideoError", "ConfigError", "EnvironmentFailure", "MissingWeightsError", "UmclError", "one_line"]

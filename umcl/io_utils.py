@@ -233,9 +233,13 @@ def read_text_file(path: str | Path, what: str, fix: str) -> str:
     ``what`` names the file's role (e.g. ``"manifest"``), ``fix`` says how to get a good one.
     """
     path = Path(path)
-    if path.is_dir():
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte, a lone surrogate
+        raise UmclError(f"cannot open {what} ({_reason(exc)})", path, fix) from None
+    if is_dir:
         raise UmclError(f"{what} is a folder, not a file", path, fix)
-    if not path.is_file():
+    if not is_file:
         reason = unreadable_reason(path)
         raise UmclError(f"{what} {reason}" if reason else f"{what} not found", path,
                         "make the link point to the file" if reason and "link" in reason else fix)
@@ -252,6 +256,11 @@ def read_text_file(path: str | Path, what: str, fix: str) -> str:
         return data.decode("utf-8-sig")  # a byte-order mark (spreadsheet exports) is not part of the text
     except UnicodeDecodeError as exc:
         raise UmclError(f"{what} is not UTF-8 text (byte {exc.start})", path, fix) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """An OS error's reason without the path it repeats (e.g. ``File name too long``)."""
+    return getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
 
 
 def require_folder(path: str | Path, what: str, fix: str) -> Path:

@@ -128,7 +128,11 @@ def set_key(cfg: dict, assignment: str) -> None:
         node = node.setdefault(p, {})
         if not isinstance(node, dict):
             raise ConfigError(f"--set '{key}': '{p}' is not a mapping")
-    node[last] = parse_yaml(raw)
+    try:
+        node[last] = parse_yaml(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set '{key}': value is not valid YAML ({str(exc).splitlines()[0]})",
+                          fix="write --set section.key=value with a YAML value, e.g. a.b=3 or a.b=[0, 1]") from None
 
 
 def check_sections(cfg: dict) -> None:

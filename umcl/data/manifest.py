@@ -116,7 +116,11 @@ def read_manifest(path: str | Path) -> list[VideoRecord]:
             lack = [c for c in PREPROCESSED_COLUMNS if c not in header]
             raise UmclError(f"preprocessed manifest lacks column(s) {','.join(lack)}", path,
                             "rewrite it with umcl preprocess")
-        rows = [_parse_row(raw, path, line, has_pre) for line, raw in enumerate(reader, start=2)]
+        try:
+            rows = [_parse_row(raw, path, line, has_pre) for line, raw in enumerate(reader, start=2)]
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit (128 KiB)
+            raise UmclError(f"not readable as CSV after line {reader.line_num} ({exc})", path,
+                            "fix the CSV (or write it with umcl manifest)") from None
     _check_unique(rows, path)
     return rows
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from umcl.config import config_hash, section
+from umcl.config import config_hash, from_dict, section
 from umcl.data.videos import VideoDataset, read_rows, select_rows
 from umcl.detector import Detector
 from umcl.errors import UmclError
@@ -52,6 +52,15 @@ def read_run(run: str | Path) -> dict:
 RUN_KEYS = ("detector", "detector_config", "training", "train_compression", "seed", "fingerprint")
 
 
+def training_of(info: dict, path: Path) -> TrainConfig:
+    """The training settings recorded in ``info`` (a run.json at ``path``), checked as a config section is."""
+    try:
+        return from_dict(info["training"], TrainConfig, where="training")
+    except UmclError as exc:
+        raise UmclError(f"run.json holds invalid training settings ({exc.message})", path,
+                        "train the run again with `umcl train` (run.json is written by it)") from None
+
+
 @dataclasses.dataclass
 class LoadedRun:
     """A trained run's validation-selected model, ready to score (eval mode is set by ``predict``)."""
@@ -71,7 +80,7 @@ def load_run(run: str | Path, device: str = "auto", selection_file: str = "selec
     run = Path(run)
     info = read_run(run)
     selection = read_selection(run, selection_file)
-    train_cfg = TrainConfig(**info["training"])
+    train_cfg = training_of(info, run / "run.json")
     best = run / selection.get("checkpoint", "checkpoints/best.pt")
     if not best.is_file():
         raise UmclError("run has no checkpoints/best.pt (training did not finish an epoch, or it was deleted)",

@@ -44,8 +44,12 @@ INDEX = "evaluation.json"
 
 def check_run_matches(info: dict, key: RunKey, run: Path) -> None:
     """The run folder must hold the run the key names (detector, compression, seed, methods)."""
-    got = (info["detector"], info["train_compression"], int(info["seed"]),
-           tuple(info["methods"]) if info.get("methods") else None)
+    try:
+        got = (info["detector"], info["train_compression"], int(info["seed"]),
+               tuple(info["methods"]) if info.get("methods") else None)
+    except (TypeError, ValueError):
+        raise UmclError(f"seed {info['seed']!r} or methods {info.get('methods')!r} is not a whole number or a list",
+                        run / "run.json", "train the run again with `umcl train`") from None
     want = (key.detector, key.train.compression, key.seed, key.train.methods)
     if got != want:
         raise UmclError(f"run.json describes {got}, but the key {key.to_path()} asks for {want}", run,

@@ -149,6 +149,9 @@ class UMCLConfig:
     def __post_init__(self) -> None:
         self.patch_size = tuple(self.patch_size)
         self.hr_band = tuple(self.hr_band)
+        if len(self.patch_size) != 3 or min(self.patch_size) < 1:
+            raise ConfigError(f"patch_size must be three sizes >= 1 (frames, height, width), got {list(self.patch_size)}",
+                              fix="use e.g. patch_size: [4, 4, 4]")
         if self.hr_grad_ratio is not None and self.hr_grad_ratio <= 0:
             raise ConfigError(f"detectors.umcl.hr_grad_ratio must be > 0 or null, got {self.hr_grad_ratio}")
         if not (self.use_rppg or self.use_landmarks or self.use_text):

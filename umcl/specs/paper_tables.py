@@ -197,51 +197,89 @@ def _grid(raw: Any, n_rows: int, n_cols: int, name: str, path: Path, pid: str) -
     return tuple(out)
 
 
-def _panel(raw: dict, path: Path, default_id: str) -> Panel:
+_FORMAT_FIX = "see umcl/specs/paper_tables.py for the format"
+
+
+def _list(raw: Any, what: str, path: Path) -> list:
+    """``raw`` if it is a list, else a one-line error naming ``what`` (e.g. ``panel p0: rows``)."""
+    if not isinstance(raw, list):
+        raise UmclError(f"{what} must be a list, got {type(raw).__name__}", path, _FORMAT_FIX)
+    return raw
+
+
+def _text(raw: dict, name: str, where: str, path: Path) -> str | None:
+    """The optional string ``raw[name]`` (None when absent or null)."""
+    value = raw.get(name)
+    if value is not None and not isinstance(value, str):
+        raise UmclError(f"{where}: {name} must be a string or null, got {value!r}", path, _FORMAT_FIX)
+    return value
+
+
+def _panel(raw: Any, path: Path, default_id: str) -> Panel:
+    if not isinstance(raw, dict):
+        raise UmclError(f"panel {default_id} must be a mapping, got {type(raw).__name__}", path, _FORMAT_FIX)
     pid = str(raw.get("id", default_id))
-    try:
-        row_levels = tuple(raw["row_levels"])
-        column_levels = tuple(raw["column_levels"])
-        raw_rows, raw_cols = raw["rows"], raw["columns"]
-    except (KeyError, TypeError) as exc:
-        raise UmclError(f"panel {pid}: missing {exc}", path,
-                        fix="give row_levels, column_levels, rows, columns, values") from exc
+    missing = [k for k in ("row_levels", "column_levels", "rows", "columns") if k not in raw]
+    if missing:
+        raise UmclError(f"panel {pid}: missing {missing}", path, fix="give row_levels, column_levels, rows, columns, values")
+    row_levels = tuple(_list(raw["row_levels"], f"panel {pid}: row_levels", path))
+    column_levels = tuple(_list(raw["column_levels"], f"panel {pid}: column_levels", path))
     rows = []
-    for i, r in enumerate(raw_rows):
+    for i, r in enumerate(_list(raw["rows"], f"panel {pid}: rows", path)):
         r = r if isinstance(r, dict) else {"key": r}
-        key = _as_key(r.get("key"), len(row_levels), f"panel {pid} row {i + 1}", path)
-        rows.append(Row(key, str(r.get("label", key[-1])), r.get("detector"), r.get("variant"),
-                        r.get("condition"), r.get("note")))
+        where = f"panel {pid} row {i + 1}"
+        key = _as_key(r.get("key"), len(row_levels), where, path)
+        rows.append(Row(key, str(r.get("label", key[-1])), *(_text(r, n, where, path)
+                                                             for n in ("detector", "variant", "condition", "note"))))
     cols = []
-    for j, c in enumerate(raw_cols):
+    for j, c in enumerate(_list(raw["columns"], f"panel {pid}: columns", path)):
         c = c if isinstance(c, dict) else {"key": c}
-        key = _as_key(c.get("key"), len(column_levels), f"panel {pid} column {j + 1}", path)
-        cols.append(Column(key, str(c.get("label", " ".join(key))), c.get("detector")))
+        where = f"panel {pid} column {j + 1}"
+        key = _as_key(c.get("key"), len(column_levels), where, path)
+        cols.append(Column(key, str(c.get("label", " ".join(key))), _text(c, "detector", where, path)))
     if len({r.key for r in rows}) != len(rows) or len({c.key for c in cols}) != len(cols):
-        raise UmclError(f"panel {pid}: duplicate row or column keys", path)
+        raise UmclError(f"panel {pid}: duplicate row or column keys", path, _FORMAT_FIX)
     values = _grid(raw.get("values"), len(rows), len(cols), "values", path, pid)
     deltas = _grid(raw["deltas"], len(rows), len(cols), "deltas", path, pid) if "deltas" in raw else None
-    return Panel(pid, raw.get("title"), row_levels, column_levels, tuple(rows), tuple(cols), values, deltas)
+    return Panel(pid, _text(raw, "title", f"panel {pid}", path), row_levels, column_levels, tuple(rows), tuple(cols), values, deltas)
+
+
+def _read_text(path: Path) -> str:
+    """The file's UTF-8 text (a byte-order mark dropped), or a one-line error saying why it cannot be read."""
+    try:
+        data = path.read_bytes()
+    except (OSError, ValueError) as exc:  # missing, a folder, permission, a name too long or with a NUL byte
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise UmclError(reason.lower(), path, _FORMAT_FIX) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UmclError("file is not UTF-8 text", path, "save the file as UTF-8") from None
 
 
 def load_paper_table(table: int | str | Path) -> PaperTable:
     """Load ``table{N}.yaml`` from :data:`PAPER_VALUES_DIR` (or a path) and validate its shape."""
     path = Path(table) if isinstance(table, Path) else PAPER_VALUES_DIR / f"table{table}.yaml"
     try:
-        raw = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise UmclError(f"cannot read paper table ({exc})", path) from exc
+        text = _read_text(path)
+    except UmclError as exc:
+        raise UmclError(f"cannot read paper table ({exc.message})", path, exc.fix) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UmclError(f"paper table is not valid YAML ({str(exc).splitlines()[0]})", path, "fix the YAML syntax") from None
     if not isinstance(raw, dict):
-        raise UmclError("a paper table file must be a mapping", path)
+        raise UmclError("a paper table file must be a mapping", path, _FORMAT_FIX)
     missing = [k for k in ("table", "source", "caption", "metrics") if k not in raw]
     if missing:
-        raise UmclError(f"missing {missing}", path, fix="see umcl/specs/paper_tables.py for the format")
-    panels_raw = raw.get("panels") or [raw]
+        raise UmclError(f"missing {missing}", path, fix=_FORMAT_FIX)
+    panels_raw = _list(raw.get("panels") or [raw], "panels", path)
     panels = tuple(_panel(p, path, f"p{i}") for i, p in enumerate(panels_raw))
     if len({p.id for p in panels}) != len(panels):
-        raise UmclError("duplicate panel ids", path)
-    return PaperTable(str(raw["table"]), str(raw["source"]), str(raw["caption"]).strip(), tuple(raw["metrics"]),
-                      panels, tuple(raw.get("notes") or ()), path)
+        raise UmclError("duplicate panel ids", path, _FORMAT_FIX)
+    metrics = tuple(str(m) for m in _list(raw["metrics"], "metrics", path))
+    notes = tuple(str(n) for n in _list(raw.get("notes") or [], "notes", path))
+    return PaperTable(str(raw["table"]), str(raw["source"]), str(raw["caption"]).strip(), metrics, panels, notes, path)
 
 
 def load_all_paper_tables() -> dict[str, PaperTable]:

@@ -443,7 +443,12 @@ def read_selection(run: str | Path, name: str = "selection.json") -> dict[str, A
     sel = read_json_file(path, "selection.json", fix)
     if not isinstance(sel, dict):
         raise UmclError("selection.json is not a JSON object", path, fix)
-    check_selection_split(sel.get("split", "?"))
+    try:
+        check_selection_split(sel.get("split", "?"))
+    except UmclError as exc:  # the policy's own fix names the config; here the file is at fault
+        raise UmclError(exc.message, path, fix) from None
     if not all(k in sel for k in ("epoch", "metric", "value")):
         raise UmclError("selection.json lacks epoch/metric/value", path, fix)
+    if not isinstance(sel.get("checkpoint", ""), str):
+        raise UmclError(f"selection.json's checkpoint is {sel['checkpoint']!r}, not a path", path, fix)
     return sel

@@ -8,7 +8,6 @@ unicode scalar), so the file loads with ``allow_pickle=False``.
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +31,24 @@ CACHE_SPEC: dict[str, tuple[type, int]] = {
 CACHE_KEYS: tuple[str, ...] = tuple(CACHE_SPEC)
 
 
+def _check_entries(data: dict[str, np.ndarray], where: str | Path) -> None:
+    """Each entry of ``data`` (any subset of the contract's keys) has the contract's dtype and dims."""
+    for key, arr in data.items():
+        dtype, ndim = CACHE_SPEC[key]
+        arr = np.asarray(arr)
+        if not np.issubdtype(arr.dtype, dtype) or arr.ndim != ndim:
+            raise UmclError(f"cache entry '{key}' is {arr.dtype}{list(arr.shape)}, expected "
+                            f"{np.dtype(dtype).name} with {ndim} dims", where,
+                            "delete the file and rerun `umcl preprocess`")
+
+
 def validate_cache(data: dict[str, np.ndarray], where: str | Path = "<cache>") -> None:
     """Raise :class:`UmclError` unless ``data`` has exactly the contract's keys, dtypes and shapes."""
     keys = set(data)
     if keys != set(CACHE_KEYS):
         raise UmclError(f"cache keys {sorted(keys)} differ from the contract {sorted(CACHE_KEYS)}", where,
                         "delete the file and rerun `umcl preprocess`")
-    for key, (dtype, ndim) in CACHE_SPEC.items():
-        arr = np.asarray(data[key])
-        if not np.issubdtype(arr.dtype, dtype) or arr.ndim != ndim:
-            raise UmclError(f"cache entry '{key}' is {arr.dtype}{list(arr.shape)}, expected "
-                            f"{np.dtype(dtype).name} with {ndim} dims", where,
-                            "delete the file and rerun `umcl preprocess`")
+    _check_entries(data, where)
     t = len(data["faces"])
     expect = {"landmarks": (t, 136), "landmarks_raw": (t, 68, 2), "boxes": (t, 4), "detected": (t,)}
     for key, shape in expect.items():
@@ -96,16 +101,25 @@ def read_cache(path: str | Path, keys: tuple[str, ...] | None = None) -> dict[st
             if missing:
                 raise UmclError(f"cache lacks {missing}", path, "delete the file and rerun `umcl preprocess`")
             data = {k: npz[k] for k in wanted}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except UmclError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - zip and .npy damage raises a zoo (zlib.error, NotImplementedError, ...)
         raise UmclError(f"cannot read cache ({type(exc).__name__}: {exc})", path,
                         "delete the file and rerun `umcl preprocess`") from None
     if keys is None:
         validate_cache(data, path)
+    else:
+        _check_entries({k: v for k, v in data.items() if k in CACHE_SPEC}, path)
     out: dict[str, Any] = dict(data)
     for key in ("fps", "detection_rate"):
         if key in out:
             out[key] = float(out[key])
     if "meta" in out:
-        out["meta"] = json.loads(str(out["meta"]))
+        try:
+            out["meta"] = json.loads(str(out["meta"]))
+        except ValueError:
+            out["meta"] = None
+        if not isinstance(out["meta"], dict):
+            raise UmclError("cache entry 'meta' is not a JSON object", path, "delete the file and rerun `umcl preprocess`")
     return out
 

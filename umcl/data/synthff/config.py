@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from umcl.errors import ConfigError
+from umcl.specs.splits import MAX_IDENTITIES
 from umcl.specs.vocab import FF_METHODS
 
 VARIANTS: tuple[str, ...] = ("ff", "celebdf", "dfd", "dfdc")
@@ -51,8 +52,8 @@ class SynthFFConfig:
         if self.lookalike_identities is not None and (self.lookalike_identities < 2 or self.lookalike_identities % 2):
             raise ConfigError(f"synthff.lookalike_identities must be an even number >= 2 or null, got "
                               f"{self.lookalike_identities}", fix="set it to an even number (pairs make the fakes)")
-        if self.n_identities > 10000:
-            raise ConfigError("synthff.n_identities must be <= 10000", fix="use fewer identities")
+        if self.n_identities > MAX_IDENTITIES:
+            raise ConfigError(f"synthff.n_identities must be <= {MAX_IDENTITIES}", fix="use fewer identities")
         if self.n_frames < 8:
             raise ConfigError(f"synthff.n_frames must be >= 8, got {self.n_frames}", fix="raise synthff.n_frames")
         if self.resolution is not None and not 64 <= self.resolution <= 2048:
