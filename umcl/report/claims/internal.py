@@ -227,18 +227,26 @@ def check_t10_rows_are_t6() -> Verdict:
     return Verdict("T10-is-T6-DF", FAILS, f"rows equal: {same}", qs)
 
 
+def _t4_margins(t, panel: str, stated: tuple[tuple[str, float], ...]) -> tuple[list, list]:
+    """Per test set of Table 4's ``panel``: UMCL's margin over the second best beside the margin the text
+    states; returns the quantities and the (test, second best, its value, margin, stated) that disagree."""
+    qs, off = [], []
+    for test, said in stated:
+        others = [(r.key[0], t.value(r.key, panel, test)) for r in t.panel(panel).rows if r.key != ("UMCL",)]
+        name, best = max(others, key=lambda x: x[1])
+        margin = t.value("UMCL", panel, test) - best
+        qs.append(Quantity(f"{test}: UMCL − second best ({name})", margin, note=f"text says {said:+.2f}"))
+        if abs(margin - said) > ROUNDING:
+            off.append((test, name, best, margin, said))
+    return qs, off
+
+
 def check_t4_margins() -> Verdict:
     t = paper_table(4)
-    qs, bad = [], []
-    for test, stated in (("celebdf", 1.02), ("dfd", 1.28)):
-        others = [(r.key[0], t.value(r.key, "c23", test)) for r in t.panel("c23").rows if r.key != ("UMCL",)]
-        name, best = max(others, key=lambda x: x[1])
-        margin = t.value("UMCL", "c23", test) - best
-        qs.append(Quantity(f"{test}: UMCL − second best ({name})", margin, note=f"text says {stated:+.2f}"))
-        if abs(margin - stated) > ROUNDING:
-            cpml = t.value("UMCL", "c23", test) - t.value("CPML", "c23", test)
-            bad.append(f"{test}: the second best is {name} ({best:.2f}), margin {margin:+.2f}; "
-                       f"{stated:+.2f} is the margin over CPML ({cpml:+.2f})")
+    qs, off = _t4_margins(t, "c23", (("celebdf", 1.02), ("dfd", 1.28)))
+    bad = [f"{test}: the second best is {name} ({best:.2f}), margin {margin:+.2f}; {said:+.2f} is the margin "
+           f"over CPML ({t.value('UMCL', 'c23', test) - t.value('CPML', 'c23', test):+.2f})"
+           for test, name, best, margin, said in off]
     ff = t.value("UMCL", "c23", "ff++"), t.value("CPML", "c23", "ff++")
     if ff[0] <= ff[1]:
         bad.append(f"in-domain FF++ UMCL {ff[0]:.2f} ties CPML {ff[1]:.2f}, not the single highest")
@@ -247,14 +255,8 @@ def check_t4_margins() -> Verdict:
 
 def check_t4_right_margins() -> Verdict:
     t = paper_table(4)
-    qs, bad = [], []
-    for test, stated in (("ff++", 1.30), ("celebdf", 0.47)):
-        others = [(r.key[0], t.value(r.key, "c40", test)) for r in t.panel("c40").rows if r.key != ("UMCL",)]
-        name, best = max(others, key=lambda x: x[1])
-        margin = t.value("UMCL", "c40", test) - best
-        qs.append(Quantity(f"{test}: UMCL − second best ({name})", margin, note=f"text says {stated:+.2f}"))
-        if abs(margin - stated) > ROUNDING:
-            bad.append(f"{test}: margin {margin:+.2f} vs stated {stated:+.2f}")
+    qs, off = _t4_margins(t, "c40", (("ff++", 1.30), ("celebdf", 0.47)))
+    bad = [f"{test}: margin {margin:+.2f} vs stated {said:+.2f}" for test, _, _, margin, said in off]
     return Verdict("T4-right-margins", FAILS if bad else HOLDS,
                    "; ".join(bad) or "both stated margins match the cells", tuple(qs))
 
