@@ -235,8 +235,9 @@ def test_selecting_on_the_test_split_is_refused(manifest, tmp_path):
     with pytest.raises(ConfigError, match="refused"):
         build_spec(cfg, "toy_test", manifest, "c23")
     (tmp_path / "selection.json").write_text(json.dumps({"epoch": 1, "split": "test"}))
-    with pytest.raises(ConfigError, match="refused"):
+    with pytest.raises(UmclError, match="refused") as info:  # the file is at fault: its error names it
         read_selection(tmp_path)
+    assert str(tmp_path / "selection.json") in str(info.value)
 
 
 @pytest.fixture(scope="module")
