@@ -81,8 +81,7 @@ CPML_JITTER = {
 CPML_REGIONS = {"lips": (49, 68), "eyes": (37, 48), "nose": (28, 36)}
 
 
-def cpml_landmark_jitter(landmarks: torch.Tensor, size: int,
-                         generator: torch.Generator | None = None) -> torch.Tensor:
+def cpml_landmark_jitter(landmarks: torch.Tensor, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """CPML's landmark degradation for a ``size`` px view: uniform noise on every point, plus
     region-specific uniform noise on lips, eyes and nose. ``size=128`` returns the input."""
     if size == 128:
@@ -140,10 +139,11 @@ class CPMLConfig:
     hr_clip_bpm: tuple[float, float] = (60.0, 120.0)
 
     @classmethod
-    def tiny(cls) -> "CPMLConfig":
+    def tiny(cls) -> CPMLConfig:
         """A small configuration for CPU tests (16 frames at 32 px, 2-layer PhysFormer)."""
-        return cls(frames=16, image_size=32, physformer_dim=16, physformer_ff_dim=24, physformer_heads=2,
-                   physformer_layers=3)
+        return cls(
+            frames=16, image_size=32, physformer_dim=16, physformer_ff_dim=24, physformer_heads=2, physformer_layers=3
+        )
 
     def __post_init__(self) -> None:
         self.hr_band_hz = tuple(self.hr_band_hz)
@@ -162,8 +162,8 @@ class CPMLCrossAttention(nn.Module):
         self.key = nn.Linear(token_dim, hidden_dim)
 
     def forward(self, landmark: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        q = self.query(landmark)                       # [B, H]
-        k = self.key(tokens)                           # [B, N, H]
+        q = self.query(landmark)  # [B, H]
+        k = self.key(tokens)  # [B, N, H]
         attn = torch.softmax(torch.einsum("bh,bnh->bn", q, k), dim=-1)
         attended = torch.einsum("bn,bnd->bd", attn, tokens)  # [B, token_dim]
         return (landmark[:, :, None] * attended[:, None, :]).flatten(1)
@@ -182,15 +182,24 @@ class CPMLDetector(Detector):
         if cfg.frames % 2:
             raise ConfigError(f"detectors.cpml.frames={cfg.frames} must be even (the rPPG signal is cut in two)")
         if cfg.image_size % 4:
-            raise ConfigError(f"detectors.cpml.image_size={cfg.image_size} must be divisible by 4 "
-                              "(views at 1/2 and 1/4 size)")
+            raise ConfigError(
+                f"detectors.cpml.image_size={cfg.image_size} must be divisible by 4 (views at 1/2 and 1/4 size)"
+            )
         if cfg.label_fed_classifier:
-            warnings.warn("detectors.cpml.label_fed_classifier=true: the published CPML classifier reads "
-                          "the ground-truth label's prompt in training (label leakage variant)", stacklevel=2)
+            warnings.warn(
+                "detectors.cpml.label_fed_classifier=true: the published CPML classifier reads "
+                "the ground-truth label's prompt in training (label leakage variant)",
+                stacklevel=2,
+            )
         self.cfg = cfg
-        self.rppg = PhysFormer(frames=cfg.frames, image_size=cfg.image_size, dim=cfg.physformer_dim,
-                               ff_dim=cfg.physformer_ff_dim, num_heads=cfg.physformer_heads,
-                               num_layers=cfg.physformer_layers)
+        self.rppg = PhysFormer(
+            frames=cfg.frames,
+            image_size=cfg.image_size,
+            dim=cfg.physformer_dim,
+            ff_dim=cfg.physformer_ff_dim,
+            num_heads=cfg.physformer_heads,
+            num_layers=cfg.physformer_layers,
+        )
         if cfg.physformer_path:
             self.rppg.load_pretrained(cfg.physformer_path)
         self.landmark = LandmarkEncoder()
@@ -216,10 +225,10 @@ class CPMLDetector(Detector):
         landmarks = cpml_landmark_jitter(landmarks, size) if self.training else landmarks
         f1, _ = self.landmark.g1(landmarks)
         f2, _ = self.landmark.g2(diffs)
-        l_feat = torch.cat([f1, f2], dim=1)                       # [B, 128]
-        rppg = self.rppg(vipl_normalize(video))                   # [B, T]
+        l_feat = torch.cat([f1, f2], dim=1)  # [B, 128]
+        rppg = self.rppg(vipl_normalize(video))  # [B, T]
         tokens = self.rppg_tokens(rppg.reshape(rppg.shape[0], 2, -1))  # [B, 2, 2]
-        fused = self.dropout(self.fusion(l_feat, tokens))         # [B, 256]
+        fused = self.dropout(self.fusion(l_feat, tokens))  # [B, 256]
         return {"rppg": rppg, "f": self.to_text(fused)}
 
     def _class_prompts(self, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -240,8 +249,12 @@ class CPMLDetector(Detector):
         if frames.dim() != 5 or frames.shape[1] != 3:
             raise UmclError(f"frames must be [B, 3, T, S, S], got {list(frames.shape)}")
         if frames.shape[-1] != self.cfg.image_size:
-            frames = F.interpolate(frames, size=(frames.shape[2], self.cfg.image_size, self.cfg.image_size),
-                                   mode="trilinear", align_corners=False)
+            frames = F.interpolate(
+                frames,
+                size=(frames.shape[2], self.cfg.image_size, self.cfg.image_size),
+                mode="trilinear",
+                align_corners=False,
+            )
         b = frames.shape[0]
         out: dict = {}
         t_right = t_wrong = None
@@ -278,9 +291,18 @@ class CPMLDetector(Detector):
         mse = _class_sum((cos_right[64] - cos_right[32]) ** 2, label)
         consistency = text_pull + text_push + mse
         total = ce + self.cfg.phy_weight * phy + self.cfg.consistency_weight * consistency
-        return {"total": total, "ce": ce, "physiological": phy, "rppg_pull": pull, "rppg_push": push,
-                "hr_gap": hr, "consistency": consistency, "text_pull": text_pull, "text_push": text_push,
-                "view_mse": mse}
+        return {
+            "total": total,
+            "ce": ce,
+            "physiological": phy,
+            "rppg_pull": pull,
+            "rppg_push": push,
+            "hr_gap": hr,
+            "consistency": consistency,
+            "text_pull": text_pull,
+            "text_push": text_push,
+            "view_mse": mse,
+        }
 
     def _hr_gap(self, a: torch.Tensor, b: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         """Σ_class mean |HR(a) − HR(b)| / 60 (bpm clipped as published; no gradient, as published)."""

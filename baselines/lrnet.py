@@ -61,7 +61,7 @@ class LRNetConfig:
     pretrained_path: str | None = None
 
     @classmethod
-    def tiny(cls) -> "LRNetConfig":
+    def tiny(cls) -> LRNetConfig:
         """A small configuration for CPU tests (10-frame blocks, half overlap)."""
         return cls(block_size=10, block_stride=5)
 
@@ -73,11 +73,15 @@ def landmark_blocks(landmarks: torch.Tensor, block_size: int, stride: int) -> to
     ``n_blocks = (T - block_size) // stride + 1``.
     """
     if landmarks.dim() != 3 or landmarks.shape[-1] != FEATURE_SIZE:
-        raise UmclError(f"landmarks must be [B, T, {FEATURE_SIZE}], got {list(landmarks.shape)}",
-                        fix="check the batch built from the cache's landmarks")
+        raise UmclError(
+            f"landmarks must be [B, T, {FEATURE_SIZE}], got {list(landmarks.shape)}",
+            fix="check the batch built from the cache's landmarks",
+        )
     if landmarks.shape[1] < block_size:
-        raise UmclError(f"video has {landmarks.shape[1]} landmark frames, fewer than one LRNet block "
-                        f"({block_size})", fix="use longer clips or a smaller detectors.lrnet.block_size")
+        raise UmclError(
+            f"video has {landmarks.shape[1]} landmark frames, fewer than one LRNet block ({block_size})",
+            fix="use longer clips or a smaller detectors.lrnet.block_size",
+        )
     return landmarks.unfold(1, block_size, stride).transpose(2, 3)
 
 
@@ -95,8 +99,12 @@ class LRNetDetector(Detector):
             raise UmclError(f"detectors.lrnet.block_stride={cfg.block_stride} must be >= 1")
         self.cfg = cfg
         self.stride = cfg.block_stride or cfg.block_size
-        self.encoder = LandmarkEncoder(hidden_size=cfg.hidden_size, landmark_dropout=cfg.landmark_dropout,
-                                       dropout=cfg.dropout, mlp_hidden=cfg.mlp_hidden)
+        self.encoder = LandmarkEncoder(
+            hidden_size=cfg.hidden_size,
+            landmark_dropout=cfg.landmark_dropout,
+            dropout=cfg.dropout,
+            mlp_hidden=cfg.mlp_hidden,
+        )
         self.weights_source = "scratch"
         if cfg.pretrained_path:
             self.encoder.load_pretrained(cfg.pretrained_path)

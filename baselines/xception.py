@@ -55,7 +55,7 @@ class XceptionConfig:
     head_warmup_epochs: int = 3
 
     @classmethod
-    def tiny(cls) -> "XceptionConfig":
+    def tiny(cls) -> XceptionConfig:
         """A small configuration for CPU tests (64 px crops, no warm-up)."""
         return cls(image_size=64, head_warmup_epochs=0)
 
@@ -91,11 +91,11 @@ class XceptionDetector(Detector):
     def __init__(self, cfg: XceptionConfig):
         super().__init__()
         if cfg.image_size < 32:
-            raise UmclError(f"detectors.xception.image_size={cfg.image_size} is too small",
-                            fix="use at least 32 (299 in the paper)")
+            raise UmclError(
+                f"detectors.xception.image_size={cfg.image_size} is too small", fix="use at least 32 (299 in the paper)"
+            )
         self.cfg = cfg
-        self.net = timm.create_model("legacy_xception", pretrained=False, num_classes=2,
-                                     drop_rate=cfg.drop_rate)
+        self.net = timm.create_model("legacy_xception", pretrained=False, num_classes=2, drop_rate=cfg.drop_rate)
         if cfg.pretrained_path:
             load_imagenet_xception(self.net, cfg.pretrained_path)
             self.weights_source = f"imagenet:{cfg.pretrained_path}"
@@ -122,13 +122,16 @@ class XceptionDetector(Detector):
     def frame_logits(self, faces: torch.Tensor) -> torch.Tensor:
         """Per-frame logits [B, F, 2] for crops [B, F, 3, X, X] in [0, 1]."""
         if faces.dim() != 5 or faces.shape[2] != 3:
-            raise UmclError(f"xception_faces must be [B, F, 3, X, X], got {list(faces.shape)}",
-                            fix="check the batch built from the cache's xception_faces")
+            raise UmclError(
+                f"xception_faces must be [B, F, 3, X, X], got {list(faces.shape)}",
+                fix="check the batch built from the cache's xception_faces",
+            )
         b, f = faces.shape[:2]
         x = faces.flatten(0, 1)
         if x.shape[-1] != self.cfg.image_size or x.shape[-2] != self.cfg.image_size:
-            x = F.interpolate(x, size=(self.cfg.image_size, self.cfg.image_size), mode="bilinear",
-                              align_corners=False, antialias=True)
+            x = F.interpolate(
+                x, size=(self.cfg.image_size, self.cfg.image_size), mode="bilinear", align_corners=False, antialias=True
+            )
         x = (x - self.mean) / self.std
         return self.net(x).view(b, f, 2)
 

@@ -37,7 +37,10 @@ def cell(seed: int = 0, shift: float = 0.75) -> tuple[dict[int, pd.DataFrame], d
     keys = [f"v{i:03d}" for i in range(y.size)]
 
     def table() -> pd.DataFrame:
-        return pd.DataFrame({"key": keys, "label": y, "score": 1 / (1 + np.exp(-(rng.normal(size=y.size) + shift * y)))})
+        return pd.DataFrame(
+            {"key": keys, "label": y, "score": 1 / (1 + np.exp(-(rng.normal(size=y.size) + shift * y)))}
+        )
+
     return {s: table() for s in range(SEEDS)}, {s: table() for s in range(SEEDS)}
 
 
@@ -45,8 +48,11 @@ def endpoint_spread(test: dict[int, pd.DataFrame], n_boot: int, bootstrap_seeds:
     """SD over bootstrap seeds of the AUC interval's low and high endpoint, and the largest pairwise gap (points)."""
     ends = np.array([aggregate_seeds(test, n_boot=n_boot, seed=b).estimates["auc"].ci for b in range(bootstrap_seeds)])
     ends *= 100
-    return {"sd_low": float(ends[:, 0].std(ddof=1)), "sd_high": float(ends[:, 1].std(ddof=1)),
-            "max_gap": float(max(np.ptp(ends[:, 0]), np.ptp(ends[:, 1])))}
+    return {
+        "sd_low": float(ends[:, 0].std(ddof=1)),
+        "sd_high": float(ends[:, 1].std(ddof=1)),
+        "max_gap": float(max(np.ptp(ends[:, 0]), np.ptp(ends[:, 1]))),
+    }
 
 
 def timed(fn, repeats: int) -> float:
@@ -69,18 +75,22 @@ def main() -> None:
     yv, sv = val[0]["label"].to_numpy(), val[0]["score"].to_numpy()
     auc = aggregate_seeds(test, n_boot=0).estimates["auc"].value
     print(f"cell: {SEEDS} seeds, {N_REAL} real : {N_FAKE} fake test videos, AUC {100 * auc:.1f}")
-    print("| resamples | one cell (aggregate_seeds) | one run's metrics.json (compute_metrics) | "
-          "SD of the low / high AUC endpoint, 3 seeds | largest gap, 3 seeds | SD low / high, 1 seed | "
-          "largest gap, 1 seed |")
+    print(
+        "| resamples | one cell (aggregate_seeds) | one run's metrics.json (compute_metrics) | "
+        "SD of the low / high AUC endpoint, 3 seeds | largest gap, 3 seeds | SD low / high, 1 seed | "
+        "largest gap, 1 seed |"
+    )
     print("|---|---|---|---|---|---|---|")
     for n in args.counts:
         t_cell = timed(lambda: aggregate_seeds(test, val, n_boot=n), args.repeats)
         t_run = timed(lambda: compute_metrics(y, s, n_boot=n, val_labels=yv, val_scores=sv), args.repeats)
         mc = endpoint_spread(test, n, args.bootstrap_seeds)
         one = endpoint_spread({0: test[0]}, n, args.bootstrap_seeds)
-        print(f"| {n:,} | {t_cell:.3f} s | {t_run:.3f} s | {mc['sd_low']:.2f} / {mc['sd_high']:.2f} points | "
-              f"{mc['max_gap']:.2f} points | {one['sd_low']:.2f} / {one['sd_high']:.2f} points | "
-              f"{one['max_gap']:.2f} points |")
+        print(
+            f"| {n:,} | {t_cell:.3f} s | {t_run:.3f} s | {mc['sd_low']:.2f} / {mc['sd_high']:.2f} points | "
+            f"{mc['max_gap']:.2f} points | {one['sd_low']:.2f} / {one['sd_high']:.2f} points | "
+            f"{one['max_gap']:.2f} points |"
+        )
 
 
 if __name__ == "__main__":

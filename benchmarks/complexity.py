@@ -45,8 +45,9 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -66,9 +67,10 @@ DETECTORS = ("cpml", "umcl")
 #: detector config overrides per size; ``paper`` = the configs' defaults (the paper's profile)
 SIZES: dict[str, dict[str, dict[str, Any] | str]] = {
     "paper": {"cpml": {}, "umcl": {}},
-    "small": {"cpml": "tiny",  # CPMLConfig.tiny()
-              "umcl": dict(frames=8, image_size=32, physformer_dim=24, physformer_ff_dim=36, physformer_layers=3,
-                           d=32)},
+    "small": {
+        "cpml": "tiny",  # CPMLConfig.tiny()
+        "umcl": dict(frames=8, image_size=32, physformer_dim=24, physformer_ff_dim=36, physformer_layers=3, d=32),
+    },
 }
 #: released UMCL code (official-code.md): rPPG flatten→linear layers, in -> out features, per view size
 RELEASED_FLATTEN_LAYERS = {"128px": (640 * 96 * 2, 160), "64px": (160 * 96 * 2, 160), "32px": (40 * 96 * 2, 160)}
@@ -79,6 +81,7 @@ MATCH_TOL_M = 0.05
 
 
 # ---------------------------------------------------------------------------- building
+
 
 class ShapeOnlyTextEncoder(TextEncoder):
     """A frozen stand-in T-encoder of width ``dim``: seeded random unit vectors per text (no weights)."""
@@ -134,12 +137,16 @@ def make_batch(model: Detector, batch: int, device: torch.device) -> dict:
     g = torch.Generator().manual_seed(0)
     frames = torch.rand(batch, 3, cfg.frames, cfg.image_size, cfg.image_size, generator=g)
     landmarks = 0.1 * torch.randn(batch, cfg.frames, 136, generator=g)
-    return {"frames": frames.to(device), "landmarks": landmarks.to(device),
-            "label": torch.tensor([i % 2 for i in range(batch)], device=device),
-            "key": [f"bench/{i:03d}" for i in range(batch)]}
+    return {
+        "frames": frames.to(device),
+        "landmarks": landmarks.to(device),
+        "label": torch.tensor([i % 2 for i in range(batch)], device=device),
+        "key": [f"bench/{i:03d}" for i in range(batch)],
+    }
 
 
 # ---------------------------------------------------------------------------- parameters
+
 
 def count(module: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters of ``module`` (shared tensors counted once)."""
@@ -153,9 +160,14 @@ def count(module: nn.Module, trainable_only: bool = False) -> int:
 def parameter_counts(model: Detector) -> dict[str, Any]:
     """Total / trainable parameters and the count of each top-level part (the T-encoder is not a part)."""
     parts = {name: count(child) for name, child in model.named_children() if count(child)}
-    return {"total": count(model), "trainable": count(model, True), "parts": parts,
-            "buffers_excluding_prompt_bank": sum(b.numel() for n, b in model.named_buffers()
-                                                 if not n.startswith("prompt_bank."))}
+    return {
+        "total": count(model),
+        "trainable": count(model, True),
+        "parts": parts,
+        "buffers_excluding_prompt_bank": sum(
+            b.numel() for n, b in model.named_buffers() if not n.startswith("prompt_bank.")
+        ),
+    }
 
 
 def clip_counts() -> dict[str, int] | None:
@@ -174,8 +186,12 @@ def clip_counts() -> dict[str, int] | None:
     finally:
         logging.root.setLevel(level)
     whole, visual = count(clip), count(clip.visual)
-    return {"whole": whole, "image_tower": visual, "text_tower": whole - visual - clip.logit_scale.numel(),
-            "logit_scale": clip.logit_scale.numel()}
+    return {
+        "whole": whole,
+        "image_tower": visual,
+        "text_tower": whole - visual - clip.logit_scale.numel(),
+        "logit_scale": clip.logit_scale.numel(),
+    }
 
 
 def linear_count(fan_in: int, fan_out: int) -> int:
@@ -187,8 +203,12 @@ def released_counts() -> dict[str, Any]:
     """The released UMCL code's extra layers (official-code.md), each counted."""
     flatten = {k: linear_count(*v) for k, v in RELEASED_FLATTEN_LAYERS.items()}
     heads = {k: linear_count(*v) for k, v in RELEASED_HEADS.items()}
-    return {"flatten_linear": flatten, "flatten_linear_total": sum(flatten.values()),
-            "heads": heads, "heads_total": sum(heads.values())}
+    return {
+        "flatten_linear": flatten,
+        "flatten_linear_total": sum(flatten.values()),
+        "heads": heads,
+        "heads_total": sum(heads.values()),
+    }
 
 
 #: parts smaller than this cannot be told apart at the paper's printed precision (0.01 M): left out of the search
@@ -209,14 +229,17 @@ def named_hypotheses(det: str, parts: dict[str, int], clip: dict | None, release
             l_enc = parts.get("l_encoder", 0)
             rel = released["flatten_linear_total"] + released["heads_total"]
             out["released: whole CLIP + flatten->linear x3 + released heads + L-encoder + P-encoder"] = (
-                clip["whole"] + rel + l_enc + parts.get(p_enc, 0))
+                clip["whole"] + rel + l_enc + parts.get(p_enc, 0)
+            )
             out["released: whole CLIP + flatten->linear x3 + released heads + L-encoder (no P-encoder)"] = (
-                clip["whole"] + rel + l_enc)
+                clip["whole"] + rel + l_enc
+            )
     return out
 
 
-def parameter_hypotheses(ours: dict[str, dict], clip: dict | None, released: dict,
-                         targets: dict[str, float]) -> dict[str, dict[str, Any]]:
+def parameter_hypotheses(
+    ours: dict[str, dict], clip: dict | None, released: dict, targets: dict[str, float]
+) -> dict[str, dict[str, Any]]:
     """Per detector: the named readings (:func:`named_hypotheses`) with their gap to the printed count,
     and every sum of counted parts of at least :data:`MIN_PART` parameters within :data:`MATCH_TOL_M` M
     of it (closest first). Parts: the detector's own top-level parts, at most one CLIP count (whole /
@@ -224,13 +247,20 @@ def parameter_hypotheses(ours: dict[str, dict], clip: dict | None, released: dic
     out: dict[str, dict[str, Any]] = {}
     for det, target in targets.items():
         parts = dict(ours[det]["parts"])
-        named = {name: {"params_m": round(n / 1e6, 4), "diff_m": round(n / 1e6 - target, 4),
-                        "reproduces": abs(n / 1e6 - target) < 0.005}
-                 for name, n in named_hypotheses(det, parts, clip, released).items()}
+        named = {
+            name: {
+                "params_m": round(n / 1e6, 4),
+                "diff_m": round(n / 1e6 - target, 4),
+                "reproduces": abs(n / 1e6 - target) < 0.005,
+            }
+            for name, n in named_hypotheses(det, parts, clip, released).items()
+        }
         options: list[list[tuple[str, int]]] = [[("", 0), (name, n)] for name, n in parts.items() if n >= MIN_PART]
         if clip:
-            options.append([("", 0)] + [(f"CLIP ViT-B/16 {k.replace('_', ' ')}", clip[k])
-                                         for k in ("whole", "text_tower", "image_tower")])
+            options.append(
+                [("", 0)]
+                + [(f"CLIP ViT-B/16 {k.replace('_', ' ')}", clip[k]) for k in ("whole", "text_tower", "image_tower")]
+            )
         if det == "umcl":
             options.append([("", 0), ("released flatten->linear x3", released["flatten_linear_total"])])
             options.append([("", 0), ("released heads", released["heads_total"])])
@@ -239,14 +269,19 @@ def parameter_hypotheses(ours: dict[str, dict], clip: dict | None, released: dic
             names = [n for n, _ in combo if n]
             total = sum(v for _, v in combo)
             if names and abs(total / 1e6 - target) <= MATCH_TOL_M:
-                hits.append({"parts": names, "params_m": round(total / 1e6, 4),
-                             "diff_m": round(total / 1e6 - target, 4)})
-        out[det] = {"target_m": target, "named": named,
-                    "search": sorted(hits, key=lambda h: (abs(h["diff_m"]), len(h["parts"])))}
+                hits.append(
+                    {"parts": names, "params_m": round(total / 1e6, 4), "diff_m": round(total / 1e6 - target, 4)}
+                )
+        out[det] = {
+            "target_m": target,
+            "named": named,
+            "search": sorted(hits, key=lambda h: (abs(h["diff_m"]), len(h["parts"]))),
+        }
     return out
 
 
 # ---------------------------------------------------------------------------- FLOPs, time, memory
+
 
 def _train_step(model: Detector, batch: dict, optimizer: torch.optim.Optimizer) -> None:
     model.train()
@@ -311,8 +346,9 @@ def inference_flops_on_meta(detector: str, size: str, batch: int, text_dim: int 
         return None
 
 
-def timed(fn: Callable[[], None], device: torch.device, repeats: int,
-          warmup: Callable[[], None] | None = None) -> dict[str, float | None]:
+def timed(
+    fn: Callable[[], None], device: torch.device, repeats: int, warmup: Callable[[], None] | None = None
+) -> dict[str, float | None]:
     """Seconds per call of ``fn`` (min and mean over ``repeats``, after one untimed ``warmup`` call,
     default ``fn``) and the peak memory (MiB) of warm-up and rounds above what was allocated (CUDA)
     or resident (CPU) before them."""
@@ -337,17 +373,25 @@ def timed(fn: Callable[[], None], device: torch.device, repeats: int,
         hwm = _rss_kib("VmHWM")
         peak = None if base is None or hwm is None else (hwm - base) / 1024
         peak_total = None if hwm is None else hwm / 1024
-    return {"seconds_min": min(times), "seconds_mean": sum(times) / len(times),
-            "peak_mib_above_start": peak, "peak_mib_total": peak_total}
+    return {
+        "seconds_min": min(times),
+        "seconds_mean": sum(times) / len(times),
+        "peak_mib_above_start": peak,
+        "peak_mib_total": peak_total,
+    }
 
 
-def measure_detector(detector: str, size: str, batch: int, repeats: int, device: torch.device,
-                     text_dim: int = 512, train: bool = True) -> dict[str, Any]:
+def measure_detector(
+    detector: str, size: str, batch: int, repeats: int, device: torch.device, text_dim: int = 512, train: bool = True
+) -> dict[str, Any]:
     """Every Table 9 quantity of one detector (see the module docstring)."""
     model = build(detector, size, text_dim).to(device)
     data = make_batch(model, batch, device)
-    result: dict[str, Any] = {"detector": detector, "config": dataclasses.asdict(model.cfg),
-                              "parameters": parameter_counts(model)}
+    result: dict[str, Any] = {
+        "detector": detector,
+        "config": dataclasses.asdict(model.cfg),
+        "parameters": parameter_counts(model),
+    }
     result["param_memory_mib_fp32"] = result["parameters"]["total"] * 4 / 2**20
     n_flops = inference_flops_on_meta(detector, size, batch, text_dim)
     result["inference_flops_counted_on"] = "meta" if n_flops is not None else str(device)
@@ -359,8 +403,12 @@ def measure_detector(detector: str, size: str, batch: int, repeats: int, device:
     if train:  # the counted forward + backward is the warm-up of the timed training steps
         counted: dict[str, int] = {}
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
-        t = timed(lambda: _train_step(model, data, opt), device, repeats,
-                  warmup=lambda: counted.setdefault("flops", flops(model, data, train=True)))
+        t = timed(
+            lambda: _train_step(model, data, opt),
+            device,
+            repeats,
+            warmup=lambda: counted.setdefault("flops", flops(model, data, train=True)),
+        )
         result["gflops_per_sample_train_fwd_bwd"] = counted["flops"] / batch / 1e9
         result["train_step"] = {**t, "samples_per_s": batch / t["seconds_min"]}
     return result
@@ -374,12 +422,21 @@ def paper_table9() -> dict[str, dict[str, float]] | None:
         table = load_paper_table(9)
     except (ImportError, UmclError):
         return None
-    return {det: {q: table.value(q, col) for q in ("params_m", "gflops", "throughput", "memory_mb")}
-            for det, col in (("cpml", "CPML"), ("umcl", "UMCL"))}
+    return {
+        det: {q: table.value(q, col) for q in ("params_m", "gflops", "throughput", "memory_mb")}
+        for det, col in (("cpml", "CPML"), ("umcl", "UMCL"))
+    }
 
 
-def measure(size: str = "paper", batch: int = 1, repeats: int = 1, device: str = "cpu", text_dim: int = 512,
-            train: bool = True, detectors: tuple[str, ...] = DETECTORS) -> dict[str, Any]:
+def measure(
+    size: str = "paper",
+    batch: int = 1,
+    repeats: int = 1,
+    device: str = "cpu",
+    text_dim: int = 512,
+    train: bool = True,
+    detectors: tuple[str, ...] = DETECTORS,
+) -> dict[str, Any]:
     """Table 9 for ``detectors``, the CLIP and released-code counts and the parameter hypotheses."""
     dev = torch.device(device)
     results = {d: measure_detector(d, size, batch, repeats, dev, text_dim, train) for d in detectors}
@@ -388,19 +445,35 @@ def measure(size: str = "paper", batch: int = 1, repeats: int = 1, device: str =
     paper = paper_table9()
     hypotheses = None
     if paper:
-        hypotheses = parameter_hypotheses({d: r["parameters"] for d, r in results.items()}, clip, released,
-                                          {d: paper[d]["params_m"] for d in results})
-    return {"size": size, "batch": batch, "repeats": repeats, "device": str(dev), "text_dim": text_dim,
-            "detectors": results, "clip_vit_b16": clip, "released_code": released, "paper": paper,
-            "parameter_hypotheses": hypotheses, "match_tolerance_m": MATCH_TOL_M,
-            "environment": {"torch": torch.__version__, "python": platform.python_version(),
-                            "machine": platform.machine(), "cpu_threads": torch.get_num_threads(),
-                            "cuda": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
-                            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-                            "when": time.strftime("%Y-%m-%d %H:%M:%S %Z")}}
+        hypotheses = parameter_hypotheses(
+            {d: r["parameters"] for d, r in results.items()}, clip, released, {d: paper[d]["params_m"] for d in results}
+        )
+    return {
+        "size": size,
+        "batch": batch,
+        "repeats": repeats,
+        "device": str(dev),
+        "text_dim": text_dim,
+        "detectors": results,
+        "clip_vit_b16": clip,
+        "released_code": released,
+        "paper": paper,
+        "parameter_hypotheses": hypotheses,
+        "match_tolerance_m": MATCH_TOL_M,
+        "environment": {
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpu_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+            "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        },
+    }
 
 
 # ---------------------------------------------------------------------------- report
+
 
 def _m(n: int | None) -> str:
     return "–" if n is None else f"{n / 1e6:.2f}"
@@ -427,28 +500,41 @@ def main_table(res: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     row("Parameters (M), model as built (T-encoder excluded)", "params_m", lambda r: _m(r["parameters"]["total"]))
     row("Trainable parameters (M)", None, lambda r: _m(r["parameters"]["trainable"]))
     if clip:
-        row("Parameters (M) + CLIP ViT-B/16 text tower", None,
-            lambda r: _m(r["parameters"]["total"] + clip["text_tower"]))
+        row(
+            "Parameters (M) + CLIP ViT-B/16 text tower",
+            None,
+            lambda r: _m(r["parameters"]["total"] + clip["text_tower"]),
+        )
         row("Parameters (M) + whole CLIP ViT-B/16", None, lambda r: _m(r["parameters"]["total"] + clip["whole"]))
     row("GFLOPs per sample (inference forward)", "gflops", lambda r: _f(r["gflops_per_sample_inference"]))
-    row("GFLOPs per sample (training forward + backward)", None,
-        lambda r: _f(r.get("gflops_per_sample_train_fwd_bwd")))
+    row("GFLOPs per sample (training forward + backward)", None, lambda r: _f(r.get("gflops_per_sample_train_fwd_bwd")))
     row("Throughput (samples/s), inference", "throughput", lambda r: _f(r["inference"]["samples_per_s"], "{:.3g}"))
-    row("Throughput (samples/s), training step", None,
-        lambda r: _f(r.get("train_step", {}).get("samples_per_s"), "{:.3g}"))
-    row("Peak memory (MiB), inference, above start", "memory_mb",
-        lambda r: _f(r["inference"]["peak_mib_above_start"], "{:.1f}"))
-    row("Peak memory (MiB), training step, above start", None,
-        lambda r: _f(r.get("train_step", {}).get("peak_mib_above_start"), "{:.1f}"))
+    row(
+        "Throughput (samples/s), training step",
+        None,
+        lambda r: _f(r.get("train_step", {}).get("samples_per_s"), "{:.3g}"),
+    )
+    row(
+        "Peak memory (MiB), inference, above start",
+        "memory_mb",
+        lambda r: _f(r["inference"]["peak_mib_above_start"], "{:.1f}"),
+    )
+    row(
+        "Peak memory (MiB), training step, above start",
+        None,
+        lambda r: _f(r.get("train_step", {}).get("peak_mib_above_start"), "{:.1f}"),
+    )
     row("FP32 parameter memory (MiB)", None, lambda r: _f(r["param_memory_mib_fp32"], "{:.1f}"))
     return header, rows
 
 
 def _provenance(res: dict[str, Any]) -> str:
-    return (f"Measured {res['environment']['when']} with `benchmarks/complexity.py --size {res['size']} "
-            f"--batch {res['batch']} --repeats {res['repeats']}` (torch {res['environment']['torch']}, "
-            f"{res['environment']['cpu_threads']} CPU threads, load average {res['environment']['load_average']}). "
-            "Timings on a shared machine are indicative only.")
+    return (
+        f"Measured {res['environment']['when']} with `benchmarks/complexity.py --size {res['size']} "
+        f"--batch {res['batch']} --repeats {res['repeats']}` (torch {res['environment']['torch']}, "
+        f"{res['environment']['cpu_threads']} CPU threads, load average {res['environment']['load_average']}). "
+        "Timings on a shared machine are indicative only."
+    )
 
 
 def render_latex(res: dict[str, Any]) -> str:
@@ -456,15 +542,26 @@ def render_latex(res: dict[str, Any]) -> str:
     from umcl.report.render import tex_escape
 
     header, rows = main_table(res)
-    lines = ["% Generated by benchmarks/complexity.py; do not edit. Needs \\usepackage{booktabs}.",
-             r"\begin{table*}[t]", r"\centering", r"\scriptsize",
-             r"\caption{" + tex_escape(f"Table 9: computational complexity ({res['size']} size, {res['device']})") + "}",
-             r"\label{tab:table9-repro}", r"\begin{tabular}{l" + "c" * (len(header) - 1) + "}", r"\toprule",
-             " & ".join(tex_escape(h) for h in header) + r" \\", r"\midrule"]
+    lines = [
+        "% Generated by benchmarks/complexity.py; do not edit. Needs \\usepackage{booktabs}.",
+        r"\begin{table*}[t]",
+        r"\centering",
+        r"\scriptsize",
+        r"\caption{" + tex_escape(f"Table 9: computational complexity ({res['size']} size, {res['device']})") + "}",
+        r"\label{tab:table9-repro}",
+        r"\begin{tabular}{l" + "c" * (len(header) - 1) + "}",
+        r"\toprule",
+        " & ".join(tex_escape(h) for h in header) + r" \\",
+        r"\midrule",
+    ]
     lines += [" & ".join(tex_escape(c) for c in r) + r" \\" for r in rows]
-    lines += [r"\bottomrule", r"\end{tabular}",
-              r"\par\smallskip\parbox{\linewidth}{\footnotesize " + tex_escape(_provenance(res)) + "}",
-              r"\end{table*}", ""]
+    lines += [
+        r"\bottomrule",
+        r"\end{tabular}",
+        r"\par\smallskip\parbox{\linewidth}{\footnotesize " + tex_escape(_provenance(res)) + "}",
+        r"\end{table*}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -472,8 +569,7 @@ def render_markdown(res: dict[str, Any]) -> str:
     """Table 9 beside the paper's values, the parameter breakdown and the hypothesis check."""
     det, clip = res["detectors"], res["clip_vit_b16"]
     names = [d for d in DETECTORS if d in det]
-    lines = [f"# Table 9 — computational complexity ({res['size']} size, {res['device']})", "",
-             _provenance(res), ""]
+    lines = [f"# Table 9 — computational complexity ({res['size']} size, {res['device']})", "", _provenance(res), ""]
     header, rows = main_table(res)
     lines += ["| " + " | ".join(header) + " |", "|---|" + "---|" * (len(header) - 1)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -482,29 +578,52 @@ def render_markdown(res: dict[str, Any]) -> str:
         for part, n in det[d]["parameters"]["parts"].items():
             lines.append(f"| {d.upper()} | `{part}` | {n:,} |")
     if clip:
-        lines += ["", f"CLIP ViT-B/16 (open_clip `ViT-B-16`, built without weights): whole {clip['whole']:,}, "
-                      f"text tower {clip['text_tower']:,}, image tower {clip['image_tower']:,}."]
+        lines += [
+            "",
+            f"CLIP ViT-B/16 (open_clip `ViT-B-16`, built without weights): whole {clip['whole']:,}, "
+            f"text tower {clip['text_tower']:,}, image tower {clip['image_tower']:,}.",
+        ]
     rel = res["released_code"]
-    lines += ["", "## The released-code hypothesis", "",
-              "Released UMCL code (notes/official-code.md): three flatten→linear rPPG layers "
-              + ", ".join(f"{k} {RELEASED_FLATTEN_LAYERS[k][0]:,}→{RELEASED_FLATTEN_LAYERS[k][1]} = {v:,}"
-                          for k, v in rel["flatten_linear"].items())
-              + f" (together {rel['flatten_linear_total']:,}); other heads {rel['heads_total']:,}.", ""]
+    lines += [
+        "",
+        "## The released-code hypothesis",
+        "",
+        "Released UMCL code (notes/official-code.md): three flatten→linear rPPG layers "
+        + ", ".join(
+            f"{k} {RELEASED_FLATTEN_LAYERS[k][0]:,}→{RELEASED_FLATTEN_LAYERS[k][1]} = {v:,}"
+            for k, v in rel["flatten_linear"].items()
+        )
+        + f" (together {rel['flatten_linear_total']:,}); other heads {rel['heads_total']:,}.",
+        "",
+    ]
     hyp = res["parameter_hypotheses"]
     if hyp is None:
         lines.append("The paper's values could not be loaded; no hypothesis check.")
     else:
         for d in names:
             h = hyp[d]
-            lines += ["", f"**{d.upper()}** (paper {h['target_m']} M):", "",
-                      "| Reading | Parameters (M) | Gap (M) | Reproduces (< 0.005 M) |", "|---|---|---|---|"]
+            lines += [
+                "",
+                f"**{d.upper()}** (paper {h['target_m']} M):",
+                "",
+                "| Reading | Parameters (M) | Gap (M) | Reproduces (< 0.005 M) |",
+                "|---|---|---|---|",
+            ]
             for name, v in h["named"].items():
-                lines.append(f"| {name} | {v['params_m']:.3f} | {v['diff_m']:+.3f} | {'yes' if v['reproduces'] else 'no'} |")
-            lines += ["", f"Every sum of counted parts of >= {MIN_PART:,} parameters within "
-                          f"{res['match_tolerance_m']} M (closest first):", ""]
+                lines.append(
+                    f"| {name} | {v['params_m']:.3f} | {v['diff_m']:+.3f} | {'yes' if v['reproduces'] else 'no'} |"
+                )
+            lines += [
+                "",
+                f"Every sum of counted parts of >= {MIN_PART:,} parameters within "
+                f"{res['match_tolerance_m']} M (closest first):",
+                "",
+            ]
             for s in h["search"][:8] or [{"parts": ["none"], "params_m": None, "diff_m": None}]:
-                lines.append(f"- {' + '.join(s['parts'])}"
-                             + ("" if s["params_m"] is None else f": {s['params_m']:.3f} M ({s['diff_m']:+.3f})"))
+                lines.append(
+                    f"- {' + '.join(s['parts'])}"
+                    + ("" if s["params_m"] is None else f": {s['params_m']:.3f} M ({s['diff_m']:+.3f})")
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -538,8 +657,9 @@ def main(argv: list[str] | None = None) -> int:
         print("complexity: --batch and --repeats must be >= 1", file=sys.stderr)
         return 2
     try:
-        res = measure(args.size, args.batch, args.repeats, args.device, args.text_dim, not args.no_train,
-                      tuple(args.detectors))
+        res = measure(
+            args.size, args.batch, args.repeats, args.device, args.text_dim, not args.no_train, tuple(args.detectors)
+        )
     except UmclError as exc:
         print(f"complexity: {exc}", file=sys.stderr)
         return 2

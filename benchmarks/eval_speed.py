@@ -44,8 +44,10 @@ def job(profile: str, run: RunKey, testset: str):
 
 def same_outputs(a: Path, b: Path) -> tuple[float, bool]:
     """(largest per-video score difference, every cell's metrics equal apart from provenance)."""
-    scores = max(float((pd.read_csv(f)["score"] - pd.read_csv(b / f.relative_to(a))["score"]).abs().max())
-                 for f in a.rglob("scores/**/*.csv"))
+    scores = max(
+        float((pd.read_csv(f)["score"] - pd.read_csv(b / f.relative_to(a))["score"]).abs().max())
+        for f in a.rglob("scores/**/*.csv")
+    )
     metrics = True
     for f in a.rglob("metrics.json"):
         x, y = json.loads(f.read_text()), json.loads((b / f.relative_to(a)).read_text())
@@ -57,8 +59,11 @@ def same_outputs(a: Path, b: Path) -> tuple[float, bool]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="default")
-    ap.add_argument("--runs", nargs="+", default=["umcl/ffpp-all-raw/seed0", "cpml/ffpp-all-raw/seed0",
-                                                  "xception/ffpp-all-raw/seed0"])
+    ap.add_argument(
+        "--runs",
+        nargs="+",
+        default=["umcl/ffpp-all-raw/seed0", "cpml/ffpp-all-raw/seed0", "xception/ffpp-all-raw/seed0"],
+    )
     ap.add_argument("--testset", default="ffpp")
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
@@ -77,18 +82,26 @@ def main() -> None:
                     cls.memo_modules = memo_modules if arm == "with memo" else ()
                     out = Path(tmp) / f"{arm.replace(' ', '_')}{i}"
                     start = time.perf_counter()
-                    evaluate_cells(config, layout.run_dir(run), run, tests, manifests, out, device="cpu", progress=False)
+                    evaluate_cells(
+                        config, layout.run_dir(run), run, tests, manifests, out, device="cpu", progress=False
+                    )
                     times[arm].append(time.perf_counter() - start)
             cls.memo_modules = memo_modules
             scores, metrics = same_outputs(Path(tmp) / "without_memo0", Path(tmp) / "with_memo0")
         before, after = (statistics.median(times[a]) for a in times)
-        rows.append(f"| {path} | {len(tests)} | {before:.1f} | {after:.1f} | {before / after:.2f}x | "
-                    f"{scores:.1e} | {'yes' if metrics else 'no'} |")
+        rows.append(
+            f"| {path} | {len(tests)} | {before:.1f} | {after:.1f} | {before / after:.2f}x | "
+            f"{scores:.1e} | {'yes' if metrics else 'no'} |"
+        )
     load = os.getloadavg()
-    print(f"One evaluate job in this process, median wall s of {args.repeats} (alternated; load average "
-          f"{load[0]:.1f} on {os.cpu_count()} CPUs)\n")
-    print("| run | cells | without memo | with memo | speed-up | largest score difference | same metrics |\n"
-          "|---|---|---|---|---|---|---|")
+    print(
+        f"One evaluate job in this process, median wall s of {args.repeats} (alternated; load average "
+        f"{load[0]:.1f} on {os.cpu_count()} CPUs)\n"
+    )
+    print(
+        "| run | cells | without memo | with memo | speed-up | largest score difference | same metrics |\n"
+        "|---|---|---|---|---|---|---|"
+    )
     print("\n".join(rows))
 
 

@@ -55,8 +55,17 @@ def write_rows(rows: list[dict[str, str]], fields: list[str], path: Path, base: 
     """Write manifest rows back as CSV with the original columns; relative ``path``/``cache`` entries
     (relative to the source manifest's folder ``base``) are written absolute, so they still resolve."""
     if base is not None:
-        rows = [{**r, **{k: str((base / r[k]).resolve()) for k in ("path", "cache")
-                         if r.get(k) and not Path(r[k]).is_absolute()}} for r in rows]
+        rows = [
+            {
+                **r,
+                **{
+                    k: str((base / r[k]).resolve())
+                    for k in ("path", "cache")
+                    if r.get(k) and not Path(r[k]).is_absolute()
+                },
+            }
+            for r in rows
+        ]
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
@@ -73,8 +82,9 @@ def umcl_cli(*args: str, log: Path) -> None:
         raise SystemExit(f"error: `umcl {args[0]}` failed (exit {done.returncode}); see {log}")
 
 
-def train_and_score(config: Path, sets: list[str], detector: str, manifest: Path, compression: str, seed: int,
-                    folder: Path) -> dict:
+def train_and_score(
+    config: Path, sets: list[str], detector: str, manifest: Path, compression: str, seed: int, folder: Path
+) -> dict:
     """One run: job config, ``umcl train``, ``umcl evaluate`` on the test split; its curve and score."""
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "steps.log"
@@ -82,15 +92,51 @@ def train_and_score(config: Path, sets: list[str], detector: str, manifest: Path
     run, ev = folder / "run", folder / "eval"
     t0 = time.perf_counter()
     if not (run / "selection.json").exists():
-        umcl_cli("validate-config", "--config", str(config), *[a for s in sets for a in ("--set", s)],
-                 "--out", str(job), log=log)
-        umcl_cli("train", "--config", str(job), "--detector", detector, "--manifest", str(manifest),
-                 "--train-compression", compression, "--seed", str(seed), "--out", str(run),
-                 "--if-exists", "resume-or-restart", "--no-progress", log=log)
+        umcl_cli(
+            "validate-config",
+            "--config",
+            str(config),
+            *[a for s in sets for a in ("--set", s)],
+            "--out",
+            str(job),
+            log=log,
+        )
+        umcl_cli(
+            "train",
+            "--config",
+            str(job),
+            "--detector",
+            detector,
+            "--manifest",
+            str(manifest),
+            "--train-compression",
+            compression,
+            "--seed",
+            str(seed),
+            "--out",
+            str(run),
+            "--if-exists",
+            "resume-or-restart",
+            "--no-progress",
+            log=log,
+        )
     train_s = time.perf_counter() - t0
     if not (ev / "metrics.json").exists():
-        umcl_cli("evaluate", "--config", str(job), "--run", str(run), "--manifest", str(manifest),
-                 "--test-compression", compression, "--out", str(ev), "--no-progress", log=log)
+        umcl_cli(
+            "evaluate",
+            "--config",
+            str(job),
+            "--run",
+            str(run),
+            "--manifest",
+            str(manifest),
+            "--test-compression",
+            compression,
+            "--out",
+            str(ev),
+            "--no-progress",
+            log=log,
+        )
     history = pd.read_csv(run / "history.csv")
     selection = json.loads((run / "selection.json").read_text())
     metrics = json.loads((ev / "metrics.json").read_text())
@@ -128,8 +174,9 @@ def modality_contributions(run: Path, manifest: Path, compression: str, split: s
     loaded = load_run(run, "cpu")
     model = loaded.model.eval()
     rows = select_rows(read_rows(manifest), split, compression, source=manifest)
-    loader = DataLoader(VideoDataset(rows, test_inputs(model), loaded.train_cfg.num_frames), batch_size=16,
-                        collate_fn=collate)
+    loader = DataLoader(
+        VideoDataset(rows, test_inputs(model), loaded.train_cfg.num_frames), batch_size=16, collate_fn=collate
+    )
     d, names = model.cfg.d, model.modalities
     w = (model.classifier.weight[1] - model.classifier.weight[0]).detach()
     terms, labels = [], []
@@ -137,7 +184,9 @@ def modality_contributions(run: Path, manifest: Path, compression: str, split: s
         for batch in loader:
             batch = to_device(batch, loaded.device)
             u = model(batch)["u_hq"]
-            terms.append(torch.stack([u[:, i * d:(i + 1) * d] @ w[i * d:(i + 1) * d] for i in range(len(names))], 1))
+            terms.append(
+                torch.stack([u[:, i * d : (i + 1) * d] @ w[i * d : (i + 1) * d] for i in range(len(names))], 1)
+            )
             labels.append(batch["label"])
     t, y = torch.cat(terms).numpy(), torch.cat(labels).numpy()
     out = {"split": split, "all": {"std": float(t.sum(1).std()), "auc": auc(y, t.sum(1))}}
@@ -149,48 +198,73 @@ def modality_contributions(run: Path, manifest: Path, compression: str, split: s
 
 def render(curve: dict) -> str:
     """The curve as Markdown: one row per detector, size and seed."""
-    lines = [f"# Learning curves ({curve['compression']}, profile data {curve['profile_results']})", "",
-             "AUC in % (video level). Validation AUC by epoch: every epoch of the run; test AUC: the checkpoint "
-             "selected on validation, with the 95 % bootstrap interval over test videos. Settings beyond the profile: "
-             f"`{' '.join(curve['sets']) or 'none'}`.", "",
-             "| detector | training pairs (real + fake videos) | seed | validation AUC by epoch | training loss, first → last | "
-             "selected epoch | test AUC [95 % CI] | training s |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Learning curves ({curve['compression']}, profile data {curve['profile_results']})",
+        "",
+        "AUC in % (video level). Validation AUC by epoch: every epoch of the run; test AUC: the checkpoint "
+        "selected on validation, with the 95 % bootstrap interval over test videos. Settings beyond the profile: "
+        f"`{' '.join(curve['sets']) or 'none'}`.",
+        "",
+        "| detector | training pairs (real + fake videos) | seed | validation AUC by epoch | training loss, first → last | "
+        "selected epoch | test AUC [95 % CI] | training s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in curve["runs"]:
         val = ", ".join(f"{100 * v:.0f}" for v in r["val_auc"]) if r["val_auc"] else "-"
         loss = f"{r['train_loss'][0]:.3f} → {r['train_loss'][-1]:.3f}" if r["train_loss"] else "-"
         lo, hi = r["test_auc_ci"]
         ci = f" [{100 * lo:.1f}, {100 * hi:.1f}]" if lo is not None else ""
-        lines.append(f"| {r['detector']} | {r['pairs']} ({2 * r['pairs']} + {8 * r['pairs']}) | {r['seed']} | {val} | "
-                     f"{loss} | {r['selected_epoch']} | {100 * r['test_auc']:.1f}{ci} | {r['seconds']:.0f} |")
+        lines.append(
+            f"| {r['detector']} | {r['pairs']} ({2 * r['pairs']} + {8 * r['pairs']}) | {r['seed']} | {val} | "
+            f"{loss} | {r['selected_epoch']} | {100 * r['test_auc']:.1f}{ci} | {r['seconds']:.0f} |"
+        )
     diag = [r for r in curve["runs"] if r.get("modalities")]
     if diag:
-        lines += ["", "UMCL's fake-minus-real logit on the test videos (HQ view, selected checkpoint) is a sum of one term "
-                  "per modality (eqs. 6-7 are linear in U); each term's spread over the test videos and its AUC alone:", "",
-                  "| training pairs | seed | score AUC | rPPG term: std, AUC | landmark term: std, AUC |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "UMCL's fake-minus-real logit on the test videos (HQ view, selected checkpoint) is a sum of one term "
+            "per modality (eqs. 6-7 are linear in U); each term's spread over the test videos and its AUC alone:",
+            "",
+            "| training pairs | seed | score AUC | rPPG term: std, AUC | landmark term: std, AUC |",
+            "|---|---|---|---|---|",
+        ]
         for r in diag:
             m = r["modalities"]
-            cell = (lambda k: f"{m[k]['std']:.3f}, {100 * m[k]['auc']:.1f}" if k in m and m[k]["auc"] is not None else "-")
-            lines.append(f"| {r['pairs']} | {r['seed']} | {100 * m['all']['auc']:.1f} | {cell('rppg')} | {cell('landmarks')} |")
+            cell = lambda k: (
+                f"{m[k]['std']:.3f}, {100 * m[k]['auc']:.1f}" if k in m and m[k]["auc"] is not None else "-"
+            )
+            lines.append(
+                f"| {r['pairs']} | {r['seed']} | {100 * m['all']['auc']:.1f} | {cell('rppg')} | {cell('landmarks')} |"
+            )
     return "\n".join(lines) + "\n"
 
 
 def check_inputs(res: Path, needs_pretrained: bool) -> None:
     """One-line errors for a profile's missing outputs, naming the file and how to build it."""
-    need = [res / "config.resolved.yaml", res / "data" / "preprocessed.csv", res / "data" / "synthff" / "splits" / "train.json"]
+    need = [
+        res / "config.resolved.yaml",
+        res / "data" / "preprocessed.csv",
+        res / "data" / "synthff" / "splits" / "train.json",
+    ]
     need += [res / "pretrain" / "encoders.pt"] if needs_pretrained else []
     for path in need:
         if not path.is_file():
-            raise SystemExit(f"error: {path}: not found; build the profile's data (and pre-trained P-encoder) first: "
-                             f"snakemake {res}/data/preprocessed.csv {res}/pretrain/encoders.pt --config profile=...")
+            raise SystemExit(
+                f"error: {path}: not found; build the profile's data (and pre-trained P-encoder) first: "
+                f"snakemake {res}/data/preprocessed.csv {res}/pretrain/encoders.pt --config profile=..."
+            )
 
 
 def check_out(out: Path) -> None:
     """``--out`` is new, empty, or an earlier curve of this script (then its finished runs are reused);
     anything else is refused and left untouched."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "curve.json").exists()
-                                               and not any(out.glob("pairs*")))):
-        raise SystemExit(f"error: {out}: exists and holds something other than a learning curve; it was left "
-                         "untouched -- give --out a new folder")
+    if out.exists() and (
+        not out.is_dir() or (any(out.iterdir()) and not (out / "curve.json").exists() and not any(out.glob("pairs*")))
+    ):
+        raise SystemExit(
+            f"error: {out}: exists and holds something other than a learning curve; it was left "
+            "untouched -- give --out a new folder"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,8 +274,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pairs", type=int, nargs="+", required=True, help="training pairs per size")
     p.add_argument("--detectors", nargs="+", default=["umcl", "cpml"], choices=DETECTORS)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="config overrides for every run (e.g. training.per_detector.umcl.epochs=24)")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config overrides for every run (e.g. training.per_detector.umcl.epochs=24)",
+    )
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
     res = a.profile_results
@@ -233,10 +313,13 @@ def main(argv: list[str] | None = None) -> int:
                 sets = list(a.sets)
                 if det in ENCODER_KEYS:
                     p_key, l_key = ENCODER_KEYS[det]
-                    sets += [f"detectors.{det}.{p_key}={pretrained.resolve()}",
-                             f"detectors.{det}.{l_key}={(lrnet / 'run' / 'checkpoints' / 'best.pt').resolve()}"]
-                runs[det] = train_and_score(config, sets, det, cut, a.compression, seed,
-                                            a.out / f"pairs{k}" / det / f"seed{seed}")
+                    sets += [
+                        f"detectors.{det}.{p_key}={pretrained.resolve()}",
+                        f"detectors.{det}.{l_key}={(lrnet / 'run' / 'checkpoints' / 'best.pt').resolve()}",
+                    ]
+                runs[det] = train_and_score(
+                    config, sets, det, cut, a.compression, seed, a.out / f"pairs{k}" / det / f"seed{seed}"
+                )
             for det, r in runs.items():
                 if det in a.detectors or det == "lrnet":
                     curve["runs"].append({"detector": det, "pairs": k, "seed": seed, **r})

@@ -31,9 +31,15 @@ def read_benchmarks(results: Path) -> pd.DataFrame:
         last = table.iloc[-1]
         cpu = pd.to_numeric(last.get("cpu_time"), errors="coerce")
         rss = pd.to_numeric(last.get("max_rss"), errors="coerce")
-        rows.append({"rule": rule, "job": str(tsv.relative_to(results / "benchmarks" / rule).with_suffix("")),
-                     "wall_s": float(last["s"]), "cpu_s": float(cpu) if pd.notna(cpu) else float("nan"),
-                     "max_rss_mb": float(rss) if pd.notna(rss) else float("nan")})
+        rows.append(
+            {
+                "rule": rule,
+                "job": str(tsv.relative_to(results / "benchmarks" / rule).with_suffix("")),
+                "wall_s": float(last["s"]),
+                "cpu_s": float(cpu) if pd.notna(cpu) else float("nan"),
+                "max_rss_mb": float(rss) if pd.notna(rss) else float("nan"),
+            }
+        )
     return pd.DataFrame(rows, columns=["rule", "job", "wall_s", "cpu_s", "max_rss_mb"])
 
 
@@ -41,12 +47,26 @@ def breakdown(jobs: pd.DataFrame, wall: float | None = None) -> pd.DataFrame:
     """Per rule: jobs, summed wall and CPU seconds, the slowest job, peak memory; sorted by wall time."""
     if jobs.empty:
         return pd.DataFrame(columns=["rule", "jobs", "wall_s", "cpu_s", "slowest_s", "max_rss_mb"])
-    out = jobs.groupby("rule").agg(jobs=("job", "count"), wall_s=("wall_s", "sum"), cpu_s=("cpu_s", "sum"),
-                                   slowest_s=("wall_s", "max"), max_rss_mb=("max_rss_mb", "max"))
+    out = jobs.groupby("rule").agg(
+        jobs=("job", "count"),
+        wall_s=("wall_s", "sum"),
+        cpu_s=("cpu_s", "sum"),
+        slowest_s=("wall_s", "max"),
+        max_rss_mb=("max_rss_mb", "max"),
+    )
     out = out.sort_values("wall_s", ascending=False).reset_index()
-    total = pd.DataFrame([{"rule": "all rules", "jobs": int(out["jobs"].sum()), "wall_s": out["wall_s"].sum(),
-                           "cpu_s": out["cpu_s"].sum(), "slowest_s": out["slowest_s"].max(),
-                           "max_rss_mb": out["max_rss_mb"].max()}])
+    total = pd.DataFrame(
+        [
+            {
+                "rule": "all rules",
+                "jobs": int(out["jobs"].sum()),
+                "wall_s": out["wall_s"].sum(),
+                "cpu_s": out["cpu_s"].sum(),
+                "slowest_s": out["slowest_s"].max(),
+                "max_rss_mb": out["max_rss_mb"].max(),
+            }
+        ]
+    )
     out = pd.concat([out, total], ignore_index=True)
     if wall:
         out["share_of_run_wall_%"] = 100.0 * out["wall_s"] / wall
@@ -70,8 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="also write the Markdown table here")
     args = parser.parse_args(argv)
     if not (args.results / "benchmarks").is_dir():
-        print(f"error: {args.results}: no benchmarks/ folder; run the pipeline first (every rule writes "
-              "one benchmark file per job)", file=sys.stderr)
+        print(
+            f"error: {args.results}: no benchmarks/ folder; run the pipeline first (every rule writes "
+            "one benchmark file per job)",
+            file=sys.stderr,
+        )
         return 2
     text = to_markdown(breakdown(read_benchmarks(args.results), args.wall))
     print(text, end="")

@@ -47,6 +47,7 @@ spans about 0.31 of the frame height, as in FF++'s talking-head videos) and edge
 @contextmanager
 def clock(out: dict, key: str):
     """Record wall and CPU seconds (self + finished children, e.g. ffmpeg) of the block in ``out``."""
+
     def cpu() -> float:
         s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
@@ -80,15 +81,18 @@ def box_errors(ours: np.ndarray, ref: np.ndarray) -> dict[str, float]:
     keep = np.isfinite(a).all(1) & np.isfinite(b).all(1)
     a, b = a[keep], b[keep]
     centre = np.linalg.norm((a[:, :2] + a[:, 2:]) / 2 - (b[:, :2] + b[:, 2:]) / 2, axis=1)
-    return {"box_px": round(float(np.abs(a - b).mean()), 2), "centre_px": round(float(centre.mean()), 2),
-            "iou": round(float(box_iou(a, b).mean()), 3)}
+    return {
+        "box_px": round(float(np.abs(a - b).mean()), 2),
+        "centre_px": round(float(centre.mean()), 2),
+        "iou": round(float(box_iou(a, b).mean()), 3),
+    }
 
 
 def per_frame_mtcnn(frames: np.ndarray, mtcnn, min_prob: float, batch: int = 16) -> np.ndarray:
     """The reference: facenet-pytorch's ``MTCNN.detect`` on every frame, most probable face per frame."""
     out = np.full((len(frames), 4), np.nan)
     for start in range(0, len(frames), batch):
-        boxes, probs = mtcnn.detect(np.ascontiguousarray(frames[start:start + batch]))
+        boxes, probs = mtcnn.detect(np.ascontiguousarray(frames[start : start + batch]))
         for j, (b, p) in enumerate(zip(boxes, probs)):
             if b is not None and max(p) >= min_prob:
                 out[start + j] = np.asarray(b, dtype=np.float64)[int(np.argmax(p))]
@@ -141,8 +145,12 @@ def measure_size(width: int, height: int, variants: dict[str, object], work: Pat
         preprocess_video(clip, work / f"ours_{width}.npz", cfg)  # warm-up: the same shapes as timed
         t["ours"] = median_clock(lambda: preprocess_video(clip, work / f"ours_{width}.npz", cfg), repeats)
         ours = read_cache(work / f"ours_{width}.npz", keys=("boxes",))["boxes"]
-        row = {"size": f"{width}x{height}", "variant": name, "frames": n,
-               "face_px": round(float(np.nanmean(ref[:, 3] - ref[:, 1])), 1)}
+        row = {
+            "size": f"{width}x{height}",
+            "variant": name,
+            "frames": n,
+            "face_px": round(float(np.nanmean(ref[:, 3] - ref[:, 1])), 1),
+        }
         for key, (wall, cpu) in t.items():
             row[f"{key}_fps_cpu"] = round(n / cpu, 1)
             row[f"{key}_fps_wall"] = round(n / wall, 1)
@@ -171,15 +179,37 @@ def measure_batch(cfg, work: Path, videos: int, workers: int = 2) -> dict:
     rows = []
     for i in range(videos):
         path = synth_clip(256, 256, cfg.num_frames, work / f"batch_{i:03d}.mp4", identity=i)
-        rows.append(VideoRecord(id=f"{i:03d}", path=str(path), label=0, method="original", compression="c23",
-                                split="test", dataset="synthff"))
+        rows.append(
+            VideoRecord(
+                id=f"{i:03d}",
+                path=str(path),
+                label=0,
+                method="original",
+                compression="c23",
+                split="test",
+                dataset="synthff",
+            )
+        )
     manifest = work / "batch.csv"
     write_manifest(rows, manifest)
     config = work / "batch.yaml"
     config.write_text(yaml.safe_dump({"preprocess": cfg.to_dict()}))
     umcl = Path(sys.executable).with_name("umcl")
-    cmd = [str(umcl), "preprocess", "--config", str(config), "--manifest", str(manifest), "--out", str(work / "cache"),
-           "--out-manifest", str(work / "pre.csv"), "--workers", str(workers), "--no-progress"]
+    cmd = [
+        str(umcl),
+        "preprocess",
+        "--config",
+        str(config),
+        "--manifest",
+        str(manifest),
+        "--out",
+        str(work / "cache"),
+        "--out-manifest",
+        str(work / "pre.csv"),
+        "--workers",
+        str(workers),
+        "--no-progress",
+    ]
     t: dict = {}
     with clock(t, "batch"):
         subprocess.run(cmd, check=True, capture_output=True)
@@ -187,9 +217,14 @@ def measure_batch(cfg, work: Path, videos: int, workers: int = 2) -> dict:
     from umcl.data.manifest import read_manifest
 
     frames = cfg.num_frames * sum(r.status == "ok" for r in read_manifest(work / "pre.csv"))
-    return {"videos": videos, "workers": workers, "frames": frames, "fps_wall": round(frames / wall, 1),
-            "cpu_s_per_frame_ms": round(1000 * cpu / max(frames, 1), 2),
-            "fps_2_free_cores": round(frames / max(cpu / 2, 1e-9), 1)}
+    return {
+        "videos": videos,
+        "workers": workers,
+        "frames": frames,
+        "fps_wall": round(frames / wall, 1),
+        "cpu_s_per_frame_ms": round(1000 * cpu / max(frames, 1), 2),
+        "fps_2_free_cores": round(frames / max(cpu / 2, 1e-9), 1),
+    }
 
 
 def stage_ms_per_frame(clip: Path, cfg, work: Path) -> dict[str, float]:
@@ -197,8 +232,8 @@ def stage_ms_per_frame(clip: Path, cfg, work: Path) -> dict[str, float]:
     from umcl.data.preprocess.cache import write_cache
     from umcl.data.preprocess.calibration import calibrate_landmarks
     from umcl.data.preprocess.faces import crop_faces, evenly_spaced, track_faces
-    from umcl.data.preprocess.pipeline import _landmarker, load_clip
     from umcl.data.preprocess.landmarks import detect_landmarks
+    from umcl.data.preprocess.pipeline import _landmarker, load_clip
 
     best: dict[str, float] = {}
     for _ in range(2):
@@ -216,9 +251,18 @@ def stage_ms_per_frame(clip: Path, cfg, work: Path) -> dict[str, float]:
             faces = crop_faces(frames, track.boxes, cfg.face_scale, cfg.crop_size)
             xfaces = crop_faces(frames[idx], track.boxes[idx], cfg.xception_scale, cfg.xception_size)
         with clock(t, "write"):
-            write_cache(work / "stages.npz", faces=faces, xception_faces=xfaces, landmarks=calib.normalised,
-                        landmarks_raw=raw, boxes=track.boxes, detected=track.detected, fps=25.0,
-                        detection_rate=track.detection_rate, meta={})
+            write_cache(
+                work / "stages.npz",
+                faces=faces,
+                xception_faces=xfaces,
+                landmarks=calib.normalised,
+                landmarks_raw=raw,
+                boxes=track.boxes,
+                detected=track.detected,
+                fps=25.0,
+                detection_rate=track.detection_rate,
+                meta={},
+            )
         for k, (_, cpu) in t.items():
             best[k] = min(best.get(k, np.inf), 1000 * cpu / len(frames))
     return {k: round(v, 2) for k, v in best.items()}
@@ -226,17 +270,23 @@ def stage_ms_per_frame(clip: Path, cfg, work: Path) -> dict[str, float]:
 
 def markdown(rows: list[dict]) -> str:
     """The side-by-side table."""
-    head = ("| frames (face px) | settings | per-frame MTCNN fps (CPU / wall) | ours end to end fps (CPU / wall) "
-            "| ratio (CPU / wall) | box error px | centre px | IoU | MTCNN vs itself, 1 px shift |\n"
-            "|---|---|---|---|---|---|---|---|---|")
-    lines = [f"| {r['size']} × {r['frames']} ({r['face_px']}) | {r['variant']} | {r['mtcnn_fps_cpu']} / {r['mtcnn_fps_wall']} "
-             f"| {r['ours_fps_cpu']} / {r['ours_fps_wall']} | {r['ratio_cpu']}× / {r['ratio_wall']}× "
-             f"| {r['box_px']} | {r['centre_px']} | {r['iou']} | {r['mtcnn_vs_itself_1px_box_px']} |" for r in rows]
+    head = (
+        "| frames (face px) | settings | per-frame MTCNN fps (CPU / wall) | ours end to end fps (CPU / wall) "
+        "| ratio (CPU / wall) | box error px | centre px | IoU | MTCNN vs itself, 1 px shift |\n"
+        "|---|---|---|---|---|---|---|---|---|"
+    )
+    lines = [
+        f"| {r['size']} × {r['frames']} ({r['face_px']}) | {r['variant']} | {r['mtcnn_fps_cpu']} / {r['mtcnn_fps_wall']} "
+        f"| {r['ours_fps_cpu']} / {r['ours_fps_wall']} | {r['ratio_cpu']}× / {r['ratio_wall']}× "
+        f"| {r['box_px']} | {r['centre_px']} | {r['iou']} | {r['mtcnn_vs_itself_1px_box_px']} |"
+        for r in rows
+    ]
     return "\n".join([head, *lines])
 
 
-def run(frames: int = 32, batch: int = 8, sizes=SIZES, variants: dict[str, dict] | None = None,
-        repeats: int = 3) -> dict:
+def run(
+    frames: int = 32, batch: int = 8, sizes=SIZES, variants: dict[str, dict] | None = None, repeats: int = 3
+) -> dict:
     """Measure every size (per-frame MTCNN and each variant of the settings) and the 2-worker batch
     (with the first variant); returns the numbers (and prints the table).
 
@@ -244,6 +294,7 @@ def run(frames: int = 32, batch: int = 8, sizes=SIZES, variants: dict[str, dict]
     ``{"default": {}, "region": {"region_margin": 0.5}}``); default: the default settings alone.
     """
     import os
+
     import torch
 
     torch.set_num_threads(1)
@@ -252,15 +303,23 @@ def run(frames: int = 32, batch: int = 8, sizes=SIZES, variants: dict[str, dict]
     with tempfile.TemporaryDirectory() as tmp:
         rows = [row for w, h in sizes for row in measure_size(w, h, configs, Path(tmp), repeats)]
         batch_row = measure_batch(next(iter(configs.values())), Path(tmp), batch) if batch else None
-    result = {"preprocess": {name: cfg.to_dict() for name, cfg in configs.items()}, "rows": rows, "repeats": repeats,
-              "batch_256": batch_row, "load_average": os.getloadavg(), "cpus": os.cpu_count()}
+    result = {
+        "preprocess": {name: cfg.to_dict() for name, cfg in configs.items()},
+        "rows": rows,
+        "repeats": repeats,
+        "batch_256": batch_row,
+        "load_average": os.getloadavg(),
+        "cpus": os.cpu_count(),
+    }
     print(markdown(rows))
     for r in rows:
         print(f"{r['size']} {r['variant']}: CPU ms per frame by stage {r['stage_cpu_ms_per_frame']}")
     if batch_row:
-        print(f"\nbatch of {batch_row['videos']} x {frames}-frame 256 px clips, {batch_row['workers']} worker processes "
-              f"({next(iter(configs))} settings): {batch_row['fps_wall']} frames/s wall (a fresh `umcl preprocess`: "
-              f"start-up included), {batch_row['cpu_s_per_frame_ms']} ms CPU per frame (the process and its children)")
+        print(
+            f"\nbatch of {batch_row['videos']} x {frames}-frame 256 px clips, {batch_row['workers']} worker processes "
+            f"({next(iter(configs))} settings): {batch_row['fps_wall']} frames/s wall (a fresh `umcl preprocess`: "
+            f"start-up included), {batch_row['cpu_s_per_frame_ms']} ms CPU per frame (the process and its children)"
+        )
     print(f"load average {os.getloadavg()} on {os.cpu_count()} CPUs")
     print(targets(result))
     return result
@@ -271,12 +330,16 @@ def targets(result: dict) -> str:
     lines = []
     b = result.get("batch_256")
     if b:
-        lines.append(f"end to end on 2 cores (256 px, batch, start-up included): {b['fps_wall']} fps wall, "
-                     f"{b['fps_2_free_cores']} fps on 2 free cores (CPU time) -- target >= 200")
+        lines.append(
+            f"end to end on 2 cores (256 px, batch, start-up included): {b['fps_wall']} fps wall, "
+            f"{b['fps_2_free_cores']} fps on 2 free cores (CPU time) -- target >= 200"
+        )
     for r in result["rows"]:
         if r["size"] != "256x256":
-            lines.append(f"{r['size']} {r['variant']}: {r['ratio_cpu']}x per-frame MTCNN (CPU; wall {r['ratio_wall']}x) -- target >= 5; "
-                         f"box error {r['box_px']} px -- target <= 2 (MTCNN vs itself {r['mtcnn_vs_itself_1px_box_px']})")
+            lines.append(
+                f"{r['size']} {r['variant']}: {r['ratio_cpu']}x per-frame MTCNN (CPU; wall {r['ratio_wall']}x) -- target >= 5; "
+                f"box error {r['box_px']} px -- target <= 2 (MTCNN vs itself {r['mtcnn_vs_itself_1px_box_px']})"
+            )
     return "\n".join(lines)
 
 
@@ -292,9 +355,14 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=32)
     parser.add_argument("--batch", type=int, default=8, help="clips in the 2-worker batch run (0 = skip)")
     parser.add_argument("--sizes", nargs="+", default=[f"{w}x{h}" for w, h in SIZES], help="e.g. 256x256 640x480")
-    parser.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
-                        help="settings measured side by side on the same clips (repeatable; the first also "
-                             "runs the batch); none: config/default.yaml's, named 'default'")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE,...",
+        help="settings measured side by side on the same clips (repeatable; the first also "
+        "runs the batch); none: config/default.yaml's, named 'default'",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per side (medians), after one untimed")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()

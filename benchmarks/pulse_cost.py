@@ -52,14 +52,26 @@ def main(argv: list[str] | None = None) -> None:
     for frames in args.frames:
         for crop in args.crops:
             times = time_forward(frames, crop, args.repeats)
-            rows.append({"frames": frames, "crop": crop, "seconds": times,
-                         "median_s": statistics.median(times)})
-            print(f"{frames:4d} frames x {crop:3d} px: median {statistics.median(times):.3f} s "
-                  f"(min {min(times):.3f}, max {max(times):.3f}, {len(times)} repeats)", flush=True)
+            rows.append({"frames": frames, "crop": crop, "seconds": times, "median_s": statistics.median(times)})
+            print(
+                f"{frames:4d} frames x {crop:3d} px: median {statistics.median(times):.3f} s "
+                f"(min {min(times):.3f}, max {max(times):.3f}, {len(times)} repeats)",
+                flush=True,
+            )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
-                                        "threads": 1, "rows": rows}, indent=2) + "\n")
+        args.out.write_text(
+            json.dumps(
+                {
+                    "torch": torch.__version__,
+                    "cpu": platform.processor() or platform.machine(),
+                    "threads": 1,
+                    "rows": rows,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

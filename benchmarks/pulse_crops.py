@@ -44,14 +44,25 @@ def main(argv: list[str] | None = None) -> None:
                 model, _ = build_physformer(weights, frames=frames, image_size=crop)
                 model.eval()
                 for seed, clip in clips.items():
-                    small = clip if crop == 128 else np.stack([cv2.resize(f, (crop, crop), interpolation=cv2.INTER_AREA)
-                                                               for f in clip])
+                    small = (
+                        clip
+                        if crop == 128
+                        else np.stack([cv2.resize(f, (crop, crop), interpolation=cv2.INTER_AREA) for f in clip])
+                    )
                     x = torch.from_numpy(small).float().div(255).permute(3, 0, 1, 2)[None]
                     with torch.no_grad():
                         bvp = model(model.prepare(x))[0].double().numpy()
                     hr = estimate_hr(bvp, 30.0)
-                    rows.append({"weights": weights, "crop": crop, "frames": frames, "seed": seed, "hr_bpm": hr,
-                                 "error_bpm": hr - args.bpm})
+                    rows.append(
+                        {
+                            "weights": weights,
+                            "crop": crop,
+                            "frames": frames,
+                            "seed": seed,
+                            "hr_bpm": hr,
+                            "error_bpm": hr - args.bpm,
+                        }
+                    )
                     print(f"{weights:4s} {frames:3d} frames {crop:3d} px seed {seed}: {hr:6.2f} bpm", flush=True)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

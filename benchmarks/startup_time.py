@@ -50,9 +50,11 @@ def main() -> None:
         for det in args.detectors:
             build = BUILD.format(det=det)
             subprocess.run([sys.executable, "-c", build], env=warm, check=True, capture_output=True)  # fill the cache
-            arms = {"registry as before (load_all), no text cache": (OLD_REGISTRY + build, base),
-                    "own module only, no text cache": (build, base),
-                    "own module only, warm text cache": (build, warm)}
+            arms = {
+                "registry as before (load_all), no text cache": (OLD_REGISTRY + build, base),
+                "own module only, no text cache": (build, base),
+                "own module only, warm text cache": (build, warm),
+            }
             times: dict[str, list[float]] = {k: [] for k in arms}
             for _ in range(args.repeats):
                 for name, (code, env) in arms.items():
@@ -62,8 +64,10 @@ def main() -> None:
             for name, value in med.items():
                 rows.append(f"| {det} | {name} | {value:.2f} | {first / value:.2f}x |")
     load = os.getloadavg()
-    print(f"Building one detector in a fresh process; median wall s of {args.repeats} (load average "
-          f"{load[0]:.1f} on {os.cpu_count()} CPUs)\n")
+    print(
+        f"Building one detector in a fresh process; median wall s of {args.repeats} (load average "
+        f"{load[0]:.1f} on {os.cpu_count()} CPUs)\n"
+    )
     print("| detector | how | wall s | speed-up vs the registry as before |\n|---|---|---|---|")
     print("\n".join(rows))
 

@@ -59,9 +59,11 @@ def detection(root: Path, cfg: SynthFFConfig) -> dict:
                         s = predictor(gray, d[0])
                         p = np.array([[s.part(k).x, s.part(k).y] for k in range(68)], float)
                         errs.append(float(np.linalg.norm(p - gt[t], axis=1).mean()))
-        out[level] = {"mtcnn_rate": {m: h[0] / h[1] for m, h in per_method.items()},
-                      "dlib_mean_px_originals": float(np.mean(errs)) if errs else None,
-                      "dlib_frames": len(errs)}
+        out[level] = {
+            "mtcnn_rate": {m: h[0] / h[1] for m, h in per_method.items()},
+            "dlib_mean_px_originals": float(np.mean(errs)) if errs else None,
+            "dlib_frames": len(errs),
+        }
     return out
 
 
@@ -76,8 +78,9 @@ def pulse(root: Path, cfg: SynthFFConfig) -> dict:
                 tr, hr = skin_trace(frames, g["landmarks"]), float(g["hr"])
             ok["pos"].append(abs(estimate_hr(pos(tr, fps), fps) - hr))
             ok["chrom"].append(abs(estimate_hr(chrom(tr, fps), fps) - hr))
-        out[level] = {k: {"within_5bpm": float(np.mean(np.array(v) <= 5)), "mae_bpm": float(np.mean(v))}
-                      for k, v in ok.items()}
+        out[level] = {
+            k: {"within_5bpm": float(np.mean(np.array(v) <= 5)), "mae_bpm": float(np.mean(v))} for k, v in ok.items()
+        }
     fs = []
     for job in [j for j in plan(cfg) if j.method == "FaceSwap"]:
         video, gt_path = video_paths(root, job, 3)
@@ -92,8 +95,9 @@ def pulse(root: Path, cfg: SynthFFConfig) -> dict:
                 cv2.fillPoly(m, [np.round(to_frame(NECK, Pose(*map(float, p)))).astype(np.int32)], 1)
                 neck.append(frames[t][m.astype(bool) & ~inside[t]].mean(axis=0))
             hr_out = estimate_hr(pos(np.array(neck), fps), fps)
-            fs.append({"source_hr": float(g["source_hr"]), "target_hr": float(g["hr"]), "inside": hr_in,
-                       "outside": hr_out})
+            fs.append(
+                {"source_hr": float(g["source_hr"]), "target_hr": float(g["hr"]), "inside": hr_in, "outside": hr_out}
+            )
     out["faceswap"] = fs
     out["faceswap_inside_is_source"] = float(np.mean([abs(f["inside"] - f["source_hr"]) <= 5 for f in fs]))
     out["faceswap_outside_is_target"] = float(np.mean([abs(f["outside"] - f["target_hr"]) <= 5 for f in fs]))
@@ -110,7 +114,7 @@ def sizes(root: Path) -> dict:
         a = read_video(raw)[0].astype(np.float64)
         for level in psnr:
             b = read_video(level_path(raw, level))[0].astype(np.float64)
-            psnr[level].append(10 * np.log10(255 ** 2 / np.mean((a - b) ** 2)))
+            psnr[level].append(10 * np.log10(255**2 / np.mean((a - b) ** 2)))
     out["psnr_db_vs_raw"] = {k: float(np.mean(v)) for k, v in psnr.items()}
     return out
 
@@ -125,8 +129,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     a = ap.parse_args()
     det_cfg = SynthFFConfig(n_identities=a.ids, n_frames=a.frames, resolution=a.res, seed=100)
-    pulse_cfg = SynthFFConfig(n_identities=a.ids, n_frames=250, fps=25, resolution=a.pulse_res, seed=200,
-                              methods=["FaceSwap"])
+    pulse_cfg = SynthFFConfig(
+        n_identities=a.ids, n_frames=250, fps=25, resolution=a.pulse_res, seed=200, methods=["FaceSwap"]
+    )
     result = {"detection_config": dataclasses.asdict(det_cfg), "pulse_config": dataclasses.asdict(pulse_cfg)}
     for cfg, sub in ((det_cfg, "det"), (pulse_cfg, "pulse")):
         generate(cfg, a.out / sub, workers=a.workers)

@@ -67,7 +67,7 @@ def _stages(frames: np.ndarray, cfg: PreprocessConfig) -> dict[str, float]:
     out["calibration"] = time.perf_counter() - t
     t = time.perf_counter()
     crop_faces(frames, track.boxes, 1.0, cfg.crop_size)
-    crop_faces(frames[:cfg.xception_frames], track.boxes[:cfg.xception_frames], 1.3, cfg.xception_size)
+    crop_faces(frames[: cfg.xception_frames], track.boxes[: cfg.xception_frames], 1.3, cfg.xception_size)
     out["crops"] = time.perf_counter() - t
     return {k: round(v, 3) for k, v in out.items()}
 
@@ -82,8 +82,14 @@ def test_preprocess_video_throughput(benchmark, video, tmp_path, interval):
     summary = benchmark.pedantic(preprocess_video, args=(path, tmp_path / "v.npz", cfg), rounds=1, iterations=1)
     fps = N_FRAMES / benchmark.stats.stats.mean
     stages = _stages(frames, cfg)
-    benchmark.extra_info.update({"frames_per_s": round(fps, 2), "keyframe_interval": interval,
-                                 "stage_seconds": stages, "detection_rate": summary["detection_rate"]})
+    benchmark.extra_info.update(
+        {
+            "frames_per_s": round(fps, 2),
+            "keyframe_interval": interval,
+            "stage_seconds": stages,
+            "detection_rate": summary["detection_rate"],
+        }
+    )
     print(f"\npreprocess kf={interval}: {fps:.1f} frames/s end to end; stages (s/{N_FRAMES} frames): {stages}")
 
 
@@ -104,21 +110,34 @@ def test_keyframe_detection_vs_per_frame(benchmark, video, smoothing):
         a, b = track.boxes[mask], per_frame.boxes[mask]
         centre = np.linalg.norm((a[:, :2] + a[:, 2:]) / 2 - (b[:, :2] + b[:, 2:]) / 2, axis=1)
         side = np.abs((a[:, 2] - a[:, 0]) - (b[:, 2] - b[:, 0]))
-        return {"mean_iou": round(float(box_iou(a, b).mean()), 4), "centre_px_mean": round(float(centre.mean()), 2),
-                "centre_px_max": round(float(centre.max()), 2), "side_px_mean": round(float(side.mean()), 2)}
+        return {
+            "mean_iou": round(float(box_iou(a, b).mean()), 4),
+            "centre_px_mean": round(float(centre.mean()), 2),
+            "centre_px_max": round(float(centre.max()), 2),
+            "side_px_mean": round(float(side.mean()), 2),
+        }
 
     pf = per_frame.boxes
-    jitter = {"centre_px": round(float(np.linalg.norm(np.diff((pf[:, :2] + pf[:, 2:]) / 2, axis=0), axis=1).mean()), 2),
-              "side_px": round(float(np.abs(np.diff(pf[:, 2] - pf[:, 0])).mean()), 2)}
-    info = {"per_frame_fps": round(per_frame_fps, 2), "per_frame_jitter": jitter, "keyframe_fps": round(key_fps, 2),
-            "speedup": round(key_fps / per_frame_fps, 2), "box_smoothing": smoothing,
-            "face_side_px": round(float((per_frame.boxes[:, 2] - per_frame.boxes[:, 0]).mean()), 1),
-            "interpolated_frames": errors(~track.tried), "all_frames": errors(np.ones(N_FRAMES, bool))}
+    jitter = {
+        "centre_px": round(float(np.linalg.norm(np.diff((pf[:, :2] + pf[:, 2:]) / 2, axis=0), axis=1).mean()), 2),
+        "side_px": round(float(np.abs(np.diff(pf[:, 2] - pf[:, 0])).mean()), 2),
+    }
+    info = {
+        "per_frame_fps": round(per_frame_fps, 2),
+        "per_frame_jitter": jitter,
+        "keyframe_fps": round(key_fps, 2),
+        "speedup": round(key_fps / per_frame_fps, 2),
+        "box_smoothing": smoothing,
+        "face_side_px": round(float((per_frame.boxes[:, 2] - per_frame.boxes[:, 0]).mean()), 1),
+        "interpolated_frames": errors(~track.tried),
+        "all_frames": errors(np.ones(N_FRAMES, bool)),
+    }
     benchmark.extra_info.update(info)
-    print(f"\nMTCNN every frame {per_frame_fps:.1f} fps vs every 5th (smoothing {smoothing}) {key_fps:.1f} fps; "
-          f"box error vs per-frame: {info['interpolated_frames']} (interpolated), {info['all_frames']} (all); "
-          f"per-frame MTCNN frame-to-frame change {jitter}")
-
+    print(
+        f"\nMTCNN every frame {per_frame_fps:.1f} fps vs every 5th (smoothing {smoothing}) {key_fps:.1f} fps; "
+        f"box error vs per-frame: {info['interpolated_frames']} (interpolated), {info['all_frames']} (all); "
+        f"per-frame MTCNN frame-to-frame change {jitter}"
+    )
 
 
 def _speed_module():

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import pytest
 import torch
@@ -34,12 +34,13 @@ from umcl.registry import available, get_entry
 
 PAPER = os.environ.get("UMCL_BENCH_PAPER") == "1"
 ROUNDS_OVERHEAD = 20
-PAPER_SKIP = ("paper-size video model: minutes per step on CPU (CPML measured 229 s for 2 videos on 2 shared "
-              "cores); set UMCL_BENCH_PAPER=1 to run it")
+PAPER_SKIP = (
+    "paper-size video model: minutes per step on CPU (CPML measured 229 s for 2 videos on 2 shared "
+    "cores); set UMCL_BENCH_PAPER=1 to run it"
+)
 
 
-def _batch(model: Detector, b: int, frames: int, size: int, landmarks_t: int, x_frames: int,
-           x_size: int) -> dict:
+def _batch(model: Detector, b: int, frames: int, size: int, landmarks_t: int, x_frames: int, x_size: int) -> dict:
     g = torch.Generator().manual_seed(0)
     batch: dict = {"label": torch.arange(b) % 2, "key": [f"bench/m/c23/{i:03d}" for i in range(b)]}
     if "frames" in model.inputs:
@@ -52,8 +53,16 @@ def _batch(model: Detector, b: int, frames: int, size: int, landmarks_t: int, x_
 
 
 #: small settings for a config class without ``tiny()`` (kept equal to tests/test_detectors_overfit.py)
-SMALL_FALLBACK = {"umcl": {"frames": 16, "image_size": 32, "physformer_dim": 16, "physformer_ff_dim": 24,
-                           "physformer_heads": 2, "physformer_layers": 3}}
+SMALL_FALLBACK = {
+    "umcl": {
+        "frames": 16,
+        "image_size": 32,
+        "physformer_dim": 16,
+        "physformer_ff_dim": 24,
+        "physformer_heads": 2,
+        "physformer_layers": 3,
+    }
+}
 
 
 def _model(name: str, profile: str, **overrides) -> tuple[Detector, dict]:
@@ -62,8 +71,14 @@ def _model(name: str, profile: str, **overrides) -> tuple[Detector, dict]:
     if profile == "small":
         cfg = cls.tiny() if hasattr(cls, "tiny") else cls(**SMALL_FALLBACK.get(name, {}))
         frames = getattr(cfg, "frames", 16)
-        geo = dict(b=2, frames=frames, size=getattr(cfg, "image_size", 32), landmarks_t=max(frames, 40),
-                   x_frames=2, x_size=getattr(cfg, "image_size", 64))
+        geo = dict(
+            b=2,
+            frames=frames,
+            size=getattr(cfg, "image_size", 32),
+            landmarks_t=max(frames, 40),
+            x_frames=2,
+            x_size=getattr(cfg, "image_size", 64),
+        )
     else:
         cfg = cls()
         geo = dict(b=2, frames=160, size=128, landmarks_t=160, x_frames=4, x_size=299)
@@ -71,8 +86,7 @@ def _model(name: str, profile: str, **overrides) -> tuple[Detector, dict]:
     return get_entry(name).cls(cfg).train(), geo
 
 
-def _step(model: Detector, batch: dict, opt: torch.optim.Optimizer,
-          objective: Callable[[dict], torch.Tensor]) -> None:
+def _step(model: Detector, batch: dict, opt: torch.optim.Optimizer, objective: Callable[[dict], torch.Tensor]) -> None:
     opt.zero_grad(set_to_none=True)
     out = model(batch)
     objective(out).backward()
@@ -104,9 +118,16 @@ def test_train_step(benchmark, name: str, profile: str) -> None:
     benchmark.pedantic(step, rounds=rounds, iterations=1, warmup_rounds=warmup)
     mean = benchmark.stats.stats.mean
     samples = _samples(name, geo)
-    benchmark.extra_info.update({"detector": name, "profile": profile, "batch": geo,
-                                 "samples_per_step": samples, "samples_per_s": samples / mean,
-                                 "params": sum(p.numel() for p in model.parameters())})
+    benchmark.extra_info.update(
+        {
+            "detector": name,
+            "profile": profile,
+            "batch": geo,
+            "samples_per_step": samples,
+            "samples_per_s": samples / mean,
+            "params": sum(p.numel() for p in model.parameters()),
+        }
+    )
 
 
 def test_umcl_loss_overhead(benchmark) -> None:
@@ -136,12 +157,22 @@ def test_umcl_loss_overhead(benchmark) -> None:
     t_full, t_bce = min(times["full"]), min(times["bce"])
     med_full, med_bce = (sorted(times[k])[len(times[k]) // 2] for k in ("full", "bce"))
     benchmark.pedantic(full, rounds=1, iterations=1)
-    benchmark.extra_info.update({"min_full_s": t_full, "min_bce_s": t_bce, "median_full_s": med_full,
-                                 "median_bce_s": med_bce, "loss_overhead": t_full / t_bce - 1.0,
-                                 "loss_overhead_median": med_full / med_bce - 1.0, "target": 0.10})
-    print(f"\nUMCL loss overhead (CPU time, min of {ROUNDS_OVERHEAD}): full {t_full * 1e3:.1f} ms vs BCE-only "
-          f"{t_bce * 1e3:.1f} ms -> {100 * (t_full / t_bce - 1):+.1f}% (median {100 * (med_full / med_bce - 1):+.1f}%; "
-          "target <= 10%)")
+    benchmark.extra_info.update(
+        {
+            "min_full_s": t_full,
+            "min_bce_s": t_bce,
+            "median_full_s": med_full,
+            "median_bce_s": med_bce,
+            "loss_overhead": t_full / t_bce - 1.0,
+            "loss_overhead_median": med_full / med_bce - 1.0,
+            "target": 0.10,
+        }
+    )
+    print(
+        f"\nUMCL loss overhead (CPU time, min of {ROUNDS_OVERHEAD}): full {t_full * 1e3:.1f} ms vs BCE-only "
+        f"{t_bce * 1e3:.1f} ms -> {100 * (t_full / t_bce - 1):+.1f}% (median {100 * (med_full / med_bce - 1):+.1f}%; "
+        "target <= 10%)"
+    )
 
 
 def _affinity_loss_loop(aff: torch.Tensor) -> torch.Tensor:

@@ -51,8 +51,11 @@ def record(argv: list[str]) -> int:
     def init_with_dropout(self, cfg):
         init(self, dataclasses.replace(cfg, dropout=float(os.environ.get("TOY_DROPOUT", cfg.dropout))))
 
-    patches = [(_train_fixtures.ToyDetector, "__init__", init_with_dropout),
-               (_train_fixtures.ToyDetector, "loss", recording_loss), (trainer, "save_checkpoint", recording_save)]
+    patches = [
+        (_train_fixtures.ToyDetector, "__init__", init_with_dropout),
+        (_train_fixtures.ToyDetector, "loss", recording_loss),
+        (trainer, "save_checkpoint", recording_save),
+    ]
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
     try:
         for owner, name, value in patches:

@@ -37,7 +37,9 @@ def sklearn_metrics(labels, scores, threshold: float = THRESHOLD) -> dict[str, f
     """``{auc, acc, eer, ap}`` of fake-vs-real scores, each from scikit-learn (EER: :func:`sklearn_eer`)."""
     y = np.asarray(labels, dtype=np.int64)
     s = np.asarray(scores, dtype=np.float64)
-    return {"auc": float(roc_auc_score(y, s)),
-            "acc": float(accuracy_score(y, (s >= threshold).astype(np.int64))),
-            "eer": sklearn_eer(y, s),
-            "ap": float(average_precision_score(y, s))}
+    return {
+        "auc": float(roc_auc_score(y, s)),
+        "acc": float(accuracy_score(y, (s >= threshold).astype(np.int64))),
+        "eer": sklearn_eer(y, s),
+        "ap": float(average_precision_score(y, s)),
+    }

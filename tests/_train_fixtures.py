@@ -25,15 +25,28 @@ def write_cache(path: Path, label: int, rng: np.random.Generator, n_frames: int 
     faces[..., 0] = np.clip(faces[..., 0].astype(int) + strength * label, 0, 255)
     xfaces = rng.integers(0, 255, size=(F, X, X, 3), dtype=np.uint8)
     lm = rng.normal(0, 0.1, size=(n_frames, 136)).astype(np.float32) + 0.004 * label
-    np.savez(path, faces=faces, xception_faces=xfaces, landmarks=lm,
-             landmarks_raw=rng.normal(size=(n_frames, 68, 2)).astype(np.float32),
-             boxes=np.zeros((n_frames, 4), np.float32), detected=np.ones(n_frames, bool),
-             fps=np.float32(25), detection_rate=np.float32(1), meta="{}")
+    np.savez(
+        path,
+        faces=faces,
+        xception_faces=xfaces,
+        landmarks=lm,
+        landmarks_raw=rng.normal(size=(n_frames, 68, 2)).astype(np.float32),
+        boxes=np.zeros((n_frames, 4), np.float32),
+        detected=np.ones(n_frames, bool),
+        fps=np.float32(25),
+        detection_rate=np.float32(1),
+        meta="{}",
+    )
 
 
-def make_manifest(root: Path, counts: dict[str, tuple[int, int]] | None = None,
-                  compressions: tuple[str, ...] = ("c23",), seed: int = 0, n_frames: int = T,
-                  strength: int = 3) -> Path:
+def make_manifest(
+    root: Path,
+    counts: dict[str, tuple[int, int]] | None = None,
+    compressions: tuple[str, ...] = ("c23",),
+    seed: int = 0,
+    n_frames: int = T,
+    strength: int = 3,
+) -> Path:
     """Manifest of ``counts[split] = (n_real, n_fake)`` videos per compression, with caches of
     ``n_frames`` frames (``strength``: the fakes' red-channel offset, see :func:`write_cache`)."""
     counts = counts or {"train": (4, 12), "val": (4, 4), "test": (4, 4)}
@@ -50,13 +63,34 @@ def make_manifest(root: Path, counts: dict[str, tuple[int, int]] | None = None,
                 for comp in compressions:
                     cache = cache_dir / f"{method}_{comp}_{vid:03d}.npz"
                     write_cache(cache, label, rng, n_frames, strength)
-                    rows.append(VideoRecord(dataset="synthff", method=method, compression=comp,
-                                            split=split, label=label, path=f"videos/{vid:03d}.mp4",
-                                            id=f"{vid:03d}", cache=str(cache.relative_to(root)),
-                                            status="ok", n_frames=n_frames, detection_rate=1.0))
-    rows.append(VideoRecord(dataset="synthff", method="original", compression=compressions[0],
-                            split="train", label=0, path="videos/bad.mp4", id="999", status="failed",
-                            reason="no face"))
+                    rows.append(
+                        VideoRecord(
+                            dataset="synthff",
+                            method=method,
+                            compression=comp,
+                            split=split,
+                            label=label,
+                            path=f"videos/{vid:03d}.mp4",
+                            id=f"{vid:03d}",
+                            cache=str(cache.relative_to(root)),
+                            status="ok",
+                            n_frames=n_frames,
+                            detection_rate=1.0,
+                        )
+                    )
+    rows.append(
+        VideoRecord(
+            dataset="synthff",
+            method="original",
+            compression=compressions[0],
+            split="train",
+            label=0,
+            path="videos/bad.mp4",
+            id="999",
+            status="failed",
+            reason="no face",
+        )
+    )
     return write_manifest(rows, root / "manifest.csv")
 
 
@@ -74,8 +108,7 @@ class ToyDetector(Detector):
 
     def __init__(self, cfg: ToyConfig):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(4, cfg.hidden), nn.ReLU(), nn.Dropout(cfg.dropout),
-                                 nn.Linear(cfg.hidden, 2))
+        self.net = nn.Sequential(nn.Linear(4, cfg.hidden), nn.ReLU(), nn.Dropout(cfg.dropout), nn.Linear(cfg.hidden, 2))
         self.epochs_seen: list[int] = []
 
     def on_epoch_start(self, epoch: int) -> None:
@@ -84,6 +117,7 @@ class ToyDetector(Detector):
     def forward(self, batch: dict) -> dict:
         frames = batch["frames"]
         assert frames.dtype == torch.float32 and frames.max() <= 1.0 and frames.dim() == 5
-        feat = torch.cat([frames.mean(dim=(2, 3, 4)) * 4, batch["landmarks"].mean(dim=(1, 2), keepdim=True)
-                          .view(-1, 1) * 4], dim=1)
+        feat = torch.cat(
+            [frames.mean(dim=(2, 3, 4)) * 4, batch["landmarks"].mean(dim=(1, 2), keepdim=True).view(-1, 1) * 4], dim=1
+        )
         return {"logits": self.net(feat)}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -22,8 +21,7 @@ from umcl.data.adapters.celebdf import celebdf_records, packaged_test_list, read
 from umcl.data.adapters.common import assign_groups
 from umcl.data.adapters.dfdc import dfdc_records
 from umcl.data.adapters.faceforensics import FF_METHODS, dfd_records, ff_records, packaged_ff_splits
-from umcl.data.manifest import (VideoRecord, check_no_split_overlap, filter_rows, read_manifest, to_frame,
-                                write_manifest)
+from umcl.data.manifest import VideoRecord, check_no_split_overlap, filter_rows, read_manifest, to_frame, write_manifest
 from umcl.errors import UmclError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,15 +68,22 @@ def write_splits(folder: Path, pairs) -> Path:
 
 # ---------------------------------------------------------------- shipped copies are the real files
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"no reference folder at {REFERENCE} (../shared/reference "
-                    "beside the checkout); the shipped split files cannot be compared with the originals")
+
+@pytest.mark.skipif(
+    not REFERENCE.is_dir(),
+    reason=f"no reference folder at {REFERENCE} (../shared/reference "
+    "beside the checkout); the shipped split files cannot be compared with the originals",
+)
 def test_shipped_split_files_are_the_official_ones():
     for s in ("train", "val", "test"):
-        assert (packaged_ff_splits() / f"{s}.json").read_bytes() == (REFERENCE / "faceforensics_splits" / f"{s}.json").read_bytes()
+        assert (packaged_ff_splits() / f"{s}.json").read_bytes() == (
+            REFERENCE / "faceforensics_splits" / f"{s}.json"
+        ).read_bytes()
     assert packaged_test_list().read_bytes() == (REFERENCE / "celeb_df_v2/List_of_testing_videos.txt").read_bytes()
 
 
 # ---------------------------------------------------------------- FF++
+
 
 def test_ffpp_official_split_counts(ff_root):
     result = ff_records(ff_root)  # no ROOT/splits: the shipped official files
@@ -144,11 +149,14 @@ def test_requested_compression_absent_is_missing(tmp_path):
         ff_records(tmp_path, methods=["Deepfakes"], compressions=["c23", "c40"])
 
 
-@pytest.mark.parametrize("content,match", [
-    ("[[\"000\", \"001\"]", "not valid JSON"),
-    ("{\"a\": 1}", "list of \\[a, b\\] pairs"),
-    ("[[\"000\"]]", "list of \\[a, b\\] pairs"),
-])
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        ('[["000", "001"]', "not valid JSON"),
+        ('{"a": 1}', "list of \\[a, b\\] pairs"),
+        ('[["000"]]', "list of \\[a, b\\] pairs"),
+    ],
+)
 def test_malformed_split_file(tmp_path, content, match):
     make_ff_tree(tmp_path, small_pairs(), methods=["Deepfakes"])
     write_splits(tmp_path / "splits", small_pairs())
@@ -180,6 +188,7 @@ def test_unknown_ffpp_method(ff_root):
 
 # ---------------------------------------------------------------- DFD
 
+
 def make_dfd_tree(root: Path, n_actors: int = 28, comps=("c23",)) -> None:
     scenes = ["talking_angry_couch", "walking_outside", "kitchen_pan"]
     for c in comps:
@@ -187,7 +196,9 @@ def make_dfd_tree(root: Path, n_actors: int = 28, comps=("c23",)) -> None:
             for sc in scenes:
                 touch(root / f"original_sequences/actors/{c}/videos/{a:02d}__{sc}.mp4")
                 for b in (a % n_actors + 1, (a + 6) % n_actors + 1):
-                    touch(root / f"manipulated_sequences/DeepFakeDetection/{c}/videos/{a:02d}_{b:02d}__{sc}__X1Y2Z3.mp4")
+                    touch(
+                        root / f"manipulated_sequences/DeepFakeDetection/{c}/videos/{a:02d}_{b:02d}__{sc}__X1Y2Z3.mp4"
+                    )
 
 
 def test_dfd_no_actor_in_two_splits(tmp_path):
@@ -238,6 +249,7 @@ def test_assign_groups_is_deterministic_and_balanced():
 
 
 # ---------------------------------------------------------------- Celeb-DF
+
 
 @pytest.fixture()
 def celeb_root(tmp_path) -> Path:
@@ -290,6 +302,7 @@ def test_celebdf_missing_test_video_and_bad_list(celeb_root, tmp_path_factory):
 
 # ---------------------------------------------------------------- DFDC
 
+
 def make_dfdc_tree(root: Path, n_orig: int = 60, parts: int = 2) -> None:
     for p in range(parts):
         meta = {}
@@ -334,13 +347,17 @@ def test_dfdc_public_test_and_errors(tmp_path):
 
 # ---------------------------------------------------------------- manifest IO
 
+
 def rec(split="train", id="000", method="original", label=0, group="", compression="c23") -> VideoRecord:
     return VideoRecord("ff++", method, compression, split, label, f"/data/{method}/{id}.mp4", id, group)
 
 
 def test_manifest_roundtrip_and_columns(tmp_path):
-    rows = [rec(), rec(id="000_001", method="Deepfakes", label=1, group="000|001"),
-            VideoRecord("ff++", "original", "c23", "val", 0, "videos/002.mp4", "002")]
+    rows = [
+        rec(),
+        rec(id="000_001", method="Deepfakes", label=1, group="000|001"),
+        VideoRecord("ff++", "original", "c23", "val", 0, "videos/002.mp4", "002"),
+    ]
     out = write_manifest(rows, tmp_path / "m.csv")
     header = out.read_text().splitlines()[0]
     assert header == "dataset,method,compression,split,label,path,id,group"
@@ -350,20 +367,35 @@ def test_manifest_roundtrip_and_columns(tmp_path):
 
 
 def test_preprocessed_manifest_columns(tmp_path):
-    row = VideoRecord("ff++", "original", "c23", "test", 0, "/v/000.mp4", "000", "000", cache="/c/0.npz",
-                      status="ok", n_frames=160, detection_rate=0.98)
+    row = VideoRecord(
+        "ff++",
+        "original",
+        "c23",
+        "test",
+        0,
+        "/v/000.mp4",
+        "000",
+        "000",
+        cache="/c/0.npz",
+        status="ok",
+        n_frames=160,
+        detection_rate=0.98,
+    )
     failed = VideoRecord("ff++", "original", "c23", "test", 0, "/v/001.mp4", "001", status="failed", reason="no face")
     out = write_manifest([row, failed], tmp_path / "p.csv")
     assert out.read_text().splitlines()[0].endswith("id,group,key,cache,status,reason,n_frames,detection_rate")
     assert read_manifest(out) == [row, failed]
 
 
-@pytest.mark.parametrize("edit,match", [
-    (lambda t: t.replace(",split,", ",splitt,"), "lacks column\\(s\\) split"),
-    (lambda t: t.replace(",train,0,", ",train,2,"), "label"),
-    (lambda t: t.replace(",train,", ",training,"), "split 'training'"),
-    (lambda t: t + t.splitlines()[1] + "\n", "appears twice"),
-])
+@pytest.mark.parametrize(
+    "edit,match",
+    [
+        (lambda t: t.replace(",split,", ",splitt,"), "lacks column\\(s\\) split"),
+        (lambda t: t.replace(",train,0,", ",train,2,"), "label"),
+        (lambda t: t.replace(",train,", ",training,"), "split 'training'"),
+        (lambda t: t + t.splitlines()[1] + "\n", "appears twice"),
+    ],
+)
 def test_bad_manifest_is_one_line_error(tmp_path, edit, match):
     path = write_manifest([rec(), rec(id="001")], tmp_path / "m.csv")
     path.write_text(edit(path.read_text()))
@@ -382,16 +414,35 @@ def test_split_overlap_detected():
     with pytest.raises(UmclError, match="'000' in test,train"):
         check_no_split_overlap([rec("train", "000"), rec("test", "000", compression="c40")])
     with pytest.raises(UmclError, match="'001'"):
-        check_no_split_overlap([rec("train", "001"), rec("test", "000_001", "Deepfakes", 1, "000|001"),
-                                rec("test", "000")])
+        check_no_split_overlap(
+            [rec("train", "001"), rec("test", "000_001", "Deepfakes", 1, "000|001"), rec("test", "000")]
+        )
 
 
 # ---------------------------------------------------------------- CLI
 
+
 def test_cli_manifest_writes_and_fails_cleanly(ff_root, tmp_path, capsys):
     out = tmp_path / "m.csv"
-    assert main(["manifest", "--dataset", "ff++", "--root", str(ff_root), "--out", str(out),
-                 "--methods", "Deepfakes", "FaceSwap", "--compressions", "c23"]) == 0
+    assert (
+        main(
+            [
+                "manifest",
+                "--dataset",
+                "ff++",
+                "--root",
+                str(ff_root),
+                "--out",
+                str(out),
+                "--methods",
+                "Deepfakes",
+                "FaceSwap",
+                "--compressions",
+                "c23",
+            ]
+        )
+        == 0
+    )
     rows = read_manifest(out)
     assert len(rows) == 3000 and Counter(r.split for r in rows)["test"] == 420
     bad = tmp_path / "bad.csv"
@@ -403,10 +454,12 @@ def test_cli_manifest_writes_and_fails_cleanly(ff_root, tmp_path, capsys):
 
 # ---------------------------------------------------------------- fetch
 
+
 @pytest.fixture()
 def no_network(monkeypatch):
     def refuse(*a, **k):
         raise AssertionError("network access attempted")
+
     monkeypatch.setattr(socket, "socket", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
 
@@ -436,14 +489,26 @@ def test_fetch_script_runs_only_with_yes(no_network, tmp_path, capsys):
     script = tmp_path / "download-FaceForensics.py"
     log = tmp_path / "calls.txt"
     script.write_text(f"import sys\nopen({str(log)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n")
-    args = ["fetch", "--dataset", "dfd", "--script", str(script), "--root", str(tmp_path / "data"), "--compressions", "c40"]
+    args = [
+        "fetch",
+        "--dataset",
+        "dfd",
+        "--script",
+        str(script),
+        "--root",
+        str(tmp_path / "data"),
+        "--compressions",
+        "c40",
+    ]
     assert main(args) == 0
     assert "Add --yes" in capsys.readouterr().out and not log.exists()
     (tmp_path / "data").mkdir()
     assert main(args + ["--yes"]) == 1  # ran the script, then verification finds nothing
     assert "MISSING      0/363" in capsys.readouterr().out
     calls = log.read_text().splitlines()
-    assert calls == [f"{tmp_path / 'data'} -d DeepFakeDetection_original -c c40 -t videos",
-                     f"{tmp_path / 'data'} -d DeepFakeDetection -c c40 -t videos"]
+    assert calls == [
+        f"{tmp_path / 'data'} -d DeepFakeDetection_original -c c40 -t videos",
+        f"{tmp_path / 'data'} -d DeepFakeDetection -c c40 -t videos",
+    ]
     assert main(["fetch", "--dataset", "ff++", "--script", str(tmp_path / "none.py"), "--root", "x"]) == 2
     assert "download script not found" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from umcl.metrics import balanced_accuracy, choose_threshold, compute_metrics, e
 
 # ---------------------------------------------------------------- references (no umcl resampling)
 
+
 def ref_resamples(y: np.ndarray, n_boot: int, seed: int):
     """The documented rule, written out: per replicate, draw the reals, then the fakes, with replacement."""
     rng = np.random.default_rng(seed)
@@ -44,8 +45,10 @@ def ref_metric(name: str, y, s, threshold: float = 0.5, val_threshold: float | N
 def ref_bootstrap(y, per_seed_scores, name, n_boot, seed, level=0.95, thresholds=None):
     """Percentile interval of the mean over seeds, the same video resample applied to every seed."""
     thresholds = thresholds or [None] * len(per_seed_scores)
-    stat = [np.mean([ref_metric(name, y[i], s[i], val_threshold=t) for s, t in zip(per_seed_scores, thresholds)])
-            for i in ref_resamples(y, n_boot, seed)]
+    stat = [
+        np.mean([ref_metric(name, y[i], s[i], val_threshold=t) for s, t in zip(per_seed_scores, thresholds)])
+        for i in ref_resamples(y, n_boot, seed)
+    ]
     return tuple(np.quantile(np.array(stat, dtype=np.float64), [(1 - level) / 2, 1 - (1 - level) / 2]))
 
 
@@ -65,6 +68,7 @@ def synthetic_seeds(n_real: int, n_fake: int, n_seeds: int, seed: int = 0, decim
 
 
 # ---------------------------------------------------------------- threshold and balanced accuracy
+
 
 @st.composite
 def labelled(draw, min_n=2):
@@ -135,6 +139,7 @@ def test_validation_threshold_never_uses_test_labels():
 
 # ---------------------------------------------------------------- multi-seed aggregation
 
+
 @pytest.mark.parametrize("decimals", [None, 1])  # continuous scores, and many ties
 def test_aggregate_matches_independent_bootstrap(decimals):
     keys, y, test = synthetic_seeds(12, 9, 3, seed=1, decimals=decimals)
@@ -153,8 +158,9 @@ def test_aggregate_matches_independent_bootstrap(decimals):
         lo, hi = ref_bootstrap(y, scores, name, n_boot, boot_seed, level=0.9, thresholds=thresholds)
         assert est.ci == pytest.approx((lo, hi), abs=1e-9), name
         ens_t = choose_threshold(yv, np.mean([val[k]["score"] for k in sorted(val)], axis=0))
-        assert est.ensemble == pytest.approx(ref_metric(name, y, np.mean(scores, axis=0), val_threshold=ens_t),
-                                             abs=1e-12), name
+        assert est.ensemble == pytest.approx(
+            ref_metric(name, y, np.mean(scores, axis=0), val_threshold=ens_t), abs=1e-12
+        ), name
 
 
 def test_one_seed_has_no_spread_and_equals_per_run_metrics():
@@ -166,7 +172,8 @@ def test_one_seed_has_no_spread_and_equals_per_run_metrics():
         d = est.to_dict()
         assert d["seed_std"] is None and d["seed_ci_low"] is None and d["seed_ci_high"] is None
         assert (est.value, *est.ci) == pytest.approx(
-            (per_run[name]["value"], per_run[name]["ci_low"], per_run[name]["ci_high"]), abs=1e-12)
+            (per_run[name]["value"], per_run[name]["ci_low"], per_run[name]["ci_high"]), abs=1e-12
+        )
     assert cell.to_dict()["n_real"] == 8 and cell.to_dict()["n_fake"] == 8
 
 
@@ -215,8 +222,9 @@ def test_invariances(tabs, rnd):
         assert other.estimates[name].value == pytest.approx(base.estimates[name].value, abs=1e-12)
         assert other.estimates[name].ci == pytest.approx(base.estimates[name].ci, abs=1e-12)
     # a strictly increasing transform of the scores leaves the rank metrics and their intervals alone
-    mono = aggregate_seeds({s: df.assign(score=np.log(df["score"]) * 3 + 1) for s, df in tabs.items()},
-                           n_boot=30, seed=1)
+    mono = aggregate_seeds(
+        {s: df.assign(score=np.log(df["score"]) * 3 + 1) for s, df in tabs.items()}, n_boot=30, seed=1
+    )
     for name in ("auc", "eer", "ap"):
         assert mono.estimates[name].value == pytest.approx(base.estimates[name].value, abs=1e-12)
         assert mono.estimates[name].ci == pytest.approx(base.estimates[name].ci, abs=1e-12)
@@ -252,6 +260,7 @@ def test_stats_kwargs_from_config():
 
 # ---------------------------------------------------------------- frame / block level
 
+
 def frames_of(seed: int, n_real=7, n_fake=6):
     rng = np.random.default_rng(seed)
     rows = []
@@ -270,9 +279,11 @@ def test_frame_level_matches_clustered_reference():
     by_video = [f.groupby("key").agg(label=("label", "first"), score=("score", "mean")) for f in frames.values()]
     y = by_video[0]["label"].to_numpy()
     assert cell.estimates["frame_auc"].seed_values == pytest.approx(
-        [roc_auc_score(f["label"], f["score"]) for f in frames.values()], abs=1e-12)
+        [roc_auc_score(f["label"], f["score"]) for f in frames.values()], abs=1e-12
+    )
     assert cell.estimates["video_auc"].seed_values == pytest.approx(
-        [roc_auc_score(v["label"], v["score"]) for v in by_video], abs=1e-12)
+        [roc_auc_score(v["label"], v["score"]) for v in by_video], abs=1e-12
+    )
     videos = by_video[0].index.to_numpy()
     rows_of = [{k: f.index[f["key"] == k].to_numpy() for k in videos} for f in frames.values()]
     frame_stat, video_stat = [], []

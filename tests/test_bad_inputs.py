@@ -16,9 +16,9 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -66,8 +66,25 @@ def write(path: Path, text: str | bytes) -> Path:
 def video(path: Path, size: str = "64x64", frames: int = 20) -> Path:
     """A short grey H.264 clip made with the project's ffmpeg."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", f"color=c=gray:size={size}:rate=25",
-                    "-frames:v", str(frames), "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=gray:size={size}:rate=25",
+            "-frames:v",
+            str(frames),
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
@@ -76,9 +93,12 @@ def dataset(root: Path) -> Path:
     for i, split in enumerate(("train", "val", "test")):
         a, b = f"{2 * i:03d}", f"{2 * i + 1:03d}"
         write(root / "splits" / f"{split}.json", f'[["{a}", "{b}"]]\n')
-        for name, folder in ((a, "original_sequences/youtube"), (b, "original_sequences/youtube"),
-                             (f"{a}_{b}", "manipulated_sequences/Deepfakes"),
-                             (f"{b}_{a}", "manipulated_sequences/Deepfakes")):
+        for name, folder in (
+            (a, "original_sequences/youtube"),
+            (b, "original_sequences/youtube"),
+            (f"{a}_{b}", "manipulated_sequences/Deepfakes"),
+            (f"{b}_{a}", "manipulated_sequences/Deepfakes"),
+        ):
             write(root / folder / "raw/videos" / f"{name}.mp4", b"\x00\x00\x00\x18ftypmp42 user video " + name.encode())
     return root
 
@@ -89,13 +109,35 @@ def copy_run(shared: Shared, dst: Path) -> Path:
 
 
 def evaluate(run: Path, shared: Shared, out: Path, *extra: str) -> list[str]:
-    return ["evaluate", "--run", str(run), "--manifest", str(shared.manifest), "--test-compression", "c23",
-            "--out", str(out), "--no-progress", *extra]
+    return [
+        "evaluate",
+        "--run",
+        str(run),
+        "--manifest",
+        str(shared.manifest),
+        "--test-compression",
+        "c23",
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
 
 
 def train(shared: Shared, out: Path, *extra: str, manifest: Path | None = None) -> list[str]:
-    return ["train", "--detector", "toy_test", "--manifest", str(manifest or shared.manifest),
-            "--train-compression", "c23", "--out", str(out), "--no-progress", *extra]
+    return [
+        "train",
+        "--detector",
+        "toy_test",
+        "--manifest",
+        str(manifest or shared.manifest),
+        "--train-compression",
+        "c23",
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
 
 
 # ------------------------------------------------------------------------------ the table
@@ -116,13 +158,17 @@ def _cfg(text: str, extends_default: bool = False) -> Callable[[Path, Shared], t
         body = (f"extends: {DEFAULT}\n" if extends_default else "") + text
         cfg = write(tmp / "my.yaml", body)
         return ["validate-config", "--config", str(cfg)], cfg
+
     return build
 
 
 def _circular(tmp: Path, _: Shared):
     write(tmp / "b.yaml", "extends: a.yaml\n")
-    return ["validate-config", "--config", str(write(tmp / "a.yaml", "extends: b.yaml\ntraining:\n  epochs: 2\n"))], \
-        tmp / "b.yaml"
+    return [
+        "validate-config",
+        "--config",
+        str(write(tmp / "a.yaml", "extends: b.yaml\ntraining:\n  epochs: 2\n")),
+    ], tmp / "b.yaml"
 
 
 def _self_extends(tmp: Path, _: Shared):
@@ -182,13 +228,13 @@ def _root_is_file(command: str):
         if command == "fetch":
             return ["fetch", "--dataset", "ff++", "--root", str(f)], f
         return ["manifest", "--dataset", "ff++", "--root", str(f), "--out", str(tmp / "m.csv")], f
+
     return build
 
 
 def _binary_manifest(tmp: Path, _: Shared):
     m = write(tmp / "manifest.csv", b"PK\x03\x04" + bytes(range(256)) * 4)
-    return ["preprocess", "--manifest", str(m), "--out", str(tmp / "cache"), "--out-manifest",
-            str(tmp / "pre.csv")], m
+    return ["preprocess", "--manifest", str(m), "--out", str(tmp / "cache"), "--out-manifest", str(tmp / "pre.csv")], m
 
 
 def _manifest_is_folder(tmp: Path, shared: Shared):
@@ -198,15 +244,13 @@ def _manifest_is_folder(tmp: Path, shared: Shared):
 
 def _manifest_lacks_columns(tmp: Path, _: Shared):
     m = write(tmp / "m.csv", "video,label\na.mp4,1\n")
-    return ["preprocess", "--manifest", str(m), "--out", str(tmp / "cache"), "--out-manifest",
-            str(tmp / "pre.csv")], m
+    return ["preprocess", "--manifest", str(m), "--out", str(tmp / "cache"), "--out-manifest", str(tmp / "pre.csv")], m
 
 
 def _out_manifest_is_cache(tmp: Path, shared: Shared):
     cache = tmp / "cache"
     write(cache / "000.npz", b"PK\x03\x04 a cache")
-    return ["preprocess", "--manifest", str(shared.manifest), "--out", str(cache), "--out-manifest",
-            str(cache)], cache
+    return ["preprocess", "--manifest", str(shared.manifest), "--out", str(cache), "--out-manifest", str(cache)], cache
 
 
 def _out_manifest_is_input(tmp: Path, _: Shared):
@@ -216,8 +260,15 @@ def _out_manifest_is_input(tmp: Path, _: Shared):
 
 def _cache_out_is_file(tmp: Path, shared: Shared):
     f = write(tmp / "notes.txt", "my notes\n")
-    return ["preprocess", "--manifest", str(shared.manifest), "--out", str(f), "--out-manifest",
-            str(tmp / "pre.csv")], f
+    return [
+        "preprocess",
+        "--manifest",
+        str(shared.manifest),
+        "--out",
+        str(f),
+        "--out-manifest",
+        str(tmp / "pre.csv"),
+    ], f
 
 
 def _video_is_folder(tmp: Path, _: Shared):
@@ -238,13 +289,25 @@ def _video_is_text(tmp: Path, _: Shared):
 
 
 def _video_8x8(tmp: Path, _: Shared):
-    return ["preprocess", str(video(tmp / "tiny.mp4", "8x8")), "--out", str(tmp / "c"), "--num-frames", "8"], \
-        tmp / "tiny.mp4"
+    return [
+        "preprocess",
+        str(video(tmp / "tiny.mp4", "8x8")),
+        "--out",
+        str(tmp / "c"),
+        "--num-frames",
+        "8",
+    ], tmp / "tiny.mp4"
 
 
 def _video_too_short(tmp: Path, _: Shared):
-    return ["preprocess", str(video(tmp / "short.mp4", frames=5)), "--out", str(tmp / "c"), "--num-frames", "16"], \
-        tmp / "short.mp4"
+    return [
+        "preprocess",
+        str(video(tmp / "short.mp4", frames=5)),
+        "--out",
+        str(tmp / "c"),
+        "--num-frames",
+        "16",
+    ], tmp / "short.mp4"
 
 
 def _evaluate_out_is_run(tmp: Path, shared: Shared):
@@ -262,6 +325,7 @@ def _corrupt_json(name: str, content: bytes):
         run = copy_run(shared, tmp / "R")
         (run / name).write_bytes(content)
         return evaluate(run, shared, tmp / "E"), run / name
+
     return build
 
 
@@ -294,8 +358,9 @@ def _train_out_is_dataset(tmp: Path, shared: Shared):
 
 
 def _train_fails_into_log(tmp: Path, shared: Shared):
-    m = write(tmp / "raw.csv", "dataset,method,compression,split,label,path,id\n"
-                               "synthff,original,c23,train,0,v/000.mp4,000\n")
+    m = write(
+        tmp / "raw.csv", "dataset,method,compression,split,label,path,id\nsynthff,original,c23,train,0,v/000.mp4,000\n"
+    )
     return train(shared, tmp / "run", manifest=m), m
 
 
@@ -305,8 +370,16 @@ def _train_epochs_flag(tmp: Path, shared: Shared):
 
 def _train_set_bad(tmp: Path, shared: Shared):
     """The pipeline's train job validates its config in the training process (--set, --config-out)."""
-    return train(shared, tmp / "run", "--config", str(DEFAULT), "--set", "training.epochs=-3",
-                 "--config-out", str(tmp / "job.yaml")), DEFAULT
+    return train(
+        shared,
+        tmp / "run",
+        "--config",
+        str(DEFAULT),
+        "--set",
+        "training.epochs=-3",
+        "--config-out",
+        str(tmp / "job.yaml"),
+    ), DEFAULT
 
 
 def _train_config_out_is_checkpoint(tmp: Path, shared: Shared):
@@ -319,8 +392,20 @@ def _lrnet_pair_incomplete(tmp: Path, shared: Shared):
     weights = tmp / "LRNet_org_weights"
     write(weights / "g1.pth", b"")  # g2.pth missing
     cfg = write(tmp / "lrnet.yaml", f"detectors:\n  lrnet:\n    block_size: 4\n    pretrained_path: {weights}\n")
-    return ["train", "--config", str(cfg), "--detector", "lrnet", "--manifest", str(shared.manifest),
-            "--train-compression", "c23", "--out", str(tmp / "run"), "--no-progress"], weights
+    return [
+        "train",
+        "--config",
+        str(cfg),
+        "--detector",
+        "lrnet",
+        "--manifest",
+        str(shared.manifest),
+        "--train-compression",
+        "c23",
+        "--out",
+        str(tmp / "run"),
+        "--no-progress",
+    ], weights
 
 
 # ------------------------------------------------------------------------------ issue 29 §3 builders
@@ -408,11 +493,13 @@ def _cache_other_length(tmp: Path, _: Shared):
 
 def _pulse(arr: np.ndarray | None = None, name: str = "crops.npy", *extra: str):
     """``umcl pulse`` on a .npy written from ``arr`` (or on a missing file when None)."""
+
     def build(tmp: Path, _: Shared):
         path = tmp / name
         if arr is not None:
             np.save(path, arr)
         return ["pulse", str(path), "--out", str(tmp / "p"), *extra], path
+
     return build
 
 
@@ -452,8 +539,11 @@ CASES = [
     Case("lr-inf", _cfg("training:\n  lr: .inf\n"), r"'training\.lr'.*finite"),
     Case("level-c99", _cfg("compression:\n  levels: [c99]\n"), r"c99"),
     Case("bootstrap-negative", _cfg("evaluation:\n  n_bootstrap: -5\n"), r"n_bootstrap must be >= 0"),
-    Case("synthff-too-few-identities", _cfg("synthff:\n  n_identities: 4\n", extends_default=True),
-         r"synthff\.n_identities is 4.*at least 6"),
+    Case(
+        "synthff-too-few-identities",
+        _cfg("synthff:\n  n_identities: 4\n", extends_default=True),
+        r"synthff\.n_identities is 4.*at least 6",
+    ),
     Case("set-out-of-range", _set_bad, r"with --set training\.epochs=-3: training\.epochs must be >= 1"),
     Case("validate-out-is-folder", _validate_out_folder, r"is a folder.*left untouched"),
     Case("validate-out-is-checkpoint", _validate_out_checkpoint, r"holds a zip file.*left untouched"),
@@ -482,8 +572,11 @@ CASES = [
     Case("pulse-npy-grey", _pulse(np.zeros((160, 8, 8), np.uint8)), r"shape \(160, 8, 8\), not \[T, H, W, 3\]"),
     Case("pulse-npy-too-short", _pulse(np.zeros((100, 8, 8, 3), np.uint8)), r"100 frames .* at least 160"),
     Case("pulse-npy-is-text", _pulse_not_npy, r"not a readable NumPy \.npy array"),
-    Case("pulse-fps-zero", _pulse(np.zeros((160, 8, 8, 3), np.uint8), "crops.npy", "--fps", "0"),
-         r"--fps 0\.0 is not a positive frame rate"),
+    Case(
+        "pulse-fps-zero",
+        _pulse(np.zeros((160, 8, 8, 3), np.uint8), "crops.npy", "--fps", "0"),
+        r"--fps 0\.0 is not a positive frame rate",
+    ),
     Case("pulse-out-is-file", _pulse_out_is_file, r"exists and is a file"),
     Case("pulse-weights-missing", _pulse_weights_missing, r"PhysFormer weights not found"),
     Case("pulse-video-too-short", _pulse_video_too_short, r"5 frames \(0\.2 s at 25 fps\).* at least 134"),
@@ -491,48 +584,92 @@ CASES = [
     Case("evaluate-out-is-run", _evaluate_out_is_run, r"folder exists and is not an output of this step"),
     Case("evaluate-out-is-dataset", _evaluate_out_is_dataset, r"not an output of this step"),
     Case("corrupt-run-json", _corrupt_json("run.json", b'{"detector": "toy'), r"run\.json is not valid JSON"),
-    Case("binary-run-json", _corrupt_json("run.json", b"\x80\x04\x95 pickle"), r"run\.json is (a binary file|not UTF-8 text)"),
+    Case(
+        "binary-run-json",
+        _corrupt_json("run.json", b"\x80\x04\x95 pickle"),
+        r"run\.json is (a binary file|not UTF-8 text)",
+    ),
     Case("run-json-lacks-keys", _corrupt_json("run.json", b'{"detector": "toy_test"}'), r"run\.json lacks"),
-    Case("corrupt-selection-json", _corrupt_json("selection.json", b"{\"epoch\": "),
-         r"selection\.json is not valid JSON"),
+    Case(
+        "corrupt-selection-json", _corrupt_json("selection.json", b'{"epoch": '), r"selection\.json is not valid JSON"
+    ),
     Case("run-without-best", _run_without_best, r"no checkpoints/best\.pt", not_in="drop --resume"),
     Case("truncated-best", _truncated_best, r"unreadable checkpoint"),
     Case("evaluate-bootstrap-negative", _evaluate_bad_bootstrap, r"n_bootstrap must be >= 0"),
     Case("train-out-is-file", _train_out_is_file, r"exists and is a file"),
     Case("train-out-is-dataset", _train_out_is_dataset, r"holds other files and no training run"),
     Case("train-fails-error-in-log", _train_fails_into_log, r"no cache columns", left=("run", "run/train.log")),
-    Case("train-epochs-flag", _train_epochs_flag, r"with --epochs: training\.epochs must be >= 1",
-         left=("run", "run/train.log")),
-    Case("train-set-out-of-range", _train_set_bad, r"with --set training\.epochs=-3: training\.epochs must be >= 1",
-         left=("run", "run/train.log")),
-    Case("train-config-out-is-checkpoint", _train_config_out_is_checkpoint, r"holds a zip file.*left untouched",
-         left=("run", "run/train.log")),
+    Case(
+        "train-epochs-flag",
+        _train_epochs_flag,
+        r"with --epochs: training\.epochs must be >= 1",
+        left=("run", "run/train.log"),
+    ),
+    Case(
+        "train-set-out-of-range",
+        _train_set_bad,
+        r"with --set training\.epochs=-3: training\.epochs must be >= 1",
+        left=("run", "run/train.log"),
+    ),
+    Case(
+        "train-config-out-is-checkpoint",
+        _train_config_out_is_checkpoint,
+        r"holds a zip file.*left untouched",
+        left=("run", "run/train.log"),
+    ),
     Case("lrnet-pair-incomplete", _lrnet_pair_incomplete, r"lacks g2\.pth", left=("run", "run/train.log")),
     # issue 29 §3: defects found by trying the tool as a new user would
     Case("validate-out-is-its-config", _validate_out_is_config, r"--out is the input config.*left untouched"),
-    Case("train-config-out-is-its-config", _train_config_out_is_config, r"--config-out is the input config",
-         left=("run", "run/train.log")),
+    Case(
+        "train-config-out-is-its-config",
+        _train_config_out_is_config,
+        r"--config-out is the input config",
+        left=("run", "run/train.log"),
+    ),
     Case("seed-negative", _cfg("training:\n  seed: -1\n"), r"training\.seed must be in \[0, 4294967295\]"),
     Case("workflow-seeds-negative", _workflow_seed_negative, r"workflow\.seeds must be in \[0, 4294967295\], got -1"),
-    Case("train-seed-negative", _train_seed_negative, r"training\.seed must be in \[0, 4294967295\], got -1",
-         left=("run", "run/train.log")),
-    Case("duplicate-yaml-key", _cfg("training:\n  epochs: 2\nevaluation:\n  seed: 1\ntraining:\n  lr: 0.1\n"),
-         r"duplicate key 'training' \(lines 1 and 5\)"),
+    Case(
+        "train-seed-negative",
+        _train_seed_negative,
+        r"training\.seed must be in \[0, 4294967295\], got -1",
+        left=("run", "run/train.log"),
+    ),
+    Case(
+        "duplicate-yaml-key",
+        _cfg("training:\n  epochs: 2\nevaluation:\n  seed: 1\ntraining:\n  lr: 0.1\n"),
+        r"duplicate key 'training' \(lines 1 and 5\)",
+    ),
     Case("train-stop-after-0", _stop_after_zero, r"--stop-after must be >= 1"),
     Case("report-without-evaluations", _report_without_evaluations, r"got no --evaluations"),
     Case("evaluate-unfinished-run", _unfinished_run, r"training did not finish: 1 of 3 epochs.*--allow-unfinished"),
     Case("checkpoint-of-another-detector", _foreign_checkpoint, r"checkpoint of detector 'xception'.*'toy_test'"),
-    Case("method-typo", _method_typo, r"unknown manipulation method\(s\) \['Deepfakse'\].*\['Deepfakes'\]",
-         left=("run", "run/train.log")),
+    Case(
+        "method-typo",
+        _method_typo,
+        r"unknown manipulation method\(s\) \['Deepfakse'\].*\['Deepfakes'\]",
+        left=("run", "run/train.log"),
+    ),
     Case("config-symlink-loop", _symlink_loop, r"symbolic link loop"),
     Case("video-symlink-loop", _video_symlink_loop, r"symbolic link loop"),
-    Case("preprocess-range-stated", _cfg("preprocess:\n  crop_size: 4\n  min_face_prob: 2.0\n"),
-         r"preprocess\.crop_size must be >= 8, got 4; preprocess\.min_face_prob must be in \[0, 1\], got 2\.0",
-         not_in="config.py"),
-    Case("train-too-many-failed-rows", _too_many_failed, r"9 of 17 train videos at c23 \(53%\) failed preprocessing.*"
-         r"training\.max_failed_share \(10%\)", left=("data", "run", "run/train.log")),
-    Case("cache-of-another-length", _cache_other_length, r"has 6 frames, but the manifest's videos have 8",
-         left=("run", "run/train.log", "run/run.json")),
+    Case(
+        "preprocess-range-stated",
+        _cfg("preprocess:\n  crop_size: 4\n  min_face_prob: 2.0\n"),
+        r"preprocess\.crop_size must be >= 8, got 4; preprocess\.min_face_prob must be in \[0, 1\], got 2\.0",
+        not_in="config.py",
+    ),
+    Case(
+        "train-too-many-failed-rows",
+        _too_many_failed,
+        r"9 of 17 train videos at c23 \(53%\) failed preprocessing.*"
+        r"training\.max_failed_share \(10%\)",
+        left=("data", "run", "run/train.log"),
+    ),
+    Case(
+        "cache-of-another-length",
+        _cache_other_length,
+        r"has 6 frames, but the manifest's videos have 8",
+        left=("run", "run/train.log", "run/run.json"),
+    ),
 ]
 
 
@@ -589,8 +726,14 @@ def test_misspelled_pipeline_key_stops_snakemake() -> None:
     """``snakemake -n --config profil=smoke`` fails before planning, with the cause in a few lines
     (it used to plan the default profile quietly)."""
     results_before = sorted(p.name for p in (REPO / "results").glob("*")) if (REPO / "results").is_dir() else []
-    proc = subprocess.run([str(BIN / "snakemake"), "-n", "--config", "profil=smoke"], cwd=REPO, env=ENV,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(BIN / "snakemake"), "-n", "--config", "profil=smoke"],
+        cwd=REPO,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert re.search(r"unknown key\(s\) \['profil'\].*did you mean 'profile'.*fix: ", out), out
@@ -705,11 +848,16 @@ def _full_disk(*_a, **_k):
 def _fake_frames(frames, cfg, source="<frames>", mtcnn=None, landmarker=None):
     """preprocess_frames without MTCNN: arrays of the contract's shapes (the writer is what fails here)."""
     t = len(frames)
-    return {"faces": np.zeros((t, 8, 8, 3), np.uint8), "xception_faces": np.zeros((1, 8, 8, 3), np.uint8),
-            "landmarks": np.zeros((t, 136), np.float32), "landmarks_raw": np.zeros((t, 68, 2), np.float32),
-            "boxes": np.zeros((t, 4), np.float32), "detected": np.ones(t, bool), "detection_rate": 1.0,
-            "_extra": {"xception_indices": [0], "tracked_fraction": 1.0, "landmark_backend": "test",
-                       "landmark_model": ""}}
+    return {
+        "faces": np.zeros((t, 8, 8, 3), np.uint8),
+        "xception_faces": np.zeros((1, 8, 8, 3), np.uint8),
+        "landmarks": np.zeros((t, 136), np.float32),
+        "landmarks_raw": np.zeros((t, 68, 2), np.float32),
+        "boxes": np.zeros((t, 4), np.float32),
+        "detected": np.ones(t, bool),
+        "detection_rate": 1.0,
+        "_extra": {"xception_indices": [0], "tracked_fraction": 1.0, "landmark_backend": "test", "landmark_model": ""},
+    }
 
 
 def test_full_disk_stops_a_batch_preprocess_with_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -719,26 +867,48 @@ def test_full_disk_stops_a_batch_preprocess_with_one_line(tmp_path: Path, monkey
 
     for i in range(2):
         video(tmp_path / "v" / f"{i:03d}.mp4", frames=10)
-    m = write(tmp_path / "m.csv", "dataset,method,compression,split,label,path,id\n"
-              "synthff,original,c23,train,0,v/000.mp4,000\nsynthff,original,c23,train,0,v/001.mp4,001\n")
+    m = write(
+        tmp_path / "m.csv",
+        "dataset,method,compression,split,label,path,id\n"
+        "synthff,original,c23,train,0,v/000.mp4,000\nsynthff,original,c23,train,0,v/001.mp4,001\n",
+    )
     monkeypatch.setattr(pipeline, "preprocess_frames", _fake_frames)
     monkeypatch.setattr(pipeline, "write_cache", _full_disk)
     before = snapshot(tmp_path)
-    code = main(["preprocess", "--manifest", str(m), "--out", str(tmp_path / "cache"), "--out-manifest",
-                 str(tmp_path / "pre.csv"), "--num-frames", "8", "--no-progress"])
+    code = main(
+        [
+            "preprocess",
+            "--manifest",
+            str(m),
+            "--out",
+            str(tmp_path / "cache"),
+            "--out-manifest",
+            str(tmp_path / "pre.csv"),
+            "--num-frames",
+            "8",
+            "--no-progress",
+        ]
+    )
     assert code == 2
-    one_error_line(capsys.readouterr().err, tmp_path / "cache" / "synthff" / "original" / "c23" / "000.npz",
-                   r"no space left on the disk \(ENOSPC\).*free space")
+    one_error_line(
+        capsys.readouterr().err,
+        tmp_path / "cache" / "synthff" / "original" / "c23" / "000.npz",
+        r"no space left on the disk \(ENOSPC\).*free space",
+    )
     assert snapshot(tmp_path) == before  # no manifest, no cache, nothing else
 
 
-@pytest.mark.parametrize("failure, said", [
-    (OSError(28, "No space left on device"), r"no space left on the disk \(ENOSPC\)"),
-    (PermissionError(13, "Permission denied"), r"permission denied \(EACCES\)"),
-    (MemoryError(), r"out of memory"),
-])
-def test_machine_failure_in_single_video_preprocess_names_the_file(tmp_path: Path, monkeypatch, capsys,
-                                                                    failure: BaseException, said: str) -> None:
+@pytest.mark.parametrize(
+    "failure, said",
+    [
+        (OSError(28, "No space left on device"), r"no space left on the disk \(ENOSPC\)"),
+        (PermissionError(13, "Permission denied"), r"permission denied \(EACCES\)"),
+        (MemoryError(), r"out of memory"),
+    ],
+)
+def test_machine_failure_in_single_video_preprocess_names_the_file(
+    tmp_path: Path, monkeypatch, capsys, failure: BaseException, said: str
+) -> None:
     """A full disk (and the other failures of the machine) in `umcl preprocess VIDEO`: one line naming the
     cache (it was a traceback: the error named no file)."""
     from umcl.data.preprocess import pipeline
@@ -760,11 +930,19 @@ def test_a_videos_own_failure_stays_a_failed_row(tmp_path: Path, monkeypatch) ->
 
     video(tmp_path / "v" / "000.mp4", frames=10)
     write(tmp_path / "v" / "001.mp4", "not a video\n")
-    m = write(tmp_path / "m.csv", "dataset,method,compression,split,label,path,id\n"
-              "synthff,original,c23,train,0,v/000.mp4,000\nsynthff,original,c23,train,0,v/001.mp4,001\n")
+    m = write(
+        tmp_path / "m.csv",
+        "dataset,method,compression,split,label,path,id\n"
+        "synthff,original,c23,train,0,v/000.mp4,000\nsynthff,original,c23,train,0,v/001.mp4,001\n",
+    )
     monkeypatch.setattr(pipeline, "preprocess_frames", _fake_frames)
-    rows = pipeline.preprocess_manifest(m, tmp_path / "cache", tmp_path / "pre.csv",
-                                        pipeline.PreprocessConfig(num_frames=4, xception_frames=1), progress=False)
+    rows = pipeline.preprocess_manifest(
+        m,
+        tmp_path / "cache",
+        tmp_path / "pre.csv",
+        pipeline.PreprocessConfig(num_frames=4, xception_frames=1),
+        progress=False,
+    )
     assert [r.status for r in rows] == ["ok", "failed"] and "no readable video stream" in rows[1].reason
 
 
@@ -772,16 +950,20 @@ def test_training_says_how_many_failed_rows_it_left_out(tmp_path: Path) -> None:
     """A few failed rows (the fixture's one "no face" video) are left out with a warning that counts them."""
     m = make_manifest(tmp_path / "data")
     assert main(train(Shared(m, Path()), tmp_path / "run", "--epochs", "1")) == 0
-    assert re.search(r"1 of 17 train videos at c23 \(6%\) failed preprocessing and are left out \(first: no face\)",
-                     (tmp_path / "run" / "train.log").read_text())
+    assert re.search(
+        r"1 of 17 train videos at c23 \(6%\) failed preprocessing and are left out \(first: no face\)",
+        (tmp_path / "run" / "train.log").read_text(),
+    )
 
 
 def test_evaluate_honours_selection_without_key(shared: Shared, tmp_path: Path) -> None:
     """``--selection FILE`` picks the checkpoint in the one-split mode too (it scored selection.json's)."""
     run = copy_run(shared, tmp_path / "R")
     state = torch.load(run / "checkpoints" / "best.pt", weights_only=False)
-    torch.save({**state, "model": {k: torch.zeros_like(v) for k, v in state["model"].items()}},
-               run / "checkpoints" / "best_other.pt")
+    torch.save(
+        {**state, "model": {k: torch.zeros_like(v) for k, v in state["model"].items()}},
+        run / "checkpoints" / "best_other.pt",
+    )
     sel = json.loads((run / "selection.json").read_text())
     (run / "selection_other.json").write_text(json.dumps({**sel, "checkpoint": "checkpoints/best_other.pt"}))
     assert main(evaluate(run, shared, tmp_path / "own")) == 0
@@ -824,8 +1006,11 @@ def test_manifest_with_a_byte_order_mark_reads(shared: Shared, tmp_path: Path) -
 @pytest.mark.parametrize("what", ["config", "video"])
 def test_permission_denied_says_so(tmp_path: Path, monkeypatch, capsys, what: str) -> None:
     """Not "corrupt", not "not found" (simulated: the tests may run as root, whom chmod does not stop)."""
-    target = write(tmp_path / "my.yaml", "training:\n  epochs: 2\n") if what == "config" else \
-        video(tmp_path / "clip.mp4", frames=10)
+    target = (
+        write(tmp_path / "my.yaml", "training:\n  epochs: 2\n")
+        if what == "config"
+        else video(tmp_path / "clip.mp4", frames=10)
+    )
     real_read, real_open = Path.read_bytes, Path.open
 
     def denied(self, *a, **k):
@@ -889,9 +1074,29 @@ def test_variable_frame_rate_video_warns(tmp_path: Path, monkeypatch, capsys) ->
     from umcl.data.preprocess.cache import read_cache
 
     clip = tmp_path / "vfr.mp4"
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=gray:size=64x64:rate=25", "-frames:v",
-                    "20", "-vf", "setpts='if(lt(N,5),N,N*2)/25/TB'", "-fps_mode", "vfr", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", str(clip)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=gray:size=64x64:rate=25",
+            "-frames:v",
+            "20",
+            "-vf",
+            "setpts='if(lt(N,5),N,N*2)/25/TB'",
+            "-fps_mode",
+            "vfr",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            str(clip),
+        ],
+        check=True,
+    )
     monkeypatch.setattr(pipeline, "preprocess_frames", _fake_frames)
     assert main(["preprocess", str(clip), "--out", str(tmp_path / "c"), "--num-frames", "8"]) == 0
     err = capsys.readouterr().err
@@ -906,14 +1111,35 @@ def test_truncated_but_decodable_video_warns(tmp_path: Path, monkeypatch, capsys
     from umcl.data.preprocess import pipeline
 
     full = tmp_path / "full.mp4"
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=128x128:rate=25", "-frames:v", "200",
-                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(full)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=128x128:rate=25",
+            "-frames:v",
+            "200",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+            str(full),
+        ],
+        check=True,
+    )
     cut = write(tmp_path / "cut.mp4", full.read_bytes()[: full.stat().st_size * 6 // 10])
     monkeypatch.setattr(pipeline, "preprocess_frames", _fake_frames)
     assert main(["preprocess", str(cut), "--out", str(tmp_path / "c"), "--num-frames", "8"]) == 0
-    assert re.search(rf"{re.escape(str(cut))}: the file is damaged or cut short \(ffmpeg: .+\), though its first 8 "
-                     r"frames decode",
-                     capsys.readouterr().err)
+    assert re.search(
+        rf"{re.escape(str(cut))}: the file is damaged or cut short \(ffmpeg: .+\), though its first 8 "
+        r"frames decode",
+        capsys.readouterr().err,
+    )
     assert main(["preprocess", str(full), "--out", str(tmp_path / "c"), "--num-frames", "8"]) == 0
     assert "WARNING" not in capsys.readouterr().err
 
@@ -924,8 +1150,14 @@ def test_pretrained_encoder_paths_in_run_json_are_absolute(tmp_path: Path, monke
     from umcl.training.trainer import build_spec
 
     monkeypatch.chdir(tmp_path)
-    cfg = {"detectors": {"umcl-released": {"lrnet_weights": "results/p/runs/lrnet/c23/seed0/checkpoints/best.pt",
-                                           "physformer_weights": "results/p/pretrain/encoders.pt"}}}
+    cfg = {
+        "detectors": {
+            "umcl-released": {
+                "lrnet_weights": "results/p/runs/lrnet/c23/seed0/checkpoints/best.pt",
+                "physformer_weights": "results/p/pretrain/encoders.pt",
+            }
+        }
+    }
     spec = build_spec(cfg, "umcl-released", tmp_path / "m.csv", "c23")
     assert spec.detector_config["lrnet_weights"] == str(tmp_path / "results/p/runs/lrnet/c23/seed0/checkpoints/best.pt")
     assert spec.detector_config["physformer_weights"] == str(tmp_path / "results/p/pretrain/encoders.pt")
@@ -941,6 +1173,7 @@ def _fuzz_set(value: str):
 
         cfg = write(tmp / "my.yaml", "training:\n  epochs: 2\n")
         return lambda: validated_config(cfg, [f"training.lr={value}"]), "--set 'training.lr'"
+
     return read
 
 
@@ -950,6 +1183,7 @@ def _fuzz_section(text: str):
 
         cfg = write(tmp / "my.yaml", text)
         return lambda: validated_config(cfg, []), str(cfg)
+
     return read
 
 
@@ -967,6 +1201,7 @@ def _fuzz_extends(target: str):
 
         cfg = write(tmp / "my.yaml", f'extends: "{target}"\n')
         return lambda: load_config(cfg), str(tmp)
+
     return read
 
 
@@ -976,37 +1211,60 @@ def _fuzz_manifest(text: str):
 
         manifest = write(tmp / "m.csv", text.encode("utf-8", "surrogatepass"))
         return lambda: read_manifest(manifest), str(manifest)
+
     return read
 
 
-def _fuzz_run(training: object = None, split: str = "val", checkpoint: object = "checkpoints/best.pt",
-              seed: object = 0, culprit: str = "run.json"):
+def _fuzz_run(
+    training: object = None,
+    split: str = "val",
+    checkpoint: object = "checkpoints/best.pt",
+    seed: object = 0,
+    culprit: str = "run.json",
+):
     """A run folder whose run.json records ``training`` (None: valid settings) and ``seed``, and whose
     selection.json was made on ``split`` and names ``checkpoint``; read as evaluation reads it
     (with a key: ``umcl evaluate --key`` checks the run against it)."""
+
     def read(tmp: Path) -> tuple[Callable[[], object], str]:
         from umcl.evaluation.predict import load_run, read_run
         from umcl.evaluation.sheet_eval import check_run_matches
         from umcl.protocols.keys import RunKey
 
         run = tmp / "R"
-        info = {"detector": "toy_test", "detector_config": {}, "training": {} if training is None else training,
-                "train_compression": "c23", "seed": seed, "fingerprint": "f"}
+        info = {
+            "detector": "toy_test",
+            "detector_config": {},
+            "training": {} if training is None else training,
+            "train_compression": "c23",
+            "seed": seed,
+            "fingerprint": "f",
+        }
         write(run / "run.json", json.dumps(info))
-        write(run / "selection.json", json.dumps({"epoch": 1, "split": split, "metric": "auc", "value": 0.5,
-                                                  "checkpoint": checkpoint}))
+        write(
+            run / "selection.json",
+            json.dumps({"epoch": 1, "split": split, "metric": "auc", "value": 0.5, "checkpoint": checkpoint}),
+        )
         key = RunKey.from_path("toy_test/ffpp-all-c23/seed0")
         return (lambda: (check_run_matches(read_run(run), key, run), load_run(run, device="cpu"))), str(run / culprit)
+
     return read
 
 
 def _cache_arrays(meta: str = '{"preprocess": {}}') -> dict[str, np.ndarray]:
     """The smallest cache the contract accepts (2 frames of 4 px)."""
     t = 2
-    return {"faces": np.zeros((t, 4, 4, 3), np.uint8), "xception_faces": np.zeros((1, 4, 4, 3), np.uint8),
-            "landmarks": np.zeros((t, 136), np.float32), "landmarks_raw": np.zeros((t, 68, 2), np.float32),
-            "boxes": np.zeros((t, 4), np.float32), "detected": np.ones(t, bool), "fps": np.float32(25),
-            "detection_rate": np.float32(1), "meta": np.str_(meta)}
+    return {
+        "faces": np.zeros((t, 4, 4, 3), np.uint8),
+        "xception_faces": np.zeros((1, 4, 4, 3), np.uint8),
+        "landmarks": np.zeros((t, 136), np.float32),
+        "landmarks_raw": np.zeros((t, 68, 2), np.float32),
+        "boxes": np.zeros((t, 4), np.float32),
+        "detected": np.ones(t, bool),
+        "fps": np.float32(25),
+        "detection_rate": np.float32(1),
+        "meta": np.str_(meta),
+    }
 
 
 def _zip_patched(patch: Callable[[bytearray], None], compressed: bool = False) -> bytes:
@@ -1022,12 +1280,14 @@ def _zip_patched(patch: Callable[[bytearray], None], compressed: bool = False) -
 
 def _set_method(method: int) -> Callable[[bytearray], None]:
     """Set every member's compression method (local header +8, central directory +10)."""
+
     def patch(data: bytearray) -> None:
         for sig, off in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
             i = data.find(sig)
             while i >= 0:
-                data[i + off:i + off + 2] = method.to_bytes(2, "little")
+                data[i + off : i + off + 2] = method.to_bytes(2, "little")
                 i = data.find(sig, i + 4)
+
     return patch
 
 
@@ -1040,7 +1300,7 @@ def _encrypted(data: bytearray) -> None:
 def _garbled_deflate(data: bytearray) -> None:
     """Overwrite the first member's deflate stream (after its 30-byte header and name) with junk."""
     n = int.from_bytes(data[26:28], "little") + int.from_bytes(data[28:30], "little")
-    data[30 + n:30 + n + 8] = b"\xff" * 8
+    data[30 + n : 30 + n + 8] = b"\xff" * 8
 
 
 def _fuzz_cache(content: bytes | Callable[[], bytes], keys: tuple[str, ...] | None = None):
@@ -1049,6 +1309,7 @@ def _fuzz_cache(content: bytes | Callable[[], bytes], keys: tuple[str, ...] | No
 
         cache = write(tmp / "v.npz", content if isinstance(content, bytes) else content())
         return lambda: read_cache(cache, keys), str(cache)
+
     return read
 
 
@@ -1066,6 +1327,7 @@ def _fuzz_paper(text: bytes):
 
         table = write(tmp / "table3.yaml", text)
         return lambda: load_paper_table(table), str(table)
+
     return read
 
 
@@ -1088,45 +1350,89 @@ FUZZ_FINDINGS = [
     Finding("set-value-bad-yaml", _fuzz_set("a: b: c"), r"value is not valid YAML \(mapping values"),
     Finding("set-value-control-char", _fuzz_set("\x07"), r"value is not valid YAML \(unacceptable character"),
     Finding("set-value-newline-in-source", _fuzz_set_source, r"--set training\.epochs=\\n-3: training\.epochs must"),
-    Finding("patch-size-zero", _fuzz_section("detectors:\n  umcl-released: {patch_size: [4, 0, 1]}\n"),
-            r"my\.yaml: patch_size must be three sizes >= 1.*got \[4, 0, 1\]"),
-    Finding("split-fractions-leave-no-train-pair",
-            _fuzz_section("workflow: {}\nsynthff:\n  n_identities: 8\n  val_fraction: 0.6\n  test_fraction: 0.6\n"),
-            r"my\.yaml: synthff split fractions .* leave no training pair"),
+    Finding(
+        "patch-size-zero",
+        _fuzz_section("detectors:\n  umcl-released: {patch_size: [4, 0, 1]}\n"),
+        r"my\.yaml: patch_size must be three sizes >= 1.*got \[4, 0, 1\]",
+    ),
+    Finding(
+        "split-fractions-leave-no-train-pair",
+        _fuzz_section("workflow: {}\nsynthff:\n  n_identities: 8\n  val_fraction: 0.6\n  test_fraction: 0.6\n"),
+        r"my\.yaml: synthff split fractions .* leave no training pair",
+    ),
     Finding("extends-nul-byte", _fuzz_extends("a\\0b.yaml"), r"my\.yaml: `extends:` names an unusable path"),
     Finding("extends-lone-surrogate", _fuzz_extends("\\ud800.yaml"), r"my\.yaml: `extends:` names an unusable path"),
-    Finding("extends-name-too-long", _fuzz_extends("x" * 300 + ".yaml"), r"cannot open config file \(File name too long"),
-    Finding("selection-on-test", _fuzz_run(split="test", culprit="selection.json"),
-            r"on the 'test' split is refused.*fix: finish or redo"),
-    Finding("selection-checkpoint-not-a-path", _fuzz_run(checkpoint=5, culprit="selection.json"),
-            r"checkpoint is 5, not a path"),
+    Finding(
+        "extends-name-too-long", _fuzz_extends("x" * 300 + ".yaml"), r"cannot open config file \(File name too long"
+    ),
+    Finding(
+        "selection-on-test",
+        _fuzz_run(split="test", culprit="selection.json"),
+        r"on the 'test' split is refused.*fix: finish or redo",
+    ),
+    Finding(
+        "selection-checkpoint-not-a-path",
+        _fuzz_run(checkpoint=5, culprit="selection.json"),
+        r"checkpoint is 5, not a path",
+    ),
     Finding("run-seed-not-a-number", _fuzz_run(seed="x"), r"run\.json: seed 'x' or methods None is not a whole number"),
-    Finding("run-training-unknown-key", _fuzz_run({"affinity_nog_every": 1}),
-            r"run\.json holds invalid training settings \(unknown key\(s\) \['affinity_nog_every'\]"),
+    Finding(
+        "run-training-unknown-key",
+        _fuzz_run({"affinity_nog_every": 1}),
+        r"run\.json holds invalid training settings \(unknown key\(s\) \['affinity_nog_every'\]",
+    ),
     Finding("run-training-not-a-mapping", _fuzz_run(5), r"invalid training settings \(config section 'training' must"),
-    Finding("run-training-lr-null", _fuzz_run({"lr": None}),
-            r"invalid training settings \(bad value None for 'training\.lr' \(expected a number\)"),
-    Finding("run-training-out-of-range", _fuzz_run({"batch_size": 9}), r"invalid training settings \(training\.batch_size"),
-    Finding("cache-deflate-damaged", _fuzz_cache(lambda: _zip_patched(_garbled_deflate, compressed=True)),
-            r"cannot read cache \(error: Error -3"),
-    Finding("cache-unknown-zip-method", _fuzz_cache(lambda: _zip_patched(_set_method(1))),
-            r"cannot read cache \(NotImplementedError"),
-    Finding("cache-encrypted-member", _fuzz_cache(lambda: _zip_patched(_encrypted)),
-            r"cannot read cache \(RuntimeError: File '\w+\.npy' is encrypted"),
-    Finding("cache-meta-not-json", _fuzz_cache(_meta_not_json, keys=("meta", "detection_rate")),
-            r"cache entry 'meta' is not a JSON object"),
+    Finding(
+        "run-training-lr-null",
+        _fuzz_run({"lr": None}),
+        r"invalid training settings \(bad value None for 'training\.lr' \(expected a number\)",
+    ),
+    Finding(
+        "run-training-out-of-range", _fuzz_run({"batch_size": 9}), r"invalid training settings \(training\.batch_size"
+    ),
+    Finding(
+        "cache-deflate-damaged",
+        _fuzz_cache(lambda: _zip_patched(_garbled_deflate, compressed=True)),
+        r"cannot read cache \(error: Error -3",
+    ),
+    Finding(
+        "cache-unknown-zip-method",
+        _fuzz_cache(lambda: _zip_patched(_set_method(1))),
+        r"cannot read cache \(NotImplementedError",
+    ),
+    Finding(
+        "cache-encrypted-member",
+        _fuzz_cache(lambda: _zip_patched(_encrypted)),
+        r"cannot read cache \(RuntimeError: File '\w+\.npy' is encrypted",
+    ),
+    Finding(
+        "cache-meta-not-json",
+        _fuzz_cache(_meta_not_json, keys=("meta", "detection_rate")),
+        r"cache entry 'meta' is not a JSON object",
+    ),
     Finding("cache-meta-not-json-whole", _fuzz_cache(_meta_not_json), r"cache entry 'meta' is not a JSON object"),
     Finding("paper-not-utf8", _fuzz_paper(PAPER_HEAD + b"\xff\n"), r"cannot read paper table \(file is not UTF-8"),
-    Finding("paper-rows-not-a-list", _fuzz_paper(PAPER_HEAD + PAPER_PANEL + b"rows: 5\n"),
-            r"panel p0: rows must be a list, got int"),
+    Finding(
+        "paper-rows-not-a-list",
+        _fuzz_paper(PAPER_HEAD + PAPER_PANEL + b"rows: 5\n"),
+        r"panel p0: rows must be a list, got int",
+    ),
     Finding("paper-panel-not-a-mapping", _fuzz_paper(PAPER_HEAD + b"panels: [5]\n"), r"panel p0 must be a mapping"),
-    Finding("paper-metrics-not-a-list", _fuzz_paper(PAPER_HEAD.replace(b"[auc]", b"5") + PAPER_PANEL + b"rows: [r]\n"),
-            r"metrics must be a list"),
-    Finding("manifest-field-over-csv-limit",
-            _fuzz_manifest("dataset,method,compression,split,label,path,id\nd,m,c,train,0," + "p" * 200_000 + ",1\n"),
-            r"not readable as CSV after line 1 \(field larger than field limit"),
-    Finding("manifest-key-line-break", _fuzz_manifest(PRE_HEADER + "d,m,c,train,0,p,\x1c,d/m/c/x,,ok,,,\n"),
-            r"key 'd/m/c/x' does not match its columns \(d/m/c/\\x1c\)"),
+    Finding(
+        "paper-metrics-not-a-list",
+        _fuzz_paper(PAPER_HEAD.replace(b"[auc]", b"5") + PAPER_PANEL + b"rows: [r]\n"),
+        r"metrics must be a list",
+    ),
+    Finding(
+        "manifest-field-over-csv-limit",
+        _fuzz_manifest("dataset,method,compression,split,label,path,id\nd,m,c,train,0," + "p" * 200_000 + ",1\n"),
+        r"not readable as CSV after line 1 \(field larger than field limit",
+    ),
+    Finding(
+        "manifest-key-line-break",
+        _fuzz_manifest(PRE_HEADER + "d,m,c,train,0,p,\x1c,d/m/c/x,,ok,,,\n"),
+        r"key 'd/m/c/x' does not match its columns \(d/m/c/\\x1c\)",
+    ),
 ]
 
 

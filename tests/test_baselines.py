@@ -39,6 +39,7 @@ def _grad_reached(model: torch.nn.Module) -> int:
 
 # ----------------------------------------------------------------------------------- Xception
 
+
 @pytest.fixture(scope="module")
 def xception():
     from baselines.xception import XceptionConfig, XceptionDetector
@@ -72,9 +73,10 @@ def test_xception_video_score_is_mean_of_frame_probabilities(xception):
     with torch.no_grad():
         out = xception(batch)
         # each frame on its own, normalised as FF++ does (mean = std = 0.5)
-        per_frame = torch.stack([
-            torch.softmax(xception.net((batch["xception_faces"][:, i] - 0.5) / 0.5), -1)[:, 1]
-            for i in range(3)], dim=1)
+        per_frame = torch.stack(
+            [torch.softmax(xception.net((batch["xception_faces"][:, i] - 0.5) / 0.5), -1)[:, 1] for i in range(3)],
+            dim=1,
+        )
     assert torch.allclose(out["prob_fake"], per_frame.mean(1), atol=1e-5)
     assert torch.allclose(xception.score(out), per_frame.mean(1), atol=1e-5)
     # logits are consistent with the score: softmax(logits)[:, 1] == mean frame probability
@@ -102,8 +104,10 @@ def test_xception_loads_local_imagenet_weights(tmp_path):
     timm_file = tmp_path / "xception_timm.pth"
     torch.save(imagenet.state_dict(), timm_file)
     # Cadene layout: 2-D pointwise kernels and a ``last_linear`` head
-    cadene = {k.replace("fc.", "last_linear."): (v[:, :, 0, 0] if "pointwise" in k else v)
-              for k, v in imagenet.state_dict().items()}
+    cadene = {
+        k.replace("fc.", "last_linear."): (v[:, :, 0, 0] if "pointwise" in k else v)
+        for k, v in imagenet.state_dict().items()
+    }
     cadene_file = tmp_path / "xception-b5690688.pth"
     torch.save(cadene, cadene_file)
     for path in (timm_file, cadene_file):
@@ -153,6 +157,7 @@ def test_xception_head_warmup_freezes_backbone(xception, monkeypatch):
 
 # ------------------------------------------------------------------------------------- LRNet
 
+
 def _landmarks(b: int = 2, t: int = 40, seed: int = 2) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return 0.1 * torch.randn(b, t, 136, generator=g).cumsum(1) / t
@@ -187,8 +192,10 @@ def test_lrnet_every_block_carries_its_own_videos_label(lrnet):
 
     g = torch.Generator().manual_seed(4)
     labels = torch.tensor([0, 1, 1])
-    out = {"logits_g1": torch.randn(3, 4, 2, generator=g, dtype=torch.float64),
-           "logits_g2": torch.randn(3, 4, 2, generator=g, dtype=torch.float64)}
+    out = {
+        "logits_g1": torch.randn(3, 4, 2, generator=g, dtype=torch.float64),
+        "logits_g2": torch.randn(3, 4, 2, generator=g, dtype=torch.float64),
+    }
     terms = lrnet.loss({"label": labels}, out)
     for name in ("g1", "g2"):
         logp = log_softmax(out[f"logits_{name}"].numpy(), axis=-1)
@@ -197,8 +204,10 @@ def test_lrnet_every_block_carries_its_own_videos_label(lrnet):
     assert terms["total"].item() == pytest.approx(terms["ce_g1"].item() + terms["ce_g2"].item())
 
 
-@pytest.mark.parametrize("t, size, stride, expected", [(40, 10, 5, 7), (40, 10, None, 4), (60, 30, None, 2),
-                                                        (59, 30, None, 1), (160, 30, 30, 5), (30, 30, 7, 1)])
+@pytest.mark.parametrize(
+    "t, size, stride, expected",
+    [(40, 10, 5, 7), (40, 10, None, 4), (60, 30, None, 2), (59, 30, None, 1), (160, 30, 30, 5), (30, 30, 7, 1)],
+)
 def test_lrnet_block_count(t, size, stride, expected):
     from baselines.lrnet import landmark_blocks
 
@@ -206,7 +215,7 @@ def test_lrnet_block_count(t, size, stride, expected):
     blocks = landmark_blocks(x, size, stride or size)
     assert blocks.shape == (1, expected, size, 136)
     step = stride or size
-    assert torch.equal(blocks[0, -1], x[0, (expected - 1) * step:(expected - 1) * step + size])
+    assert torch.equal(blocks[0, -1], x[0, (expected - 1) * step : (expected - 1) * step + size])
 
 
 def test_lrnet_short_video_is_one_line_error(lrnet):
@@ -273,6 +282,7 @@ def test_lrnet_export_loads_into_umcl_landmark_encoder(lrnet, tmp_path):
 
 # -------------------------------------------------------------------------------------- CPML
 
+
 @pytest.fixture(scope="module")
 def cpml():
     from baselines.cpml import CPMLConfig, CPMLDetector
@@ -284,8 +294,11 @@ def cpml():
 def _cpml_batch(labels=(0, 1, 0, 1)) -> dict:
     g = torch.Generator().manual_seed(3)
     b = len(labels)
-    return {"frames": torch.rand(b, 3, 16, 32, 32, generator=g),
-            "landmarks": _landmarks(b, 16, seed=4), "label": torch.tensor(labels)}
+    return {
+        "frames": torch.rand(b, 3, 16, 32, 32, generator=g),
+        "landmarks": _landmarks(b, 16, seed=4),
+        "label": torch.tensor(labels),
+    }
 
 
 def _seeded(model, batch: dict, seed: int = 7) -> dict:

@@ -42,8 +42,10 @@ def test_one_count_of_at_least_2000_everywhere() -> None:
 
 
 def test_resamples_note() -> None:
-    assert resamples_note(N_BOOTSTRAP) == f"Bootstrap resamples: {N_BOOTSTRAP:,} for every interval of this report " \
-                                          "(stratified over the test videos)."
+    assert (
+        resamples_note(N_BOOTSTRAP) == f"Bootstrap resamples: {N_BOOTSTRAP:,} for every interval of this report "
+        "(stratified over the test videos)."
+    )
     assert "Fewer than the suite's" in resamples_note(40) and resamples_note(40).startswith("Bootstrap resamples: 40 ")
     assert resamples_note(0) == "Bootstrap resamples: 0 (no intervals)."
 
@@ -84,8 +86,12 @@ def test_per_run_intervals_equal_the_plain_loop() -> None:
 
 def _auc_endpoints(y: np.ndarray, scores: list[np.ndarray], n_boot: int, seeds: range) -> np.ndarray:
     """(len(seeds), 2) AUC interval endpoints in points, one row per bootstrap seed."""
-    return 100 * np.array([percentile_interval(bootstrap_draws(y, scores, {"auc": [_auc] * len(scores)}, n_boot, b)["auc"],
-                                               0.05) for b in seeds])
+    return 100 * np.array(
+        [
+            percentile_interval(bootstrap_draws(y, scores, {"auc": [_auc] * len(scores)}, n_boot, b)["auc"], 0.05)
+            for b in seeds
+        ]
+    )
 
 
 def test_monte_carlo_error_is_what_the_docs_state() -> None:
@@ -93,7 +99,9 @@ def test_monte_carlo_error_is_what_the_docs_state() -> None:
     one-seed cell of the default's size; twelve bootstrap seeds on the same scores stay below it (the
     endpoints of any two seeds within four times it), and at 200 resamples they do not."""
     text = STATISTICS.read_text()
-    m = re.search(r"Monte-Carlo\s+standard\s+deviation\s+of\s+an\s+interval\s+endpoint\s+is\s+below\s+([0-9.]+)\s+points", text)
+    m = re.search(
+        r"Monte-Carlo\s+standard\s+deviation\s+of\s+an\s+interval\s+endpoint\s+is\s+below\s+([0-9.]+)\s+points", text
+    )
     assert m, "docs/statistics.md must state the Monte-Carlo error bound"
     bound = float(m.group(1))
     y, s = _cell(0)

@@ -82,7 +82,12 @@ def test_threshold_legend_and_labels():
     assert "validation split" in text and "never on test" in text and "at least 0.5" in text
     assert "validation" not in threshold_legend(0.5, validation=False)
     assert [metric_label(m) for m in ("auc", "acc", "bacc", "acc_val", "bacc_val")] == [
-        "AUC", "ACC@0.5", "BACC@0.5", "ACC@val", "BACC@val"]
+        "AUC",
+        "ACC@0.5",
+        "BACC@0.5",
+        "ACC@val",
+        "BACC@val",
+    ]
     assert format_counts(3, 7) == "3 real : 7 fake"
     with pytest.raises(ValueError):
         metric_label("f1")
@@ -90,11 +95,23 @@ def test_threshold_legend_and_labels():
 
 def test_every_metric_has_its_column_label():
     """Each metric name of metric_functions / frame_level has its header; the fixed threshold is printed."""
-    assert {m: metric_label(m) for m in ("auc", "eer", "ap", "acc", "bacc", "acc_val", "bacc_val", "frame_auc",
-                                         "video_auc")} == {
-        "auc": "AUC", "eer": "EER", "ap": "AP", "acc": "ACC@0.5", "bacc": "BACC@0.5", "acc_val": "ACC@val",
-        "bacc_val": "BACC@val", "frame_auc": "frame AUC", "video_auc": "video AUC"}
+    assert {
+        m: metric_label(m) for m in ("auc", "eer", "ap", "acc", "bacc", "acc_val", "bacc_val", "frame_auc", "video_auc")
+    } == {
+        "auc": "AUC",
+        "eer": "EER",
+        "ap": "AP",
+        "acc": "ACC@0.5",
+        "bacc": "BACC@0.5",
+        "acc_val": "ACC@val",
+        "bacc_val": "BACC@val",
+        "frame_auc": "frame AUC",
+        "video_auc": "video AUC",
+    }
     assert (metric_label("acc", 0.25), metric_label("bacc", 0.25)) == ("ACC@0.25", "BACC@0.25")
-    with pytest.raises(ValueError, match=r"^unknown metric 'f1'; one of auc, eer, ap, acc, bacc, acc_val, bacc_val, "
-                                         r"frame_auc, video_auc$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^unknown metric 'f1'; one of auc, eer, ap, acc, bacc, acc_val, bacc_val, "
+        r"frame_auc, video_auc$",
+    ):
         metric_label("f1")

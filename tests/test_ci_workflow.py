@@ -26,8 +26,12 @@ GPU = REPO / ".github" / "workflows" / "reproduce-gpu.yml"
 
 def lint(*paths: Path) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("check-jsonschema")
-    return subprocess.run([str(exe), "--builtin-schema", "vendor.github-workflows", *map(str, paths)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(exe), "--builtin-schema", "vendor.github-workflows", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_every_workflow_passes_the_github_schema():
@@ -36,9 +40,15 @@ def test_every_workflow_passes_the_github_schema():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("old, new", [("runs-on:", "run-on:"), ("timeout-minutes: 1380", "timeout-minutes: soon"),
-                                      ("        uses: actions/cache@v4", "        use: actions/cache@v4"),
-                                      ("\non:\n", "\nwhen:\n")])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("runs-on:", "run-on:"),
+        ("timeout-minutes: 1380", "timeout-minutes: soon"),
+        ("        uses: actions/cache@v4", "        use: actions/cache@v4"),
+        ("\non:\n", "\nwhen:\n"),
+    ],
+)
 def test_a_broken_workflow_fails_the_lint(tmp_path, old, new):
     text = GPU.read_text()
     assert old in text
@@ -72,7 +82,7 @@ def test_the_stages_it_offers_are_the_paper_pipelines():
     wf = yaml.safe_load(GPU.read_text())
     on = wf.get("on", wf.get(True))  # PyYAML reads the key `on` as True
     described = on["workflow_dispatch"]["inputs"]["stage"]["description"]
-    offered = described[described.index("(") + 1:described.index(")")].split(", ")
+    offered = described[described.index("(") + 1 : described.index(")")].split(", ")
     assert offered == list(build("paper")["stages"])
 
 
@@ -81,5 +91,5 @@ def test_the_paper_pipeline_reads_its_params_from_the_paper_profile():
     text = yaml.safe_load((REPO / "config" / "profiles" / "paper.yaml").read_text())
     for stage in build("paper")["stages"].values():
         for entry in stage.get("params", []):
-            (path, keys), = entry.items()
+            ((path, keys),) = entry.items()
             assert path == "config/profiles/paper.yaml" and set(keys) <= set(text)

@@ -41,15 +41,22 @@ from umcl.report.claims.engine import Bound, Quantity, resolving_factor
 BY_ID = {c.id: c for c in CLAIMS}
 INTERNAL = [c for c in CLAIMS if c.kind == "internal"]
 MEASURED = [c for c in CLAIMS if c.kind == "measured"]
-PAPER = next((p / "shared" / "paper" / "UMCL_paper.md" for p in Path(__file__).resolve().parents
-              if (p / "shared" / "paper" / "UMCL_paper.md").is_file()), Path("/nonexistent"))
+PAPER = next(
+    (
+        p / "shared" / "paper" / "UMCL_paper.md"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "paper" / "UMCL_paper.md").is_file()
+    ),
+    Path("/nonexistent"),
+)
 
 
 def _paper_text() -> str | None:
     if not PAPER.is_file():
         return None
-    return " ".join(PAPER.read_text().replace("$\\sigma", "σ").replace("$", "").replace("Table 4-(left)¹,\n\n", "")
-                    .split())
+    return " ".join(
+        PAPER.read_text().replace("$\\sigma", "σ").replace("$", "").replace("Table 4-(left)¹,\n\n", "").split()
+    )
 
 
 def test_claims_each_quote_a_whole_sentence_of_the_paper() -> None:
@@ -66,16 +73,35 @@ def test_claims_each_quote_a_whole_sentence_of_the_paper() -> None:
             i = text.find(c.quote.removeprefix("The "))
         assert i >= 0, (c.id, c.quote)
         before = text[:i].rstrip()
-        assert before.endswith((".", "The", "%", "-0.85", "Evaluation")), (c.id, before[-40:])  # after a sentence, table or heading
+        assert before.endswith((".", "The", "%", "-0.85", "Evaluation")), (
+            c.id,
+            before[-40:],
+        )  # after a sentence, table or heading
 
 
 # ---------------------------------------------------------------------------- internal claims
 
 EXPECTED_INTERNAL = {
-    "T3-deltas": FAILS, "T7-deltas": HOLDS, "T8-gains": FAILS, "T11-gain": FAILS, "T6-T10-T11-averages": FAILS,
-    "T8-vs-T7": FAILS, "T3-vs-T7": FAILS, "T4-vs-T3": FAILS, "T9-params": FAILS, "T9-flops": HOLDS, "T10-text": HOLDS,
-    "T10-is-T6-DF": HOLDS, "T4-margins": FAILS, "T4-right-margins": HOLDS, "T5-C1": FAILS, "T6-DF-margin": FAILS,
-    "T6-uiavit-rows": FAILS, "T7-text": HOLDS, "T8-text": HOLDS, "T11-text": HOLDS,
+    "T3-deltas": FAILS,
+    "T7-deltas": HOLDS,
+    "T8-gains": FAILS,
+    "T11-gain": FAILS,
+    "T6-T10-T11-averages": FAILS,
+    "T8-vs-T7": FAILS,
+    "T3-vs-T7": FAILS,
+    "T4-vs-T3": FAILS,
+    "T9-params": FAILS,
+    "T9-flops": HOLDS,
+    "T10-text": HOLDS,
+    "T10-is-T6-DF": HOLDS,
+    "T4-margins": FAILS,
+    "T4-right-margins": HOLDS,
+    "T5-C1": FAILS,
+    "T6-DF-margin": FAILS,
+    "T6-uiavit-rows": FAILS,
+    "T7-text": HOLDS,
+    "T8-text": HOLDS,
+    "T11-text": HOLDS,
 }
 
 
@@ -91,8 +117,14 @@ def test_internal_verdicts(paper_verdicts: dict) -> None:
 
 def test_table3_six_printed_deltas_disagree(paper_verdicts: dict) -> None:
     names = {q.name for q in paper_verdicts["T3-deltas"].numbers}
-    assert names == {"raw→c40 Xception ACC: printed", "raw→c23 CPML AUC: printed", "raw→c40 CPML ACC: printed",
-                     "c23→c40 LRNet AUC: printed", "c23→c40 MaskRelation ACC: printed", "c23→raw CPML ACC: printed"}
+    assert names == {
+        "raw→c40 Xception ACC: printed",
+        "raw→c23 CPML AUC: printed",
+        "raw→c40 CPML ACC: printed",
+        "c23→c40 LRNet AUC: printed",
+        "c23→c40 MaskRelation ACC: printed",
+        "c23→raw CPML ACC: printed",
+    }
     assert paper_verdicts["T3-deltas"].reason.startswith("6 of 80 ")
 
 
@@ -119,7 +151,9 @@ def test_table9_count_is_clip_plus_the_release_layers(paper_verdicts: dict) -> N
     )
 
     assert clip_parameters()["total"] == 149_620_737 and sum(release_layers().values()) == 26_197_676
-    assert table9_count()["total"] == 175_818_413 and round(175_818_413 / 1e6, 2) == paper_table(9).value("params_m", "UMCL")
+    assert table9_count()["total"] == 175_818_413 and round(175_818_413 / 1e6, 2) == paper_table(9).value(
+        "params_m", "UMCL"
+    )
     assert 2 * running_weights()["running"] / 1e9 == pytest.approx(0.1164, abs=1e-4)
     reason = paper_verdicts["T9-params"].reason
     assert "149,620,737" in reason and "26,197,676" in reason and "175,818,413" in reason
@@ -166,6 +200,7 @@ def test_described_parameter_count_matches_the_full_model(monkeypatch: pytest.Mo
 
 # ---------------------------------------------------------------------------- the engine
 
+
 def test_bound_states_just_either_side() -> None:
     low = Bound(low=30.0)
     assert low.state(30.001, 40) == "supported" and low.state(29.999, 40) == "open"
@@ -178,7 +213,9 @@ def test_bound_states_just_either_side() -> None:
 def test_resolving_factor_scales_as_one_over_root_n() -> None:
     """Half-width 4 facing a bound 2 away: 4× the videos halves the width to 2 → resolves at (4/2)² = 4."""
     assert resolving_factor(Quantity("q", 2.0, -2.0, 6.0), Bound(low=0.0)) == pytest.approx(4.0)
-    assert resolving_factor(Quantity("q", -1.0, -4.0, 2.0), Bound(low=0.0)) == pytest.approx(9.0)  # towards contradicted
+    assert resolving_factor(Quantity("q", -1.0, -4.0, 2.0), Bound(low=0.0)) == pytest.approx(
+        9.0
+    )  # towards contradicted
     assert resolving_factor(Quantity("q", 0.0, -1.0, 1.0), Bound(low=0.0)) is None
 
 
@@ -200,6 +237,7 @@ def test_hanley_mcneil_against_a_simulation() -> None:
 
 # ---------------------------------------------------------------------------- measured claims, generic
 
+
 def _results(claim, value_of, half: float = 0.1, drop: int | None = None) -> dict[str, Stat]:
     out = {}
     for i, k in enumerate(cells_of(claim)):
@@ -216,8 +254,11 @@ def _pinned(claim, side: str) -> dict[str, Stat]:
     res: dict[str, Stat] = {}
     for chk in claim.checks:
         b = chk.bound
-        target = (b.low + 0.01 if b.low is not None else b.high - 0.01) if side == "in" else \
-                 (b.low - 0.01 if b.low is not None else b.high + 0.01)
+        target = (
+            (b.low + 0.01 if b.low is not None else b.high - 0.01)
+            if side == "in"
+            else (b.low - 0.01 if b.low is not None else b.high + 0.01)
+        )
         coef: dict = {}
         for c, r in chk.terms:
             coef[r] = coef.get(r, 0.0) + c
@@ -271,27 +312,38 @@ def test_no_interval_is_not_testable() -> None:
 
 PINNED = {  # claim -> {check name: (low, high)}, read by hand from the quoted sentence
     "T7-frames-30": {f"UMCL − CPML on {c}": (30.0, None) for c in ("raw", "c23", "c40")},
-    "T7-frames-50": {"UMCL − CPML on raw": (23.905, None), "UMCL − CPML on c23": (26.525, None),
-                     "UMCL − CPML on c40": (23.705, None)},
+    "T7-frames-50": {
+        "UMCL − CPML on raw": (23.905, None),
+        "UMCL − CPML on c23": (26.525, None),
+        "UMCL − CPML on c40": (23.705, None),
+    },
     "T7-landmarks-0.05": {f"UMCL − CPML on {c}": (32.5, 45.0) for c in ("raw", "c23", "c40")},
     "T8-opposite-88": {f"UMCL AUC on {c}": (88.0, None) for c in ("raw", "c23", "c40")},
     "T8-opposite-gain": {f"UMCL − CPML on {c}": (80.0, None) for c in ("raw", "c23", "c40")},
     "T8-cpml-opposite": {f"CPML AUC on {c}": (None, 11.0) for c in ("raw", "c23", "c40")},
-    "T8-unrelated": {**{f"UMCL AUC on {c}": (86.5, 94.0) for c in ("raw", "c23", "c40")},
-                     **{f"CPML AUC on {c}": (41.5, 49.0) for c in ("raw", "c23", "c40")}},
+    "T8-unrelated": {
+        **{f"UMCL AUC on {c}": (86.5, 94.0) for c in ("raw", "c23", "c40")},
+        **{f"CPML AUC on {c}": (41.5, 49.0) for c in ("raw", "c23", "c40")},
+    },
     "T10-ASA": {"D − C, mean AUC over the four test subsets": (2.985, None)},
-    "T10-fusion": {"C − A, mean AUC over the four test subsets": (4.435, None),
-                   "C − B, mean AUC over the four test subsets": (21.255, None)},
+    "T10-fusion": {
+        "C − A, mean AUC over the four test subsets": (4.435, None),
+        "C − B, mean AUC over the four test subsets": (21.255, None),
+    },
     "T11-views": {"Views − c23 & c40, mean AUC over the four test subsets": (-0.86, None)},
     "T3-drop": {f"trained on {c}: drop without CQSL − drop of UMCL": (0.0, None) for c in ("raw", "c23", "c40")},
     "T3-ccr-auc": {f"UMCL − {b}, mean cross-compression AUC": (0.0, None) for b in ("Xception", "LRNet", "CPML")},
-    "T4-cross-dataset": {**{f"UMCL − {b} on ff++": (0.0, None) for b in ("Xception", "CPML")},
-                         **{f"UMCL − {b} on celebdf": (1.015, None) for b in ("Xception", "CPML")},
-                         **{f"UMCL − {b} on dfd": (1.275, None) for b in ("Xception", "CPML")}},
+    "T4-cross-dataset": {
+        **{f"UMCL − {b} on ff++": (0.0, None) for b in ("Xception", "CPML")},
+        **{f"UMCL − {b} on celebdf": (1.015, None) for b in ("Xception", "CPML")},
+        **{f"UMCL − {b} on dfd": (1.275, None) for b in ("Xception", "CPML")},
+    },
     "T5-C2": {f"UMCL − {b} on C2 (DFDC → FF++ raw)": (0.0, None) for b in ("Xception", "LRNet", "CPML")},
-    "T6-DF": {"UMCL − Xception, DF-trained, mean AUC over the four test subsets": (3.905, None),
-              "UMCL − LRNet, DF-trained, mean AUC over the four test subsets": (3.905, None),
-              "UMCL − CPML, DF-trained, mean AUC over the four test subsets": (0.0, None)},
+    "T6-DF": {
+        "UMCL − Xception, DF-trained, mean AUC over the four test subsets": (3.905, None),
+        "UMCL − LRNet, DF-trained, mean AUC over the four test subsets": (3.905, None),
+        "UMCL − CPML, DF-trained, mean AUC over the four test subsets": (0.0, None),
+    },
 }
 
 
@@ -304,8 +356,10 @@ def test_bounds_are_the_sentences(cid: str) -> None:
     got = {chk.name: (chk.bound.low, chk.bound.high) for chk in BY_ID[cid].checks}
     assert set(got) == set(PINNED[cid])
     for name, (low, high) in PINNED[cid].items():
-        assert got[name] == (pytest.approx(low) if low is not None else None,
-                             pytest.approx(high) if high is not None else None), name
+        assert got[name] == (
+            pytest.approx(low) if low is not None else None,
+            pytest.approx(high) if high is not None else None,
+        ), name
 
 
 def test_t7_frames_30_bound_just_either_side() -> None:
@@ -320,6 +374,7 @@ def test_t7_frames_30_bound_just_either_side() -> None:
 
 
 # ---------------------------------------------------------------------------- which cells each claim reads
+
 
 def test_table8_claims_read_the_label_chosen_cells_of_the_rows_they_quote() -> None:
     """Each Table 8 claim reads, for every cell, the condition of the paper row it quotes (label-chosen attack
@@ -346,16 +401,20 @@ def test_t10_fusion_reads_c_minus_a_and_c_minus_b() -> None:
     holds, and swapping A's cells for B's (or C's for A's) changes the verdict."""
     claim = BY_ID["T10-fusion"]
     level = {"ablA": 70.0, "ablB": 60.0, "ablC": 90.0, None: 95.0}
-    res = {k.key: Stat(level[k.variant], level[k.variant] - 0.1, level[k.variant] + 0.1, 1, 70, 70)
-           for k in cells_of(claim)}
+    res = {
+        k.key: Stat(level[k.variant], level[k.variant] - 0.1, level[k.variant] + 0.1, 1, 70, 70)
+        for k in cells_of(claim)
+    }
     v = evaluate(claim, res)
     assert v.verdict == HOLDS
     q = {x.name: x.value for x in v.numbers}
     assert q["C − A, mean AUC over the four test subsets"] == pytest.approx(20.0)
     assert q["C − B, mean AUC over the four test subsets"] == pytest.approx(30.0)
     level["ablB"] = 75.0  # C − B = 15 < 21.26 while C − A stays 20
-    res = {k.key: Stat(level[k.variant], level[k.variant] - 0.1, level[k.variant] + 0.1, 1, 70, 70)
-           for k in cells_of(claim)}
+    res = {
+        k.key: Stat(level[k.variant], level[k.variant] - 0.1, level[k.variant] + 0.1, 1, 70, 70)
+        for k in cells_of(claim)
+    }
     assert evaluate(claim, res).verdict == CONTRADICTED
 
 
@@ -366,12 +425,16 @@ def test_t3_drop_compares_umcl_with_and_without_cqsl() -> None:
     assert {(k.detector, k.variant) for k in cells} == {("umcl", None), ("umcl", "woCQSL")}
     assert len(cells) == 18
     # without CQSL: 90 in, 60 across (drop 30); UMCL: 90 in, 85 across (drop 5) → 25 > 0 on each compression
-    res = {k.key: Stat(v, v - 1, v + 1, 1, 70, 70) for k in cells
-           for v in [90.0 if k.train.split("-")[-1] == k.test.split("-")[-1] else (60.0 if k.variant else 85.0)]}
+    res = {
+        k.key: Stat(v, v - 1, v + 1, 1, 70, 70)
+        for k in cells
+        for v in [90.0 if k.train.split("-")[-1] == k.test.split("-")[-1] else (60.0 if k.variant else 85.0)]
+    }
     v = evaluate(claim, res)
     assert v.verdict == HOLDS
     assert {q.name: (q.value, q.ci_low, q.ci_high) for q in v.numbers}[
-        "trained on raw: drop without CQSL − drop of UMCL"] == pytest.approx((25.0, 21.0, 29.0))
+        "trained on raw: drop without CQSL − drop of UMCL"
+    ] == pytest.approx((25.0, 21.0, 29.0))
     only_c23 = {k: s for k, s in res.items() if "|ffpp-all-c23|ffpp-" in k}  # a profile that trains c23 only
     v = evaluate(claim, only_c23)
     assert v.verdict == HOLDS and "skipped: 2" in v.reason
@@ -381,8 +444,12 @@ def test_every_claim_cell_is_declared_by_a_protocol() -> None:
     from umcl.protocols.claims import CLAIM_PROTOCOLS
     from umcl.protocols.tables import PROTOCOLS
 
-    declared = {CellKey.from_decl(d, m).key for p in {**PROTOCOLS, **CLAIM_PROTOCOLS}.values()
-                for d in p.cells for m in p.metrics}
+    declared = {
+        CellKey.from_decl(d, m).key
+        for p in {**PROTOCOLS, **CLAIM_PROTOCOLS}.values()
+        for d in p.cells
+        for m in p.metrics
+    }
     assert {k.key for k in required_cells()} <= declared
     for c in MEASURED:
         for chk in c.checks:
@@ -403,6 +470,7 @@ def test_claims_runs_appear_in_the_default_sheet_with_one_seed() -> None:
 
 
 # ---------------------------------------------------------------------------- calibration
+
 
 def test_calibration_on_the_papers_numbers_contradicts_nothing() -> None:
     """The paper's own numbers, one seed, Hanley–McNeil intervals at the paper's test sizes: no claim is
@@ -427,6 +495,7 @@ def test_calibration_sizes() -> None:
 
 # ---------------------------------------------------------------------------- scope, input, rendering
 
+
 def test_synthff_scope_on_every_measured_verdict() -> None:
     res = {}
     for c in MEASURED:
@@ -440,7 +509,9 @@ def test_synthff_scope_on_every_measured_verdict() -> None:
 
 
 def test_cell_key_round_trip() -> None:
-    k = CellKey("umcl", C.selection("ff++", "c23", "Deepfakes"), C.selection("ff++", "c23", "NeuralTextures"), "clean", "ablC")
+    k = CellKey(
+        "umcl", C.selection("ff++", "c23", "Deepfakes"), C.selection("ff++", "c23", "NeuralTextures"), "clean", "ablC"
+    )
     assert k.key == "umcl+ablC|ffpp-DF-c23|ffpp-NT-c23|clean|auc" and CellKey.parse(k.key) == k
     assert CellKey("umcl", "ffpp-all-raw", "ffpp-all-c40", "frames-r0.50").key in {c.key for c in required_cells()}
     assert {c.detector for c in required_cells()} == {"umcl", "cpml", "xception", "lrnet"}

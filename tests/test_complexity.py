@@ -100,7 +100,8 @@ def test_gflops_per_sample_do_not_depend_on_the_batch(small):
     res, _ = small
     one = cx.measure_detector("umcl", "small", 1, 1, torch.device("cpu"), train=False)
     assert one["gflops_per_sample_inference"] == pytest.approx(
-        res["detectors"]["umcl"]["gflops_per_sample_inference"], rel=1e-3)  # the label-free text row is shared by the batch
+        res["detectors"]["umcl"]["gflops_per_sample_inference"], rel=1e-3
+    )  # the label-free text row is shared by the batch
     assert one["gflops_per_sample_inference"] > 0 and one["inference"]["samples_per_s"] > 0
 
 
@@ -122,8 +123,9 @@ def test_report_files(small):
     assert "175.82" in tex and "149.85" in tex
 
 
-@pytest.mark.skipif(__import__("shutil").which("pdflatex") is None,
-                    reason="pdflatex not installed (texlive-latex-base)")
+@pytest.mark.skipif(
+    __import__("shutil").which("pdflatex") is None, reason="pdflatex not installed (texlive-latex-base)"
+)
 def test_table9_latex_compiles(small, tmp_path):
     from test_latex_compiles import compile_tex
 

@@ -11,7 +11,13 @@ import pytest
 
 from umcl.cli import main as umcl_main
 from umcl.data.compression import (
-    CompressionConfig, compress_tree, compress_video, encode_frames, encoder_info, read_video, x264_settings,
+    CompressionConfig,
+    compress_tree,
+    compress_video,
+    encode_frames,
+    encoder_info,
+    read_video,
+    x264_settings,
 )
 from umcl.data.synthff.config import SynthFFConfig
 from umcl.data.synthff.generate import Job, render_job
@@ -20,7 +26,7 @@ from umcl.errors import BadVideoError, UmclError
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +35,11 @@ def levels(tmp_path_factory) -> tuple[np.ndarray, dict[str, Path]]:
     d = tmp_path_factory.mktemp("comp")
     frames, _ = render_job(SynthFFConfig(n_identities=2, n_frames=24, resolution=128, seed=1), Job("original", 0, None))
     raw = encode_frames(frames, d / "raw.mp4", "raw", 25)
-    return frames, {"raw": raw, "c23": compress_video(raw, d / "c23.mp4", "c23"),
-                    "c40": compress_video(raw, d / "c40.mp4", "c40")}
+    return frames, {
+        "raw": raw,
+        "c23": compress_video(raw, d / "c23.mp4", "c23"),
+        "c40": compress_video(raw, d / "c40.mp4", "c40"),
+    }
 
 
 def test_sizes_and_psnr_fall_with_compression(levels):
@@ -52,8 +61,11 @@ def test_stream_carries_ff_settings(levels):
     info = encoder_info()
     assert info["pix_fmt_raw"].startswith("gbrp")  # RGB planes: libx264rgb
     assert info["pix_fmt_c23"].startswith("yuv")
-    assert info["levels"] == {"raw": "-c:v libx264rgb -crf 0 -preset ultrafast", "c23": "-c:v libx264 -crf 23",
-                              "c40": "-c:v libx264 -crf 40"}
+    assert info["levels"] == {
+        "raw": "-c:v libx264rgb -crf 0 -preset ultrafast",
+        "c23": "-c:v libx264 -crf 23",
+        "c40": "-c:v libx264 -crf 40",
+    }
 
 
 def test_raw_preset_changes_no_pixel_and_no_compressed_copy(levels, tmp_path):
@@ -67,9 +79,33 @@ def test_raw_preset_changes_no_pixel_and_no_compressed_copy(levels, tmp_path):
     frames, paths = levels
     ffpp_raw = tmp_path / "ffpp_raw.mp4"
     t, h, w, _ = frames.shape
-    subprocess.run([ffmpeg_exe(), *_QUIET, "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", "25",
-                    "-i", "-", "-c:v", "libx264rgb", "-crf", "0", "-an", "-f", "mp4", str(ffpp_raw)],
-                   input=np.ascontiguousarray(frames).tobytes(), check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            *_QUIET,
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{w}x{h}",
+            "-r",
+            "25",
+            "-i",
+            "-",
+            "-c:v",
+            "libx264rgb",
+            "-crf",
+            "0",
+            "-an",
+            "-f",
+            "mp4",
+            str(ffpp_raw),
+        ],
+        input=np.ascontiguousarray(frames).tobytes(),
+        check=True,
+    )
     assert " qp=0" in x264_settings(ffpp_raw)
     assert "subme=0" in x264_settings(paths["raw"]) and "subme=0" not in x264_settings(ffpp_raw)  # ultrafast vs medium
     assert np.array_equal(read_video(ffpp_raw)[0], read_video(paths["raw"])[0])

@@ -38,11 +38,14 @@ def frame_batch(keys=("ds/m/raw/000", "ds/m/raw/001", "ds/m/raw/002"), t: int = 
     """Frame t of every key carries the value t everywhere, so a frame's content names its source."""
     b = len(keys)
     idx = torch.arange(t, dtype=torch.float32)
-    return {"key": list(keys), "label": torch.tensor([i % 2 for i in range(b)]),
-            "frames": idx.view(1, 1, t, 1, 1).expand(b, 3, t, 4, 4).clone(),
-            "frames_lq": idx.view(1, 1, t, 1, 1).expand(b, 3, t, 4, 4).clone() + 100,
-            "landmarks": idx.view(1, t, 1).expand(b, t, 136).clone(),
-            "xception_faces": torch.arange(6, dtype=torch.float32).view(1, 6, 1, 1, 1).expand(b, 6, 3, 5, 5).clone()}
+    return {
+        "key": list(keys),
+        "label": torch.tensor([i % 2 for i in range(b)]),
+        "frames": idx.view(1, 1, t, 1, 1).expand(b, 3, t, 4, 4).clone(),
+        "frames_lq": idx.view(1, 1, t, 1, 1).expand(b, 3, t, 4, 4).clone() + 100,
+        "landmarks": idx.view(1, t, 1).expand(b, t, 136).clone(),
+        "xception_faces": torch.arange(6, dtype=torch.float32).view(1, 6, 1, 1, 1).expand(b, 6, 3, 5, 5).clone(),
+    }
 
 
 def sources(batch: dict) -> np.ndarray:
@@ -51,6 +54,7 @@ def sources(batch: dict) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- frame sampling
+
 
 @pytest.mark.parametrize("ratio", [0.9, 0.7, 0.5, 0.3])
 def test_frame_sampling_keeps_r_of_the_frames_in_order_and_holds_them(ratio):
@@ -79,8 +83,10 @@ def test_frame_sampling_keeps_r_of_the_frames_in_order_and_holds_them(ratio):
 def test_frame_sampling_ratio_one_is_identity_and_levels_are_nested():
     batch = frame_batch()
     assert torch.equal(apply_condition(batch, TestCondition("frame_sampling", 1.0))["frames"], batch["frames"])
-    kept = {r: [set(np.unique(row)) for row in sources(apply_condition(batch, TestCondition("frame_sampling", r)))]
-            for r in (0.9, 0.7, 0.5, 0.3)}
+    kept = {
+        r: [set(np.unique(row)) for row in sources(apply_condition(batch, TestCondition("frame_sampling", r)))]
+        for r in (0.9, 0.7, 0.5, 0.3)
+    }
     for hi, lo in ((0.9, 0.7), (0.7, 0.5), (0.5, 0.3)):
         assert all(b <= a for a, b in zip(kept[hi], kept[lo]))
 
@@ -90,8 +96,10 @@ def test_degradation_is_per_video_not_per_batch_and_follows_the_seed():
     cond = TestCondition("frame_sampling", 0.5)
     whole = apply_condition(batch, cond)
     for i, key in enumerate(batch["key"]):
-        alone = apply_condition({k: (v[i:i + 1] if isinstance(v, torch.Tensor) else [v[i]]) for k, v in batch.items()
-                                 if k != "label"}, cond)
+        alone = apply_condition(
+            {k: (v[i : i + 1] if isinstance(v, torch.Tensor) else [v[i]]) for k, v in batch.items() if k != "label"},
+            cond,
+        )
         assert torch.equal(alone["frames"][0], whole["frames"][i])
     again = apply_condition(frame_batch(), cond)
     assert torch.equal(again["frames"], whole["frames"])
@@ -116,6 +124,7 @@ def test_held_frame_indices_small_cases():
 
 
 # ---------------------------------------------------------------------------- landmark noise
+
 
 def test_landmark_sigma_zero_equals_no_degradation():
     batch = frame_batch()
@@ -151,9 +160,17 @@ def test_landmark_noise_levels_share_their_draws():
 
 # ---------------------------------------------------------------------------- keys
 
+
 def test_paper_keys():
     assert [c.key for c in table7_conditions()] == [
-        "clean", "frames-r0.90", "frames-r0.70", "frames-r0.50", "frames-r0.30", "landmarks-s0.01", "landmarks-s0.05"]
+        "clean",
+        "frames-r0.90",
+        "frames-r0.70",
+        "frames-r0.50",
+        "frames-r0.30",
+        "landmarks-s0.01",
+        "landmarks-s0.05",
+    ]
     assert TestCondition(prompt_attack="opposite", attack_mode="label_free").key == "prompt-opposite-labelfree"
     assert TestCondition(prompt_policy="invalid_mean").key == "policy-invalid-mean"
     assert TestCondition("frame_sampling", 0.3, seed=2).key == "frames-r0.30_seed2"
@@ -161,15 +178,23 @@ def test_paper_keys():
 
 
 def conditions() -> st.SearchStrategy[TestCondition]:
-    level = {"frame_sampling": st.floats(min_value=1e-6, max_value=1.0),
-             "landmark_noise": st.floats(min_value=0.0, max_value=10.0, allow_subnormal=False)}
-    degradation = st.one_of(st.just((None, None)),
-                            *[st.tuples(st.just(name), lv) for name, lv in level.items()])
-    prompt = st.one_of(st.tuples(st.sampled_from(P.INFERENCE_POLICIES), st.just(None), st.just(None)),
-                       st.tuples(st.just(P.DEFAULT_INFERENCE_POLICY), st.sampled_from(P.ADVERSARIAL_TYPES),
-                                 st.sampled_from(P.ATTACK_MODES)))
-    return st.builds(lambda d, p, s: TestCondition(d[0], d[1], p[0], p[1], p[2], s),
-                     degradation, prompt, st.integers(min_value=0, max_value=2**31))
+    level = {
+        "frame_sampling": st.floats(min_value=1e-6, max_value=1.0),
+        "landmark_noise": st.floats(min_value=0.0, max_value=10.0, allow_subnormal=False),
+    }
+    degradation = st.one_of(st.just((None, None)), *[st.tuples(st.just(name), lv) for name, lv in level.items()])
+    prompt = st.one_of(
+        st.tuples(st.sampled_from(P.INFERENCE_POLICIES), st.just(None), st.just(None)),
+        st.tuples(
+            st.just(P.DEFAULT_INFERENCE_POLICY), st.sampled_from(P.ADVERSARIAL_TYPES), st.sampled_from(P.ATTACK_MODES)
+        ),
+    )
+    return st.builds(
+        lambda d, p, s: TestCondition(d[0], d[1], p[0], p[1], p[2], s),
+        degradation,
+        prompt,
+        st.integers(min_value=0, max_value=2**31),
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -180,11 +205,21 @@ def test_key_round_trip(cond):
     assert TestCondition.from_key(key) == cond
 
 
-@pytest.mark.parametrize("key,message", [
-    ("frames-r0.5", "not canonical"), ("frames-r1.5", "ratio"), ("landmarks-s-0.1", "σ"),
-    ("blur-k3", "unknown part"), ("prompt-opposite", "unknown part"), ("prompt-rude-labelfree", "prompt attack"),
-    ("policy-truth", "prompt policy"), ("seed0", "unknown part"), ("clean_seed1_frames-r0.50", "unknown part"),
-    ("seed1_frames-r0.50", "not canonical")])
+@pytest.mark.parametrize(
+    "key,message",
+    [
+        ("frames-r0.5", "not canonical"),
+        ("frames-r1.5", "ratio"),
+        ("landmarks-s-0.1", "σ"),
+        ("blur-k3", "unknown part"),
+        ("prompt-opposite", "unknown part"),
+        ("prompt-rude-labelfree", "prompt attack"),
+        ("policy-truth", "prompt policy"),
+        ("seed0", "unknown part"),
+        ("clean_seed1_frames-r0.50", "unknown part"),
+        ("seed1_frames-r0.50", "not canonical"),
+    ],
+)
 def test_bad_keys_are_one_line_errors(key, message):
     with pytest.raises(ConfigError, match=message) as err:
         TestCondition.from_key(key)
@@ -210,16 +245,25 @@ def test_invalid_conditions():
 
 # ---------------------------------------------------------------------------- through the detectors
 
+
 def umcl_batch(b: int = 4) -> dict:
     g = torch.Generator().manual_seed(0)
-    return {"frames": torch.rand(b, 3, 8, 32, 32, generator=g), "landmarks": 0.1 * torch.randn(b, 8, 136, generator=g),
-            "label": torch.tensor([i % 2 for i in range(b)]), "key": [f"ds/m/raw/{i:03d}" for i in range(b)]}
+    return {
+        "frames": torch.rand(b, 3, 8, 32, 32, generator=g),
+        "landmarks": 0.1 * torch.randn(b, 8, 136, generator=g),
+        "label": torch.tensor([i % 2 for i in range(b)]),
+        "key": [f"ds/m/raw/{i:03d}" for i in range(b)],
+    }
 
 
 def cpml_batch(b: int = 4) -> dict:
     g = torch.Generator().manual_seed(1)
-    return {"frames": torch.rand(b, 3, 16, 32, 32, generator=g), "landmarks": 0.1 * torch.randn(b, 16, 136, generator=g),
-            "label": torch.tensor([i % 2 for i in range(b)]), "key": [f"ds/m/raw/{i:03d}" for i in range(b)]}
+    return {
+        "frames": torch.rand(b, 3, 16, 32, 32, generator=g),
+        "landmarks": 0.1 * torch.randn(b, 16, 136, generator=g),
+        "label": torch.tensor([i % 2 for i in range(b)]),
+        "key": [f"ds/m/raw/{i:03d}" for i in range(b)],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -312,8 +356,11 @@ def test_no_condition_means_clean(models):
 
 # ---------------------------------------------------------------------------- the run fingerprint
 
-TEST_TIME_OPTIONS = ({f.name for f in dataclasses.fields(TestCondition)}
-                     | {"inference_prompt", "prompt_attack", "test_prompt"})
+TEST_TIME_OPTIONS = {f.name for f in dataclasses.fields(TestCondition)} | {
+    "inference_prompt",
+    "prompt_attack",
+    "test_prompt",
+}
 
 
 @pytest.mark.parametrize("detector", ["umcl", "umcl-released", "cpml", "lrnet", "xception"])
@@ -356,7 +403,7 @@ def test_landmark_noise_is_per_video_alone_or_in_a_batch_and_differs_between_vid
     reordered["landmarks_lq"] = reordered["landmarks"] + 1
     noise_rev = {k: apply_condition(reordered, cond)[k] - reordered[k] for k in LM_KEYS}
     for i in range(len(keys)):
-        alone = {k: (v[i:i + 1] if isinstance(v, torch.Tensor) else [v[i]]) for k, v in batch.items()}
+        alone = {k: (v[i : i + 1] if isinstance(v, torch.Tensor) else [v[i]]) for k, v in batch.items()}
         out = apply_condition(alone, cond)
         for k in LM_KEYS:
             assert torch.equal(out[k][0] - alone[k][0], noise[k][i])

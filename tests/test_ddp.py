@@ -58,16 +58,32 @@ def data(tmp_path_factory):
 
 def train(nproc: int, config: Path, manifest: Path, out: Path, *extra: str, dropout: float = 0.0) -> dict:
     """``umcl train`` under torchrun on ``nproc`` processes (> 1) or in this one; each rank's record."""
-    args = ["--config", str(config), "--detector", "toy_test", "--manifest", str(manifest),
-            "--train-compression", "c23", "--out", str(out), "--no-progress", *extra]
+    args = [
+        "--config",
+        str(config),
+        "--detector",
+        "toy_test",
+        "--manifest",
+        str(manifest),
+        "--train-compression",
+        "c23",
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
     if nproc == 1:  # in-process: the same code path without a launch
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("TOY_DROPOUT", str(dropout))
             assert record(["train", *args]) == 0
     else:
         cmd = [torchrun(), "--standalone", "--nproc_per_node", str(nproc), str(LAUNCHER), "train", *args]
-        env = {**os.environ, "TOY_DROPOUT": str(dropout), "OMP_NUM_THREADS": "1",
-               "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}
+        env = {
+            **os.environ,
+            "TOY_DROPOUT": str(dropout),
+            "OMP_NUM_THREADS": "1",
+            "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]),
+        }
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return {r: json.loads((out / f"ddp_rank{r}.json").read_text()) for r in range(nproc)}
@@ -136,8 +152,24 @@ def test_evaluation_of_the_ddp_run_matches_one_process(runs, data):
     out = {}
     for name in ("one", "two"):
         out[name] = root / f"eval_{name}"
-        assert main(["evaluate", "--config", str(configs[name]), "--run", str(root / name), "--manifest",
-                     str(manifest), "--test-compression", "c23", "--out", str(out[name])]) == 0
+        assert (
+            main(
+                [
+                    "evaluate",
+                    "--config",
+                    str(configs[name]),
+                    "--run",
+                    str(root / name),
+                    "--manifest",
+                    str(manifest),
+                    "--test-compression",
+                    "c23",
+                    "--out",
+                    str(out[name]),
+                ]
+            )
+            == 0
+        )
     s1, s2 = (pd.read_csv(out[n] / "scores.csv", dtype={"id": str}) for n in ("one", "two"))
     assert list(s1["key"]) == list(s2["key"])
     np.testing.assert_allclose(s2["score"], s1["score"], rtol=RTOL, atol=ATOL)

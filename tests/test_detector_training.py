@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
 from _train_fixtures import make_manifest
+
 from umcl.config import load_config
 from umcl.errors import ConfigError
 from umcl.registry import build_detector
@@ -31,11 +31,18 @@ CPU = {"device": "cpu", "amp": False}
 
 # ----------------------------------------------------------------------------- precedence
 
+
 def test_each_detector_gets_its_source_recipe_by_default():
     umcl, lrnet = training_for({}, "umcl"), training_for({}, "lrnet")
     xception, cpml = training_for({}, "xception"), training_for({}, "cpml")
     assert umcl == TrainConfig()  # UMCL §5: AdamW, 1e-3 for 10 % of steps, then 5e-5 cosine, batch 8
-    assert (umcl.optimizer, umcl.schedule, umcl.lr_warmup, umcl.lr, umcl.batch_size) == ("adamw", "paper", 1e-3, 5e-5, 8)
+    assert (umcl.optimizer, umcl.schedule, umcl.lr_warmup, umcl.lr, umcl.batch_size) == (
+        "adamw",
+        "paper",
+        1e-3,
+        5e-5,
+        8,
+    )
     assert (lrnet.optimizer, lrnet.schedule, lrnet.lr, lrnet.weight_decay) == ("adam", "constant", 1e-3, 0.0)
     assert lrnet.batch_size * 5 >= 1000 and lrnet.epochs == 750  # ~1024 30-frame blocks of 160-frame clips
     assert (xception.optimizer, xception.schedule, xception.lr, xception.epochs) == ("adam", "constant", 2e-4, 18)
@@ -51,12 +58,15 @@ def test_shared_section_beats_the_recipe_and_per_detector_beats_both():
     assert lrnet.per_detector == {}  # the resolved settings hold no overlays
 
 
-@pytest.mark.parametrize("overlay, message", [
-    ({"lrnett": {"lr": 1e-3}}, "unknown detector"),
-    ({"lrnet": {"learning_rate": 1e-3}}, "unknown key"),
-    ({"lrnet": {"batch_size": 7}}, "batch_size"),
-    ({"lrnet": {"optimizer": "sgd"}}, "optimizer"),
-])
+@pytest.mark.parametrize(
+    "overlay, message",
+    [
+        ({"lrnett": {"lr": 1e-3}}, "unknown detector"),
+        ({"lrnet": {"learning_rate": 1e-3}}, "unknown key"),
+        ({"lrnet": {"batch_size": 7}}, "batch_size"),
+        ({"lrnet": {"optimizer": "sgd"}}, "optimizer"),
+    ],
+)
 def test_per_detector_settings_are_validated_like_the_section(overlay, message):
     with pytest.raises(ConfigError, match=message):
         training_for({"training": {"per_detector": overlay}}, "lrnet")
@@ -89,13 +99,16 @@ def test_paper_profile_keeps_each_source_recipe():
 
 # ----------------------------------------------------------------------------- LRNet trains
 
+
 def test_lrnet_recipe_reaches_a_training_loss_far_below_chance(tmp_path: Path):
     """Default-profile-like clips (32 frames, 16-frame blocks every 8) and LRNet's own optimiser
     (Adam, constant 1e-3, from the source recipe): both streams' training CE ends far below
     ln 2. Under UMCL's schedule (5e-5 after 10 % of the steps) it stays near ln 2."""
     manifest = make_manifest(tmp_path, n_frames=32)
-    config = {"detectors": {"lrnet": {"block_size": 16, "block_stride": 8}},
-              "training": {**CPU, "per_detector": {"lrnet": {"epochs": 32, "batch_size": 8}}}}
+    config = {
+        "detectors": {"lrnet": {"block_size": 16, "block_stride": 8}},
+        "training": {**CPU, "per_detector": {"lrnet": {"epochs": 32, "batch_size": 8}}},
+    }
     spec = build_spec(config, "lrnet", manifest, "c23")
     assert (spec.training.optimizer, spec.training.schedule, spec.training.lr) == ("adam", "constant", 1e-3)
     Trainer(spec, tmp_path / "run", progress=False).fit()
@@ -105,6 +118,7 @@ def test_lrnet_recipe_reaches_a_training_loss_far_below_chance(tmp_path: Path):
 
 
 # ----------------------------------------------------------------------------- Xception
+
 
 def test_xception_from_scratch_updates_its_backbone_in_the_first_epoch(tmp_path: Path):
     manifest = make_manifest(tmp_path, counts={"train": (2, 2), "val": (2, 2), "test": (1, 1)})
@@ -121,6 +135,7 @@ def test_xception_from_scratch_updates_its_backbone_in_the_first_epoch(tmp_path:
 
 
 # ----------------------------------------------------------------------------- UMCL's HR term
+
 
 def _noise_signals(seed: int, k: int, batch: int) -> torch.Tensor:
     """Four groups [real HQ, real LQ, fake HQ, fake LQ] of noise-like rPPG signals, LQ = 0.5 HQ + noise."""

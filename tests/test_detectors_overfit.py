@@ -14,14 +14,30 @@ from umcl.registry import builtin, get_entry
 #: label-free CPML's (0.5 on the fused vector; its classifier no longer reads the label's prompt)
 LR = {"lrnet": 1e-2, "cpml": 1e-2}
 #: small settings for detectors whose config has no tiny()
-SMALL = {"umcl": {"frames": 16, "image_size": 32, "physformer_dim": 16, "physformer_ff_dim": 24,
-                  "physformer_heads": 2, "physformer_layers": 3},
-         # 1x1 patches so the released variant's 1/4-size view (8 px) tiles the stem. Its landmark zeroing
-         # (training only) and LRNet feature noise make training and evaluation inputs differ on purpose
-         # (tests/test_released_variant.py); off here, so the rest of the released model must fit
-         "umcl-released": {"frames": 16, "image_size": 32, "patch_size": (4, 1, 1), "physformer_dim": 16,
-                           "physformer_ff_dim": 24, "physformer_heads": 2, "physformer_layers": 3,
-                           "landmark_zero_prob": 0.0, "lrnet_feature_noise": 0.0}}
+SMALL = {
+    "umcl": {
+        "frames": 16,
+        "image_size": 32,
+        "physformer_dim": 16,
+        "physformer_ff_dim": 24,
+        "physformer_heads": 2,
+        "physformer_layers": 3,
+    },
+    # 1x1 patches so the released variant's 1/4-size view (8 px) tiles the stem. Its landmark zeroing
+    # (training only) and LRNet feature noise make training and evaluation inputs differ on purpose
+    # (tests/test_released_variant.py); off here, so the rest of the released model must fit
+    "umcl-released": {
+        "frames": 16,
+        "image_size": 32,
+        "patch_size": (4, 1, 1),
+        "physformer_dim": 16,
+        "physformer_ff_dim": 24,
+        "physformer_heads": 2,
+        "physformer_layers": 3,
+        "landmark_zero_prob": 0.0,
+        "lrnet_feature_noise": 0.0,
+    },
+}
 
 PROJECT_DETECTORS = builtin()
 
@@ -36,10 +52,13 @@ def _config(name):
 def _batch(cfg, gen):
     t = getattr(cfg, "frames", 16)
     s = getattr(cfg, "image_size", 32)
-    b = {"label": torch.tensor([0, 1]), "key": ["synthff/original/c23/000", "synthff/Deepfakes/c23/000_001"],
-         "frames": torch.rand(2, 3, t, s, s, generator=gen),
-         "landmarks": torch.randn(2, t, 136, generator=gen) * 0.1,
-         "xception_faces": torch.rand(2, 1, 3, s, s, generator=gen)}
+    b = {
+        "label": torch.tensor([0, 1]),
+        "key": ["synthff/original/c23/000", "synthff/Deepfakes/c23/000_001"],
+        "frames": torch.rand(2, 3, t, s, s, generator=gen),
+        "landmarks": torch.randn(2, t, 136, generator=gen) * 0.1,
+        "xception_faces": torch.rand(2, 1, 3, s, s, generator=gen),
+    }
     b["frames_lq"], b["landmarks_lq"] = b["frames"].clone(), b["landmarks"].clone()
     return b
 

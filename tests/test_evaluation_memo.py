@@ -19,15 +19,26 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 
 UMCL_SMALL = dict(frames=8, image_size=32, physformer_dim=24, physformer_ff_dim=36, physformer_layers=3, d=32)
 #: Table 7 / 8 conditions: frame sampling, landmark noise, prompt attacks (both modes), a policy
-CONDITIONS = ("clean", "frames-r0.50", "landmarks-s0.05", "prompt-opposite-labelfree", "prompt-simple-labelchosen",
-              "policy-neutral", "frames-r0.50_prompt-unrelated-labelfree")
+CONDITIONS = (
+    "clean",
+    "frames-r0.50",
+    "landmarks-s0.05",
+    "prompt-opposite-labelfree",
+    "prompt-simple-labelchosen",
+    "policy-neutral",
+    "frames-r0.50_prompt-unrelated-labelfree",
+)
 
 
 def _batch(b: int, t: int, seed: int) -> dict:
     g = torch.Generator().manual_seed(seed)
-    return {"frames": torch.rand(b, 3, t, 32, 32, generator=g), "landmarks": 0.1 * torch.randn(b, t, 136, generator=g),
-            "xception_faces": torch.rand(b, 2, 3, 64, 64, generator=g),
-            "label": torch.tensor([i % 2 for i in range(b)]), "key": [f"ds/m/raw/{seed}{i:03d}" for i in range(b)]}
+    return {
+        "frames": torch.rand(b, 3, t, 32, 32, generator=g),
+        "landmarks": 0.1 * torch.randn(b, t, 136, generator=g),
+        "xception_faces": torch.rand(b, 2, 3, 64, 64, generator=g),
+        "label": torch.tensor([i % 2 for i in range(b)]),
+        "key": [f"ds/m/raw/{seed}{i:03d}" for i in range(b)],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +47,11 @@ def detectors():
     from baselines.xception import XceptionConfig
 
     seed_everything(0)
-    return {"umcl": (build_detector("umcl", UMCL_SMALL).eval(), 8),
-            "cpml": (build_detector("cpml", dataclasses.asdict(CPMLConfig.tiny())).eval(), 16),
-            "xception": (build_detector("xception", dataclasses.asdict(XceptionConfig.tiny())).eval(), 8)}
+    return {
+        "umcl": (build_detector("umcl", UMCL_SMALL).eval(), 8),
+        "cpml": (build_detector("cpml", dataclasses.asdict(CPMLConfig.tiny())).eval(), 16),
+        "xception": (build_detector("xception", dataclasses.asdict(XceptionConfig.tiny())).eval(), 8),
+    }
 
 
 def _scores(model, batches, memo: bool) -> tuple[list[torch.Tensor], int]:
@@ -96,7 +109,9 @@ def test_memo_stores_nothing_with_gradients_or_in_training():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.floats(-1e3, 1e3, width=32), min_size=1, max_size=12), st.sampled_from([torch.float32, torch.float64]))
+@given(
+    st.lists(st.floats(-1e3, 1e3, width=32), min_size=1, max_size=12), st.sampled_from([torch.float32, torch.float64])
+)
 def test_digest_names_content_dtype_and_shape(values, dtype):
     t = torch.tensor(values, dtype=dtype)
     assert digest(t) == digest(t.clone()) and digest([t]) == digest([t.clone()]) != digest(t)

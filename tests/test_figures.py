@@ -8,24 +8,25 @@ from __future__ import annotations
 
 import json
 
+import _train_fixtures
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 import yaml
-
-import _train_fixtures
 from _train_fixtures import make_manifest
 
 from umcl.errors import UmclError
 from umcl.report import figures
 from umcl.report.figures import FiguresConfig
 
-UMCL_TINY = dict(frames=8, image_size=32, physformer_dim=16, physformer_ff_dim=24, physformer_heads=2,
-                 physformer_layers=1, d=16)
+UMCL_TINY = dict(
+    frames=8, image_size=32, physformer_dim=16, physformer_ff_dim=24, physformer_heads=2, physformer_layers=1, d=16
+)
 
 
 # ---------------------------------------------------------------------------- references
+
 
 def knn_loo_reference(emb: np.ndarray, labels: np.ndarray, k: int) -> float:
     d = ((emb[:, None, :] - emb[None, :, :]) ** 2).sum(-1)
@@ -54,6 +55,7 @@ def silhouette_reference(emb: np.ndarray, labels: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------- t-SNE and numbers
+
 
 @pytest.fixture(scope="module")
 def blobs():
@@ -92,6 +94,7 @@ def test_figures_config_rejects_bad_values():
 
 # ---------------------------------------------------------------------------- a tiny UMCL run
 
+
 @pytest.fixture(scope="module")
 def umcl_run(tmp_path_factory):
     """One epoch of a tiny UMCL on 32 px toy videos (raw, c23, c40), affinities logged every step."""
@@ -101,12 +104,18 @@ def umcl_run(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setattr(_train_fixtures, "S", 32)
     try:
-        manifest = make_manifest(tmp / "data", counts={"train": (4, 4), "val": (2, 2), "test": (6, 6)},
-                                 compressions=("raw", "c23", "c40"), strength=60)
+        manifest = make_manifest(
+            tmp / "data",
+            counts={"train": (4, 4), "val": (2, 2), "test": (6, 6)},
+            compressions=("raw", "c23", "c40"),
+            strength=60,
+        )
     finally:
         mp.undo()
-    config = {"training": {"epochs": 1, "batch_size": 4, "seed": 0, "device": "cpu", "affinity_log_every": 1},
-              "detectors": {"umcl": UMCL_TINY}}
+    config = {
+        "training": {"epochs": 1, "batch_size": 4, "seed": 0, "device": "cpu", "affinity_log_every": 1},
+        "detectors": {"umcl": UMCL_TINY},
+    }
     Trainer(build_spec(config, "umcl", manifest, "raw"), tmp / "run", progress=False).fit()
     return tmp, manifest, tmp / "run"
 
@@ -127,8 +136,12 @@ def test_affinity_scores_follow_the_definition():
 
     torch.manual_seed(0)
     model = build_detector("umcl", UMCL_TINY).train()
-    batch = {"frames": torch.rand(4, 3, 8, 32, 32), "landmarks": torch.randn(4, 8, 136) * 0.1,
-             "label": torch.tensor([0, 1, 0, 1]), "key": ["a", "b", "c", "d"]}
+    batch = {
+        "frames": torch.rand(4, 3, 8, 32, 32),
+        "landmarks": torch.randn(4, 8, 136) * 0.1,
+        "label": torch.tensor([0, 1, 0, 1]),
+        "key": ["a", "b", "c", "d"],
+    }
     out = model(batch)
     scores = model.affinity_scores(batch, out)
     d = UMCL_TINY["d"]
@@ -147,8 +160,10 @@ def test_a_resumed_run_keeps_the_affinity_log_of_an_uninterrupted_one(umcl_run, 
     from umcl.training.trainer import Trainer, build_spec
 
     _, manifest, _ = umcl_run
-    config = {"training": {"epochs": 2, "batch_size": 4, "seed": 0, "device": "cpu", "affinity_log_every": 1},
-              "detectors": {"umcl": UMCL_TINY}}
+    config = {
+        "training": {"epochs": 2, "batch_size": 4, "seed": 0, "device": "cpu", "affinity_log_every": 1},
+        "detectors": {"umcl": UMCL_TINY},
+    }
     spec = build_spec(config, "umcl", manifest, "raw")
     Trainer(spec, tmp_path / "whole", progress=False).fit()
     Trainer(spec, tmp_path / "cut", progress=False).fit(stop_after=1)
@@ -189,8 +204,25 @@ def test_figure_commands_write_pictures_data_and_checkable_numbers(umcl_run):
     cfg = tmp / "c.yaml"
     cfg.write_text(yaml.safe_dump({"figures": {"tsne_perplexity": 5.0, "knn_k": 3}}))
     out6 = tmp / "rep" / "figure6"
-    assert main(["figure", "figure6", "--config", str(cfg), "--runs", str(run), "--manifest", str(manifest),
-                 "--device", "cpu", "--out", str(out6)]) == 0
+    assert (
+        main(
+            [
+                "figure",
+                "figure6",
+                "--config",
+                str(cfg),
+                "--runs",
+                str(run),
+                "--manifest",
+                str(manifest),
+                "--device",
+                "cpu",
+                "--out",
+                str(out6),
+            ]
+        )
+        == 0
+    )
     data, numbers = np.load(out6.with_suffix(".npz")), json.loads(out6.with_suffix(".json").read_text())
     emb, label, comp = data["embedding"], data["label"], data["compression"]
     assert emb.shape == (36, 2) and sorted(set(comp.tolist())) == ["c23", "c40", "raw"]
@@ -203,18 +235,39 @@ def test_figure_commands_write_pictures_data_and_checkable_numbers(umcl_run):
     assert f"{numbers['all']['knn_acc']:.3f}" in out6.with_suffix(".md").read_text()
     # the title prints the chance level beside the k-NN accuracy (the majority-class rate of these videos)
     majority = np.unique(label, return_counts=True)[1].max() / len(label)
-    assert (f"k-NN acc {numbers['all']['knn_acc']:.3f} (chance {majority:.3f})" in numbers["title"])
+    assert f"k-NN acc {numbers['all']['knn_acc']:.3f} (chance {majority:.3f})" in numbers["title"]
 
     out8 = tmp / "rep" / "figure8"
-    assert main(["figure", "figure8", "--config", str(cfg), "--runs", f"D={run}", f"again={run}",
-                 "--manifest", str(manifest), "--test-compressions", "c23", "--device", "cpu",
-                 "--out", str(out8)]) == 0
+    assert (
+        main(
+            [
+                "figure",
+                "figure8",
+                "--config",
+                str(cfg),
+                "--runs",
+                f"D={run}",
+                f"again={run}",
+                "--manifest",
+                str(manifest),
+                "--test-compressions",
+                "c23",
+                "--device",
+                "cpu",
+                "--out",
+                str(out8),
+            ]
+        )
+        == 0
+    )
     d8, n8 = np.load(out8.with_suffix(".npz")), json.loads(out8.with_suffix(".json").read_text())
     assert d8["p0_top"].shape == (36, 2) and d8["p0_fused"].shape == (12, 2)
     assert n8["panels"]["D"]["fused_real_fake"]["knn_acc"] == pytest.approx(
-        knn_loo_reference(d8["p0_fused"], d8["p0_label"], 3))
+        knn_loo_reference(d8["p0_fused"], d8["p0_label"], 3)
+    )
     assert n8["panels"]["D"]["top_modality"]["silhouette"] == pytest.approx(
-        silhouette_reference(d8["p0_top"], d8["p0_top_modality"]), abs=1e-9)
+        silhouette_reference(d8["p0_top"], d8["p0_top_modality"]), abs=1e-9
+    )
     assert np.array_equal(d8["p0_fused"], d8["p1_fused"])  # same run, same seed: same picture
     assert n8["panels"]["D"]["distinct_features"] == {"rppg": 12, "landmarks": 12, "text": 1}  # label-free prompt
     md8 = out8.with_suffix(".md").read_text()
@@ -230,13 +283,17 @@ def test_figure_commands_write_pictures_data_and_checkable_numbers(umcl_run):
     log9, n9 = pd.read_csv(out9.with_suffix(".csv")), json.loads(out9.with_suffix(".json").read_text())
     tail = n9["final_window"]
     assert n9["pairs"]["rppg-text"]["HQ fake"]["final_mean"] == pytest.approx(
-        log9["hq_fake_rppg-text"].tail(tail).mean())
+        log9["hq_fake_rppg-text"].tail(tail).mean()
+    )
     assert list(log9.columns[2:]) == figures.affinity_columns()  # what dvc.yaml's plot names
 
     from umcl.report.render import write_index
 
-    index = write_index([out6.with_suffix(".json"), out8.with_suffix(".json"), out9.with_suffix(".json")],
-                        tmp / "rep" / "index.md", "test").read_text()
+    index = write_index(
+        [out6.with_suffix(".json"), out8.with_suffix(".json"), out9.with_suffix(".json")],
+        tmp / "rep" / "index.md",
+        "test",
+    ).read_text()
     for name, data in (("figure6", "npz"), ("figure8", "npz"), ("figure9", "csv")):
         assert f"({name}.png)" in index and f"({name}.pdf)" in index and f"({name}.{data})" in index
     assert f"k-NN acc {numbers['all']['knn_acc']:.3f} (chance {majority:.3f})" in index
@@ -270,6 +327,7 @@ def test_figure9_without_a_log_is_a_one_line_error(tmp_path):
 
 # ---------------------------------------------------------------------------- pipeline targets
 
+
 @pytest.mark.parametrize("profile", ["default", "smoke", "paper"])
 def test_figure_targets_dry_run(profile):
     """reports[/P]/figure{6,8,9}.png are targets on every profile; Figure 8 trains its two extra variants."""
@@ -285,9 +343,14 @@ def test_figure_targets_dry_run(profile):
     _, layout = load_profile(profile, check=False)
     targets = [f"{layout.report_prefix(f)}.png" for f in figures.FIGURES]
     bin_dir = Path(sys.executable).parent
-    proc = subprocess.run([str(bin_dir / "snakemake"), "-n", "--forceall", *targets, "--config", f"profile={profile}"],
-                          cwd=repo, capture_output=True, text=True, timeout=300,
-                          env={**__import__("os").environ, "PATH": f"{bin_dir}:{__import__('os').environ['PATH']}"})
+    proc = subprocess.run(
+        [str(bin_dir / "snakemake"), "-n", "--forceall", *targets, "--config", f"profile={profile}"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "PATH": f"{bin_dir}:{__import__('os').environ['PATH']}"},
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     stats = proc.stdout.split("Job stats:")[1].split("total")[0]
     jobs = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M)}

@@ -26,22 +26,31 @@ from umcl.specs.workflow import WorkflowConfig
 
 PDFLATEX = shutil.which("pdflatex")
 needs_pdflatex = pytest.mark.skipif(
-    PDFLATEX is None, reason="pdflatex not installed (apt-get install --no-install-recommends "
-                             "texlive-latex-base texlive-latex-recommended)")
+    PDFLATEX is None,
+    reason="pdflatex not installed (apt-get install --no-install-recommends "
+    "texlive-latex-base texlive-latex-recommended)",
+)
 
 
 def latex_document(body: str) -> str:
     """A standalone document around a rendered table (the packages a paper using booktabs loads)."""
-    return ("\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage[T1]{fontenc}\n"
-            "\\usepackage{booktabs}\n\\usepackage[landscape,margin=1cm]{geometry}\n"
-            "\\begin{document}\n" + body + "\n\\end{document}\n")
+    return (
+        "\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage[T1]{fontenc}\n"
+        "\\usepackage{booktabs}\n\\usepackage[landscape,margin=1cm]{geometry}\n"
+        "\\begin{document}\n" + body + "\n\\end{document}\n"
+    )
 
 
 def compile_tex(body: str, folder: Path) -> subprocess.CompletedProcess:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "doc.tex").write_text(latex_document(body))
-    return subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=folder,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _render(name: str, folder: Path, filled: bool) -> str:
@@ -54,8 +63,10 @@ def _render(name: str, folder: Path, filled: bool) -> str:
         cfg, extra = {"workflow": {"dataset": "ff++", "root": "/x"}}, ["--paper-only"]  # the paper's rows alone
     (folder / "c.yaml").write_text(yaml.safe_dump(cfg))
     out = folder / name
-    assert umcl_main(["report", name, "--config", str(folder / "c.yaml"), *extra, "--out", str(out),
-                      "--profile", "test"]) == 0
+    assert (
+        umcl_main(["report", name, "--config", str(folder / "c.yaml"), *extra, "--out", str(out), "--profile", "test"])
+        == 0
+    )
     return out.with_suffix(".tex").read_text()
 
 

@@ -70,8 +70,10 @@ class LeakyDetector(Detector):
         return out["logits"].softmax(-1)[:, 1]
 
 
-CONFIG = {"training": {"epochs": 3, "batch_size": 4, "lr_warmup": 0.05, "lr": 0.01, "warmup_fraction": 0.2,
-                       "seed": 3}, "detectors": {"leaky_test": {"hidden": 8}}}
+CONFIG = {
+    "training": {"epochs": 3, "batch_size": 4, "lr_warmup": 0.05, "lr": 0.01, "warmup_fraction": 0.2, "seed": 3},
+    "detectors": {"leaky_test": {"hidden": 8}},
+}
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +81,9 @@ def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("audit")
     manifest = make_manifest(tmp / "data")
     plain = build_spec(CONFIG, "leaky_test", manifest, "c23")
-    audited = build_spec({**CONFIG, "training": {**CONFIG["training"], "selection_audit": True}}, "leaky_test",
-                         manifest, "c23")
+    audited = build_spec(
+        {**CONFIG, "training": {**CONFIG["training"], "selection_audit": True}}, "leaky_test", manifest, "c23"
+    )
     Trainer(plain, tmp / "plain", progress=False).fit()
     Trainer(audited, tmp / "audit", progress=False).fit()
     return {"tmp": tmp, "manifest": manifest, "plain": plain, "audited": audited}
@@ -102,7 +105,10 @@ def test_audit_keeps_the_run_and_adds_the_label_seeing_selection(runs) -> None:
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert read_selection(plain) == {**read_selection(audit), "fingerprint": read_selection(plain)["fingerprint"]}
     # a run without the audit keeps the fingerprint it had before the field existed
-    assert "selection_audit" not in json.dumps(runs["plain"].fingerprint()) and runs["plain"].fingerprint() != runs["audited"].fingerprint()
+    assert (
+        "selection_audit" not in json.dumps(runs["plain"].fingerprint())
+        and runs["plain"].fingerprint() != runs["audited"].fingerprint()
+    )
     # the label-seeing scorings see the label: validation AUC 1 every epoch, so ties keep epoch 1
     for scoring in ("as_released", "label_prompt"):
         assert [r[f"val_{scoring}_auc"] for r in ha] == [1.0, 1.0, 1.0]
@@ -121,8 +127,12 @@ def _model_state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _one_epoch_audited_run(tmp) -> tuple:
-    spec = build_spec({**CONFIG, "training": {**CONFIG["training"], "epochs": 1, "selection_audit": True}},
-                      "leaky_test", make_manifest(tmp / "data"), "c23")
+    spec = build_spec(
+        {**CONFIG, "training": {**CONFIG["training"], "epochs": 1, "selection_audit": True}},
+        "leaky_test",
+        make_manifest(tmp / "data"),
+        "c23",
+    )
     return spec, tmp / "run"
 
 
@@ -176,11 +186,35 @@ def test_audit_checkpoint_is_scored_by_umcl_evaluate(runs) -> None:
     cfg.write_text(yaml.safe_dump({"evaluation": {"n_bootstrap": 0}}))
     key = "leaky_test/synthff-all-c23/seed3"
     outs = {}
-    for name, sel in (("best", "selection.json"), ("audit", AUDIT_SELECTION), ("label_prompt", audit_files("label_prompt")[0])):
+    for name, sel in (
+        ("best", "selection.json"),
+        ("audit", AUDIT_SELECTION),
+        ("label_prompt", audit_files("label_prompt")[0]),
+    ):
         out = tmp / f"eval_{name}"
-        assert umcl_main(["evaluate", "--config", str(cfg), "--run", str(tmp / "audit"), "--key", key, "--tests",
-                          "synthff-all-c23/clean", "--manifests", f"synthff={manifest}", "--out", str(out),
-                          "--selection", sel, "--no-progress"]) == 0
+        assert (
+            umcl_main(
+                [
+                    "evaluate",
+                    "--config",
+                    str(cfg),
+                    "--run",
+                    str(tmp / "audit"),
+                    "--key",
+                    key,
+                    "--tests",
+                    "synthff-all-c23/clean",
+                    "--manifests",
+                    f"synthff={manifest}",
+                    "--out",
+                    str(out),
+                    "--selection",
+                    sel,
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
         outs[name] = json.loads((out / "synthff-all-c23/clean/metrics.json").read_text())
     prov = {n: m["provenance"] for n, m in outs.items()}
     assert prov["audit"]["selected_epoch"] == 1 and prov["audit"]["selection_scoring"] == "as_released"
@@ -212,10 +246,31 @@ def report(tmp_path_factory) -> dict:
         for path in root.rglob("evaluation.json"):
             _add_selection(path, epoch, scoring)
     out = tmp / "reports" / "leakage"
-    assert umcl_main(["report", "leakage", "--config", str(tmp / "config.yaml"), "--evaluations", *map(str, indexes),
-                      "--audit-evaluations", *map(str, audit), "--out", str(out), "--profile", "test"]) == 0
-    return {"sheet": sheet, "tmp": tmp, "json": json.loads(out.with_suffix(".json").read_text()),
-            "md": out.with_suffix(".md").read_text()}
+    assert (
+        umcl_main(
+            [
+                "report",
+                "leakage",
+                "--config",
+                str(tmp / "config.yaml"),
+                "--evaluations",
+                *map(str, indexes),
+                "--audit-evaluations",
+                *map(str, audit),
+                "--out",
+                str(out),
+                "--profile",
+                "test",
+            ]
+        )
+        == 0
+    )
+    return {
+        "sheet": sheet,
+        "tmp": tmp,
+        "json": json.loads(out.with_suffix(".json").read_text()),
+        "md": out.with_suffix(".md").read_text(),
+    }
 
 
 def _selection_only(sheet):
@@ -230,8 +285,9 @@ def _add_selection(index_path, epoch: int, scoring: str) -> None:
     for cell in index["cells"]:
         path = index_path.parent / cell["metrics"]
         m = json.loads(path.read_text())
-        m["provenance"].update({"selected_epoch": epoch, "selection_value": 0.5 + 0.1 * epoch,
-                                "selection_scoring": scoring})
+        m["provenance"].update(
+            {"selected_epoch": epoch, "selection_value": 0.5 + 0.1 * epoch, "selection_scoring": scoring}
+        )
         path.write_text(json.dumps(m))
 
 
@@ -256,18 +312,25 @@ def test_selection_part_has_three_scorings_and_their_shares(report) -> None:
     assert rows["as released (label's prompt, train mode)"]["val_auc_seen"] == [pytest.approx(0.6)] * 2
     # the label's share, training mode's share and their sum, each a paired test-video bootstrap difference
     shares = entry["shares"]
-    for name, (a, b) in {"label's share": ("label_free", "label_prompt"),
-                         "training mode's share": ("label_prompt", "as_released"),
-                         "as released − label-free": ("label_free", "as_released")}.items():
+    for name, (a, b) in {
+        "label's share": ("label_free", "label_prompt"),
+        "training mode's share": ("label_prompt", "as_released"),
+        "as released − label-free": ("label_free", "as_released"),
+    }.items():
         value, ci = _reference_difference(scores[a], scores[b], "auc")
         assert abs(value) > 1e-6
         d = shares[name]
-        assert d["value"] == pytest.approx(value, abs=1e-12) and (d["ci_low"], d["ci_high"]) == pytest.approx(ci, abs=1e-12)
+        assert d["value"] == pytest.approx(value, abs=1e-12) and (d["ci_low"], d["ci_high"]) == pytest.approx(
+            ci, abs=1e-12
+        )
     assert shares["label's share"]["value"] + shares["training mode's share"]["value"] == pytest.approx(
-        shares["as released − label-free"]["value"], abs=1e-12)
+        shares["as released − label-free"]["value"], abs=1e-12
+    )
     assert entry["test_auc_difference"] == shares["as released − label-free"]
     md = report["md"]
-    assert [md.index(f"| UMCL (released) | {name} | ") for name in names] == sorted(md.index(f"| UMCL (released) | {name} | ") for name in names)
+    assert [md.index(f"| UMCL (released) | {name} | ") for name in names] == sorted(
+        md.index(f"| UMCL (released) | {name} | ") for name in names
+    )
     assert "| label's share | eval mode, label's prompt − label-free (this suite) | " in md
     assert "| training mode's share | as released (label's prompt, train mode) − eval mode, label's prompt | " in md
 
@@ -292,8 +355,21 @@ def test_missing_audit_evaluation_renders(report, tmp_path) -> None:
     sheet = report["sheet"]
     indexes = sorted((report["tmp"] / "eval").rglob("evaluation.json"))
     out = tmp_path / "leakage"
-    assert umcl_main(["report", "leakage", "--config", str(report["tmp"] / "config.yaml"), "--evaluations",
-                      *map(str, indexes), "--out", str(out)]) == 0
+    assert (
+        umcl_main(
+            [
+                "report",
+                "leakage",
+                "--config",
+                str(report["tmp"] / "config.yaml"),
+                "--evaluations",
+                *map(str, indexes),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     data = json.loads(out.with_suffix(".json").read_text())
     assert data["selection"][0]["missing"] == ["eval mode, label's prompt", "as released (label's prompt, train mode)"]
     assert data["selection"][0]["shares"] == dict.fromkeys(data["selection"][0]["shares"])
@@ -308,21 +384,30 @@ def test_tiny_released_run_keeps_both_selections(tmp_path, monkeypatch) -> None:
     from test_test_time_options import SMALL
 
     monkeypatch.setattr(_train_fixtures, "S", 32)
-    manifest = _train_fixtures.make_manifest(tmp_path / "data", counts={"train": (2, 2), "val": (3, 3),
-                                                                        "test": (2, 2)}, n_frames=16)
-    config = {"training": {"epochs": 2, "batch_size": 4, "seed": 0, "device": "cpu"},
-              "detectors": {"umcl-released": dict(SMALL)}}
+    manifest = _train_fixtures.make_manifest(
+        tmp_path / "data", counts={"train": (2, 2), "val": (3, 3), "test": (2, 2)}, n_frames=16
+    )
+    config = {
+        "training": {"epochs": 2, "batch_size": 4, "seed": 0, "device": "cpu"},
+        "detectors": {"umcl-released": dict(SMALL)},
+    }
     spec = build_spec(config, "umcl-released", manifest, "c23")
     assert spec.training.selection == "label_free" and spec.training.selection_audit
     run = tmp_path / "run"
     Trainer(spec, run, progress=False).fit()
     hist = pd.read_csv(run / "history.csv")
-    for name, column in (("selection.json", "val_auc"), (AUDIT_SELECTION, "val_as_released_auc"),
-                         (audit_files("label_prompt")[0], "val_label_prompt_auc")):
+    for name, column in (
+        ("selection.json", "val_auc"),
+        (AUDIT_SELECTION, "val_as_released_auc"),
+        (audit_files("label_prompt")[0], "val_label_prompt_auc"),
+    ):
         sel = read_selection(run, name)
         assert sel["value"] == hist[column].max() and sel["epoch"] == int(hist.loc[hist[column].idxmax(), "epoch"])
     loaded = load_run(run, "cpu", AUDIT_SELECTION)
-    assert loaded.selection["scoring"] == "as_released" and loaded.selection["epoch"] == read_selection(run, AUDIT_SELECTION)["epoch"]
+    assert (
+        loaded.selection["scoring"] == "as_released"
+        and loaded.selection["epoch"] == read_selection(run, AUDIT_SELECTION)["epoch"]
+    )
 
 
 def test_scorings_what_each_reads() -> None:

@@ -19,16 +19,23 @@ def manifest(pairs_by_split: dict[str, list[tuple[str, str]]]) -> list[dict[str,
     rows = []
     for split, pairs in pairs_by_split.items():
         for a, b in pairs:
-            rows += [dict(split=split, id=i, label="0", n_frames="32", method="original", compression="c23") for i in (a, b)]
+            rows += [
+                dict(split=split, id=i, label="0", n_frames="32", method="original", compression="c23") for i in (a, b)
+            ]
             for m in ("Deepfakes", "FaceSwap"):
-                rows += [dict(split=split, id=f"{x}_{y}", label="1", n_frames="32", method=m, compression="c23")
-                         for x, y in ((a, b), (b, a))]
+                rows += [
+                    dict(split=split, id=f"{x}_{y}", label="1", n_frames="32", method=m, compression="c23")
+                    for x, y in ((a, b), (b, a))
+                ]
     return rows
 
 
 def test_cut_keeps_the_first_pairs_of_train_and_all_of_val_and_test(tmp_path: Path) -> None:
-    splits = {"train": [("014", "013"), ("005", "012"), ("027", "019")], "val": [("001", "002")],
-              "test": [("003", "004"), ("006", "007")]}
+    splits = {
+        "train": [("014", "013"), ("005", "012"), ("027", "019")],
+        "val": [("001", "002")],
+        "test": [("003", "004"), ("006", "007")],
+    }
     (tmp_path / "train.json").write_text(json.dumps([list(p) for p in splits["train"]]))
     pairs = lc.training_pairs(tmp_path)
     assert pairs == splits["train"]
@@ -53,10 +60,12 @@ def test_relative_cache_paths_are_written_absolute(tmp_path: Path) -> None:
     assert str((tmp_path / "data" / "cache/a/001.npz").resolve()) in text and "/abs/001.mp4" in text
 
 
-@pytest.mark.parametrize("name, train, compressions", [("learning-curve", 18, ["raw", "c23"]),
-                                                     ("learning-curve-c40", 30, ["raw", "c40"])])
-def test_learning_curve_profile_is_valid_and_extends_the_default_training_pairs(name: str, train: int,
-                                                                               compressions: list[str]) -> None:
+@pytest.mark.parametrize(
+    "name, train, compressions", [("learning-curve", 18, ["raw", "c23"]), ("learning-curve-c40", 30, ["raw", "c40"])]
+)
+def test_learning_curve_profile_is_valid_and_extends_the_default_training_pairs(
+    name: str, train: int, compressions: list[str]
+) -> None:
     """Each learning-curve profile validates, has more training pairs than the default and the default's
     test split (the same 22 real + 88 fake test videos per compression), on the compressions it studies."""
     from umcl.cli import main

@@ -11,8 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import signal as sps
-from scipy import special
-from scipy import stats
+from scipy import special, stats
 
 from umcl import losses as L
 
@@ -26,8 +25,9 @@ finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False, width=64)
 def signals(b_min: int = 1, b_max: int = 4, k_min: int = 4, k_max: int = 40):
     """Pairs of [B, K] float64 arrays of equal shape."""
     shape = st.tuples(st.integers(b_min, b_max), st.integers(k_min, k_max))
-    return shape.flatmap(lambda s: st.tuples(arrays(np.float64, s, elements=finite),
-                                             arrays(np.float64, s, elements=finite)))
+    return shape.flatmap(
+        lambda s: st.tuples(arrays(np.float64, s, elements=finite), arrays(np.float64, s, elements=finite))
+    )
 
 
 def t(a) -> torch.Tensor:
@@ -171,8 +171,7 @@ def _two_tones(strong_hz: float, weak_hz: float, seed: int) -> np.ndarray:
     """A strong sinusoid (amplitude 2) plus a weaker one (amplitude 1), 20 s at 30 fps, with a trend."""
     tt = np.arange(EDGE_K) / EDGE_FPS
     phase = np.random.default_rng(seed).uniform(0, 2 * np.pi, 2)
-    return (2 * np.sin(2 * np.pi * strong_hz * tt + phase[0]) + np.sin(2 * np.pi * weak_hz * tt + phase[1])
-            + 0.1 * tt)
+    return 2 * np.sin(2 * np.pi * strong_hz * tt + phase[0]) + np.sin(2 * np.pi * weak_hz * tt + phase[1]) + 0.1 * tt
 
 
 # Strong tones just outside 0.7-3.0 Hz (their main lobes end at 0.68 and 3.12 Hz, outside the band),
@@ -233,8 +232,11 @@ def test_soft_heart_rate_matches_reference_and_hard_estimate():
 
 # ------------------------------------------------------------------ eq. 17–19
 @FAST
-@given(st.integers(1, 6).flatmap(lambda n: st.lists(arrays(np.float64, n, elements=st.floats(40, 180)),
-                                                    min_size=4, max_size=4)))
+@given(
+    st.integers(1, 6).flatmap(
+        lambda n: st.lists(arrays(np.float64, n, elements=st.floats(40, 180)), min_size=4, max_size=4)
+    )
+)
 def test_hr_loss_is_l2_norm_in_hz(h):
     got = L.hr_loss(*[t(a) for a in h]).item()
     ref = np.linalg.norm((h[0] - h[1]) / 60) + np.linalg.norm((h[2] - h[3]) / 60)
@@ -251,11 +253,13 @@ def _np_soft_hr(x: np.ndarray, fps: float = FPS) -> np.ndarray:
 
 def _np_pull_push(rh, rl, fh, fl) -> tuple[float, float]:
     """Eqs. 14 and 16 by loops over rows, with SciPy's Pearson."""
+
     def mpc(a, b):
         return abs(a @ b) / np.sqrt((a @ a) * (b @ b))
 
-    pull = (np.mean([1 - stats.pearsonr(a, b).statistic for a, b in zip(rh, rl)])
-            + np.mean([1 - stats.pearsonr(a, b).statistic for a, b in zip(fh, fl)]))
+    pull = np.mean([1 - stats.pearsonr(a, b).statistic for a, b in zip(rh, rl)]) + np.mean(
+        [1 - stats.pearsonr(a, b).statistic for a, b in zip(fh, fl)]
+    )
     push = sum(np.mean([mpc(a, b) for a in zr for b in zf]) for zr in (rh, rl) for zf in (fh, fl))
     return float(pull), float(push)
 
@@ -285,9 +289,12 @@ def _np_affinity(u: np.ndarray, norm: str, temperature: float = 1.0) -> np.ndarr
     for b1, i, b2, j in itertools.product(range(b), range(m), range(b), range(m)):
         x, y = u[b1, i], u[b2, j]
         cos = x @ y / (np.linalg.norm(x) * np.linalg.norm(y))
-        a[b1, i, b2, j] = {"cosine01": (cos + 1) / 2, "cosine_relu": max(cos, 0.0),
-                           "sigmoid_scaled": 1 / (1 + np.exp(-x @ y / np.sqrt(d) / temperature)),
-                           "sigmoid": 1 / (1 + np.exp(-x @ y))}[norm]
+        a[b1, i, b2, j] = {
+            "cosine01": (cos + 1) / 2,
+            "cosine_relu": max(cos, 0.0),
+            "sigmoid_scaled": 1 / (1 + np.exp(-x @ y / np.sqrt(d) / temperature)),
+            "sigmoid": 1 / (1 + np.exp(-x @ y)),
+        }[norm]
     return a
 
 
@@ -343,8 +350,13 @@ def test_affinity_loss_zero_for_aligned_orthogonal_features():
 
 # ------------------------------------------------------------------ eq. 8 / 20
 @FAST
-@given(st.integers(1, 8).flatmap(lambda n: st.tuples(
-    arrays(np.float64, (n, 2), elements=st.floats(-20, 20)), arrays(np.int64, n, elements=st.integers(0, 1)))))
+@given(
+    st.integers(1, 8).flatmap(
+        lambda n: st.tuples(
+            arrays(np.float64, (n, 2), elements=st.floats(-20, 20)), arrays(np.int64, n, elements=st.integers(0, 1))
+        )
+    )
+)
 def test_bce_matches_eq8(data):
     logits, y = data
     logp = special.log_softmax(logits, axis=1)  # log(1 - p_fake) = log p_real, computed stably
@@ -389,8 +401,7 @@ def test_gradcheck_soft_heart_rate_and_hr_loss():
     hs = [h.detach().requires_grad_() for h in hs]
     assert torch.autograd.gradcheck(lambda *h: L.hr_loss(*h), hs)
     zs = [_rand(2, 16, seed=s) for s in range(13, 17)]
-    assert torch.autograd.gradcheck(
-        lambda *z: L.physiological_loss(*z, fps=FPS, resolution_bpm=3.0)["phy"], zs)
+    assert torch.autograd.gradcheck(lambda *z: L.physiological_loss(*z, fps=FPS, resolution_bpm=3.0)["phy"], zs)
 
 
 @pytest.mark.parametrize("norm", ["cosine01", "sigmoid_scaled", "sigmoid"])
@@ -408,12 +419,19 @@ def test_gradcheck_bce():
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("kind", ["zero", "constant", "linear"])
 def test_degenerate_signals_give_finite_values_and_gradients(dtype, kind):
-    base = {"zero": torch.zeros(2, K), "constant": torch.full((2, K), 3.0),
-            "linear": torch.linspace(0, 1, K).repeat(2, 1)}[kind]
+    base = {
+        "zero": torch.zeros(2, K),
+        "constant": torch.full((2, K), 3.0),
+        "linear": torch.linspace(0, 1, K).repeat(2, 1),
+    }[kind]
     x = base.to(dtype).requires_grad_()
     y = torch.randn(2, K, dtype=dtype, generator=torch.Generator().manual_seed(19)).requires_grad_()
-    out = (L.negative_pearson(x, y).sum() + L.modified_pearson(x, y).sum() + L.soft_heart_rate(x, FPS).sum()
-           + L.physiological_loss(x, x, y, y, fps=FPS)["phy"])
+    out = (
+        L.negative_pearson(x, y).sum()
+        + L.modified_pearson(x, y).sum()
+        + L.soft_heart_rate(x, FPS).sum()
+        + L.physiological_loss(x, x, y, y, fps=FPS)["phy"]
+    )
     out.backward()
     assert torch.isfinite(out) and torch.isfinite(x.grad).all() and torch.isfinite(y.grad).all()
     u = torch.zeros(2, 3, 4, dtype=dtype, requires_grad=True)

@@ -24,12 +24,22 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 def published_stream(seed: int, hidden: int = 32) -> dict[str, torch.Tensor]:
     """A random single-stream state dict in the published key layout (what g1.pth / g2.pth hold)."""
     g = torch.Generator().manual_seed(seed)
-    shapes = {"hidden_state": (2, 1, hidden), "dense.1.fn.net.0.weight": (64, 2 * hidden),
-              "dense.1.fn.net.0.bias": (64,), "dense.1.fn.net.3.weight": (2 * hidden, 64),
-              "dense.1.fn.net.3.bias": (2 * hidden,), "dense.3.weight": (2, 2 * hidden), "dense.3.bias": (2,)}
+    shapes = {
+        "hidden_state": (2, 1, hidden),
+        "dense.1.fn.net.0.weight": (64, 2 * hidden),
+        "dense.1.fn.net.0.bias": (64,),
+        "dense.1.fn.net.3.weight": (2 * hidden, 64),
+        "dense.1.fn.net.3.bias": (2 * hidden,),
+        "dense.3.weight": (2, 2 * hidden),
+        "dense.3.bias": (2,),
+    }
     for sfx in ("", "_reverse"):
-        shapes |= {f"gru.weight_ih_l0{sfx}": (3 * hidden, 136), f"gru.weight_hh_l0{sfx}": (3 * hidden, hidden),
-                   f"gru.bias_ih_l0{sfx}": (3 * hidden,), f"gru.bias_hh_l0{sfx}": (3 * hidden,)}
+        shapes |= {
+            f"gru.weight_ih_l0{sfx}": (3 * hidden, 136),
+            f"gru.weight_hh_l0{sfx}": (3 * hidden, hidden),
+            f"gru.bias_ih_l0{sfx}": (3 * hidden,),
+            f"gru.bias_hh_l0{sfx}": (3 * hidden,),
+        }
     return {k: 0.3 * torch.randn(s, generator=g) for k, s in shapes.items()}
 
 
@@ -37,11 +47,14 @@ def reference_logits(sd: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tens
     """Published stream in eval mode, from its own key names."""
     hidden = sd["hidden_state"].shape[-1]
     gru = nn.GRU(x.shape[-1], hidden, batch_first=True, bidirectional=True)
-    gru.load_state_dict({k[len("gru."):]: v for k, v in sd.items() if k.startswith("gru.")})
+    gru.load_state_dict({k[len("gru.") :]: v for k, v in sd.items() if k.startswith("gru.")})
     _, h = gru(x, sd["hidden_state"].repeat(1, x.shape[0], 1))
     f = torch.cat([h[0], h[1]], dim=1)
-    ff = F.linear(F.relu(F.linear(f, sd["dense.1.fn.net.0.weight"], sd["dense.1.fn.net.0.bias"])),
-                  sd["dense.1.fn.net.3.weight"], sd["dense.1.fn.net.3.bias"])
+    ff = F.linear(
+        F.relu(F.linear(f, sd["dense.1.fn.net.0.weight"], sd["dense.1.fn.net.0.bias"])),
+        sd["dense.1.fn.net.3.weight"],
+        sd["dense.1.fn.net.3.bias"],
+    )
     return F.linear(f + ff, sd["dense.3.weight"], sd["dense.3.bias"])
 
 

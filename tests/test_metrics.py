@@ -140,12 +140,16 @@ def test_compute_metrics_layout():
 
 
 def test_aggregate_keeps_same_id_across_methods_apart():
-    df = pd.DataFrame({
-        "dataset": ["ff++"] * 6, "compression": ["c23"] * 6,
-        "method": ["Deepfakes", "Deepfakes", "FaceSwap", "FaceSwap", "original", "original"],
-        "id": ["000_003"] * 4 + ["000"] * 2,
-        "label": [1, 1, 1, 1, 0, 0], "score": [0.9, 0.7, 0.2, 0.4, 0.1, 0.3],
-    })
+    df = pd.DataFrame(
+        {
+            "dataset": ["ff++"] * 6,
+            "compression": ["c23"] * 6,
+            "method": ["Deepfakes", "Deepfakes", "FaceSwap", "FaceSwap", "original", "original"],
+            "id": ["000_003"] * 4 + ["000"] * 2,
+            "label": [1, 1, 1, 1, 0, 0],
+            "score": [0.9, 0.7, 0.2, 0.4, 0.1, 0.3],
+        }
+    )
     out = aggregate_video_scores(df)
     assert len(out) == 3
     got = {(r.method, r.id): (r.score, r.n, r.label) for r in out.itertuples()}
@@ -157,8 +161,16 @@ def test_aggregate_keeps_same_id_across_methods_apart():
 
 
 def test_aggregate_errors():
-    df = pd.DataFrame({"dataset": ["d"] * 2, "method": ["m"] * 2, "compression": ["c"] * 2, "id": ["1"] * 2,
-                       "label": [0, 1], "score": [0.1, 0.2]})
+    df = pd.DataFrame(
+        {
+            "dataset": ["d"] * 2,
+            "method": ["m"] * 2,
+            "compression": ["c"] * 2,
+            "id": ["1"] * 2,
+            "label": [0, 1],
+            "score": [0.1, 0.2],
+        }
+    )
     with pytest.raises(UmclError, match="different labels"):
         aggregate_video_scores(df)
     with pytest.raises(UmclError, match="lacks column"):
@@ -204,7 +216,10 @@ def test_frame_level_defaults_and_messages():
     for name, est in cell.estimates.items():
         assert est.metric == name and est.value == pytest.approx(np.mean(est.seed_values), abs=1e-15)
     assert cell.to_dict()["val_thresholds"] == {} and cell.n_items == {0: 24}
-    assert cell.estimates["frame_auc"].ci == frame_level(frames, n_boot=N_BOOTSTRAP, ci=0.95, seed=0).estimates["frame_auc"].ci
+    assert (
+        cell.estimates["frame_auc"].ci
+        == frame_level(frames, n_boot=N_BOOTSTRAP, ci=0.95, seed=0).estimates["frame_auc"].ci
+    )
     bad = frames.assign(label=[0, 1, 0] + list(frames["label"][3:]))
     with pytest.raises(UmclError, match=r"^frame video v0 of seed 0 has rows with different labels"):
         frame_level(bad)
@@ -219,8 +234,13 @@ def test_frame_level_seed_spread_at_the_requested_level():
     from umcl.evaluation.aggregate import frame_level
 
     rng = np.random.default_rng(5)
-    tables = {s: pd.DataFrame([(f"v{v}", int(v >= 20), rng.normal(1.0 * (v >= 20))) for v in range(40) for _ in range(3)],
-                              columns=["key", "label", "score"]) for s in range(4)}
+    tables = {
+        s: pd.DataFrame(
+            [(f"v{v}", int(v >= 20), rng.normal(1.0 * (v >= 20))) for v in range(40) for _ in range(3)],
+            columns=["key", "label", "score"],
+        )
+        for s in range(4)
+    }
     cell = frame_level(tables, n_boot=0, ci=0.9)
     for name in ("frame_auc", "video_auc"):
         est = cell.estimates[name]

@@ -10,13 +10,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.nn.functional import interpolate
 
-from umcl.data.preprocess.mtcnn_region import (PNET_CELL, _cells, area_bins, fast_nets, pyramid_scales,
-                                               region_scales, resample_region)
+from umcl.data.preprocess.mtcnn_region import (
+    PNET_CELL,
+    _cells,
+    area_bins,
+    fast_nets,
+    pyramid_scales,
+    region_scales,
+    resample_region,
+)
 
 
 @settings(max_examples=40, deadline=None)
-@given(h=st.integers(40, 200), w=st.integers(40, 200), k=st.integers(0, 5), seed=st.integers(0, 10**6),
-       lo=st.floats(0.0, 0.9), span=st.floats(0.05, 1.0))
+@given(
+    h=st.integers(40, 200),
+    w=st.integers(40, 200),
+    k=st.integers(0, 5),
+    seed=st.integers(0, 10**6),
+    lo=st.floats(0.0, 0.9),
+    span=st.floats(0.05, 1.0),
+)
 def test_resample_region_is_torch_area_interpolation_bit_for_bit(h, w, k, seed, lo, span):
     """Any region of any pyramid scale: exactly the cells of ``interpolate(mode='area')`` of the
     whole frame (what facenet-pytorch's MTCNN feeds P-net), computed from the region's pixels."""
@@ -31,7 +44,7 @@ def test_resample_region_is_torch_area_interpolation_bit_for_bit(h, w, k, seed, 
         assert min(out_h, out_w) < PNET_CELL
         return
     part = resample_region(frame, scale, rows, cols)
-    assert np.array_equal(part, full[rows[0]:rows[1], cols[0]:cols[1]])
+    assert np.array_equal(part, full[rows[0] : rows[1], cols[0] : cols[1]])
 
 
 @given(n_in=st.integers(12, 2000), n_out_frac=st.floats(0.01, 1.0), lo=st.floats(0, 1), span=st.floats(0, 1))
@@ -90,6 +103,6 @@ def test_area_crops_are_facenets_crops_bit_for_bit(seed, size, n):
     ey, ex = np.minimum(90, y + rng.integers(0, 70, n)), np.minimum(120, x + rng.integers(0, 70, n))
     ours = area_crops(frame, y, ey, x, ex, size)
     for k in range(n):
-        crop = torch.as_tensor(frame[y[k] - 1:ey[k], x[k] - 1:ex[k]]).permute(2, 0, 1)[None].float()
+        crop = torch.as_tensor(frame[y[k] - 1 : ey[k], x[k] - 1 : ex[k]]).permute(2, 0, 1)[None].float()
         ref = imresample(crop, (size, size))[0].permute(1, 2, 0).numpy()
         assert np.array_equal(ours[k], ref)

@@ -56,11 +56,13 @@ def _rewrite(tmp_path: Path, edit) -> Path:
     """Copy the PURE file's datasets into a new .h5, passing them through ``edit(name, array)``."""
     out = tmp_path / "edited.h5"
     with h5py.File(locate_weights("pure").location, "r") as src, h5py.File(out, "w") as dst:
+
         def copy(name, obj):
             if isinstance(obj, h5py.Dataset):
                 value = edit(name, np.asarray(obj))
                 if value is not None:
                     dst.create_dataset(name, data=value)
+
         src.visititems(copy)
     return out
 
@@ -73,11 +75,16 @@ def test_every_tensor_of_the_file_is_mapped_once():
     assert sorted(mapped) == sorted(names) and len(set(row[1] for row in tensor_map(12))) == len(mapped)
 
 
-@pytest.mark.parametrize("edit, words", [
-    (lambda n, a: a[..., :-1] if n.endswith("block_st_tdc_gra_sharp_2/proj/vars/0") else a,
-     "block_st_tdc_gra_sharp_2/proj/vars/0 does not fit"),
-    (lambda n, a: None if n == "layers/conv3d/vars/1" else a, "lacks tensor layers/conv3d/vars/1"),
-])
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (
+            lambda n, a: a[..., :-1] if n.endswith("block_st_tdc_gra_sharp_2/proj/vars/0") else a,
+            "block_st_tdc_gra_sharp_2/proj/vars/0 does not fit",
+        ),
+        (lambda n, a: None if n == "layers/conv3d/vars/1" else a, "lacks tensor layers/conv3d/vars/1"),
+    ],
+)
 def test_a_file_that_does_not_fit_names_the_tensor(tmp_path, edit, words):
     path = _rewrite(tmp_path, edit)
     model = PhysFormer(num_heads=12, io="standardized")
@@ -122,8 +129,11 @@ def test_umcl_p_encoder_starts_from_real_weights_and_records_them():
     with h5py.File(locate_weights("rlap").location, "r") as f:
         kernel = np.asarray(f["layers/conv3d/vars/0"], dtype=np.float32)
     np.testing.assert_array_equal(model.tube_embed.weight.detach().numpy(), np.moveaxis(kernel, (-1, -2), (0, 1)))
-    _, none = init_p_encoder(UMCLConfig(frames=16, image_size=32, physformer_dim=16, physformer_ff_dim=24,
-                                        physformer_heads=2, physformer_layers=3))
+    _, none = init_p_encoder(
+        UMCLConfig(
+            frames=16, image_size=32, physformer_dim=16, physformer_ff_dim=24, physformer_heads=2, physformer_layers=3
+        )
+    )
     assert none == {"pretrained": None, "weights": None}
     with pytest.raises(UmclError, match="12 heads"):
         init_p_encoder(UMCLConfig(physformer_pretrained="pure"))  # the paper's 4 heads do not fit

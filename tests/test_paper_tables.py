@@ -18,8 +18,10 @@ from umcl.specs.paper_tables import TABLES, PaperTable, load_all_paper_tables, l
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO.parent / "shared" / "paper" / "UMCL_paper.md"  # CI: shared/ is the repo's sibling
 
-_CELL = re.compile(r"^(?P<v>-|[+-]?\d[\d,]*(?:\.\d+)?)\s*"
-                   r"(?:\(\s*(?:-|\$?\s*\\(?P<dir>up|down)arrow\s*(?P<d>\d+(?:\.\d+)?)\s*\$?)\s*\))?$")
+_CELL = re.compile(
+    r"^(?P<v>-|[+-]?\d[\d,]*(?:\.\d+)?)\s*"
+    r"(?:\(\s*(?:-|\$?\s*\\(?P<dir>up|down)arrow\s*(?P<d>\d+(?:\.\d+)?)\s*\$?)\s*\))?$"
+)
 _NUMBER = re.compile(r"^[+-]?\d[\d,]*\.\d+$|^\d[\d,]*$")
 
 
@@ -42,7 +44,7 @@ def table_lines(text: str, n: int) -> list[list[str]]:
     m = re.search(rf"^Table {n}: ", text, flags=re.M)
     assert m, f"Table {n} caption not found in the paper"
     out: list[list[str]] = []
-    for line in text[m.end():].splitlines()[1:]:
+    for line in text[m.end() :].splitlines()[1:]:
         if "\t" in line:
             out.append(line.split("\t"))
         elif line.strip() and out:
@@ -71,13 +73,20 @@ def parsed_paper_tables(text: str) -> dict[str, list[dict]]:
 
     # Table 3: train label (carried), method, 6 cells with deltas
     rows = data_lines(table_lines(text, 3), 8)
-    out["3"] = [panel([r[1] for r in rows], [[parse_cell(c)[0] for c in r[2:]] for r in rows],
-                      [[parse_cell(c)[1] for c in r[2:]] for r in rows])]
+    out["3"] = [
+        panel(
+            [r[1] for r in rows],
+            [[parse_cell(c)[0] for c in r[2:]] for r in rows],
+            [[parse_cell(c)[1] for c in r[2:]] for r in rows],
+        )
+    ]
     out["3_train"] = [r[0] for r in rows]  # type: ignore[assignment]
     # Table 4: left method + 3 values | right method + 2 values
     rows = data_lines(table_lines(text, 4), 7)
-    out["4"] = [panel([r[0] for r in rows], [[parse_cell(c)[0] for c in r[1:4]] for r in rows]),
-                panel([r[4] for r in rows], [[parse_cell(c)[0] for c in r[5:7]] for r in rows])]
+    out["4"] = [
+        panel([r[0] for r in rows], [[parse_cell(c)[0] for c in r[1:4]] for r in rows]),
+        panel([r[4] for r in rows], [[parse_cell(c)[0] for c in r[5:7]] for r in rows]),
+    ]
     # Table 5: method + 3 values
     rows = data_lines(table_lines(text, 5), 4)
     out["5"] = [panel([r[0] for r in rows], [[parse_cell(c)[0] for c in r[1:]] for r in rows])]
@@ -92,12 +101,16 @@ def parsed_paper_tables(text: str) -> dict[str, list[dict]]:
             vals.append(nums + [None] * (10 - len(nums)))
         grids.append(panel([r[0] for r in half], vals))
     out["6"] = grids
-    out["6_train_labels"] = [[c for c in rows[0][1:] if c in ("DF", "FS", "F2F", "NT")],  # type: ignore
-                             [c for c in rows[14][1:] if c in ("DF", "FS", "F2F", "NT")]]
+    out["6_train_labels"] = [
+        [c for c in rows[0][1:] if c in ("DF", "FS", "F2F", "NT")],  # type: ignore
+        [c for c in rows[14][1:] if c in ("DF", "FS", "F2F", "NT")],
+    ]
     # Table 7: train, method (carried), degradation, 4 printed value columns (the 4th repeats the 3rd)
     rows = data_lines(table_lines(text, 7), 7)
     parsed = [[parse_cell(c) for c in r[3:]] for r in rows]
-    out["7"] = [panel([r[2] for r in rows], [[v for v, _ in p[:3]] for p in parsed], [[d for _, d in p[:3]] for p in parsed])]
+    out["7"] = [
+        panel([r[2] for r in rows], [[v for v, _ in p[:3]] for p in parsed], [[d for _, d in p[:3]] for p in parsed])
+    ]
     out["7_dup"] = [(p[2], p[3]) for p in parsed]  # type: ignore[assignment]
     out["7_method"] = [r[1] for r in rows]  # type: ignore[assignment]
     # Table 8: method (carried), prompt type, AUC/Gain × 3
@@ -145,8 +158,17 @@ def test_every_cell_and_row_label_matches_the_paper(n: str, paper: dict, tables:
 def test_cell_counts(tables: dict) -> None:
     """Every printed cell is transcribed (counts typed by hand from the paper)."""
     counts = {n: sum(len(p.rows) * len(p.columns) for p in t.panels) for n, t in tables.items()}
-    assert counts == {"3": 21 * 6, "4": 12 * 3 + 12 * 2, "5": 10 * 3, "6": 14 * 20, "7": 14 * 3,
-                      "8": 8 * 6, "9": 4 * 2, "10": 4 * 5, "11": 3 * 5}
+    assert counts == {
+        "3": 21 * 6,
+        "4": 12 * 3 + 12 * 2,
+        "5": 10 * 3,
+        "6": 14 * 20,
+        "7": 14 * 3,
+        "8": 8 * 6,
+        "9": 4 * 2,
+        "10": 4 * 5,
+        "11": 3 * 5,
+    }
 
 
 def test_row_groups_match_the_paper(paper: dict, tables: dict) -> None:
@@ -227,9 +249,17 @@ def _write(tmp_path: Path, data: dict) -> Path:
 
 
 def _minimal() -> dict:
-    return {"table": "X", "source": "s", "caption": "c", "metrics": ["auc"], "row_levels": ["method"],
-            "column_levels": ["test"], "rows": ["a", "b"], "columns": ["DF", "NT"],
-            "values": [[1.0, 2.0], [3.0, None]]}
+    return {
+        "table": "X",
+        "source": "s",
+        "caption": "c",
+        "metrics": ["auc"],
+        "row_levels": ["method"],
+        "column_levels": ["test"],
+        "rows": ["a", "b"],
+        "columns": ["DF", "NT"],
+        "values": [[1.0, 2.0], [3.0, None]],
+    }
 
 
 def test_loader_validates_shape(tmp_path: Path) -> None:

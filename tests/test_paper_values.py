@@ -23,12 +23,12 @@ TESTS = ("raw", "c23", "c40")
 # Cells whose printed delta is not (value - diagonal) of the same row: errata in the paper.
 # Our tables derive every delta; these are listed so that the check below stays exact.
 PRINTED_DELTA_ERRATA = {
-    ("raw", "Xception", "c40", "acc"),      # printed ↓34.07; 62.25 − 96.25 = −34.00
-    ("raw", "CPML", "c23", "auc"),          # printed ↓4.90;  91.27 − 97.17 = −5.90
-    ("raw", "CPML", "c40", "acc"),          # printed ↓23.80; 80.55 − 90.11 = −9.56
-    ("c23", "LRNet", "c40", "auc"),         # printed ↓18.83; 77.78 − 98.61 = −20.83
+    ("raw", "Xception", "c40", "acc"),  # printed ↓34.07; 62.25 − 96.25 = −34.00
+    ("raw", "CPML", "c23", "auc"),  # printed ↓4.90;  91.27 − 97.17 = −5.90
+    ("raw", "CPML", "c40", "acc"),  # printed ↓23.80; 80.55 − 90.11 = −9.56
+    ("c23", "LRNet", "c40", "auc"),  # printed ↓18.83; 77.78 − 98.61 = −20.83
     ("c23", "MaskRelation", "c40", "acc"),  # printed ↓33.71; 62.75 − 82.00 = −19.25
-    ("c23", "CPML", "raw", "acc"),          # printed ↑1.40;  93.67 − 95.07 = −1.40 (sign)
+    ("c23", "CPML", "raw", "acc"),  # printed ↑1.40;  93.67 − 95.07 = −1.40 (sign)
 }
 
 
@@ -87,8 +87,13 @@ def paper_cells() -> dict:
 
 def test_every_cell_matches_the_paper(paper_cells: dict, table3: PaperTable) -> None:
     assert len(paper_cells) == 3 * 7 * 3 * 2
-    ours = {(tr, m, te, k): value(table3, tr, m, te, k)
-            for tr in TESTS for m in METHODS for te in TESTS for k in ("auc", "acc")}
+    ours = {
+        (tr, m, te, k): value(table3, tr, m, te, k)
+        for tr in TESTS
+        for m in METHODS
+        for te in TESTS
+        for k in ("auc", "acc")
+    }
     assert set(ours) == set(paper_cells)
     for key, (printed, _) in paper_cells.items():
         assert ours[key] == printed, key
@@ -96,7 +101,7 @@ def test_every_cell_matches_the_paper(paper_cells: dict, table3: PaperTable) -> 
 
 def test_row_order_matches_the_paper(paper_cells: dict, table3: PaperTable) -> None:
     seen: list[str] = []
-    for (tr, m, _, _) in paper_cells:
+    for tr, m, _, _ in paper_cells:
         if tr == "raw" and m not in seen:
             seen.append(m)
     assert list(METHODS) == seen
@@ -131,4 +136,8 @@ def test_hand_spot_checks(table3: PaperTable) -> None:
     assert derived_delta(t, "c40", "UMCL", "raw", "acc") == pytest.approx(4.77)
     assert derived_delta(t, "c40", "Xception", "raw", "auc") is None
     assert {r.key[1]: r.detector for r in t.trained_rows()} == {
-        "Xception": "xception", "LRNet": "lrnet", "CPML": "cpml", "UMCL": "umcl"}
+        "Xception": "xception",
+        "LRNet": "lrnet",
+        "CPML": "cpml",
+        "UMCL": "umcl",
+    }

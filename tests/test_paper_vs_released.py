@@ -58,7 +58,8 @@ def test_protocol_shares_runs_with_tables_3_and_6_and_adds_few() -> None:
     # umcl (paper) runs are Table 3's c23 run and Table 6's DF run; only umcl-released is new
     assert added == ["umcl-released/ffpp-DF-c23/seed0", "umcl-released/ffpp-all-c23/seed0"]
     assert set(sheet.runs_of(["paper_vs_released", "leakage"])) - tables - study == {
-        r for r in sheet.runs if r.to_path() == "cpml+labelFed/ffpp-all-c23/seed0"}
+        r for r in sheet.runs if r.to_path() == "cpml+labelFed/ffpp-all-c23/seed0"
+    }
     # the ablation trains one run per configured switch, none by default
     wf2 = WorkflowConfig(released_ablation=list(ABLATION_SWITCHES))
     models = {r.model for r in build_sheet(wf2).runs_of(["paper_vs_released"])}
@@ -76,10 +77,31 @@ def report(tmp_path_factory) -> dict:
     sheet = build_sheet(WorkflowConfig(**wf))
     indexes = write_study_evaluations(tmp / "eval", sheet, "paper_vs_released")
     out = tmp / "reports" / "paper_vs_released"
-    assert umcl_main(["report", "paper_vs_released", "--config", str(tmp / "config.yaml"), "--evaluations",
-                      *map(str, indexes), "--out", str(out), "--profile", "test"]) == 0
-    return {"sheet": sheet, "json": json.loads(out.with_suffix(".json").read_text()), "indexes": indexes,
-            "md": out.with_suffix(".md").read_text(), "tex": out.with_suffix(".tex").read_text(), "tmp": tmp}
+    assert (
+        umcl_main(
+            [
+                "report",
+                "paper_vs_released",
+                "--config",
+                str(tmp / "config.yaml"),
+                "--evaluations",
+                *map(str, indexes),
+                "--out",
+                str(out),
+                "--profile",
+                "test",
+            ]
+        )
+        == 0
+    )
+    return {
+        "sheet": sheet,
+        "json": json.loads(out.with_suffix(".json").read_text()),
+        "indexes": indexes,
+        "md": out.with_suffix(".md").read_text(),
+        "tex": out.with_suffix(".tex").read_text(),
+        "tmp": tmp,
+    }
 
 
 def write_study_evaluations(root, sheet, study: str):
@@ -98,7 +120,9 @@ def write_study_evaluations(root, sheet, study: str):
 
 
 def _cell(sheet, panel: str, row: tuple, column: tuple):
-    return next(c for c in sheet.cells["paper_vs_released"] if (c.decl.panel, c.decl.row, c.decl.column) == (panel, row, column))
+    return next(
+        c for c in sheet.cells["paper_vs_released"] if (c.decl.panel, c.decl.row, c.decl.column) == (panel, row, column)
+    )
 
 
 def _scores(cell, root):
@@ -106,7 +130,9 @@ def _scores(cell, root):
     out = {}
     for k in cell.keys:
         slug = DATASET_SLUG[k.test.dataset]
-        s = pd.read_csv(root / k.run.to_path() / slug / "scores" / f"{slug}-{k.test.compression}" / f"{k.condition}.csv")
+        s = pd.read_csv(
+            root / k.run.to_path() / slug / "scores" / f"{slug}-{k.test.compression}" / f"{k.condition}.csv"
+        )
         if k.test.methods:
             s = s[s["method"].isin(("original", *k.test.methods))]
         out[k.run.seed] = s.reset_index(drop=True)
@@ -123,8 +149,9 @@ def _reference_difference(a: dict, b: dict, metric: str) -> tuple[float, tuple[f
     assert all((f["key"].to_numpy() == a[0]["key"].to_numpy()).all() for f in [*a.values(), *b.values()])
 
     def diff(i):
-        return (np.mean([_metric(y[i], f["score"].to_numpy()[i], metric) for f in b.values()])
-                - np.mean([_metric(y[i], f["score"].to_numpy()[i], metric) for f in a.values()]))
+        return np.mean([_metric(y[i], f["score"].to_numpy()[i], metric) for f in b.values()]) - np.mean(
+            [_metric(y[i], f["score"].to_numpy()[i], metric) for f in a.values()]
+        )
 
     draws = [diff(i) for i in stratified_resamples(y, N_BOOT, 0)]
     return diff(np.arange(y.size)), tuple(np.quantile(draws, [0.025, 0.975]))
@@ -182,8 +209,23 @@ def test_missing_evaluations_render_and_are_named(report: dict, tmp_path) -> Non
     keep = [p for p in report["indexes"] if "umcl-released/ffpp-DF" not in str(p)]
     assert len(keep) < len(report["indexes"])
     out = tmp_path / "pvr"
-    assert umcl_main(["report", "paper_vs_released", "--config", str(report["tmp"] / "config.yaml"), "--evaluations",
-                      *map(str, keep), "--out", str(out), "--profile", "test"]) == 0
+    assert (
+        umcl_main(
+            [
+                "report",
+                "paper_vs_released",
+                "--config",
+                str(report["tmp"] / "config.yaml"),
+                "--evaluations",
+                *map(str, keep),
+                "--out",
+                str(out),
+                "--profile",
+                "test",
+            ]
+        )
+        == 0
+    )
     data = json.loads(out.with_suffix(".json").read_text())
     assert data["cells_filled"] == 3 and data["cells_expected"] == 7
     assert "without every seed's evaluation: table6 DF->DF" in " ".join(data["left_out"])

@@ -68,10 +68,26 @@ def test_smoke_pipeline_end_to_end(tmp_path: Path) -> None:
     env.pop(TEXT_CACHE_ENV, None)  # the pipeline sets its own per-profile cache (checked below)
     # its own process group: on a timeout the jobs snakemake started are ended too, not left running
     proc = subprocess.Popen(
-        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
-         "--workflow-profile", str(REPO / "workflow" / "profiles" / "local"),
-         "--cores", str(os.cpu_count() or 2), "--config", f"profile={PROFILE}"],
-        cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        [
+            str(BIN / "snakemake"),
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(work),
+            "--workflow-profile",
+            str(REPO / "workflow" / "profiles" / "local"),
+            "--cores",
+            str(os.cpu_count() or 2),
+            "--config",
+            f"profile={PROFILE}",
+        ],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         output, _ = proc.communicate(timeout=1800)
     except subprocess.TimeoutExpired:
@@ -105,6 +121,7 @@ def test_smoke_pipeline_end_to_end(tmp_path: Path) -> None:
     # every job wrote a log, and the training logs report their epochs
     logs = _outputs(work, "*.log")
     assert logs, "no job logs"
+
     def rule_of(log: Path) -> str:
         parts = log.relative_to(work).parts
         return parts[parts.index("logs") + 1] if "logs" in parts[:-1] else ""
@@ -124,9 +141,23 @@ def test_smoke_pipeline_end_to_end(tmp_path: Path) -> None:
     # Markdown only as a download), and the figures' images
     html_path = work / "report.html"
     done = subprocess.run(
-        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
-         "--report", str(html_path), "--config", f"profile={PROFILE}"],
-        cwd=work, env=env, capture_output=True, text=True, timeout=600)
+        [
+            str(BIN / "snakemake"),
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(work),
+            "--report",
+            str(html_path),
+            "--config",
+            f"profile={PROFILE}",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     html = html_path.read_text()
     embedded = set(re.findall(r"filename=([\w.-]+);base64,", html))

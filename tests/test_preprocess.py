@@ -3,7 +3,6 @@ MTCNN detection, the whole pipeline, bad inputs, the CLI and batch mode."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
@@ -98,12 +97,17 @@ def test_calibration_keeps_a_static_point_fixed_and_is_deterministic():
 # ---------------------------------------------------------------- cache
 def _fake_arrays(t: int = 6, s: int = 16, x: int = 20, f: int = 2) -> dict:
     rng = np.random.default_rng(1)
-    return dict(faces=rng.integers(0, 255, (t, s, s, 3), dtype=np.uint8),
-                xception_faces=rng.integers(0, 255, (f, x, x, 3), dtype=np.uint8),
-                landmarks=rng.normal(size=(t, 136)).astype(np.float32),
-                landmarks_raw=rng.normal(size=(t, 68, 2)).astype(np.float32),
-                boxes=rng.normal(size=(t, 4)).astype(np.float32), detected=np.ones(t, bool),
-                fps=25.0, detection_rate=1.0, meta={"source": "x.mp4"})
+    return dict(
+        faces=rng.integers(0, 255, (t, s, s, 3), dtype=np.uint8),
+        xception_faces=rng.integers(0, 255, (f, x, x, 3), dtype=np.uint8),
+        landmarks=rng.normal(size=(t, 136)).astype(np.float32),
+        landmarks_raw=rng.normal(size=(t, 68, 2)).astype(np.float32),
+        boxes=rng.normal(size=(t, 4)).astype(np.float32),
+        detected=np.ones(t, bool),
+        fps=25.0,
+        detection_rate=1.0,
+        meta={"source": "x.mp4"},
+    )
 
 
 def test_cache_round_trip_has_exactly_the_contract(tmp_path):
@@ -164,9 +168,15 @@ def bad_videos(tmp_path_factory) -> dict[str, Path]:
     return {"corrupt": corrupt, "empty": empty, "noface": noface, "short": short}
 
 
-@pytest.mark.parametrize("kind,message", [("corrupt", "corrupt"), ("empty", "empty"),
-                                          ("noface", "face found in 0%"),
-                                          ("short", "has 5 frames but 16 are needed")])
+@pytest.mark.parametrize(
+    "kind,message",
+    [
+        ("corrupt", "corrupt"),
+        ("empty", "empty"),
+        ("noface", "face found in 0%"),
+        ("short", "has 5 frames but 16 are needed"),
+    ],
+)
 def test_bad_videos_raise_one_line_errors_and_write_nothing(bad_videos, tmp_path, kind, message):
     from umcl.data.preprocess.pipeline import preprocess_video
     from umcl.errors import BadVideoError
@@ -233,8 +243,7 @@ def synthff(tmp_path_factory) -> dict:
     for bad in (corrupt, junk):
         rows.append(VideoRecord("synthff", "original", "raw", "test", 0, str(bad.relative_to(root)), bad.stem))
     write_manifest(rows, root / "manifest.csv")
-    return {"root": root, "manifest": root / "manifest.csv", "frames": frames, "truth": truth,
-            "corrupt": corrupt}
+    return {"root": root, "manifest": root / "manifest.csv", "frames": frames, "truth": truth, "corrupt": corrupt}
 
 
 @pytest.fixture(scope="session")
@@ -275,9 +284,14 @@ def test_cache_on_synthff_has_the_contract_and_follows_the_face(batch, synthff):
     row = batch["rows"][0]  # identity 0, raw
     data = read_cache(row.cache)
     shapes = {k: (v.dtype.name, v.shape) for k, v in data.items() if isinstance(v, np.ndarray)}
-    assert shapes == {"faces": ("uint8", (N, 128, 128, 3)), "xception_faces": ("uint8", (4, 299, 299, 3)),
-                      "landmarks": ("float32", (N, 136)), "landmarks_raw": ("float32", (N, 68, 2)),
-                      "boxes": ("float32", (N, 4)), "detected": ("bool", (N,))}
+    assert shapes == {
+        "faces": ("uint8", (N, 128, 128, 3)),
+        "xception_faces": ("uint8", (4, 299, 299, 3)),
+        "landmarks": ("float32", (N, 136)),
+        "landmarks_raw": ("float32", (N, 68, 2)),
+        "boxes": ("float32", (N, 4)),
+        "detected": ("bool", (N,)),
+    }
     assert data["fps"] == pytest.approx(25.0) and data["detection_rate"] >= 0.95
     assert data["meta"]["landmark_backend"] == "dlib" and data["meta"]["preprocess"]["num_frames"] == N
     assert np.abs(data["landmarks"]).max() < 1.0
@@ -286,8 +300,12 @@ def test_cache_on_synthff_has_the_contract_and_follows_the_face(batch, synthff):
     err = np.linalg.norm(data["landmarks_raw"] - truth, axis=-1).mean()
     assert err < 0.15 * iod  # dlib on MTCNN boxes: measured 3.1 px at an inter-ocular 48 px
     box = data["boxes"]
-    inside = ((truth[..., 0] >= box[:, None, 0]) & (truth[..., 0] <= box[:, None, 2])
-              & (truth[..., 1] >= box[:, None, 1]) & (truth[..., 1] <= box[:, None, 3]))
+    inside = (
+        (truth[..., 0] >= box[:, None, 0])
+        & (truth[..., 0] <= box[:, None, 2])
+        & (truth[..., 1] >= box[:, None, 1])
+        & (truth[..., 1] <= box[:, None, 3])
+    )
     assert inside.mean() > 0.93  # MTCNN boxes end near the chin: a few jaw points fall just outside
 
 
@@ -308,8 +326,11 @@ def test_keyframe_boxes_stay_close_to_per_frame_boxes(batch, synthff):
     assert track.tried.sum() == 7 and track.detection_rate == 1.0  # frames 0, 4, ..., 20 and 23
     between = ~track.tried
     iou = box_iou(track.boxes[between], per_frame[between])
-    centre = np.linalg.norm((track.boxes[between, :2] + track.boxes[between, 2:]) / 2
-                            - (per_frame[between, :2] + per_frame[between, 2:]) / 2, axis=1)
+    centre = np.linalg.norm(
+        (track.boxes[between, :2] + track.boxes[between, 2:]) / 2
+        - (per_frame[between, :2] + per_frame[between, 2:]) / 2,
+        axis=1,
+    )
     assert iou.mean() > 0.9 and centre.mean() < 3.0, (iou.mean(), centre.mean())
     again = track_faces(synthff["frames"][0], batch["cfg"].replace(keyframe_interval=4, refine_boxes=False))
     assert np.array_equal(again.boxes, track.boxes)  # deterministic
@@ -320,8 +341,9 @@ def test_batch_resumes_and_runs_in_worker_processes(batch, synthff):
 
     caches = [Path(r.cache) for r in batch["rows"] if r.status == "ok"]
     before = [p.stat().st_mtime_ns for p in caches]
-    rows = preprocess_manifest(synthff["manifest"], batch["out"] / "cache", batch["out"] / "again.csv",
-                               batch["cfg"], workers=2, progress=False)
+    rows = preprocess_manifest(
+        synthff["manifest"], batch["out"] / "cache", batch["out"] / "again.csv", batch["cfg"], workers=2, progress=False
+    )
     assert [p.stat().st_mtime_ns for p in caches] == before  # same settings: caches reused
     assert [r.status for r in rows] == ["ok"] * 4 + ["failed"] * 2  # bad ones retried in 2 workers
     assert all("corrupt" in r.reason for r in rows[4:])
@@ -333,17 +355,37 @@ def test_cli_batch_exit_codes_and_log(batch, synthff, tmp_path):
     cfg_file = tmp_path / "c.yaml"
     cfg_file.write_text(f"preprocess:\n  num_frames: {N}\n  xception_frames: 4\n")
     log = tmp_path / "pre.log"
-    args = ["preprocess", "--manifest", str(synthff["manifest"]), "--out", str(batch["out"] / "cache"),
-            "--out-manifest", str(tmp_path / "p.csv"), "--config", str(cfg_file), "--log", str(log),
-            "--no-progress"]
+    args = [
+        "preprocess",
+        "--manifest",
+        str(synthff["manifest"]),
+        "--out",
+        str(batch["out"] / "cache"),
+        "--out-manifest",
+        str(tmp_path / "p.csv"),
+        "--config",
+        str(cfg_file),
+        "--log",
+        str(log),
+        "--no-progress",
+    ]
     assert main(args) == 0  # four reused, two failed: not fatal
     assert "failed" in log.read_text() and (tmp_path / "p.csv").is_file()
     from umcl.data.manifest import VideoRecord, write_manifest
 
-    write_manifest([VideoRecord("synthff", "original", "raw", "test", 0, str(synthff["corrupt"]), "999")],
-                   tmp_path / "bad.csv")
-    bad_args = ["preprocess", "--manifest", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "c2"),
-                "--out-manifest", str(tmp_path / "p2.csv"), "--no-progress"]
+    write_manifest(
+        [VideoRecord("synthff", "original", "raw", "test", 0, str(synthff["corrupt"]), "999")], tmp_path / "bad.csv"
+    )
+    bad_args = [
+        "preprocess",
+        "--manifest",
+        str(tmp_path / "bad.csv"),
+        "--out",
+        str(tmp_path / "c2"),
+        "--out-manifest",
+        str(tmp_path / "p2.csv"),
+        "--no-progress",
+    ]
     assert main(bad_args) == 1  # nothing succeeded
     assert not list((tmp_path).glob("c2/**/*.npz"))
 
@@ -368,7 +410,7 @@ def test_onet_refine_matches_facenet_stage_three(synthff):
     b = rerec(torch.as_tensor(prior, dtype=torch.float32).clone())
     y, ey, x, ex = pad(b.clone(), 256, 256)
     imgs = torch.as_tensor(frames).permute(0, 3, 1, 2).float()
-    data = torch.cat([imresample(imgs[k:k + 1, :, y[k] - 1:ey[k], x[k] - 1:ex[k]], (48, 48)) for k in range(8)])
+    data = torch.cat([imresample(imgs[k : k + 1, :, y[k] - 1 : ey[k], x[k] - 1 : ex[k]], (48, 48)) for k in range(8)])
     with torch.no_grad():
         reg, _, p_ref = mtcnn.onet((data - 127.5) * 0.0078125)
     ref = bbreg(b, reg).numpy()
@@ -385,8 +427,10 @@ def test_refined_key_frames_follow_per_frame_mtcnn(batch, synthff):
     fast = track_faces(frames, batch["cfg"].replace(keyframe_interval=8))
     assert fast.tried.all() and fast.detected.all() and fast.detection_rate == 1.0
     assert _box_l1(fast.boxes, per_frame) < 2.0
-    far = {refine: track_faces(frames, batch["cfg"].replace(keyframe_interval=23, refine_boxes=refine))
-           for refine in (True, False)}  # key frames 0 and 23 only
+    far = {
+        refine: track_faces(frames, batch["cfg"].replace(keyframe_interval=23, refine_boxes=refine))
+        for refine in (True, False)
+    }  # key frames 0 and 23 only
     assert _box_l1(far[True].boxes, per_frame) < 2.0
     assert _box_l1(far[True].boxes, per_frame) < 0.7 * _box_l1(far[False].boxes, per_frame)
 
@@ -410,10 +454,11 @@ def test_fast_settings_keep_landmark_quality(batch, synthff, tmp_path):
     truth = synthff["truth"][0]
     fast_cfg = batch["cfg"].replace(keyframe_interval=8)
     preprocess_video(row.path, tmp_path / "fast.npz", fast_cfg)
-    err = {name: float(np.linalg.norm(read_cache(p, keys=("landmarks_raw",))["landmarks_raw"] - truth, axis=-1).mean())
-           for name, p in (("per_frame", row.cache), ("fast", tmp_path / "fast.npz"))}
+    err = {
+        name: float(np.linalg.norm(read_cache(p, keys=("landmarks_raw",))["landmarks_raw"] - truth, axis=-1).mean())
+        for name, p in (("per_frame", row.cache), ("fast", tmp_path / "fast.npz"))
+    }
     assert err["fast"] < err["per_frame"] + 0.25, err  # measured: 2.01 vs 1.98 px (docs/preprocessing.md)
-
 
 
 def test_landmark_model_is_loaded_once_for_any_clip_settings():
@@ -455,8 +500,10 @@ def test_in_process_decoding_leaves_rotated_videos_to_ffmpeg(tmp_path):
     frames = np.random.default_rng(2).integers(0, 256, (6, 32, 48, 3), dtype=np.uint8)
     src = encode_frames(frames, tmp_path / "src.mp4", "c23", 25.0)
     dst = tmp_path / "rot.mp4"
-    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-display_rotation", "90", "-i", str(src),
-                    "-c", "copy", str(dst)], check=True)
+    subprocess.run(
+        [ffmpeg_exe(), "-y", "-loglevel", "error", "-display_rotation", "90", "-i", str(src), "-c", "copy", str(dst)],
+        check=True,
+    )
     assert _opencv_frames(dst, 4) is None
     got, info = read_first_frames(dst, 4)
     ref, _ = decode_video(dst, max_frames=4)
@@ -470,8 +517,9 @@ def test_forked_workers_write_the_single_process_caches(batch, synthff, tmp_path
     from umcl.data.preprocess.pipeline import _worker_context, preprocess_manifest
 
     assert _worker_context(batch["cfg"]).get_start_method() == "fork"
-    rows = preprocess_manifest(synthff["manifest"], tmp_path / "cache", tmp_path / "pre.csv", batch["cfg"],
-                               workers=2, progress=False)
+    rows = preprocess_manifest(
+        synthff["manifest"], tmp_path / "cache", tmp_path / "pre.csv", batch["cfg"], workers=2, progress=False
+    )
     assert [r.status for r in rows] == ["ok"] * 4 + ["failed"] * 2
     for ours, ref in zip(rows[:4], batch["rows"][:4]):
         a, b = read_cache(ours.cache), read_cache(ref.cache)
@@ -556,7 +604,11 @@ def test_grey_crop_is_the_crop_of_the_grey_frame():
     noise = np.random.default_rng(3).integers(0, 256, (90, 120, 3), dtype=np.uint8)
     rgb = cv2.GaussianBlur(noise, (0, 0), 2.0)  # image-like; on pure noise bicubic overshoot clips per channel
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    for box in (np.array([10.3, 5.6, 70.2, 65.4]), np.array([-20.0, -10.0, 60.0, 70.0]), np.array([100.0, 60, 160, 120])):
+    for box in (
+        np.array([10.3, 5.6, 70.2, 65.4]),
+        np.array([-20.0, -10.0, 60.0, 70.0]),
+        np.array([100.0, 60, 160, 120]),
+    ):
         crop, ibox = grey_crop(rgb, box, 400)
         ref, ref_box = crop_square(grey, box, 400)
         assert np.array_equal(crop, ref) and np.array_equal(ibox, ref_box)

@@ -9,8 +9,14 @@ from umcl.errors import UmclError
 from umcl.training.config import PretrainConfig
 from umcl.training.pretrain import pretrain, pulse_loss
 
-TINY = {"frames": 8, "image_size": 32, "physformer_dim": 16, "physformer_ff_dim": 24, "physformer_heads": 2,
-        "physformer_layers": 3}
+TINY = {
+    "frames": 8,
+    "image_size": 32,
+    "physformer_dim": 16,
+    "physformer_ff_dim": 24,
+    "physformer_heads": 2,
+    "physformer_layers": 3,
+}
 
 
 def _synthff(root, n=4, gt=True):
@@ -25,10 +31,22 @@ def _synthff(root, n=4, gt=True):
         if gt:
             (root / "ground_truth" / "original").mkdir(parents=True, exist_ok=True)
             t = np.arange(8) / 8.0
-            np.savez(root / "ground_truth" / "original" / f"{vid}.npz",
-                     pulse=np.sin(2 * np.pi * 1.5 * t).astype(np.float32))
-        rows.append(VideoRecord("synthff", "original", "raw", "train" if i < n - 2 else "val", 0, str(video), vid,
-                                cache=str(cache), status="ok"))
+            np.savez(
+                root / "ground_truth" / "original" / f"{vid}.npz", pulse=np.sin(2 * np.pi * 1.5 * t).astype(np.float32)
+            )
+        rows.append(
+            VideoRecord(
+                "synthff",
+                "original",
+                "raw",
+                "train" if i < n - 2 else "val",
+                0,
+                str(video),
+                vid,
+                cache=str(cache),
+                status="ok",
+            )
+        )
     return write_manifest(rows, root / "m.csv")
 
 

@@ -11,7 +11,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from umcl.cli import main
 from umcl.errors import UmclError
@@ -54,7 +53,7 @@ def test_windows_cover_the_input_and_overlap_add_is_exact_for_a_consistent_signa
     assert window_starts(160) == [0] and window_starts(250) == [0, 80, 90] and window_starts(320) == [0, 80, 160]
     n, signal = 250, np.sin(np.arange(250) / 7.0)
     starts = window_starts(n)
-    np.testing.assert_allclose(overlap_add(n, starts, [signal[s:s + 160] for s in starts]), signal, atol=1e-12)
+    np.testing.assert_allclose(overlap_add(n, starts, [signal[s : s + 160] for s in starts]), signal, atol=1e-12)
 
 
 def test_stub_model_signal_comes_back_on_the_input_frames():

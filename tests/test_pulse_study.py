@@ -20,19 +20,27 @@ from umcl.pulse_study import (
 
 
 def _row(method, level, hr_gt, readings, hr_inside=None, source_hr=None):
-    row = {"method": method, "video": "000", "level": level, "fps": 25.0, "hr_gt": hr_gt,
-           "readings": {k: dict(v) for k, v in readings.items()}}
+    row = {
+        "method": method,
+        "video": "000",
+        "level": level,
+        "fps": 25.0,
+        "hr_gt": hr_gt,
+        "readings": {k: dict(v) for k, v in readings.items()},
+    }
     if method != "original":
         row.update(hr_inside=hr_inside, source_hr=source_hr)
     return row
 
 
 def test_summary_matches_hand_computed_errors_and_found_rates():
-    videos = [_row("original", "raw", 60.0, {"A": {"hr": 62.0, "pearson": 0.5}}),
-              _row("original", "raw", 80.0, {"A": {"hr": 74.0, "pearson": 0.1}}),
-              _row("FaceSwap", "raw", 60.0, {"A": {"hr": 91.0}}, hr_inside=90.0, source_hr=90.0),
-              _row("FaceSwap", "raw", 70.0, {"A": {"hr": 71.0}}, hr_inside=100.0, source_hr=100.0),
-              _row("Deepfakes", "raw", 70.0, {"A": {"hr": 70.5}}, hr_inside=math.nan, source_hr=50.0)]
+    videos = [
+        _row("original", "raw", 60.0, {"A": {"hr": 62.0, "pearson": 0.5}}),
+        _row("original", "raw", 80.0, {"A": {"hr": 74.0, "pearson": 0.1}}),
+        _row("FaceSwap", "raw", 60.0, {"A": {"hr": 91.0}}, hr_inside=90.0, source_hr=90.0),
+        _row("FaceSwap", "raw", 70.0, {"A": {"hr": 71.0}}, hr_inside=100.0, source_hr=100.0),
+        _row("Deepfakes", "raw", 70.0, {"A": {"hr": 70.5}}, hr_inside=math.nan, source_hr=50.0),
+    ]
     s = summarise(videos, ["A"])
     a = s["originals"]["raw"]["A"]
     assert a["mae_bpm"] == pytest.approx(4.0) and a["rmse_bpm"] == pytest.approx(math.sqrt((4 + 36) / 2))
@@ -41,9 +49,15 @@ def test_summary_matches_hand_computed_errors_and_found_rates():
     assert fs == {"inside_found": 0.5, "reads_target": 0.5, "reads_source": 0.5, "n": 2}
     df = s["fakes"]["Deepfakes"]["raw"]["A"]
     assert df["inside_found"] is None and df["reads_target"] == 1.0
-    text = markdown({"methods": ["A"], "summary": s, "synthff": {"n_identities": 2, "n_frames": 160, "seed": 0,
-                                                                   "pulse_amplitude": 0.004},
-                     "fps": 25.0, "resolution": 128})
+    text = markdown(
+        {
+            "methods": ["A"],
+            "summary": s,
+            "synthff": {"n_identities": 2, "n_frames": 160, "seed": 0, "pulse_amplitude": 0.004},
+            "fps": 25.0,
+            "resolution": 128,
+        }
+    )
     assert "| raw | A | 4.0 |" in text and "| Deepfakes | raw | A | n/a | 100% | 0% |" in text
 
 
@@ -64,8 +78,15 @@ def test_landmark_boxes_widen_upwards_only():
     np.testing.assert_allclose(landmark_boxes(lm), [[10, 8, 50, 60]])
 
 
-@pytest.mark.parametrize("kwargs, words", [({"n_identities": 3}, "even"), ({"n_frames": 100}, ">= 134"),
-                                           ({"weights": ["vipl"]}, "vipl"), ({"fake_levels": ["c99"]}, "c99")])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"n_identities": 3}, "even"),
+        ({"n_frames": 100}, ">= 134"),
+        ({"weights": ["vipl"]}, "vipl"),
+        ({"fake_levels": ["c99"]}, "c99"),
+    ],
+)
 def test_bad_settings_are_one_line(kwargs, words):
     with pytest.raises(ConfigError, match=words):
         PulseStudyConfig(**kwargs)

@@ -15,8 +15,12 @@ from umcl import registry
 
 #: modules a detector must not pull in: Xception's (timm, and torchvision with torch._dynamo, which
 #: CPML's and UMCL's text encoder imports through transformers anyway) and SciPy's signal module
-HEAVY = {"lrnet": ("timm", "torchvision", "torch._dynamo", "scipy.signal"),
-         "cpml": ("timm", "scipy.signal"), "umcl": ("timm", "scipy.signal"), "umcl-released": ("timm", "scipy.signal")}
+HEAVY = {
+    "lrnet": ("timm", "torchvision", "torch._dynamo", "scipy.signal"),
+    "cpml": ("timm", "scipy.signal"),
+    "umcl": ("timm", "scipy.signal"),
+    "umcl-released": ("timm", "scipy.signal"),
+}
 
 
 def test_homes_name_every_builtin_detector_and_its_module() -> None:
@@ -26,17 +30,23 @@ def test_homes_name_every_builtin_detector_and_its_module() -> None:
 
 
 def _modules_after(code: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return set(out.stdout.split())
 
 
 @pytest.mark.parametrize("detector", ["lrnet", "cpml", "umcl", "umcl-released"])
 def test_building_one_detector_skips_the_others_imports(detector: str) -> None:
-    loaded = _modules_after("from umcl.registry import build_detector\n"
-                            f"build_detector({detector!r}, {{}})\n"
-                            "from umcl.training.config import training_for\n"
-                            f"training_for({{'training': {{'per_detector': {{'xception': {{'epochs': 1}}}}}}}}, {detector!r})")
+    loaded = _modules_after(
+        "from umcl.registry import build_detector\n"
+        f"build_detector({detector!r}, {{}})\n"
+        "from umcl.training.config import training_for\n"
+        f"training_for({{'training': {{'per_detector': {{'xception': {{'epochs': 1}}}}}}}}, {detector!r})"
+    )
     assert not loaded & set(HEAVY[detector]), sorted(loaded & set(HEAVY[detector]))
     assert "baselines.xception" not in loaded
 

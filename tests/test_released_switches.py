@@ -23,16 +23,20 @@ from umcl.training.config import training_for
 from umcl.training.schedule import build_optimizer
 
 # as tests/test_released_variant.py: 32 px clips, 1x1 patches (the 1/4-size view is 8 px)
-SMALL = dict(frames=32, image_size=32, patch_size=[4, 1, 1], physformer_dim=24, physformer_ff_dim=36,
-             physformer_layers=2, d=32)
+SMALL = dict(
+    frames=32, image_size=32, patch_size=[4, 1, 1], physformer_dim=24, physformer_ff_dim=36, physformer_layers=2, d=32
+)
 EVAL_MODE = TestCondition(module_mode="eval")
 
 
 def make_batch(b: int = 4, seed: int = 0) -> dict:
     g = torch.Generator().manual_seed(seed)
-    return {"frames": torch.rand(b, 3, 32, 32, 32, generator=g),
-            "landmarks": 0.1 * torch.randn(b, 32, 136, generator=g),
-            "label": torch.tensor([i % 2 for i in range(b)]), "key": [f"k{seed}-{i}" for i in range(b)]}
+    return {
+        "frames": torch.rand(b, 3, 32, 32, 32, generator=g),
+        "landmarks": 0.1 * torch.randn(b, 32, 136, generator=g),
+        "label": torch.tensor([i % 2 for i in range(b)]),
+        "key": [f"k{seed}-{i}" for i in range(b)],
+    }
 
 
 def build(name: str = "umcl-released", **overrides) -> UMCLDetector:
@@ -63,7 +67,8 @@ def test_affinity_is_the_mean_of_the_real_and_fake_terms():
         u = f / np.linalg.norm(f, axis=-1, keepdims=True)
         a = np.einsum("bid,bjd->bij", u, u)
         return 0.5 * np.mean((1 - np.einsum("bii->bi", a)) ** 2) + 0.3 * sum(
-            np.mean((1 - a[:, i, j]) ** 2) for i, j in ((0, 1), (0, 2), (1, 2)))
+            np.mean((1 - a[:, i, j]) ** 2) for i, j in ((0, 1), (0, 2), (1, 2))
+        )
 
     real, fake = np_term(feats[label == 0]), np_term(feats[label == 1])
     t, lab = torch.tensor(feats), torch.tensor(label)
@@ -118,8 +123,11 @@ def test_default_scoring_is_per_video_in_training_mode_and_leaves_the_checkpoint
     model.eval()
     bn = _stem_bn(model)
     seen: list = []
-    bn.register_forward_hook(lambda mod, args, out: seen.append((args[0].detach().double().numpy(),
-                                                                 out.detach().double().numpy(), mod.training)))
+    bn.register_forward_hook(
+        lambda mod, args, out: seen.append(
+            (args[0].detach().double().numpy(), out.detach().double().numpy(), mod.training)
+        )
+    )
     dropout_modes: list = []
     model.l_encoder.g1.drop_in.register_forward_hook(lambda mod, args, out: dropout_modes.append(mod.training))
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -230,10 +238,17 @@ def test_rppg_feature_reads_the_signal_and_the_tokens_of_the_first_two_stages():
         out = model({**make_batch(), "condition": EVAL_MODE})
     z = out["z_hq"].double().numpy()
     flat = np.concatenate([tokens[0], tokens[1]], axis=1).reshape(4, -1)
-    wa, ba, wr, br = (p.detach().double().numpy() for p in (model.appearance["hq"].weight, model.appearance["hq"].bias,
-                                                            model.proj_rppg.weight, model.proj_rppg.bias))
+    wa, ba, wr, br = (
+        p.detach().double().numpy()
+        for p in (
+            model.appearance["hq"].weight,
+            model.appearance["hq"].bias,
+            model.proj_rppg.weight,
+            model.proj_rppg.bias,
+        )
+    )
     ref = np.concatenate([z, flat @ wa.T + ba], axis=1) @ wr.T + br
-    assert np.allclose(out["u_hq"][:, :SMALL["d"]].double().numpy(), ref, atol=1e-4)
+    assert np.allclose(out["u_hq"][:, : SMALL["d"]].double().numpy(), ref, atol=1e-4)
     # trained: the tokens' layer of every view size gets gradients (classifier, CQSL and affinity)
     model.train()
     batch = make_batch()

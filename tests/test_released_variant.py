@@ -22,18 +22,22 @@ from umcl.registry import build_detector, builtin, get_entry
 from umcl.seeding import seed_everything
 from umcl.training.config import TrainConfig, training_for
 from umcl.training.schedule import build_optimizer, lr_at, warmup_steps
-from umcl.training.trainer import RunSpec, Trainer, build_spec
+from umcl.training.trainer import Trainer, build_spec
 
 # 32 px clips with 1x1 patches: the 1/2 and 1/4 views (16, 8 px) still tile the P-encoder's stem
-SMALL = dict(frames=32, image_size=32, patch_size=[4, 1, 1], physformer_dim=24, physformer_ff_dim=36,
-             physformer_layers=2, d=32)
+SMALL = dict(
+    frames=32, image_size=32, patch_size=[4, 1, 1], physformer_dim=24, physformer_ff_dim=36, physformer_layers=2, d=32
+)
 
 
 def make_batch(b: int = 4, seed: int = 0) -> dict:
     g = torch.Generator().manual_seed(seed)
-    return {"frames": torch.rand(b, 3, 32, 32, 32, generator=g),
-            "landmarks": 0.1 * torch.randn(b, 32, 136, generator=g),
-            "label": torch.tensor([i % 2 for i in range(b)]), "key": [f"k{seed}-{i}" for i in range(b)]}
+    return {
+        "frames": torch.rand(b, 3, 32, 32, 32, generator=g),
+        "landmarks": 0.1 * torch.randn(b, 32, 136, generator=g),
+        "label": torch.tensor([i % 2 for i in range(b)]),
+        "key": [f"k{seed}-{i}" for i in range(b)],
+    }
 
 
 #: scoring in eval mode (the release's inference.py); umcl-released's default is training mode (test script)
@@ -88,10 +92,9 @@ def test_released_affinity_equals_numpy_reference_and_differs_from_eq12():
     paper = losses.affinity_loss(losses.affinity_matrix(t))
     assert abs(float(paper) - float(got)) > 1e-3
     # no cross-sample negatives: the batch loss is the mean of per-sample losses (eq. 12's is not)
-    per_sample = [float(released.affinity_loss(released.affinity_matrix(t[i:i + 1]))) for i in range(6)]
-    assert math.isclose(float(released.affinity_loss(released.affinity_matrix(t))), np.mean(per_sample),
-                        rel_tol=1e-12)
-    paper_single = [float(losses.affinity_loss(losses.affinity_matrix(t[i:i + 1]))) for i in range(6)]
+    per_sample = [float(released.affinity_loss(released.affinity_matrix(t[i : i + 1]))) for i in range(6)]
+    assert math.isclose(float(released.affinity_loss(released.affinity_matrix(t))), np.mean(per_sample), rel_tol=1e-12)
+    paper_single = [float(losses.affinity_loss(losses.affinity_matrix(t[i : i + 1]))) for i in range(6)]
     assert abs(float(paper) - np.mean(paper_single)) > 1e-3
     # the text scale is applied, and cancels in the L2 normalisation (as in the release)
     scaled = released.affinity_matrix(t, text_index=2, text_scale=0.3)
@@ -125,8 +128,9 @@ def test_released_cqsl_equals_numpy_reference():
     assert math.isclose(float(pull), ref_pull, rel_tol=1e-9) and math.isclose(float(push), ref_push, rel_tol=1e-9)
 
 
-def _sines(bpm: float, rows: int = 4, k: int = 160, fps: float = 30.0, seed: int = 0,
-           second: tuple[float, float] = (40.0, 0.0)) -> np.ndarray:
+def _sines(
+    bpm: float, rows: int = 4, k: int = 160, fps: float = 30.0, seed: int = 0, second: tuple[float, float] = (40.0, 0.0)
+) -> np.ndarray:
     """A pulse at ``bpm`` plus ``second`` = (bpm, amplitude), cut into rows (the release joins them)."""
     rng = np.random.default_rng(seed)
     t = np.arange(rows * k) / fps
@@ -134,12 +138,16 @@ def _sines(bpm: float, rows: int = 4, k: int = 160, fps: float = 30.0, seed: int
     return (x + 0.05 * rng.normal(size=t.size)).reshape(rows, k)
 
 
-@pytest.mark.parametrize("bpm, second, expected", [
-    (90, (150, 0.5), 90), (72, (150, 0.5), 72),  # the strongest peak in the band
-    (48, (110, 0.3), 60),                      # clamped up to 60
-    (130, (100, 0.5), 120),                    # clamped down to 120
-    (140, (70, 0.6), 70),                      # harmonic check: 140 is within 10 bpm of 2 x 70
-])
+@pytest.mark.parametrize(
+    "bpm, second, expected",
+    [
+        (90, (150, 0.5), 90),
+        (72, (150, 0.5), 72),  # the strongest peak in the band
+        (48, (110, 0.3), 60),  # clamped up to 60
+        (130, (100, 0.5), 120),  # clamped down to 120
+        (140, (70, 0.6), 70),  # harmonic check: 140 is within 10 bpm of 2 x 70
+    ],
+)
 def test_released_heart_rate_finds_the_pulse_checks_harmonics_and_clamps(bpm, second, expected):
     resolution = 30.0 * 60 / (4 * 160)  # one FFT bin of the joined series, in bpm
     assert abs(released.heart_rate(_sines(bpm, second=second), 30.0) - expected) <= resolution
@@ -150,8 +158,10 @@ def test_released_hr_term_is_abs_delta_over_60_and_carries_no_gradient():
     c, d = (torch.tensor(_sines(80, seed=s), requires_grad=True) for s in (1, 2))
     hr = released.hr_loss(a, b, c, d, fps=30.0)
     assert not hr.requires_grad and hr.grad_fn is None
-    ref = (abs(released.heart_rate(_sines(90), 30) - released.heart_rate(_sines(72), 30))
-           + abs(released.heart_rate(_sines(80, seed=1), 30) - released.heart_rate(_sines(80, seed=2), 30))) / 60
+    ref = (
+        abs(released.heart_rate(_sines(90), 30) - released.heart_rate(_sines(72), 30))
+        + abs(released.heart_rate(_sines(80, seed=1), 30) - released.heart_rate(_sines(80, seed=2), 30))
+    ) / 60
     assert math.isclose(float(hr), ref, rel_tol=1e-12) and 0.25 < float(hr) < 0.35
     paper = losses.physiological_loss(a.float(), b.float(), c.float(), d.float(), fps=30.0)["hr"]
     assert paper.requires_grad  # the paper's L_HR is differentiable
@@ -159,9 +169,9 @@ def test_released_hr_term_is_abs_delta_over_60_and_carries_no_gradient():
 
 # --------------------------------------------------------------------------- views and inputs
 def _capture(module: torch.nn.Module, store: list) -> torch.utils.hooks.RemovableHandle:
-    return module.register_forward_pre_hook(lambda mod, args: store.append([a.detach().clone() if
-                                                                             torch.is_tensor(a) else a
-                                                                             for a in args]))
+    return module.register_forward_pre_hook(
+        lambda mod, args: store.append([a.detach().clone() if torch.is_tensor(a) else a for a in args])
+    )
 
 
 def test_learned_lq_views_at_half_and_quarter_size_inside_the_p_encoder():
@@ -192,8 +202,11 @@ def test_ce_on_the_full_size_view_only_and_released_loss_weights():
     out = model(batch)
     terms = model.loss(batch, out)
     real, fake = batch["label"] == 0, batch["label"] == 1  # CE(real) + CE(fake), as released
-    assert torch.allclose(terms["bce"], F.cross_entropy(out["logits_hq"][real], batch["label"][real])
-                          + F.cross_entropy(out["logits_hq"][fake], batch["label"][fake]))
+    assert torch.allclose(
+        terms["bce"],
+        F.cross_entropy(out["logits_hq"][real], batch["label"][real])
+        + F.cross_entropy(out["logits_hq"][fake], batch["label"][fake]),
+    )
     assert torch.allclose(terms["total"], terms["bce"] + 0.1 * terms["phy"] + 0.5 * terms["aff"])
     both = build(ce_views="all", ce_per_class=False).train()
     out2 = both(batch)
@@ -292,7 +305,13 @@ def test_fixed_test_prompt_is_label_free_and_conditions_still_apply():
 def test_released_optimiser_and_schedule():
     cfg = training_for(None, "umcl-released")
     assert (cfg.optimizer, cfg.schedule, cfg.lr, cfg.weight_decay, cfg.no_decay_bias_norm, cfg.epochs) == (
-        "adamw", "linear_warmup_cosine", 1e-3, 5e-4, True, 3)
+        "adamw",
+        "linear_warmup_cosine",
+        1e-3,
+        5e-4,
+        True,
+        3,
+    )
     paper = training_for(None, "umcl")
     assert (paper.schedule, paper.no_decay_bias_norm) == ("paper", False)
     total = 100
@@ -327,8 +346,13 @@ def test_training_fingerprint_differs_from_umcl_and_a_step_runs(tmp_path):
     for group in opt.param_groups:
         group["lr"] = 1e-3
     opt.step()
-    for name in ("lq_pool.block.0.weight", "p_encoder.stem.0.0.weight", "l_encoder.g1.gru.weight_ih_l0",
-                 "proj_text.weight", "classifier.weight"):
+    for name in (
+        "lq_pool.block.0.weight",
+        "p_encoder.stem.0.0.weight",
+        "l_encoder.g1.gru.weight_ih_l0",
+        "proj_text.weight",
+        "classifier.weight",
+    ):
         assert not torch.equal(before[name], dict(model.named_parameters())[name]), name
 
 
@@ -360,22 +384,61 @@ def test_cli_trains_and_evaluates_umcl_released_like_any_detector(tmp_path, monk
     from umcl.cli import main
 
     monkeypatch.setattr(_train_fixtures, "S", 32)  # 32 px crops: the 1/4-size view is 8 px
-    manifest = make_manifest(tmp_path / "data", counts={"train": (2, 2), "val": (2, 2), "test": (2, 2)},
-                             n_frames=16)
+    manifest = make_manifest(tmp_path / "data", counts={"train": (2, 2), "val": (2, 2), "test": (2, 2)}, n_frames=16)
     small = {**SMALL, "frames": 16}
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(yaml.safe_dump({"training": {"epochs": 1, "batch_size": 4, "seed": 0, "device": "cpu"},
-                                   "detectors": {"umcl-released": small}}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "training": {"epochs": 1, "batch_size": 4, "seed": 0, "device": "cpu"},
+                "detectors": {"umcl-released": small},
+            }
+        )
+    )
     run = tmp_path / "run"
-    assert main(["train", "--config", str(cfg), "--detector", "umcl-released", "--manifest", str(manifest),
-                 "--train-compression", "c23", "--out", str(run), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(cfg),
+                "--detector",
+                "umcl-released",
+                "--manifest",
+                str(manifest),
+                "--train-compression",
+                "c23",
+                "--out",
+                str(run),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     record = __import__("json").loads((run / "run.json").read_text())
     assert record["detector"] == "umcl-released" and record["training"]["schedule"] == "linear_warmup_cosine"
     assert record["starting_weights"] == {"p_encoder": {"pretrained": None, "weights": None}}  # random init
     outs = []
     for name in ("eval1", "eval2"):
-        assert main(["evaluate", "--config", str(cfg), "--run", str(run), "--manifest", str(manifest),
-                     "--test-compression", "c23", "--out", str(tmp_path / name), "--no-progress"]) == 0
+        assert (
+            main(
+                [
+                    "evaluate",
+                    "--config",
+                    str(cfg),
+                    "--run",
+                    str(run),
+                    "--manifest",
+                    str(manifest),
+                    "--test-compression",
+                    "c23",
+                    "--out",
+                    str(tmp_path / name),
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
         outs.append(pd.read_csv(tmp_path / name / "scores.csv", dtype={"id": str}))
     assert len(outs[0]) == 4 and outs[0]["score"].between(0, 1).all()
     assert outs[0]["score"].tolist() == outs[1]["score"].tolist()  # test-time noise seeded per video

@@ -36,9 +36,17 @@ def scores_for(run_path: str, test_slug: str, seed: int) -> pd.DataFrame:
     labels = np.r_[np.zeros(N), np.ones(N)].astype(int)
     score = np.clip(rng.normal(0.45 + 0.2 * labels, 0.2), 0, 1)
     method = ["original"] * N + [m for m in FF_METHODS for _ in range(N // len(FF_METHODS))]
-    return pd.DataFrame({"dataset": "synthff", "method": method, "compression": "c23",
-                         "id": [f"{i:03d}" for i in range(2 * N)], "key": [f"v{i}" for i in range(2 * N)],
-                         "label": labels, "score": score})
+    return pd.DataFrame(
+        {
+            "dataset": "synthff",
+            "method": method,
+            "compression": "c23",
+            "id": [f"{i:03d}" for i in range(2 * N)],
+            "key": [f"v{i}" for i in range(2 * N)],
+            "label": labels,
+            "score": score,
+        }
+    )
 
 
 def write_evaluations(root: Path, sheet, table: str) -> list[Path]:
@@ -58,10 +66,13 @@ def write_evaluations(root: Path, sheet, table: str) -> list[Path]:
             (base / name).parent.mkdir(parents=True, exist_ok=True)
             scores_for(run_path, k.test.slug, k.run.seed).to_csv(base / name, index=False)
             (base / k.test_path).mkdir(parents=True)
-            (base / k.test_path / "metrics.json").write_text(json.dumps(
-                {"provenance": {"key": k.to_dict(), "scores": name, "commit": "abcdef1234567890"}}))
+            (base / k.test_path / "metrics.json").write_text(
+                json.dumps({"provenance": {"key": k.to_dict(), "scores": name, "commit": "abcdef1234567890"}})
+            )
             cells.append({"key": k.to_dict(), "metrics": f"{k.test_path}/metrics.json"})
-        (base / "evaluation.json").write_text(json.dumps({"cells": cells, "provenance": {"val_scores": "scores/val.csv"}}))
+        (base / "evaluation.json").write_text(
+            json.dumps({"cells": cells, "provenance": {"val_scores": "scores/val.csv"}})
+        )
     return sorted(b / "evaluation.json" for b in by_index)
 
 
@@ -73,11 +84,32 @@ def table(tmp_path_factory) -> dict:
     sheet = build_sheet(WorkflowConfig(seeds=list(SEEDS)))
     indexes = write_evaluations(tmp / "eval", sheet, "table3")
     out = tmp / "reports" / "table3"
-    assert umcl_main(["report", "table3", "--config", str(tmp / "config.yaml"), "--evaluations", *map(str, indexes),
-                      "--out", str(out), "--profile", "test"]) == 0
-    return {"md": out.with_suffix(".md").read_text(), "tex": out.with_suffix(".tex").read_text(),
-            "json": json.loads(out.with_suffix(".json").read_text()), "sheet": sheet, "dir": out.parent,
-            "indexes": indexes, "tmp": tmp}
+    assert (
+        umcl_main(
+            [
+                "report",
+                "table3",
+                "--config",
+                str(tmp / "config.yaml"),
+                "--evaluations",
+                *map(str, indexes),
+                "--out",
+                str(out),
+                "--profile",
+                "test",
+            ]
+        )
+        == 0
+    )
+    return {
+        "md": out.with_suffix(".md").read_text(),
+        "tex": out.with_suffix(".tex").read_text(),
+        "json": json.loads(out.with_suffix(".json").read_text()),
+        "sheet": sheet,
+        "dir": out.parent,
+        "indexes": indexes,
+        "tmp": tmp,
+    }
 
 
 def _expected(sheet, row: tuple[str, str], test: str, metric: str) -> float:
@@ -85,8 +117,9 @@ def _expected(sheet, row: tuple[str, str], test: str, metric: str) -> float:
     vals = []
     for k in cell.keys:
         s = scores_for(k.run.to_path(), k.test.slug, k.run.seed)
-        vals.append(roc_auc_score(s["label"], s["score"]) if metric == "auc"
-                    else accuracy_score(s["label"], s["score"] >= 0.5))
+        vals.append(
+            roc_auc_score(s["label"], s["score"]) if metric == "auc" else accuracy_score(s["label"], s["score"] >= 0.5)
+        )
     return 100 * float(np.mean(vals))
 
 
@@ -172,12 +205,27 @@ def test_every_table_renders_paper_rows_without_results(tmp_path: Path) -> None:
         assert umcl_main(["report", t, "--config", str(tmp_path / "c.yaml"), "--out", str(out), "--paper-only"]) == 0
         data = json.loads(out.with_suffix(".json").read_text())
         assert data["cells_filled"] == 0
-        check_latex_structure(out.with_suffix(".tex").read_text(), out.with_suffix(".tex").read_text().count(r"\toprule"))
+        check_latex_structure(
+            out.with_suffix(".tex").read_text(), out.with_suffix(".tex").read_text().count(r"\toprule")
+        )
         if t in ("table4", "table5"):
             assert "Only the paper's rows are shown" in out.with_suffix(".md").read_text() and data["missing"]
     index = tmp_path / "index.md"
-    assert umcl_main(["report", "index", "--tables", *(str(tmp_path / f"{t}.json") for t in PROTOCOLS),
-                      "--out", str(index), "--profile", "x"]) == 0
+    assert (
+        umcl_main(
+            [
+                "report",
+                "index",
+                "--tables",
+                *(str(tmp_path / f"{t}.json") for t in PROTOCOLS),
+                "--out",
+                str(index),
+                "--profile",
+                "x",
+            ]
+        )
+        == 0
+    )
     lines = [ln for ln in index.read_text().splitlines() if ln.startswith("- [")]
     assert len(lines) == len(PROTOCOLS) and "paper rows only" in "".join(lines)
 
@@ -196,15 +244,24 @@ def test_duplicate_or_broken_evaluations_are_one_line_errors(table: dict, tmp_pa
         read_evaluations([bad])
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None,
-                    reason="pdflatex not installed (apt-get install texlive-latex-base texlive-latex-recommended)")
+@pytest.mark.skipif(
+    shutil.which("pdflatex") is None,
+    reason="pdflatex not installed (apt-get install texlive-latex-base texlive-latex-recommended)",
+)
 def test_latex_compiles_in_a_minimal_document(table: dict, tmp_path: Path) -> None:
     doc = tmp_path / "doc.tex"
-    doc.write_text("\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage{booktabs}\n"
-                   "\\usepackage{amssymb}\n\\usepackage[landscape,margin=1cm]{geometry}\n"
-                   "\\begin{document}\n" + table["tex"] + "\n\\end{document}\n")
-    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    doc.write_text(
+        "\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage{booktabs}\n"
+        "\\usepackage{amssymb}\n\\usepackage[landscape,margin=1cm]{geometry}\n"
+        "\\begin{document}\n" + table["tex"] + "\n\\end{document}\n"
+    )
+    proc = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 0
 
@@ -223,13 +280,34 @@ def test_claims_read_our_cells_by_protocol_key(table: dict) -> None:
         assert stat.value == pytest.approx(_expected(table["sheet"], d.row, d.column[0], "auc"), abs=1e-9)
         assert stat.n_seeds == 2 and stat.ci_low <= stat.value <= stat.ci_high
     out = table["tmp"] / "claims"
-    assert umcl_main(["report", "claims", "--config", str(table["tmp"] / "config.yaml"), "--evaluations",
-                      *map(str, table["indexes"]), "--out", str(out)]) == 0
+    assert (
+        umcl_main(
+            [
+                "report",
+                "claims",
+                "--config",
+                str(table["tmp"] / "config.yaml"),
+                "--evaluations",
+                *map(str, table["indexes"]),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     verdicts = {c["id"]: c["verdict"] for c in json.loads(out.with_suffix(".json").read_text())["claims"]}
-    measured_t3 = [c for c in json.loads(out.with_suffix(".json").read_text())["claims"]
-                   if c["kind"] == "measured" and all("+" not in k.split("|")[0]  # no training variant
-                                                      and k.split("|")[1].startswith("ffpp-all") and k.split("|")[3] == "clean"
-                                                      and k.split("|")[2].startswith("ffpp-all") for k in c["needs"])]
+    measured_t3 = [
+        c
+        for c in json.loads(out.with_suffix(".json").read_text())["claims"]
+        if c["kind"] == "measured"
+        and all(
+            "+" not in k.split("|")[0]  # no training variant
+            and k.split("|")[1].startswith("ffpp-all")
+            and k.split("|")[3] == "clean"
+            and k.split("|")[2].startswith("ffpp-all")
+            for k in c["needs"]
+        )
+    ]
     assert measured_t3 and all(verdicts[c["id"]] != "not testable on this data" for c in measured_t3)
 
 
@@ -237,13 +315,27 @@ def test_claims_read_our_cells_by_protocol_key(table: dict) -> None:
 def test_every_table_fills_every_cell_we_train(name: str, tmp_path: Path) -> None:
     """The default profile's protocol of each table maps onto its paper-values file: every declared cell
     lands in a paper cell and is filled from its evaluations (one seed: no ±)."""
-    (tmp_path / "c.yaml").write_text(yaml.safe_dump({"workflow": {"dataset": "synthff"},
-                                                     "evaluation": {"n_bootstrap": 10}}))
+    (tmp_path / "c.yaml").write_text(
+        yaml.safe_dump({"workflow": {"dataset": "synthff"}, "evaluation": {"n_bootstrap": 10}})
+    )
     sheet = build_sheet(WorkflowConfig())
     indexes = write_evaluations(tmp_path / "eval", sheet, name)
     out = tmp_path / name
-    assert umcl_main(["report", name, "--config", str(tmp_path / "c.yaml"), "--evaluations", *map(str, indexes),
-                      "--out", str(out)]) == 0
+    assert (
+        umcl_main(
+            [
+                "report",
+                name,
+                "--config",
+                str(tmp_path / "c.yaml"),
+                "--evaluations",
+                *map(str, indexes),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     data = json.loads(out.with_suffix(".json").read_text())
     assert data["cells_filled"] == data["cells_expected"] == len(sheet.cells[name]) > 0
     ours = [ln for ln in out.with_suffix(".md").read_text().splitlines() if "| ours" in ln]
@@ -256,8 +348,21 @@ def test_table_and_claims_state_their_bootstrap_resamples(table: dict) -> None:
     assert table["json"]["bootstrap_resamples"] == 30
     assert "Bootstrap resamples: 30 for every interval of this report" in table["md"]
     out = table["tmp"] / "claims_resamples"
-    assert umcl_main(["report", "claims", "--config", str(table["tmp"] / "config.yaml"), "--evaluations",
-                      *map(str, table["indexes"]), "--out", str(out)]) == 0
+    assert (
+        umcl_main(
+            [
+                "report",
+                "claims",
+                "--config",
+                str(table["tmp"] / "config.yaml"),
+                "--evaluations",
+                *map(str, table["indexes"]),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert json.loads(out.with_suffix(".json").read_text())["bootstrap_resamples"] == 30
     assert "Bootstrap resamples: 30 for every interval of this report" in out.with_suffix(".md").read_text()
 
@@ -266,8 +371,10 @@ def test_table_and_claims_state_their_bootstrap_resamples(table: dict) -> None:
 def _cell_scores(sheet, table: str, row: tuple[str, ...], col: tuple[str, ...]):
     """Per seed: (test scores, that run's validation scores), as write_evaluations made them."""
     cell = next(c for c in sheet.cells[table] if c.decl.row == row and c.decl.column == col)
-    return {k.run.seed: (scores_for(k.run.to_path(), k.test.slug, k.run.seed), scores_for(k.run.to_path(), "val", 0))
-            for k in cell.keys}
+    return {
+        k.run.seed: (scores_for(k.run.to_path(), k.test.slug, k.run.seed), scores_for(k.run.to_path(), "val", 0))
+        for k in cell.keys
+    }
 
 
 def _best_val_threshold(val: pd.DataFrame) -> float:
@@ -367,12 +474,15 @@ def test_index_line_of_a_partial_complexity_measurement(tmp_path: Path) -> None:
     """Table 9's index line names detectors it has no display name for as they are, and '?' for what is missing."""
     from umcl.report.render import write_index
 
-    (tmp_path / "table9.json").write_text(json.dumps({"parameter_hypotheses": [], "detectors": {"umcl": {}, "lrnet": {}}}))
+    (tmp_path / "table9.json").write_text(
+        json.dumps({"parameter_hypotheses": [], "detectors": {"umcl": {}, "lrnet": {}}})
+    )
     (tmp_path / "t9b.json").write_text(json.dumps({"parameter_hypotheses": [], "size": "paper", "device": "cuda"}))
     out = write_index([tmp_path / "table9.json", tmp_path / "t9b.json"], tmp_path / "index.md", "x")
     lines = [ln for ln in out.read_text().splitlines() if ln.startswith("- [")]
-    assert lines[0].endswith("peak memory of UMCL and lrnet at ? size on ?, beside the paper's values and the "
-                             "parameter-count hypotheses.")
+    assert lines[0].endswith(
+        "peak memory of UMCL and lrnet at ? size on ?, beside the paper's values and the parameter-count hypotheses."
+    )
     assert "of the detectors at paper size on cuda," in lines[1]
 
 
@@ -394,4 +504,5 @@ def test_claims_results_skip_studies_and_cells_without_every_seed(table: dict) -
     assert CellKey.from_decl(first.decl, "auc").key not in results
     last = table["sheet"].cells["table3"][-1]
     assert results[CellKey.from_decl(last.decl, "acc").key].value == pytest.approx(
-        _expected(table["sheet"], last.decl.row, last.decl.column[0], "acc"), abs=1e-9)
+        _expected(table["sheet"], last.decl.row, last.decl.column[0], "acc"), abs=1e-9
+    )

@@ -38,9 +38,14 @@ def write_run(root: Path, difficulty: float, separation: dict[str, float], seed:
     metrics["provenance"] = {"key": key.to_dict(), "scores": "scores/ffpp-c23/clean.csv"}
     (ev / key.test_path).mkdir(parents=True)
     (ev / key.test_path / "metrics.json").write_text(json.dumps(metrics))
-    (ev / "evaluation.json").write_text(json.dumps({
-        "cells": [{"key": key.to_dict(), "metrics": f"{key.test_path}/metrics.json"}],
-        "provenance": {"val_scores": "scores/val.csv"}}))
+    (ev / "evaluation.json").write_text(
+        json.dumps(
+            {
+                "cells": [{"key": key.to_dict(), "metrics": f"{key.test_path}/metrics.json"}],
+                "provenance": {"val_scores": "scores/val.csv"},
+            }
+        )
+    )
     return scores
 
 

@@ -50,10 +50,21 @@ def test_a_report_page_keeps_every_cell_and_escapes_text():
     parsed = Collect()
     parsed.feed(page)
     assert parsed.tags.count("table") == 1 and parsed.tags.count("tr") == 3
-    assert parsed.cells == ["Method", "Source", "FF++ (raw) AUC(%)", "UMCL (Ours)", "ours",
-                            "59.72 ± 5.0 [49.0, 70.1] (↓0.26)", "a <b> & x", "paper", "-"]
+    assert parsed.cells == [
+        "Method",
+        "Source",
+        "FF++ (raw) AUC(%)",
+        "UMCL (Ours)",
+        "ours",
+        "59.72 ± 5.0 [49.0, 70.1] (↓0.26)",
+        "a <b> & x",
+        "paper",
+        "-",
+    ]
     assert "<b>" not in page and "&lt;b&gt;" in page  # text, never markup
-    assert parsed.tags.count("h1") == 1 and "<title>In- and cross-compression evaluation (paper Table 3)</title>" in page
+    assert (
+        parsed.tags.count("h1") == 1 and "<title>In- and cross-compression evaluation (paper Table 3)</title>" in page
+    )
     assert "<em>These numbers come from SynthFF</em>" in page and "<strong>not</strong>" in page
     assert '<a href="index.md">the index</a>' in page and "<code>x</code>" in page
     assert "<li>first note, wrapped over two lines</li>" in page and parsed.tags.count("li") == 2

@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from test_workflow import snakemake  # the repository's Snakefile in a temporary working folder
+
 from umcl.cli import main as umcl_main
 from umcl.workflow import load_profile
 
@@ -25,18 +25,48 @@ def _write(path: Path, data: dict) -> Path:
 
 
 def test_one_line_per_artefact_kind(tmp_path):
-    table = _write(tmp_path / "table7.json", {"table": "table7", "title": "Robustness (paper Table 7)",
-                                              "cells_expected": 4, "cells_filled": 3, "missing": None})
-    complexity = _write(tmp_path / "table9.json", {"size": "small", "device": "cpu", "batch": 1,
-                                                   "detectors": {"cpml": {}, "umcl": {}}, "paper": {},
-                                                   "parameter_hypotheses": []})
-    claims = _write(tmp_path / "claims.json", {"verdicts": ["holds", "fails"],
-                                               "claims": [{"verdict": "holds"}, {"verdict": "fails"},
-                                                          {"verdict": "holds"}]})
+    table = _write(
+        tmp_path / "table7.json",
+        {
+            "table": "table7",
+            "title": "Robustness (paper Table 7)",
+            "cells_expected": 4,
+            "cells_filled": 3,
+            "missing": None,
+        },
+    )
+    complexity = _write(
+        tmp_path / "table9.json",
+        {
+            "size": "small",
+            "device": "cpu",
+            "batch": 1,
+            "detectors": {"cpml": {}, "umcl": {}},
+            "paper": {},
+            "parameter_hypotheses": [],
+        },
+    )
+    claims = _write(
+        tmp_path / "claims.json",
+        {"verdicts": ["holds", "fails"], "claims": [{"verdict": "holds"}, {"verdict": "fails"}, {"verdict": "holds"}]},
+    )
     study = _write(tmp_path / "leakage.json", {"report": "leakage", "notes": []})
     out = tmp_path / "index.md"
-    assert umcl_main(["report", "index", "--tables", *map(str, (table, complexity, claims, study)),
-                      "--out", str(out), "--profile", "smoke"]) == 0
+    assert (
+        umcl_main(
+            [
+                "report",
+                "index",
+                "--tables",
+                *map(str, (table, complexity, claims, study)),
+                "--out",
+                str(out),
+                "--profile",
+                "smoke",
+            ]
+        )
+        == 0
+    )
     lines = [ln for ln in out.read_text().splitlines() if ln.startswith("- [")]
     assert len(lines) == 4
     assert lines[0].startswith("- [Robustness (paper Table 7)](table7.md)") and "3 of 4 of our cells" in lines[0]
@@ -49,8 +79,9 @@ def test_one_line_per_artefact_kind(tmp_path):
 def test_an_unreadable_summary_is_a_one_line_error(tmp_path, capsys):
     bad = tmp_path / "table9.json"
     bad.write_text("{not json")
-    assert umcl_main(["report", "index", "--tables", str(bad), "--out", str(tmp_path / "index.md"),
-                      "--profile", "x"]) != 0
+    assert (
+        umcl_main(["report", "index", "--tables", str(bad), "--out", str(tmp_path / "index.md"), "--profile", "x"]) != 0
+    )
     assert not (tmp_path / "index.md").exists()
 
 

@@ -25,8 +25,21 @@ CFG = PreprocessConfig(num_frames=T, crop_size=64, xception_size=64, xception_fr
 
 def _tag_rotation(src: Path, dst: Path, degrees: int) -> Path:
     """Copy ``src`` (no re-encoding) with a display matrix rotating it ``degrees`` counter-clockwise."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-           "-display_rotation", str(degrees), "-i", str(src), "-c", "copy", str(dst)]
+    cmd = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-y",
+        "-display_rotation",
+        str(degrees),
+        "-i",
+        str(src),
+        "-c",
+        "copy",
+        str(dst),
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
     return dst
 

@@ -29,17 +29,20 @@ def _project_imports(path: Path) -> set[str]:
 
 
 def test_specs_import_nothing_of_the_project_outside_themselves() -> None:
-    outside = {f.name: sorted(m for m in _project_imports(f) if not m.startswith("umcl.specs"))
-               for f in SPECS.glob("*.py")}
+    outside = {
+        f.name: sorted(m for m in _project_imports(f) if not m.startswith("umcl.specs")) for f in SPECS.glob("*.py")
+    }
     assert {k: v for k, v in outside.items() if v} == {}
 
 
 def test_specs_load_without_torch_or_numpy() -> None:
-    code = ("import pkgutil, importlib, sys, umcl.specs as s\n"
-            "for m in pkgutil.iter_modules(s.__path__): importlib.import_module(f'umcl.specs.{m.name}')\n"
-            "bad = sorted(n for n in sys.modules if n.split('.')[0] in ('torch', 'numpy', 'pandas')\n"
-            "             or (n.startswith('umcl.') and not n.startswith('umcl.specs')))\n"
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import pkgutil, importlib, sys, umcl.specs as s\n"
+        "for m in pkgutil.iter_modules(s.__path__): importlib.import_module(f'umcl.specs.{m.name}')\n"
+        "bad = sorted(n for n in sys.modules if n.split('.')[0] in ('torch', 'numpy', 'pandas')\n"
+        "             or (n.startswith('umcl.') and not n.startswith('umcl.specs')))\n"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=SPECS.parent.parent)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

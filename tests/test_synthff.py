@@ -119,14 +119,18 @@ def test_mtcnn_finds_faces_raw_and_c23(small, tmp_path):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # far faster than oversubscribing a shared CPU
     detector = MTCNN(keep_all=False, device="cpu")
-    videos = [root / "original_sequences/youtube/raw/videos/000.mp4",
-              root / "original_sequences/youtube/raw/videos/003.mp4"]
+    videos = [
+        root / "original_sequences/youtube/raw/videos/000.mp4",
+        root / "original_sequences/youtube/raw/videos/003.mp4",
+    ]
     videos += [next((root / "manipulated_sequences" / m / "raw/videos").glob("*.mp4")) for m in METHODS]
     rates = {}
     for level in ("raw", "c23"):
         found = total = 0
         for v in videos:
-            src = v if level == "raw" else compress_video(v, tmp_path / f"{v.parent.parent.parent.name}_{v.name}", "c23")
+            src = (
+                v if level == "raw" else compress_video(v, tmp_path / f"{v.parent.parent.parent.name}_{v.name}", "c23")
+            )
             frames, _ = read_video(src)
             boxes, _ = detector.detect(frames[::2])
             found += sum(b is not None for b in boxes)
@@ -295,8 +299,10 @@ def _mask_hr_power_fractions(root: Path, method: str, name: str) -> tuple[float,
     """Share of POS power at the target's HR inside the fake's mask: (original, fake), same region."""
     fake, real, fps, inside, g, g_real, _ = _fake_and_original(root, method, name)
     hr = float(g["hr"])
-    return (_hr_power_fraction(skin_trace(real, g_real["landmarks"], inside), fps, hr),
-            _hr_power_fraction(skin_trace(fake, g["landmarks"], inside), fps, hr))
+    return (
+        _hr_power_fraction(skin_trace(real, g_real["landmarks"], inside), fps, hr),
+        _hr_power_fraction(skin_trace(fake, g["landmarks"], inside), fps, hr),
+    )
 
 
 def _mouth_darkness(frames: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -334,9 +340,11 @@ def test_face2face_mouth_follows_the_source_video(pulse_set):
         fake, real, _, _, _, g_target, g_source = _fake_and_original(root, "Face2Face", video.stem)
         lm = g_target["landmarks"]
         fake_open, real_open = _mouth_darkness(fake, lm), _mouth_darkness(real, lm)
-        corr = {"fake~source": np.corrcoef(fake_open, g_source["mouth"])[0, 1],
-                "fake~target": np.corrcoef(fake_open, g_target["mouth"])[0, 1],
-                "original~target": np.corrcoef(real_open, g_target["mouth"])[0, 1]}
+        corr = {
+            "fake~source": np.corrcoef(fake_open, g_source["mouth"])[0, 1],
+            "fake~target": np.corrcoef(fake_open, g_target["mouth"])[0, 1],
+            "original~target": np.corrcoef(real_open, g_target["mouth"])[0, 1],
+        }
         print(video.stem, {k: round(float(v), 2) for k, v in corr.items()})
         assert corr["original~target"] > 0.4 and corr["fake~source"] > 0.4, corr
         assert corr["fake~target"] < corr["fake~source"] - 0.25, corr
@@ -366,7 +374,8 @@ def test_lookalike_identities_size_the_cross_dataset_parts(tmp_path):
     with pytest.raises(ConfigError, match="lookalike_identities"):
         SynthFFConfig(lookalike_identities=3)
     config = tmp_path / "c.yaml"
-    config.write_text("synthff: {n_identities: 8, lookalike_identities: 2, n_frames: 8, resolution: 64,"
-                      " methods: [Deepfakes]}\n")
+    config.write_text(
+        "synthff: {n_identities: 8, lookalike_identities: 2, n_frames: 8, resolution: 64, methods: [Deepfakes]}\n"
+    )
     assert cli_main(["generate", "--config", str(config), "--out", str(tmp_path / "d"), "--variant", "dfd"]) == 0
     assert len(list((tmp_path / "d/original_sequences/youtube/raw/videos").glob("*.mp4"))) == 2

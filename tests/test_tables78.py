@@ -82,8 +82,12 @@ def test_claims_read_exactly_cells_the_tables_declare() -> None:
     """Every cell the measured claims need is declared by a protocol; Table 7/8 claims by these two."""
     from umcl.protocols.claims import CLAIM_PROTOCOLS  # the claims check's own runs (T3-drop)
 
-    declared = {CellKey.from_decl(d, m).key for p in {**PROTOCOLS, **CLAIM_PROTOCOLS}.values() for d in p.cells
-                for m in p.metrics}
+    declared = {
+        CellKey.from_decl(d, m).key
+        for p in {**PROTOCOLS, **CLAIM_PROTOCOLS}.values()
+        for d in p.cells
+        for m in p.metrics
+    }
     assert {k.key for k in required_cells()} <= declared
     t78 = {CellKey.from_decl(d).key for t in T78 for d in PROTOCOLS[t].cells}
     needs = [k for c in CLAIMS if c.kind == "measured" and c.id.startswith(("T7-", "T8-")) for k in cells_of(c)]
@@ -101,9 +105,12 @@ def test_tables_7_and_8_add_evaluations_but_no_training_run(profile: str) -> Non
     assert full.runs == without.runs  # not one run more, on any profile
     used = {k.run for t in T78 for c in full.cells[t] for k in c.keys}
     assert used <= set(table3.runs)  # the very runs (checkpoints) of Table 3, trained once
-    new = {k for r in full.runs for k in full.evaluations[r]} - {k for r in without.runs for k in without.evaluations[r]}
-    assert new == {k for t in T78 for c in full.cells[t] for k in c.keys if k.condition != "clean"} - \
-        {k for r in without.runs for k in without.evaluations[r]}
+    new = {k for r in full.runs for k in full.evaluations[r]} - {
+        k for r in without.runs for k in without.evaluations[r]
+    }
+    assert new == {k for t in T78 for c in full.cells[t] for k in c.keys if k.condition != "clean"} - {
+        k for r in without.runs for k in without.evaluations[r]
+    }
     if "raw" in wf.train_compressions:
         assert used == {r for r in table3.runs if r.train.compression == "raw"} and new
         assert all(full.cells[t] for t in T78) and not {t for t in T78 if t in full.missing}
@@ -123,8 +130,14 @@ def test_dry_run_targets_train_nothing_beyond_table3(profile: str) -> None:
     _, layout = load_profile(profile, check=False)
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     targets = [f"{REPORTS[profile]}/{t}.tex" for t in ("table3", *T78)]
-    proc = subprocess.run([str(BIN / "snakemake"), "-n", "--forceall", *targets, "--config", f"profile={profile}"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(BIN / "snakemake"), "-n", "--forceall", *targets, "--config", f"profile={profile}"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     jobs = _job_counts(proc.stdout)
     assert jobs["train"] == len(layout.runs(["table3"])) and jobs["report"] == 3
@@ -139,14 +152,21 @@ def test_an_attack_evaluation_reuses_the_checkpoint(two_method_manifest, toy_run
 
     run, key = toy_run
     before, fingerprint = _digest(run), json.loads((run / "run.json").read_text())["fingerprint"]
-    tests = ["ffpp-all-c23/clean", "ffpp-all-c23/prompt-opposite-labelchosen", "ffpp-all-c23/prompt-opposite-labelfree",
-             "ffpp-all-c23/landmarks-s0.05"]
-    index = evaluate_cells(CONFIG, run, key, tests, {"ff++": str(two_method_manifest)}, tmp_path / "e",
-                           device="cpu", progress=False)
+    tests = [
+        "ffpp-all-c23/clean",
+        "ffpp-all-c23/prompt-opposite-labelchosen",
+        "ffpp-all-c23/prompt-opposite-labelfree",
+        "ffpp-all-c23/landmarks-s0.05",
+    ]
+    index = evaluate_cells(
+        CONFIG, run, key, tests, {"ff++": str(two_method_manifest)}, tmp_path / "e", device="cpu", progress=False
+    )
     assert _digest(run) == before
     assert [EvalKey.from_dict(c["key"]).test_path for c in index["cells"]] == tests
     for cell in index["cells"]:
-        assert json.loads((tmp_path / "e" / cell["metrics"]).read_text())["provenance"]["run_fingerprint"] == fingerprint
+        assert (
+            json.loads((tmp_path / "e" / cell["metrics"]).read_text())["provenance"]["run_fingerprint"] == fingerprint
+        )
 
 
 # ----------------------------------------------------------------------------------------- rendering
@@ -156,8 +176,14 @@ def _scores(run_path: str, test: str, condition: str) -> pd.DataFrame:
     rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
     labels = np.array([0] * 12 + [1] * 12)
     score = np.clip(0.5 + (labels - 0.5) * rng.uniform(0.0, 0.6) + rng.normal(0, 0.25, labels.size), 0.001, 0.999)
-    return pd.DataFrame({"key": [f"v{i}" for i in range(labels.size)], "label": labels, "score": score,
-                         "method": np.where(labels == 1, "Deepfakes", "original")})
+    return pd.DataFrame(
+        {
+            "key": [f"v{i}" for i in range(labels.size)],
+            "label": labels,
+            "score": score,
+            "method": np.where(labels == 1, "Deepfakes", "original"),
+        }
+    )
 
 
 def _write(root: Path, sheet, table: str) -> list[Path]:
@@ -174,9 +200,13 @@ def _write(root: Path, sheet, table: str) -> list[Path]:
             (base / name).parent.mkdir(parents=True, exist_ok=True)
             _scores(k.run.to_path(), k.test.slug, k.condition).to_csv(base / name, index=False)
             (base / k.test_path).mkdir(parents=True)
-            (base / k.test_path / "metrics.json").write_text(json.dumps({"provenance": {"key": k.to_dict(), "scores": name}}))
+            (base / k.test_path / "metrics.json").write_text(
+                json.dumps({"provenance": {"key": k.to_dict(), "scores": name}})
+            )
             cells.append({"key": k.to_dict(), "metrics": f"{k.test_path}/metrics.json"})
-        (base / "evaluation.json").write_text(json.dumps({"cells": cells, "provenance": {"val_scores": "scores/val.csv"}}))
+        (base / "evaluation.json").write_text(
+            json.dumps({"cells": cells, "provenance": {"val_scores": "scores/val.csv"}})
+        )
     return sorted(b / "evaluation.json" for b in by_index)
 
 
@@ -193,10 +223,26 @@ def rendered(tmp_path_factory) -> dict:
     out = {}
     for t in T78:
         indexes = _write(tmp / "eval" / t, sheet, t)
-        assert umcl_main(["report", t, "--config", str(tmp / "c.yaml"), "--evaluations", *map(str, indexes),
-                          "--out", str(tmp / t)]) == 0
-        out[t] = {"md": (tmp / f"{t}.md").read_text(), "json": json.loads((tmp / f"{t}.json").read_text()),
-                  "tex": (tmp / f"{t}.tex").read_text()}
+        assert (
+            umcl_main(
+                [
+                    "report",
+                    t,
+                    "--config",
+                    str(tmp / "c.yaml"),
+                    "--evaluations",
+                    *map(str, indexes),
+                    "--out",
+                    str(tmp / t),
+                ]
+            )
+            == 0
+        )
+        out[t] = {
+            "md": (tmp / f"{t}.md").read_text(),
+            "json": json.loads((tmp / f"{t}.json").read_text()),
+            "tex": (tmp / f"{t}.tex").read_text(),
+        }
     return out
 
 
@@ -215,9 +261,11 @@ def _num(cell: str) -> float:
 def test_table7_cells_and_changes_against_no_degradation(rendered) -> None:
     t7 = rendered["table7"]
     assert t7["json"]["cells_filled"] == t7["json"]["cells_expected"] == len(PROTOCOLS["table7"].cells)
-    for label, det, cond in (("UMCL: Sampling ratio 50%", "umcl", "frames-r0.50"),
-                             ("CPML: Pertubation with σ=0.05", "cpml", "landmarks-s0.05"),
-                             ("LRNet: Sampling ratio 30% (beyond the paper)", "lrnet", "frames-r0.30")):
+    for label, det, cond in (
+        ("UMCL: Sampling ratio 50%", "umcl", "frames-r0.50"),
+        ("CPML: Pertubation with σ=0.05", "cpml", "landmarks-s0.05"),
+        ("LRNet: Sampling ratio 30% (beyond the paper)", "lrnet", "frames-r0.30"),
+    ):
         for cell, test in zip(_md_row(t7["md"], label), ("raw", "c23", "c40")):
             value, clean = _auc(det, test, cond), _auc(det, test, "clean")
             assert _num(cell) == pytest.approx(value, abs=0.006)
@@ -233,9 +281,11 @@ def test_table7_cells_and_changes_against_no_degradation(rendered) -> None:
 def test_table8_gain_is_umcl_minus_cpml_and_label_free_rows_are_shown(rendered) -> None:
     t8 = rendered["table8"]
     assert t8["json"]["cells_filled"] == t8["json"]["cells_expected"] == len(PROTOCOLS["table8"].cells)
-    for label, cond in (("Opposite Prompt", "prompt-opposite-labelchosen"),
-                        ("Unrelated Prompt, label-free (beyond the paper)", "prompt-unrelated-labelfree"),
-                        ("No attack: label-free default prompt (reference) (beyond the paper)", "clean")):
+    for label, cond in (
+        ("Opposite Prompt", "prompt-opposite-labelchosen"),
+        ("Unrelated Prompt, label-free (beyond the paper)", "prompt-unrelated-labelfree"),
+        ("No attack: label-free default prompt (reference) (beyond the paper)", "clean"),
+    ):
         umcl, cpml = _md_row(t8["md"], f"UMCL: {label}"), _md_row(t8["md"], f"CPML: {label}")
         for j, test in enumerate(("raw", "c23", "c40")):
             u, c = _auc("umcl", test, cond), _auc("cpml", test, cond)
@@ -250,7 +300,9 @@ def test_table8_gain_is_umcl_minus_cpml_and_label_free_rows_are_shown(rendered) 
 
 
 def test_smoke_profile_renders_the_paper_rows_and_says_why(tmp_path: Path) -> None:
-    (tmp_path / "c.yaml").write_text(yaml.safe_dump({"workflow": {"dataset": "synthff", "train_compressions": ["c23"]}}))
+    (tmp_path / "c.yaml").write_text(
+        yaml.safe_dump({"workflow": {"dataset": "synthff", "train_compressions": ["c23"]}})
+    )
     for t in T78:
         assert umcl_main(["report", t, "--config", str(tmp_path / "c.yaml"), "--out", str(tmp_path / t)]) == 0
         data = json.loads((tmp_path / f"{t}.json").read_text())

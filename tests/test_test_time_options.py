@@ -37,15 +37,20 @@ from umcl.released import RELEASED_DETECTOR
 from umcl.seeding import seed_everything
 
 # the released variant's 1/4-size view must tile the P-encoder: 32 px crops, 1 px patches
-SMALL = dict(frames=16, image_size=32, patch_size=[4, 1, 1], physformer_dim=24, physformer_ff_dim=36,
-             physformer_layers=2, d=32)
+SMALL = dict(
+    frames=16, image_size=32, patch_size=[4, 1, 1], physformer_dim=24, physformer_ff_dim=36, physformer_layers=2, d=32
+)
 OPTIONS = ["views-hq", "policy-released-fixed", "policy-released-fixed_views-hq"]
 
 
 def batch(b: int = 4) -> dict:
     g = torch.Generator().manual_seed(0)
-    return {"frames": torch.rand(b, 3, 16, 32, 32, generator=g), "landmarks": 0.1 * torch.randn(b, 16, 136, generator=g),
-            "label": torch.tensor([i % 2 for i in range(b)]), "key": [f"ds/m/raw/{i:03d}" for i in range(b)]}
+    return {
+        "frames": torch.rand(b, 3, 16, 32, 32, generator=g),
+        "landmarks": 0.1 * torch.randn(b, 16, 136, generator=g),
+        "label": torch.tensor([i % 2 for i in range(b)]),
+        "key": [f"ds/m/raw/{i:03d}" for i in range(b)],
+    }
 
 
 def build(name: str, **overrides):
@@ -55,6 +60,7 @@ def build(name: str, **overrides):
 
 # ---------------------------------------------------------------------------- keys and config
 
+
 def test_options_are_condition_keys_not_config_fields():
     fields = {f.name for f in dataclasses.fields(UMCLConfig)}
     assert not fields & {"inference_views", "test_prompt"}
@@ -63,9 +69,13 @@ def test_options_are_condition_keys_not_config_fields():
             build_detector("umcl", {option: "hq"})
     assert TestCondition(inference_views="hq").key == "views-hq"
     assert TestCondition(prompt_policy=FIXED_PROMPT_POLICY).key == "policy-released-fixed"
-    combos = [TestCondition(d, lv, p, a, m, s, v) for d, lv in ((None, None), ("frame_sampling", 0.5))
-              for p, a, m in ((FIXED_PROMPT_POLICY, None, None), ("mean", "opposite", "label_free"))
-              for s in (0, 3) for v in INFERENCE_VIEWS]
+    combos = [
+        TestCondition(d, lv, p, a, m, s, v)
+        for d, lv in ((None, None), ("frame_sampling", 0.5))
+        for p, a, m in ((FIXED_PROMPT_POLICY, None, None), ("mean", "opposite", "label_free"))
+        for s in (0, 3)
+        for v in INFERENCE_VIEWS
+    ]
     for cond in combos:
         assert TestCondition.from_key(cond.key) == cond
     assert TestCondition.from_key("frames-r0.50_prompt-opposite-labelfree_views-hq_seed3").inference_views == "hq"
@@ -85,12 +95,15 @@ def test_label_free_twin_comes_from_the_condition_not_from_string_surgery():
 
 
 def test_released_variant_declares_the_fixed_prompt_as_its_default_condition():
-    assert detector_default_condition(RELEASED_DETECTOR).key == "policy-released-fixed_mode-train"  # test_alignment_all.py
+    assert (
+        detector_default_condition(RELEASED_DETECTOR).key == "policy-released-fixed_mode-train"
+    )  # test_alignment_all.py
     assert detector_default_condition("umcl") == CLEAN == detector_default_condition("cpml")
     assert get_entry("umcl").cls.default_condition == "clean"  # the overlay did not leak into its base
 
 
 # ---------------------------------------------------------------------------- through the model
+
 
 def test_views_hq_scores_the_hq_view_alone():
     """Two models with the same weights and different LQ views (lq_factor): under ``views-hq`` their
@@ -129,14 +142,19 @@ def test_fixed_prompt_outside_umcl_is_a_one_line_error():
 
     cpml = build_detector("cpml", dataclasses.asdict(CPMLConfig.tiny())).eval()
     g = torch.Generator().manual_seed(1)
-    x = {"frames": torch.rand(2, 3, 16, 32, 32, generator=g), "landmarks": torch.zeros(2, 16, 136),
-         "label": torch.tensor([0, 1]), "key": ["a", "b"]}
+    x = {
+        "frames": torch.rand(2, 3, 16, 32, 32, generator=g),
+        "landmarks": torch.zeros(2, 16, 136),
+        "label": torch.tensor([0, 1]),
+        "key": ["a", "b"],
+    }
     with pytest.raises(UmclError, match="released fixed prompt") as err, torch.no_grad():
         cpml(apply_condition(x, TestCondition(prompt_policy=FIXED_PROMPT_POLICY)))
     assert "\n" not in str(err.value)
 
 
 # ---------------------------------------------------------------------------- the run is reused
+
 
 @pytest.fixture(scope="module")
 def released_run(tmp_path_factory):
@@ -145,10 +163,14 @@ def released_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("released")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_train_fixtures, "S", 32)
-        manifest = _train_fixtures.make_manifest(root / "data", counts={"train": (2, 2), "val": (2, 2),
-                                                                        "test": (3, 3)}, n_frames=16)
-    config = {"training": {"epochs": 1, "batch_size": 4, "seed": 0, "device": "cpu"},
-              "detectors": {RELEASED_DETECTOR: dict(SMALL)}, "evaluation": {"n_bootstrap": 20}}
+        manifest = _train_fixtures.make_manifest(
+            root / "data", counts={"train": (2, 2), "val": (2, 2), "test": (3, 3)}, n_frames=16
+        )
+    config = {
+        "training": {"epochs": 1, "batch_size": 4, "seed": 0, "device": "cpu"},
+        "detectors": {RELEASED_DETECTOR: dict(SMALL)},
+        "evaluation": {"n_bootstrap": 20},
+    }
     run = root / "run"
     Trainer(build_spec(config, RELEASED_DETECTOR, manifest, "c23"), run, progress=False).fit()
     return config, manifest, run
@@ -164,8 +186,9 @@ def test_evaluating_under_each_option_reuses_the_checkpoint_and_fingerprint(rele
     fingerprint = json.loads((run / "run.json").read_text())["fingerprint"]
     conditions = ["clean", *OPTIONS, "policy-neutral"]
     tests = [f"ffpp-all-c23/{c}" for c in conditions]
-    index = evaluate_cells(config, run, key, tests, {"ff++": str(manifest)}, tmp_path / "eval", device="cpu",
-                           progress=False)
+    index = evaluate_cells(
+        config, run, key, tests, {"ff++": str(manifest)}, tmp_path / "eval", device="cpu", progress=False
+    )
     assert _digest(run) == before  # checkpoints, run.json, selection: byte-identical
     spec = build_spec(config, RELEASED_DETECTOR, manifest, "c23")
     assert spec.fingerprint() == fingerprint
@@ -175,8 +198,9 @@ def test_evaluating_under_each_option_reuses_the_checkpoint_and_fingerprint(rele
         assert m["provenance"]["run_fingerprint"] == fingerprint
         applied = TestCondition.from_key(m["provenance"]["condition_applied"])  # what the model really read
         assert applied.prompt_policy == ("neutral" if "neutral" in cell["path"] else FIXED_PROMPT_POLICY)
-    scores = {c: pd.read_csv(tmp_path / "eval" / "scores/ffpp-c23" / f"{c}.csv")["score"].to_numpy()
-              for c in conditions}
+    scores = {
+        c: pd.read_csv(tmp_path / "eval" / "scores/ffpp-c23" / f"{c}.csv")["score"].to_numpy() for c in conditions
+    }
     # the released variant's default (clean, no condition in the batch) is its fixed prompt ...
     np.testing.assert_array_equal(scores["clean"], scores["policy-released-fixed"])
     # ... and the prompt acts on the scores (so the identity above is not vacuous); the released variant

@@ -42,15 +42,20 @@ class HashEncoder(TE.TextEncoder):
 
     def _encode(self, texts):
         self.calls += 1
-        rows = [torch.tensor(list(hashlib.sha256(t.encode()).digest()[:8]), dtype=torch.float32) - 127.5
-                for t in texts]
+        rows = [torch.tensor(list(hashlib.sha256(t.encode()).digest()[:8]), dtype=torch.float32) - 127.5 for t in texts]
         return torch.stack(rows)
 
 
 # ------------------------------------------------------------------ MiniLM
 def test_minilm_gives_semantic_offline_embeddings(minilm):
-    e = minilm.encode(["This is a real face", "This is a bonafide face",
-                       "What is the capital of Australia?", "a photo of a real face"])
+    e = minilm.encode(
+        [
+            "This is a real face",
+            "This is a bonafide face",
+            "What is the capital of Australia?",
+            "a photo of a real face",
+        ]
+    )
     assert e.shape == (4, 384) and minilm.dim == 384
     torch.testing.assert_close(e.norm(dim=1), torch.ones(4))
     sim = e @ e.T
@@ -124,8 +129,9 @@ def test_clip_loader_reads_text_tower_from_full_checkpoint(tmp_path):
     assert all(not p.requires_grad for p in enc.parameters())
     # open_clip layout ("text." prefix) and a state dict nested under "state_dict"
     torch.save({"state_dict": {f"text.{k}": v for k, v in full.items()}}, tmp_path / "custom.pth")
-    torch.testing.assert_close(TE.ClipTextEncoder(tmp_path / "custom.pth", text_cfg=cfg, embed_dim=16).encode(texts),
-                               want)
+    torch.testing.assert_close(
+        TE.ClipTextEncoder(tmp_path / "custom.pth", text_cfg=cfg, embed_dim=16).encode(texts), want
+    )
 
 
 # ------------------------------------------------------------------ prompt bank
@@ -149,8 +155,9 @@ def test_inference_policies_are_label_free(bank, policy):
 def test_policy_values(bank):
     table = P.default_table()
     torch.testing.assert_close(bank.inference_embeddings("mean", 1)[0], bank.embeddings[table.ids("valid")].mean(0))
-    torch.testing.assert_close(bank.inference_embeddings("neutral", 1)[0],
-                               bank.embeddings[table.texts.index(P.NEUTRAL_PROMPT)])
+    torch.testing.assert_close(
+        bank.inference_embeddings("neutral", 1)[0], bank.embeddings[table.texts.index(P.NEUTRAL_PROMPT)]
+    )
     assert torch.count_nonzero(bank.inference_embeddings("none", 3)) == 0
     with pytest.raises(ValueError, match="unknown prompt policy"):
         bank.inference_embeddings("oracle", 2)
@@ -186,7 +193,9 @@ def test_training_embeddings_are_own_class_or_invalid_prompts(invalid_prob, tmp_
     labels = torch.tensor([0, 1, 1] * (n // 3))
     emb = hash_bank.training_embeddings(labels, invalid_prob, torch.Generator().manual_seed(3))
     assert torch.equal(emb, hash_bank.training_embeddings(labels, invalid_prob, torch.Generator().manual_seed(3)))
-    invalid = set(P.IRRELEVANT_QUESTIONS) | set(P.MISALIGNED_DESCRIPTIONS) | set(P.random_strings(10, 0, "invalid-prompts"))
+    invalid = (
+        set(P.IRRELEVANT_QUESTIONS) | set(P.MISALIGNED_DESCRIPTIONS) | set(P.random_strings(10, 0, "invalid-prompts"))
+    )
     own = {0: P.REAL_PROMPTS, 1: P.FAKE_PROMPTS}
     texts = _texts_of(emb, sorted(invalid | set(P.REAL_PROMPTS) | set(P.FAKE_PROMPTS)))
     is_invalid = torch.tensor([x in invalid for x in texts])

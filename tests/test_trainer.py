@@ -7,17 +7,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from _metric_refs import sklearn_metrics
 from _train_fixtures import make_manifest  # registers "toy_test"
+
 from umcl.cli import main
 from umcl.errors import ConfigError, UmclError
 from umcl.training.config import TrainConfig
 from umcl.training.data import BalancedBatchSampler, VideoDataset, collate, read_rows, select_rows
 from umcl.training.trainer import Trainer, build_spec, read_selection
 
-CONFIG = {"training": {"epochs": 3, "batch_size": 4, "lr_warmup": 0.05, "lr": 0.01,
-                       "warmup_fraction": 0.2, "seed": 3}, "detectors": {"toy_test": {"hidden": 8}}}
+CONFIG = {
+    "training": {"epochs": 3, "batch_size": 4, "lr_warmup": 0.05, "lr": 0.01, "warmup_fraction": 0.2, "seed": 3},
+    "detectors": {"toy_test": {"hidden": 8}},
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +60,9 @@ def test_dataset_items_follow_the_contract(manifest):
     assert all(r.status == "ok" for r in rows)
     train = select_rows(rows, "train", "c23")
     lq = select_rows(rows, "train", "c40")
-    ds = VideoDataset(train, ("frames", "landmarks", "xception_faces", "frames_lq", "landmarks_lq"),
-                      num_frames=6, lq_rows=lq)
+    ds = VideoDataset(
+        train, ("frames", "landmarks", "xception_faces", "frames_lq", "landmarks_lq"), num_frames=6, lq_rows=lq
+    )
     batch = collate([ds[0], ds[1]])
     assert batch["frames"].shape == (2, 3, 6, 8, 8) and batch["frames"].dtype == torch.uint8
     assert batch["frames_lq"].shape == (2, 3, 6, 8, 8)
@@ -92,6 +95,7 @@ def test_resume_gives_identical_weights_and_selects_on_val(manifest, tmp_path):
     Trainer(spec, part, progress=False).fit(resume=True)
     a, b = _final_weights(full), _final_weights(part)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
     def hist(run):
         return [{k: v for k, v in r.items() if k != "seconds"} for r in json.loads((run / "history.json").read_text())]
 
@@ -134,7 +138,11 @@ def test_epoch_checkpoints_are_kept_only_when_asked(manifest, tmp_path):
     run = tmp_path / "run"
     Trainer(build_spec(config, "toy_test", manifest, "c23"), run, progress=False).fit()
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
-        "best.pt", "epoch_001.pt", "epoch_002.pt", "last.pt"]
+        "best.pt",
+        "epoch_001.pt",
+        "epoch_002.pt",
+        "last.pt",
+    ]
     last = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
     epoch2 = torch.load(run / "checkpoints" / "epoch_002.pt", weights_only=True)
     assert all(torch.equal(last["model"][k], epoch2["model"][k]) for k in last["model"])
@@ -142,6 +150,7 @@ def test_epoch_checkpoints_are_kept_only_when_asked(manifest, tmp_path):
 
 def test_a_full_disk_is_a_one_line_error_and_leaves_no_checkpoint(manifest, tmp_path, monkeypatch):
     """A failed checkpoint write (ENOSPC here) names the file and the space left, and leaves nothing."""
+
     def full_disk(obj, f, *args, **kwargs):
         Path(f).write_bytes(b"partial")
         raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 137671680 vs 137671568")
@@ -255,12 +264,46 @@ def test_cli_train_then_evaluate(separable_manifest, tmp_path):
     # the schema knows only the project's detectors: the toy one runs on its defaults
     cfg.write_text(yaml.safe_dump({"training": {**CONFIG["training"], "epochs": 2}}))
     run = tmp_path / "run"
-    assert main(["train", "--config", str(cfg), "--detector", "toy_test", "--manifest", str(manifest),
-                 "--train-compression", "c23", "--seed", "5", "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(cfg),
+                "--detector",
+                "toy_test",
+                "--manifest",
+                str(manifest),
+                "--train-compression",
+                "c23",
+                "--seed",
+                "5",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     assert (run / "train.log").read_text().count("epoch 2/2") == 1
     out = tmp_path / "eval"
-    assert main(["evaluate", "--config", str(cfg), "--run", str(run), "--manifest", str(manifest),
-                 "--test-compression", "c40", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--config",
+                str(cfg),
+                "--run",
+                str(run),
+                "--manifest",
+                str(manifest),
+                "--test-compression",
+                "c40",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     scores = pd.read_csv(out / "scores.csv", dtype={"id": str})
     test_rows = select_rows(read_rows(manifest), "test", "c40")
     assert list(scores.columns) == ["dataset", "method", "compression", "id", "key", "label", "score"]
@@ -276,8 +319,22 @@ def test_cli_train_then_evaluate(separable_manifest, tmp_path):
     assert abs(ref["auc"] - 0.5) > 0.2, ref  # informative: AUC and 1 - AUC differ
     assert {k: metrics[k]["value"] for k in ref} == pytest.approx(ref, abs=1e-9)
     # bad input: one-line error, non-zero exit, nothing written
-    assert main(["evaluate", "--run", str(tmp_path / "nope"), "--manifest", str(manifest),
-                 "--test-compression", "c40", "--out", str(tmp_path / "e2")]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                "--run",
+                str(tmp_path / "nope"),
+                "--manifest",
+                str(manifest),
+                "--test-compression",
+                "c40",
+                "--out",
+                str(tmp_path / "e2"),
+            ]
+        )
+        == 2
+    )
     assert not (tmp_path / "e2").exists()
 
 

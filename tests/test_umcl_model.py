@@ -22,9 +22,11 @@ TERMS = {"bce", "aff", "pull", "push", "hr", "phy", "total"}
 def make_batch(b: int = 2, labels: list[int] | None = None, seed: int = 0) -> dict:
     g = torch.Generator().manual_seed(seed)
     labels = labels if labels is not None else [i % 2 for i in range(b)]
-    return {"frames": torch.rand(b, 3, 8, 32, 32, generator=g),
-            "landmarks": 0.1 * torch.randn(b, 8, 136, generator=g),
-            "label": torch.tensor(labels)}
+    return {
+        "frames": torch.rand(b, 3, 8, 32, 32, generator=g),
+        "landmarks": 0.1 * torch.randn(b, 8, 136, generator=g),
+        "label": torch.tensor(labels),
+    }
 
 
 def build(**overrides) -> UMCLDetector:
@@ -45,9 +47,16 @@ def test_forward_backward_every_term_finite_and_gradients_reach_encoders():
     assert torch.allclose(terms["phy"], terms["hr"] + terms["pull"] + terms["push"])
     assert terms["aff"] > 0 and terms["pull"] > 0 and terms["push"] > 0
     terms["total"].backward()
-    for name in ("p_encoder.stem.0.0.weight", "p_encoder.blocks.0.attn.proj_q.0.conv.weight",
-                 "l_encoder.g1.gru.weight_ih_l0", "l_encoder.g2.gru.weight_ih_l0",
-                 "proj_rppg.weight", "proj_face.weight", "proj_text.weight", "classifier.weight"):
+    for name in (
+        "p_encoder.stem.0.0.weight",
+        "p_encoder.blocks.0.attn.proj_q.0.conv.weight",
+        "l_encoder.g1.gru.weight_ih_l0",
+        "l_encoder.g2.gru.weight_ih_l0",
+        "proj_rppg.weight",
+        "proj_face.weight",
+        "proj_text.weight",
+        "classifier.weight",
+    ):
         grad = dict(model.named_parameters())[name].grad
         assert grad is not None and grad.abs().sum() > 0, name
     assert not model.prompt_bank.embeddings.requires_grad  # frozen T-encoder
@@ -91,8 +100,12 @@ def test_ablation_models_build_and_run(name):
     out = model(batch)
     terms = model.loss(batch, out)
     assert set(terms) == TERMS and all(torch.isfinite(v) for v in terms.values())
-    expected = {"A": ["landmarks"], "B": ["rppg"], "C": ["rppg", "landmarks", "text"],
-                "D": ["rppg", "landmarks", "text"]}[name]
+    expected = {
+        "A": ["landmarks"],
+        "B": ["rppg"],
+        "C": ["rppg", "landmarks", "text"],
+        "D": ["rppg", "landmarks", "text"],
+    }[name]
     assert model.modalities == expected
     assert model.classifier.in_features == len(expected) * 32
     assert hasattr(model, "p_encoder") == ("rppg" in expected)
@@ -123,8 +136,13 @@ def test_hr_term_searches_the_documented_band_only():
     pulse = torch.sin(2 * torch.pi * 1.2 * tt)
     z_hq = torch.stack([2 * torch.sin(2 * torch.pi * 0.58 * tt) + pulse] * 2).float()
     z_lq = torch.stack([2 * torch.sin(2 * torch.pi * 3.22 * tt + 0.3) + pulse] * 2).float()
-    output = {"logits": torch.zeros(2, 2), "logits_hq": torch.zeros(2, 2), "z_hq": z_hq, "z_lq": z_lq,
-              "asa_features": torch.randn(2, 3, 32, generator=torch.Generator().manual_seed(0))}
+    output = {
+        "logits": torch.zeros(2, 2),
+        "logits_hq": torch.zeros(2, 2),
+        "z_hq": z_hq,
+        "z_lq": z_lq,
+        "asa_features": torch.randn(2, 3, 32, generator=torch.Generator().manual_seed(0)),
+    }
     terms = model.loss({"label": torch.tensor([0, 1])}, output)
     assert terms["hr"].item() < 0.05, terms["hr"].item()
 

@@ -36,8 +36,14 @@ def snakemake(*args: str, work: Path | None = None) -> subprocess.CompletedProce
     if work is None:
         with tempfile.TemporaryDirectory(prefix="umcl-snakemake-") as tmp:
             return snakemake(*args, work=Path(tmp))
-    return subprocess.run([str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
-                           *args], cwd=work, env=ENV, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(work), *args],
+        cwd=work,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def job_counts(stdout: str) -> dict[str, int]:
@@ -49,8 +55,13 @@ def job_counts(stdout: str) -> dict[str, int]:
 def test_dry_run_table3(profile: str) -> None:
     """Table 3 alone: one training job and ONE evaluation job per run (all test sets in one process)."""
     reports, n_runs, _ = PROFILES[profile]
-    proc = snakemake("-n", "--forceall", *(f"{reports}/table3.{ext}" for ext in ("tex", "md", "json")),
-                     "--config", f"profile={profile}")
+    proc = snakemake(
+        "-n",
+        "--forceall",
+        *(f"{reports}/table3.{ext}" for ext in ("tex", "md", "json")),
+        "--config",
+        f"profile={profile}",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     jobs = job_counts(proc.stdout)
     assert jobs["train"] == jobs["evaluate"] == n_runs and jobs["report"] == 1
@@ -137,8 +148,14 @@ def test_slurm_profile() -> None:
     assert prof["executor"] == "slurm"
     # the plugin refuses a job whose slurm_extra sets what it sets itself (the QoS did, in the real run)
     validate_slurm_extra(SimpleNamespace(resources=SimpleNamespace(**prof["default-resources"])))
-    proc = snakemake("-n", "--forceall", "--workflow-profile", str(REPO / "workflow" / "profiles" / "slurm"),
-                     "--config", "profile=paper")
+    proc = snakemake(
+        "-n",
+        "--forceall",
+        "--workflow-profile",
+        str(REPO / "workflow" / "profiles" / "slurm"),
+        "--config",
+        "profile=paper",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "gpu=1" in proc.stdout  # GPU stages ask the scheduler for a GPU
 
@@ -161,11 +178,14 @@ def _profile(tmp_path: Path, body: str) -> Path:
     return p
 
 
-@pytest.mark.parametrize("body, message", [
-    ("training:\n  epoks: 3\n", "invalid config at 'training'"),
-    ("workflow:\n  detectors: [xception, resnet]\n", "invalid config at 'workflow.detectors.1'"),
-    ("training:\n  epochs: three\n", "invalid config at 'training.epochs'"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("training:\n  epoks: 3\n", "invalid config at 'training'"),
+        ("workflow:\n  detectors: [xception, resnet]\n", "invalid config at 'workflow.detectors.1'"),
+        ("training:\n  epochs: three\n", "invalid config at 'training.epochs'"),
+    ],
+)
 def test_schema_rejects_unknown_key_and_bad_value(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)) as err:
         load_profile(str(_profile(tmp_path, body)), check=False)
@@ -254,8 +274,14 @@ def test_dvc_yaml_in_sync_and_valid() -> None:
     assert dag.returncode == 0 and "report" in dag.stdout, dag.stderr
     # a cold dry run stops at the first stage whose deps do not exist yet (DVC issue #9021),
     # so dry-run the first stage; the others are checked by `dvc dag` and the sync test.
-    dry = subprocess.run([str(dvc), "repro", "--dry", "--single-item", "data"], cwd=REPO, env=ENV,
-                         capture_output=True, text=True, timeout=120)
+    dry = subprocess.run(
+        [str(dvc), "repro", "--dry", "--single-item", "data"],
+        cwd=REPO,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     # the stage would run its snakemake command, or (after a `dvc repro` in this checkout, with a
     # dvc.lock) it is up to date
     would_run = "stage_data" in dry.stdout

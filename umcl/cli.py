@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from umcl.errors import UmclError
 from umcl.logs import close_log_files, log_to_files
@@ -71,8 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_to_files(f"umcl {args.command}: failed", exc_info=True)
             raise
         where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
-        return _fail(f"umcl {args.command}: error: {where}: {exc.strerror or type(exc).__name__} — fix: "
-                     "check that the path exists, is writable and its disk has space", 2)
+        return _fail(
+            f"umcl {args.command}: error: {where}: {exc.strerror or type(exc).__name__} — fix: "
+            "check that the path exists, is writable and its disk has space",
+            2,
+        )
     except Exception:
         log_to_files(f"umcl {args.command}: failed", exc_info=True)
         raise

@@ -47,8 +47,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import numpy as np
 import torch
@@ -93,13 +93,14 @@ PROMPT_POLICIES = prompts.INFERENCE_POLICIES + (FIXED_PROMPT_POLICY,)
 
 # ---------------------------------------------------------------------------- registry
 
+
 @dataclass(frozen=True)
 class Degradation:
     """A registered test-time degradation: name, key spelling, parameter range and its transform."""
 
     name: str
-    prefix: str          #: key prefix, e.g. ``frames``
-    symbol: str          #: parameter letter in the key, e.g. ``r``
+    prefix: str  #: key prefix, e.g. ``frames``
+    symbol: str  #: parameter letter in the key, e.g. ``r``
     paper_levels: tuple[float, ...]  #: the levels the paper evaluates (Table 7)
     check: Callable[[float], str | None]  #: None when the level is valid, else why not
     apply: Callable[[dict, float, int], dict]  #: (batch, level, seed) -> new batch
@@ -108,8 +109,9 @@ class Degradation:
 DEGRADATIONS: dict[str, Degradation] = {}
 
 
-def register_degradation(name: str, paper_levels: tuple[float, ...], check: Callable[[float], str | None]
-                         ) -> Callable[[Callable[[dict, float, int], dict]], Callable[[dict, float, int], dict]]:
+def register_degradation(
+    name: str, paper_levels: tuple[float, ...], check: Callable[[float], str | None]
+) -> Callable[[Callable[[dict, float, int], dict]], Callable[[dict, float, int], dict]]:
     """Decorator: register ``fn(batch, level, seed) -> batch`` as the degradation ``name``, whose key
     spelling is :data:`umcl.specs.condition_keys.DEGRADATION_KEYS` ``[name]`` (torch-free)."""
     if name not in DEGRADATION_KEYS:
@@ -135,6 +137,7 @@ def get_degradation(name: str) -> Degradation:
 
 
 # ---------------------------------------------------------------------------- the condition
+
 
 def _fmt(level: float) -> str:
     """Two decimals when exact (``0.50``), else the shortest round-tripping repr."""
@@ -169,8 +172,10 @@ class TestCondition:
 
     def __post_init__(self) -> None:
         if (self.degradation is None) != (self.level is None):
-            raise ConfigError(f"test condition: degradation {self.degradation!r} and level {self.level!r} "
-                              "go together", fix="give both (e.g. frame_sampling, 0.5) or neither")
+            raise ConfigError(
+                f"test condition: degradation {self.degradation!r} and level {self.level!r} go together",
+                fix="give both (e.g. frame_sampling, 0.5) or neither",
+            )
         if self.degradation is not None:
             deg = get_degradation(self.degradation)
             level = float(self.level)
@@ -179,37 +184,54 @@ class TestCondition:
                 raise ConfigError(f"test condition: {self.degradation} level {self.level!r}: {why}")
             object.__setattr__(self, "level", level)
         if self.prompt_policy not in PROMPT_POLICIES:
-            raise ConfigError(f"test condition: unknown prompt policy {self.prompt_policy!r}",
-                              fix=f"use one of {list(PROMPT_POLICIES)}")
+            raise ConfigError(
+                f"test condition: unknown prompt policy {self.prompt_policy!r}",
+                fix=f"use one of {list(PROMPT_POLICIES)}",
+            )
         if self.inference_views not in INFERENCE_VIEWS:
-            raise ConfigError(f"test condition: unknown inference views {self.inference_views!r}",
-                              fix=f"use one of {list(INFERENCE_VIEWS)}")
+            raise ConfigError(
+                f"test condition: unknown inference views {self.inference_views!r}",
+                fix=f"use one of {list(INFERENCE_VIEWS)}",
+            )
         if self.module_mode not in MODULE_MODES:
-            raise ConfigError(f"test condition: unknown module mode {self.module_mode!r}",
-                              fix=f"use one of {list(MODULE_MODES)}")
+            raise ConfigError(
+                f"test condition: unknown module mode {self.module_mode!r}", fix=f"use one of {list(MODULE_MODES)}"
+            )
         if (self.prompt_attack is None) != (self.attack_mode is None):
-            raise ConfigError(f"test condition: prompt attack {self.prompt_attack!r} needs an attack mode "
-                              f"and vice versa (got {self.attack_mode!r})",
-                              fix=f"name both, e.g. opposite + one of {list(prompts.ATTACK_MODES)}")
+            raise ConfigError(
+                f"test condition: prompt attack {self.prompt_attack!r} needs an attack mode "
+                f"and vice versa (got {self.attack_mode!r})",
+                fix=f"name both, e.g. opposite + one of {list(prompts.ATTACK_MODES)}",
+            )
         if self.prompt_attack is not None:
             if self.prompt_attack not in prompts.ADVERSARIAL_TYPES:
-                raise ConfigError(f"test condition: unknown prompt attack {self.prompt_attack!r}",
-                                  fix=f"use one of {list(prompts.ADVERSARIAL_TYPES)}")
+                raise ConfigError(
+                    f"test condition: unknown prompt attack {self.prompt_attack!r}",
+                    fix=f"use one of {list(prompts.ADVERSARIAL_TYPES)}",
+                )
             if self.attack_mode not in prompts.ATTACK_MODES:
-                raise ConfigError(f"test condition: unknown attack mode {self.attack_mode!r}",
-                                  fix=f"use one of {list(prompts.ATTACK_MODES)}")
+                raise ConfigError(
+                    f"test condition: unknown attack mode {self.attack_mode!r}",
+                    fix=f"use one of {list(prompts.ATTACK_MODES)}",
+                )
             if self.prompt_policy != prompts.DEFAULT_INFERENCE_POLICY:
-                raise ConfigError("test condition: a prompt attack replaces the prompt policy",
-                                  fix=f"leave prompt_policy at {prompts.DEFAULT_INFERENCE_POLICY!r}")
+                raise ConfigError(
+                    "test condition: a prompt attack replaces the prompt policy",
+                    fix=f"leave prompt_policy at {prompts.DEFAULT_INFERENCE_POLICY!r}",
+                )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"test condition: seed must be an integer >= 0, got {self.seed!r}")
 
     @property
     def is_clean(self) -> bool:
         """True without degradation or attack, under the default prompt policy and views (any seed)."""
-        return (self.degradation is None and self.prompt_attack is None
-                and self.prompt_policy == prompts.DEFAULT_INFERENCE_POLICY
-                and self.inference_views == DEFAULT_INFERENCE_VIEWS and self.module_mode == DEFAULT_MODULE_MODE)
+        return (
+            self.degradation is None
+            and self.prompt_attack is None
+            and self.prompt_policy == prompts.DEFAULT_INFERENCE_POLICY
+            and self.inference_views == DEFAULT_INFERENCE_VIEWS
+            and self.module_mode == DEFAULT_MODULE_MODE
+        )
 
     @property
     def key(self) -> str:
@@ -230,7 +252,7 @@ class TestCondition:
         return join_parts(parts)
 
     @classmethod
-    def from_key(cls, key: str) -> "TestCondition":
+    def from_key(cls, key: str) -> TestCondition:
         """The condition named ``key`` (inverse of :attr:`key`); one-line error for a bad key."""
         fields: dict = {}
         parts = key_parts(key)
@@ -240,15 +262,15 @@ class TestCondition:
             m_deg = re.fullmatch(r"([a-z]+)-([a-z])(.+)", part)
             m_att = re.fullmatch(re.escape(ATTACK_PART) + r"([a-z]+)-([a-z]+)", part)
             if part.startswith(POLICY_PART):
-                fields["prompt_policy"] = part[len(POLICY_PART):].replace("-", "_")
+                fields["prompt_policy"] = part[len(POLICY_PART) :].replace("-", "_")
             elif part.startswith(VIEWS_PART):
-                fields["inference_views"] = part[len(VIEWS_PART):]
+                fields["inference_views"] = part[len(VIEWS_PART) :]
             elif part.startswith(MODE_PART):
-                fields["module_mode"] = part[len(MODE_PART):]
+                fields["module_mode"] = part[len(MODE_PART) :]
             elif m_att and m_att.group(2) in modes:
                 fields["prompt_attack"], fields["attack_mode"] = m_att.group(1), modes[m_att.group(2)]
             elif re.fullmatch(SEED_PART + r"[1-9][0-9]*", part):
-                fields["seed"] = int(part[len(SEED_PART):])
+                fields["seed"] = int(part[len(SEED_PART) :])
             elif m_deg and m_deg.group(1) in by_prefix and m_deg.group(2) == by_prefix[m_deg.group(1)].symbol:
                 try:
                     fields["level"] = float(m_deg.group(3))
@@ -256,9 +278,11 @@ class TestCondition:
                     raise ConfigError(f"test condition key {key!r}: bad level {m_deg.group(3)!r}") from None
                 fields["degradation"] = by_prefix[m_deg.group(1)].name
             else:
-                raise ConfigError(f"test condition key {key!r}: unknown part {part!r}",
-                                  fix="write e.g. clean, frames-r0.50, landmarks-s0.05, policy-neutral, "
-                                      "prompt-opposite-labelfree, views-hq, mode-train, seed1, joined by '_'")
+                raise ConfigError(
+                    f"test condition key {key!r}: unknown part {part!r}",
+                    fix="write e.g. clean, frames-r0.50, landmarks-s0.05, policy-neutral, "
+                    "prompt-opposite-labelfree, views-hq, mode-train, seed1, joined by '_'",
+                )
         cond = cls(**fields)
         if cond.key != key:
             raise ConfigError(f"test condition key {key!r} is not canonical", fix=f"write {cond.key!r}")
@@ -276,17 +300,18 @@ def detector_default_condition(detector: str) -> TestCondition:
 
 def table7_conditions(seed: int = 0) -> list[TestCondition]:
     """Table 7's rows: clean, then every registered degradation at the paper's levels."""
-    return [replace(CLEAN, seed=seed)] + [TestCondition(d.name, level, seed=seed)
-                                          for d in DEGRADATIONS.values() for level in d.paper_levels]
+    return [replace(CLEAN, seed=seed)] + [
+        TestCondition(d.name, level, seed=seed) for d in DEGRADATIONS.values() for level in d.paper_levels
+    ]
 
 
 def table8_conditions(modes: tuple[str, ...] = prompts.ATTACK_MODES, seed: int = 0) -> list[TestCondition]:
     """Table 8's rows: every prompt attack in each of ``modes``."""
-    return [TestCondition(prompt_attack=a, attack_mode=m, seed=seed)
-            for a in prompts.ADVERSARIAL_TYPES for m in modes]
+    return [TestCondition(prompt_attack=a, attack_mode=m, seed=seed) for a in prompts.ADVERSARIAL_TYPES for m in modes]
 
 
 # ---------------------------------------------------------------------------- applying it
+
 
 def _video_rng(seed: int, what: str, key: str) -> np.random.Generator:
     return numpy_rng(seed, "test-condition", what, str(key))
@@ -297,8 +322,10 @@ def with_defaults(condition: TestCondition, default: TestCondition) -> TestCondi
     detector's default condition); a prompt attack keeps its own text (it replaces any policy)."""
     if default == CLEAN:
         return condition
-    fields = {f.name: getattr(default if getattr(condition, f.name) == getattr(CLEAN, f.name) else condition, f.name)
-              for f in dataclasses.fields(TestCondition)}
+    fields = {
+        f.name: getattr(default if getattr(condition, f.name) == getattr(CLEAN, f.name) else condition, f.name)
+        for f in dataclasses.fields(TestCondition)
+    }
     if condition.prompt_attack is not None:
         fields["prompt_policy"] = condition.prompt_policy
     return TestCondition(**fields)
@@ -360,8 +387,9 @@ def frame_sampling(batch: dict, ratio: float, seed: int) -> dict:
             continue
         what = "frames" if key_name in FRAME_ALIGNED else key_name
         n = x.shape[dim]
-        index = torch.stack([torch.from_numpy(held_frame_indices(n, ratio, _video_rng(seed, what, vk)))
-                             for vk in batch["key"]]).to(x.device)
+        index = torch.stack(
+            [torch.from_numpy(held_frame_indices(n, ratio, _video_rng(seed, what, vk))) for vk in batch["key"]]
+        ).to(x.device)
         shape = [x.shape[0], n] + [1] * (x.dim() - 2)
         index = index.reshape(shape).movedim(1, dim).expand_as(x)
         out[key_name] = torch.gather(x, dim, index)
@@ -378,13 +406,13 @@ def landmark_noise(batch: dict, sigma: float, seed: int) -> dict:
         x = batch.get(key_name)
         if not isinstance(x, Tensor):
             continue
-        noise = np.stack([_video_rng(seed, key_name, vk).standard_normal(tuple(x.shape[1:]))
-                          for vk in batch["key"]])
+        noise = np.stack([_video_rng(seed, key_name, vk).standard_normal(tuple(x.shape[1:])) for vk in batch["key"]])
         out[key_name] = x + torch.from_numpy(sigma * noise).to(device=x.device, dtype=x.dtype)
     return out
 
 
 # ---------------------------------------------------------------------------- text for the detectors
+
 
 def condition_text(bank, batch: dict, batch_size: int, condition: TestCondition | None = None) -> Tensor:
     """Test-time text embeddings [B, D] of a :class:`~umcl.models.text_encoder.PromptBank` under
@@ -393,25 +421,49 @@ def condition_text(bank, batch: dict, batch_size: int, condition: TestCondition 
     """
     cond = condition or condition_of(batch)
     if cond.prompt_policy == FIXED_PROMPT_POLICY:
-        raise UmclError(f"test condition {cond.key!r}: the released fixed prompt is not in this detector's prompt bank",
-                        fix="use it with UMCL (umcl, umcl-released), or choose another prompt policy")
+        raise UmclError(
+            f"test condition {cond.key!r}: the released fixed prompt is not in this detector's prompt bank",
+            fix="use it with UMCL (umcl, umcl-released), or choose another prompt policy",
+        )
     needs_label = cond.attack_mode == "label_chosen" or cond.prompt_policy == prompts.LEAKAGE_AUDIT
     if needs_label and batch.get("label") is None:
-        raise UmclError(f"test condition {cond.key!r} chooses the text by the true label, but the batch has no "
-                        "'label'", fix="pass the labels, or use a label-free policy or attack mode")
+        raise UmclError(
+            f"test condition {cond.key!r} chooses the text by the true label, but the batch has no 'label'",
+            fix="pass the labels, or use a label-free policy or attack mode",
+        )
     if cond.prompt_attack is not None:
         keys = batch.get("key")
         if keys is None or len(keys) != batch_size:
             raise UmclError("a prompt attack needs batch['key'] for every video (it seeds the prompt choice)")
         labels = batch["label"].detach().cpu() if needs_label else None
-        return bank.lookup(prompts.attack_prompt_indices(cond.prompt_attack, cond.attack_mode, keys, labels,
-                                                         cond.seed, bank.table))
+        return bank.lookup(
+            prompts.attack_prompt_indices(cond.prompt_attack, cond.attack_mode, keys, labels, cond.seed, bank.table)
+        )
     labels = batch["label"] if needs_label else None
     return bank.inference_embeddings(cond.prompt_policy, batch_size, labels=labels)
 
 
-__all__ = ["TestCondition", "CLEAN", "Degradation", "DEGRADATIONS", "register_degradation", "get_degradation",
-           "apply_condition", "condition_of", "condition_text", "with_attack_mode", "detector_default_condition",
-           "with_defaults",
-           "INFERENCE_VIEWS", "MODULE_MODES", "PROMPT_POLICIES", "FIXED_PROMPT_POLICY", "held_frame_indices", "frame_sampling",
-           "landmark_noise", "table7_conditions", "table8_conditions", "FRAME_ALIGNED"]
+__all__ = [
+    "TestCondition",
+    "CLEAN",
+    "Degradation",
+    "DEGRADATIONS",
+    "register_degradation",
+    "get_degradation",
+    "apply_condition",
+    "condition_of",
+    "condition_text",
+    "with_attack_mode",
+    "detector_default_condition",
+    "with_defaults",
+    "INFERENCE_VIEWS",
+    "MODULE_MODES",
+    "PROMPT_POLICIES",
+    "FIXED_PROMPT_POLICY",
+    "held_frame_indices",
+    "frame_sampling",
+    "landmark_noise",
+    "table7_conditions",
+    "table8_conditions",
+    "FRAME_ALIGNED",
+]

@@ -19,8 +19,9 @@ import math
 import re
 import types
 import typing
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 
@@ -66,8 +67,13 @@ class ConfigLoader(yaml.SafeLoader):
                 key = self.construct_object(key_node, deep=True)
                 line = key_node.start_mark.line + 1
                 if key in seen:
-                    raise DuplicateKeyError(None, None, f"duplicate key {key!r} (lines {seen[key]} and {line}): "
-                                            "the later one would silently replace the earlier", key_node.start_mark)
+                    raise DuplicateKeyError(
+                        None,
+                        None,
+                        f"duplicate key {key!r} (lines {seen[key]} and {line}): "
+                        "the later one would silently replace the earlier",
+                        key_node.start_mark,
+                    )
                 seen[key] = line
         return super().construct_mapping(node, deep)
 
@@ -75,7 +81,8 @@ class ConfigLoader(yaml.SafeLoader):
 ConfigLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."))
+    list("-+0123456789."),
+)
 
 
 def parse_yaml(text: str) -> Any:
@@ -97,8 +104,9 @@ def read_config_file(path: str | Path) -> dict:
         data = parse_yaml(text) or {}
     except DuplicateKeyError as exc:
         key = str(exc).splitlines()[0].split(" (")[0].removeprefix("duplicate key ")
-        raise ConfigError(str(exc).splitlines()[0], path, f"keep one {key} key in each mapping "
-                          "(merge the two entries)") from None
+        raise ConfigError(
+            str(exc).splitlines()[0], path, f"keep one {key} key in each mapping (merge the two entries)"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML ({str(exc).splitlines()[0]})", path, "fix the YAML syntax") from exc
     if not isinstance(data, dict):
@@ -119,16 +127,22 @@ def config_chain(path: str | Path) -> list[Path]:
         if parent is None:
             return chain
         if not isinstance(parent, str) or not parent.strip():
-            raise ConfigError(f"`extends:` must name a YAML file, got {parent!r}", chain[-1],
-                              "write `extends: <file>.yaml` (relative to this file) or remove it")
+            raise ConfigError(
+                f"`extends:` must name a YAML file, got {parent!r}",
+                chain[-1],
+                "write `extends: <file>.yaml` (relative to this file) or remove it",
+            )
         try:
             nxt = (chain[-1].parent / parent).resolve()
         except (OSError, ValueError) as exc:  # a NUL byte, a lone surrogate
-            raise ConfigError(f"`extends:` names an unusable path {parent!r} ({type(exc).__name__})", chain[-1],
-                              "write `extends: <file>.yaml` (relative to this file) or remove it") from None
+            raise ConfigError(
+                f"`extends:` names an unusable path {parent!r} ({type(exc).__name__})",
+                chain[-1],
+                "write `extends: <file>.yaml` (relative to this file) or remove it",
+            ) from None
         seen = [c.resolve() for c in chain]
         if nxt in seen:
-            loop = " -> ".join(c.name for c in chain[seen.index(nxt):]) + f" -> {nxt.name}"
+            loop = " -> ".join(c.name for c in chain[seen.index(nxt) :]) + f" -> {nxt.name}"
             raise ConfigError(f"circular `extends:` ({loop})", chain[-1], "remove the loop")
         chain.append(nxt)
 
@@ -151,8 +165,7 @@ def load_config(path: str | Path, validate: bool = True) -> dict:
 
 
 @contextlib.contextmanager
-def config_errors_name(path: str | Path | None,
-                       kinds: tuple[type[UmclError], ...] = (ConfigError,)) -> Iterator[None]:
+def config_errors_name(path: str | Path | None, kinds: tuple[type[UmclError], ...] = (ConfigError,)) -> Iterator[None]:
     """Inside, an error of ``kinds`` that names no file is re-raised naming ``path`` (the config
     file its values came from) and, when it has none, the fix "correct that value in PATH".
 
@@ -184,8 +197,9 @@ def _check_schema(data: dict, source: str | Path) -> None:
     if errors:
         err = errors[0]
         where = ".".join(str(p) for p in err.absolute_path) or "<top>"
-        raise ConfigError(f"invalid config at '{where}': {err.message}", source,
-                          "correct or remove that key (see config/schema.json)")
+        raise ConfigError(
+            f"invalid config at '{where}': {err.message}", source, "correct or remove that key (see config/schema.json)"
+        )
 
 
 def check_pipeline_needs(data: dict, source: str | Path = "<config>") -> None:
@@ -200,21 +214,34 @@ def check_pipeline_needs(data: dict, source: str | Path = "<config>") -> None:
     synthff = data.get("synthff")
     n = synthff.get("n_identities") if isinstance(synthff, dict) else None
     if isinstance(n, int) and not isinstance(n, bool):
-        fractions = {k: synthff[k] for k in ("val_fraction", "test_fraction")
-                     if isinstance(synthff.get(k), float) and 0.0 < synthff[k] < 1.0}
+        fractions = {
+            k: synthff[k]
+            for k in ("val_fraction", "test_fraction")
+            if isinstance(synthff.get(k), float) and 0.0 < synthff[k] < 1.0
+        }
         least = min_identities(**fractions)
         if least > MAX_IDENTITIES:
-            raise ConfigError(f"synthff split fractions {fractions} leave no training pair for any n_identities up to "
-                              f"{MAX_IDENTITIES}", source, "e.g. val_fraction: 0.14, test_fraction: 0.14 (FF++'s split)")
+            raise ConfigError(
+                f"synthff split fractions {fractions} leave no training pair for any n_identities up to "
+                f"{MAX_IDENTITIES}",
+                source,
+                "e.g. val_fraction: 0.14, test_fraction: 0.14 (FF++'s split)",
+            )
         n_look = synthff.get("lookalike_identities")
         if isinstance(n_look, int) and not isinstance(n_look, bool) and n_look < least:
-            raise ConfigError(f"synthff.lookalike_identities is {n_look}, but the pipeline needs at least {least} "
-                              "(fewer leave a split of the cross-dataset look-alikes empty)", source,
-                              f"set synthff.lookalike_identities to an even number >= {least}")
+            raise ConfigError(
+                f"synthff.lookalike_identities is {n_look}, but the pipeline needs at least {least} "
+                "(fewer leave a split of the cross-dataset look-alikes empty)",
+                source,
+                f"set synthff.lookalike_identities to an even number >= {least}",
+            )
         if n < least:
-            raise ConfigError(f"synthff.n_identities is {n}, but the pipeline needs at least {least} "
-                              "(fewer leave the val split empty, and training selects on it)", source,
-                              f"set synthff.n_identities to an even number >= {least}")
+            raise ConfigError(
+                f"synthff.n_identities is {n}, but the pipeline needs at least {least} "
+                "(fewer leave the val split empty, and training selects on it)",
+                source,
+                f"set synthff.n_identities to an even number >= {least}",
+            )
 
 
 def check_config_keys(given: dict, allowed: Sequence[str], where: str = "snakemake --config") -> None:
@@ -223,8 +250,10 @@ def check_config_keys(given: dict, allowed: Sequence[str], where: str = "snakema
     if not unknown:
         return
     hints = [f"{m[0]!r} for {k!r}" for k in unknown for m in [difflib.get_close_matches(str(k), allowed, n=1)] if m]
-    raise ConfigError(f"unknown key(s) {unknown} in {where}" + (f" (did you mean {', '.join(hints)}?)" if hints else ""),
-                      fix=f"use only {sorted(allowed)}, e.g. --config profile=smoke")
+    raise ConfigError(
+        f"unknown key(s) {unknown} in {where}" + (f" (did you mean {', '.join(hints)}?)" if hints else ""),
+        fix=f"use only {sorted(allowed)}, e.g. --config profile=smoke",
+    )
 
 
 def config_hash(data: dict) -> str:
@@ -249,8 +278,9 @@ def from_dict(raw: dict, cls: type[T], where: str = "") -> T:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(fields))
     if unknown:
-        raise ConfigError(f"unknown key(s) {unknown} in config section '{where}'",
-                          fix=f"allowed keys: {sorted(fields)}")
+        raise ConfigError(
+            f"unknown key(s) {unknown} in config section '{where}'", fix=f"allowed keys: {sorted(fields)}"
+        )
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for key, value in raw.items():
@@ -295,8 +325,9 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         return value
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         if not math.isfinite(value):
-            raise ConfigError(f"bad value {value!r} for '{where}' (expected a finite number)",
-                              fix=f"set {where} to a finite number")
+            raise ConfigError(
+                f"bad value {value!r} for '{where}' (expected a finite number)", fix=f"set {where} to a finite number"
+            )
         return float(value)
     if hint is float:
         raise ConfigError(f"bad value {value!r} for '{where}' (expected a number)")

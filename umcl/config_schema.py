@@ -74,8 +74,12 @@ def type_schema(hint: Any) -> dict:
         if len(args) == 2 and args[1] is Ellipsis:
             return {"type": "array", "items": type_schema(args[0])}
         if args:
-            return {"type": "array", "prefixItems": [type_schema(a) for a in args],
-                    "minItems": len(args), "maxItems": len(args)}
+            return {
+                "type": "array",
+                "prefixItems": [type_schema(a) for a in args],
+                "minItems": len(args),
+                "maxItems": len(args),
+            }
         return {"type": "array"}
     if origin is dict or hint is dict:
         return {"type": "object"}
@@ -102,9 +106,11 @@ def overlay_schema(cls: type, field_name: str) -> dict:
     none required, no defaults); names from the registry when the field's metadata says
     ``overlay_of: detectors``."""
     hints = typing.get_type_hints(cls)
-    partial = {"type": "object", "additionalProperties": False,
-               "properties": {f.name: type_schema(hints[f.name]) for f in dataclasses.fields(cls)
-                              if f.name != field_name}}
+    partial = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {f.name: type_schema(hints[f.name]) for f in dataclasses.fields(cls) if f.name != field_name},
+    }
     schema: dict = {"type": "object", "additionalProperties": partial}
     if {f.name: f for f in dataclasses.fields(cls)}[field_name].metadata.get("overlay_of") == "detectors":
         schema["propertyNames"] = {"enum": sorted(registry.builtin())}
@@ -137,10 +143,14 @@ def build_schema() -> dict:
     classes = section_classes()
     props: dict = {}
     for name in SECTIONS:
-        props[name] = dataclass_schema(classes[name]) if name in classes else {
-            "type": "object", "description": f"{SECTIONS[name]} not built yet: not checked"}
+        props[name] = (
+            dataclass_schema(classes[name])
+            if name in classes
+            else {"type": "object", "description": f"{SECTIONS[name]} not built yet: not checked"}
+        )
     props["detectors"] = {
-        "type": "object", "additionalProperties": False,
+        "type": "object",
+        "additionalProperties": False,
         "properties": {n: dataclass_schema(c) for n, c in sorted(classes["detectors"].items())},
     }
     return {
@@ -161,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     """Write the schema (or, with ``--check``, exit 1 when the committed one is stale)."""
     argv = sys.argv[1:] if argv is None else argv
     return write_or_check_generated(SCHEMA_PATH, render(), "--check" in argv, "python -m umcl.config_schema")
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,8 +23,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from umcl.errors import EnvironmentFailure, UmclError
 
@@ -32,8 +33,16 @@ from umcl.errors import EnvironmentFailure, UmclError
 OUTPUT_MARKER = ".umcl-output"
 _SNIFF_BYTES = 8192
 #: leading bytes -> format name (checked in order)
-_MAGIC = ((b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip"), (b"\x93NUMPY", "npy"), (b"\x80", "pickle"),
-          (b"\x1a\x45\xdf\xa3", "matroska"), (b"RIFF", "riff"), (b"\x89PNG", "png"), (b"\xff\xd8\xff", "jpeg"))
+_MAGIC = (
+    (b"PK\x03\x04", "zip"),
+    (b"PK\x05\x06", "zip"),
+    (b"\x93NUMPY", "npy"),
+    (b"\x80", "pickle"),
+    (b"\x1a\x45\xdf\xa3", "matroska"),
+    (b"RIFF", "riff"),
+    (b"\x89PNG", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+)
 
 
 def file_format(path: str | Path) -> str:
@@ -76,8 +85,9 @@ def _listing(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}
 
 
-def check_output_path(target: str | Path, is_dir: bool, kind: str = "output", new_format: str | None = None,
-                      option: str = "--out") -> None:
+def check_output_path(
+    target: str | Path, is_dir: bool, kind: str = "output", new_format: str | None = None, option: str = "--out"
+) -> None:
     """Raise a one-line :class:`UmclError` if writing ``target`` would destroy what the step did not write.
 
     ``is_dir``: the output is a folder. ``kind``: which step's folder output may be replaced (the
@@ -91,37 +101,52 @@ def check_output_path(target: str | Path, is_dir: bool, kind: str = "output", ne
     keep = "it was left untouched"
     if target.is_dir():
         if not is_dir:
-            raise UmclError(f"is a folder, but this output is a file; {keep}", target,
-                            f"give {option} a file path (a new name, or a file inside that folder)")
+            raise UmclError(
+                f"is a folder, but this output is a file; {keep}",
+                target,
+                f"give {option} a file path (a new name, or a file inside that folder)",
+            )
         if not any(target.iterdir()):
             return
         marker = _marker_of(target)  # checked before listing: a dataset folder is never walked
         if marker is None:
-            raise UmclError(f"folder exists and is not an output of this step; {keep}", target,
-                            f"choose a new {option} folder, or delete this one yourself")
+            raise UmclError(
+                f"folder exists and is not an output of this step; {keep}",
+                target,
+                f"choose a new {option} folder, or delete this one yourself",
+            )
         if marker.get("kind") != kind:
-            raise UmclError(f"folder is the output of another step ({marker.get('kind')!r}, not {kind!r}); "
-                            f"{keep}", target, f"choose a new {option} folder")
+            raise UmclError(
+                f"folder is the output of another step ({marker.get('kind')!r}, not {kind!r}); {keep}",
+                target,
+                f"choose a new {option} folder",
+            )
         extra = sorted(_listing(target) - set(marker.get("files") or []) - {OUTPUT_MARKER})
         if extra:
-            raise UmclError(f"folder holds files this step did not write ({', '.join(extra[:3])}"
-                            f"{', ...' if len(extra) > 3 else ''}); {keep}", target,
-                            f"move those files away, or choose a new {option} folder")
+            raise UmclError(
+                f"folder holds files this step did not write ({', '.join(extra[:3])}"
+                f"{', ...' if len(extra) > 3 else ''}); {keep}",
+                target,
+                f"move those files away, or choose a new {option} folder",
+            )
         return
     if is_dir:
-        raise UmclError(f"exists and is a file, but this output is a folder; {keep}", target,
-                        f"give {option} a new folder path")
+        raise UmclError(
+            f"exists and is a file, but this output is a folder; {keep}", target, f"give {option} a new folder path"
+        )
     if not target.is_file():
         raise UmclError(f"exists and is not a regular file; {keep}", target, f"give {option} another path")
     old = file_format(target)
     if new_format is not None and old not in ("empty", new_format):
-        raise UmclError(f"holds a {old} file, but this output is {new_format}; {keep}", target,
-                        f"give {option} a new file path")
+        raise UmclError(
+            f"holds a {old} file, but this output is {new_format}; {keep}", target, f"give {option} a new file path"
+        )
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | Path, suffix: str | None = None, kind: str = "output",
-                option: str = "--out") -> Iterator[Path]:
+def atomic_path(
+    target: str | Path, suffix: str | None = None, kind: str = "output", option: str = "--out"
+) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; move it onto ``target`` only on success.
 
     Works for files and folders (the caller creates one or the other at the yielded path). On an
@@ -241,14 +266,20 @@ def read_text_file(path: str | Path, what: str, fix: str) -> str:
         raise UmclError(f"{what} is a folder, not a file", path, fix)
     if not is_file:
         reason = unreadable_reason(path)
-        raise UmclError(f"{what} {reason}" if reason else f"{what} not found", path,
-                        "make the link point to the file" if reason and "link" in reason else fix)
+        raise UmclError(
+            f"{what} {reason}" if reason else f"{what} not found",
+            path,
+            "make the link point to the file" if reason and "link" in reason else fix,
+        )
     try:
         data = path.read_bytes()
     except OSError as exc:
         if exc.errno in (errno.EACCES, errno.EPERM):
-            raise UmclError(f"cannot read {what}: permission denied", path,
-                            "make it readable for you (chmod u+r) or copy it somewhere readable") from None
+            raise UmclError(
+                f"cannot read {what}: permission denied",
+                path,
+                "make it readable for you (chmod u+r) or copy it somewhere readable",
+            ) from None
         raise UmclError(f"cannot read {what} ({exc.strerror or type(exc).__name__})", path, fix) from exc
     if b"\x00" in data:
         raise UmclError(f"{what} is a binary file, not text", path, fix)

@@ -43,8 +43,9 @@ def log_to_files(message: str, exc_info: bool = False) -> None:
     handlers = _file_handlers()
     if not handlers:
         return
-    record = logging.getLogger("umcl").makeRecord("umcl", logging.ERROR, "", 0, message, None,
-                                                  sys.exc_info() if exc_info else None)
+    record = logging.getLogger("umcl").makeRecord(
+        "umcl", logging.ERROR, "", 0, message, None, sys.exc_info() if exc_info else None
+    )
     for handler in handlers:
         handler.handle(record)
 
@@ -55,4 +56,3 @@ def close_log_files() -> None:
     for handler in _file_handlers():
         logger.removeHandler(handler)
         handler.close()
-

@@ -109,12 +109,12 @@ def cqsl_pull(z_real_hq: Tensor, z_real_lq: Tensor, z_fake_hq: Tensor, z_fake_lq
 
     Row i of ``*_hq`` and ``*_lq`` is the same video. A class absent from the batch contributes 0.
     """
-    return _mean_or_zero(negative_pearson(z_real_hq, z_real_lq)) + _mean_or_zero(
-        negative_pearson(z_fake_hq, z_fake_lq))
+    return _mean_or_zero(negative_pearson(z_real_hq, z_real_lq)) + _mean_or_zero(negative_pearson(z_fake_hq, z_fake_lq))
 
 
-def cqsl_push(z_real_hq: Tensor, z_real_lq: Tensor, z_fake_hq: Tensor, z_fake_lq: Tensor,
-              pairing: str = "all") -> Tensor:
+def cqsl_push(
+    z_real_hq: Tensor, z_real_lq: Tensor, z_fake_hq: Tensor, z_fake_lq: Tensor, pairing: str = "all"
+) -> Tensor:
     """Eq. 16: MPC over real×fake pairs for the four quality combinations (HQ/LQ × HQ/LQ), summed.
 
     ``pairing="all"`` averages each term over all Br×Bf real-fake pairs (vectorised);
@@ -149,9 +149,14 @@ def _detrend(x: Tensor) -> Tensor:
     return xc - slope * t
 
 
-def band_psd(signal: Tensor, fps: float, band: tuple[float, float] = HR_BAND_HZ,
-             resolution_bpm: float = HR_RESOLUTION_BPM, window: bool = True,
-             detrend: bool = True) -> tuple[Tensor, Tensor]:
+def band_psd(
+    signal: Tensor,
+    fps: float,
+    band: tuple[float, float] = HR_BAND_HZ,
+    resolution_bpm: float = HR_RESOLUTION_BPM,
+    window: bool = True,
+    detrend: bool = True,
+) -> tuple[Tensor, Tensor]:
     """Periodogram of each row restricted to ``band`` (Hz): returns (freqs_bpm [F], psd [B, F]).
 
     Steps: linear detrend (or mean removal), optional Hann window, zero-padded real FFT with
@@ -169,14 +174,19 @@ def band_psd(signal: Tensor, fps: float, band: tuple[float, float] = HR_BAND_HZ,
     # Bins i with lo <= i·fps/n <= hi, decided on indices (1e-9 slack) so edges do not flicker.
     first = math.ceil(lo * n_fft / fps - 1e-9)
     last = math.floor(hi * n_fft / fps + 1e-9)
-    spec = spec[..., first:last + 1]
+    spec = spec[..., first : last + 1]
     freqs = torch.arange(first, last + 1, device=x.device, dtype=x.dtype) * (60.0 * fps / n_fft)
     return freqs, spec.real**2 + spec.imag**2
 
 
-def heart_rate(signal: Tensor, fps: float, band: tuple[float, float] = HR_BAND_HZ,
-               resolution_bpm: float = HR_RESOLUTION_BPM, window: bool = True,
-               detrend: bool = True) -> Tensor:
+def heart_rate(
+    signal: Tensor,
+    fps: float,
+    band: tuple[float, float] = HR_BAND_HZ,
+    resolution_bpm: float = HR_RESOLUTION_BPM,
+    window: bool = True,
+    detrend: bool = True,
+) -> Tensor:
     """Heart rate (bpm) of each row of ``signal`` [B, K] (or [K]) → [B]: the PSD peak inside ``band``.
 
     Not differentiable (argmax); see :func:`soft_heart_rate` for the training loss.
@@ -185,10 +195,15 @@ def heart_rate(signal: Tensor, fps: float, band: tuple[float, float] = HR_BAND_H
     return freqs[psd.argmax(-1)]
 
 
-def soft_heart_rate(signal: Tensor, fps: float, band: tuple[float, float] = HR_BAND_HZ,
-                    temperature: float = SOFT_HR_TEMPERATURE,
-                    resolution_bpm: float = HR_RESOLUTION_BPM, window: bool = True,
-                    detrend: bool = True) -> Tensor:
+def soft_heart_rate(
+    signal: Tensor,
+    fps: float,
+    band: tuple[float, float] = HR_BAND_HZ,
+    temperature: float = SOFT_HR_TEMPERATURE,
+    resolution_bpm: float = HR_RESOLUTION_BPM,
+    window: bool = True,
+    detrend: bool = True,
+) -> Tensor:
     """Differentiable heart rate (bpm) → [B]: soft-argmax of the band's normalised PSD.
 
     Weights are ``softmax(log(p) / temperature)`` with p = PSD / ΣPSD over the band, i.e.
@@ -215,8 +230,9 @@ def hr_norm(h_hq: Tensor, h_lq: Tensor, scale: float = HR_SCALE) -> Tensor:
     return torch.sqrt((diff * diff).sum() + EPS**2)
 
 
-def hr_loss(h_real_hq: Tensor, h_real_lq: Tensor, h_fake_hq: Tensor, h_fake_lq: Tensor,
-            scale: float = HR_SCALE) -> Tensor:
+def hr_loss(
+    h_real_hq: Tensor, h_real_lq: Tensor, h_fake_hq: Tensor, h_fake_lq: Tensor, scale: float = HR_SCALE
+) -> Tensor:
     """Eq. 18, L_HR = L_norm(real HQ, real LQ) + L_norm(fake HQ, fake LQ)."""
     return hr_norm(h_real_hq, h_real_lq, scale) + hr_norm(h_fake_hq, h_fake_lq, scale)
 
@@ -255,11 +271,19 @@ def hr_grad_factor(groups: tuple[Tensor, ...], hr_fn, pearson_fn, max_ratio: flo
     return max_ratio * n_p / n_hr
 
 
-def physiological_loss(z_real_hq: Tensor, z_real_lq: Tensor, z_fake_hq: Tensor, z_fake_lq: Tensor,
-                       fps: float, band: tuple[float, float] = HR_BAND_HZ,
-                       temperature: float = SOFT_HR_TEMPERATURE, hr_scale: float = HR_SCALE,
-                       pairing: str = "all", resolution_bpm: float = HR_RESOLUTION_BPM,
-                       hr_grad_ratio: float | None = None) -> dict[str, Tensor]:
+def physiological_loss(
+    z_real_hq: Tensor,
+    z_real_lq: Tensor,
+    z_fake_hq: Tensor,
+    z_fake_lq: Tensor,
+    fps: float,
+    band: tuple[float, float] = HR_BAND_HZ,
+    temperature: float = SOFT_HR_TEMPERATURE,
+    hr_scale: float = HR_SCALE,
+    pairing: str = "all",
+    resolution_bpm: float = HR_RESOLUTION_BPM,
+    hr_grad_ratio: float | None = None,
+) -> dict[str, Tensor]:
     """Eq. 19, L_phy = L_HR + L_pull + L_push, from the four groups of rPPG signals [B*, K].
 
     Returns ``{"hr", "pull", "push", "phy"}``; heart rates come from :func:`soft_heart_rate`.
@@ -267,6 +291,7 @@ def physiological_loss(z_real_hq: Tensor, z_real_lq: Tensor, z_fake_hq: Tensor, 
     signals at that multiple of the Pearson terms' (:func:`hr_grad_factor`); the loss values are
     unchanged, only L_HR's backward is scaled down.
     """
+
     def shr(z: Tensor) -> Tensor:
         return soft_heart_rate(z, fps, band, temperature, resolution_bpm) if z.shape[0] else z.new_zeros(0)
 
@@ -317,8 +342,9 @@ def affinity_matrix(features: Tensor, normalization: str = "cosine01", temperatu
     return aff.reshape(b, m, b, m)
 
 
-def affinity_masks(batch: int, modalities: int, device: torch.device | None = None,
-                   dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
+def affinity_masks(
+    batch: int, modalities: int, device: torch.device | None = None, dtype: torch.dtype = torch.float32
+) -> tuple[Tensor, Tensor]:
     """Masks [B, m, B, m] of eq. 12's positive pairs (same sample, i≠j) and negatives (b≠b', i≠j)."""
     same = torch.eye(batch, device=device, dtype=dtype)[:, None, :, None]
     cross_modal = (1 - torch.eye(modalities, device=device, dtype=dtype))[None, :, None, :]

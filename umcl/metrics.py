@@ -25,8 +25,8 @@ Multi-seed statistics (mean over seeds, seed spread, frame-level AUC) are in
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -49,14 +49,18 @@ def _check(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndar
     if not np.isin(y, (0, 1)).all():
         raise UmclError("labels must be 0 (real) or 1 (fake)")
     if not np.isfinite(s).all():
-        raise UmclError(f"{int((~np.isfinite(s)).sum())} score(s) are NaN or infinite", fix="check the detector's outputs")
+        raise UmclError(
+            f"{int((~np.isfinite(s)).sum())} score(s) are NaN or infinite", fix="check the detector's outputs"
+        )
     return y.astype(np.int64), s
 
 
 def _need_both(y: np.ndarray, name: str) -> None:
     if y.min(initial=1) == y.max(initial=0) or y.size == 0:
-        raise UmclError(f"{name} needs both real and fake videos, got {int((y == 0).sum())} real and {int(y.sum())} fake",
-                        fix="evaluate on a split that holds both classes")
+        raise UmclError(
+            f"{name} needs both real and fake videos, got {int((y == 0).sum())} real and {int(y.sum())} fake",
+            fix="evaluate on a split that holds both classes",
+        )
 
 
 def _average_ranks(x: np.ndarray) -> np.ndarray:
@@ -157,9 +161,11 @@ def _bacc(y: np.ndarray, s: np.ndarray, threshold: float) -> float:
     return float((fake[y == 1].mean() + (~fake[y == 0]).mean()) / 2.0)
 
 
-THRESHOLD_RULE = ("threshold chosen on the validation split (never on test): the one that maximises "
-                  "balanced accuracy there, placed midway between adjacent distinct validation scores; "
-                  "among equally good thresholds, the one nearest 0.5")
+THRESHOLD_RULE = (
+    "threshold chosen on the validation split (never on test): the one that maximises "
+    "balanced accuracy there, placed midway between adjacent distinct validation scores; "
+    "among equally good thresholds, the one nearest 0.5"
+)
 
 
 def choose_threshold(labels, scores) -> float:
@@ -211,8 +217,9 @@ def percentile_interval(values: np.ndarray, alpha: float) -> tuple[float, float]
     return float(low), float(high)
 
 
-def bootstrap_ci(labels, scores, metric: Metric, n_boot: int = N_BOOTSTRAP, alpha: float = 0.05,
-                 seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    labels, scores, metric: Metric, n_boot: int = N_BOOTSTRAP, alpha: float = 0.05, seed: int = 0
+) -> tuple[float, float]:
     """Percentile ``1 - alpha`` interval of ``metric`` over stratified video resamples."""
     y, s = _check(labels, scores)
     _need_both(y, "bootstrap_ci")
@@ -224,16 +231,29 @@ def metric_functions(threshold: float = 0.5, val_threshold: float | None = None)
     """The video-level metrics by name, unchecked (inputs validated by the caller): ``auc``,
     ``eer``, ``ap``, ``acc``/``bacc`` at ``threshold`` and, with a validation-chosen threshold,
     ``acc_val``/``bacc_val`` at it."""
-    out: dict[str, Metric] = {"auc": _auc, "acc": lambda a, b: _acc(a, b, threshold),
-                              "bacc": lambda a, b: _bacc(a, b, threshold), "eer": _eer, "ap": _ap}
+    out: dict[str, Metric] = {
+        "auc": _auc,
+        "acc": lambda a, b: _acc(a, b, threshold),
+        "bacc": lambda a, b: _bacc(a, b, threshold),
+        "eer": _eer,
+        "ap": _ap,
+    }
     if val_threshold is not None:
         out["acc_val"] = lambda a, b: _acc(a, b, val_threshold)
         out["bacc_val"] = lambda a, b: _bacc(a, b, val_threshold)
     return out
 
 
-def compute_metrics(labels, scores, n_boot: int = N_BOOTSTRAP, seed: int = 0, threshold: float = 0.5,
-                    ci: float = 0.95, val_labels=None, val_scores=None) -> dict:
+def compute_metrics(
+    labels,
+    scores,
+    n_boot: int = N_BOOTSTRAP,
+    seed: int = 0,
+    threshold: float = 0.5,
+    ci: float = 0.95,
+    val_labels=None,
+    val_scores=None,
+) -> dict:
     """``{auc, acc, bacc, eer, ap}`` each ``{value, ci_low, ci_high}`` (None without bootstrap), plus counts.
 
     ``acc``/``bacc`` use the fixed ``threshold``. With ``val_labels``/``val_scores`` (the same
@@ -246,24 +266,43 @@ def compute_metrics(labels, scores, n_boot: int = N_BOOTSTRAP, seed: int = 0, th
         raise ValueError("pass both val_labels and val_scores, or neither")
     val_threshold = None if val_labels is None else choose_threshold(val_labels, val_scores)
     metrics = metric_functions(threshold, val_threshold)
-    out: dict = {"n_real": int((y == 0).sum()), "n_fake": int(y.sum()), "n_boot": int(n_boot), "ci": ci,
-                 "threshold": threshold}
+    out: dict = {
+        "n_real": int((y == 0).sum()),
+        "n_fake": int(y.sum()),
+        "n_boot": int(n_boot),
+        "ci": ci,
+        "threshold": threshold,
+    }
     if val_threshold is not None:
         yv = np.asarray(val_labels)
-        out.update(val_threshold=val_threshold, threshold_rule=THRESHOLD_RULE,
-                   n_val_real=int((yv == 0).sum()), n_val_fake=int((yv == 1).sum()))
+        out.update(
+            val_threshold=val_threshold,
+            threshold_rule=THRESHOLD_RULE,
+            n_val_real=int((yv == 0).sum()),
+            n_val_fake=int((yv == 1).sum()),
+        )
     draws = None
     if n_boot > 0:  # the fast replicates (bootstrap_draws: the plain loop's resamples)
-        draws = bootstrap_draws(y, [s], {name: [fn] for name, fn in metrics.items()}, n_boot, seed,
-                                [{"fixed": threshold, "val": val_threshold}])
+        draws = bootstrap_draws(
+            y,
+            [s],
+            {name: [fn] for name, fn in metrics.items()},
+            n_boot,
+            seed,
+            [{"fixed": threshold, "val": val_threshold}],
+        )
     for name, fn in metrics.items():
         low, high = percentile_interval(draws[name], 1.0 - ci) if draws is not None else (None, None)
         out[name] = {"value": fn(y, s), "ci_low": low, "ci_high": high}
     return out
 
 
-def aggregate_video_scores(frame_or_block_scores_df: pd.DataFrame, key_cols: Sequence[str] = KEY_COLUMNS,
-                           score_col: str = "score", label_col: str = "label") -> pd.DataFrame:
+def aggregate_video_scores(
+    frame_or_block_scores_df: pd.DataFrame,
+    key_cols: Sequence[str] = KEY_COLUMNS,
+    score_col: str = "score",
+    label_col: str = "label",
+) -> pd.DataFrame:
     """Mean score per video, grouping by the full key (never by a folder name or id alone).
 
     Returns one row per video: ``key_cols``, ``label`` (when present; must be constant within a
@@ -272,7 +311,9 @@ def aggregate_video_scores(frame_or_block_scores_df: pd.DataFrame, key_cols: Seq
     df = frame_or_block_scores_df
     missing = [c for c in (*key_cols, score_col) if c not in df.columns]
     if missing:
-        raise UmclError(f"score table lacks column(s) {','.join(missing)}", fix=f"it needs {','.join((*key_cols, score_col))}")
+        raise UmclError(
+            f"score table lacks column(s) {','.join(missing)}", fix=f"it needs {','.join((*key_cols, score_col))}"
+        )
     if not np.isfinite(df[score_col].to_numpy(dtype=np.float64)).all():
         raise UmclError("score table holds NaN or infinite scores", fix="check the detector's outputs")
     grouped = df.groupby(list(key_cols), sort=True, dropna=False)
@@ -281,8 +322,10 @@ def aggregate_video_scores(frame_or_block_scores_df: pd.DataFrame, key_cols: Seq
         n_labels = grouped[label_col].nunique()
         if (n_labels > 1).any():
             bad = n_labels[n_labels > 1].index[0]
-            raise UmclError(f"video {'/'.join(map(str, bad))} has frames with different labels",
-                            fix="labels belong to videos; rebuild the score table from the manifest")
+            raise UmclError(
+                f"video {'/'.join(map(str, bad))} has frames with different labels",
+                fix="labels belong to videos; rebuild the score table from the manifest",
+            )
         out.insert(0, label_col, grouped[label_col].first().astype(int))
     return out.reset_index()
 
@@ -339,7 +382,7 @@ def _fast_auc(d: SeedScores, labels: np.ndarray) -> Fast:
     fake_s, bounds = d.scores[fake_rows], np.cumsum(d.counts[fake_v]) - d.counts[fake_v]
     pairs = np.empty((fake_v.size, real_v.size))
     for j, r in enumerate(real_v):
-        real_s = np.sort(d.scores[d.starts[r]:d.starts[r] + d.counts[r]])
+        real_s = np.sort(d.scores[d.starts[r] : d.starts[r] + d.counts[r]])
         below = np.searchsorted(real_s, fake_s, side="left")
         ties = np.searchsorted(real_s, fake_s, side="right") - below
         pairs[:, j] = np.add.reduceat(below + 0.5 * ties, bounds)
@@ -348,6 +391,7 @@ def _fast_auc(d: SeedScores, labels: np.ndarray) -> Fast:
     def auc_of(w: np.ndarray) -> np.ndarray:
         wf, wr = w[:, fake_v], w[:, real_v]
         return ((wf @ pairs) * wr).sum(axis=1) / ((wf @ n_fake_rows) * (wr @ n_real_rows))
+
     return auc_of
 
 
@@ -363,6 +407,7 @@ def _fast_accuracy(d: SeedScores, labels: np.ndarray, threshold: float, balanced
         tpr = (w[:, fake_v] @ correct[fake_v]) / (w[:, fake_v] @ rows[fake_v])
         tnr = (w[:, real_v] @ correct[real_v]) / (w[:, real_v] @ rows[real_v])
         return (tpr + tnr) / 2.0
+
     return acc_of
 
 
@@ -392,6 +437,7 @@ def _fast_curve(d: SeedScores, labels: np.ndarray, kind: str) -> Fast:
         with np.errstate(invalid="ignore", divide="ignore"):
             crossing = f0 + g0 / (g0 - g1) * (f1 - f0)
         return np.where(g[rows, first] == 0.0, fpr[rows, first], crossing)
+
     return curve_of
 
 
@@ -407,8 +453,14 @@ def _fast(name: str, d: SeedScores, labels: np.ndarray, thresholds: dict[str, fl
     return None
 
 
-def boot_replicates(labels: np.ndarray, data: list[SeedScores], fns: dict[str, list[Metric]], n_boot: int, seed: int,
-          thresholds: list[dict[str, float | None]] | None = None) -> dict[str, np.ndarray]:
+def boot_replicates(
+    labels: np.ndarray,
+    data: list[SeedScores],
+    fns: dict[str, list[Metric]],
+    n_boot: int,
+    seed: int,
+    thresholds: list[dict[str, float | None]] | None = None,
+) -> dict[str, np.ndarray]:
     """``(n_boot,)`` per metric: the mean over seeds of the metric on each stratified resample of the videos
     (fast path where the metric has one, else the plain loop over resamples)."""
     thr = thresholds or [{"fixed": None, "val": None}] * len(data)
@@ -432,8 +484,14 @@ def boot_replicates(labels: np.ndarray, data: list[SeedScores], fns: dict[str, l
     return {name: b / len(data) for name, b in boot.items()}
 
 
-def bootstrap_draws(labels, scores: list[np.ndarray], fns: dict[str, list[Metric]], n_boot: int, seed: int = 0,
-                    thresholds: list[dict[str, float | None]] | None = None) -> dict[str, np.ndarray]:
+def bootstrap_draws(
+    labels,
+    scores: list[np.ndarray],
+    fns: dict[str, list[Metric]],
+    n_boot: int,
+    seed: int = 0,
+    thresholds: list[dict[str, float | None]] | None = None,
+) -> dict[str, np.ndarray]:
     """``(n_boot,)`` per metric name: the metric (``fns[name][k]`` for score vector ``k``) averaged over the
     per-video score vectors ``scores`` (one per seed, in the order of ``labels``) on each
     ``stratified_resamples`` row of ``(labels, n_boot, seed)``: the plain loop's replicates, from the fast

@@ -15,8 +15,8 @@ Shorter inputs than one window fail with one line (:class:`UmclError`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -66,8 +66,8 @@ def overlap_add(n: int, starts: list[int], outputs: list[np.ndarray]) -> np.ndar
     acc, weight = np.zeros(n), np.zeros(n)
     hann = np.hanning(len(outputs[0]) + 2)[1:-1]  # no zero weights at the ends
     for s, y in zip(starts, outputs):
-        acc[s:s + len(y)] += hann * y
-        weight[s:s + len(y)] += hann
+        acc[s : s + len(y)] += hann * y
+        weight[s : s + len(y)] += hann
     return acc / weight
 
 
@@ -84,13 +84,17 @@ def check_length(frames: int, fps: float, source: str) -> None:
     """One line when ``frames`` at ``fps`` give fewer than one 160-frame window at 30 fps."""
     need = int(np.ceil((WINDOW - 1) * fps / MODEL_FPS)) + 1
     if frames < need:
-        raise UmclError(f"input has {frames} frames ({frames / fps:.1f} s at {fps:g} fps); a pulse needs at least "
-                        f"{need} ({WINDOW} frames at {MODEL_FPS:g} fps, {WINDOW / MODEL_FPS:.1f} s)", source,
-                        f"use a clip of at least {WINDOW / MODEL_FPS:.1f} s")
+        raise UmclError(
+            f"input has {frames} frames ({frames / fps:.1f} s at {fps:g} fps); a pulse needs at least "
+            f"{need} ({WINDOW} frames at {MODEL_FPS:g} fps, {WINDOW / MODEL_FPS:.1f} s)",
+            source,
+            f"use a clip of at least {WINDOW / MODEL_FPS:.1f} s",
+        )
 
 
-def estimate_pulse(crops: np.ndarray, fps: float, model: Callable[[torch.Tensor], torch.Tensor],
-                   source: str = "<crops>") -> Pulse:
+def estimate_pulse(
+    crops: np.ndarray, fps: float, model: Callable[[torch.Tensor], torch.Tensor], source: str = "<crops>"
+) -> Pulse:
     """BVP and heart rate of RGB face crops uint8 [T, H, W, 3] at ``fps`` (module docstring).
 
     ``model`` maps frames [1, 3, 160, 128, 128] in [0, 1] to a BVP [1, 160] (e.g. a PhysFormer's
@@ -101,7 +105,7 @@ def estimate_pulse(crops: np.ndarray, fps: float, model: Callable[[torch.Tensor]
     outputs = []
     with torch.no_grad():
         for s in starts:
-            clip = torch.from_numpy(np.ascontiguousarray(x[s:s + WINDOW])).permute(3, 0, 1, 2)[None]
+            clip = torch.from_numpy(np.ascontiguousarray(x[s : s + WINDOW])).permute(3, 0, 1, 2)[None]
             outputs.append(model(clip)[0].double().numpy())
     bvp = overlap_add(len(x), starts, outputs)
     bvp = np.interp(np.arange(len(crops)) / fps, np.arange(len(x)) / MODEL_FPS, bvp)

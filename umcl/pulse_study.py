@@ -37,9 +37,14 @@ CLASSIC = ("POS", "CHROM", "GREEN")
 
 def study_synthff(synth, study: PulseStudyConfig):
     """The profile's SynthFF settings with the study's size and length."""
-    return dataclasses.replace(synth, n_identities=study.n_identities, n_frames=study.n_frames,
-                               resolution=study.resolution or synth.resolution, lookalike_identities=None,
-                               workers=1)
+    return dataclasses.replace(
+        synth,
+        n_identities=study.n_identities,
+        n_frames=study.n_frames,
+        resolution=study.resolution or synth.resolution,
+        lookalike_identities=None,
+        workers=1,
+    )
 
 
 def landmark_boxes(landmarks: np.ndarray) -> np.ndarray:
@@ -99,8 +104,14 @@ def measure(root: Path, synth, study: PulseStudyConfig, models: dict) -> dict:
             frames, fps = read_video(Path(str(raw).replace("/raw/videos/", f"/{level}/videos/")))
             region = None if job.source is None else _mask_region(gt, frames.shape[1:3])
             bvps = read_methods(frames, fps, gt, models, region)
-            row = {"method": job.method, "video": job.name(width), "level": level, "fps": fps,
-                   "hr_gt": float(gt["hr"]), "readings": {}}
+            row = {
+                "method": job.method,
+                "video": job.name(width),
+                "level": level,
+                "fps": fps,
+                "hr_gt": float(gt["hr"]),
+                "readings": {},
+            }
             if job.source is not None:
                 row.update(hr_inside=float(gt["hr_inside"]), source_hr=float(gt["source_hr"]))
             for name, bvp in bvps.items():
@@ -109,8 +120,13 @@ def measure(root: Path, synth, study: PulseStudyConfig, models: dict) -> dict:
                     reading["pearson"] = bandpassed_pearson(bvp, gt["pulse"].astype(np.float64), fps)
                 row["readings"][name] = reading
             videos.append(row)
-            log.info("%s %s %s: %s", job.method, row["video"], level,
-                     {k: round(v["hr"], 1) for k, v in row["readings"].items()})
+            log.info(
+                "%s %s %s: %s",
+                job.method,
+                row["video"],
+                level,
+                {k: round(v["hr"], 1) for k, v in row["readings"].items()},
+            )
     return {"videos": videos}
 
 
@@ -124,9 +140,13 @@ def summarise(videos: list[dict], names: list[str]) -> dict:
         originals[level] = {}
         for name in names:
             err = np.array([r["readings"][name]["hr"] - r["hr_gt"] for r in rows])
-            originals[level][name] = {"mae_bpm": float(np.abs(err).mean()), "rmse_bpm": float(np.sqrt((err ** 2).mean())),
-                                      "pearson": float(np.mean([r["readings"][name]["pearson"] for r in rows])),
-                                      "within_5bpm": float(np.mean(np.abs(err) <= FOUND_BPM)), "n": len(rows)}
+            originals[level][name] = {
+                "mae_bpm": float(np.abs(err).mean()),
+                "rmse_bpm": float(np.sqrt((err**2).mean())),
+                "pearson": float(np.mean([r["readings"][name]["pearson"] for r in rows])),
+                "within_5bpm": float(np.mean(np.abs(err) <= FOUND_BPM)),
+                "n": len(rows),
+            }
     for row in (v for v in videos if v["method"] != "original"):
         cell = fakes.setdefault(row["method"], {}).setdefault(row["level"], {})
         for name in names:
@@ -139,40 +159,57 @@ def summarise(videos: list[dict], names: list[str]) -> dict:
         for cell in per_level.values():
             for name, c in cell.items():
                 inside = [x for x in c["inside"] if x is not None]
-                cell[name] = {"inside_found": float(np.mean(inside)) if inside else None,
-                              "reads_target": float(np.mean(c["target"])), "reads_source": float(np.mean(c["source"])),
-                              "n": len(c["target"])}
+                cell[name] = {
+                    "inside_found": float(np.mean(inside)) if inside else None,
+                    "reads_target": float(np.mean(c["target"])),
+                    "reads_source": float(np.mean(c["source"])),
+                    "n": len(c["target"]),
+                }
     return {"originals": originals, "fakes": fakes}
 
 
 def markdown(result: dict) -> str:
     """reports/pulse.md."""
     names = result["methods"]
-    lines = ["# Is SynthFF's pulse a pulse? (zero-shot)", "",
-             f"SynthFF set of the profile's generator: {result['synthff']['n_identities']} identities, "
-             f"{result['synthff']['n_frames']} frames at {result['fps']:g} fps, {result['resolution']} px, "
-             f"seed {result['synthff']['seed']}, pulse amplitude {result['synthff']['pulse_amplitude']}. "
-             "PhysFormer-PURE/-RLAP: open-rppg 0.1.1's weights (never trained on SynthFF) on 128 px "
-             "ground-truth-landmark crops; POS/CHROM/GREEN on the landmark skin mask (umcl.pulse_study).", "",
-             "## Originals: heart rate against the ground truth", "",
-             "| level | method | HR MAE (bpm) | HR RMSE (bpm) | within 5 bpm | Pearson with GT BVP |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "# Is SynthFF's pulse a pulse? (zero-shot)",
+        "",
+        f"SynthFF set of the profile's generator: {result['synthff']['n_identities']} identities, "
+        f"{result['synthff']['n_frames']} frames at {result['fps']:g} fps, {result['resolution']} px, "
+        f"seed {result['synthff']['seed']}, pulse amplitude {result['synthff']['pulse_amplitude']}. "
+        "PhysFormer-PURE/-RLAP: open-rppg 0.1.1's weights (never trained on SynthFF) on 128 px "
+        "ground-truth-landmark crops; POS/CHROM/GREEN on the landmark skin mask (umcl.pulse_study).",
+        "",
+        "## Originals: heart rate against the ground truth",
+        "",
+        "| level | method | HR MAE (bpm) | HR RMSE (bpm) | within 5 bpm | Pearson with GT BVP |",
+        "|---|---|---|---|---|---|",
+    ]
     for level, per in result["summary"]["originals"].items():
         for name in names:
             m = per[name]
-            lines.append(f"| {level} | {name} | {m['mae_bpm']:.1f} | {m['rmse_bpm']:.1f} | "
-                         f"{m['within_5bpm']:.0%} ({m['n']}) | {m['pearson']:.2f} |")
-    lines += ["", "## Fakes: which pulse is read inside the mask (share of fakes within 5 bpm)", "",
-              "Deepfakes has no pulse inside its mask (`hr_inside` is NaN); FaceSwap carries the source's; "
-              "Face2Face and NeuralTextures the target's, attenuated (docs/synthff.md).", "",
-              "| manipulation | level | method | inside rate found | reads target | reads source |", "|---|---|---|---|---|---|"]
+            lines.append(
+                f"| {level} | {name} | {m['mae_bpm']:.1f} | {m['rmse_bpm']:.1f} | "
+                f"{m['within_5bpm']:.0%} ({m['n']}) | {m['pearson']:.2f} |"
+            )
+    lines += [
+        "",
+        "## Fakes: which pulse is read inside the mask (share of fakes within 5 bpm)",
+        "",
+        "Deepfakes has no pulse inside its mask (`hr_inside` is NaN); FaceSwap carries the source's; "
+        "Face2Face and NeuralTextures the target's, attenuated (docs/synthff.md).",
+        "",
+        "| manipulation | level | method | inside rate found | reads target | reads source |",
+        "|---|---|---|---|---|---|",
+    ]
     for method, per_level in result["summary"]["fakes"].items():
         for level, cell in per_level.items():
             for name in names:
                 c = cell[name]
                 inside = "n/a" if c["inside_found"] is None else f"{c['inside_found']:.0%}"
-                lines.append(f"| {method} | {level} | {name} | {inside} | {c['reads_target']:.0%} | "
-                             f"{c['reads_source']:.0%} |")
+                lines.append(
+                    f"| {method} | {level} | {name} | {inside} | {c['reads_target']:.0%} | {c['reads_source']:.0%} |"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -216,8 +253,12 @@ def run_study(synth, study: PulseStudyConfig, work: Path, prefix: Path, workers:
         model, source = build_physformer(w)
         models[f"PhysFormer-{w.upper()}"] = physformer_fn(model)
         sources[w] = source.identity()
-    result = {"synthff": dataclasses.asdict(cfg), "study": dataclasses.asdict(study), "weights": sources,
-              "methods": [*models, *CLASSIC]}
+    result = {
+        "synthff": dataclasses.asdict(cfg),
+        "study": dataclasses.asdict(study),
+        "weights": sources,
+        "methods": [*models, *CLASSIC],
+    }
     res, fps, _ = resolved(cfg)
     result.update(resolution=res, fps=fps)
     result.update(measure(work, cfg, study, models))

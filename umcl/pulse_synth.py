@@ -33,15 +33,23 @@ def pulse_waveform(frames: int, fps: float, bpm: float) -> np.ndarray:
     return w / np.abs(w).max()
 
 
-def pulse_face_clip(frames: int = 160, size: int = 128, bpm: float = 75.0, fps: float = 30.0, seed: int = 0,
-                    amplitude: float = 0.004, noise: float = 1.5) -> np.ndarray:
+def pulse_face_clip(
+    frames: int = 160,
+    size: int = 128,
+    bpm: float = 75.0,
+    fps: float = 30.0,
+    seed: int = 0,
+    amplitude: float = 0.004,
+    noise: float = 1.5,
+) -> np.ndarray:
     """uint8 RGB clip ``[frames, size, size, 3]`` of a face-like crop whose skin carries a ``bpm`` pulse."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size] / size
     face = ((xx - 0.5) / 0.36) ** 2 + ((yy - 0.52) / 0.46) ** 2 <= 1.0
-    eyes = (((xx - 0.35) / 0.07) ** 2 + ((yy - 0.42) / 0.035) ** 2 <= 1) | \
-           (((xx - 0.65) / 0.07) ** 2 + ((yy - 0.42) / 0.035) ** 2 <= 1)
-    brows = ((np.abs(yy - 0.34) < 0.015) & (np.abs(np.abs(xx - 0.5) - 0.15) < 0.08))
+    eyes = (((xx - 0.35) / 0.07) ** 2 + ((yy - 0.42) / 0.035) ** 2 <= 1) | (
+        ((xx - 0.65) / 0.07) ** 2 + ((yy - 0.42) / 0.035) ** 2 <= 1
+    )
+    brows = (np.abs(yy - 0.34) < 0.015) & (np.abs(np.abs(xx - 0.5) - 0.15) < 0.08)
     mouth = ((xx - 0.5) / 0.12) ** 2 + ((yy - 0.75) / 0.03) ** 2 <= 1
     skin = face & ~eyes & ~brows & ~mouth
     shading = 0.85 + 0.15 * (1 - yy) - 0.25 * ((xx - 0.5) ** 2)

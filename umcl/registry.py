@@ -14,8 +14,9 @@ import dataclasses
 import importlib
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from umcl.config import from_dict
 from umcl.errors import ConfigError
@@ -71,8 +72,11 @@ def register_overlay(name: str, base: str, overlay: dict[str, Any], doc: str) ->
         raise ValueError(f"overlay {name!r}: {unknown} are not fields of {entry.config_cls.__name__}")
     title = "".join(part.title() for part in re.split(r"[^A-Za-z0-9]", name))
     config_cls = dataclasses.make_dataclass(
-        f"{title}Config", [(k, hints[k], dataclasses.field(default=v)) for k, v in overlay.items()],
-        bases=(entry.config_cls,), namespace={"__doc__": doc, "__module__": entry.config_cls.__module__})
+        f"{title}Config",
+        [(k, hints[k], dataclasses.field(default=v)) for k, v in overlay.items()],
+        bases=(entry.config_cls,),
+        namespace={"__doc__": doc, "__module__": entry.config_cls.__module__},
+    )
     cls = type(f"{title}Detector", (entry.cls,), {"__doc__": doc, "__module__": entry.cls.__module__})
     register_detector(name, config=config_cls)(cls)
     return _REGISTRY[name]

@@ -67,7 +67,6 @@ label's prompt, model in training mode) is the leakage option ``training.selecti
 
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -106,8 +105,9 @@ class LearnedPool(nn.Module):
 
     def __init__(self, channels: int = 3):
         super().__init__()
-        self.block = nn.Sequential(nn.Conv3d(channels, channels, (1, 5, 5), padding=(0, 2, 2)),
-                                   nn.BatchNorm3d(channels), nn.ReLU())
+        self.block = nn.Sequential(
+            nn.Conv3d(channels, channels, (1, 5, 5), padding=(0, 2, 2)), nn.BatchNorm3d(channels), nn.ReLU()
+        )
         self.pool = nn.MaxPool3d((1, 2, 2), stride=(1, 2, 2))
 
     def forward(self, video: Tensor, stages: int = 1) -> Tensor:
@@ -181,12 +181,22 @@ def affinity_loss(affinity: Tensor, alpha: float = 0.5, beta: float = 0.3) -> Te
     return alpha * ((1 - diag) ** 2).mean() + beta * cross
 
 
-def class_affinity_loss(features: Tensor, label: Tensor, alpha: float, beta: float,
-                        text_index: int | None = None, text_scale: float = 1.0, class_mean: bool = False) -> Tensor:
+def class_affinity_loss(
+    features: Tensor,
+    label: Tensor,
+    alpha: float,
+    beta: float,
+    text_index: int | None = None,
+    text_scale: float = 1.0,
+    class_mean: bool = False,
+) -> Tensor:
     """:func:`affinity_loss` of the real rows and that of the fake rows (the release's two batches):
     their mean with ``class_mean`` (as released), else their sum; a class absent from the batch is left out."""
-    terms = [affinity_loss(affinity_matrix(features[label == cls], text_index, text_scale), alpha, beta)
-             for cls in (0, 1) if bool((label == cls).any())]
+    terms = [
+        affinity_loss(affinity_matrix(features[label == cls], text_index, text_scale), alpha, beta)
+        for cls in (0, 1)
+        if bool((label == cls).any())
+    ]
     if not terms:
         return features.new_zeros(())
     total = torch.stack(terms).sum()
@@ -196,8 +206,11 @@ def class_affinity_loss(features: Tensor, label: Tensor, alpha: float, beta: flo
 def per_class_ce(logits: Tensor, label: Tensor) -> Tensor:
     """``CE(real rows) + CE(fake rows)``: the sum of the two per-class mean cross-entropies (the release's
     two batches); a class absent from the batch adds 0."""
-    terms = [nn.functional.cross_entropy(logits[label == cls], label[label == cls])
-             for cls in (0, 1) if bool((label == cls).any())]
+    terms = [
+        nn.functional.cross_entropy(logits[label == cls], label[label == cls])
+        for cls in (0, 1)
+        if bool((label == cls).any())
+    ]
     return torch.stack(terms).sum() if terms else logits.new_zeros(())
 
 
@@ -248,8 +261,10 @@ def score_in_train_mode(model: nn.Module, batch: dict, forward) -> dict:
     the model's forward pass on a sub-batch."""
     keys = batch.get("key")
     if keys is None:
-        raise UmclError("scoring in training mode needs batch['key'] (the video keys seed its random draws)",
-                        fix="pass the video keys with the batch, or score with the condition mode-eval")
+        raise UmclError(
+            "scoring in training mode needs batch['key'] (the video keys seed its random draws)",
+            fix="pass the video keys with the batch, or score with the condition mode-eval",
+        )
     buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
     device = batch["frames"].device
     children = list(model.children())
@@ -335,8 +350,9 @@ def hr_loss(z_real_a: Tensor, z_real_b: Tensor, z_fake_a: Tensor, z_fake_b: Tens
     return torch.tensor(total, dtype=z_real_a.dtype, device=z_real_a.device)
 
 
-def physiological_terms(cfg, z_real_a: Tensor, z_real_b: Tensor, z_fake_a: Tensor, z_fake_b: Tensor,
-                        paper: dict[str, Tensor]) -> dict[str, Tensor]:
+def physiological_terms(
+    cfg, z_real_a: Tensor, z_real_b: Tensor, z_fake_a: Tensor, z_fake_b: Tensor, paper: dict[str, Tensor]
+) -> dict[str, Tensor]:
     """``{"hr", "pull", "push", "phy"}``: the ``paper`` terms (:func:`umcl.losses.physiological_loss`)
     with pull/push replaced when ``cfg.cqsl_form == "released"`` and hr when ``cfg.hr_term == "released"``."""
     groups = (z_real_a, z_real_b, z_fake_a, z_fake_b)
@@ -349,8 +365,29 @@ def physiological_terms(cfg, z_real_a: Tensor, z_real_b: Tensor, z_fake_a: Tenso
     return terms
 
 
-__all__ = ["RELEASED_DETECTOR", "RELEASED_CONFIG", "RELEASED_TEST_PROMPT", "RELEASED_DEFAULT_CONDITION", "LQ_STAGES", "LearnedPool",
-           "landmark_view", "zero_landmarks", "feature_noise", "fixed_prompt_table", "affinity_matrix",
-           "affinity_loss", "class_affinity_loss", "per_class_ce", "batch_rows", "merge_rows", "class_rows",
-           "score_in_train_mode", "POOL_VIEWS", "batch_pearson", "cqsl_terms", "heart_rate", "hr_loss",
-           "physiological_terms"]
+__all__ = [
+    "RELEASED_DETECTOR",
+    "RELEASED_CONFIG",
+    "RELEASED_TEST_PROMPT",
+    "RELEASED_DEFAULT_CONDITION",
+    "LQ_STAGES",
+    "LearnedPool",
+    "landmark_view",
+    "zero_landmarks",
+    "feature_noise",
+    "fixed_prompt_table",
+    "affinity_matrix",
+    "affinity_loss",
+    "class_affinity_loss",
+    "per_class_ce",
+    "batch_rows",
+    "merge_rows",
+    "class_rows",
+    "score_in_train_mode",
+    "POOL_VIEWS",
+    "batch_pearson",
+    "cqsl_terms",
+    "heart_rate",
+    "hr_loss",
+    "physiological_terms",
+]

@@ -30,8 +30,9 @@ def _check_trace(rgb: np.ndarray, fps: float, window_s: float) -> tuple[np.ndarr
         raise UmclError(f"rPPG needs a mean-RGB trace of shape [T, 3], got {rgb.shape}")
     w = int(round(window_s * fps))
     if w < 2 or len(rgb) < w:
-        raise UmclError(f"trace of {len(rgb)} frames is shorter than one {window_s} s window at {fps} fps",
-                        fix="use a longer clip")
+        raise UmclError(
+            f"trace of {len(rgb)} frames is shorter than one {window_s} s window at {fps} fps", fix="use a longer clip"
+        )
     return rgb, w
 
 
@@ -40,11 +41,11 @@ def pos(rgb: np.ndarray, fps: float, window_s: float = 1.6) -> np.ndarray:
     rgb, w = _check_trace(rgb, fps, window_s)
     out = np.zeros(len(rgb))
     for start in range(0, len(rgb) - w + 1):
-        c = rgb[start:start + w]
+        c = rgb[start : start + w]
         cn = c / np.maximum(c.mean(axis=0), 1e-9)
         s = cn @ _POS_P.T
         h = s[:, 0] + (s[:, 0].std() / (s[:, 1].std() + 1e-12)) * s[:, 1]
-        out[start:start + w] += h - h.mean()
+        out[start : start + w] += h - h.mean()
     return out
 
 
@@ -58,7 +59,7 @@ def chrom(rgb: np.ndarray, fps: float, window_s: float = 1.6, band: tuple[float,
     hann = np.hanning(w)
     starts = list(range(0, max(len(rgb) - w, 0) + 1, step))
     for start in starts:
-        c = rgb[start:start + w]
+        c = rgb[start : start + w]
         if len(c) < w:
             break
         cn = c / np.maximum(c.mean(axis=0), 1e-9)
@@ -67,7 +68,7 @@ def chrom(rgb: np.ndarray, fps: float, window_s: float = 1.6, band: tuple[float,
         if w > 3 * max(len(a), len(b)):
             x, y = sps.filtfilt(b, a, x), sps.filtfilt(b, a, y)
         s = x - (x.std() / (y.std() + 1e-12)) * y
-        out[start:start + w] += hann * (s - s.mean())
+        out[start : start + w] += hann * (s - s.mean())
     return out
 
 
@@ -83,8 +84,9 @@ def _butter(fps: float, band: tuple[float, float], order: int = 3):
     return sps.butter(order, [lo, hi], btype="bandpass")
 
 
-def estimate_hr(pulse: np.ndarray, fps: float, band: tuple[float, float] = HR_BAND_HZ,
-                resolution_bpm: float = 0.25) -> float:
+def estimate_hr(
+    pulse: np.ndarray, fps: float, band: tuple[float, float] = HR_BAND_HZ, resolution_bpm: float = 0.25
+) -> float:
     """Heart rate (bpm) of a pulse signal: detrend, band-pass, periodogram peak in ``band``."""
     x = np.asarray(pulse, dtype=np.float64)
     if x.ndim != 1 or len(x) < 8:

@@ -32,17 +32,32 @@ def test_inputs(model: Detector) -> tuple[str, ...]:
 
 
 @torch.no_grad()
-def predict(model: Detector, dataset: VideoDataset, device: torch.device, batch_size: int,
-            num_workers: int = 0, amp: bool = False, desc: str = "predict",
-            progress: bool = True, condition=None, train_mode: bool = False) -> pd.DataFrame:
+def predict(
+    model: Detector,
+    dataset: VideoDataset,
+    device: torch.device,
+    batch_size: int,
+    num_workers: int = 0,
+    amp: bool = False,
+    desc: str = "predict",
+    progress: bool = True,
+    condition=None,
+    train_mode: bool = False,
+) -> pd.DataFrame:
     """Score every video of ``dataset`` in order (eval mode); one row per video (``SCORE_COLUMNS``).
 
     ``condition``: a test-time condition (umcl.conditions.TestCondition) applied to
     each batch before the forward pass; None = as loaded (clean). ``train_mode``: score with the
     model in training mode, as the released UMCL code validates (``training.selection:
     as_released``, a leakage option: UMCL then reads the label's prompt); never for test scores."""
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        collate_fn=collate, pin_memory=device.type == "cuda")
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        collate_fn=collate,
+        pin_memory=device.type == "cuda",
+    )
     was_training = model.training
     model.train(train_mode)
     scores: list[float] = []
@@ -55,13 +70,22 @@ def predict(model: Detector, dataset: VideoDataset, device: torch.device, batch_
                 out = model(batch)
             s = model.score(out).float().cpu()
             if s.shape != (len(batch["key"]),):
-                raise UmclError(f"{type(model).__name__}.score returned shape {list(s.shape)}, "
-                                f"expected [{len(batch['key'])}]")
+                raise UmclError(
+                    f"{type(model).__name__}.score returned shape {list(s.shape)}, expected [{len(batch['key'])}]"
+                )
             scores.extend(s.tolist())
     finally:
         model.train(was_training)
     rows = dataset.rows
-    return pd.DataFrame({"dataset": [r.dataset for r in rows], "method": [r.method for r in rows],
-                         "compression": [r.compression for r in rows], "id": [r.id for r in rows],
-                         "key": [r.key for r in rows], "label": [r.label for r in rows],
-                         "score": scores}, columns=list(SCORE_COLUMNS))
+    return pd.DataFrame(
+        {
+            "dataset": [r.dataset for r in rows],
+            "method": [r.method for r in rows],
+            "compression": [r.compression for r in rows],
+            "id": [r.id for r in rows],
+            "key": [r.key for r in rows],
+            "label": [r.label for r in rows],
+            "score": scores,
+        },
+        columns=list(SCORE_COLUMNS),
+    )

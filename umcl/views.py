@@ -39,8 +39,9 @@ def make_lq_video(frames: torch.Tensor, factor: int = DEFAULT_LQ_FACTOR, upsampl
     return out.reshape(b, t, c, *out.shape[-2:]).transpose(1, 2)
 
 
-def perturb_landmarks(landmarks: torch.Tensor, sigma: float = DEFAULT_LANDMARK_SIGMA,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
+def perturb_landmarks(
+    landmarks: torch.Tensor, sigma: float = DEFAULT_LANDMARK_SIGMA, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Eq. 2: ``landmarks + N(0, sigma^2)`` element-wise (normalised units); ``sigma = 0`` is identity."""
     if sigma < 0:
         raise ValueError(f"landmark sigma must be >= 0, got {sigma}")

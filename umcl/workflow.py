@@ -67,9 +67,12 @@ def profile_name(profile: str) -> str:
     path = Path(profile)
     builtin = builtin_profiles().get(path.stem)
     if builtin is not None and path.resolve() != builtin.resolve():
-        raise ConfigError(f"profile file is named like the built-in profile '{path.stem}', whose results are "
-                          f"results/{path.stem}/; it would share (and overwrite) them", path,
-                          f"rename the file (e.g. my-{path.stem}{path.suffix}) so that it gets a folder of its own")
+        raise ConfigError(
+            f"profile file is named like the built-in profile '{path.stem}', whose results are "
+            f"results/{path.stem}/; it would share (and overwrite) them",
+            path,
+            f"rename the file (e.g. my-{path.stem}{path.suffix}) so that it gets a folder of its own",
+        )
     return path.stem
 
 
@@ -79,12 +82,15 @@ def profile_arg(config: dict) -> str:
         return DEFAULT_PROFILE
     value = config["profile"]
     if value is None or not str(value).strip():
-        raise ConfigError("`--config profile=` is empty", fix="write profile=NAME (default or one of "
-                          f"{sorted(builtin_profiles())}) or profile=FILE.yaml, or leave it out for default")
+        raise ConfigError(
+            "`--config profile=` is empty",
+            fix="write profile=NAME (default or one of "
+            f"{sorted(builtin_profiles())}) or profile=FILE.yaml, or leave it out for default",
+        )
     return str(value).strip()
 
 
-def check_results_owner(layout: "Layout", profile_path: str | Path) -> None:
+def check_results_owner(layout: Layout, profile_path: str | Path) -> None:
     """Refuse a profile file whose ``results/<name>/`` was made from another file of the same name
     (its ``config.resolved.yaml`` header says which): the two would overwrite each other's runs."""
     resolved = Path(layout.resolved_config)
@@ -93,11 +99,14 @@ def check_results_owner(layout: "Layout", profile_path: str | Path) -> None:
     first = resolved.read_text(errors="replace").split("\n", 1)[0]
     if not first.startswith(RESOLVED_HEADER):
         return
-    source = Path(first[len(RESOLVED_HEADER):].rsplit(" (config hash", 1)[0])
+    source = Path(first[len(RESOLVED_HEADER) :].rsplit(" (config hash", 1)[0])
     if source.resolve() != Path(profile_path).resolve():
-        raise ConfigError(f"{layout.results}/ holds the results of another profile file of the same name "
-                          f"({source}); the two would overwrite each other's runs", profile_path,
-                          f"rename the file so that it gets a folder of its own, or move {layout.results}/ away")
+        raise ConfigError(
+            f"{layout.results}/ holds the results of another profile file of the same name "
+            f"({source}); the two would overwrite each other's runs",
+            profile_path,
+            f"rename the file so that it gets a folder of its own, or move {layout.results}/ away",
+        )
 
 
 def profile_file(profile: str) -> Path:
@@ -131,8 +140,10 @@ def set_key(cfg: dict, assignment: str) -> None:
     try:
         node[last] = parse_yaml(raw)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"--set '{key}': value is not valid YAML ({str(exc).splitlines()[0]})",
-                          fix="write --set section.key=value with a YAML value, e.g. a.b=3 or a.b=[0, 1]") from None
+        raise ConfigError(
+            f"--set '{key}': value is not valid YAML ({str(exc).splitlines()[0]})",
+            fix="write --set section.key=value with a YAML value, e.g. a.b=3 or a.b=[0, 1]",
+        ) from None
 
 
 def check_sections(cfg: dict) -> None:
@@ -312,8 +323,12 @@ class Layout:
     def evaluation_files(self, tables: list[str] | None = None) -> list[str]:
         """One index per (run, test dataset) that ``tables`` (None: ``workflow.tables``) read."""
         tables = list(self.wf.tables) if tables is None else tables
-        pairs = {(k.run.to_path(), DATASET_SLUG[k.test.dataset]): None
-                 for t in tables for c in self.sheet.cells.get(t, []) for k in c.keys}
+        pairs = {
+            (k.run.to_path(), DATASET_SLUG[k.test.dataset]): None
+            for t in tables
+            for c in self.sheet.cells.get(t, [])
+            for k in c.keys
+        }
         return [self.evaluation(run, testset) for run, testset in sorted(pairs)]
 
     @property
@@ -353,10 +368,14 @@ class Layout:
         return f"{self.results}/eval_audit/{scoring}/{path}/{testset}/evaluation.json"
 
     def all_report_files(self) -> list[str]:
-        return ([f for s in self.wf.studies for f in self.study_files(s)]
-                + [f for t in self.wf.tables for f in self.report_files(t)]
-                + [f for fig in self.figures for f in self.figure_files(fig)] + [self.index, f"{self.claims}.md", f"{self.claims}.html"]
-                + self.complexity_files + (self.pulse_files if self.wf.pulse_study.enabled else []))
+        return (
+            [f for s in self.wf.studies for f in self.study_files(s)]
+            + [f for t in self.wf.tables for f in self.report_files(t)]
+            + [f for fig in self.figures for f in self.figure_files(fig)]
+            + [self.index, f"{self.claims}.md", f"{self.claims}.html"]
+            + self.complexity_files
+            + (self.pulse_files if self.wf.pulse_study.enabled else [])
+        )
 
 
 def load_profile(profile: str, check: bool = True) -> tuple[dict, Layout]:
@@ -431,9 +450,11 @@ def run_settings_hash(cfg: dict, run: RunKey) -> str:
     ``per_detector`` entry never touches it), its detector section, its variant's overlay, and the
     ``pretrain`` section for detectors that start from the pre-trained P-encoder."""
     training = {k: v for k, v in dataclasses.asdict(training_for(cfg, run.detector)).items() if k not in GUARDS}
-    parts = {"training": training,
-             "detector": (cfg.get("detectors") or {}).get(run.detector),
-             "variant": get_variant(run.variant).settings() if run.variant else {}}
+    parts = {
+        "training": training,
+        "detector": (cfg.get("detectors") or {}).get(run.detector),
+        "variant": get_variant(run.variant).settings() if run.variant else {},
+    }
     if run.detector in USES_PRETRAINED:
         parts["pretrain"] = cfg.get("pretrain")
     return config_hash(parts)

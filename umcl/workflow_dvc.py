@@ -15,8 +15,8 @@ loads torch and matplotlib.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import yaml
 
@@ -58,38 +58,97 @@ def _audit(L: Layout) -> list[str]:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("data", ("resolve_config", "generate", "compress", "check_data", "manifest", "preprocess"),
-          ("umcl/data", "umcl/workflow.py", "workflow/rules/data.smk"),
-          ("workflow", "synthff", "compression", "preprocess"),
-          deps=lambda L: [], outs=lambda L: [L.resolved_config, *(L.data_dir(p) for p in L.parts)]),
-    Stage("pretrain", ("pretrain",), ("umcl/training", "umcl/models", "workflow/rules/pretrain.smk"),
-          ("pretrain",), deps=lambda L: [L.data_dir(L.pretrain_part)], outs=lambda L: [L.pretrained]),
-    Stage("train", ("train",), ("umcl/training", "umcl/models", "umcl/losses.py", "baselines", "umcl/protocols",
-                                "workflow/rules/train.smk"),
-          ("training", "detectors", "pretrain"),
-          deps=lambda L: [*(L.data_dir(p) for p in L.parts), L.pretrained],
-          outs=lambda L: [f"{L.results}/runs", f"{L.results}/configs"]),
-    Stage("evaluate", ("evaluate", "evaluate_audit"), ("umcl/evaluation", "umcl/protocols", "workflow/rules/evaluate.smk",
-                                                        "workflow/rules/studies.smk"),
-          ("evaluation",), deps=lambda L: [*(L.data_dir(p) for p in L.parts), f"{L.results}/runs"],
-          outs=lambda L: [f"{L.results}/eval", *_audit(L)]),
-    Stage("report", ("report", "report_claims", "report_index", "report_table9", "report_paper_vs_released",
-                     "report_leakage", "report_pulse"),
-          ("umcl/report", "workflow/rules/report.smk", "workflow/rules/studies.smk", "benchmarks/complexity.py",
-           "umcl/pulse_study.py", "umcl/pulse.py", "umcl/models/open_rppg.py"), (),
-          deps=lambda L: [f"{L.results}/eval", *_audit(L),
-                          *(f"{L.report_prefix(f)}.json" for f in L.figures)],  # index links them
-          outs=lambda L: [f for t in L.wf.tables for f in L.report_files(t) if not f.endswith(".json")]
-          + [f"{L.claims}.md", f"{L.claims}.html", L.index, *(f for f in L.complexity_files if not f.endswith(".json"))]
-          + [f for s in L.wf.studies for f in L.study_files(s) if not f.endswith(".json")] + _pulse(L, False),
-          metrics=lambda L: [f"{L.report_prefix(t)}.json" for t in L.wf.tables] + [f"{L.claims}.json"]
-          + [f for f in L.complexity_files if f.endswith(".json")]
-          + [f for s in L.wf.studies for f in L.study_files(s) if f.endswith(".json")] + _pulse(L, True)),
-    Stage("figures", ("figure_tsne", "figure_affinity"), ("umcl/report/figures.py", "umcl/evaluation/features.py",
-                                                         "umcl/protocols/figures.py", "workflow/rules/figures.smk"),
-          ("figures",), deps=lambda L: [L.data_dir(L.part_of("ff++")), f"{L.results}/runs"],
-          outs=lambda L: [f for fig in L.figures for f in L.figure_files(fig) if not f.endswith(".json")],
-          metrics=lambda L: [f"{L.report_prefix(fig)}.json" for fig in L.figures]),
+    Stage(
+        "data",
+        ("resolve_config", "generate", "compress", "check_data", "manifest", "preprocess"),
+        ("umcl/data", "umcl/workflow.py", "workflow/rules/data.smk"),
+        ("workflow", "synthff", "compression", "preprocess"),
+        deps=lambda L: [],
+        outs=lambda L: [L.resolved_config, *(L.data_dir(p) for p in L.parts)],
+    ),
+    Stage(
+        "pretrain",
+        ("pretrain",),
+        ("umcl/training", "umcl/models", "workflow/rules/pretrain.smk"),
+        ("pretrain",),
+        deps=lambda L: [L.data_dir(L.pretrain_part)],
+        outs=lambda L: [L.pretrained],
+    ),
+    Stage(
+        "train",
+        ("train",),
+        ("umcl/training", "umcl/models", "umcl/losses.py", "baselines", "umcl/protocols", "workflow/rules/train.smk"),
+        ("training", "detectors", "pretrain"),
+        deps=lambda L: [*(L.data_dir(p) for p in L.parts), L.pretrained],
+        outs=lambda L: [f"{L.results}/runs", f"{L.results}/configs"],
+    ),
+    Stage(
+        "evaluate",
+        ("evaluate", "evaluate_audit"),
+        ("umcl/evaluation", "umcl/protocols", "workflow/rules/evaluate.smk", "workflow/rules/studies.smk"),
+        ("evaluation",),
+        deps=lambda L: [*(L.data_dir(p) for p in L.parts), f"{L.results}/runs"],
+        outs=lambda L: [f"{L.results}/eval", *_audit(L)],
+    ),
+    Stage(
+        "report",
+        (
+            "report",
+            "report_claims",
+            "report_index",
+            "report_table9",
+            "report_paper_vs_released",
+            "report_leakage",
+            "report_pulse",
+        ),
+        (
+            "umcl/report",
+            "workflow/rules/report.smk",
+            "workflow/rules/studies.smk",
+            "benchmarks/complexity.py",
+            "umcl/pulse_study.py",
+            "umcl/pulse.py",
+            "umcl/models/open_rppg.py",
+        ),
+        (),
+        deps=lambda L: [
+            f"{L.results}/eval",
+            *_audit(L),
+            *(f"{L.report_prefix(f)}.json" for f in L.figures),
+        ],  # index links them
+        outs=lambda L: (
+            [f for t in L.wf.tables for f in L.report_files(t) if not f.endswith(".json")]
+            + [
+                f"{L.claims}.md",
+                f"{L.claims}.html",
+                L.index,
+                *(f for f in L.complexity_files if not f.endswith(".json")),
+            ]
+            + [f for s in L.wf.studies for f in L.study_files(s) if not f.endswith(".json")]
+            + _pulse(L, False)
+        ),
+        metrics=lambda L: (
+            [f"{L.report_prefix(t)}.json" for t in L.wf.tables]
+            + [f"{L.claims}.json"]
+            + [f for f in L.complexity_files if f.endswith(".json")]
+            + [f for s in L.wf.studies for f in L.study_files(s) if f.endswith(".json")]
+            + _pulse(L, True)
+        ),
+    ),
+    Stage(
+        "figures",
+        ("figure_tsne", "figure_affinity"),
+        (
+            "umcl/report/figures.py",
+            "umcl/evaluation/features.py",
+            "umcl/protocols/figures.py",
+            "workflow/rules/figures.smk",
+        ),
+        ("figures",),
+        deps=lambda L: [L.data_dir(L.part_of("ff++")), f"{L.results}/runs"],
+        outs=lambda L: [f for fig in L.figures for f in L.figure_files(fig) if not f.endswith(".json")],
+        metrics=lambda L: [f"{L.report_prefix(fig)}.json" for fig in L.figures],
+    ),
 )
 
 
@@ -101,11 +160,21 @@ def plots(L: Layout) -> list[dict]:
 
     out: list[dict] = []
     if "figure9" in L.figures:
-        out.append({f"{L.report_prefix('figure9')}.csv": {"x": "step", "y": affinity_columns(),
-                                                          "title": "Figure 9: modality-pair affinities",
-                                                          "x_label": "training step", "y_label": "affinity"}})
-    runs = sorted({r for spec in figure_specs(L.wf).values() for r in spec.runs.values()} | set(L.runs()),
-                  key=lambda r: r.to_path())
+        out.append(
+            {
+                f"{L.report_prefix('figure9')}.csv": {
+                    "x": "step",
+                    "y": affinity_columns(),
+                    "title": "Figure 9: modality-pair affinities",
+                    "x_label": "training step",
+                    "y_label": "affinity",
+                }
+            }
+        )
+    runs = sorted(
+        {r for spec in figure_specs(L.wf).values() for r in spec.runs.values()} | set(L.runs()),
+        key=lambda r: r.to_path(),
+    )
     curves = {f"{L.run_dir(r)}/history.csv": ["train_total", "val_auc"] for r in runs}
     if curves:
         out.append({"Training curves": {"x": "epoch", "y": curves, "title": "Training loss and validation AUC"}})
@@ -137,8 +206,10 @@ def build(profile: str = DEFAULT_PROFILE) -> dict:
 
 
 def render(profile: str = DEFAULT_PROFILE) -> str:
-    header = ("# Generated by `python -m umcl.workflow_dvc` from the Snakemake workflow; do not edit.\n"
-              f"# Each stage runs snakemake for one stage of the DAG (profile {profile}). Run: dvc repro\n")
+    header = (
+        "# Generated by `python -m umcl.workflow_dvc` from the Snakemake workflow; do not edit.\n"
+        f"# Each stage runs snakemake for one stage of the DAG (profile {profile}). Run: dvc repro\n"
+    )
     return header + yaml.safe_dump(build(profile), sort_keys=False, width=120)
 
 
@@ -152,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     command = "python -m umcl.workflow_dvc" + ("" if args.profile == DEFAULT_PROFILE else f" --profile {args.profile}")
     return write_or_check_generated(DVC_YAML, render(args.profile), args.check, command)
+
 
 if __name__ == "__main__":
     sys.exit(main())

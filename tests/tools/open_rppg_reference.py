@@ -43,9 +43,17 @@ def main() -> None:
     keras.mixed_precision.set_global_policy("float32")
     clip = pulse_face_clip(**INPUT).astype(np.float32)[None] / 255.0
     dist = metadata.distribution("open-rppg")
-    out = {"input": INPUT, "versions": {"open-rppg": dist.version, "keras": keras.__version__,
-                                        "jax": metadata.version("jax"), "backend": keras.backend.backend()},
-           "policy": "float32", "bvp": {}}
+    out = {
+        "input": INPUT,
+        "versions": {
+            "open-rppg": dist.version,
+            "keras": keras.__version__,
+            "jax": metadata.version("jax"),
+            "backend": keras.backend.backend(),
+        },
+        "policy": "float32",
+        "bvp": {},
+    }
     for name in ("pure", "rlap"):
         model = models.PhysFormer()
         model(np.zeros((1, 160, 128, 128, 3), np.float32))

@@ -20,20 +20,35 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, help="run folder written by `umcl train`")
     parser.add_argument("--manifest", help="preprocessed manifest CSV holding the test videos")
     parser.add_argument("--test-compression", help="compression of the test videos (raw, c23, c40)")
-    parser.add_argument("--key", help="the run's key (umcl.protocols.keys.RunKey path, e.g. umcl/ffpp-all-c23/seed0); "
-                        "with --tests and --manifests: evaluate every cell in one process")
+    parser.add_argument(
+        "--key",
+        help="the run's key (umcl.protocols.keys.RunKey path, e.g. umcl/ffpp-all-c23/seed0); "
+        "with --tests and --manifests: evaluate every cell in one process",
+    )
     parser.add_argument("--tests", nargs="+", help="cells: <test selection>/<condition>, e.g. ffpp-DF-c23/clean")
-    parser.add_argument("--manifests", nargs="+", metavar="DATASET=CSV",
-                        help="preprocessed manifest of each dataset role (ff++, celebdf, dfd, dfdc)")
-    parser.add_argument("--split", default="test", choices=("train", "val", "test"), help="split to score (default test)")
+    parser.add_argument(
+        "--manifests",
+        nargs="+",
+        metavar="DATASET=CSV",
+        help="preprocessed manifest of each dataset role (ff++, celebdf, dfd, dfdc)",
+    )
+    parser.add_argument(
+        "--split", default="test", choices=("train", "val", "test"), help="split to score (default test)"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--out", required=True, help="output folder (scores.csv, metrics.json)")
-    parser.add_argument("--selection", default="selection.json",
-                        help="the run's selection record naming the checkpoint to score (default selection.json; "
-                             "selection_as_released.json, selection_label_prompt.json: the leakage audit's other selections, "
-                             "umcl.training.scoring, reports/leakage.md)")
-    parser.add_argument("--allow-unfinished", action="store_true",
-                        help="score a run whose training did not reach training.epochs (refused otherwise)")
+    parser.add_argument(
+        "--selection",
+        default="selection.json",
+        help="the run's selection record naming the checkpoint to score (default selection.json; "
+        "selection_as_released.json, selection_label_prompt.json: the leakage audit's other selections, "
+        "umcl.training.scoring, reports/leakage.md)",
+    )
+    parser.add_argument(
+        "--allow-unfinished",
+        action="store_true",
+        help="score a run whose training did not reach training.epochs (refused otherwise)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     parser.add_argument("--log", help="also log to this file")
 
@@ -60,15 +75,36 @@ def run(args: argparse.Namespace) -> int:
             raise UmclError("--key, --tests and --manifests go together", fix="pass all three (or none)")
         bad = [m for m in args.manifests if "=" not in m]
         if bad:
-            raise UmclError(f"--manifests entry {bad[0]!r} is not DATASET=CSV", fix="write e.g. ff++=results/P/data/preprocessed.csv")
+            raise UmclError(
+                f"--manifests entry {bad[0]!r} is not DATASET=CSV",
+                fix="write e.g. ff++=results/P/data/preprocessed.csv",
+            )
         manifests = dict(m.split("=", 1) for m in args.manifests)
-        evaluate_cells(config, args.run, RunKey.from_path(args.key), args.tests, manifests, args.out,
-                       device=args.device, progress=not args.no_progress, selection_file=args.selection)
+        evaluate_cells(
+            config,
+            args.run,
+            RunKey.from_path(args.key),
+            args.tests,
+            manifests,
+            args.out,
+            device=args.device,
+            progress=not args.no_progress,
+            selection_file=args.selection,
+        )
         return 0
     if not (args.manifest and args.test_compression):
         from umcl.errors import UmclError
 
         raise UmclError("`umcl evaluate` needs --manifest and --test-compression (or --key, --tests, --manifests)")
-    evaluate_run(config, args.run, args.manifest, args.test_compression, args.out, split=args.split,
-                 device=args.device, progress=not args.no_progress, selection_file=args.selection)
+    evaluate_run(
+        config,
+        args.run,
+        args.manifest,
+        args.test_compression,
+        args.out,
+        split=args.split,
+        device=args.device,
+        progress=not args.no_progress,
+        selection_file=args.selection,
+    )
     return 0

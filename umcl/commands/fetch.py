@@ -16,7 +16,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, choices=fetch.FETCH_DATASETS)
     parser.add_argument("--root", help="dataset root: verify it (or the output folder of --script)")
     parser.add_argument("--script", help="your copy of the official FF++ download script (ff++ and dfd)")
-    parser.add_argument("--yes", action="store_true", help="really run --script (otherwise its commands are only printed)")
+    parser.add_argument(
+        "--yes", action="store_true", help="really run --script (otherwise its commands are only printed)"
+    )
     parser.add_argument("--compressions", nargs="+", default=["c23"], choices=fetch.COMPRESSIONS)
     parser.add_argument("--methods", nargs="+", help="FF++ methods (default: the paper's four)")
     parser.add_argument("--server", help="passed to the download script's --server (e.g. EU2)")
@@ -27,9 +29,12 @@ def run(args: argparse.Namespace) -> int:
         if not args.root:
             raise UmclError("--script needs --root (the download folder)", args.script, "add --root ROOT")
         if not Path(args.script).is_file():
-            raise UmclError("download script not found", args.script,
-                            f"request it via {fetch.FF_FORM} and pass its path")
-        commands = fetch.script_commands(args.script, args.root, args.dataset, args.compressions, args.methods, args.server)
+            raise UmclError(
+                "download script not found", args.script, f"request it via {fetch.FF_FORM} and pass its path"
+            )
+        commands = fetch.script_commands(
+            args.script, args.root, args.dataset, args.compressions, args.methods, args.server
+        )
         print(fetch.format_commands(commands))
         if not args.yes:
             print("Not run. Add --yes to run these commands (they download from the FF++ servers).")

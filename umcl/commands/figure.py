@@ -17,18 +17,29 @@ from umcl.errors import UmclError
 from umcl.logs import get_logger, setup_logging
 from umcl.report.figures import FIGURES, FiguresConfig
 
-HELP = ("draw figure6 (t-SNE of UMCL's fused features over test compressions), figure8 (t-SNE per ablation, "
-        "modalities and fused) or figure9 (affinities during training): .png/.pdf + data + numbers (.json/.md)")
+HELP = (
+    "draw figure6 (t-SNE of UMCL's fused features over test compressions), figure8 (t-SNE per ablation, "
+    "modalities and fused) or figure9 (affinities during training): .png/.pdf + data + numbers (.json/.md)"
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("figure", choices=FIGURES, help="which figure")
     parser.add_argument("--config", type=Path, help="resolved config (its `figures` section); default: defaults")
-    parser.add_argument("--runs", nargs="+", required=True, metavar="[TITLE=]RUN",
-                        help="run folders (figure8: one per ablation, TITLE=RUN; figure6/9: one)")
+    parser.add_argument(
+        "--runs",
+        nargs="+",
+        required=True,
+        metavar="[TITLE=]RUN",
+        help="run folders (figure8: one per ablation, TITLE=RUN; figure6/9: one)",
+    )
     parser.add_argument("--manifest", type=Path, help="figure6/8: preprocessed manifest of the test videos")
-    parser.add_argument("--test-compressions", nargs="+", default=["raw", "c23", "c40"],
-                        help="figure6/8: test compressions (default raw c23 c40)")
+    parser.add_argument(
+        "--test-compressions",
+        nargs="+",
+        default=["raw", "c23", "c40"],
+        help="figure6/8: test compressions (default raw c23 c40)",
+    )
     parser.add_argument("--methods", nargs="+", default=None, help="figure6/8: keep only these fake methods")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--out", required=True, type=Path, help="output prefix (e.g. reports/figure6)")
@@ -45,8 +56,8 @@ def _runs(specs: list[str]) -> dict[str, Path]:
 
 def run(args: argparse.Namespace) -> int:
     from umcl.evaluation.features import extract_features
-    from umcl.report import figures
     from umcl.evaluation.predict import read_run
+    from umcl.report import figures
 
     setup_logging(args.log)
     log = get_logger("figure")
@@ -55,16 +66,25 @@ def run(args: argparse.Namespace) -> int:
     if args.figure != "figure8" and len(runs) != 1:
         raise UmclError(f"`umcl figure {args.figure}` draws one run, got {len(runs)}", fix="pass one --runs folder")
     if args.figure == "figure9":
-        (title, run), = runs.items()
+        ((title, run),) = runs.items()
         figures.figure9(figures.read_affinity_log(run), args.out, title)
     else:
         if args.manifest is None:
             raise UmclError(f"`umcl figure {args.figure}` needs --manifest", fix="pass the test videos' manifest")
-        feats = {t: extract_features(r, args.manifest, args.test_compressions, methods=args.methods,
-                                     max_videos=cfg.max_videos, seed=cfg.tsne_seed, device=args.device)
-                 for t, r in runs.items()}
+        feats = {
+            t: extract_features(
+                r,
+                args.manifest,
+                args.test_compressions,
+                methods=args.methods,
+                max_videos=cfg.max_videos,
+                seed=cfg.tsne_seed,
+                device=args.device,
+            )
+            for t, r in runs.items()
+        }
         if args.figure == "figure6":
-            (title, run), = runs.items()
+            ((title, run),) = runs.items()
             figures.figure6(feats[title], cfg, args.out, read_run(run)["train_compression"])
         else:
             figures.figure8(feats, cfg, args.out)

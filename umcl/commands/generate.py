@@ -18,9 +18,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="YAML config with a `synthff` section (defaults if omitted)")
     parser.add_argument("--out", type=Path, required=True, help="dataset root to write")
     parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: synthff.workers)")
-    parser.add_argument("--variant", default=None,
-                        help="SynthFF look (ff, celebdf, dfd, dfdc; default: synthff.variant): the pipeline's "
-                             "cross-dataset parts")
+    parser.add_argument(
+        "--variant",
+        default=None,
+        help="SynthFF look (ff, celebdf, dfd, dfdc; default: synthff.variant): the pipeline's cross-dataset parts",
+    )
     parser.add_argument("--log", type=Path, default=None, help="append the log to this file")
 
 

@@ -22,12 +22,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compressions", nargs="+", help="raw c23 c40 (default: those on disk); Celeb-DF/DFDC: orig")
     parser.add_argument("--splits-dir", help="FF++/SynthFF: folder with train/val/test.json (beats ROOT/splits)")
     parser.add_argument("--test-list", help="Celeb-DF: List_of_testing_videos.txt (default: ROOT's, else shipped copy)")
-    parser.add_argument("--dfd-grouping", choices=("actors", "target"), default="actors",
-                        help="DFD: 'actors' = no actor in two splits (drops cross-split fakes); 'target' = by target actor")
-    parser.add_argument("--dfdc-test", choices=("split", "public"), default="split",
-                        help="DFDC: 'split' = paper's 70/20/10 of the training parts; 'public' = ROOT/test/ is the test split")
-    parser.add_argument("--allow-missing", action="store_true",
-                        help="list only the videos on disk when expected ones are missing (they are reported)")
+    parser.add_argument(
+        "--dfd-grouping",
+        choices=("actors", "target"),
+        default="actors",
+        help="DFD: 'actors' = no actor in two splits (drops cross-split fakes); 'target' = by target actor",
+    )
+    parser.add_argument(
+        "--dfdc-test",
+        choices=("split", "public"),
+        default="split",
+        help="DFDC: 'split' = paper's 70/20/10 of the training parts; 'public' = ROOT/test/ is the test split",
+    )
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="list only the videos on disk when expected ones are missing (they are reported)",
+    )
     parser.add_argument("--log", help="also log to this file")
 
 
@@ -39,16 +50,26 @@ def run(args: argparse.Namespace) -> int:
     log = get_logger("manifest")
     layout_ff = args.dataset in ("ff++", "synthff")
     has_levels = layout_ff or args.dataset == "dfd"
-    result = build_records(args.dataset, args.root, methods=args.methods if layout_ff else None,
-                           compressions=args.compressions if has_levels else None, splits_dir=args.splits_dir,
-                           dfd_grouping=args.dfd_grouping, dfdc_test=args.dfdc_test,
-                           celebdf_test_list=args.test_list, allow_missing=args.allow_missing)
+    result = build_records(
+        args.dataset,
+        args.root,
+        methods=args.methods if layout_ff else None,
+        compressions=args.compressions if has_levels else None,
+        splits_dir=args.splits_dir,
+        dfd_grouping=args.dfd_grouping,
+        dfdc_test=args.dfdc_test,
+        celebdf_test_list=args.test_list,
+        allow_missing=args.allow_missing,
+    )
     rows = result.records
     if not layout_ff:  # adapters without method/compression options: filter their records
         rows = filter_rows(rows, methods=args.methods, compression=None if has_levels else args.compressions)
         if not rows:
-            raise UmclError("--methods/--compressions leave no videos", args.root,
-                            "use the method and compression names listed in docs/deviations/data.md")
+            raise UmclError(
+                "--methods/--compressions leave no videos",
+                args.root,
+                "use the method and compression names listed in docs/deviations/data.md",
+            )
     check_no_split_overlap(rows)
     result.records = rows
     for path in result.missing[:5]:

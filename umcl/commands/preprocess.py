@@ -18,8 +18,15 @@ from umcl.logs import setup_logging
 HELP = "Preprocess videos: MTCNN crops, 68 landmarks, LRNet calibration → one .npz cache per video"
 
 # CLI flag -> PreprocessConfig field (flags override the config file)
-OVERRIDES = {"num_frames": int, "crop_size": int, "keyframe_interval": int, "landmark_backend": str,
-             "min_detection_rate": float, "detector_batch_size": int, "device": str}
+OVERRIDES = {
+    "num_frames": int,
+    "crop_size": int,
+    "keyframe_interval": int,
+    "landmark_backend": str,
+    "min_detection_rate": float,
+    "detector_batch_size": int,
+    "device": str,
+}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,8 +41,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     for name, kind in OVERRIDES.items():
         choices = ["dlib", "fan"] if name == "landmark_backend" else None
-        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None, choices=choices,
-                            help=f"override preprocess.{name}")
+        parser.add_argument(
+            f"--{name.replace('_', '-')}", type=kind, default=None, choices=choices, help=f"override preprocess.{name}"
+        )
 
 
 def build_config(args: argparse.Namespace) -> PreprocessConfig:
@@ -60,21 +68,28 @@ def check_paths(args: argparse.Namespace) -> None:
     """Refuse, before any work, outputs that would replace an input or something not ours."""
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise UmclError("--out exists and is a file, but it is the cache folder; it was left untouched", out,
-                        "give --out a folder path")
+        raise UmclError(
+            "--out exists and is a file, but it is the cache folder; it was left untouched",
+            out,
+            "give --out a folder path",
+        )
     if args.out_manifest is None:
         return
     if args.manifest and Path(args.out_manifest).resolve() == Path(args.manifest).resolve():
-        raise UmclError("--out-manifest is the input --manifest; writing it would replace the input", args.manifest,
-                        "give --out-manifest a new file, e.g. preprocessed.csv")
+        raise UmclError(
+            "--out-manifest is the input --manifest; writing it would replace the input",
+            args.manifest,
+            "give --out-manifest a new file, e.g. preprocessed.csv",
+        )
     check_output_path(args.out_manifest, is_dir=False, new_format="text", option="--out-manifest")
 
 
 def run(args: argparse.Namespace) -> int:
     if (args.video is None) == (args.manifest is None):
-        raise UmclError("give either one VIDEO or --manifest M.csv (not both, not neither)",
-                        fix="umcl preprocess VIDEO --out DIR  or  umcl preprocess --manifest M.csv "
-                            "--out DIR --out-manifest P.csv")
+        raise UmclError(
+            "give either one VIDEO or --manifest M.csv (not both, not neither)",
+            fix="umcl preprocess VIDEO --out DIR  or  umcl preprocess --manifest M.csv --out DIR --out-manifest P.csv",
+        )
     if args.manifest and not args.out_manifest:
         raise UmclError("--manifest needs --out-manifest", fix="add --out-manifest P.csv")
     if args.workers < 1:
@@ -87,8 +102,15 @@ def run(args: argparse.Namespace) -> int:
     if args.video is not None:
         preprocess_video(args.video, Path(args.out) / f"{Path(args.video).stem}.npz", cfg)
         return 0
-    rows = preprocess_manifest(args.manifest, args.out, args.out_manifest, cfg, workers=args.workers,
-                               overwrite=args.overwrite, progress=not args.no_progress)
+    rows = preprocess_manifest(
+        args.manifest,
+        args.out,
+        args.out_manifest,
+        cfg,
+        workers=args.workers,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+    )
     n_ok = sum(r.status == "ok" for r in rows)
     print(f"preprocessed {n_ok}/{len(rows)} videos; manifest: {args.out_manifest}")
     return 0 if n_ok else 1

@@ -11,7 +11,9 @@ import argparse
 from umcl.config import load_config
 from umcl.logs import setup_logging
 
-HELP = "pre-train the P-encoder (PhysFormer) on SynthFF ground-truth pulse → weights for detectors.umcl.physformer_weights"
+HELP = (
+    "pre-train the P-encoder (PhysFormer) on SynthFF ground-truth pulse → weights for detectors.umcl.physformer_weights"
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

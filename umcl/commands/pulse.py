@@ -19,8 +19,9 @@ log = get_logger("pulse")
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, help="a face video, or a .npy uint8 array [T, H, W, 3] of RGB face crops")
     parser.add_argument("--weights", default="pure", help="pure, rlap, or a PhysFormer .h5 file (default pure)")
-    parser.add_argument("--fps", type=float, default=None,
-                        help="frame rate (default: the video's; 30 for a .npy array)")
+    parser.add_argument(
+        "--fps", type=float, default=None, help="frame rate (default: the video's; 30 for a .npy array)"
+    )
     parser.add_argument("--max-frames", type=int, default=1800, help="decode at most this many video frames")
     parser.add_argument("--out", type=Path, required=True, help="output folder: bvp.csv, pulse.json, pulse.png")
     parser.add_argument("--log", type=Path, default=None, help="append the log to this file")
@@ -31,14 +32,23 @@ def load_array(path: Path) -> np.ndarray:
     try:
         arr = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise UmclError(f"not a readable NumPy .npy array ({type(exc).__name__})", path,
-                        "save the crops with numpy.save as a uint8 array [T, H, W, 3]") from exc
+        raise UmclError(
+            f"not a readable NumPy .npy array ({type(exc).__name__})",
+            path,
+            "save the crops with numpy.save as a uint8 array [T, H, W, 3]",
+        ) from exc
     if not isinstance(arr, np.ndarray) or arr.ndim != 4 or arr.shape[-1] != 3 or min(arr.shape) == 0:
-        raise UmclError(f"crop array has shape {getattr(arr, 'shape', None)}, not [T, H, W, 3]", path,
-                        "save RGB face crops as a uint8 array [T, H, W, 3]")
+        raise UmclError(
+            f"crop array has shape {getattr(arr, 'shape', None)}, not [T, H, W, 3]",
+            path,
+            "save RGB face crops as a uint8 array [T, H, W, 3]",
+        )
     if arr.dtype != np.uint8:
-        raise UmclError(f"crop array is {arr.dtype}, not uint8", path,
-                        "save the crops as uint8 RGB values 0-255 (e.g. (x * 255).round().astype('uint8'))")
+        raise UmclError(
+            f"crop array is {arr.dtype}, not uint8",
+            path,
+            "save the crops as uint8 RGB values 0-255 (e.g. (x * 255).round().astype('uint8'))",
+        )
     return arr
 
 
@@ -107,11 +117,24 @@ def run(args: argparse.Namespace) -> int:
         tmp.mkdir()
         lines = ["frame,bvp"] + [f"{i},{v:.6f}" for i, v in enumerate(result.bvp)]
         (tmp / "bvp.csv").write_text("\n".join(lines) + "\n")
-        meta = {"hr_bpm": round(result.hr_bpm, 2), "fps": fps, "frames": len(crops), "windows": result.windows,
-                "weights": source.identity(), "input": str(args.input)}
+        meta = {
+            "hr_bpm": round(result.hr_bpm, 2),
+            "fps": fps,
+            "frames": len(crops),
+            "windows": result.windows,
+            "weights": source.identity(),
+            "input": str(args.input),
+        }
         (tmp / "pulse.json").write_text(json.dumps(meta, indent=2) + "\n")
         plot(tmp / "pulse.png", result.bvp, fps, result.hr_bpm)
-    log.info("%s: %.1f bpm (%d frames at %g fps, %s weights) -> %s", args.input, result.hr_bpm, len(crops), fps,
-             source.name, args.out)
+    log.info(
+        "%s: %.1f bpm (%d frames at %g fps, %s weights) -> %s",
+        args.input,
+        result.hr_bpm,
+        len(crops),
+        fps,
+        source.name,
+        args.out,
+    )
     print(f"{result.hr_bpm:.1f} bpm")
     return 0

@@ -14,8 +14,14 @@ HELP = "validate a config against config/schema.json and every section's datacla
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, type=Path, help="config or profile YAML")
-    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one key (dotted path, YAML value), e.g. workflow.seeds=[0,1]")
+    parser.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one key (dotted path, YAML value), e.g. workflow.seeds=[0,1]",
+    )
     parser.add_argument("--out", type=Path, help="write the merged, validated config here (atomically)")
 
 
@@ -44,16 +50,24 @@ def validated_config(config: Path, assignments: list[str], out: Path | None = No
 
     if out is not None:
         if out.exists() and any(out.resolve() == f.resolve() for f in config_chain(config)):
-            raise UmclError(f"{option} is the input config (or a file it extends); writing it would replace "
-                            "that file, its comments and `extends:` lost; it was left untouched", out,
-                            f"give {option} a new file, e.g. resolved.yaml")
+            raise UmclError(
+                f"{option} is the input config (or a file it extends); writing it would replace "
+                "that file, its comments and `extends:` lost; it was left untouched",
+                out,
+                f"give {option} a new file, e.g. resolved.yaml",
+            )
         check_output_path(out, is_dir=False, new_format="text")
     cfg = load_config(config)
     for assignment in assignments:
         set_key(cfg, assignment)
         for detector, overriding, value in shadowing_keys(cfg, assignment.partition("=")[0]):
-            get_logger("config").warning("--set %s has no effect on %s: %s (%r) overrides it; set that key "
-                                         "instead", assignment, detector, overriding, value)
+            get_logger("config").warning(
+                "--set %s has no effect on %s: %s (%r) overrides it; set that key instead",
+                assignment,
+                detector,
+                overriding,
+                value,
+            )
     source = f"{config} with {' '.join('--set ' + a for a in assignments)}" if assignments else config
     if assignments:
         validate_config(cfg, source=source)
@@ -72,5 +86,8 @@ def shadowing_keys(cfg: dict, key: str) -> list[tuple[str, str, object]]:
     if len(parts) != 2 or parts[0] != "training" or parts[1] == "per_detector":
         return []
     overlays = (cfg.get("training") or {}).get("per_detector") or {}
-    return [(det, f"training.per_detector.{det}.{parts[1]}", overlay[parts[1]]) for det, overlay in overlays.items()
-            if isinstance(overlay, dict) and parts[1] in overlay]
+    return [
+        (det, f"training.per_detector.{det}.{parts[1]}", overlay[parts[1]])
+        for det, overlay in overlays.items()
+        if isinstance(overlay, dict) and parts[1] in overlay
+    ]

@@ -75,19 +75,43 @@ def encode_frames(frames: np.ndarray, out_path: str | Path, level: str, fps: flo
     check_levels([level])
     frames = np.ascontiguousarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
-        raise UmclError(f"frames must be uint8 [T, H, W, 3] with T > 0, got {frames.dtype} {frames.shape}",
-                        out_path, "pass RGB uint8 frames")
+        raise UmclError(
+            f"frames must be uint8 [T, H, W, 3] with T > 0, got {frames.dtype} {frames.shape}",
+            out_path,
+            "pass RGB uint8 frames",
+        )
     t, h, w, _ = frames.shape
     if level != "raw" and (h % 2 or w % 2):
         raise UmclError(f"libx264 needs even frame sizes, got {w}x{h}", out_path, "crop or resize to even sizes")
     out_path = Path(out_path)
     with atomic_path(out_path) as tmp:
-        cmd = [ffmpeg_exe(), *_QUIET, "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
-               "-r", _fps_arg(fps), "-i", "-", *LEVELS[level], "-an", "-f", "mp4", str(tmp)]
+        cmd = [
+            ffmpeg_exe(),
+            *_QUIET,
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{w}x{h}",
+            "-r",
+            _fps_arg(fps),
+            "-i",
+            "-",
+            *LEVELS[level],
+            "-an",
+            "-f",
+            "mp4",
+            str(tmp),
+        ]
         proc = subprocess.run(cmd, input=frames.tobytes(), capture_output=True)
         if proc.returncode != 0:
-            raise UmclError(f"ffmpeg failed to encode ({proc.stderr.decode(errors='replace').strip()[-300:]})",
-                            out_path, "check disk space and the frames")
+            raise UmclError(
+                f"ffmpeg failed to encode ({proc.stderr.decode(errors='replace').strip()[-300:]})",
+                out_path,
+                "check disk space and the frames",
+            )
     return out_path
 
 
@@ -101,8 +125,11 @@ def compress_video(src_raw: str | Path, dst: str | Path, level: str) -> Path:
         cmd = [ffmpeg_exe(), *_QUIET, "-y", "-i", str(src_raw), *LEVELS[level], "-an", "-f", "mp4", str(tmp)]
         proc = subprocess.run(cmd, capture_output=True)
         if proc.returncode != 0:
-            raise BadVideoError(f"ffmpeg could not compress it ({_last_line(proc.stderr)})", src_raw,
-                                "replace the corrupt video (re-run `umcl generate`)")
+            raise BadVideoError(
+                f"ffmpeg could not compress it ({_last_line(proc.stderr)})",
+                src_raw,
+                "replace the corrupt video (re-run `umcl generate`)",
+            )
     return dst
 
 
@@ -141,16 +168,21 @@ def _check_file(path: Path) -> None:
         from umcl.io_utils import unreadable_reason
 
         reason = unreadable_reason(path)
-        raise BadVideoError(f"video file {reason}" if reason else "video file not found", path,
-                            "make the link point to the video" if reason and "link" in reason
-                            else "check the path or regenerate the dataset")
+        raise BadVideoError(
+            f"video file {reason}" if reason else "video file not found",
+            path,
+            "make the link point to the video"
+            if reason and "link" in reason
+            else "check the path or regenerate the dataset",
+        )
     if path.stat().st_size == 0:
         raise BadVideoError("video file is empty", path, "delete it and re-run the step that writes it")
     try:
         path.open("rb").close()
     except PermissionError:
-        raise BadVideoError("cannot read the video: permission denied", path,
-                            "make it readable for you (chmod u+r)") from None
+        raise BadVideoError(
+            "cannot read the video: permission denied", path, "make it readable for you (chmod u+r)"
+        ) from None
 
 
 def _input_info(stderr: bytes, path: Path) -> VideoInfo:
@@ -158,15 +190,17 @@ def _input_info(stderr: bytes, path: Path) -> VideoInfo:
     text = stderr.decode(errors="replace").split("Output #0")[0]
     m = _VIDEO_STREAM.search(text)
     if not m:
-        raise BadVideoError(f"no readable video stream ({_last_line(stderr)})", path,
-                            "the file is corrupt or not a video; replace it")
-    block = text[m.start():]
+        raise BadVideoError(
+            f"no readable video stream ({_last_line(stderr)})", path, "the file is corrupt or not a video; replace it"
+        )
+    block = text[m.start() :]
     end = re.search(r"\n\s*(Stream #|Stream mapping)", block)
-    block = block[:end.start()] if end else block
+    block = block[: end.start()] if end else block
     f = re.search(r"(\d+(?:\.\d+)?) fps", block) or re.search(r"(\d+(?:\.\d+)?) tbr", block)
     r = _ROTATION.search(block)
-    return VideoInfo(int(m.group(1)), int(m.group(2)), float(f.group(1)) if f else 25.0,
-                     float(r.group(1)) if r else 0.0)
+    return VideoInfo(
+        int(m.group(1)), int(m.group(2)), float(f.group(1)) if f else 25.0, float(r.group(1)) if r else 0.0
+    )
 
 
 def video_info(path: str | Path) -> VideoInfo:
@@ -192,8 +226,19 @@ def decode_video(path: str | Path, max_frames: int | None = None) -> tuple[np.nd
     """
     path = Path(path)
     _check_file(path)
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-y", "-i", str(path), "-map", "0:v:0",
-           "-fps_mode", "passthrough"]
+    cmd = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-y",
+        "-i",
+        str(path),
+        "-map",
+        "0:v:0",
+        "-fps_mode",
+        "passthrough",
+    ]
     if max_frames is not None:
         cmd += ["-frames:v", str(int(max_frames))]
     # Raw frames go to a file in memory (tmpfs) and are read back with one copy: a pipe costs a
@@ -204,13 +249,15 @@ def decode_video(path: str | Path, max_frames: int | None = None) -> tuple[np.nd
         info = _input_info(proc.stderr, path)
         out = re.search(r"Output #0.*?Video: rawvideo.*?, (\d+)x(\d+)", proc.stderr.decode(errors="replace"), re.S)
         if out is None:
-            raise BadVideoError(f"ffmpeg could not decode it ({_last_line(proc.stderr)})", path,
-                                "the file is corrupt; replace it")
+            raise BadVideoError(
+                f"ffmpeg could not decode it ({_last_line(proc.stderr)})", path, "the file is corrupt; replace it"
+            )
         w, h = int(out.group(1)), int(out.group(2))
         n = os.path.getsize(raw.name) // (w * h * 3)
         if proc.returncode != 0 and n == 0:
-            raise BadVideoError(f"ffmpeg could not decode it ({_last_line(proc.stderr)})", path,
-                                "the file is corrupt; replace it")
+            raise BadVideoError(
+                f"ffmpeg could not decode it ({_last_line(proc.stderr)})", path, "the file is corrupt; replace it"
+            )
         if n == 0:
             raise BadVideoError("video has no frames", path, "replace the file")
         frames = np.fromfile(raw.name, np.uint8, count=n * w * h * 3)
@@ -231,10 +278,11 @@ def x264_settings(path: str | Path) -> str:
     data = path.read_bytes()
     start = data.find(b"x264 - core")
     if start < 0:
-        raise BadVideoError("no x264 settings in the stream (not encoded with x264?)", path,
-                            "re-encode with `umcl compress`")
+        raise BadVideoError(
+            "no x264 settings in the stream (not encoded with x264?)", path, "re-encode with `umcl compress`"
+        )
     end = data.find(b"\x00", start)
-    return data[start:end if end > 0 else start + 4096].decode("ascii", errors="replace")
+    return data[start : end if end > 0 else start + 4096].decode("ascii", errors="replace")
 
 
 @functools.lru_cache(maxsize=1)
@@ -253,8 +301,9 @@ def encoder_info() -> dict:
 
 
 def _pix_fmt(path: Path) -> str:
-    text = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
-                          capture_output=True).stderr.decode(errors="replace")
+    text = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True
+    ).stderr.decode(errors="replace")
     m = re.search(r"Video: h264 \(([^)]*)\).*?, (\w+)[(,]", text)
     return f"{m.group(2)} ({m.group(1)} profile)" if m else "unknown"
 
@@ -297,16 +346,24 @@ def compress_tree(root: str | Path, levels=("c23", "c40"), workers: int = 1) -> 
         raise UmclError("'raw' is the source, not a compression target", fix="use --levels c23 c40")
     raws = _raw_videos(root)
     if not raws:
-        raise UmclError("no raw videos found (expected original_sequences/youtube/raw/videos/*.mp4)", root,
-                        "run `umcl generate --out ROOT` first or pass the dataset root")
+        raise UmclError(
+            "no raw videos found (expected original_sequences/youtube/raw/videos/*.mp4)",
+            root,
+            "run `umcl generate --out ROOT` first or pass the dataset root",
+        )
     jobs = []
     for src in raws:
         for level in levels:
             dst = src.parent.parent.parent / level / "videos" / src.name  # .../<x>/raw/videos/v.mp4
             if not dst.is_file():
                 jobs.append((str(src), str(dst), level))
-    log.info("compress %d videos x %s: %d to do (%d finished)", len(raws), list(levels), len(jobs),
-             len(raws) * len(levels) - len(jobs))
+    log.info(
+        "compress %d videos x %s: %d to do (%d finished)",
+        len(raws),
+        list(levels),
+        len(jobs),
+        len(raws) * len(levels) - len(jobs),
+    )
     done: list[Path] = []
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(workers) as pool:

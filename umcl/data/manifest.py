@@ -24,8 +24,9 @@ import io
 import math
 import os
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from umcl.errors import UmclError
 from umcl.io_utils import atomic_path, read_text_file
@@ -109,18 +110,25 @@ def read_manifest(path: str | Path) -> list[VideoRecord]:
         header = reader.fieldnames or []
         missing = [c for c in BASE_COLUMNS if c not in header]
         if missing:
-            raise UmclError(f"manifest lacks column(s) {','.join(missing)}", path,
-                            f"the header must start with {','.join(BASE_COLUMNS)} (write it with umcl manifest)")
+            raise UmclError(
+                f"manifest lacks column(s) {','.join(missing)}",
+                path,
+                f"the header must start with {','.join(BASE_COLUMNS)} (write it with umcl manifest)",
+            )
         has_pre = any(c in header for c in PREPROCESSED_COLUMNS)
         if has_pre and not all(c in header for c in PREPROCESSED_COLUMNS):
             lack = [c for c in PREPROCESSED_COLUMNS if c not in header]
-            raise UmclError(f"preprocessed manifest lacks column(s) {','.join(lack)}", path,
-                            "rewrite it with umcl preprocess")
+            raise UmclError(
+                f"preprocessed manifest lacks column(s) {','.join(lack)}", path, "rewrite it with umcl preprocess"
+            )
         try:
             rows = [_parse_row(raw, path, line, has_pre) for line, raw in enumerate(reader, start=2)]
         except csv.Error as exc:  # e.g. a field over the csv module's size limit (128 KiB)
-            raise UmclError(f"not readable as CSV after line {reader.line_num} ({exc})", path,
-                            "fix the CSV (or write it with umcl manifest)") from None
+            raise UmclError(
+                f"not readable as CSV after line {reader.line_num} ({exc})",
+                path,
+                "fix the CSV (or write it with umcl manifest)",
+            ) from None
     _check_unique(rows, path)
     return rows
 
@@ -145,13 +153,24 @@ def _parse_row(raw: dict[str, str | None], path: Path, line: int, has_pre: bool)
         extra["detection_rate"] = _number(raw["detection_rate"], float, where, "detection_rate")
         if extra["cache"] and not os.path.isabs(extra["cache"]):
             extra["cache"] = str((path.parent / extra["cache"]).resolve())
-    record = VideoRecord(dataset=raw["dataset"], method=raw["method"], compression=raw["compression"],
-                         split=raw["split"], label=label, path=video_path, id=raw["id"],
-                         group=raw.get(GROUP_COLUMN) or "", **extra)
+    record = VideoRecord(
+        dataset=raw["dataset"],
+        method=raw["method"],
+        compression=raw["compression"],
+        split=raw["split"],
+        label=label,
+        path=video_path,
+        id=raw["id"],
+        group=raw.get(GROUP_COLUMN) or "",
+        **extra,
+    )
     _validate(record, where, None)
     if has_pre and raw["key"] and raw["key"] != record.key:
-        raise UmclError(f"key {raw['key']!r} does not match its columns ({record.key})", where,
-                        "regenerate the manifest instead of editing keys by hand")
+        raise UmclError(
+            f"key {raw['key']!r} does not match its columns ({record.key})",
+            where,
+            "regenerate the manifest instead of editing keys by hand",
+        )
     return record
 
 
@@ -172,9 +191,15 @@ def _validate(r: VideoRecord, where: str | Path, line: int | None) -> None:
     for name in ("dataset", "method", "compression", "id", "path"):
         value = getattr(r, name)
         if not isinstance(value, str) or not value:
-            raise UmclError(f"empty or missing {name}", loc, "every row needs dataset, method, compression, id and path")
+            raise UmclError(
+                f"empty or missing {name}", loc, "every row needs dataset, method, compression, id and path"
+            )
         if name != "path" and "/" in value:
-            raise UmclError(f"{name} {value!r} contains '/'", loc, "keys are dataset/method/compression/id; use no '/' inside a part")
+            raise UmclError(
+                f"{name} {value!r} contains '/'",
+                loc,
+                "keys are dataset/method/compression/id; use no '/' inside a part",
+            )
     if r.split not in SPLITS:
         raise UmclError(f"split {r.split!r} is not one of {','.join(SPLITS)}", loc, "fix the split column")
     if r.label not in (0, 1) or isinstance(r.label, bool):
@@ -187,7 +212,9 @@ def _check_unique(rows: Sequence[VideoRecord], where: str | Path) -> None:
     seen: set[str] = set()
     for r in rows:
         if r.key in seen:
-            raise UmclError(f"video {r.key} appears twice", where, "each key dataset/method/compression/id must be unique")
+            raise UmclError(
+                f"video {r.key} appears twice", where, "each key dataset/method/compression/id must be unique"
+            )
         seen.add(r.key)
 
 
@@ -200,28 +227,41 @@ def check_no_split_overlap(rows: Iterable[VideoRecord]) -> None:
     key_split: dict[str, str] = {}
     for r in rows:
         if key_split.setdefault(r.key, r.split) != r.split:
-            raise UmclError(f"video {r.key} is in splits {key_split[r.key]} and {r.split}",
-                            fix="each video must belong to exactly one split")
+            raise UmclError(
+                f"video {r.key} is in splits {key_split[r.key]} and {r.split}",
+                fix="each video must belong to exactly one split",
+            )
         for token in r.group_tokens:
             splits_of[(r.dataset, token)].add(r.split)
     leaks = sorted((d, t, s) for (d, t), s in splits_of.items() if len(s) > 1)
     if leaks:
         d, t, s = leaks[0]
-        raise UmclError(f"{len(leaks)} identity/video group(s) span several splits, e.g. {d} '{t}' in {','.join(sorted(s))}",
-                        fix="rebuild the manifest with `umcl manifest` (the adapters keep groups inside one split)")
+        raise UmclError(
+            f"{len(leaks)} identity/video group(s) span several splits, e.g. {d} '{t}' in {','.join(sorted(s))}",
+            fix="rebuild the manifest with `umcl manifest` (the adapters keep groups inside one split)",
+        )
 
 
-def filter_rows(rows: Iterable[VideoRecord], split: str | Sequence[str] | None = None,
-                compression: str | Sequence[str] | None = None,
-                methods: Sequence[str] | None = None, dataset: str | Sequence[str] | None = None,
-                status: str | None = None) -> list[VideoRecord]:
+def filter_rows(
+    rows: Iterable[VideoRecord],
+    split: str | Sequence[str] | None = None,
+    compression: str | Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    dataset: str | Sequence[str] | None = None,
+    status: str | None = None,
+) -> list[VideoRecord]:
     """Rows matching every given criterion (``None`` = any). Single strings or sequences accepted."""
 
     def as_set(value: str | Sequence[str] | None) -> set[str] | None:
         return None if value is None else ({value} if isinstance(value, str) else set(value))
 
-    wanted = {"split": as_set(split), "compression": as_set(compression), "method": as_set(methods),
-              "dataset": as_set(dataset), "status": as_set(status)}
+    wanted = {
+        "split": as_set(split),
+        "compression": as_set(compression),
+        "method": as_set(methods),
+        "dataset": as_set(dataset),
+        "status": as_set(status),
+    }
     return [r for r in rows if all(v is None or getattr(r, k) in v for k, v in wanted.items())]
 
 

@@ -10,8 +10,8 @@ import training (issue 10, "seams").
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -22,8 +22,13 @@ from umcl.errors import UmclError
 from umcl.seeding import numpy_rng
 
 #: batch key -> cache array it is read from
-CACHE_KEY = {"frames": "faces", "landmarks": "landmarks", "xception_faces": "xception_faces",
-             "frames_lq": "faces", "landmarks_lq": "landmarks"}
+CACHE_KEY = {
+    "frames": "faces",
+    "landmarks": "landmarks",
+    "xception_faces": "xception_faces",
+    "frames_lq": "faces",
+    "landmarks_lq": "landmarks",
+}
 #: batch keys holding uint8 images, converted to float [0, 1] on the device
 IMAGE_KEYS = ("frames", "frames_lq", "xception_faces")
 #: batch keys with a time axis cut to ``num_frames``
@@ -34,8 +39,9 @@ def read_rows(manifest: str | Path) -> list[VideoRecord]:
     """The usable rows (``status == ok``) of a preprocessed manifest."""
     rows = read_manifest(manifest)
     if rows and not any(r.is_preprocessed for r in rows):
-        raise UmclError("manifest has no cache columns", manifest,
-                        "pass the manifest written by `umcl preprocess --out-manifest`")
+        raise UmclError(
+            "manifest has no cache columns", manifest, "pass the manifest written by `umcl preprocess --out-manifest`"
+        )
     return filter_rows(rows, status="ok")
 
 
@@ -61,9 +67,15 @@ def keep_methods(rows: Sequence[VideoRecord], methods: Sequence[str]) -> list[Vi
     return [r for r in rows if r.label == 0 or r.method in wanted]
 
 
-def select_rows(rows: Sequence[VideoRecord], split: str, compression: str,
-                max_videos: int | None = None, seed: int = 0, source: str | Path = "manifest",
-                methods: Sequence[str] | None = None) -> list[VideoRecord]:
+def select_rows(
+    rows: Sequence[VideoRecord],
+    split: str,
+    compression: str,
+    max_videos: int | None = None,
+    seed: int = 0,
+    source: str | Path = "manifest",
+    methods: Sequence[str] | None = None,
+) -> list[VideoRecord]:
     """Rows of one split and compression, sorted by key; optionally a seeded, class-balanced subset.
 
     ``methods``: keep the real videos and only the fakes of these manipulation methods
@@ -76,9 +88,12 @@ def select_rows(rows: Sequence[VideoRecord], split: str, compression: str,
     if methods is not None:
         picked = keep_methods(picked, methods)
     if not picked:
-        raise UmclError(f"no usable videos for split '{split}' at compression '{compression}'"
-                        + (f" with methods {list(methods)}" if methods is not None else ""),
-                        source, "check the manifest's split/compression/method columns and preprocess status")
+        raise UmclError(
+            f"no usable videos for split '{split}' at compression '{compression}'"
+            + (f" with methods {list(methods)}" if methods is not None else ""),
+            source,
+            "check the manifest's split/compression/method columns and preprocess status",
+        )
     if max_videos is None or len(picked) <= max_videos:
         return picked
     rng = numpy_rng(seed, "subset", split, compression)
@@ -98,14 +113,18 @@ def load_cache(path: Path, keys: Sequence[str]) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as npz:
             missing = [k for k in keys if k not in npz.files]
             if missing:
-                raise UmclError(f"cache lacks array(s) {missing}", path,
-                                "re-run `umcl preprocess` with the current version")
+                raise UmclError(
+                    f"cache lacks array(s) {missing}", path, "re-run `umcl preprocess` with the current version"
+                )
             return {k: npz[k] for k in keys}
     except UmclError:
         raise
     except Exception as exc:  # noqa: BLE001 - a truncated or corrupt archive
-        raise UmclError(f"unreadable cache ({type(exc).__name__}: {exc})".splitlines()[0], path,
-                        "delete it and re-run `umcl preprocess`") from exc
+        raise UmclError(
+            f"unreadable cache ({type(exc).__name__}: {exc})".splitlines()[0],
+            path,
+            "delete it and re-run `umcl preprocess`",
+        ) from exc
 
 
 class VideoDataset(Dataset):
@@ -115,12 +134,19 @@ class VideoDataset(Dataset):
     the video with the same (dataset, method, id) — the Table 11 "c23 & c40" ablation.
     """
 
-    def __init__(self, rows: Sequence[VideoRecord], inputs: Sequence[str], num_frames: int | None = None,
-                 lq_rows: Sequence[VideoRecord] | None = None):
+    def __init__(
+        self,
+        rows: Sequence[VideoRecord],
+        inputs: Sequence[str],
+        num_frames: int | None = None,
+        lq_rows: Sequence[VideoRecord] | None = None,
+    ):
         unknown = sorted(set(inputs) - set(CACHE_KEY) - {"label", "key"})
         if unknown:
-            raise UmclError(f"detector asks for unknown batch key(s) {unknown}",
-                            fix=f"batch keys are {sorted(CACHE_KEY) + ['key', 'label']}")
+            raise UmclError(
+                f"detector asks for unknown batch key(s) {unknown}",
+                fix=f"batch keys are {sorted(CACHE_KEY) + ['key', 'label']}",
+            )
         self.rows = list(rows)
         self.inputs = tuple(k for k in inputs if k in CACHE_KEY)
         self.num_frames = num_frames
@@ -131,13 +157,17 @@ class VideoDataset(Dataset):
         self.lq = None
         if any(k.endswith("_lq") for k in self.inputs):
             if lq_rows is None:
-                raise UmclError("the detector reads a real low-quality view (frames_lq/landmarks_lq) "
-                                "but none was configured", fix="set training.lq_compression (e.g. c40)")
+                raise UmclError(
+                    "the detector reads a real low-quality view (frames_lq/landmarks_lq) but none was configured",
+                    fix="set training.lq_compression (e.g. c40)",
+                )
             by_pair = {pair_id(r): r for r in lq_rows}
             missing = [r.key for r in self.rows if pair_id(r) not in by_pair]
             if missing:
-                raise UmclError(f"{len(missing)} video(s) have no low-quality pair, e.g. {missing[0]}",
-                                fix="preprocess the lq_compression videos of the same split")
+                raise UmclError(
+                    f"{len(missing)} video(s) have no low-quality pair, e.g. {missing[0]}",
+                    fix="preprocess the lq_compression videos of the same split",
+                )
             self.lq = [by_pair[pair_id(r)] for r in self.rows]
 
     @property
@@ -165,20 +195,28 @@ class VideoDataset(Dataset):
     def _tensor(self, key: str, array: np.ndarray, path: Path) -> torch.Tensor:
         if key in TIME_KEYS and self.num_frames is not None:
             if array.shape[0] < self.num_frames:
-                raise UmclError(f"'{CACHE_KEY[key]}' has {array.shape[0]} frames, fewer than "
-                                f"training.num_frames={self.num_frames}", path,
-                                "lower training.num_frames or preprocess more frames")
+                raise UmclError(
+                    f"'{CACHE_KEY[key]}' has {array.shape[0]} frames, fewer than training.num_frames={self.num_frames}",
+                    path,
+                    "lower training.num_frames or preprocess more frames",
+                )
             array = array[: self.num_frames]
         elif key in TIME_KEYS and self.usual_frames is not None and array.shape[0] != self.usual_frames:
-            raise UmclError(f"'{CACHE_KEY[key]}' has {array.shape[0]} frames, but the manifest's videos have "
-                            f"{self.usual_frames}", path, f"re-run `umcl preprocess` for it with --num-frames "
-                            f"{self.usual_frames}, or set training.num_frames to at most "
-                            f"{min(array.shape[0], self.usual_frames)}")
+            raise UmclError(
+                f"'{CACHE_KEY[key]}' has {array.shape[0]} frames, but the manifest's videos have {self.usual_frames}",
+                path,
+                f"re-run `umcl preprocess` for it with --num-frames "
+                f"{self.usual_frames}, or set training.num_frames to at most "
+                f"{min(array.shape[0], self.usual_frames)}",
+            )
         t = torch.from_numpy(np.ascontiguousarray(array))
         if key in IMAGE_KEYS:
             if t.dtype != torch.uint8 or t.dim() != 4 or t.shape[-1] != 3:
-                raise UmclError(f"'{CACHE_KEY[key]}' must be uint8 [N, S, S, 3], got "
-                                f"{array.dtype} {list(array.shape)}", path, "re-run `umcl preprocess`")
+                raise UmclError(
+                    f"'{CACHE_KEY[key]}' must be uint8 [N, S, S, 3], got {array.dtype} {list(array.shape)}",
+                    path,
+                    "re-run `umcl preprocess`",
+                )
             # faces [T,S,S,3] -> [3,T,S,S]; xception_faces [F,X,X,3] -> [F,3,X,X]
             return t.permute(3, 0, 1, 2) if key != "xception_faces" else t.permute(0, 3, 1, 2)
         return t.float()
@@ -186,15 +224,19 @@ class VideoDataset(Dataset):
 
 def collate(items: list[dict]) -> dict:
     """Stack per-video items into a batch; ``key`` stays a list of strings."""
-    batch: dict = {"key": [it["key"] for it in items],
-                   "label": torch.tensor([it["label"] for it in items], dtype=torch.int64)}
+    batch: dict = {
+        "key": [it["key"] for it in items],
+        "label": torch.tensor([it["label"] for it in items], dtype=torch.int64),
+    }
     for k in items[0]:
         if k in ("key", "label"):
             continue
         shapes = {tuple(it[k].shape) for it in items}
         if len(shapes) > 1:
-            raise UmclError(f"videos in one batch have different '{k}' shapes {sorted(shapes)}",
-                            fix="set training.num_frames so every clip has the same length")
+            raise UmclError(
+                f"videos in one batch have different '{k}' shapes {sorted(shapes)}",
+                fix="set training.num_frames so every clip has the same length",
+            )
         batch[k] = torch.stack([it[k] for it in items])
     return batch
 

@@ -38,8 +38,8 @@ What each number is (``Estimate``; the same words are in docs/statistics.md):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -86,8 +86,16 @@ class Estimate:
         """JSON-ready: value, ci_low/ci_high, seed_values, seed_std, seed_ci_low/high, ensemble."""
         lo, hi = self.ci if self.ci is not None else (None, None)
         slo, shi = self.seed_ci if self.seed_ci is not None else (None, None)
-        return {"value": self.value, "ci_low": lo, "ci_high": hi, "seed_values": list(self.seed_values),
-                "seed_std": self.seed_std, "seed_ci_low": slo, "seed_ci_high": shi, "ensemble": self.ensemble}
+        return {
+            "value": self.value,
+            "ci_low": lo,
+            "ci_high": hi,
+            "seed_values": list(self.seed_values),
+            "seed_std": self.seed_std,
+            "seed_ci_low": slo,
+            "seed_ci_high": shi,
+            "ensemble": self.ensemble,
+        }
 
 
 @dataclass(frozen=True)
@@ -118,12 +126,20 @@ class CellStats:
 
     def to_dict(self) -> dict:
         """JSON-ready summary of the cell (metrics by name, counts, what the intervals are)."""
-        return {"unit": self.unit, "n_real": self.n_real, "n_fake": self.n_fake, "seeds": list(self.seeds),
-                "n_seeds": self.n_seeds, "n_boot": self.n_boot, "ci": self.level,
-                "bootstrap_seed": self.bootstrap_seed, "threshold": self.fixed_threshold,
-                "val_thresholds": {str(k): v for k, v in self.thresholds.items()},
-                "n_items": {str(k): v for k, v in self.n_items.items()},
-                "metrics": {k: e.to_dict() for k, e in self.estimates.items()}}
+        return {
+            "unit": self.unit,
+            "n_real": self.n_real,
+            "n_fake": self.n_fake,
+            "seeds": list(self.seeds),
+            "n_seeds": self.n_seeds,
+            "n_boot": self.n_boot,
+            "ci": self.level,
+            "bootstrap_seed": self.bootstrap_seed,
+            "threshold": self.fixed_threshold,
+            "val_thresholds": {str(k): v for k, v in self.thresholds.items()},
+            "n_items": {str(k): v for k, v in self.n_items.items()},
+            "metrics": {k: e.to_dict() for k, e in self.estimates.items()},
+        }
 
 
 def _table(df: pd.DataFrame, seed: int, what: str) -> pd.DataFrame:
@@ -131,8 +147,10 @@ def _table(df: pd.DataFrame, seed: int, what: str) -> pd.DataFrame:
         raise UmclError(f"{what} scores of seed {seed} are not a table", fix="pass a DataFrame per seed")
     missing = [c for c in (KEY, LABEL, SCORE) if c not in df.columns]
     if missing:
-        raise UmclError(f"{what} scores of seed {seed} lack column(s) {','.join(missing)}",
-                        fix="pass scores.csv tables (key, label, score)")
+        raise UmclError(
+            f"{what} scores of seed {seed} lack column(s) {','.join(missing)}",
+            fix="pass scores.csv tables (key, label, score)",
+        )
     if len(df) == 0:
         raise UmclError(f"{what} scores of seed {seed} are empty", fix="evaluate on a non-empty split")
     s = df[SCORE].to_numpy(dtype=np.float64)
@@ -155,33 +173,53 @@ def _align(tables: Mapping[int, pd.DataFrame], what: str, per_video: bool) -> tu
         df = _table(tables[seed], seed, what)
         per_key = df.groupby(KEY, sort=True)[LABEL].agg(["nunique", "first", "size"])
         if (per_key["nunique"] > 1).any():
-            raise UmclError(f"{what} video {per_key.index[per_key['nunique'] > 1][0]} of seed {seed} has rows "
-                            "with different labels", fix="labels belong to videos; rebuild the scores from the manifest")
+            raise UmclError(
+                f"{what} video {per_key.index[per_key['nunique'] > 1][0]} of seed {seed} has rows "
+                "with different labels",
+                fix="labels belong to videos; rebuild the scores from the manifest",
+            )
         if per_video and (per_key["size"] > 1).any():
-            raise UmclError(f"{what} video {per_key.index[per_key['size'] > 1][0]} appears twice for seed {seed}",
-                            fix="pass one row per video (pool frames first, or use frame_level)")
+            raise UmclError(
+                f"{what} video {per_key.index[per_key['size'] > 1][0]} appears twice for seed {seed}",
+                fix="pass one row per video (pool frames first, or use frame_level)",
+            )
         k = per_key.index.to_numpy()
         if keys is None:
             keys, labels = k, per_key["first"].to_numpy(dtype=np.int64)
         elif not np.array_equal(k, keys):
             only = sorted(set(map(str, k)) ^ set(map(str, keys)))
-            raise UmclError(f"{what} scores of seed {seed} cover other videos than seed {seeds[0]} "
-                            f"(e.g. {', '.join(only[:3])})", fix="evaluate every seed on the same split")
+            raise UmclError(
+                f"{what} scores of seed {seed} cover other videos than seed {seeds[0]} (e.g. {', '.join(only[:3])})",
+                fix="evaluate every seed on the same split",
+            )
         elif not np.array_equal(per_key["first"].to_numpy(dtype=np.int64), labels):
-            raise UmclError(f"{what} labels of seed {seed} differ from seed {seeds[0]}",
-                            fix="evaluate every seed on the same manifest")
+            raise UmclError(
+                f"{what} labels of seed {seed} differ from seed {seeds[0]}",
+                fix="evaluate every seed on the same manifest",
+            )
         order = np.argsort(np.searchsorted(keys, df[KEY].to_numpy()), kind="stable")
         counts = per_key["size"].to_numpy(dtype=np.int64)
-        out.append(SeedScores(df[SCORE].to_numpy(dtype=np.float64)[order], df[LABEL].to_numpy(dtype=np.int64)[order],
-                         np.cumsum(counts) - counts, counts))
+        out.append(
+            SeedScores(
+                df[SCORE].to_numpy(dtype=np.float64)[order],
+                df[LABEL].to_numpy(dtype=np.int64)[order],
+                np.cumsum(counts) - counts,
+                counts,
+            )
+        )
     assert labels is not None
     if labels.min() == labels.max():
-        raise UmclError(f"{what} scores need both real and fake videos, got {int((labels == 0).sum())} real and "
-                        f"{int(labels.sum())} fake", fix="evaluate on a split that holds both classes")
+        raise UmclError(
+            f"{what} scores need both real and fake videos, got {int((labels == 0).sum())} real and "
+            f"{int(labels.sum())} fake",
+            fix="evaluate on a split that holds both classes",
+        )
     return labels, out
 
 
-def seed_spread(values: list[float] | tuple[float, ...], level: float = 0.95) -> tuple[float | None, tuple[float, float] | None]:
+def seed_spread(
+    values: list[float] | tuple[float, ...], level: float = 0.95
+) -> tuple[float | None, tuple[float, float] | None]:
     """(sample std with ddof=1, Student-t interval of the mean clipped to [0, 1]); (None, None) for one value."""
     v = np.asarray(values, dtype=np.float64)
     if v.size < 2:
@@ -192,17 +230,24 @@ def seed_spread(values: list[float] | tuple[float, ...], level: float = 0.95) ->
     return std, (float(max(0.0, mean - half)), float(min(1.0, mean + half)))
 
 
-def _estimate(labels: np.ndarray, data: list[SeedScores], fns: dict[str, list[Metric]], n_boot: int, level: float,
-              seed: int, thresholds: list[dict[str, float | None]] | None = None
-              ) -> dict[str, tuple[tuple[float, ...], tuple[float, float] | None]]:
+def _estimate(
+    labels: np.ndarray,
+    data: list[SeedScores],
+    fns: dict[str, list[Metric]],
+    n_boot: int,
+    level: float,
+    seed: int,
+    thresholds: list[dict[str, float | None]] | None = None,
+) -> dict[str, tuple[tuple[float, ...], tuple[float, float] | None]]:
     """Per-seed values and the bootstrap interval of their mean over seeds, for every metric.
 
     ``fns[name][k]`` is the metric for seed ``k`` (reference implementation, used for the values
     and for the bootstrap of metrics without a fast path); ``thresholds[k]`` holds seed ``k``'s
     ``fixed`` and ``val`` ACC thresholds for the fast path.
     """
-    values = {name: tuple(float(f(d.labels, d.scores)) for f, d in zip(per_seed, data))
-              for name, per_seed in fns.items()}
+    values = {
+        name: tuple(float(f(d.labels, d.scores)) for f, d in zip(per_seed, data)) for name, per_seed in fns.items()
+    }
     if n_boot == 0:
         return {name: (values[name], None) for name in fns}
     boot = boot_replicates(labels, data, fns, n_boot, seed, thresholds)
@@ -216,8 +261,15 @@ def _check_args(n_boot: int, ci: float) -> None:
         raise ValueError(f"ci must be in (0, 1), got {ci}")
 
 
-def aggregate_seeds(test: Mapping[int, pd.DataFrame], val: Mapping[int, pd.DataFrame] | None = None, *,
-                    n_boot: int = N_BOOTSTRAP, ci: float = 0.95, seed: int = 0, threshold: float = 0.5) -> CellStats:
+def aggregate_seeds(
+    test: Mapping[int, pd.DataFrame],
+    val: Mapping[int, pd.DataFrame] | None = None,
+    *,
+    n_boot: int = N_BOOTSTRAP,
+    ci: float = 0.95,
+    seed: int = 0,
+    threshold: float = 0.5,
+) -> CellStats:
     """Video-level statistics of one cell from each seed's per-video test scores.
 
     ``test``: seed -> scores (``key``, ``label``, ``score``; one row per video; the same videos
@@ -233,8 +285,10 @@ def aggregate_seeds(test: Mapping[int, pd.DataFrame], val: Mapping[int, pd.DataF
     ens_threshold = None
     if val is not None:
         if sorted(val) != list(seeds):
-            raise UmclError(f"validation scores are for seeds {sorted(val)} but test scores for {list(seeds)}",
-                            fix="pass the validation scores of every evaluated seed")
+            raise UmclError(
+                f"validation scores are for seeds {sorted(val)} but test scores for {list(seeds)}",
+                fix="pass the validation scores of every evaluated seed",
+            )
         val_labels, val_data = _align(val, "validation", per_video=True)
         thresholds = {s: choose_threshold(d.labels, d.scores) for s, d in zip(seeds, val_data)}
         ens_threshold = choose_threshold(val_labels, np.mean([d.scores for d in val_data], axis=0))
@@ -247,14 +301,27 @@ def aggregate_seeds(test: Mapping[int, pd.DataFrame], val: Mapping[int, pd.DataF
     estimates = {}
     for name, (values, interval) in raw.items():
         std, tci = seed_spread(values, ci)
-        estimates[name] = Estimate(name, float(np.mean(values)), interval, values, std, tci,
-                                   float(ensemble_fns[name](labels, mean_scores)))
-    return CellStats(estimates, seeds, int((labels == 0).sum()), int(labels.sum()), n_boot, ci, seed, "video",
-                     thresholds, threshold, {s: d.scores.size for s, d in zip(seeds, data)})
+        estimates[name] = Estimate(
+            name, float(np.mean(values)), interval, values, std, tci, float(ensemble_fns[name](labels, mean_scores))
+        )
+    return CellStats(
+        estimates,
+        seeds,
+        int((labels == 0).sum()),
+        int(labels.sum()),
+        n_boot,
+        ci,
+        seed,
+        "video",
+        thresholds,
+        threshold,
+        {s: d.scores.size for s, d in zip(seeds, data)},
+    )
 
 
-def frame_level(scores: Mapping[int, pd.DataFrame] | pd.DataFrame, *, n_boot: int = N_BOOTSTRAP, ci: float = 0.95,
-                seed: int = 0) -> CellStats:
+def frame_level(
+    scores: Mapping[int, pd.DataFrame] | pd.DataFrame, *, n_boot: int = N_BOOTSTRAP, ci: float = 0.95, seed: int = 0
+) -> CellStats:
     """Frame/block-level and video-level AUC from per-frame (or per-block) scores.
 
     ``scores``: seed -> table with one row per scored frame/block (``key`` names its video,
@@ -276,13 +343,31 @@ def frame_level(scores: Mapping[int, pd.DataFrame] | pd.DataFrame, *, n_boot: in
 
     # a drawn video brings all its frames, so pooling the resampled frames per video equals
     # resampling the per-video means: video_auc uses the pooled scores with the same resamples
-    pooled = [SeedScores(np.add.reduceat(d.scores, d.starts) / d.counts, labels, np.arange(labels.size),
-                    np.ones(labels.size, dtype=np.int64)) for d in data]
+    pooled = [
+        SeedScores(
+            np.add.reduceat(d.scores, d.starts) / d.counts,
+            labels,
+            np.arange(labels.size),
+            np.ones(labels.size, dtype=np.int64),
+        )
+        for d in data
+    ]
     raw = _estimate(labels, data, {"frame_auc": [_auc] * len(data)}, n_boot, ci, seed)
     raw.update(_estimate(labels, pooled, {"video_auc": [_auc] * len(data)}, n_boot, ci, seed))
     estimates = {}
     for name, (values, interval) in raw.items():
         std, tci = seed_spread(values, ci)
         estimates[name] = Estimate(name, float(np.mean(values)), interval, values, std, tci, None)
-    return CellStats(estimates, seeds, int((labels == 0).sum()), int(labels.sum()), n_boot, ci, seed, "frame",
-                     {}, 0.5, {s: d.scores.size for s, d in zip(seeds, data)})
+    return CellStats(
+        estimates,
+        seeds,
+        int((labels == 0).sum()),
+        int(labels.sum()),
+        n_boot,
+        ci,
+        seed,
+        "frame",
+        {},
+        0.5,
+        {s: d.scores.size for s, d in zip(seeds, data)},
+    )

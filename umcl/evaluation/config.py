@@ -14,8 +14,10 @@ def resamples_note(n_boot: int) -> str:
         return "Bootstrap resamples: 0 (no intervals)."
     text = f"Bootstrap resamples: {n_boot:,} for every interval of this report (stratified over the test videos)."
     if n_boot < N_BOOTSTRAP:
-        text += (f" Fewer than the suite's {N_BOOTSTRAP:,}: the intervals' endpoints carry more Monte-Carlo error "
-                 "than docs/statistics.md states.")
+        text += (
+            f" Fewer than the suite's {N_BOOTSTRAP:,}: the intervals' endpoints carry more Monte-Carlo error "
+            "than docs/statistics.md states."
+        )
     return text
 
 

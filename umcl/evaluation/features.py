@@ -12,9 +12,9 @@ Nothing is trained and the run folder is only read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -42,15 +42,19 @@ class FeatureSet:
         return len(self.label)
 
     @staticmethod
-    def concat(parts: Sequence["FeatureSet"]) -> "FeatureSet":
+    def concat(parts: Sequence[FeatureSet]) -> FeatureSet:
         """The videos of every part, in order (same modalities required)."""
         names = list(parts[0].modalities)
         if any(list(p.modalities) != names for p in parts):
             raise UmclError("feature sets with different modalities cannot be joined")
         cat = np.concatenate
-        return FeatureSet(cat([p.fused for p in parts]), {m: cat([p.modalities[m] for p in parts]) for m in names},
-                          cat([p.label for p in parts]), cat([p.compression for p in parts]),
-                          cat([p.key for p in parts]))
+        return FeatureSet(
+            cat([p.fused for p in parts]),
+            {m: cat([p.modalities[m] for p in parts]) for m in names},
+            cat([p.label for p in parts]),
+            cat([p.compression for p in parts]),
+            cat([p.key for p in parts]),
+        )
 
 
 @torch.no_grad()
@@ -70,22 +74,36 @@ def model_features(loaded: LoadedRun, dataset: VideoDataset, batch_size: int, co
             with autocast(device, loaded.train_cfg.amp):
                 out = model(batch)
             if "asa_features" not in out or not modalities:
-                raise UmclError(f"detector {loaded.info['detector']} exposes no per-modality features "
-                                "(asa_features)", fix="extract features from a UMCL run")
+                raise UmclError(
+                    f"detector {loaded.info['detector']} exposes no per-modality features (asa_features)",
+                    fix="extract features from a UMCL run",
+                )
             fused.append(out["features"].float().cpu().numpy())
             for i, m in enumerate(modalities):
                 per[m].append(out["asa_features"][:, i].float().cpu().numpy())
     finally:
         model.train(was_training)
     rows = dataset.rows
-    return FeatureSet(np.concatenate(fused), {m: np.concatenate(v) for m, v in per.items()},
-                      np.array([r.label for r in rows], dtype=np.int64),
-                      np.array([r.compression for r in rows]), np.array([r.key for r in rows]))
+    return FeatureSet(
+        np.concatenate(fused),
+        {m: np.concatenate(v) for m, v in per.items()},
+        np.array([r.label for r in rows], dtype=np.int64),
+        np.array([r.compression for r in rows]),
+        np.array([r.key for r in rows]),
+    )
 
 
-def extract_features(run: str | Path, manifest: str | Path, compressions: Sequence[str], split: str = "test",
-                     methods: Sequence[str] | None = None, max_videos: int | None = None, seed: int = 0,
-                     device: str = "auto", condition=None) -> FeatureSet:
+def extract_features(
+    run: str | Path,
+    manifest: str | Path,
+    compressions: Sequence[str],
+    split: str = "test",
+    methods: Sequence[str] | None = None,
+    max_videos: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    condition=None,
+) -> FeatureSet:
     """Features of ``run``'s selected model on ``split`` of ``manifest`` at each compression (joined in order).
 
     ``max_videos`` caps the videos per compression (class-balanced, seeded: umcl.data.videos.select_rows)."""

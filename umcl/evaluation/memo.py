@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 
-def digest(value: Any, h: "hashlib._Hash | None" = None) -> str:
+def digest(value: Any, h: hashlib._Hash | None = None) -> str:
     """SHA-1 of ``value``'s content: tensors by dtype, shape, device and bytes; containers recursively;
     anything else by ``repr`` (ints, floats, strings, None)."""
     h = h or hashlib.sha1()
@@ -99,7 +99,7 @@ class EncoderMemo:
 
         return memo_forward
 
-    def __enter__(self) -> "EncoderMemo":
+    def __enter__(self) -> EncoderMemo:
         for name, module in self.modules.items():
             module.forward = self._wrap(name, module)  # instance attribute: nn.Module.__call__ calls it
         return self

@@ -57,8 +57,11 @@ def training_of(info: dict, path: Path) -> TrainConfig:
     try:
         return from_dict(info["training"], TrainConfig, where="training")
     except UmclError as exc:
-        raise UmclError(f"run.json holds invalid training settings ({exc.message})", path,
-                        "train the run again with `umcl train` (run.json is written by it)") from None
+        raise UmclError(
+            f"run.json holds invalid training settings ({exc.message})",
+            path,
+            "train the run again with `umcl train` (run.json is written by it)",
+        ) from None
 
 
 @dataclasses.dataclass
@@ -83,23 +86,35 @@ def load_run(run: str | Path, device: str = "auto", selection_file: str = "selec
     train_cfg = training_of(info, run / "run.json")
     best = run / selection.get("checkpoint", "checkpoints/best.pt")
     if not best.is_file():
-        raise UmclError("run has no checkpoints/best.pt (training did not finish an epoch, or it was deleted)",
-                        run, "finish the run with `umcl train ... --out RUN --resume`, or train it again")
+        raise UmclError(
+            "run has no checkpoints/best.pt (training did not finish an epoch, or it was deleted)",
+            run,
+            "finish the run with `umcl train ... --out RUN --resume`, or train it again",
+        )
     state = load_checkpoint(best)
     if state.get("epoch") != selection["epoch"]:
-        raise UmclError(f"best.pt holds epoch {state.get('epoch')} but selection.json names epoch "
-                        f"{selection['epoch']}", run, "re-run or resume `umcl train` to rewrite them")
+        raise UmclError(
+            f"best.pt holds epoch {state.get('epoch')} but selection.json names epoch {selection['epoch']}",
+            run,
+            "re-run or resume `umcl train` to rewrite them",
+        )
     fix = "put the run's own checkpoint back (or retrain the run with `umcl train`)"
     if state.get("detector", info["detector"]) != info["detector"]:
-        raise UmclError(f"checkpoint of detector {state['detector']!r}, but run.json says the run trains "
-                        f"{info['detector']!r}", best, fix)
+        raise UmclError(
+            f"checkpoint of detector {state['detector']!r}, but run.json says the run trains {info['detector']!r}",
+            best,
+            fix,
+        )
     model = build_detector(info["detector"], info["detector_config"])
     try:
         model.load_state_dict(state["model"])
     except (RuntimeError, KeyError, TypeError) as exc:
-        raise UmclError(f"checkpoint weights do not fit detector {info['detector']!r} of run.json "
-                        f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})",
-                        best, fix) from None
+        raise UmclError(
+            f"checkpoint weights do not fit detector {info['detector']!r} of run.json "
+            f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})",
+            best,
+            fix,
+        ) from None
     dev = resolve_device(device, DistInfo())
     model.to(dev)
     return LoadedRun(info, selection, train_cfg, model, dev)
@@ -112,46 +127,93 @@ def check_finished(run: str | Path) -> None:
     run = Path(run)
     info = read_run(run)
     path = run / "history.json"
-    fix = ("finish it with `umcl train ... --out RUN --resume`, or pass --allow-unfinished to score the "
-           "epochs done so far")
+    fix = (
+        "finish it with `umcl train ... --out RUN --resume`, or pass --allow-unfinished to score the epochs done so far"
+    )
     history = read_json_file(path, "history.json", fix) if path.is_file() else []
-    done = max((r.get("epoch", 0) for r in history if isinstance(r, dict)), default=0) if isinstance(history, list) else 0
+    done = (
+        max((r.get("epoch", 0) for r in history if isinstance(r, dict)), default=0) if isinstance(history, list) else 0
+    )
     wanted = info["training"].get("epochs") if isinstance(info["training"], dict) else None
     if isinstance(wanted, int) and done < wanted:
         raise UmclError(f"training did not finish: {done} of {wanted} epochs done (history.json)", run, fix)
 
 
-def evaluate_run(config: dict, run: str | Path, manifest: str | Path, test_compression: str,
-                 out: str | Path, split: str = "test", device: str = "auto",
-                 progress: bool = True, selection_file: str = "selection.json") -> dict:
+def evaluate_run(
+    config: dict,
+    run: str | Path,
+    manifest: str | Path,
+    test_compression: str,
+    out: str | Path,
+    split: str = "test",
+    device: str = "auto",
+    progress: bool = True,
+    selection_file: str = "selection.json",
+) -> dict:
     """Write ``out/scores.csv`` (one row per video) and ``out/metrics.json`` atomically; return the metrics.
     ``selection_file``: which selection record names the checkpoint (:func:`load_run`)."""
     run = Path(run)
     loaded = load_run(run, device, selection_file)
-    info, selection, train_cfg, model, dev = (loaded.info, loaded.selection, loaded.train_cfg, loaded.model,
-                                              loaded.device)
+    info, selection, train_cfg, model, dev = (
+        loaded.info,
+        loaded.selection,
+        loaded.train_cfg,
+        loaded.model,
+        loaded.device,
+    )
     rows = read_rows(manifest)
     test_rows = select_rows(rows, split, test_compression, source=manifest)
     dataset = VideoDataset(test_rows, test_inputs(model), train_cfg.num_frames)
-    scores = predict(model, dataset, dev, train_cfg.eval_batch_size or train_cfg.batch_size,
-                     train_cfg.num_workers, train_cfg.amp, desc=f"{split} {test_compression}", progress=progress)
+    scores = predict(
+        model,
+        dataset,
+        dev,
+        train_cfg.eval_batch_size or train_cfg.batch_size,
+        train_cfg.num_workers,
+        train_cfg.amp,
+        desc=f"{split} {test_compression}",
+        progress=progress,
+    )
     ev = section(config, "evaluation", EvalConfig)
-    metrics = compute_metrics(scores["label"].to_numpy(), scores["score"].to_numpy(), n_boot=ev.n_bootstrap,
-                              seed=ev.seed, threshold=ev.threshold, ci=ev.ci)
+    metrics = compute_metrics(
+        scores["label"].to_numpy(),
+        scores["score"].to_numpy(),
+        n_boot=ev.n_bootstrap,
+        seed=ev.seed,
+        threshold=ev.threshold,
+        ci=ev.ci,
+    )
     metrics["provenance"] = {
-        "detector": info["detector"], "train_compression": info["train_compression"], "seed": info["seed"],
-        "datasets": sorted(set(scores["dataset"])), "split": split, "test_compression": test_compression,
-        "manifest": str(Path(manifest).resolve()), "n_videos": len(scores),
-        "selected_epoch": selection["epoch"], "selection_split": selection["split"],
-        "selection_metric": selection["metric"], "selection_value": selection["value"],
-        "selection_record": selection_file, "run": str(run.resolve()), "run_fingerprint": info["fingerprint"],
-        "config_hash": config_hash(config), "train_commit": info.get("commit"), "commit": git_commit(),
+        "detector": info["detector"],
+        "train_compression": info["train_compression"],
+        "seed": info["seed"],
+        "datasets": sorted(set(scores["dataset"])),
+        "split": split,
+        "test_compression": test_compression,
+        "manifest": str(Path(manifest).resolve()),
+        "n_videos": len(scores),
+        "selected_epoch": selection["epoch"],
+        "selection_split": selection["split"],
+        "selection_metric": selection["metric"],
+        "selection_value": selection["value"],
+        "selection_record": selection_file,
+        "run": str(run.resolve()),
+        "run_fingerprint": info["fingerprint"],
+        "config_hash": config_hash(config),
+        "train_commit": info.get("commit"),
+        "commit": git_commit(),
         "evaluation": dataclasses.asdict(ev),
     }
     with atomic_path(Path(out), kind="evaluate") as tmp:
         tmp.mkdir()
         scores.to_csv(tmp / "scores.csv", index=False)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")
-    log.info("%s: %d videos, AUC %.4f (epoch %d selected on %s)", out, len(scores), metrics["auc"]["value"],
-             selection["epoch"], selection["split"])
+    log.info(
+        "%s: %d videos, AUC %.4f (epoch %d selected on %s)",
+        out,
+        len(scores),
+        metrics["auc"]["value"],
+        selection["epoch"],
+        selection["split"],
+    )
     return metrics

@@ -45,24 +45,42 @@ INDEX = "evaluation.json"
 def check_run_matches(info: dict, key: RunKey, run: Path) -> None:
     """The run folder must hold the run the key names (detector, compression, seed, methods)."""
     try:
-        got = (info["detector"], info["train_compression"], int(info["seed"]),
-               tuple(info["methods"]) if info.get("methods") else None)
+        got = (
+            info["detector"],
+            info["train_compression"],
+            int(info["seed"]),
+            tuple(info["methods"]) if info.get("methods") else None,
+        )
     except (TypeError, ValueError):
-        raise UmclError(f"seed {info['seed']!r} or methods {info.get('methods')!r} is not a whole number or a list",
-                        run / "run.json", "train the run again with `umcl train`") from None
+        raise UmclError(
+            f"seed {info['seed']!r} or methods {info.get('methods')!r} is not a whole number or a list",
+            run / "run.json",
+            "train the run again with `umcl train`",
+        ) from None
     want = (key.detector, key.train.compression, key.seed, key.train.methods)
     if got != want:
-        raise UmclError(f"run.json describes {got}, but the key {key.to_path()} asks for {want}", run,
-                        "pass the run folder of that key (results/<profile>/runs/<key>)")
+        raise UmclError(
+            f"run.json describes {got}, but the key {key.to_path()} asks for {want}",
+            run,
+            "pass the run folder of that key (results/<profile>/runs/<key>)",
+        )
 
 
 def _scores_name(sel: Selection, condition: str) -> str:
     return f"scores/{DATASET_SLUG[sel.dataset]}-{sel.compression}/{condition}.csv"
 
 
-def evaluate_cells(config: dict, run: str | Path, key: RunKey, tests: list[str], manifests: dict[str, str],
-                   out: str | Path, device: str = "auto", progress: bool = True,
-                   selection_file: str = "selection.json") -> dict:
+def evaluate_cells(
+    config: dict,
+    run: str | Path,
+    key: RunKey,
+    tests: list[str],
+    manifests: dict[str, str],
+    out: str | Path,
+    device: str = "auto",
+    progress: bool = True,
+    selection_file: str = "selection.json",
+) -> dict:
     """Score ``run`` (the folder of ``key``) on validation and on every ``tests`` entry
     (``<test selection>/<condition>``, EvalKey.test_path); write ``out`` (module docstring).
     ``selection_file``: which selection record names the checkpoint (predict.load_run)."""
@@ -82,51 +100,99 @@ def evaluate_cells(config: dict, run: str | Path, key: RunKey, tests: list[str],
     inputs = test_inputs(model)
 
     def score(rows, desc: str, condition=None) -> pd.DataFrame:
-        return predict(model, VideoDataset(rows, inputs, cfg.num_frames), loaded.device, batch_size,
-                       cfg.num_workers, cfg.amp, desc=desc, progress=progress, condition=condition)
+        return predict(
+            model,
+            VideoDataset(rows, inputs, cfg.num_frames),
+            loaded.device,
+            batch_size,
+            cfg.num_workers,
+            cfg.amp,
+            desc=desc,
+            progress=progress,
+            condition=condition,
+        )
 
     train_manifest = manifests[key.train.dataset]
     with EncoderMemo(model) as memo:  # encoder outputs reused across conditions, exactly (umcl.evaluation.memo)
-        val = score(select_rows(read_rows(train_manifest), "val", key.train.compression, source=train_manifest,
-                                methods=key.train.methods), "val")
+        val = score(
+            select_rows(
+                read_rows(train_manifest),
+                "val",
+                key.train.compression,
+                source=train_manifest,
+                methods=key.train.methods,
+            ),
+            "val",
+        )
         files: dict[str, pd.DataFrame] = {"scores/val.csv": val}
         groups = sorted({(k.test.dataset, k.test.compression, k.condition) for k in keys})
         for dataset, comp, cond in groups:
             manifest = manifests[dataset]
             rows = select_rows(read_rows(manifest), "test", comp, source=manifest)
             condition = None if cond == "clean" else TestCondition.from_key(cond)
-            files[_scores_name(Selection(dataset, comp), cond)] = score(rows, f"test {dataset} {comp} {cond}",
-                                                                        condition)
+            files[_scores_name(Selection(dataset, comp), cond)] = score(
+                rows, f"test {dataset} {comp} {cond}", condition
+            )
     log.info("encoder outputs reused across conditions: %d of %d batches", memo.hits, memo.hits + memo.misses)
     info = loaded.info
     common = {
-        "run": str(run.resolve()), "run_fingerprint": info["fingerprint"], "detector": info["detector"],
-        "selected_epoch": loaded.selection["epoch"], "selection_split": loaded.selection["split"],
-        "selection_metric": loaded.selection["metric"], "selection_value": loaded.selection["value"],
-        "selection_record": selection_file, "selection_scoring": loaded.selection.get("scoring", cfg.selection),
-        "config_hash": config_hash(config), "train_commit": info.get("commit"), "commit": git_commit(),
-        "evaluation": dataclasses.asdict(ev), "val_scores": "scores/val.csv",
+        "run": str(run.resolve()),
+        "run_fingerprint": info["fingerprint"],
+        "detector": info["detector"],
+        "selected_epoch": loaded.selection["epoch"],
+        "selection_split": loaded.selection["split"],
+        "selection_metric": loaded.selection["metric"],
+        "selection_value": loaded.selection["value"],
+        "selection_record": selection_file,
+        "selection_scoring": loaded.selection.get("scoring", cfg.selection),
+        "config_hash": config_hash(config),
+        "train_commit": info.get("commit"),
+        "commit": git_commit(),
+        "evaluation": dataclasses.asdict(ev),
+        "val_scores": "scores/val.csv",
     }
     cells, metrics_files = [], {}
     for k in keys:
         name = _scores_name(Selection(k.test.dataset, k.test.compression), k.condition)
         test = subset(files[name], k.test.methods)
         if test["label"].nunique() < 2:
-            raise UmclError(f"cell {k.to_path()} has only one class ({len(test)} videos)", manifests[k.test.dataset],
-                            "check the test split's real and fake videos")
-        m = compute_metrics(test["label"].to_numpy(), test["score"].to_numpy(), n_boot=ev.n_bootstrap, seed=ev.seed,
-                            threshold=ev.threshold, ci=ev.ci, val_labels=val["label"].to_numpy(),
-                            val_scores=val["score"].to_numpy())
+            raise UmclError(
+                f"cell {k.to_path()} has only one class ({len(test)} videos)",
+                manifests[k.test.dataset],
+                "check the test split's real and fake videos",
+            )
+        m = compute_metrics(
+            test["label"].to_numpy(),
+            test["score"].to_numpy(),
+            n_boot=ev.n_bootstrap,
+            seed=ev.seed,
+            threshold=ev.threshold,
+            ci=ev.ci,
+            val_labels=val["label"].to_numpy(),
+            val_scores=val["score"].to_numpy(),
+        )
         # the condition the model applied: the key's, completed by the detector's default (umcl-released's
         # fixed test prompt; umcl.conditions.with_defaults)
         applied = with_defaults(TestCondition.from_key(k.condition), TestCondition.from_key(model.default_condition))
-        m["provenance"] = {**common, "key": k.to_dict(), "condition_applied": applied.key, "scores": name,
-                           "n_videos": len(test),
-                           "manifest": str(Path(manifests[k.test.dataset]).resolve()),
-                           "datasets": sorted(set(test["dataset"]))}
+        m["provenance"] = {
+            **common,
+            "key": k.to_dict(),
+            "condition_applied": applied.key,
+            "scores": name,
+            "n_videos": len(test),
+            "manifest": str(Path(manifests[k.test.dataset]).resolve()),
+            "datasets": sorted(set(test["dataset"])),
+        }
         metrics_files[f"{k.test_path}/metrics.json"] = m
-        cells.append({"key": k.to_dict(), "path": k.to_path(), "metrics": f"{k.test_path}/metrics.json",
-                      "scores": name, "methods": None if k.test.methods is None else list(k.test.methods)})
+        cells.append(
+            {
+                "key": k.to_dict(),
+                "path": k.to_path(),
+                "metrics": f"{k.test_path}/metrics.json",
+                "scores": name,
+                "methods": None if k.test.methods is None else list(k.test.methods),
+            }
+        )
         log.info("%s: %d videos, AUC %.4f", k.to_path(), len(test), m["auc"]["value"])
     index = {"run": key.to_dict(), "run_path": key.to_path(), "cells": cells, "provenance": common}
     with atomic_path(out) as tmp:

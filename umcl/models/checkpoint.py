@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -22,25 +22,36 @@ def read_state_dict(path: str | Path, what: str) -> dict[str, torch.Tensor]:
     """
     path = Path(path)
     if not path.is_file():
-        raise MissingWeightsError(f"{what} weights not found", path,
-                                  "pass the path of a local weight file (nothing is downloaded), "
-                                  "or leave the weights option empty to start from scratch")
+        raise MissingWeightsError(
+            f"{what} weights not found",
+            path,
+            "pass the path of a local weight file (nothing is downloaded), "
+            "or leave the weights option empty to start from scratch",
+        )
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling problem is a bad file
-        raise UmclError(f"cannot read {what} weights ({type(exc).__name__}: {exc})".splitlines()[0], path,
-                        "pass a PyTorch state-dict file (.pth/.pt)") from exc
+        raise UmclError(
+            f"cannot read {what} weights ({type(exc).__name__}: {exc})".splitlines()[0],
+            path,
+            "pass a PyTorch state-dict file (.pth/.pt)",
+        ) from exc
     for key in _WRAPPER_KEYS:
         if isinstance(data, dict) and isinstance(data.get(key), dict):
             data = data[key]
             break
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
         raise UmclError(f"{what} weight file holds no state dict", path, "pass a PyTorch state-dict file")
-    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in data.items()}
+    return {(k[len("module.") :] if k.startswith("module.") else k): v for k, v in data.items()}
 
 
-def load_into(module: nn.Module, state: dict[str, torch.Tensor], path: str | Path, what: str,
-              remap: Callable[[str], str] | None = None) -> None:
+def load_into(
+    module: nn.Module,
+    state: dict[str, torch.Tensor],
+    path: str | Path,
+    what: str,
+    remap: Callable[[str], str] | None = None,
+) -> None:
     """Load ``state`` (keys optionally passed through ``remap``) strictly into ``module``.
 
     Mismatched keys or shapes raise a one-line :class:`UmclError` listing the first offenders.
@@ -52,9 +63,14 @@ def load_into(module: nn.Module, state: dict[str, torch.Tensor], path: str | Pat
     unexpected = sorted(set(state) - set(own))
     wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
     if missing or unexpected or wrong:
-        detail = "; ".join(f"{name}: {keys[:3]}{'...' if len(keys) > 3 else ''}"
-                           for name, keys in (("missing", missing), ("unexpected", unexpected),
-                                              ("wrong shape", wrong)) if keys)
-        raise UmclError(f"{what} weights do not match the model ({detail})", path,
-                        "use weights trained with the same architecture sizes as the config")
+        detail = "; ".join(
+            f"{name}: {keys[:3]}{'...' if len(keys) > 3 else ''}"
+            for name, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong))
+            if keys
+        )
+        raise UmclError(
+            f"{what} weights do not match the model ({detail})",
+            path,
+            "use weights trained with the same architecture sizes as the config",
+        )
     module.load_state_dict(state, strict=True)

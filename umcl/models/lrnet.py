@@ -30,8 +30,8 @@ of single-stream files ``g1.pth`` + ``g2.pth`` is read as distributed (:func:`re
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from torch import nn
@@ -80,8 +80,15 @@ class ResidualMLP(nn.Module):
 class LRNetStream(nn.Module):
     """One LRNet stream: ``forward(seq [B, L, 136]) -> (feature [B, 2*hidden], logits [B, 2])``."""
 
-    def __init__(self, feature_size: int = FEATURE_SIZE, hidden_size: int = 32, landmark_dropout: float = 0.1,
-                 dropout: float = 0.5, mlp_hidden: int = 64, num_classes: int = 2):
+    def __init__(
+        self,
+        feature_size: int = FEATURE_SIZE,
+        hidden_size: int = 32,
+        landmark_dropout: float = 0.1,
+        dropout: float = 0.5,
+        mlp_hidden: int = 64,
+        num_classes: int = 2,
+    ):
         super().__init__()
         self.feature_dim = 2 * hidden_size
         self.landmark_dropout = LandmarkDropout(landmark_dropout)
@@ -114,14 +121,21 @@ class LandmarkEncoder(nn.Module):
     ``forward(landmarks [B, L, 136]) -> dict(e [B, 128], logits_g1 [B, 2], logits_g2 [B, 2])``.
     """
 
-    def __init__(self, hidden_size: int = 32, landmark_dropout: float = 0.1, dropout: float = 0.5,
-                 mlp_hidden: int = 64, feature_dropout: bool = False):
+    def __init__(
+        self,
+        hidden_size: int = 32,
+        landmark_dropout: float = 0.1,
+        dropout: float = 0.5,
+        mlp_hidden: int = 64,
+        feature_dropout: bool = False,
+    ):
         """``feature_dropout``: ``e`` is taken after each stream's trailing dropout (the one before its
         head), as the ``umcl-released`` variant reads LRNet; False = before it (UMCL eq. 3)."""
         super().__init__()
         self.feature_dropout = feature_dropout
-        kwargs = dict(hidden_size=hidden_size, landmark_dropout=landmark_dropout, dropout=dropout,
-                      mlp_hidden=mlp_hidden)
+        kwargs = dict(
+            hidden_size=hidden_size, landmark_dropout=landmark_dropout, dropout=dropout, mlp_hidden=mlp_hidden
+        )
         self.g1 = LRNetStream(**kwargs)
         self.g2 = LRNetStream(**kwargs)
         self.out_dim = self.g1.feature_dim + self.g2.feature_dim
@@ -137,7 +151,7 @@ class LandmarkEncoder(nn.Module):
             f1, f2 = self.g1.drop_out(f1), self.g2.drop_out(f2)
         return {"e": torch.cat([f1, f2], dim=1), "logits_g1": logits1, "logits_g2": logits2}
 
-    def load_pretrained(self, source: "LRNetWeights") -> None:
+    def load_pretrained(self, source: LRNetWeights) -> None:
         """Load trained LRNet weights in any form :func:`read_lrnet_weights` accepts."""
         state, where = read_lrnet_weights(source)
         load_into(self, state, where, "LRNet", remap=remap_official_key)
@@ -168,23 +182,31 @@ def read_lrnet_weights(source: LRNetWeights) -> tuple[dict[str, torch.Tensor], P
         path = Path(source)
         state = {_strip_prefix(k): v for k, v in read_state_dict(path, "LRNet").items()}
         if not any(k.startswith(("g1.", "g2.")) for k in state):
-            raise UmclError("LRNet checkpoint has no g1./g2. keys (one stream only?)", path,
-                            "pass both published stream files (a folder holding g1.pth and g2.pth, or the two "
-                            "paths), or a merged file with keys g1.* and g2.*")
+            raise UmclError(
+                "LRNet checkpoint has no g1./g2. keys (one stream only?)",
+                path,
+                "pass both published stream files (a folder holding g1.pth and g2.pth, or the two "
+                "paths), or a merged file with keys g1.* and g2.*",
+            )
         return state, path
     if isinstance(source, (str, Path)):
         folder = Path(source)
         pair = [folder / name for name in STREAM_FILES]
         absent = [p.name for p in pair if not p.is_file()]
         if absent:
-            raise UmclError(f"LRNet weight folder lacks {' and '.join(absent)}", folder,
-                            "put the two published stream files g1.pth and g2.pth in it, or pass a merged file")
+            raise UmclError(
+                f"LRNet weight folder lacks {' and '.join(absent)}",
+                folder,
+                "put the two published stream files g1.pth and g2.pth in it, or pass a merged file",
+            )
         where = folder
     else:
         pair = [Path(p) for p in source]
         if len(pair) != 2:
-            raise UmclError(f"LRNet weights: expected the two stream files (g1, g2), got {len(pair)} path(s)",
-                            fix="pass g1.pth and g2.pth, in that order, or their folder")
+            raise UmclError(
+                f"LRNet weights: expected the two stream files (g1, g2), got {len(pair)} path(s)",
+                fix="pass g1.pth and g2.pth, in that order, or their folder",
+            )
         if pair[0].stem.startswith("g2") and pair[1].stem.startswith("g1"):
             raise UmclError("LRNet stream files given as (g2, g1)", pair[0], "pass them in the order g1.pth g2.pth")
         where = pair[0].parent
@@ -192,15 +214,18 @@ def read_lrnet_weights(source: LRNetWeights) -> tuple[dict[str, torch.Tensor], P
     for stream, path in zip(("g1", "g2"), pair):
         own = read_state_dict(path, f"LRNet {stream}")
         if any(_strip_prefix(k).startswith(("g1.", "g2.")) for k in own):
-            raise UmclError(f"LRNet {stream} file holds g1./g2. keys: it is a merged file, not one stream", path,
-                            "pass the merged file on its own, or the two single-stream files")
+            raise UmclError(
+                f"LRNet {stream} file holds g1./g2. keys: it is a merged file, not one stream",
+                path,
+                "pass the merged file on its own, or the two single-stream files",
+            )
         state.update({f"{stream}.{k}": v for k, v in own.items()})
     return state, where
 
 
 def _strip_prefix(key: str) -> str:
     match = re.search(r"(^|\.)(g[12]\.)", key)
-    return key[match.start(2):] if match else key
+    return key[match.start(2) :] if match else key
 
 
 _OFFICIAL_RENAMES = (
@@ -217,5 +242,12 @@ def remap_official_key(key: str) -> str:
     return key
 
 
-__all__ = ["LRNetStream", "LandmarkEncoder", "LandmarkDropout", "ResidualMLP", "frame_differences",
-           "read_lrnet_weights", "remap_official_key"]
+__all__ = [
+    "LRNetStream",
+    "LandmarkEncoder",
+    "LandmarkDropout",
+    "ResidualMLP",
+    "frame_differences",
+    "read_lrnet_weights",
+    "remap_official_key",
+]

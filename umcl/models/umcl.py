@@ -150,8 +150,10 @@ class UMCLConfig:
         self.patch_size = tuple(self.patch_size)
         self.hr_band = tuple(self.hr_band)
         if len(self.patch_size) != 3 or min(self.patch_size) < 1:
-            raise ConfigError(f"patch_size must be three sizes >= 1 (frames, height, width), got {list(self.patch_size)}",
-                              fix="use e.g. patch_size: [4, 4, 4]")
+            raise ConfigError(
+                f"patch_size must be three sizes >= 1 (frames, height, width), got {list(self.patch_size)}",
+                fix="use e.g. patch_size: [4, 4, 4]",
+            )
         if self.hr_grad_ratio is not None and self.hr_grad_ratio <= 0:
             raise ConfigError(f"detectors.umcl.hr_grad_ratio must be > 0 or null, got {self.hr_grad_ratio}")
         if not (self.use_rppg or self.use_landmarks or self.use_text):
@@ -163,22 +165,28 @@ class UMCLConfig:
         if not 0.0 <= self.invalid_prompt_prob <= 1.0:
             raise ConfigError(f"invalid_prompt_prob must be in [0, 1], got {self.invalid_prompt_prob}")
         if self.affinity_normalization not in losses.AFFINITY_NORMALIZATIONS:
-            raise ConfigError(f"unknown affinity_normalization {self.affinity_normalization!r}",
-                              fix=f"use one of {list(losses.AFFINITY_NORMALIZATIONS)}")
+            raise ConfigError(
+                f"unknown affinity_normalization {self.affinity_normalization!r}",
+                fix=f"use one of {list(losses.AFFINITY_NORMALIZATIONS)}",
+            )
         if self.cqsl_pairing not in losses.PAIRINGS:
             raise ConfigError(f"unknown cqsl_pairing {self.cqsl_pairing!r}", fix=f"use one of {list(losses.PAIRINGS)}")
         if self.landmark_sigma < 0 or self.lq_factor < 1 or self.d < 1:
             raise ConfigError("landmark_sigma must be >= 0, lq_factor >= 1 and d >= 1")
         if not 0.0 <= self.landmark_zero_prob < 1.0 or self.lrnet_feature_noise < 0 or self.text_affinity_scale <= 0:
-            raise ConfigError("landmark_zero_prob must be in [0, 1), lrnet_feature_noise >= 0 and text_affinity_scale > 0")
+            raise ConfigError(
+                "landmark_zero_prob must be in [0, 1), lrnet_feature_noise >= 0 and text_affinity_scale > 0"
+            )
         if self.appearance_pathway and self.d < 2:
             raise ConfigError("appearance_pathway projects the tokens to d/2: d must be >= 2")
         if self.contrastive_views == "released_pool" and self.use_rppg:
             quarter = self.image_size // 2 ** max(released.LQ_STAGES.values())
             if self.image_size % 4 or quarter % (PhysFormer.STEM_POOL * self.patch_size[1]):
-                raise ConfigError(f"contrastive_views=released_pool: the 1/4-size view ({quarter} px) does not tile "
-                                  f"the P-encoder's stem and {self.patch_size[1]} px patches",
-                                  fix="use an image_size divisible by 32 x patch size, or contrastive_views: downsample")
+                raise ConfigError(
+                    f"contrastive_views=released_pool: the 1/4-size view ({quarter} px) does not tile "
+                    f"the P-encoder's stem and {self.patch_size[1]} px patches",
+                    fix="use an image_size divisible by 32 x patch size, or contrastive_views: downsample",
+                )
 
 
 #: Table 10: A = L-encoder only, B = P-encoder only (with CQSL), C = all three concatenated with
@@ -193,10 +201,19 @@ def real_pretrained(cfg: UMCLConfig) -> bool:
 def build_p_encoder(cfg: UMCLConfig) -> PhysFormer:
     """The P-encoder (PhysFormer) at the sizes of ``cfg`` (no weights loaded; the ``io`` convention of
     ``physformer_pretrained``'s weights)."""
-    return PhysFormer(frames=cfg.frames, image_size=cfg.image_size, patch_size=cfg.patch_size, dim=cfg.physformer_dim,
-                      ff_dim=cfg.physformer_ff_dim, num_heads=cfg.physformer_heads, num_layers=cfg.physformer_layers,
-                      theta=cfg.physformer_theta, gra_sharp=cfg.physformer_gra_sharp, dropout=cfg.physformer_dropout,
-                      io="standardized" if real_pretrained(cfg) else "vipl")
+    return PhysFormer(
+        frames=cfg.frames,
+        image_size=cfg.image_size,
+        patch_size=cfg.patch_size,
+        dim=cfg.physformer_dim,
+        ff_dim=cfg.physformer_ff_dim,
+        num_heads=cfg.physformer_heads,
+        num_layers=cfg.physformer_layers,
+        theta=cfg.physformer_theta,
+        gra_sharp=cfg.physformer_gra_sharp,
+        dropout=cfg.physformer_dropout,
+        io="standardized" if real_pretrained(cfg) else "vipl",
+    )
 
 
 def init_p_encoder(cfg: UMCLConfig, with_weights: bool = True) -> tuple[PhysFormer, dict]:
@@ -252,15 +269,20 @@ class UMCLDetector(Detector):
         if cfg.use_rppg:
             self.p_encoder, self.starting_weights["p_encoder"] = init_p_encoder(cfg)
             if cfg.appearance_pathway:  # released: [z, Linear(tokens -> d/2)] -> d, one token layer per view size
-                self.appearance = nn.ModuleDict({v: nn.Linear(self._token_features(v), cfg.d // 2)
-                                                 for v in self._view_sizes()})
+                self.appearance = nn.ModuleDict(
+                    {v: nn.Linear(self._token_features(v), cfg.d // 2) for v in self._view_sizes()}
+                )
             self.proj_rppg = nn.Linear(cfg.frames + (cfg.d // 2 if cfg.appearance_pathway else 0), cfg.d)  # W_rPPG
             if cfg.contrastive_views == "released_pool":
                 self.lq_pool = released.LearnedPool()
             self.modalities.append("rppg")
         if cfg.use_landmarks:
-            self.l_encoder = LandmarkEncoder(hidden_size=cfg.lrnet_hidden, landmark_dropout=cfg.lrnet_landmark_dropout,
-                                             dropout=cfg.lrnet_dropout, feature_dropout=cfg.lrnet_feature_dropout)
+            self.l_encoder = LandmarkEncoder(
+                hidden_size=cfg.lrnet_hidden,
+                landmark_dropout=cfg.lrnet_landmark_dropout,
+                dropout=cfg.lrnet_dropout,
+                feature_dropout=cfg.lrnet_feature_dropout,
+            )
             if cfg.lrnet_weights:
                 self.l_encoder.load_pretrained(cfg.lrnet_weights)
             self.proj_face = nn.Linear(self.l_encoder.out_dim, cfg.d)  # W_face, B_face: 128 -> d
@@ -319,8 +341,10 @@ class UMCLDetector(Detector):
         if pairs:
             missing = [k for k in ("frames_lq", "landmarks_lq") if batch.get(k) is None]
             if missing:
-                raise UmclError(f"contrastive_views=compression_pairs needs batch keys {missing}",
-                                fix="load c23/c40 pairs, or set contrastive_views: downsample")
+                raise UmclError(
+                    f"contrastive_views=compression_pairs needs batch keys {missing}",
+                    fix="load c23/c40 pairs, or set contrastive_views: downsample",
+                )
         frames_lq = landmarks_lq = None
         if cfg.use_rppg:
             frames_lq = batch.get("frames_lq") if pairs else None
@@ -352,8 +376,9 @@ class UMCLDetector(Detector):
     def _text(self, batch: dict, size: int, device: torch.device) -> torch.Tensor:
         """Prompt embeddings [B, D]: the label's prompts in training, else the batch's test condition."""
         if self.training and self.cfg.train_text_encoder:  # encoded now, with gradients into the text tower
-            ids = prompts.sample_prompt_indices(batch["label"].detach().cpu(), self.cfg.invalid_prompt_prob,
-                                                None, self.prompt_bank.table)
+            ids = prompts.sample_prompt_indices(
+                batch["label"].detach().cpu(), self.cfg.invalid_prompt_prob, None, self.prompt_bank.table
+            )
             unique, inverse = torch.unique(ids, return_inverse=True)
             emb = self.text_encoder.embed([self.prompt_bank.table.texts[i] for i in unique.tolist()])
             return emb[inverse.to(emb.device)].to(device)
@@ -376,8 +401,7 @@ class UMCLDetector(Detector):
         elif self.cfg.class_pure_batches:
             groups = released.class_rows(batch["label"])
             if len(groups) > 1:
-                return released.merge_rows([(rows, self._forward(released.batch_rows(batch, rows)))
-                                            for rows in groups])
+                return released.merge_rows([(rows, self._forward(released.batch_rows(batch, rows))) for rows in groups])
         return self._forward(batch)
 
     def _forward(self, batch: dict) -> dict:
@@ -402,18 +426,20 @@ class UMCLDetector(Detector):
             taps = {"return_tokens": True} if cfg.appearance_pathway else {}
             if pooled:  # each size through the P-encoder on its own (shapes differ)
                 x = scale(frames)
-                runs = [self.p_encoder(x, **taps)] + [self.p_encoder(self.lq_pool(x, released.LQ_STAGES[v]),
-                                                                     any_spatial_size=True, **taps) for v in views[1:]]
+                runs = [self.p_encoder(x, **taps)] + [
+                    self.p_encoder(self.lq_pool(x, released.LQ_STAGES[v]), any_spatial_size=True, **taps)
+                    for v in views[1:]
+                ]
             else:
                 clips = frames if frames_lq is None else torch.cat([frames, frames_lq.to(frames.dtype)])
                 runs = [self.p_encoder(scale(clips), **taps)]
             z = torch.cat([r[0] if taps else r for r in runs])
             tokens = torch.cat([r[1].flatten(1) for r in runs]) if taps and not pooled else None
             for i, v in enumerate(views):
-                out[f"z_{v}"] = z[i * b:(i + 1) * b]
+                out[f"z_{v}"] = z[i * b : (i + 1) * b]
                 feature = out[f"z_{v}"]
                 if taps:  # released appearance pathway: [z, Linear(tokens -> d/2)] (one layer per view size)
-                    tok = runs[i][1].flatten(1) if pooled else tokens[i * b:(i + 1) * b]
+                    tok = runs[i][1].flatten(1) if pooled else tokens[i * b : (i + 1) * b]
                     feature = torch.cat([feature, self.appearance[v if pooled else "hq"](tok)], dim=1)
                 projected[v]["rppg"] = self.proj_rppg(feature)
         if cfg.use_landmarks:
@@ -426,7 +452,7 @@ class UMCLDetector(Detector):
             keys = None if self.training or batch.get("key") is None else list(batch["key"]) * len(seq_views)
             e = released.feature_noise(e, cfg.lrnet_feature_noise, keys)
             for i, v in enumerate(views):
-                out[f"e_{v}"] = e[i * b:(i + 1) * b]
+                out[f"e_{v}"] = e[i * b : (i + 1) * b]
                 projected[v]["landmarks"] = self.proj_face(out[f"e_{v}"])
         if cfg.use_text:
             per_view = self.training and cfg.prompt_per_view  # released: a new prompt draw for every view
@@ -448,7 +474,8 @@ class UMCLDetector(Detector):
         out["prob_fake"] = prob[:, 1]
         # eq. 9: per-modality HQ/LQ average, stacked [B, m, d] (ASA input, also used for analysis)
         out["asa_features"] = torch.stack(
-            [torch.stack([projected[v][m] for v in views]).mean(0) for m in self.modalities], dim=1)
+            [torch.stack([projected[v][m] for v in views]).mean(0) for m in self.modalities], dim=1
+        )
         out["features"] = out["asa_features"].flatten(1)  # U^b of eq. 10
         return out
 
@@ -495,29 +522,59 @@ class UMCLDetector(Detector):
             za, zb = output[f"z_{pair[0]}"], output[f"z_{pair[1]}"]
             groups = (za[real], zb[real], za[fake], zb[fake])
             if cfg.cqsl_form == "paper" or cfg.hr_term == "paper":
-                terms = losses.physiological_loss(*groups, fps=cfg.fps,
-                                                  band=cfg.hr_band, temperature=cfg.hr_temperature,
-                                                  pairing=cfg.cqsl_pairing, hr_grad_ratio=cfg.hr_grad_ratio)
+                terms = losses.physiological_loss(
+                    *groups,
+                    fps=cfg.fps,
+                    band=cfg.hr_band,
+                    temperature=cfg.hr_temperature,
+                    pairing=cfg.cqsl_pairing,
+                    hr_grad_ratio=cfg.hr_grad_ratio,
+                )
             terms = released.physiological_terms(cfg, *groups, terms)  # the released parts, where switched on
         aff = zero
         if cfg.use_asa and cfg.affinity_form == "released":  # per sample, per class, on each contrastive view
             m = len(self.modalities)
-            feats = ([output[f"u_{v}"].unflatten(1, (m, cfg.d)) for v in pair if f"u_{v}" in output]
-                     if cfg.contrastive_views == "released_pool" else []) or [output["asa_features"]]
+            feats = (
+                [output[f"u_{v}"].unflatten(1, (m, cfg.d)) for v in pair if f"u_{v}" in output]
+                if cfg.contrastive_views == "released_pool"
+                else []
+            ) or [output["asa_features"]]
             text = self.modalities.index("text") if cfg.use_text else None
-            aff = torch.stack([released.class_affinity_loss(f, label, cfg.released_aff_alpha, cfg.released_aff_beta,
-                                                            text, cfg.text_affinity_scale, cfg.affinity_class_mean)
-                               for f in feats]).mean()
+            aff = torch.stack(
+                [
+                    released.class_affinity_loss(
+                        f,
+                        label,
+                        cfg.released_aff_alpha,
+                        cfg.released_aff_beta,
+                        text,
+                        cfg.text_affinity_scale,
+                        cfg.affinity_class_mean,
+                    )
+                    for f in feats
+                ]
+            ).mean()
         elif cfg.use_asa:
             aff = losses.affinity_loss(losses.affinity_matrix(output["asa_features"], cfg.affinity_normalization))
         total = losses.total_loss(bce, terms["phy"], aff, alpha=cfg.alpha, beta=cfg.beta)
-        return {"bce": bce, "aff": aff, "pull": terms["pull"], "push": terms["push"], "hr": terms["hr"],
-                "phy": terms["phy"], "total": total["total"]}
+        return {
+            "bce": bce,
+            "aff": aff,
+            "pull": terms["pull"],
+            "push": terms["push"],
+            "hr": terms["hr"],
+            "phy": terms["phy"],
+            "total": total["total"],
+        }
 
 
 #: ``umcl-released``: UMCL with every released-code switch on (umcl.released), a config overlay, not a fork
-_released = register_overlay(released.RELEASED_DETECTOR, "umcl", released.RELEASED_CONFIG,
-                             "UMCL as the authors' code was released (umcl.released.RELEASED_CONFIG).")
+_released = register_overlay(
+    released.RELEASED_DETECTOR,
+    "umcl",
+    released.RELEASED_CONFIG,
+    "UMCL as the authors' code was released (umcl.released.RELEASED_CONFIG).",
+)
 _released.cls.default_condition = released.RELEASED_DEFAULT_CONDITION  # tested with its fixed prompt
 
 __all__ = ["UMCLConfig", "UMCLDetector", "ABLATIONS", "ablation_config", "build_p_encoder", "init_p_encoder"]

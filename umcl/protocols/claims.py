@@ -23,10 +23,17 @@ WITHOUT_CQSL = "UMCL w/o CQSL"
 def claims_protocol() -> Protocol:
     """UMCL without CQSL trained on FF++ at each compression, tested on each (Table 3's grid)."""
     model = Model("umcl", "woCQSL")
-    cells = tuple(CellDecl((train, WITHOUT_CQSL), (test,), model, Selection("ff++", train), Selection("ff++", test))
-                  for train in COMPRESSIONS for test in COMPRESSIONS)
-    return Protocol(CLAIMS_RUNS, "Runs the claims check adds: UMCL without CQSL across compressions", cells,
-                    follows_profile_compressions=True)
+    cells = tuple(
+        CellDecl((train, WITHOUT_CQSL), (test,), model, Selection("ff++", train), Selection("ff++", test))
+        for train in COMPRESSIONS
+        for test in COMPRESSIONS
+    )
+    return Protocol(
+        CLAIMS_RUNS,
+        "Runs the claims check adds: UMCL without CQSL across compressions",
+        cells,
+        follows_profile_compressions=True,
+    )
 
 
 #: the claims' own protocols, by name (umcl.protocols.sheet adds them to every job sheet)

@@ -19,8 +19,12 @@ from umcl.protocols.keys import RunKey, Selection, with_initialisers
 from umcl.protocols.tables import TABLE10_TRAIN
 
 #: Figure 8's columns: title -> training variant of UMCL (None = the full model)
-FIGURE8_MODELS: dict[str, str | None] = {"UMCL (full, D)": None, "w/o ASA (C)": "ablC",
-                                         "w/o CQSL": "woCQSL", "w/o ASA & CQSL": "woASACQSL"}
+FIGURE8_MODELS: dict[str, str | None] = {
+    "UMCL (full, D)": None,
+    "w/o ASA (C)": "ablC",
+    "w/o CQSL": "woCQSL",
+    "w/o ASA & CQSL": "woASACQSL",
+}
 FIGURE8_TRAIN = TABLE10_TRAIN
 
 
@@ -50,13 +54,19 @@ def figure_specs(wf) -> dict[str, FigureSpec]:
     seed = wf.seeds[0]
     f6 = RunKey("umcl", Selection("ff++", figure6_train(wf)), seed)
     f8 = {title: RunKey("umcl", FIGURE8_TRAIN, seed, variant) for title, variant in FIGURE8_MODELS.items()}
-    return {"figure6": FigureSpec("figure6", {"UMCL": f6}, tuple(wf.test_compressions)),
-            "figure8": FigureSpec("figure8", f8, (FIGURE8_TRAIN.compression,), FIGURE8_TRAIN.methods),
-            "figure9": FigureSpec("figure9", {"UMCL": f6})}
+    return {
+        "figure6": FigureSpec("figure6", {"UMCL": f6}, tuple(wf.test_compressions)),
+        "figure8": FigureSpec("figure8", f8, (FIGURE8_TRAIN.compression,), FIGURE8_TRAIN.methods),
+        "figure9": FigureSpec("figure9", {"UMCL": f6}),
+    }
 
 
 def figure_runs(wf, figures: list[str] | None = None) -> list[RunKey]:
     """Every run the ``figures`` (None: all) read, with the LRNet runs that initialise their L-encoders."""
-    runs = {r: None for name, spec in figure_specs(wf).items() if figures is None or name in figures
-            for r in spec.runs.values()}
+    runs = {
+        r: None
+        for name, spec in figure_specs(wf).items()
+        if figures is None or name in figures
+        for r in spec.runs.values()
+    }
     return with_initialisers(runs)

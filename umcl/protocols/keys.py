@@ -65,7 +65,7 @@ class Selection:
         return f"{DATASET_SLUG[self.dataset]}-{methods}-{self.compression}"
 
     @classmethod
-    def from_slug(cls, slug: str) -> "Selection":
+    def from_slug(cls, slug: str) -> Selection:
         parts = slug.split("-")
         if len(parts) != 3 or parts[0] not in _SLUG_DATASET:
             raise _bad("selection", slug)
@@ -73,11 +73,14 @@ class Selection:
         return cls(_SLUG_DATASET[parts[0]], parts[2], methods)
 
     def to_dict(self) -> dict:
-        return {"dataset": self.dataset, "compression": self.compression,
-                "methods": None if self.methods is None else list(self.methods)}
+        return {
+            "dataset": self.dataset,
+            "compression": self.compression,
+            "methods": None if self.methods is None else list(self.methods),
+        }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Selection":
+    def from_dict(cls, d: dict) -> Selection:
         return cls(d["dataset"], d["compression"], None if d.get("methods") is None else tuple(d["methods"]))
 
 
@@ -108,13 +111,13 @@ class RunKey:
         return f"{self.model}/{self.train.slug}/seed{self.seed}"
 
     @classmethod
-    def from_parts(cls, model: str, train: str, seed: int | str) -> "RunKey":
+    def from_parts(cls, model: str, train: str, seed: int | str) -> RunKey:
         """From the three path components (Snakemake wildcards ``model``, ``train``, ``seed``)."""
         detector, _, variant = model.partition("+")
         return cls(detector, Selection.from_slug(train), int(seed), variant or None)
 
     @classmethod
-    def from_path(cls, path: str) -> "RunKey":
+    def from_path(cls, path: str) -> RunKey:
         parts = path.strip("/").split("/")
         if len(parts) != 3 or not re.fullmatch(r"seed\d+", parts[2]):
             raise _bad("run path", path)
@@ -124,7 +127,7 @@ class RunKey:
         return {"detector": self.detector, "variant": self.variant, "train": self.train.to_dict(), "seed": self.seed}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "RunKey":
+    def from_dict(cls, d: dict) -> RunKey:
         return cls(d["detector"], Selection.from_dict(d["train"]), int(d["seed"]), d.get("variant"))
 
     def without_seed(self) -> tuple:
@@ -166,14 +169,14 @@ class EvalKey:
         return f"{self.run.to_path()}/{self.test_path}"
 
     @classmethod
-    def from_path(cls, path: str) -> "EvalKey":
+    def from_path(cls, path: str) -> EvalKey:
         parts = path.strip("/").split("/")
         if len(parts) != 5:
             raise _bad("evaluation path", path)
         return cls(RunKey.from_path("/".join(parts[:3])), Selection.from_slug(parts[3]), parts[4])
 
     @classmethod
-    def from_test_path(cls, run: RunKey, test_path: str) -> "EvalKey":
+    def from_test_path(cls, run: RunKey, test_path: str) -> EvalKey:
         slug, sep, condition = test_path.partition("/")
         if not sep:
             raise _bad("test path (<selection>/<condition>)", test_path)
@@ -183,7 +186,7 @@ class EvalKey:
         return {"run": self.run.to_dict(), "test": self.test.to_dict(), "condition": self.condition}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "EvalKey":
+    def from_dict(cls, d: dict) -> EvalKey:
         return cls(RunKey.from_dict(d["run"]), Selection.from_dict(d["test"]), d.get("condition", CLEAN))
 
     def without_seed(self) -> tuple:

@@ -80,16 +80,31 @@ class JobSheet:
         for table, cells in self.cells.items():
             for c in cells:
                 for k in c.keys:
-                    out.append({"table": table, "panel": c.decl.panel or "", "row": "|".join(c.decl.row),
-                                "column": "|".join(c.decl.column),
-                                "run": k.run.to_path(), "test": k.test_path})
+                    out.append(
+                        {
+                            "table": table,
+                            "panel": c.decl.panel or "",
+                            "row": "|".join(c.decl.row),
+                            "column": "|".join(c.decl.column),
+                            "run": k.run.to_path(),
+                            "test": k.test_path,
+                        }
+                    )
         return out
 
 
 def data_sources(wf) -> dict[str, DataSource]:
     """The dataset roles available on a profile (``workflow`` section, umcl.specs.workflow.WorkflowConfig)."""
-    out = {"ff++": DataSource("ff++", MAIN, wf.dataset, "c23", "ff" if wf.dataset == "synthff" else None,
-                              None if wf.dataset == "synthff" else wf.root)}
+    out = {
+        "ff++": DataSource(
+            "ff++",
+            MAIN,
+            wf.dataset,
+            "c23",
+            "ff" if wf.dataset == "synthff" else None,
+            None if wf.dataset == "synthff" else wf.root,
+        )
+    }
     native = {"celebdf": "orig", "dfd": "c23", "dfdc": "orig"}
     for role in ("celebdf", "dfd", "dfdc"):
         if wf.dataset == "synthff":
@@ -125,8 +140,10 @@ def build_sheet(wf, protocols: dict[str, Protocol] | None = None) -> JobSheet:
     for table, p in protocols.items():
         absent = sorted(p.datasets - set(sheet.sources))
         if absent:
-            sheet.missing[table] = (f"this profile has no {', '.join(absent)} data (dataset {wf.dataset}; set "
-                                    f"workflow.{absent[0]}_root to the dataset folder)")
+            sheet.missing[table] = (
+                f"this profile has no {', '.join(absent)} data (dataset {wf.dataset}; set "
+                f"workflow.{absent[0]}_root to the dataset folder)"
+            )
             sheet.cells[table] = []
             continue
         cells, t_runs, t_evals = [], {}, {}
@@ -134,10 +151,14 @@ def build_sheet(wf, protocols: dict[str, Protocol] | None = None) -> JobSheet:
             if not _wanted(p, decl, wf):
                 continue
             train, test = _resolve(decl.train, sheet.sources), _resolve(decl.test, sheet.sources)
-            absent = [s.compression for s in (train, test) if s.dataset == "ff++" and s.compression not in wf.compressions]
+            absent = [
+                s.compression for s in (train, test) if s.dataset == "ff++" and s.compression not in wf.compressions
+            ]
             if absent:
-                sheet.missing[table] = (f"this profile has no FF++ videos at {absent[0]} "
-                                        f"(workflow.compressions: {', '.join(wf.compressions)})")
+                sheet.missing[table] = (
+                    f"this profile has no FF++ videos at {absent[0]} "
+                    f"(workflow.compressions: {', '.join(wf.compressions)})"
+                )
                 break
             keys = []
             for seed in wf.seeds_of(table):
@@ -150,8 +171,10 @@ def build_sheet(wf, protocols: dict[str, Protocol] | None = None) -> JobSheet:
                     t_runs[run.initialiser] = None
             cells.append(TableCell(decl, keys))
         if not cells and table not in sheet.missing:  # e.g. Tables 7/8 on a profile that trains no raw model
-            sheet.missing[table] = (f"this profile trains or tests none of its models (workflow.detectors: "
-                                    f"{', '.join(wf.detectors)}; train_compressions: {', '.join(wf.train_compressions)})")
+            sheet.missing[table] = (
+                f"this profile trains or tests none of its models (workflow.detectors: "
+                f"{', '.join(wf.detectors)}; train_compressions: {', '.join(wf.train_compressions)})"
+            )
         if table in sheet.missing:
             sheet.cells[table] = []
             continue

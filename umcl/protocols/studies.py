@@ -42,10 +42,19 @@ UMCL_MODELS: dict[str, Model] = {"UMCL (paper)": Model("umcl"), "UMCL (released)
 #: that replace the paper's fixed down-sampling in the P-encoder), then every departure of the second
 #: reading of the release (docs/deviations/released.md). The report ranks the measured effects of the
 #: switches it has; configure ``workflow.released_ablation`` to flip others.
-ABLATION_SWITCHES: tuple[str, ...] = ("lrnet_feature_noise", "contrastive_views", "affinity_class_mean",
-                                      "ce_per_class", "relu_features", "train_text_encoder", "appearance_pathway",
-                                      "lrnet_feature_dropout", "class_pure_batches", "frames_unit_range",
-                                      "prompt_per_view")
+ABLATION_SWITCHES: tuple[str, ...] = (
+    "lrnet_feature_noise",
+    "contrastive_views",
+    "affinity_class_mean",
+    "ce_per_class",
+    "relu_features",
+    "train_text_encoder",
+    "appearance_pathway",
+    "lrnet_feature_dropout",
+    "class_pure_batches",
+    "frames_unit_range",
+    "prompt_per_view",
+)
 #: the ablation's test-time switches: name -> the condition that sets it back to the paper's value on the
 #: ``umcl-released`` run itself (evaluated, never retrained, on every profile: one more test condition).
 #: ``module_mode``: eval-mode scoring (the release's inference.py) instead of training mode (its test script).
@@ -72,22 +81,54 @@ def paper_vs_released(wf) -> Protocol:
     cells = []
     for train in wf.released_train_compressions:
         for label, model in UMCL_MODELS.items():
-            cells += [CellDecl((label, train), (test,), model, Selection(FF, train), Selection(FF, test),
-                               panel="table3") for test in wf.test_compressions]
+            cells += [
+                CellDecl((label, train), (test,), model, Selection(FF, train), Selection(FF, test), panel="table3")
+                for test in wf.test_compressions
+            ]
     for method in wf.released_table6_methods:
         for label, model in UMCL_MODELS.items():
-            cells += [CellDecl((label, method_abbrev(method)), (method_abbrev(test),), model,
-                               Selection(FF, "c23", (method,)), Selection(FF, "c23", (test,)), panel="table6")
-                      for test in FF_METHODS]
+            cells += [
+                CellDecl(
+                    (label, method_abbrev(method)),
+                    (method_abbrev(test),),
+                    model,
+                    Selection(FF, "c23", (method,)),
+                    Selection(FF, "c23", (test,)),
+                    panel="table6",
+                )
+                for test in FF_METHODS
+            ]
     cells.append(CellDecl(("UMCL (released)", "all switches"), ("c23",), Model(RELEASED), C23, C23, panel="ablation"))
     for switch in ablation_switches(wf):
-        cells.append(CellDecl(("UMCL (released)", f"{switch} as paper"), ("c23",),
-                              Model(RELEASED, released_switch_variant(switch)), C23, C23, panel="ablation"))
+        cells.append(
+            CellDecl(
+                ("UMCL (released)", f"{switch} as paper"),
+                ("c23",),
+                Model(RELEASED, released_switch_variant(switch)),
+                C23,
+                C23,
+                panel="ablation",
+            )
+        )
     for switch, condition in TEST_TIME_SWITCHES.items():  # same checkpoint, another test condition
-        cells.append(CellDecl(("UMCL (released)", f"{switch} as paper"), ("c23",), Model(RELEASED), C23, C23,
-                              condition, panel="ablation"))
-    return Protocol("paper_vs_released", "UMCL as the paper describes it vs as its authors' code trains it",
-                    tuple(cells), metrics=("auc", "acc"), own_detectors=True)
+        cells.append(
+            CellDecl(
+                ("UMCL (released)", f"{switch} as paper"),
+                ("c23",),
+                Model(RELEASED),
+                C23,
+                C23,
+                condition,
+                panel="ablation",
+            )
+        )
+    return Protocol(
+        "paper_vs_released",
+        "UMCL as the paper describes it vs as its authors' code trains it",
+        tuple(cells),
+        metrics=("auc", "acc"),
+        own_detectors=True,
+    )
 
 
 def leakage(wf) -> Protocol:
@@ -98,15 +139,22 @@ def leakage(wf) -> Protocol:
         cpml["CPML (label-fed classifier)"] = Model("cpml", "labelFed")
     if "cpml" not in wf.detectors:
         cpml = {}
-    models = {**({"UMCL (paper)": Model("umcl")} if "umcl" in wf.detectors else {}),
-              "UMCL (released)": Model(RELEASED), **cpml}
+    models = {
+        **({"UMCL (paper)": Model("umcl")} if "umcl" in wf.detectors else {}),
+        "UMCL (released)": Model(RELEASED),
+        **cpml,
+    }
     for label, model in cpml.items():
         cells.append(CellDecl((label, "classifier"), ("c23",), model, C23, C23, panel="cpml"))
     for label, model in models.items():
         for what, cond in (("label-free prompt", CLEAN), ("leakage_audit prompt", LEAKAGE_CONDITION)):
             cells.append(CellDecl((label, what), ("c23",), model, C23, C23, cond, panel="prompt"))
-    return Protocol("leakage", "Label leakage audit: checkpoint selection, CPML's classifier, prompts", tuple(cells),
-                    own_detectors=True)
+    return Protocol(
+        "leakage",
+        "Label leakage audit: checkpoint selection, CPML's classifier, prompts",
+        tuple(cells),
+        own_detectors=True,
+    )
 
 
 def study_protocols(wf) -> dict[str, Protocol]:

@@ -36,12 +36,22 @@ def _ff(compression: str, methods: tuple[str, ...] | None = None) -> Selection:
 
 def table3() -> Protocol:
     """Train on FF++ raw/c23/c40 (all methods), test on each compression; AUC and ACC."""
-    cells = tuple(CellDecl((train, name), (test,), model, _ff(train), _ff(test))
-                  for train in COMPRESSIONS for name, model in TRAINED_ROWS.items() for test in COMPRESSIONS)
-    return Protocol("table3", "In- and cross-compression-rate evaluation within FF++ (paper Table 3)", cells,
-                    metrics=("auc", "acc"), follows_profile_compressions=True, diagonal_deltas=True,
-                    notes=("Rows: training compression: method (the paper prints the three training blocks one "
-                           "under another).",), row_label_levels=1)
+    cells = tuple(
+        CellDecl((train, name), (test,), model, _ff(train), _ff(test))
+        for train in COMPRESSIONS
+        for name, model in TRAINED_ROWS.items()
+        for test in COMPRESSIONS
+    )
+    return Protocol(
+        "table3",
+        "In- and cross-compression-rate evaluation within FF++ (paper Table 3)",
+        cells,
+        metrics=("auc", "acc"),
+        follows_profile_compressions=True,
+        diagonal_deltas=True,
+        notes=("Rows: training compression: method (the paper prints the three training blocks one under another).",),
+        row_label_levels=1,
+    )
 
 
 def table4() -> Protocol:
@@ -50,13 +60,14 @@ def table4() -> Protocol:
     cells = []
     for name in ("Xception", "CPML", "UMCL"):
         m = TRAINED_ROWS[name]
-        cells += [CellDecl((name,), ("c23", "ff++"), m, _ff("c23"), _ff("c23"), panel="c23"),
-                  CellDecl((name,), ("c23", "celebdf"), m, _ff("c23"), celebdf, panel="c23"),
-                  CellDecl((name,), ("c23", "dfd"), m, _ff("c23"), Selection("dfd", "c23"), panel="c23"),
-                  CellDecl((name,), ("c40", "ff++"), m, _ff("c40"), _ff("c40", ("Deepfakes",)), panel="c40"),
-                  CellDecl((name,), ("c40", "celebdf"), m, _ff("c40"), celebdf, panel="c40")]
-    return Protocol("table4", "In-domain and cross-dataset evaluation, trained on FF++ (paper Table 4)",
-                    tuple(cells))
+        cells += [
+            CellDecl((name,), ("c23", "ff++"), m, _ff("c23"), _ff("c23"), panel="c23"),
+            CellDecl((name,), ("c23", "celebdf"), m, _ff("c23"), celebdf, panel="c23"),
+            CellDecl((name,), ("c23", "dfd"), m, _ff("c23"), Selection("dfd", "c23"), panel="c23"),
+            CellDecl((name,), ("c40", "ff++"), m, _ff("c40"), _ff("c40", ("Deepfakes",)), panel="c40"),
+            CellDecl((name,), ("c40", "celebdf"), m, _ff("c40"), celebdf, panel="c40"),
+        ]
+    return Protocol("table4", "In-domain and cross-dataset evaluation, trained on FF++ (paper Table 4)", tuple(cells))
 
 
 def table5() -> Protocol:
@@ -64,20 +75,31 @@ def table5() -> Protocol:
     dfdc = Selection("dfdc", NATIVE)
     cells = []
     for name, m in TRAINED_ROWS.items():
-        cells += [CellDecl((name,), ("dfdc", "dfdc"), m, dfdc, dfdc),
-                  CellDecl((name,), ("ff++/raw", "dfdc"), m, _ff("raw"), dfdc),
-                  CellDecl((name,), ("dfdc", "ff++/raw"), m, dfdc, _ff("raw"))]
+        cells += [
+            CellDecl((name,), ("dfdc", "dfdc"), m, dfdc, dfdc),
+            CellDecl((name,), ("ff++/raw", "dfdc"), m, _ff("raw"), dfdc),
+            CellDecl((name,), ("dfdc", "ff++/raw"), m, dfdc, _ff("raw")),
+        ]
     return Protocol("table5", "In-domain and cross-dataset evaluation on DFDC (paper Table 5)", tuple(cells))
 
 
 def table6() -> Protocol:
     """Train on one manipulation at c23, test on each of the four (and their average)."""
     panel = {"Deepfakes": "top", "FaceSwap": "top", "Face2Face": "bottom", "NeuralTextures": "bottom"}
-    cells = tuple(CellDecl((name,), (method_abbrev(train), method_abbrev(test)), m, _ff("c23", (train,)),
-                           _ff("c23", (test,)), panel=panel[train])
-                  for train in FF_METHODS for name, m in TRAINED_ROWS.items() for test in FF_METHODS)
-    return Protocol("table6", "Cross-manipulation evaluation on FF++ c23 (paper Table 6)", cells,
-                    average_column="Avg")
+    cells = tuple(
+        CellDecl(
+            (name,),
+            (method_abbrev(train), method_abbrev(test)),
+            m,
+            _ff("c23", (train,)),
+            _ff("c23", (test,)),
+            panel=panel[train],
+        )
+        for train in FF_METHODS
+        for name, m in TRAINED_ROWS.items()
+        for test in FF_METHODS
+    )
+    return Protocol("table6", "Cross-manipulation evaluation on FF++ c23 (paper Table 6)", cells, average_column="Avg")
 
 
 #: Table 10's training selection: FF++ Deepfakes at c23 (Figure 8 trains its ablations on it too)
@@ -89,11 +111,14 @@ def table10() -> Protocol:
 
     Model D is UMCL itself: its run is Table 6's DF-trained UMCL (trained once)."""
     models = {"A": Model("umcl", "ablA"), "B": Model("umcl", "ablB"), "C": Model("umcl", "ablC"), "D": Model("umcl")}
-    cells = tuple(CellDecl((row,), (method_abbrev(test),), m, TABLE10_TRAIN,
-                           _ff(TABLE10_TRAIN.compression, (test,)))
-                  for row, m in models.items() for test in FF_METHODS)
-    return Protocol("table10", "Ablation of modalities and alignment strategies (paper Table 10)", cells,
-                    average_column="Avg.")
+    cells = tuple(
+        CellDecl((row,), (method_abbrev(test),), m, TABLE10_TRAIN, _ff(TABLE10_TRAIN.compression, (test,)))
+        for row, m in models.items()
+        for test in FF_METHODS
+    )
+    return Protocol(
+        "table10", "Ablation of modalities and alignment strategies (paper Table 10)", cells, average_column="Avg."
+    )
 
 
 def table11() -> Protocol:
@@ -101,10 +126,17 @@ def table11() -> Protocol:
 
     "Views" is plain UMCL trained on FF++ c23: its run is Table 3's UMCL c23 run (trained once)."""
     models = {"c23 & c40": Model("umcl", "pairs"), "Views": Model("umcl")}
-    cells = tuple(CellDecl((row,), (method_abbrev(test),), m, _ff("c23"), _ff("c23", (test,)))
-                  for row, m in models.items() for test in FF_METHODS)
-    return Protocol("table11", "Real c23 & c40 views vs synthetic views for contrastive learning (paper Table 11)",
-                    cells, average_column="Avg.")
+    cells = tuple(
+        CellDecl((row,), (method_abbrev(test),), m, _ff("c23"), _ff("c23", (test,)))
+        for row, m in models.items()
+        for test in FF_METHODS
+    )
+    return Protocol(
+        "table11",
+        "Real c23 & c40 views vs synthetic views for contrastive learning (paper Table 11)",
+        cells,
+        average_column="Avg.",
+    )
 
 
 def _paper_rows(table: int) -> tuple[list, list[str]]:
@@ -138,16 +170,25 @@ def table7() -> Protocol:
             cells += [CellDecl(row, (test,), model, _ff(T78_TRAIN), _ff(test), cond) for test in tests]
             if deg != degradations[0][0]:
                 deltas.append((row, (name, degradations[0][0])))
-    notes = ("Trained on FF++ raw (Table 3's raw-trained runs, trained once), tested under each test-time "
-             "degradation (umcl.conditions; never retrained).",
-             "Paper rows: (↑x) on UMCL rows is UMCL − CPML under the same degradation, as printed. Our rows: "
-             "(↑/↓x) is the change against the same model's No-degradation row; our UMCL − CPML is in the "
-             "claims report (reports/claims.md, T7-*).",
-             "Xception and LRNet rows are beyond the paper; landmark noise is n/a for Xception (it reads no "
-             "landmarks). Frame sampling holds Xception's sampled faces the same way (docs/deviations/core.md).")
-    return Protocol("table7", "Robustness to rPPG (frame sampling) and landmark degradation (paper Table 7)",
-                    tuple(cells), follows_profile_compressions=True, extra_rows=tuple(extra),
-                    delta_rows=tuple(deltas), notes=notes, row_label_levels=1)
+    notes = (
+        "Trained on FF++ raw (Table 3's raw-trained runs, trained once), tested under each test-time "
+        "degradation (umcl.conditions; never retrained).",
+        "Paper rows: (↑x) on UMCL rows is UMCL − CPML under the same degradation, as printed. Our rows: "
+        "(↑/↓x) is the change against the same model's No-degradation row; our UMCL − CPML is in the "
+        "claims report (reports/claims.md, T7-*).",
+        "Xception and LRNet rows are beyond the paper; landmark noise is n/a for Xception (it reads no "
+        "landmarks). Frame sampling holds Xception's sampled faces the same way (docs/deviations/core.md).",
+    )
+    return Protocol(
+        "table7",
+        "Robustness to rPPG (frame sampling) and landmark degradation (paper Table 7)",
+        tuple(cells),
+        follows_profile_compressions=True,
+        extra_rows=tuple(extra),
+        delta_rows=tuple(deltas),
+        notes=notes,
+        row_label_levels=1,
+    )
 
 
 def table8() -> Protocol:
@@ -161,31 +202,48 @@ def table8() -> Protocol:
         for r in rows:
             if r.key[0] == name:
                 cells += [CellDecl(r.key, (test,), model, _ff(T78_TRAIN), _ff(test), r.condition) for test in tests]
-                mine.append(((name, f"{r.key[1]}-labelfree"), f"{r.label}, label-free",
-                             with_attack_mode(r.condition, "label_free")))
+                mine.append(
+                    (
+                        (name, f"{r.key[1]}-labelfree"),
+                        f"{r.label}, label-free",
+                        with_attack_mode(r.condition, "label_free"),
+                    )
+                )
         for row, label, cond in mine:
             extra.append(ExtraRow(row, f"{label} (beyond the paper)"))
             cells += [CellDecl(row, (test,), model, _ff(T78_TRAIN), _ff(test), cond) for test in tests]
     gains = sorted({(c.row, ("CPML",) + c.row[1:]) for c in cells if c.row[0] == "UMCL"})
-    notes = ("Trained on FF++ raw (Table 3's raw-trained runs, trained once), tested under each prompt attack "
-             "(umcl.conditions; never retrained). Gain = UMCL − CPML under the same prompts.",
-             "Label-chosen: the attack text depends on the video's true label (the paper's rows; its wording "
-             "suggests it). Label-free: one attack text for every video. Reference: no attack, the label-free "
-             "default prompt (= Table 7's No degradation and Table 3's raw-trained cells).",
-             "The paper's Description row equals its Table 7 No-degradation row cell for cell except UMCL c40 "
-             "(80.72 vs 79.72; claim T8-vs-T7 in reports/claims.md), which suggests its evaluation chose the "
-             "prompts by the true label.")
-    return Protocol("table8", "Robustness to adversarial prompts (paper Table 8)", tuple(cells),
-                    follows_profile_compressions=True, extra_rows=tuple(extra), gain_rows=tuple(gains),
-                    notes=notes, row_label_levels=1)
+    notes = (
+        "Trained on FF++ raw (Table 3's raw-trained runs, trained once), tested under each prompt attack "
+        "(umcl.conditions; never retrained). Gain = UMCL − CPML under the same prompts.",
+        "Label-chosen: the attack text depends on the video's true label (the paper's rows; its wording "
+        "suggests it). Label-free: one attack text for every video. Reference: no attack, the label-free "
+        "default prompt (= Table 7's No degradation and Table 3's raw-trained cells).",
+        "The paper's Description row equals its Table 7 No-degradation row cell for cell except UMCL c40 "
+        "(80.72 vs 79.72; claim T8-vs-T7 in reports/claims.md), which suggests its evaluation chose the "
+        "prompts by the true label.",
+    )
+    return Protocol(
+        "table8",
+        "Robustness to adversarial prompts (paper Table 8)",
+        tuple(cells),
+        follows_profile_compressions=True,
+        extra_rows=tuple(extra),
+        gain_rows=tuple(gains),
+        notes=notes,
+        row_label_levels=1,
+    )
 
 
 #: every table with a protocol, by target name (reports/<name>.tex)
-PROTOCOLS: dict[str, Protocol] = {p.table: p for p in (table3(), table4(), table5(), table6(), table7(), table8(),
-                                                       table10(), table11())}
+PROTOCOLS: dict[str, Protocol] = {
+    p.table: p for p in (table3(), table4(), table5(), table6(), table7(), table8(), table10(), table11())
+}
 if list(PROTOCOLS) != list(TABLE_SPECS):
-    raise UmclError(f"protocols {list(PROTOCOLS)} and the table registry {list(TABLE_SPECS)} disagree",
-                    fix="declare each table once in umcl/specs/tables.py and give it a protocol here")
+    raise UmclError(
+        f"protocols {list(PROTOCOLS)} and the table registry {list(TABLE_SPECS)} disagree",
+        fix="declare each table once in umcl/specs/tables.py and give it a protocol here",
+    )
 
 
 def get_protocol(table: str) -> Protocol:

@@ -55,17 +55,32 @@ def get_variant(name: str) -> Variant:
     return VARIANTS[name]
 
 
-for _m, _what in (("A", "L-encoder only"), ("B", "P-encoder only, with CQSL"),
-                  ("C", "L-, P- and T-encoder concatenated, with CQSL, no ASA")):
+for _m, _what in (
+    ("A", "L-encoder only"),
+    ("B", "P-encoder only, with CQSL"),
+    ("C", "L-, P- and T-encoder concatenated, with CQSL, no ASA"),
+):
     register_variant(Variant(f"abl{_m}", "umcl", f"Table 10 model {_m}: {_what}", _ablation(_m)))
 # Figure 8's ablations beyond Table 10 (umcl.protocols.figures): full UMCL without CQSL, and without both
-register_variant(Variant("woCQSL", "umcl", "Figure 8: UMCL without CQSL (ASA kept)",
-                         {"detectors.umcl.use_cqsl": False}))
-register_variant(Variant("woASACQSL", "umcl", "Figure 8: UMCL without ASA and CQSL (plain concatenation)",
-                         {"detectors.umcl.use_asa": False, "detectors.umcl.use_cqsl": False}))
-register_variant(Variant(
-    "pairs", "umcl", "Table 11 baseline: contrastive views from the real c23 and c40 copies of each training video",
-    {"detectors.umcl.contrastive_views": "compression_pairs", "training.lq_compression": "c40"}))
+register_variant(
+    Variant("woCQSL", "umcl", "Figure 8: UMCL without CQSL (ASA kept)", {"detectors.umcl.use_cqsl": False})
+)
+register_variant(
+    Variant(
+        "woASACQSL",
+        "umcl",
+        "Figure 8: UMCL without ASA and CQSL (plain concatenation)",
+        {"detectors.umcl.use_asa": False, "detectors.umcl.use_cqsl": False},
+    )
+)
+register_variant(
+    Variant(
+        "pairs",
+        "umcl",
+        "Table 11 baseline: contrastive views from the real c23 and c40 copies of each training video",
+        {"detectors.umcl.contrastive_views": "compression_pairs", "training.lq_compression": "c40"},
+    )
+)
 
 
 # issue 12: ``umcl-released`` with one switch back at the paper's value (reports/paper_vs_released's ablation;
@@ -81,8 +96,19 @@ def _paper_value(switch: str) -> dict:
 
 
 for _s in SWITCHES:
-    register_variant(Variant(released_switch_variant(_s), RELEASED_DETECTOR,
-                             f"umcl-released with {_s} at the paper's value (one switch flipped back)",
-                             _paper_value(_s)))
-register_variant(Variant("labelFed", "cpml", "CPML's published classifier: fed the true label's prompt in training "
-                         "(leakage variant, reports/leakage)", {"detectors.cpml.label_fed_classifier": True}))
+    register_variant(
+        Variant(
+            released_switch_variant(_s),
+            RELEASED_DETECTOR,
+            f"umcl-released with {_s} at the paper's value (one switch flipped back)",
+            _paper_value(_s),
+        )
+    )
+register_variant(
+    Variant(
+        "labelFed",
+        "cpml",
+        "CPML's published classifier: fed the true label's prompt in training (leakage variant, reports/leakage)",
+        {"detectors.cpml.label_fed_classifier": True},
+    )
+)

@@ -18,7 +18,8 @@ any other note (``tex_escape``).
 
 from __future__ import annotations
 
-from typing import Iterable, Literal
+from collections.abc import Iterable
+from typing import Literal
 
 from umcl.evaluation.aggregate import CellStats, Estimate
 from umcl.metrics import THRESHOLD_RULE
@@ -41,8 +42,16 @@ def _num(x: float, scale: float, digits: int) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # never "-0.0"
 
 
-def format_cell(est: Estimate | None, style: Style = "ci", *, latex: bool = False, digits: int = 1,
-                scale: float = 100.0, show_seeds: bool | None = None, spread_digits: int | None = None) -> str:
+def format_cell(
+    est: Estimate | None,
+    style: Style = "ci",
+    *,
+    latex: bool = False,
+    digits: int = 1,
+    scale: float = 100.0,
+    show_seeds: bool | None = None,
+    spread_digits: int | None = None,
+) -> str:
     """Text of one cell (see the module docstring); ``"-"`` when there is no estimate.
 
     ``scale`` turns fractions into percent; ``digits`` decimals of the value, ``spread_digits``
@@ -105,38 +114,56 @@ def legend(style: Style, cells: Iterable[CellStats]) -> str:
                 f"In brackets: {pct}% percentile interval of that mean from {_range(boots)} bootstrap resamples "
                 f"of the test videos{clustered}, real and fake videos drawn with replacement separately (stratified), "
                 "the same resample for every seed, trained models and thresholds held fixed; it covers the "
-                "sampling of the test set, not training randomness.")
+                "sampling of the test set, not training randomness."
+            )
     if style in ("std", "ci+std"):
-        parts.append("±: sample standard deviation over the seeds (n - 1 in the denominator), i.e. the spread "
-                     "between training runs on the same test set; a cell from one seed shows no ± (one run "
-                     "has no spread).")
+        parts.append(
+            "±: sample standard deviation over the seeds (n - 1 in the denominator), i.e. the spread "
+            "between training runs on the same test set; a cell from one seed shows no ± (one run "
+            "has no spread)."
+        )
     if style == "seed_ci":
-        parts.append(f"In brackets: {pct}% Student-t interval over the seeds, the mean plus or minus "
-                     "t(1 - alpha/2, k - 1) times s/sqrt(k) (k seeds, s their sample standard deviation), "
-                     "clipped to [0, 100]; a cell from one seed shows none.")
+        parts.append(
+            f"In brackets: {pct}% Student-t interval over the seeds, the mean plus or minus "
+            "t(1 - alpha/2, k - 1) times s/sqrt(k) (k seeds, s their sample standard deviation), "
+            "clipped to [0, 100]; a cell from one seed shows none."
+        )
     if 1 in seeds and seeds != {1} and style != "value":
         parts.append("Cells marked (1 seed) come from a single run.")
     counts = {(c.n_real, c.n_fake) for c in cells}
     if len(counts) == 1:
         parts.append(f"Test set: {format_counts(*counts.pop())} videos.")
     else:
-        parts.append("Test sets: " + ", ".join(format_counts(*rf) for rf in sorted(counts)) + " videos (per cell in the JSON).")
+        parts.append(
+            "Test sets: " + ", ".join(format_counts(*rf) for rf in sorted(counts)) + " videos (per cell in the JSON)."
+        )
     return " ".join(parts)
 
 
 def threshold_legend(fixed: float = 0.5, validation: bool = True) -> str:
     """How the ACC columns were thresholded (fixed threshold, and the validation-chosen one)."""
-    text = (f"ACC@{fixed:g}: a video is called fake when its score P(fake) is at least {fixed:g}; "
-            "BACC: balanced accuracy, the mean of the real and the fake recall, at the same threshold.")
+    text = (
+        f"ACC@{fixed:g}: a video is called fake when its score P(fake) is at least {fixed:g}; "
+        "BACC: balanced accuracy, the mean of the real and the fake recall, at the same threshold."
+    )
     if validation:
-        text += (f" ACC@val and BACC@val: each seed's {THRESHOLD_RULE}; the test set never influences it.")
+        text += f" ACC@val and BACC@val: each seed's {THRESHOLD_RULE}; the test set never influences it."
     return text
 
 
 def metric_label(name: str, fixed: float = 0.5) -> str:
     """Column header of a metric name of ``umcl.metrics.metric_functions``/``frame_level``."""
-    labels = {"auc": "AUC", "eer": "EER", "ap": "AP", "acc": f"ACC@{fixed:g}", "bacc": f"BACC@{fixed:g}",
-              "acc_val": "ACC@val", "bacc_val": "BACC@val", "frame_auc": "frame AUC", "video_auc": "video AUC"}
+    labels = {
+        "auc": "AUC",
+        "eer": "EER",
+        "ap": "AP",
+        "acc": f"ACC@{fixed:g}",
+        "bacc": f"BACC@{fixed:g}",
+        "acc_val": "ACC@val",
+        "bacc_val": "BACC@val",
+        "frame_auc": "frame AUC",
+        "video_auc": "video AUC",
+    }
     if name not in labels:
         raise ValueError(f"unknown metric {name!r}; one of {', '.join(labels)}")
     return labels[name]

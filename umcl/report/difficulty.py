@@ -69,8 +69,11 @@ def per_method_auc(scores: pd.DataFrame, path: Path) -> dict[str, float]:
     """AUC in percent of the originals against each manipulation method present in ``scores``."""
     need = {"method", "label", "score"}
     if not need <= set(scores.columns):
-        raise UmclError(f"scores table lacks column(s) {','.join(sorted(need - set(scores.columns)))}", path,
-                        "re-run `umcl evaluate`")
+        raise UmclError(
+            f"scores table lacks column(s) {','.join(sorted(need - set(scores.columns)))}",
+            path,
+            "re-run `umcl evaluate`",
+        )
     real = scores[scores["label"] == 0]
     out: dict[str, float] = {}
     if real.empty:
@@ -87,8 +90,11 @@ def difficulty_of(result_root: Path) -> float:
     try:
         return float(json.loads(path.read_text())["synthff"]["difficulty"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UmclError(f"cannot read the SynthFF settings ({exc.__class__.__name__})", path,
-                        "pass results/<profile> folders of finished SynthFF sweep runs") from exc
+        raise UmclError(
+            f"cannot read the SynthFF settings ({exc.__class__.__name__})",
+            path,
+            "pass results/<profile> folders of finished SynthFF sweep runs",
+        ) from exc
 
 
 def read_sweep(result_roots: list[str | Path]) -> list[SweepCell]:
@@ -99,8 +105,11 @@ def read_sweep(result_roots: list[str | Path]) -> list[SweepCell]:
         difficulty = difficulty_of(root)
         indexes = sorted(root.glob("eval/**/evaluation.json"))
         if not indexes:
-            raise UmclError("no evaluations found (eval/<run>/<testset>/evaluation.json)", root,
-                            "run the sweep profile to its end first (stage_evaluate)")
+            raise UmclError(
+                "no evaluations found (eval/<run>/<testset>/evaluation.json)",
+                root,
+                "run the sweep profile to its end first (stage_evaluate)",
+            )
         for key, rec in sorted(read_evaluations(indexes).items(), key=lambda kv: kv[0].to_path()):
             if key.test.methods is not None or key.condition != "clean":
                 continue  # the sweep reads whole test sets under clean conditions
@@ -109,12 +118,22 @@ def read_sweep(result_roots: list[str | Path]) -> list[SweepCell]:
                 raise UmclError("scores file missing", rec.scores, "re-run `umcl evaluate`")
             lo, hi = m["auc"].get("ci_low"), m["auc"].get("ci_high")
             scores = subset(pd.read_csv(rec.scores), key.test.methods)
-            cells.append(SweepCell(
-                difficulty=difficulty, detector=key.run.model, train=key.run.train.compression,
-                test=key.test.compression, seed=key.run.seed, auc=100 * m["auc"]["value"],
-                auc_ci=None if lo is None or hi is None else (100 * lo, 100 * hi), acc=100 * m["acc"]["value"],
-                n_real=int(m.get("n_real", 0)), n_fake=int(m.get("n_fake", 0)),
-                per_method_auc=per_method_auc(scores, rec.scores), n_boot=m.get("n_boot")))
+            cells.append(
+                SweepCell(
+                    difficulty=difficulty,
+                    detector=key.run.model,
+                    train=key.run.train.compression,
+                    test=key.test.compression,
+                    seed=key.run.seed,
+                    auc=100 * m["auc"]["value"],
+                    auc_ci=None if lo is None or hi is None else (100 * lo, 100 * hi),
+                    acc=100 * m["acc"]["value"],
+                    n_real=int(m.get("n_real", 0)),
+                    n_fake=int(m.get("n_fake", 0)),
+                    per_method_auc=per_method_auc(scores, rec.scores),
+                    n_boot=m.get("n_boot"),
+                )
+            )
     return sorted(cells, key=lambda c: (c.difficulty, c.detector, c.train, c.test, c.seed))
 
 
@@ -135,12 +154,31 @@ def _ci_text(cell: SweepCell) -> str:
 def render_markdown(cells: list[SweepCell], provenance: list[str]) -> str:
     """The sweep as Markdown: overall AUC with verdicts, then AUC per manipulation method."""
     ok = admissible(cells)
-    overall = [[f"{c.difficulty:.2f}", c.detector, c.train, c.test, c.seed, f"{c.n_real}/{c.n_fake}", _ci_text(c),
-                f"{c.acc:.1f}"] for c in cells]
+    overall = [
+        [
+            f"{c.difficulty:.2f}",
+            c.detector,
+            c.train,
+            c.test,
+            c.seed,
+            f"{c.n_real}/{c.n_fake}",
+            _ci_text(c),
+            f"{c.acc:.1f}",
+        ]
+        for c in cells
+    ]
     methods = [m for m in FF_METHODS if any(m in c.per_method_auc for c in cells)]
-    per_method = [[f"{c.difficulty:.2f}", c.detector, c.train, c.test, c.seed,
-                   *(f"{c.per_method_auc[m]:.1f}" if m in c.per_method_auc else "-" for m in methods)]
-                  for c in cells]
+    per_method = [
+        [
+            f"{c.difficulty:.2f}",
+            c.detector,
+            c.train,
+            c.test,
+            c.seed,
+            *(f"{c.per_method_auc[m]:.1f}" if m in c.per_method_auc else "-" for m in methods),
+        ]
+        for c in cells
+    ]
     lines = [
         "# SynthFF difficulty sweep",
         "",
@@ -154,17 +192,30 @@ def render_markdown(cells: list[SweepCell], provenance: list[str]) -> str:
         "",
         "## Admissible difficulties",
         "",
-        tabulate([[f"{d:.2f}", "yes" if v else "no"] for d, v in ok.items()], ["difficulty", "admissible"],
-                 tablefmt="github", disable_numparse=True),
+        tabulate(
+            [[f"{d:.2f}", "yes" if v else "no"] for d, v in ok.items()],
+            ["difficulty", "admissible"],
+            tablefmt="github",
+            disable_numparse=True,
+        ),
         "",
         "## Video-level AUC (%) on the test split",
         "",
-        tabulate(overall, ["difficulty", "detector", "train", "test", "seed", "real/fake", "AUC [95% CI] verdict",
-                           "ACC (%)"], tablefmt="github", disable_numparse=True),
+        tabulate(
+            overall,
+            ["difficulty", "detector", "train", "test", "seed", "real/fake", "AUC [95% CI] verdict", "ACC (%)"],
+            tablefmt="github",
+            disable_numparse=True,
+        ),
         "",
         "## AUC (%) of originals against each manipulation",
         "",
-        tabulate(per_method, ["difficulty", "detector", "train", "test", "seed", *methods], tablefmt="github", disable_numparse=True),
+        tabulate(
+            per_method,
+            ["difficulty", "detector", "train", "test", "seed", *methods],
+            tablefmt="github",
+            disable_numparse=True,
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -174,12 +225,20 @@ def write_sweep(result_roots: list[str | Path], out_prefix: str | Path) -> list[
     """Read the sweep runs and write ``<out_prefix>.md`` and ``.json`` (atomic writes)."""
     cells = read_sweep(result_roots)
     boots = sorted({c.n_boot for c in cells if c.n_boot is not None})
-    provenance = ["Runs: " + ", ".join(f"`{Path(r).as_posix()}`" for r in result_roots) + ".",
-                  *(resamples_note(n) for n in boots)]
+    provenance = [
+        "Runs: " + ", ".join(f"`{Path(r).as_posix()}`" for r in result_roots) + ".",
+        *(resamples_note(n) for n in boots),
+    ]
     out_prefix = Path(out_prefix)
     md, js = out_prefix.with_suffix(".md"), out_prefix.with_suffix(".json")
     write_text(md, render_markdown(cells, provenance))
-    write_json(js, {"runs": [Path(r).as_posix() for r in result_roots], "bootstrap_resamples": boots,
-                    "admissible": {f"{d:.2f}": v for d, v in admissible(cells).items()},
-                    "cells": [{**asdict(c), "verdict": c.verdict} for c in cells]})
+    write_json(
+        js,
+        {
+            "runs": [Path(r).as_posix() for r in result_roots],
+            "bootstrap_resamples": boots,
+            "admissible": {f"{d:.2f}": v for d, v in admissible(cells).items()},
+            "cells": [{**asdict(c), "verdict": c.verdict} for c in cells],
+        },
+    )
     return [md, js]

@@ -18,9 +18,9 @@ the points for small test sets (the JSON records the value used).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -49,13 +49,16 @@ class FiguresConfig:
 
     def __post_init__(self) -> None:
         if self.tsne_perplexity <= 0 or self.knn_k < 1:
-            raise ConfigError(f"figures.tsne_perplexity must be > 0 and figures.knn_k >= 1, got "
-                              f"{self.tsne_perplexity} and {self.knn_k}")
+            raise ConfigError(
+                f"figures.tsne_perplexity must be > 0 and figures.knn_k >= 1, got "
+                f"{self.tsne_perplexity} and {self.knn_k}"
+            )
         if self.max_videos is not None and self.max_videos < 2:
             raise ConfigError(f"figures.max_videos must be >= 2 or null, got {self.max_videos}")
 
 
 # ---------------------------------------------------------------------------- embedding and numbers
+
 
 def effective_perplexity(n: int, perplexity: float) -> float:
     """``perplexity`` capped at (n - 1) / 3 (scikit-learn needs perplexity < n; t-SNE's rule of thumb)."""
@@ -69,8 +72,17 @@ def tsne(x: np.ndarray, seed: int, perplexity: float) -> np.ndarray:
     from sklearn.manifold import TSNE
 
     x = np.asarray(x, dtype=np.float64)
-    return TSNE(n_components=2, perplexity=effective_perplexity(len(x), perplexity), init="pca",
-                random_state=seed, learning_rate="auto").fit_transform(x).astype(np.float64)
+    return (
+        TSNE(
+            n_components=2,
+            perplexity=effective_perplexity(len(x), perplexity),
+            init="pca",
+            random_state=seed,
+            learning_rate="auto",
+        )
+        .fit_transform(x)
+        .astype(np.float64)
+    )
 
 
 def knn_accuracy(emb: np.ndarray, labels: np.ndarray, k: int) -> float:
@@ -89,11 +101,16 @@ def separation(emb: np.ndarray, labels: np.ndarray, k: int) -> dict[str, float |
     if len(np.unique(labels)) < 2 or len(labels) <= len(np.unique(labels)):  # silhouette needs 2 <= classes < n
         return {"knn_acc": None, "silhouette": None, "n": int(len(labels))}
     majority = float(np.unique(labels, return_counts=True)[1].max() / len(labels))  # k-NN's chance level
-    return {"knn_acc": knn_accuracy(emb, labels, k), "silhouette": float(silhouette_score(emb, labels)),
-            "n": int(len(labels)), "majority_rate": majority}
+    return {
+        "knn_acc": knn_accuracy(emb, labels, k),
+        "silhouette": float(silhouette_score(emb, labels)),
+        "n": int(len(labels)),
+        "majority_rate": majority,
+    }
 
 
 # ---------------------------------------------------------------------------- output
+
 
 def _fmt(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.3f}"
@@ -113,8 +130,9 @@ def _save(fig, prefix: Path, data: dict | pd.DataFrame, numbers: dict, caption: 
     paths = []
     for ext in ("png", "pdf"):
         with atomic_path(prefix.with_suffix(f".{ext}"), kind="figure") as tmp:
-            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight", metadata=None if ext == "png" else
-                        {"CreationDate": None})
+            fig.savefig(
+                tmp, format=ext, dpi=150, bbox_inches="tight", metadata=None if ext == "png" else {"CreationDate": None}
+            )
         paths.append(prefix.with_suffix(f".{ext}"))
     plt.close(fig)
     if isinstance(data, pd.DataFrame):
@@ -128,8 +146,10 @@ def _save(fig, prefix: Path, data: dict | pd.DataFrame, numbers: dict, caption: 
         paths.append(prefix.with_suffix(".npz"))
     numbers = {**numbers, "bootstrap_resamples": None}  # stated like every report's; no number here is resampled
     caption = caption.rstrip() + "\n\nBootstrap resamples: none (no number of this figure has a bootstrap interval)."
-    for ext, text in (("json", json.dumps(numbers, indent=2, sort_keys=True, default=str) + "\n"),
-                      ("md", caption.rstrip() + "\n")):
+    for ext, text in (
+        ("json", json.dumps(numbers, indent=2, sort_keys=True, default=str) + "\n"),
+        ("md", caption.rstrip() + "\n"),
+    ):
         with atomic_path(prefix.with_suffix(f".{ext}"), kind="figure") as tmp:
             Path(tmp).write_text(text)
         paths.append(prefix.with_suffix(f".{ext}"))
@@ -151,22 +171,38 @@ def _scatter_classes(ax, emb: np.ndarray, label: np.ndarray, group: np.ndarray, 
         for cls, colour in ((0, "tab:blue"), (1, "tab:red")):
             sel = (group == g) & (label == cls)
             if sel.any():
-                ax.scatter(emb[sel, 0], emb[sel, 1], s=10, c=colour, marker=MARKERS[gi % len(MARKERS)],
-                           alpha=0.7, linewidths=0, label=f"{CLASS_NAMES[cls]} {g}".strip())
+                ax.scatter(
+                    emb[sel, 0],
+                    emb[sel, 1],
+                    s=10,
+                    c=colour,
+                    marker=MARKERS[gi % len(MARKERS)],
+                    alpha=0.7,
+                    linewidths=0,
+                    label=f"{CLASS_NAMES[cls]} {g}".strip(),
+                )
 
 
 # ---------------------------------------------------------------------------- Figure 6
+
 
 def figure6(features: FeatureSet, cfg: FiguresConfig, out: str | Path, train_compression: str) -> dict:
     """t-SNE of the fused features of one run over its test compressions; returns the numbers."""
     plt = _agg()
     emb = tsne(features.fused, cfg.tsne_seed, cfg.tsne_perplexity)
     comps = list(dict.fromkeys(features.compression.tolist()))
-    numbers = {"figure": "figure6", "train_compression": train_compression, "tsne_seed": cfg.tsne_seed,
-               "perplexity": effective_perplexity(len(emb), cfg.tsne_perplexity), "knn_k": cfg.knn_k,
-               "all": separation(emb, features.label, cfg.knn_k),
-               "per_compression": {c: separation(emb[features.compression == c], features.label[features.compression == c],
-                                                 cfg.knn_k) for c in comps}}
+    numbers = {
+        "figure": "figure6",
+        "train_compression": train_compression,
+        "tsne_seed": cfg.tsne_seed,
+        "perplexity": effective_perplexity(len(emb), cfg.tsne_perplexity),
+        "knn_k": cfg.knn_k,
+        "all": separation(emb, features.label, cfg.knn_k),
+        "per_compression": {
+            c: separation(emb[features.compression == c], features.label[features.compression == c], cfg.knn_k)
+            for c in comps
+        },
+    }
     fig, ax = plt.subplots(figsize=(5.5, 5))
     _scatter_classes(ax, emb, features.label, features.compression, comps)
     a = numbers["all"]
@@ -174,21 +210,31 @@ def figure6(features: FeatureSet, cfg: FiguresConfig, out: str | Path, train_com
     ax.set_title(numbers["title"], fontsize=9)
     ax.set_xticks([]), ax.set_yticks([])
     ax.legend(fontsize=7, markerscale=1.5, loc="best")
-    lines = [f"Figure 6: t-SNE of UMCL's fused features (trained on {train_compression}; tested on "
-             f"{', '.join(comps)}; {len(emb)} test videos; seed {cfg.tsne_seed}, perplexity {numbers['perplexity']:g}). "
-             "Colour: real (blue) / fake (red); marker: test compression.",
-             "", "| test | videos | k-NN real/fake acc (LOO) | majority-class rate (k-NN chance) | silhouette (real/fake) |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"Figure 6: t-SNE of UMCL's fused features (trained on {train_compression}; tested on "
+        f"{', '.join(comps)}; {len(emb)} test videos; seed {cfg.tsne_seed}, perplexity {numbers['perplexity']:g}). "
+        "Colour: real (blue) / fake (red); marker: test compression.",
+        "",
+        "| test | videos | k-NN real/fake acc (LOO) | majority-class rate (k-NN chance) | silhouette (real/fake) |",
+        "|---|---|---|---|---|",
+    ]
     for name, s in [("all", a)] + list(numbers["per_compression"].items()):
-        lines.append(f"| {name} | {s['n']} | {_fmt(s['knn_acc'])} | {_fmt(s.get('majority_rate'))} | "
-                     f"{_fmt(s['silhouette'])} |")
-    data = {"embedding": emb, "label": features.label, "compression": features.compression, "key": features.key,
-            "fused": features.fused}
+        lines.append(
+            f"| {name} | {s['n']} | {_fmt(s['knn_acc'])} | {_fmt(s.get('majority_rate'))} | {_fmt(s['silhouette'])} |"
+        )
+    data = {
+        "embedding": emb,
+        "label": features.label,
+        "compression": features.compression,
+        "key": features.key,
+        "fused": features.fused,
+    }
     _save(fig, Path(out), data, numbers, "\n".join(lines))
     return numbers
 
 
 # ---------------------------------------------------------------------------- Figure 8
+
 
 def figure8(panels: dict[str, FeatureSet], cfg: FiguresConfig, out: str | Path) -> dict:
     """Per ablation (``panels``: column title -> features): modalities before fusion (top) and fused (bottom)."""
@@ -196,12 +242,15 @@ def figure8(panels: dict[str, FeatureSet], cfg: FiguresConfig, out: str | Path) 
     fig, axes = plt.subplots(2, len(panels), figsize=(3.6 * len(panels), 7), squeeze=False)
     numbers: dict = {"figure": "figure8", "tsne_seed": cfg.tsne_seed, "knn_k": cfg.knn_k, "panels": {}}
     data: dict[str, np.ndarray] = {}
-    lines = [f"Figure 8: t-SNE per ablation (seed {cfg.tsne_seed}). Top: each modality's features before "
-             "fusion (colour: modality; marker: real o / fake x); silhouette by modality (lower = modalities "
-             "closer, better aligned). Bottom: fused features (colour: real/fake).", "",
-             "| model | modalities | silhouette by modality (top) | k-NN real/fake acc, top | k-NN real/fake acc, fused "
-             "| majority-class rate (k-NN chance) | silhouette real/fake, fused |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Figure 8: t-SNE per ablation (seed {cfg.tsne_seed}). Top: each modality's features before "
+        "fusion (colour: modality; marker: real o / fake x); silhouette by modality (lower = modalities "
+        "closer, better aligned). Bottom: fused features (colour: real/fake).",
+        "",
+        "| model | modalities | silhouette by modality (top) | k-NN real/fake acc, top | k-NN real/fake acc, fused "
+        "| majority-class rate (k-NN chance) | silhouette real/fake, fused |",
+        "|---|---|---|---|---|---|---|",
+    ]
     colours = {"rppg": "tab:green", "landmarks": "tab:purple", "text": "tab:orange"}
     for col, (title, fs) in enumerate(panels.items()):
         slug = f"p{col}"
@@ -212,21 +261,35 @@ def figure8(panels: dict[str, FeatureSet], cfg: FiguresConfig, out: str | Path) 
         top = tsne(stacked, cfg.tsne_seed, cfg.tsne_perplexity)
         bottom = tsne(fs.fused, cfg.tsne_seed, cfg.tsne_perplexity)
         n_top = separation(top, modality, cfg.knn_k) if len(mods) > 1 else {"knn_acc": None, "silhouette": None}
-        nums = {"modalities": mods, "top_modality": n_top, "top_real_fake": separation(top, label, cfg.knn_k),
-                "fused_real_fake": separation(bottom, fs.label, cfg.knn_k),
-                "perplexity_top": effective_perplexity(len(top), cfg.tsne_perplexity),
-                "perplexity_fused": effective_perplexity(len(bottom), cfg.tsne_perplexity),
-                # e.g. text = 1 under the label-free default prompt: t-SNE spreads identical points arbitrarily
-                "distinct_features": {m: int(len(np.unique(fs.modalities[m], axis=0))) for m in mods}}
+        nums = {
+            "modalities": mods,
+            "top_modality": n_top,
+            "top_real_fake": separation(top, label, cfg.knn_k),
+            "fused_real_fake": separation(bottom, fs.label, cfg.knn_k),
+            "perplexity_top": effective_perplexity(len(top), cfg.tsne_perplexity),
+            "perplexity_fused": effective_perplexity(len(bottom), cfg.tsne_perplexity),
+            # e.g. text = 1 under the label-free default prompt: t-SNE spreads identical points arbitrarily
+            "distinct_features": {m: int(len(np.unique(fs.modalities[m], axis=0))) for m in mods},
+        }
         numbers["panels"][title] = nums
         ax = axes[0, col]
         for mi, m in enumerate(mods):
             for cls, mk in ((0, "o"), (1, "x")):
                 sel = (modality == mi) & (label == cls)
-                ax.scatter(top[sel, 0], top[sel, 1], s=9, c=colours.get(m, "grey"), marker=mk, alpha=0.7,
-                           linewidths=0.6 if mk == "x" else 0, label=f"{m} {CLASS_NAMES[cls]}")
-        nums["titles"] = [f"{title}\nby modality: sil {_fmt(n_top['silhouette'])}, {knn_text(n_top)}",
-                          f"fused: {knn_text(nums['fused_real_fake'])}, sil {_fmt(nums['fused_real_fake']['silhouette'])}"]
+                ax.scatter(
+                    top[sel, 0],
+                    top[sel, 1],
+                    s=9,
+                    c=colours.get(m, "grey"),
+                    marker=mk,
+                    alpha=0.7,
+                    linewidths=0.6 if mk == "x" else 0,
+                    label=f"{m} {CLASS_NAMES[cls]}",
+                )
+        nums["titles"] = [
+            f"{title}\nby modality: sil {_fmt(n_top['silhouette'])}, {knn_text(n_top)}",
+            f"fused: {knn_text(nums['fused_real_fake'])}, sil {_fmt(nums['fused_real_fake']['silhouette'])}",
+        ]
         ax.set_title(nums["titles"][0], fontsize=9)
         ax.legend(fontsize=6, loc="best")
         ax = axes[1, col]
@@ -236,18 +299,34 @@ def figure8(panels: dict[str, FeatureSet], cfg: FiguresConfig, out: str | Path) 
         ax.legend(fontsize=6, loc="best")
         for a in axes[:, col]:
             a.set_xticks([]), a.set_yticks([])
-        data.update({f"{slug}_top": top, f"{slug}_top_modality": modality, f"{slug}_top_label": label,
-                     f"{slug}_fused": bottom, f"{slug}_label": fs.label, f"{slug}_key": fs.key})
-        lines.append(f"| {title} | {', '.join(mods)} | {_fmt(n_top['silhouette'])} | "
-                     f"{_fmt(nums['top_real_fake']['knn_acc'])} | {_fmt(f['knn_acc'])} | {_fmt(f.get('majority_rate'))} | "
-                     f"{_fmt(f['silhouette'])} |")
-    lines += ["", "k-NN accuracy is leave-one-out over the panel's videos; below the majority-class rate it means "
-              "a video's nearest neighbours tend to carry the other label (e.g. a fake's features next to those of "
-              "its own original, which shares its background and motion), not that the features separate the classes."]
+        data.update(
+            {
+                f"{slug}_top": top,
+                f"{slug}_top_modality": modality,
+                f"{slug}_top_label": label,
+                f"{slug}_fused": bottom,
+                f"{slug}_label": fs.label,
+                f"{slug}_key": fs.key,
+            }
+        )
+        lines.append(
+            f"| {title} | {', '.join(mods)} | {_fmt(n_top['silhouette'])} | "
+            f"{_fmt(nums['top_real_fake']['knn_acc'])} | {_fmt(f['knn_acc'])} | {_fmt(f.get('majority_rate'))} | "
+            f"{_fmt(f['silhouette'])} |"
+        )
+    lines += [
+        "",
+        "k-NN accuracy is leave-one-out over the panel's videos; below the majority-class rate it means "
+        "a video's nearest neighbours tend to carry the other label (e.g. a fake's features next to those of "
+        "its own original, which shares its background and motion), not that the features separate the classes.",
+    ]
     same = sorted({m for n in numbers["panels"].values() for m, k in n["distinct_features"].items() if k == 1})
     if same:
-        lines += ["", f"{', '.join(same)}: one feature vector shared by every video (the label-free test prompt), "
-                  "so its points coincide in feature space; t-SNE spreads identical points arbitrarily."]
+        lines += [
+            "",
+            f"{', '.join(same)}: one feature vector shared by every video (the label-free test prompt), "
+            "so its points coincide in feature space; t-SNE spreads identical points arbitrarily.",
+        ]
     data["titles"] = np.array(list(panels))
     data["modality_names"] = np.array(["|".join(fs.modalities) for fs in panels.values()])
     _save(fig, Path(out), data, numbers, "\n".join(lines))
@@ -256,22 +335,27 @@ def figure8(panels: dict[str, FeatureSet], cfg: FiguresConfig, out: str | Path) 
 
 # ---------------------------------------------------------------------------- Figure 9
 
+
 def read_affinity_log(run: str | Path) -> pd.DataFrame:
     """A run's ``affinity.csv`` (written by the trainer every ``training.affinity_log_every`` steps)."""
     path = Path(run) / "affinity.csv"
     if not path.is_file():
-        raise UmclError("run has no affinity.csv", Path(run),
-                        "train it with training.affinity_log_every > 0 (the default) and a UMCL detector")
+        raise UmclError(
+            "run has no affinity.csv",
+            Path(run),
+            "train it with training.affinity_log_every > 0 (the default) and a UMCL detector",
+        )
     df = pd.read_csv(path)
     if "step" not in df.columns or len(df.columns) < 3:
         raise UmclError("affinity.csv has no step or no affinity column", path, "train the run again")
     return df
 
 
-def affinity_columns(modalities: Sequence[str] = ("rppg", "landmarks", "text"),
-                     views: Sequence[str] = ("hq", "lq")) -> list[str]:
+def affinity_columns(
+    modalities: Sequence[str] = ("rppg", "landmarks", "text"), views: Sequence[str] = ("hq", "lq")
+) -> list[str]:
     """The affinity log's columns ``{view}_{class}_{m1}-{m2}`` (UMCLDetector.affinity_scores) for these modalities."""
-    pairs = [f"{a}-{b}" for i, a in enumerate(modalities) for b in modalities[i + 1:]]
+    pairs = [f"{a}-{b}" for i, a in enumerate(modalities) for b in modalities[i + 1 :]]
     return [f"{v}_{c}_{p}" for v in views for c in CLASS_NAMES for p in pairs]
 
 
@@ -290,17 +374,33 @@ def figure9(df: pd.DataFrame, out: str | Path, run_name: str = "") -> dict:
     plt = _agg()
     pairs = affinity_series(df)
     if not pairs:
-        raise UmclError("affinity log holds no {view}_{class}_{pair} column", fix="train a UMCL run with two modalities")
+        raise UmclError(
+            "affinity log holds no {view}_{class}_{pair} column", fix="train a UMCL run with two modalities"
+        )
     # constrained layout keeps each panel's axis labels clear of its neighbour
     fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 3.4), squeeze=False, layout="constrained")
     tail = max(1, len(df) // 5)
-    numbers: dict = {"figure": "figure9", "run": run_name, "steps": int(df["step"].max()), "points": len(df),
-                     "final_window": tail, "pairs": {}}
-    lines = [f"Figure 9: modality-pair affinities during training ({run_name}; {len(df)} logged steps). "
-             f"Numbers: mean over the last {tail} logged steps.", "",
-             "| pair | series | final mean | first value |", "|---|---|---|---|"]
-    styles = {"HQ real": ("tab:blue", "-"), "HQ fake": ("tab:red", "-"), "LQ real": ("tab:blue", "--"),
-              "LQ fake": ("tab:red", "--")}
+    numbers: dict = {
+        "figure": "figure9",
+        "run": run_name,
+        "steps": int(df["step"].max()),
+        "points": len(df),
+        "final_window": tail,
+        "pairs": {},
+    }
+    lines = [
+        f"Figure 9: modality-pair affinities during training ({run_name}; {len(df)} logged steps). "
+        f"Numbers: mean over the last {tail} logged steps.",
+        "",
+        "| pair | series | final mean | first value |",
+        "|---|---|---|---|",
+    ]
+    styles = {
+        "HQ real": ("tab:blue", "-"),
+        "HQ fake": ("tab:red", "-"),
+        "LQ real": ("tab:blue", "--"),
+        "LQ fake": ("tab:red", "--"),
+    }
     for ax, (pair, series) in zip(axes[0], sorted(pairs.items())):
         nums = {}
         for name, col in sorted(series.items()):
@@ -325,16 +425,33 @@ def figure_index_line(path: Path, numbers: dict) -> str:
     data = "csv" if numbers.get("figure") == "figure9" else "npz"
     if numbers.get("figure") == "figure6":
         a = numbers.get("all", {})
-        what = (f"t-SNE of UMCL's fused features (trained on {numbers.get('train_compression')}): real/fake "
-                f"{knn_text(a)}, silhouette {_fmt(a.get('silhouette'))}")
+        what = (
+            f"t-SNE of UMCL's fused features (trained on {numbers.get('train_compression')}): real/fake "
+            f"{knn_text(a)}, silhouette {_fmt(a.get('silhouette'))}"
+        )
     elif numbers.get("figure") == "figure8":
         what = "t-SNE per ablation, fused real/fake: " + ", ".join(
-            f"{t} {knn_text(p['fused_real_fake'])}" for t, p in numbers.get("panels", {}).items())
+            f"{t} {knn_text(p['fused_real_fake'])}" for t, p in numbers.get("panels", {}).items()
+        )
     else:
         what = f"modality-pair affinities during training ({numbers.get('points')} logged steps)"
-    return (f"- [{stem.capitalize()}]({stem}.png) ([PDF]({stem}.pdf), [numbers]({stem}.md), "
-            f"[data]({stem}.{data})): {what}.")
+    return (
+        f"- [{stem.capitalize()}]({stem}.png) ([PDF]({stem}.pdf), [numbers]({stem}.md), [data]({stem}.{data})): {what}."
+    )
 
 
-__all__ = ["figure_index_line", "affinity_columns", "FiguresConfig", "FIGURES", "tsne", "knn_accuracy", "separation", "effective_perplexity",
-           "figure6", "figure8", "figure9", "read_affinity_log", "affinity_series"]
+__all__ = [
+    "figure_index_line",
+    "affinity_columns",
+    "FiguresConfig",
+    "FIGURES",
+    "tsne",
+    "knn_accuracy",
+    "separation",
+    "effective_perplexity",
+    "figure6",
+    "figure8",
+    "figure9",
+    "read_affinity_log",
+    "affinity_series",
+]

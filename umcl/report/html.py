@@ -15,11 +15,13 @@ from pathlib import Path
 
 from umcl.io_utils import write_text
 
-STYLE = ("body{font-family:sans-serif;margin:1.5em;max-width:110em}"
-         "table{border-collapse:collapse;font-size:0.85em;margin:0.8em 0}"
-         "th,td{border:1px solid #bbb;padding:0.2em 0.5em;text-align:left;vertical-align:top}"
-         "th{background:#eee}tr:nth-child(even) td{background:#fafafa}"
-         "code{background:#f3f3f3;padding:0 0.2em}")
+STYLE = (
+    "body{font-family:sans-serif;margin:1.5em;max-width:110em}"
+    "table{border-collapse:collapse;font-size:0.85em;margin:0.8em 0}"
+    "th,td{border:1px solid #bbb;padding:0.2em 0.5em;text-align:left;vertical-align:top}"
+    "th{background:#eee}tr:nth-child(even) td{background:#fafafa}"
+    "code{background:#f3f3f3;padding:0 0.2em}"
+)
 
 _INLINE = [
     (re.compile(r"`([^`]+)`"), r"<code>\1</code>"),
@@ -64,9 +66,13 @@ def markdown_to_html(md: str, title: str | None = None) -> str:
             while i < len(lines) and lines[i].lstrip().startswith("|"):
                 rows.append(_cells(lines[i]))
                 i += 1
-            body.append("<table><thead><tr>" + "".join(f"<th>{inline(c)}</th>" for c in head) + "</tr></thead><tbody>"
-                        + "".join("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in r) + "</tr>" for r in rows)
-                        + "</tbody></table>")
+            body.append(
+                "<table><thead><tr>"
+                + "".join(f"<th>{inline(c)}</th>" for c in head)
+                + "</tr></thead><tbody>"
+                + "".join("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in r) + "</tr>" for r in rows)
+                + "</tbody></table>"
+            )
         elif re.match(r"\s*[-*]\s+", line):
             items = []
             while i < len(lines) and lines[i].strip():
@@ -85,7 +91,11 @@ def markdown_to_html(md: str, title: str | None = None) -> str:
                 para, i = [line.strip()], i + 1
             body.append(f"<p>{inline(' '.join(para))}</p>")
     head = f"<title>{html.escape(title or 'report')}</title><style>{STYLE}</style>"
-    return f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">{head}</head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">{head}</head><body>\n'
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
 
 
 def write_markdown(path: str | Path, md: str) -> tuple[Path, Path]:

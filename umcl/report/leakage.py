@@ -50,13 +50,17 @@ def _fmt(est: dict | None) -> str:
 
 
 #: part (a)'s rows: scoring (umcl.training.scoring) -> row name, the run's own label-free selection first
-SELECTIONS: dict[str, str] = {"label_free": "label-free (this suite)",
-                              "label_prompt": "eval mode, label's prompt",
-                              "as_released": "as released (label's prompt, train mode)"}
+SELECTIONS: dict[str, str] = {
+    "label_free": "label-free (this suite)",
+    "label_prompt": "eval mode, label's prompt",
+    "as_released": "as released (label's prompt, train mode)",
+}
 #: part (a)'s paired test-AUC differences: name -> (reference scoring, other scoring)
-SHARES: dict[str, tuple[str, str]] = {"label's share": ("label_free", "label_prompt"),
-                                      "training mode's share": ("label_prompt", "as_released"),
-                                      "as released − label-free": ("label_free", "as_released")}
+SHARES: dict[str, tuple[str, str]] = {
+    "label's share": ("label_free", "label_prompt"),
+    "training mode's share": ("label_prompt", "as_released"),
+    "as released − label-free": ("label_free", "as_released"),
+}
 
 
 def by_scoring(records: dict) -> dict[str, dict]:
@@ -95,16 +99,21 @@ def _selection_part(sheet: JobSheet, records, audit_records: dict[str, dict], ev
                 continue
             prov = [recs[k].metrics["provenance"] for k in cell.keys]
             val = [_scores(recs[k].val_scores, rd.cache) for k in cell.keys]
-            val_auc = [compute_metrics(v["label"].to_numpy(), v["score"].to_numpy(), n_boot=0)["auc"]["value"] for v in val]
+            val_auc = [
+                compute_metrics(v["label"].to_numpy(), v["score"].to_numpy(), n_boot=0)["auc"]["value"] for v in val
+            ]
             entry["selections"][name] = {
                 "epochs": [p["selected_epoch"] for p in prov],
                 "scoring": sorted({p.get("selection_scoring", "label_free") for p in prov}),
                 "val_auc_seen": [p["selection_value"] for p in prov],
-                "val_auc_label_free": val_auc, "test_auc": est_dict(stats, "auc")}
+                "val_auc_label_free": val_auc,
+                "test_auc": est_dict(stats, "auc"),
+            }
             scores[scoring] = rd.scores(cell)
         for name, (a, b) in SHARES.items():
-            entry["shares"][name] = (paired_difference(scores[a], scores[b], "auc", ev).to_dict()
-                                     if a in scores and b in scores else None)
+            entry["shares"][name] = (
+                paired_difference(scores[a], scores[b], "auc", ev).to_dict() if a in scores and b in scores else None
+            )
         entry["test_auc_difference"] = entry["shares"]["as released − label-free"]
         out.append(entry)
     return out
@@ -120,9 +129,16 @@ def _pairs(sheet: JobSheet, panel: str, reader: CellReader, first_of_row) -> lis
         for row, col2, other in cells:
             if col2 == col and other is not ref and _partner(ref_row, row, panel):
                 d = reader.difference(ref, other, "auc")
-                out.append({"reference": " / ".join(ref_row), "leaked": " / ".join(row), "test": col[0],
-                            "reference_auc": est_dict(reader.stats(ref)), "leaked_auc": est_dict(reader.stats(other)),
-                            "difference": None if d is None else d.to_dict()})
+                out.append(
+                    {
+                        "reference": " / ".join(ref_row),
+                        "leaked": " / ".join(row),
+                        "test": col[0],
+                        "reference_auc": est_dict(reader.stats(ref)),
+                        "leaked_auc": est_dict(reader.stats(other)),
+                        "difference": None if d is None else d.to_dict(),
+                    }
+                )
     return out
 
 
@@ -135,11 +151,13 @@ def _partner(ref_row: tuple, row: tuple, panel: str) -> bool:
 def build(sheet: JobSheet, records, audit_records: dict[str, dict], ev: EvalConfig) -> dict:
     """Every part's numbers; ``audit_records``: the audit evaluations by scoring (:func:`by_scoring`)."""
     reader = CellReader(records, ev)
-    return {"selection": _selection_part(sheet, records, audit_records, ev),
-            "cpml": _pairs(sheet, "cpml", reader, lambda r: r[0] == "CPML (label-free)"),
-            "prompt": _pairs(sheet, "prompt", reader, lambda r: r[1] == "label-free prompt"),
-            "missing": sheet.missing.get(STUDY),
-            "stats": [s for c in sheet.cells.get(STUDY, []) if (s := reader.stats(c)) is not None]}
+    return {
+        "selection": _selection_part(sheet, records, audit_records, ev),
+        "cpml": _pairs(sheet, "cpml", reader, lambda r: r[0] == "CPML (label-free)"),
+        "prompt": _pairs(sheet, "prompt", reader, lambda r: r[1] == "label-free prompt"),
+        "missing": sheet.missing.get(STUDY),
+        "stats": [s for c in sheet.cells.get(STUDY, []) if (s := reader.stats(c)) is not None],
+    }
 
 
 def _d(d: dict | None) -> str:
@@ -150,50 +168,81 @@ def _d(d: dict | None) -> str:
 
 
 def render_markdown(built: dict, notes: list[str]) -> str:
-    lines = ["# Label leakage audit", "", "## (a) Checkpoint selection: label-free, eval mode with the label's prompt, "
-             "as released", "",
-             "| Model | Selection | Epoch(s) picked | Val AUC it saw | Val AUC label-free | Test AUC |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "# Label leakage audit",
+        "",
+        "## (a) Checkpoint selection: label-free, eval mode with the label's prompt, as released",
+        "",
+        "| Model | Selection | Epoch(s) picked | Val AUC it saw | Val AUC label-free | Test AUC |",
+        "|---|---|---|---|---|---|",
+    ]
     for e in built["selection"]:
         for name, s in e["selections"].items():
-            lines.append(f"| {e['model']} | {name} | {', '.join(map(str, s['epochs']))} | "
-                         f"{', '.join(f'{100 * v:.1f}' for v in s['val_auc_seen'])} | "
-                         f"{', '.join(f'{100 * v:.1f}' for v in s['val_auc_label_free'])} | {_fmt(s['test_auc'])} |")
+            lines.append(
+                f"| {e['model']} | {name} | {', '.join(map(str, s['epochs']))} | "
+                f"{', '.join(f'{100 * v:.1f}' for v in s['val_auc_seen'])} | "
+                f"{', '.join(f'{100 * v:.1f}' for v in s['val_auc_label_free'])} | {_fmt(s['test_auc'])} |"
+            )
         for name in e["missing"]:
             lines.append(f"| {e['model']} | {name} | not evaluated on this profile | | | |")
         lines += ["", "| Test AUC difference | Selections compared | Points |", "|---|---|---|"]
-        lines += [f"| {name} | {SELECTIONS[b]} − {SELECTIONS[a]} | {_d(e['shares'][name])} |"
-                  for name, (a, b) in SHARES.items()]
+        lines += [
+            f"| {name} | {SELECTIONS[b]} − {SELECTIONS[a]} | {_d(e['shares'][name])} |"
+            for name, (a, b) in SHARES.items()
+        ]
     if not built["selection"]:
         lines.append("Not built on this profile.")
-    for title, key in (("(b) CPML: published label-fed classifier vs label-free training", "cpml"),
-                       ("(c) Test prompt: leakage_audit (true label's prompts) vs label-free", "prompt")):
-        lines += ["", f"## {title}", "", "| Label-free | Leaked | Tested on | AUC label-free | AUC leaked | ΔAUC (leaked − label-free) |",
-                  "|---|---|---|---|---|---|"]
-        lines += [f"| {r['reference']} | {r['leaked']} | {r['test']} | {_fmt(r['reference_auc'])} | "
-                  f"{_fmt(r['leaked_auc'])} | {_d(r['difference'])} |" for r in built[key]]
+    for title, key in (
+        ("(b) CPML: published label-fed classifier vs label-free training", "cpml"),
+        ("(c) Test prompt: leakage_audit (true label's prompts) vs label-free", "prompt"),
+    ):
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            "| Label-free | Leaked | Tested on | AUC label-free | AUC leaked | ΔAUC (leaked − label-free) |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['reference']} | {r['leaked']} | {r['test']} | {_fmt(r['reference_auc'])} | "
+            f"{_fmt(r['leaked_auc'])} | {_d(r['difference'])} |"
+            for r in built[key]
+        ]
         if not built[key]:
             lines.append("| not built on this profile | | | | | |")
     lines += ["", *[f"- {n}" for n in notes], ""]
     return "\n".join(lines)
 
 
-def write_report(evaluations: list[str | Path], audit_evaluations: list[str | Path], out_prefix: str | Path, *,
-                 sheet: JobSheet, wf, profile: str, config_hash: str, ev: EvalConfig) -> list[Path]:
+def write_report(
+    evaluations: list[str | Path],
+    audit_evaluations: list[str | Path],
+    out_prefix: str | Path,
+    *,
+    sheet: JobSheet,
+    wf,
+    profile: str,
+    config_hash: str,
+    ev: EvalConfig,
+) -> list[Path]:
     """Render ``<out_prefix>.{md,json}``."""
     records = read_evaluations(evaluations)
     audit = _read_audit(audit_evaluations)
     built = build(sheet, records, audit, ev)
-    notes = [provenance_line(wf.dataset, profile, records, config_hash),
-             "(a) is one training run scoring its validation split three ways every epoch; the label-free scoring "
-             "is the run's own selection, the other two only pick further checkpoints (each pass leaves the model "
-             "bit-identical, so the training is unchanged by them and an epoch two scorings both pick gives the "
-             "same checkpoint). The label's share is eval mode with the label's prompt − label-free; training "
-             "mode's share (dropout, batch statistics, landmark zeroing, and training's prompt draw, a valid "
-             "prompt of the label's class or an invalid one, in place of the mean of the class's prompts) is as "
-             "released − eval mode with the label's prompt. (b) trains CPML a second time with the label-fed "
-             "classifier. (c) retrains nothing.", diff_legend(ev), legend("ci", built["stats"]),
-             resamples_note(ev.n_bootstrap)]
+    notes = [
+        provenance_line(wf.dataset, profile, records, config_hash),
+        "(a) is one training run scoring its validation split three ways every epoch; the label-free scoring "
+        "is the run's own selection, the other two only pick further checkpoints (each pass leaves the model "
+        "bit-identical, so the training is unchanged by them and an epoch two scorings both pick gives the "
+        "same checkpoint). The label's share is eval mode with the label's prompt − label-free; training "
+        "mode's share (dropout, batch statistics, landmark zeroing, and training's prompt draw, a valid "
+        "prompt of the label's class or an invalid one, in place of the mean of the class's prompts) is as "
+        "released − eval mode with the label's prompt. (b) trains CPML a second time with the label-fed "
+        "classifier. (c) retrains nothing.",
+        diff_legend(ev),
+        legend("ci", built["stats"]),
+        resamples_note(ev.n_bootstrap),
+    ]
     if wf.dataset == "synthff":
         notes.insert(0, SYNTHETIC_NOTE)
     if built["missing"]:
@@ -203,6 +252,14 @@ def write_report(evaluations: list[str | Path], audit_evaluations: list[str | Pa
     out = Path(out_prefix)
     paths = [out.with_suffix(".md"), out.with_suffix(".json"), out.with_suffix(".html")]
     write_markdown(paths[0], render_markdown(built, notes))  # and its .html page
-    write_json(paths[1], {"report": STUDY, "title": "Label leakage audit (measured)", "notes": notes,
-                          "bootstrap_resamples": ev.n_bootstrap, **{k: v for k, v in built.items() if k != "stats"}})
+    write_json(
+        paths[1],
+        {
+            "report": STUDY,
+            "title": "Label leakage audit (measured)",
+            "notes": notes,
+            "bootstrap_resamples": ev.n_bootstrap,
+            **{k: v for k, v in built.items() if k != "stats"},
+        },
+    )
     return paths

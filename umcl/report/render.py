@@ -46,9 +46,11 @@ from umcl.report.html import write_markdown
 from umcl.specs.paper_tables import Panel, PaperTable, Row, load_paper_table
 from umcl.specs.tables import TABLE_SPECS
 
-SYNTHETIC_NOTE = ("These numbers come from SynthFF, a small synthetic stand-in for FaceForensics++ "
-                  "(and SynthFF look-alikes of Celeb-DF, DFD and DFDC) generated offline by this suite; "
-                  "they are not comparable to the paper's numbers in absolute terms.")
+SYNTHETIC_NOTE = (
+    "These numbers come from SynthFF, a small synthetic stand-in for FaceForensics++ "
+    "(and SynthFF look-alikes of Celeb-DF, DFD and DFDC) generated offline by this suite; "
+    "they are not comparable to the paper's numbers in absolute terms."
+)
 SELECTION_NOTE = "Checkpoints were selected on the validation split only; test sets were never used for selection."
 ARROW_MD = {1: "↑", -1: "↓"}
 ARROW_TEX = {1: r"$\uparrow$", -1: r"$\downarrow$"}
@@ -103,7 +105,9 @@ def cell_stats(keys: list[EvalKey], records: dict[EvalKey, CellRecord], ev: Eval
     recs = [records.get(k) for k in keys]
     if not recs or any(r is None for r in recs):
         return None
-    test = {k.run.seed: subset(_scores(r.scores, cache), r.methods)[["key", "label", "score"]] for k, r in zip(keys, recs)}
+    test = {
+        k.run.seed: subset(_scores(r.scores, cache), r.methods)[["key", "label", "score"]] for k, r in zip(keys, recs)
+    }
     val = {k.run.seed: _scores(r.val_scores, cache)[["key", "label", "score"]] for k, r in zip(keys, recs)}
     return aggregate_seeds(test, val, **ev.stats_kwargs())
 
@@ -157,17 +161,24 @@ def _metric_of(panel: Panel, column_key: tuple[str, ...], protocol: Protocol) ->
     """(protocol column key, metric) of a paper column (the ``metric`` level, if any, is split off)."""
     if "metric" in panel.column_levels:
         i = panel.column_levels.index("metric")
-        return column_key[:i] + column_key[i + 1:], column_key[i]
+        return column_key[:i] + column_key[i + 1 :], column_key[i]
     return column_key, protocol.metrics[0]
 
 
 def _decls_of(protocol: Protocol, cells: list[TableCell], panel: Panel, single: bool) -> dict:
-    return {(c.decl.row, c.decl.column): c for c in cells
-            if c.decl.panel == panel.id or (c.decl.panel is None and single)}
+    return {
+        (c.decl.row, c.decl.column): c for c in cells if c.decl.panel == panel.id or (c.decl.panel is None and single)
+    }
 
 
-def build(table: str, protocol: Protocol, paper: PaperTable, sheet: JobSheet,
-          records: dict[EvalKey, CellRecord], ev: EvalConfig) -> Built:
+def build(
+    table: str,
+    protocol: Protocol,
+    paper: PaperTable,
+    sheet: JobSheet,
+    records: dict[EvalKey, CellRecord],
+    ev: EvalConfig,
+) -> Built:
     """Every output row of a table: paper rows, and an "ours" row after each trained row we evaluated."""
     cells = sheet.cells.get(table, [])
     built = Built(table, protocol.title, [])
@@ -178,10 +189,23 @@ def build(table: str, protocol: Protocol, paper: PaperTable, sheet: JobSheet,
         rows: list[OutRow] = []
         for prow, pvals in zip(panel.rows, panel.values):
             deltas = panel.deltas[panel.rows.index(prow)] if panel.deltas is not None else [None] * len(pvals)
-            rows.append(OutRow(panel.id, _label(protocol, prow.key, prow.label), "paper", [
-                Entry(v, delta=d, diagonal=_is_diagonal(protocol, prow.key, c.key),
-                      signed=_metric_of(panel, c.key, protocol)[1] == "gain") for v, d, c in
-                zip(pvals, deltas, panel.columns)], prow.key))
+            rows.append(
+                OutRow(
+                    panel.id,
+                    _label(protocol, prow.key, prow.label),
+                    "paper",
+                    [
+                        Entry(
+                            v,
+                            delta=d,
+                            diagonal=_is_diagonal(protocol, prow.key, c.key),
+                            signed=_metric_of(panel, c.key, protocol)[1] == "gain",
+                        )
+                        for v, d, c in zip(pvals, deltas, panel.columns)
+                    ],
+                    prow.key,
+                )
+            )
             ours = _our_row(protocol, panel, prow, decls, records, ev, cache, built)
             if ours is not None:
                 rows.append(ours)
@@ -198,7 +222,7 @@ def build(table: str, protocol: Protocol, paper: PaperTable, sheet: JobSheet,
 
 def _label(protocol: Protocol, key: tuple[str, ...], label: str) -> str:
     """The printed row label, after the row key's first ``protocol.row_label_levels`` levels (Tables 7, 8)."""
-    return ": ".join(list(key[:protocol.row_label_levels]) + [label])
+    return ": ".join(list(key[: protocol.row_label_levels]) + [label])
 
 
 def _extra_row(protocol: Protocol, panel: Panel, extra, decls: dict, records, ev, cache, built: Built) -> OutRow | None:
@@ -207,8 +231,13 @@ def _extra_row(protocol: Protocol, panel: Panel, extra, decls: dict, records, ev
     if not any(r[:1] == extra.row[:1] for r, _ in decls):
         return None
     if extra.not_applicable is not None:
-        return OutRow(panel.id, _label(protocol, extra.row, extra.label), "ours",
-                      [Entry(None, ours=True, text="n/a") for _ in panel.columns], extra.row)
+        return OutRow(
+            panel.id,
+            _label(protocol, extra.row, extra.label),
+            "ours",
+            [Entry(None, ours=True, text="n/a") for _ in panel.columns],
+            extra.row,
+        )
     return _our_row(protocol, panel, Row(extra.row, extra.label), decls, records, ev, cache, built)
 
 
@@ -233,9 +262,15 @@ def _fill_row_pairs(protocol: Protocol, panel: Panel, rows: list[OutRow], built:
     gain_cols = [j for j, c in enumerate(panel.columns) if _metric_of(panel, c.key, protocol)[1] == "gain"]
     if not gain_cols:
         return
-    first = {j: next(i for i, c in enumerate(panel.columns) if _metric_of(panel, c.key, protocol)
-                     == (_metric_of(panel, panel.columns[j].key, protocol)[0], protocol.metrics[0]))
-             for j in gain_cols}
+    first = {
+        j: next(
+            i
+            for i, c in enumerate(panel.columns)
+            if _metric_of(panel, c.key, protocol)
+            == (_metric_of(panel, panel.columns[j].key, protocol)[0], protocol.metrics[0])
+        )
+        for j in gain_cols
+    }
     pairs = dict(protocol.gain_rows)
     for key, row in ours.items():
         for j in gain_cols:
@@ -282,8 +317,11 @@ def _fill_average(protocol: Protocol, panel: Panel, entries: list[Entry]) -> Non
     for j, col in enumerate(panel.columns):
         if col.key[-1] != protocol.average_column:
             continue
-        siblings = [entries[i].value for i, c in enumerate(panel.columns)
-                    if c.key[:-1] == col.key[:-1] and c.key[-1] != protocol.average_column]
+        siblings = [
+            entries[i].value
+            for i, c in enumerate(panel.columns)
+            if c.key[:-1] == col.key[:-1] and c.key[-1] != protocol.average_column
+        ]
         if siblings and all(v is not None for v in siblings):
             entries[j] = Entry(statistics.fmean(siblings), ours=True)
 
@@ -310,8 +348,13 @@ def format_entry(e: Entry, latex: bool) -> str:
         return e.text
     if e.value is None:
         return "-"
-    text = (format_cell(e.est, CELL_STYLE, latex=latex, digits=2, spread_digits=1) if e.est is not None
-            else f"{e.value:+.2f}" if e.signed else f"{e.value:.2f}")
+    text = (
+        format_cell(e.est, CELL_STYLE, latex=latex, digits=2, spread_digits=1)
+        if e.est is not None
+        else f"{e.value:+.2f}"
+        if e.signed
+        else f"{e.value:.2f}"
+    )
     arrows = ARROW_TEX if latex else ARROW_MD
     if e.diagonal:  # the in-compression cell of a row with deltas (Table 3)
         text += " (-)"
@@ -321,13 +364,44 @@ def format_entry(e: Entry, latex: bool) -> str:
 
 
 #: plain-text characters LaTeX does not take as text, and what prints them (any font encoding, no package)
-TEX_TEXT = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-            "<": r"$<$", ">": r"$>$", "|": r"$|$",  # OT1 (LaTeX's default encoding) prints these as ¡ ¿ —
-            "±": r"$\pm$", "↑": r"$\uparrow$", "↓": r"$\downarrow$", "→": r"$\rightarrow$", "²": r"$^2$",
-            "³": r"$^3$", "≥": r"$\geq$", "≤": r"$\leq$", "≠": r"$\neq$", "≈": r"$\approx$", "×": r"$\times$",
-            "·": r"$\cdot$", "−": r"$-$", "–": "--", "—": "---", "…": r"\ldots{}", "“": "``", "”": "''",
-            "‘": "`", "’": "'", "°": r"$^\circ$", "√": r"$\surd$", "∞": r"$\infty$"}
+TEX_TEXT = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"$<$",
+    ">": r"$>$",
+    "|": r"$|$",  # OT1 (LaTeX's default encoding) prints these as ¡ ¿ —
+    "±": r"$\pm$",
+    "↑": r"$\uparrow$",
+    "↓": r"$\downarrow$",
+    "→": r"$\rightarrow$",
+    "²": r"$^2$",
+    "³": r"$^3$",
+    "≥": r"$\geq$",
+    "≤": r"$\leq$",
+    "≠": r"$\neq$",
+    "≈": r"$\approx$",
+    "×": r"$\times$",
+    "·": r"$\cdot$",
+    "−": r"$-$",
+    "–": "--",
+    "—": "---",
+    "…": r"\ldots{}",
+    "“": "``",
+    "”": "''",
+    "‘": "`",
+    "’": "'",
+    "°": r"$^\circ$",
+    "√": r"$\surd$",
+    "∞": r"$\infty$",
+}
 
 
 def _tex_char(ch: str) -> str:
@@ -345,8 +419,10 @@ def _tex_char(ch: str) -> str:
 
 
 #: Greek letters LaTeX has a macro for (capitals that look Latin, and omicron, have none)
-_TEX_GREEK = {*"alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon "
-              "phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split()}
+_TEX_GREEK = {
+    *"alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon "
+    "phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split()
+}
 
 
 def tex_escape(text: str) -> str:
@@ -359,17 +435,26 @@ def legend_lines(built: Built, ev: EvalConfig) -> list[str]:
     """What our numbers, intervals and thresholds are (umcl.report.cells), for the notes under the table."""
     if not built.stats:
         return ["Ours: no results yet ('-')."]
-    return [legend(CELL_STYLE, built.stats.values()),
-            threshold_legend(ev.threshold) + " The table's ACC columns are ACC@0.5 (as the paper's); ACC@val and "
-            "BACC: the Markdown's 'More statistics' and the JSON. '-' = no result."]
+    return [
+        legend(CELL_STYLE, built.stats.values()),
+        threshold_legend(ev.threshold) + " The table's ACC columns are ACC@0.5 (as the paper's); ACC@val and "
+        "BACC: the Markdown's 'More statistics' and the JSON. '-' = no result.",
+    ]
 
 
 def provenance_line(dataset: str, profile: str, records: dict[EvalKey, CellRecord], config_hash: str) -> str:
     seeds = sorted({k.run.seed for k in records})
-    commits = sorted({str(r.metrics.get("provenance", {}).get("commit"))[:12] for r in records.values()
-                      if r.metrics.get("provenance", {}).get("commit")})
-    return (f"Ours: dataset {dataset}, profile {profile}, seeds {','.join(map(str, seeds)) or 'none'} "
-            f"({len(records)} evaluated cells), commit {','.join(commits) or 'unknown'}, config hash {config_hash}.")
+    commits = sorted(
+        {
+            str(r.metrics.get("provenance", {}).get("commit"))[:12]
+            for r in records.values()
+            if r.metrics.get("provenance", {}).get("commit")
+        }
+    )
+    return (
+        f"Ours: dataset {dataset}, profile {profile}, seeds {','.join(map(str, seeds)) or 'none'} "
+        f"({len(records)} evaluated cells), commit {','.join(commits) or 'unknown'}, config hash {config_hash}."
+    )
 
 
 def test_counts(built: Built) -> str:
@@ -407,34 +492,66 @@ def more_statistics(built: Built) -> str:
     """Per cell: AUC, ACC and balanced ACC at 0.5 and at the validation-chosen threshold, counts, seeds."""
     body = []
     for (panel, row, col), s in built.stats.items():
+
         def pct(name):
             e = s.estimates.get(name)
             return "-" if e is None else f"{100 * e.value:.2f}"
-        body.append([panel, " / ".join(row), " / ".join(col), pct("auc"), pct("acc"), pct("acc_val"), pct("bacc"),
-                     pct("bacc_val"), f"{s.n_real}:{s.n_fake}", s.n_seeds])
+
+        body.append(
+            [
+                panel,
+                " / ".join(row),
+                " / ".join(col),
+                pct("auc"),
+                pct("acc"),
+                pct("acc_val"),
+                pct("bacc"),
+                pct("bacc_val"),
+                f"{s.n_real}:{s.n_fake}",
+                s.n_seeds,
+            ]
+        )
     if not body:
         return ""
-    return tabulate(body, headers=["Panel", "Row", "Column", "AUC", "ACC@0.5", "ACC@val", "BACC@0.5", "BACC@val",
-                                   "real:fake", "seeds"], tablefmt="github", disable_numparse=True)
+    return tabulate(
+        body,
+        headers=["Panel", "Row", "Column", "AUC", "ACC@0.5", "ACC@val", "BACC@0.5", "BACC@val", "real:fake", "seeds"],
+        tablefmt="github",
+        disable_numparse=True,
+    )
 
 
 def render_latex(built: Built, notes: list[str]) -> str:
     """Booktabs ``table*`` (needs \\usepackage{booktabs}); one tabular per panel."""
-    lines = [f"% Generated by `umcl report {built.table}`; do not edit. Needs \\usepackage{{booktabs}}.",
-             r"\begin{table*}[t]", r"\centering", r"\scriptsize", r"\setlength{\tabcolsep}{3pt}",
-             r"\caption{" + tex_escape(built.title) + "}", r"\label{tab:" + built.table + "-repro}"]
+    lines = [
+        f"% Generated by `umcl report {built.table}`; do not edit. Needs \\usepackage{{booktabs}}.",
+        r"\begin{table*}[t]",
+        r"\centering",
+        r"\scriptsize",
+        r"\setlength{\tabcolsep}{3pt}",
+        r"\caption{" + tex_escape(built.title) + "}",
+        r"\label{tab:" + built.table + "-repro}",
+    ]
     for panel, rows in built.panels:
         n = len(panel.columns)
         if panel.title:
             lines.append(r"\par\smallskip\textbf{" + tex_escape(panel.title) + r"}\par")
-        lines += [r"\begin{tabular}{ll" + "c" * n + "}", r"\toprule",
-                  " & ".join(tex_escape(h) for h in _header(panel)) + r" \\", r"\midrule"]
+        lines += [
+            r"\begin{tabular}{ll" + "c" * n + "}",
+            r"\toprule",
+            " & ".join(tex_escape(h) for h in _header(panel)) + r" \\",
+            r"\midrule",
+        ]
         for r in rows:
-            lines.append(" & ".join([tex_escape(r.label), r.source] +
-                                    [format_entry(e, latex=True) for e in r.entries]) + r" \\")
+            lines.append(
+                " & ".join([tex_escape(r.label), r.source] + [format_entry(e, latex=True) for e in r.entries]) + r" \\"
+            )
         lines += [r"\bottomrule", r"\end{tabular}"]
-    lines += [r"\par\smallskip\parbox{\linewidth}{\footnotesize " + r" \\ ".join(tex_escape(n) for n in notes) + "}",
-              r"\end{table*}", ""]
+    lines += [
+        r"\par\smallskip\parbox{\linewidth}{\footnotesize " + r" \\ ".join(tex_escape(n) for n in notes) + "}",
+        r"\end{table*}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -443,14 +560,35 @@ def summary(built: Built, notes: list[str], missing: str | None) -> dict:
     ours = {}
     for (panel, row, col), s in built.stats.items():
         ours[f"{panel}|{'/'.join(row)}|{'/'.join(col)}"] = {
-            "keys": [k.to_path() for k in built.keys[(panel, row, col)]], **s.to_dict()}
-    derived = {f"{panel}|{'/'.join(row)}|{'/'.join(col)}|{what}": v for (panel, row, col, what), v in built.derived.items()}
-    return {"table": built.table, "title": built.title, "notes": notes, "missing": missing,
-            "cells_expected": len(built.keys), "cells_filled": len(built.stats), "ours": ours, "derived": derived}
+            "keys": [k.to_path() for k in built.keys[(panel, row, col)]],
+            **s.to_dict(),
+        }
+    derived = {
+        f"{panel}|{'/'.join(row)}|{'/'.join(col)}|{what}": v for (panel, row, col, what), v in built.derived.items()
+    }
+    return {
+        "table": built.table,
+        "title": built.title,
+        "notes": notes,
+        "missing": missing,
+        "cells_expected": len(built.keys),
+        "cells_filled": len(built.stats),
+        "ours": ours,
+        "derived": derived,
+    }
 
 
-def write_table(table: str, evaluations: list[str | Path], out_prefix: str | Path, *, sheet: JobSheet,
-                dataset: str, profile: str, config_hash: str, ev: EvalConfig) -> list[Path]:
+def write_table(
+    table: str,
+    evaluations: list[str | Path],
+    out_prefix: str | Path,
+    *,
+    sheet: JobSheet,
+    dataset: str,
+    profile: str,
+    config_hash: str,
+    ev: EvalConfig,
+) -> list[Path]:
     """Render ``table`` to ``<out_prefix>.{tex,md,json}`` (atomic writes)."""
     protocol = get_protocol(table)
     paper = load_paper_table(TABLE_SPECS[table].paper_values)
@@ -495,9 +633,11 @@ def _complexity_index_line(path: Path, data: dict) -> str:
     """The index line of Table 9's measurement (benchmarks/complexity.py writes ``table9.json``)."""
     names = {"cpml": "CPML", "umcl": "UMCL"}
     who = " and ".join(names.get(d, d) for d in data.get("detectors", {})) or "the detectors"
-    return (f"- [Table 9: computational complexity]({path.stem}.md) ([JSON]({path.name})): parameters, GFLOPs "
-            f"per sample, inference throughput and peak memory of {who} at {data.get('size', '?')} size on "
-            f"{data.get('device', '?')}, beside the paper's values and the parameter-count hypotheses.")
+    return (
+        f"- [Table 9: computational complexity]({path.stem}.md) ([JSON]({path.name})): parameters, GFLOPs "
+        f"per sample, inference throughput and peak memory of {who} at {data.get('size', '?')} size on "
+        f"{data.get('device', '?')}, beside the paper's values and the parameter-count hypotheses."
+    )
 
 
 def write_index(tables: list[str | Path], out: str | Path, profile: str) -> Path:
@@ -510,13 +650,18 @@ def write_index(tables: list[str | Path], out: str | Path, profile: str) -> Path
             lines.append(_complexity_index_line(path, data))
             continue
         if "report" in data and "cells_expected" not in data:  # a study beyond the paper (umcl.protocols.studies)
-            lines.append(f"- [{data.get('title', data['report'])}]({path.stem}.md) ([JSON]({path.name})): "
-                         "a report beyond the paper's tables.")
+            lines.append(
+                f"- [{data.get('title', data['report'])}]({path.stem}.md) ([JSON]({path.name})): "
+                "a report beyond the paper's tables."
+            )
             continue
         if "claims" in data:  # reports/claims.json (umcl.report.claims)
             counts = {v: sum(c.get("verdict") == v for c in data["claims"]) for v in data.get("verdicts", [])}
-            lines.append(f"- [The paper's claims, checked]({path.stem}.md) ([JSON]({path.name})): "
-                         + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".")
+            lines.append(
+                f"- [The paper's claims, checked]({path.stem}.md) ([JSON]({path.name})): "
+                + ", ".join(f"{n} {v}" for v, n in counts.items())
+                + "."
+            )
             continue
         if "figure" in data:  # reports/figureN.json (umcl.report.figures)
             from umcl.report.figures import (
@@ -525,12 +670,20 @@ def write_index(tables: list[str | Path], out: str | Path, profile: str) -> Path
 
             lines.append(figure_index_line(path, data))
             continue
-        status = (f"paper rows only ({data['missing']})" if data.get("missing")
-                  else f"{data.get('cells_filled', 0)} of {data.get('cells_expected', 0)} of our cells filled")
-        lines.append(f"- [{data.get('title', path.stem)}]({path.stem}.md) ([LaTeX]({path.stem}.tex), "
-                     f"[JSON]({path.name})): {status}.")
-    lines += ["", "All tables and figures in one page: `snakemake --report reports/report.html` (Snakemake's "
-              "report, with captions); Figure 9's curves and the training curves: `dvc plots show` (dvc.yaml plots)."]
+        status = (
+            f"paper rows only ({data['missing']})"
+            if data.get("missing")
+            else f"{data.get('cells_filled', 0)} of {data.get('cells_expected', 0)} of our cells filled"
+        )
+        lines.append(
+            f"- [{data.get('title', path.stem)}]({path.stem}.md) ([LaTeX]({path.stem}.tex), "
+            f"[JSON]({path.name})): {status}."
+        )
+    lines += [
+        "",
+        "All tables and figures in one page: `snakemake --report reports/report.html` (Snakemake's "
+        "report, with captions); Figure 9's curves and the training curves: `dvc plots show` (dvc.yaml plots).",
+    ]
     out = Path(out)
     write_text(out, "\n".join(lines) + "\n")
     return out

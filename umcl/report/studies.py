@@ -12,8 +12,8 @@ training randomness (the seed spread is in each cell's own statistics).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -26,9 +26,11 @@ from umcl.protocols.sheet import JobSheet, TableCell
 from umcl.report.render import CellRecord, _scores, cell_stats
 
 #: what a difference's interval is (printed under both reports)
-DIFF_LEGEND = ("Differences: the second value minus the first, in percentage points, on the same test videos; in "
-               "brackets the {pct:g}% percentile interval of the difference from {n} paired stratified bootstrap "
-               "resamples of the test videos (both sides scored on each resample; models held fixed).")
+DIFF_LEGEND = (
+    "Differences: the second value minus the first, in percentage points, on the same test videos; in "
+    "brackets the {pct:g}% percentile interval of the difference from {n} paired stratified bootstrap "
+    "resamples of the test videos (both sides scored on each resample; models held fixed)."
+)
 
 
 @dataclass(frozen=True)
@@ -52,17 +54,22 @@ class Difference:
         return body
 
 
-def seed_scores(keys: list[EvalKey], records: Mapping[EvalKey, CellRecord], cache: dict) -> dict[int, pd.DataFrame] | None:
+def seed_scores(
+    keys: list[EvalKey], records: Mapping[EvalKey, CellRecord], cache: dict
+) -> dict[int, pd.DataFrame] | None:
     """Each seed's test scores (key, label, score) of one cell; None when a seed's evaluation is missing."""
     recs = [records.get(k) for k in keys]
     if not recs or any(r is None for r in recs):
         return None
-    return {k.run.seed: subset(_scores(r.scores, cache), r.methods)[["key", "label", "score"]].reset_index(drop=True)
-            for k, r in zip(keys, recs)}
+    return {
+        k.run.seed: subset(_scores(r.scores, cache), r.methods)[["key", "label", "score"]].reset_index(drop=True)
+        for k, r in zip(keys, recs)
+    }
 
 
-def paired_difference(a: Mapping[int, pd.DataFrame], b: Mapping[int, pd.DataFrame], metric: str,
-                      ev: EvalConfig) -> Difference:
+def paired_difference(
+    a: Mapping[int, pd.DataFrame], b: Mapping[int, pd.DataFrame], metric: str, ev: EvalConfig
+) -> Difference:
     """Mean over ``b``'s seeds minus mean over ``a``'s seeds of ``metric`` on the videos both score (module docstring)."""
     fn = metric_functions(ev.threshold)[metric]
     frames = [*a.values(), *b.values()]
@@ -80,12 +87,16 @@ def paired_difference(a: Mapping[int, pd.DataFrame], b: Mapping[int, pd.DataFram
         raise UmclError("the common test videos of a difference are all of one class")
     scores = [x["score"].to_numpy(dtype=np.float64) for x in aligned]
     na = len(a)
-    value = (float(np.mean([fn(labels, s) for s in scores[na:]])) - float(np.mean([fn(labels, s) for s in scores[:na]])))
+    value = float(np.mean([fn(labels, s) for s in scores[na:]])) - float(np.mean([fn(labels, s) for s in scores[:na]]))
     ci = None
     if ev.n_bootstrap > 0:  # both sides on the same resamples (same labels, seed), fast replicates
         thr = {"fixed": ev.threshold, "val": None}
-        sides = [bootstrap_draws(labels, side, {metric: [fn] * len(side)}, ev.n_bootstrap, ev.seed,
-                                 [thr] * len(side))[metric] for side in (scores[:na], scores[na:])]
+        sides = [
+            bootstrap_draws(labels, side, {metric: [fn] * len(side)}, ev.n_bootstrap, ev.seed, [thr] * len(side))[
+                metric
+            ]
+            for side in (scores[:na], scores[na:])
+        ]
         ci = percentile_interval(sides[1] - sides[0], 1.0 - ev.ci)
     return Difference(value, ci, int(labels.size), min(len(a), len(b)))
 

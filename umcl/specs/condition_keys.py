@@ -66,10 +66,21 @@ def with_attack_mode(key: str, mode: str) -> str:
     parts = key_parts(key)
     for i, part in enumerate(parts):
         if part.startswith(ATTACK_PART):
-            attack = part[len(ATTACK_PART):].rsplit("-", 1)[0]
-            return join_parts(parts[:i] + [attack_part(attack, mode)] + parts[i + 1:])
+            attack = part[len(ATTACK_PART) :].rsplit("-", 1)[0]
+            return join_parts(parts[:i] + [attack_part(attack, mode)] + parts[i + 1 :])
     raise ConfigError(f"test condition {key!r} has no prompt attack", fix="name a prompt-<attack>-<mode> key")
 
 
-__all__ = ["CLEAN_KEY", "MODE_PART", "DEGRADATION_KEYS", "LANDMARK_DEGRADATIONS", "ATTACK_MODE_KEYS", "key_parts", "join_parts",
-           "degradation_part", "attack_part", "degradation_of", "with_attack_mode"]
+__all__ = [
+    "CLEAN_KEY",
+    "MODE_PART",
+    "DEGRADATION_KEYS",
+    "LANDMARK_DEGRADATIONS",
+    "ATTACK_MODE_KEYS",
+    "key_parts",
+    "join_parts",
+    "degradation_part",
+    "attack_part",
+    "degradation_of",
+    "with_attack_mode",
+]

@@ -16,8 +16,9 @@ def one_line(text: str, newline: str = " ") -> str:
     """
     if not any(c in text for c in _LINE_BREAKS):
         return text
-    return "".join(newline if c == "\n" else c.encode("unicode_escape").decode("ascii") if c in _LINE_BREAKS
-                   else c for c in text)
+    return "".join(
+        newline if c == "\n" else c.encode("unicode_escape").decode("ascii") if c in _LINE_BREAKS else c for c in text
+    )
 
 
 class UmclError(Exception):

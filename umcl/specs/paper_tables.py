@@ -44,8 +44,11 @@ def _as_key(raw: Any, levels: int, where: str, path: Path) -> Key:
     """A row/column key as a tuple of ``levels`` strings."""
     key = tuple(str(k) for k in raw) if isinstance(raw, (list, tuple)) else (str(raw),)
     if len(key) != levels:
-        raise UmclError(f"{where}: key {list(key)} must have {levels} level(s)", path,
-                        fix="give one key item per entry of row_levels/column_levels")
+        raise UmclError(
+            f"{where}: key {list(key)} must have {levels} level(s)",
+            path,
+            fix="give one key item per entry of row_levels/column_levels",
+        )
     return key
 
 
@@ -139,8 +142,10 @@ class PaperTable:
         hits = [p for p in panels if p.has(row, column)]
         if len(hits) != 1:
             what = "no" if not hits else "more than one"
-            raise KeyError(f"table {self.table}: {what} cell at row {row!r}, column {list(column)}"
-                           + ("" if panel else " (pass panel=...)"))
+            raise KeyError(
+                f"table {self.table}: {what} cell at row {row!r}, column {list(column)}"
+                + ("" if panel else " (pass panel=...)")
+            )
         p = hits[0]
         return p, p.row_index(row), p.column_index(column)
 
@@ -191,8 +196,9 @@ def _grid(raw: Any, n_rows: int, n_cols: int, name: str, path: Path, pid: str) -
     out = []
     for i, line in enumerate(raw):
         if not isinstance(line, list) or len(line) != n_cols:
-            raise UmclError(f"panel {pid}: {name} row {i + 1} must have {n_cols} entries (one per column),"
-                            f" got {line!r}", path)
+            raise UmclError(
+                f"panel {pid}: {name} row {i + 1} must have {n_cols} entries (one per column), got {line!r}", path
+            )
         out.append(tuple(_number(v, f"panel {pid} {name}[{i + 1}]", path) for v in line))
     return tuple(out)
 
@@ -221,7 +227,9 @@ def _panel(raw: Any, path: Path, default_id: str) -> Panel:
     pid = str(raw.get("id", default_id))
     missing = [k for k in ("row_levels", "column_levels", "rows", "columns") if k not in raw]
     if missing:
-        raise UmclError(f"panel {pid}: missing {missing}", path, fix="give row_levels, column_levels, rows, columns, values")
+        raise UmclError(
+            f"panel {pid}: missing {missing}", path, fix="give row_levels, column_levels, rows, columns, values"
+        )
     row_levels = tuple(_list(raw["row_levels"], f"panel {pid}: row_levels", path))
     column_levels = tuple(_list(raw["column_levels"], f"panel {pid}: column_levels", path))
     rows = []
@@ -229,8 +237,13 @@ def _panel(raw: Any, path: Path, default_id: str) -> Panel:
         r = r if isinstance(r, dict) else {"key": r}
         where = f"panel {pid} row {i + 1}"
         key = _as_key(r.get("key"), len(row_levels), where, path)
-        rows.append(Row(key, str(r.get("label", key[-1])), *(_text(r, n, where, path)
-                                                             for n in ("detector", "variant", "condition", "note"))))
+        rows.append(
+            Row(
+                key,
+                str(r.get("label", key[-1])),
+                *(_text(r, n, where, path) for n in ("detector", "variant", "condition", "note")),
+            )
+        )
     cols = []
     for j, c in enumerate(_list(raw["columns"], f"panel {pid}: columns", path)):
         c = c if isinstance(c, dict) else {"key": c}
@@ -241,7 +254,16 @@ def _panel(raw: Any, path: Path, default_id: str) -> Panel:
         raise UmclError(f"panel {pid}: duplicate row or column keys", path, _FORMAT_FIX)
     values = _grid(raw.get("values"), len(rows), len(cols), "values", path, pid)
     deltas = _grid(raw["deltas"], len(rows), len(cols), "deltas", path, pid) if "deltas" in raw else None
-    return Panel(pid, _text(raw, "title", f"panel {pid}", path), row_levels, column_levels, tuple(rows), tuple(cols), values, deltas)
+    return Panel(
+        pid,
+        _text(raw, "title", f"panel {pid}", path),
+        row_levels,
+        column_levels,
+        tuple(rows),
+        tuple(cols),
+        values,
+        deltas,
+    )
 
 
 def _read_text(path: Path) -> str:
@@ -267,7 +289,9 @@ def load_paper_table(table: int | str | Path) -> PaperTable:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise UmclError(f"paper table is not valid YAML ({str(exc).splitlines()[0]})", path, "fix the YAML syntax") from None
+        raise UmclError(
+            f"paper table is not valid YAML ({str(exc).splitlines()[0]})", path, "fix the YAML syntax"
+        ) from None
     if not isinstance(raw, dict):
         raise UmclError("a paper table file must be a mapping", path, _FORMAT_FIX)
     missing = [k for k in ("table", "source", "caption", "metrics") if k not in raw]

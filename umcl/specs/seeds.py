@@ -13,5 +13,6 @@ def check_seed(seed: int, name: str) -> None:
     used to crash inside NumPy)."""
     lo, hi = SEED_RANGE
     if not lo <= seed <= hi:
-        raise ConfigError(f"{name} must be in [{lo}, {hi}], got {seed}",
-                          fix=f"set {name} to an integer from {lo} to {hi}")
+        raise ConfigError(
+            f"{name} must be in [{lo}, {hi}], got {seed}", fix=f"set {name} to an integer from {lo} to {hi}"
+        )

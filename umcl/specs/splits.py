@@ -10,15 +10,16 @@ from __future__ import annotations
 MAX_IDENTITIES = 10000
 
 
-def split_pairs(pairs: list[tuple[int, int]], val_fraction: float = 0.14,
-                test_fraction: float = 0.14) -> dict[str, list[tuple[int, int]]]:
+def split_pairs(
+    pairs: list[tuple[int, int]], val_fraction: float = 0.14, test_fraction: float = 0.14
+) -> dict[str, list[tuple[int, int]]]:
     """Pairs to train/val/test: by default 72/14/14 % (FF++: 360/70/70 pairs); at least one val
     and one test pair when there are enough pairs (test first: 2 pairs give train + test)."""
     n = len(pairs)
     n_test = max(1, round(test_fraction * n)) if n >= 2 else 0
     n_val = max(1, round(val_fraction * n)) if n >= 3 else 0
     n_train = n - n_val - n_test
-    return {"train": pairs[:n_train], "val": pairs[n_train:n_train + n_val], "test": pairs[n_train + n_val:]}
+    return {"train": pairs[:n_train], "val": pairs[n_train : n_train + n_val], "test": pairs[n_train + n_val :]}
 
 
 def min_identities(val_fraction: float = 0.14, test_fraction: float = 0.14) -> int:

@@ -33,10 +33,19 @@ class TableSpec:
 
 
 #: every table the pipeline renders, in report order
-TABLE_SPECS: dict[str, TableSpec] = {s.name: s for s in (
-    TableSpec("table3", 3), TableSpec("table4", 4), TableSpec("table5", 5), TableSpec("table6", 6),
-    TableSpec("table7", 7), TableSpec("table8", 8), TableSpec("table10", 10), TableSpec("table11", 11),
-)}
+TABLE_SPECS: dict[str, TableSpec] = {
+    s.name: s
+    for s in (
+        TableSpec("table3", 3),
+        TableSpec("table4", 4),
+        TableSpec("table5", 5),
+        TableSpec("table6", 6),
+        TableSpec("table7", 7),
+        TableSpec("table8", 8),
+        TableSpec("table10", 10),
+        TableSpec("table11", 11),
+    )
+}
 #: the tables as a config vocabulary (``workflow.tables``, ``workflow.table_seeds``)
 TableName = Literal[tuple(TABLE_SPECS)]  # type: ignore[valid-type]
 #: ``workflow.tables``' default

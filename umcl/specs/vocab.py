@@ -31,9 +31,11 @@ DetectorName = Literal["xception", "lrnet", "cpml", "umcl"]
 #: detectors whose encoders start from the pre-trained P-encoder and an LRNet run's L-encoder
 USES_PRETRAINED: tuple[str, ...] = ("umcl", "cpml", "umcl-released")
 #: each of those detectors' config keys for (the pre-trained P-encoder, the LRNet run's L-encoder weights)
-ENCODER_KEYS: dict[str, tuple[str, str]] = {"umcl": ("physformer_weights", "lrnet_weights"),
-                                            "cpml": ("physformer_path", "lrnet_path"),
-                                            "umcl-released": ("physformer_weights", "lrnet_weights")}
+ENCODER_KEYS: dict[str, tuple[str, str]] = {
+    "umcl": ("physformer_weights", "lrnet_weights"),
+    "cpml": ("physformer_path", "lrnet_path"),
+    "umcl-released": ("physformer_weights", "lrnet_weights"),
+}
 #: detectors that read facial landmarks (their ``inputs``; Table 7's landmark noise applies only to them)
 READS_LANDMARKS: tuple[str, ...] = ("lrnet", "cpml", "umcl")
 

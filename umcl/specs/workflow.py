@@ -43,11 +43,15 @@ class PulseStudyConfig:
 
     def __post_init__(self) -> None:
         if self.n_identities < 2 or self.n_identities % 2:
-            raise ConfigError(f"workflow.pulse_study.n_identities must be an even number >= 2, got {self.n_identities}",
-                              fix="set it to an even number (pairs make the fakes)")
+            raise ConfigError(
+                f"workflow.pulse_study.n_identities must be an even number >= 2, got {self.n_identities}",
+                fix="set it to an even number (pairs make the fakes)",
+            )
         if self.n_frames < 134:
-            raise ConfigError(f"workflow.pulse_study.n_frames must be >= 134, got {self.n_frames}",
-                              fix="raise it: one 160-frame window at 30 fps needs 134 frames at 25 fps")
+            raise ConfigError(
+                f"workflow.pulse_study.n_frames must be >= 134, got {self.n_frames}",
+                fix="raise it: one 160-frame window at 30 fps needs 134 frames at 25 fps",
+            )
         bad = [w for w in self.weights if w not in ("pure", "rlap")]
         if bad:
             raise ConfigError(f"workflow.pulse_study.weights has {bad[0]!r}", fix="use pure and/or rlap")
@@ -120,7 +124,8 @@ class WorkflowConfig:
     #: (tested on every ``test_compressions``), and Table 6's training manipulations (tested on all four)
     released_train_compressions: list[Compression] = field(default_factory=lambda: ["c23"])
     released_table6_methods: list[Literal["Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures"]] = field(
-        default_factory=lambda: ["Deepfakes"])
+        default_factory=lambda: ["Deepfakes"]
+    )
     #: reports/paper_vs_released's ablation: ``umcl-released`` retrained with each of these switches back at the
     #: paper's value (FF++ c23; [] = not trained, the report lists the declared switches as missing). The
     #: test-time switch (scoring mode) is evaluated on the ``umcl-released`` run itself on every profile.
@@ -139,8 +144,10 @@ class WorkflowConfig:
 
     def __post_init__(self) -> None:
         if self.dataset != "synthff" and not self.root:
-            raise ConfigError(f"workflow.root is required for dataset '{self.dataset}'",
-                              fix="set workflow.root to the dataset folder (FF++ layout)")
+            raise ConfigError(
+                f"workflow.root is required for dataset '{self.dataset}'",
+                fix="set workflow.root to the dataset folder (FF++ layout)",
+            )
         for name in ("compressions", "train_compressions", "test_compressions", "detectors", "seeds", "tables"):
             values = getattr(self, name)
             if not values or len(set(values)) != len(values):
@@ -148,11 +155,15 @@ class WorkflowConfig:
         for table, seeds in self.table_seeds.items():
             known = get_args(TableName) + get_args(StudyName) + get_args(ClaimsRuns)
             if table not in known:
-                raise ConfigError(f"workflow.table_seeds names unknown table {table!r}",
-                                  fix=f"use one of {list(known)}")
+                raise ConfigError(
+                    f"workflow.table_seeds names unknown table {table!r}", fix=f"use one of {list(known)}"
+                )
             if not seeds or len(set(seeds)) != len(seeds):
                 raise ConfigError(f"workflow.table_seeds.{table} must be a non-empty list without repeats, got {seeds}")
-        for table, seeds in {"seeds": self.seeds, **{f"table_seeds.{t}": v for t, v in self.table_seeds.items()}}.items():
+        for table, seeds in {
+            "seeds": self.seeds,
+            **{f"table_seeds.{t}": v for t, v in self.table_seeds.items()},
+        }.items():
             for seed in seeds:
                 check_seed(seed, f"workflow.{table}")
         missing = sorted(set(self.train_compressions + self.test_compressions) - set(self.compressions))

@@ -52,22 +52,42 @@ SOURCE_RECIPES: dict[str, dict[str, Any]] = {
     # frederickszk/LRNet training/configs/args_train.yaml + train.py: Adam (no weight decay, no
     # scheduler), lr 1e-3, BATCH_SIZE 1024 blocks of 30 frames, EPOCHS_g1 750 / EPOCHS_g2 400.
     # 204 clips of 160 frames = 1020 blocks; both streams train jointly for g1's 750 epochs.
-    "lrnet": {"optimizer": "adam", "schedule": "constant", "lr": 1e-3, "weight_decay": 0.0,
-              "batch_size": 204, "epochs": 750},
+    "lrnet": {
+        "optimizer": "adam",
+        "schedule": "constant",
+        "lr": 1e-3,
+        "weight_decay": 0.0,
+        "batch_size": 204,
+        "epochs": 750,
+    },
     # FaceForensics++ (Rössler et al. 2019, §4.2/appendix): Adam, lr 2e-4, batch 32 images,
     # 3 head-only epochs (only with ImageNet weights) + 15 full epochs. 4 videos x 8 frames = 32.
-    "xception": {"optimizer": "adam", "schedule": "constant", "lr": 2e-4, "weight_decay": 0.0,
-                 "batch_size": 4, "epochs": 18},
+    "xception": {
+        "optimizer": "adam",
+        "schedule": "constant",
+        "lr": 2e-4,
+        "weight_decay": 0.0,
+        "batch_size": 4,
+        "epochs": 18,
+    },
     # CPML (k-bigboss99/CPML, BMVC 2024): AdamW lr 1e-5, batch 1 video per class step (one real
     # and one fake per optimiser step = our balanced batch of 2); no scheduler stated.
     "cpml": {"optimizer": "adamw", "schedule": "constant", "lr": 1e-5, "batch_size": 2},
     # the authors' released UMCL code (train_main.py, util/optim_tools.py, train.sh): AdamW, weight
     # decay 5e-4 not on "bias"/"bn"-named parameters, lr 1e-3 with a linear warm-up over 10 % of the steps
     # then cosine to 0, 3 epochs, 4 real + 4 fake per step (docs/deviations/released.md)
-    "umcl-released": {"optimizer": "adamw", "schedule": "linear_warmup_cosine", "lr": 1e-3, "lr_min": 0.0,
-                      "weight_decay": 5e-4, "no_decay_bias_norm": True, "epochs": 3, "batch_size": 8,
-                      # not the release's: our leakage audit (reports/leakage.md) of its selection
-                      "selection_audit": True},
+    "umcl-released": {
+        "optimizer": "adamw",
+        "schedule": "linear_warmup_cosine",
+        "lr": 1e-3,
+        "lr_min": 0.0,
+        "weight_decay": 5e-4,
+        "no_decay_bias_norm": True,
+        "epochs": 3,
+        "batch_size": 8,
+        # not the release's: our leakage audit (reports/leakage.md) of its selection
+        "selection_audit": True,
+    },
 }
 
 
@@ -78,8 +98,10 @@ def check_selection_split(split: str) -> None:
     DeepfakeBench); test data is only ever scored, after selection, by ``umcl evaluate``.
     """
     if split != "val":
-        raise ConfigError(f"selecting a checkpoint on the '{split}' split is refused: selection "
-                          "uses the validation split only", fix="set training.select_split: val")
+        raise ConfigError(
+            f"selecting a checkpoint on the '{split}' split is refused: selection uses the validation split only",
+            fix="set training.select_split: val",
+        )
 
 
 #: TrainConfig settings that only decide whether a run may start and change none of its numbers: left out
@@ -154,19 +176,21 @@ class TrainConfig:
     #: fingerprint (:data:`GUARDS`)
     max_failed_share: float = 0.1
     #: per-detector overlays {detector: {key: value}} over this section (see :func:`training_for`)
-    per_detector: dict[str, dict[str, Any]] = field(default_factory=dict,
-                                                     metadata={"overlay_of": "detectors"})
+    per_detector: dict[str, dict[str, Any]] = field(default_factory=dict, metadata={"overlay_of": "detectors"})
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise ConfigError(f"training.epochs must be >= 1, got {self.epochs}")
         check_seed(self.seed, "training.seed")
         if not 0.0 <= self.max_failed_share <= 1.0:
-            raise ConfigError(f"training.max_failed_share must be in [0, 1], got {self.max_failed_share}",
-                              fix="set training.max_failed_share to a share from 0 to 1 (e.g. 0.1)")
+            raise ConfigError(
+                f"training.max_failed_share must be in [0, 1], got {self.max_failed_share}",
+                fix="set training.max_failed_share to a share from 0 to 1 (e.g. 0.1)",
+            )
         if self.batch_size < 2 or self.batch_size % 2:
-            raise ConfigError(f"training.batch_size must be even and >= 2 (half real, half fake), "
-                              f"got {self.batch_size}")
+            raise ConfigError(
+                f"training.batch_size must be even and >= 2 (half real, half fake), got {self.batch_size}"
+            )
         if not 0.0 <= self.warmup_fraction < 1.0:
             raise ConfigError(f"training.warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
         for name in ("lr_warmup", "lr"):
@@ -197,8 +221,9 @@ class TrainConfig:
                 raise ConfigError(f"training.per_detector.{det} must be a mapping of training keys")
             unknown = sorted(set(overlay) - allowed)
             if unknown:
-                raise ConfigError(f"unknown key(s) {unknown} in training.per_detector.{det}",
-                                  fix=f"allowed keys: {sorted(allowed)}")
+                raise ConfigError(
+                    f"unknown key(s) {unknown} in training.per_detector.{det}", fix=f"allowed keys: {sorted(allowed)}"
+                )
 
 
 def training_for(config: dict | None, detector: str) -> TrainConfig:
@@ -211,8 +236,9 @@ def training_for(config: dict | None, detector: str) -> TrainConfig:
     known = set(known_names())
     unknown = sorted(set(overlays) - known)
     if unknown:
-        raise ConfigError(f"training.per_detector names unknown detector(s) {unknown}",
-                          fix=f"use one of {sorted(known)}")
+        raise ConfigError(
+            f"training.per_detector names unknown detector(s) {unknown}", fix=f"use one of {sorted(known)}"
+        )
     merged = {**SOURCE_RECIPES.get(detector, {}), **shared, **(overlays.get(detector) or {})}
     return from_dict(merged, TrainConfig, where=f"training (for {detector})")
 
@@ -267,5 +293,6 @@ class PretrainConfig:
             raise ConfigError("pretrain.lr must be > 0 and pretrain.freq_weight >= 0")
         lo, hi = self.hr_band_bpm
         if not 0 < lo < hi:
-            raise ConfigError(f"pretrain.hr_band_bpm must be [low, high] with 0 < low < high, "
-                              f"got {list(self.hr_band_bpm)}")
+            raise ConfigError(
+                f"pretrain.hr_band_bpm must be [low, high] with 0 < low < high, got {list(self.hr_band_bpm)}"
+            )

@@ -12,14 +12,25 @@ sharded by whole batches across DDP ranks.
 from __future__ import annotations
 
 import math
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from torch.utils.data import Sampler
 
-from umcl.data.videos import (CACHE_KEY, IMAGE_KEYS, TIME_KEYS, VideoDataset, collate,  # noqa: F401 (re-exported)
-                              keep_methods, load_cache, pair_id, read_rows, select_rows, to_device,
-                              with_partner)
+from umcl.data.videos import (  # noqa: F401 (re-exported)
+    CACHE_KEY,
+    IMAGE_KEYS,
+    TIME_KEYS,
+    VideoDataset,
+    collate,
+    keep_methods,
+    load_cache,
+    pair_id,
+    read_rows,
+    select_rows,
+    to_device,
+    with_partner,
+)
 from umcl.errors import UmclError
 from umcl.seeding import numpy_rng
 
@@ -35,16 +46,17 @@ class BalancedBatchSampler(Sampler[list[int]]):
     same number of balanced batches of ``batch_size`` (effective batch = world_size x batch_size).
     """
 
-    def __init__(self, labels: Sequence[int], batch_size: int, seed: int, rank: int = 0,
-                 world_size: int = 1):
+    def __init__(self, labels: Sequence[int], batch_size: int, seed: int, rank: int = 0, world_size: int = 1):
         labels = np.asarray(labels)
         if batch_size < 2 or batch_size % 2:
             raise UmclError(f"balanced batches need an even batch size >= 2, got {batch_size}")
         self.real = np.flatnonzero(labels == 0)
         self.fake = np.flatnonzero(labels == 1)
         if len(self.real) == 0 or len(self.fake) == 0:
-            raise UmclError(f"training split needs real and fake videos, got {len(self.real)} real "
-                            f"and {len(self.fake)} fake", fix="check the manifest's labels and splits")
+            raise UmclError(
+                f"training split needs real and fake videos, got {len(self.real)} real and {len(self.fake)} fake",
+                fix="check the manifest's labels and splits",
+            )
         self.half = batch_size // 2
         self.seed, self.rank, self.world_size = seed, rank, world_size
         self.epoch = 0
@@ -52,9 +64,11 @@ class BalancedBatchSampler(Sampler[list[int]]):
         n_global = per_class // self.half
         self.n_batches = n_global // world_size
         if self.n_batches < 1:
-            raise UmclError(f"too few training videos ({per_class} per class) for one batch of "
-                            f"{batch_size} per process on {world_size} process(es)",
-                            fix="lower training.batch_size or use more videos")
+            raise UmclError(
+                f"too few training videos ({per_class} per class) for one batch of "
+                f"{batch_size} per process on {world_size} process(es)",
+                fix="lower training.batch_size or use more videos",
+            )
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch

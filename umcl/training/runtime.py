@@ -84,8 +84,9 @@ def resolve_device(pref: str, info: DistInfo) -> torch.device:
         pref = "cuda" if torch.cuda.is_available() else "cpu"
     if pref.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise UmclError(f"device '{pref}' requested but CUDA is not available",
-                            fix="set training.device: auto or cpu")
+            raise UmclError(
+                f"device '{pref}' requested but CUDA is not available", fix="set training.device: auto or cpu"
+            )
         return torch.device("cuda", info.local_rank) if pref == "cuda" else torch.device(pref)
     return torch.device("cpu")
 
@@ -93,9 +94,17 @@ def resolve_device(pref: str, info: DistInfo) -> torch.device:
 def rng_state() -> dict[str, Any]:
     """Every RNG's state, in types ``torch.load(weights_only=True)`` accepts."""
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
-             "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                       "has_gauss": int(has_gauss), "gauss": float(gauss)}}
+    state = {
+        "torch": torch.get_rng_state(),
+        "python": random.getstate(),
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "gauss": float(gauss),
+        },
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -122,12 +131,15 @@ def save_checkpoint(state: dict, path: Path) -> None:
         free_mib = shutil.disk_usage(path.parent).free / 2**20
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if path.with_name("last.pt").is_file():  # a training run with a complete epoch to continue from
-            fix = ("free disk space, then continue from the last complete epoch (the pipeline does this "
-                   "itself; by hand rerun with --resume)")
+            fix = (
+                "free disk space, then continue from the last complete epoch (the pipeline does this "
+                "itself; by hand rerun with --resume)"
+            )
         else:
             fix = "free disk space and rerun the same command (no complete epoch was saved: nothing to resume)"
-        raise UmclError(f"could not write checkpoint ({reason}; {free_mib:.0f} MiB free on its disk)", path,
-                        fix) from exc
+        raise UmclError(
+            f"could not write checkpoint ({reason}; {free_mib:.0f} MiB free on its disk)", path, fix
+        ) from exc
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -137,15 +149,17 @@ def load_checkpoint(path: Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001
-        raise UmclError(f"unreadable checkpoint ({type(exc).__name__})", path,
-                        "delete the run folder and train again") from exc
+        raise UmclError(
+            f"unreadable checkpoint ({type(exc).__name__})", path, "delete the run folder and train again"
+        ) from exc
 
 
 def git_commit() -> str | None:
     """The commit of the code that runs (None outside a git checkout)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None

@@ -32,8 +32,10 @@ from umcl.training.config import TrainConfig
 def warmup_steps(total_steps: int, warmup_fraction: float) -> int:
     """Number of constant high-lr steps: ``ceil(fraction * total)``, fewer than ``total``."""
     if total_steps < 1:
-        raise ConfigError(f"the schedule needs at least one step, got {total_steps}",
-                          fix="use more training videos or a smaller batch size")
+        raise ConfigError(
+            f"the schedule needs at least one step, got {total_steps}",
+            fix="use more training videos or a smaller batch size",
+        )
     return min(math.ceil(warmup_fraction * total_steps), total_steps - 1)
 
 
@@ -57,8 +59,7 @@ class PaperSchedule(LRScheduler):
     Its state (``last_epoch`` = steps taken) goes into checkpoints with ``state_dict()``.
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, total_steps: int, cfg: TrainConfig,
-                 last_epoch: int = -1):
+    def __init__(self, optimizer: torch.optim.Optimizer, total_steps: int, cfg: TrainConfig, last_epoch: int = -1):
         self.total_steps = total_steps
         self.cfg = cfg
         warmup_steps(total_steps, cfg.warmup_fraction)  # validates total_steps
@@ -84,10 +85,11 @@ def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opt
     groups: list | list[dict] = params
     if cfg.no_decay_bias_norm:  # released UMCL: no weight decay on biases (and "bn"-named parameters)
         exempt = {id(p) for p in no_decay_parameters(model)}
-        groups = [{"params": [p for p in params if id(p) not in exempt], "weight_decay": cfg.weight_decay},
-                  {"params": [p for p in params if id(p) in exempt], "weight_decay": 0.0}]
-    return kind(groups, lr=cfg.lr_warmup if cfg.schedule == "paper" else cfg.lr,
-                weight_decay=cfg.weight_decay)
+        groups = [
+            {"params": [p for p in params if id(p) not in exempt], "weight_decay": cfg.weight_decay},
+            {"params": [p for p in params if id(p) in exempt], "weight_decay": 0.0},
+        ]
+    return kind(groups, lr=cfg.lr_warmup if cfg.schedule == "paper" else cfg.lr, weight_decay=cfg.weight_decay)
 
 
 #: name parts that exempt a parameter from weight decay under ``no_decay_bias_norm`` (released UMCL)

@@ -115,8 +115,11 @@ class RunSpec:
         d = dataclasses.asdict(self)
         if d["methods"] is None:  # runs on every method keep the fingerprint they had before the field existed
             del d["methods"]
-        d["training"] = {k: v for k, v in d["training"].items()
-                         if k not in ("num_workers", "device", "per_detector", "affinity_log_every", *GUARDS)}
+        d["training"] = {
+            k: v
+            for k, v in d["training"].items()
+            if k not in ("num_workers", "device", "per_detector", "affinity_log_every", *GUARDS)
+        }
         if not d["training"].get("selection_audit"):  # runs without the audit keep their fingerprints
             d["training"].pop("selection_audit", None)
         else:  # what the audit scores and saves (a run audited before the label_prompt scoring existed restarts)
@@ -124,9 +127,15 @@ class RunSpec:
         return config_hash(d)
 
 
-def build_spec(config: dict, detector: str, manifest: str | Path, train_compression: str,
-               seed: int | None = None, epochs: int | None = None,
-               methods: list[str] | None = None) -> RunSpec:
+def build_spec(
+    config: dict,
+    detector: str,
+    manifest: str | Path,
+    train_compression: str,
+    seed: int | None = None,
+    epochs: int | None = None,
+    methods: list[str] | None = None,
+) -> RunSpec:
     """A run from the merged config plus the CLI's overrides (``--seed``, ``--epochs``)."""
     get_entry(detector)  # unknown detector -> one-line error
     training = training_for(config, detector)  # source recipe < shared section < per_detector
@@ -137,8 +146,14 @@ def build_spec(config: dict, detector: str, manifest: str | Path, train_compress
     for key in ENCODER_KEYS.get(detector, ()):  # pre-trained encoder files: absolute, so that run.json
         if isinstance(det_cfg.get(key), str) and det_cfg[key]:  # rebuilds the detector from any folder
             det_cfg[key] = str(Path(det_cfg[key]).resolve())
-    return RunSpec(detector, det_cfg, training, train_compression, str(Path(manifest).resolve()),
-                   tuple(methods) if methods else None)
+    return RunSpec(
+        detector,
+        det_cfg,
+        training,
+        train_compression,
+        str(Path(manifest).resolve()),
+        tuple(methods) if methods else None,
+    )
 
 
 class Trainer:
@@ -167,31 +182,53 @@ class Trainer:
         train = select_rows(rows, "train", s.train_compression, c.max_videos, c.seed, s.manifest, s.methods)
         val = select_rows(rows, c.select_split, s.train_compression, c.max_videos, c.seed, s.manifest, s.methods)
         if len({r.label for r in val}) < 2:
-            raise UmclError(f"the {c.select_split} split at {s.train_compression} has only one class; "
-                            "video AUC is undefined", s.manifest, "add real and fake validation videos")
+            raise UmclError(
+                f"the {c.select_split} split at {s.train_compression} has only one class; video AUC is undefined",
+                s.manifest,
+                "add real and fake validation videos",
+            )
         lq = {}
         if c.lq_compression is not None:
-            lq = {"train": select_rows(rows, "train", c.lq_compression, None, c.seed, s.manifest),
-                  "val": select_rows(rows, c.select_split, c.lq_compression, None, c.seed, s.manifest)}
+            lq = {
+                "train": select_rows(rows, "train", c.lq_compression, None, c.seed, s.manifest),
+                "val": select_rows(rows, c.select_split, c.lq_compression, None, c.seed, s.manifest),
+            }
             paired = with_partner(train, lq["train"]), with_partner(val, lq["val"])
             for name, before, after in (("train", train, paired[0]), (c.select_split, val, paired[1])):
                 if len(after) < len(before):
-                    log.warning("%d of %d %s videos at %s have no %s copy (not preprocessed): left out of "
-                                "this paired run", len(before) - len(after), len(before), name,
-                                s.train_compression, c.lq_compression)
+                    log.warning(
+                        "%d of %d %s videos at %s have no %s copy (not preprocessed): left out of this paired run",
+                        len(before) - len(after),
+                        len(before),
+                        name,
+                        s.train_compression,
+                        c.lq_compression,
+                    )
             train, val = paired
-        return (VideoDataset(train, inputs, c.num_frames, lq.get("train")),
-                VideoDataset(val, inputs, c.num_frames, lq.get("val")))
+        return (
+            VideoDataset(train, inputs, c.num_frames, lq.get("train")),
+            VideoDataset(val, inputs, c.num_frames, lq.get("val")),
+        )
 
     def _write_run_json(self, model: torch.nn.Module | None = None) -> None:
         s = self.spec
-        write_json(self.out / "run.json", {
-            "detector": s.detector, "detector_config": s.detector_config,
-            "training": dataclasses.asdict(s.training), "train_compression": s.train_compression,
-            "manifest": s.manifest, "methods": list(s.methods) if s.methods else None, "seed": s.training.seed, "fingerprint": s.fingerprint(),
-            "commit": git_commit(), "torch": torch.__version__, "world_size": self.dist.world_size,
-            "starting_weights": getattr(model, "starting_weights", None),
-        })
+        write_json(
+            self.out / "run.json",
+            {
+                "detector": s.detector,
+                "detector_config": s.detector_config,
+                "training": dataclasses.asdict(s.training),
+                "train_compression": s.train_compression,
+                "manifest": s.manifest,
+                "methods": list(s.methods) if s.methods else None,
+                "seed": s.training.seed,
+                "fingerprint": s.fingerprint(),
+                "commit": git_commit(),
+                "torch": torch.__version__,
+                "world_size": self.dist.world_size,
+                "starting_weights": getattr(model, "starting_weights", None),
+            },
+        )
 
     # ----------------------------------------------------------------- main
     def fit(self, resume: bool = False, stop_after: int | None = None, if_exists: IfExists = "error") -> dict:
@@ -211,10 +248,14 @@ class Trainer:
         seed_everything(c.seed, c.deterministic)
         model: Detector = build_detector(s.detector, s.detector_config).to(self.device)
         train_ds, val_ds = self._datasets(tuple(model.inputs))
-        sampler = BalancedBatchSampler(train_ds.labels, c.batch_size, c.seed, self.dist.rank,
-                                       self.dist.world_size)
-        loader = DataLoader(train_ds, batch_sampler=sampler, num_workers=c.num_workers,
-                            collate_fn=collate, pin_memory=self.device.type == "cuda")
+        sampler = BalancedBatchSampler(train_ds.labels, c.batch_size, c.seed, self.dist.rank, self.dist.world_size)
+        loader = DataLoader(
+            train_ds,
+            batch_sampler=sampler,
+            num_workers=c.num_workers,
+            collate_fn=collate,
+            pin_memory=self.device.type == "cuda",
+        )
         total_steps = c.epochs * len(sampler)
         optimizer = build_optimizer(model, c)
         scheduler = PaperSchedule(optimizer, total_steps, c)
@@ -227,20 +268,40 @@ class Trainer:
             start, history, best = self._restore(model, optimizer, scheduler, scaler)
         elif self.dist.is_main:
             if (self.ckpt_dir / "last.pt").exists():
-                raise UmclError("run folder already holds a training run", self.out,
-                                "pass --resume to continue it, or choose a new --out")
+                raise UmclError(
+                    "run folder already holds a training run",
+                    self.out,
+                    "pass --resume to continue it, or choose a new --out",
+                )
             self._write_run_json(model)
         net: torch.nn.Module = model
         if self.dist.enabled:
-            net = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda"
-                                          else None, find_unused_parameters=c.ddp_find_unused_parameters)
+            net = DistributedDataParallel(
+                model,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=c.ddp_find_unused_parameters,
+            )
             if not resume:  # a resumed run has each rank's own state back from last.pt
                 torch.manual_seed(c.seed + 1_000_003 * self.dist.rank)  # per-rank dropout/augmentation
-        log.info("train %s on %s: %d train / %d %s videos, %d steps/epoch, %d epochs, device %s, amp %s; "
-                 "%s, %s schedule, lr %g (warm-up %g), batch %d, weight decay %g",
-                 s.detector, s.train_compression, len(train_ds), len(val_ds), c.select_split,
-                 len(sampler), c.epochs, self.device, self.use_amp, c.optimizer, c.schedule, c.lr,
-                 c.lr_warmup, c.batch_size, c.weight_decay)
+        log.info(
+            "train %s on %s: %d train / %d %s videos, %d steps/epoch, %d epochs, device %s, amp %s; "
+            "%s, %s schedule, lr %g (warm-up %g), batch %d, weight decay %g",
+            s.detector,
+            s.train_compression,
+            len(train_ds),
+            len(val_ds),
+            c.select_split,
+            len(sampler),
+            c.epochs,
+            self.device,
+            self.use_amp,
+            c.optimizer,
+            c.schedule,
+            c.lr,
+            c.lr_warmup,
+            c.batch_size,
+            c.weight_decay,
+        )
         last = min(c.epochs, stop_after) if stop_after is not None else c.epochs
         for epoch in range(start, last + 1):
             t0 = time.time()
@@ -250,24 +311,34 @@ class Trainer:
             record = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], **train_losses}
             peer_rng = gather_rng_states(self.dist)
             if self.dist.is_main:
-                scores = predict(model, val_ds, self.device, c.eval_batch_size or c.batch_size,
-                                 c.num_workers, self.use_amp, desc=f"val {epoch}", progress=self.progress,
-                                 **predict_options(c.selection, model.default_condition))  # label_free unless a leakage option
+                scores = predict(
+                    model,
+                    val_ds,
+                    self.device,
+                    c.eval_batch_size or c.batch_size,
+                    c.num_workers,
+                    self.use_amp,
+                    desc=f"val {epoch}",
+                    progress=self.progress,
+                    **predict_options(c.selection, model.default_condition),
+                )  # label_free unless a leakage option
                 metrics = compute_metrics(scores["label"].to_numpy(), scores["score"].to_numpy(), n_boot=0)
                 record.update({f"val_{k}": metrics[k]["value"] for k in ("auc", "ap", "acc", "eer")})
                 record["seconds"] = round(time.time() - t0, 3)
                 history.append(record)
                 value = metrics[c.select_metric]["value"]
                 if is_better(value, None if best is None else best["value"], c.select_metric):
-                    best = {"epoch": epoch, "metric": c.select_metric, "value": value,
-                            "split": c.select_split}
+                    best = {"epoch": epoch, "metric": c.select_metric, "value": value, "split": c.select_split}
                 if c.selection_audit:
                     for scoring in audit_scorings(c.selection):
                         record.update(self._audit(model, val_ds, epoch, scoring))
                 self._save(epoch, model, optimizer, scheduler, scaler, history, best, record, peer_rng)
-                log.info("epoch %d/%d: %s", epoch, c.epochs,
-                         ", ".join(f"{k}={v:.4g}" for k, v in record.items()
-                                   if isinstance(v, float) and k != "seconds"))
+                log.info(
+                    "epoch %d/%d: %s",
+                    epoch,
+                    c.epochs,
+                    ", ".join(f"{k}={v:.4g}" for k, v in record.items() if isinstance(v, float) and k != "seconds"),
+                )
             barrier(self.dist)
         return best or {}
 
@@ -276,8 +347,7 @@ class Trainer:
         self._steps_before = (epoch - 1) * len(loader)
         sums: dict[str, float] = {}
         n = 0
-        bar = tqdm(loader, desc=f"epoch {epoch}", leave=False,
-                   disable=not (self.progress and self.dist.is_main))
+        bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not (self.progress and self.dist.is_main))
         for batch in bar:
             batch = to_device(batch, self.device)
             with autocast(self.device, self.use_amp):
@@ -285,8 +355,10 @@ class Trainer:
                 losses = model.loss(batch, out)
             total = losses["total"]
             if not torch.isfinite(total).item() and not self.use_amp:
-                raise UmclError(f"training loss is {total.item()} at epoch {epoch}, step {n + 1}",
-                                fix="lower training.lr_warmup or set training.grad_clip")
+                raise UmclError(
+                    f"training loss is {total.item()} at epoch {epoch}, step {n + 1}",
+                    fix="lower training.lr_warmup or set training.grad_clip",
+                )
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(total).backward()
             if self.cfg.grad_clip is not None:
@@ -313,26 +385,49 @@ class Trainer:
         """Write the epoch's files; ``last.pt`` last, so a job killed in between resumes from the
         previous epoch and redoes this one (identically) instead of losing its selection.
         ``peer_rng``: every rank's RNG state under DDP (this rank's is taken here, after validation)."""
-        weights = {"model": model.state_dict(), "epoch": epoch, "metrics": record,
-                   "detector": self.spec.detector, "fingerprint": self.spec.fingerprint()}
+        weights = {
+            "model": model.state_dict(),
+            "epoch": epoch,
+            "metrics": record,
+            "detector": self.spec.detector,
+            "fingerprint": self.spec.fingerprint(),
+        }
         if self.cfg.keep_epoch_checkpoints:
             save_checkpoint(weights, self.ckpt_dir / f"epoch_{epoch:03d}.pt")
         if best is not None and best["epoch"] == epoch:
             save_checkpoint(weights, self.ckpt_dir / "best.pt")
-            write_json(self.out / "selection.json", {
-                **best, "checkpoint": "checkpoints/best.pt",
-                "detector": self.spec.detector, "train_compression": self.spec.train_compression,
-                "seed": self.cfg.seed, "fingerprint": self.spec.fingerprint(),
-                "note": "selected on the validation split only; the test split is never read in training"})
+            write_json(
+                self.out / "selection.json",
+                {
+                    **best,
+                    "checkpoint": "checkpoints/best.pt",
+                    "detector": self.spec.detector,
+                    "train_compression": self.spec.train_compression,
+                    "seed": self.cfg.seed,
+                    "fingerprint": self.spec.fingerprint(),
+                    "note": "selected on the validation split only; the test split is never read in training",
+                },
+            )
         write_text(self.out / "history.csv", pd.DataFrame(history).to_csv(index=False))
         write_json(self.out / "history.json", history)
         if self.affinity_rows:
             write_text(self.out / "affinity.csv", pd.DataFrame(self.affinity_rows).to_csv(index=False))
         rng = rng_state()
         extra = {"rng_ranks": [rng, *peer_rng[1:]]} if peer_rng else {}
-        save_checkpoint({**weights, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                         "scaler": scaler.state_dict(), "rng": rng, "history": history, "best": best,
-                         "best_audit": self.best_audit, **extra}, self.ckpt_dir / "last.pt")
+        save_checkpoint(
+            {
+                **weights,
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict(),
+                "rng": rng,
+                "history": history,
+                "best": best,
+                "best_audit": self.best_audit,
+                **extra,
+            },
+            self.ckpt_dir / "last.pt",
+        )
 
     def _audit(self, model: Detector, val_ds: VideoDataset, epoch: int, scoring: str) -> dict[str, float]:
         """``training.selection_audit``: score the validation split the ``scoring`` way (umcl.training.scoring)
@@ -346,9 +441,17 @@ class Trainer:
         c = self.cfg
         buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
         rng = rng_state()
-        scores = predict(model, val_ds, self.device, c.eval_batch_size or c.batch_size, c.num_workers,
-                         self.use_amp, desc=f"{scoring} {epoch}", progress=self.progress,
-                         **predict_options(scoring, model.default_condition))
+        scores = predict(
+            model,
+            val_ds,
+            self.device,
+            c.eval_batch_size or c.batch_size,
+            c.num_workers,
+            self.use_amp,
+            desc=f"{scoring} {epoch}",
+            progress=self.progress,
+            **predict_options(scoring, model.default_condition),
+        )
         with torch.no_grad():
             for k, v in model.named_buffers():
                 v.copy_(buffers[k])
@@ -358,14 +461,33 @@ class Trainer:
         best = self.best_audit.get(scoring)
         if is_better(value, None if best is None else best["value"], c.select_metric):
             record, checkpoint = audit_files(scoring)
-            self.best_audit[scoring] = {"epoch": epoch, "metric": c.select_metric, "value": value,
-                                        "split": c.select_split, "scoring": scoring, "checkpoint": checkpoint}
-            save_checkpoint({"model": model.state_dict(), "epoch": epoch, "detector": self.spec.detector,
-                             "fingerprint": self.spec.fingerprint()}, self.out / checkpoint)
-            write_json(self.out / record, {
-                **self.best_audit[scoring], "detector": self.spec.detector, "seed": c.seed,
-                "fingerprint": self.spec.fingerprint(),
-                "note": f"leakage audit only: the epoch a {scoring} scoring of the validation split selects"})
+            self.best_audit[scoring] = {
+                "epoch": epoch,
+                "metric": c.select_metric,
+                "value": value,
+                "split": c.select_split,
+                "scoring": scoring,
+                "checkpoint": checkpoint,
+            }
+            save_checkpoint(
+                {
+                    "model": model.state_dict(),
+                    "epoch": epoch,
+                    "detector": self.spec.detector,
+                    "fingerprint": self.spec.fingerprint(),
+                },
+                self.out / checkpoint,
+            )
+            write_json(
+                self.out / record,
+                {
+                    **self.best_audit[scoring],
+                    "detector": self.spec.detector,
+                    "seed": c.seed,
+                    "fingerprint": self.spec.fingerprint(),
+                    "note": f"leakage audit only: the epoch a {scoring} scoring of the validation split selects",
+                },
+            )
         return {f"val_{scoring}_{k}": metrics[k]["value"] for k in ("auc", "ap", "acc", "eer")}
 
     def _same_run(self) -> bool:
@@ -382,9 +504,11 @@ class Trainer:
     def _restore(self, model, optimizer, scheduler, scaler) -> tuple[int, list[dict], dict | None]:
         state = load_checkpoint(self.ckpt_dir / "last.pt")
         if state.get("fingerprint") != self.spec.fingerprint():
-            raise UmclError("cannot resume: the run was started with a different detector, config, "
-                            "compression, seed or manifest", self.out,
-                            "resume with the original settings, or train into a new --out")
+            raise UmclError(
+                "cannot resume: the run was started with a different detector, config, compression, seed or manifest",
+                self.out,
+                "resume with the original settings, or train into a new --out",
+            )
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -407,12 +531,16 @@ def check_methods(rows, methods: tuple[str, ...] | None, manifest: str) -> None:
     known = sorted({r.method for r in rows if r.label == 1})
     unknown = [m for m in methods if m not in known]
     if unknown:
-        raise UmclError(f"unknown manipulation method(s) {unknown}: the manifest's fakes are of {known}", manifest,
-                        f"pass --methods with names from {known}")
+        raise UmclError(
+            f"unknown manipulation method(s) {unknown}: the manifest's fakes are of {known}",
+            manifest,
+            f"pass --methods with names from {known}",
+        )
 
 
-def check_failed_share(manifest: str, split: str, compression: str, methods: tuple[str, ...] | None,
-                       max_share: float) -> None:
+def check_failed_share(
+    manifest: str, split: str, compression: str, methods: tuple[str, ...] | None, max_share: float
+) -> None:
     """Say how many of a split's videos preprocessing marked failed (they are left out), and refuse
     when more than ``max_share`` (training.max_failed_share) of them failed, and more than one."""
     from umcl.data.manifest import read_manifest
@@ -424,12 +552,17 @@ def check_failed_share(manifest: str, split: str, compression: str, methods: tup
     if not failed:
         return
     share = len(failed) / len(rows)
-    said = (f"{len(failed)} of {len(rows)} {split} videos at {compression} ({share:.0%}) failed preprocessing and "
-            f"are left out (first: {failed[0].reason or failed[0].status or 'no cache'})")
+    said = (
+        f"{len(failed)} of {len(rows)} {split} videos at {compression} ({share:.0%}) failed preprocessing and "
+        f"are left out (first: {failed[0].reason or failed[0].status or 'no cache'})"
+    )
     if len(failed) > max(1, max_share * len(rows)):  # one failed video is always allowed (small splits)
-        raise UmclError(f"{said}; more than training.max_failed_share ({max_share:.0%})", manifest,
-                        "see the manifest's reason column, fix the cause and rerun `umcl preprocess` (good caches "
-                        "are reused), or raise training.max_failed_share")
+        raise UmclError(
+            f"{said}; more than training.max_failed_share ({max_share:.0%})",
+            manifest,
+            "see the manifest's reason column, fix the cause and rerun `umcl preprocess` (good caches "
+            "are reused), or raise training.max_failed_share",
+        )
     log.warning("%s: %s", manifest, said)
 
 

@@ -6,8 +6,8 @@ One module per dataset (:mod:`.faceforensics` for FF++/SynthFF and DFD, :mod:`.c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from umcl.data.adapters.celebdf import celebdf_records
 from umcl.data.adapters.common import AdapterResult
@@ -16,10 +16,18 @@ from umcl.data.adapters.faceforensics import dfd_records, ff_records
 from umcl.specs.vocab import DATASETS  # re-exported
 
 
-def build_records(dataset: str, root: str | Path, *, methods: Sequence[str] | None = None,
-                  compressions: Sequence[str] | None = None, splits_dir: str | Path | None = None,
-                  dfd_grouping: str = "actors", dfdc_test: str = "split", celebdf_test_list: str | Path | None = None,
-                  allow_missing: bool = False) -> AdapterResult:
+def build_records(
+    dataset: str,
+    root: str | Path,
+    *,
+    methods: Sequence[str] | None = None,
+    compressions: Sequence[str] | None = None,
+    splits_dir: str | Path | None = None,
+    dfd_grouping: str = "actors",
+    dfdc_test: str = "split",
+    celebdf_test_list: str | Path | None = None,
+    allow_missing: bool = False,
+) -> AdapterResult:
     """Records of ``dataset`` under ``root``; options that do not apply to the dataset are ignored."""
     if dataset in ("ff++", "synthff"):
         return ff_records(root, dataset, methods, compressions, splits_dir, allow_missing)

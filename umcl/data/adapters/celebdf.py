@@ -56,7 +56,9 @@ def read_test_list(path: Path) -> list[tuple[int, str]]:
             raise UmclError(f"line {n} is not '<1=real|0=fake> <folder>/<name>.mp4'", path, "restore the official list")
         fake = 1 - int(parts[0])
         if fake != FOLDERS[folder]:
-            raise UmclError(f"line {n}: label {parts[0]} contradicts folder {folder}", path, "restore the official list")
+            raise UmclError(
+                f"line {n}: label {parts[0]} contradicts folder {folder}", path, "restore the official list"
+            )
         out.append((fake, parts[1]))
     return out
 
@@ -65,7 +67,9 @@ def clip_and_identity(folder: str, stem: str, path: Path | str) -> tuple[str, st
     """The source clip (group token) and the target identity (train/val unit) of a video."""
     match = _NAMES[folder].match(stem)
     if match is None:
-        raise UmclError(f"unexpected Celeb-DF file name {stem!r} in {folder}", path, "keep the names of the official release")
+        raise UmclError(
+            f"unexpected Celeb-DF file name {stem!r} in {folder}", path, "keep the names of the official release"
+        )
     if folder == "YouTube-real":
         unit = f"yt{match.group(1)}"
         return unit, unit
@@ -73,16 +77,21 @@ def clip_and_identity(folder: str, stem: str, path: Path | str) -> tuple[str, st
     return f"{ident}_{number}", ident
 
 
-def celebdf_records(root: str | Path, test_list: str | Path | None = None, seed: str = "celebdf",
-                    allow_missing: bool = False) -> AdapterResult:
+def celebdf_records(
+    root: str | Path, test_list: str | Path | None = None, seed: str = "celebdf", allow_missing: bool = False
+) -> AdapterResult:
     """Manifest records for Celeb-DF v2 under ``root`` (see the module docstring)."""
-    root = require_dir(Path(root), "Celeb-DF root", "pass the folder that holds Celeb-real/, YouTube-real/, Celeb-synthesis/")
+    root = require_dir(
+        Path(root), "Celeb-DF root", "pass the folder that holds Celeb-real/, YouTube-real/, Celeb-synthesis/"
+    )
     if test_list is None:
         test_list = root / TEST_LIST if (root / TEST_LIST).exists() else packaged_test_list()
     tests = read_test_list(Path(test_list))
     on_disk = {folder: list_videos(root / folder) for folder in FOLDERS}
     if not any(on_disk.values()):
-        raise UmclError("no Celeb-DF videos found", root, "the root must hold Celeb-real/, YouTube-real/ and Celeb-synthesis/")
+        raise UmclError(
+            "no Celeb-DF videos found", root, "the root must hold Celeb-real/, YouTube-real/ and Celeb-synthesis/"
+        )
     result = AdapterResult(records=[])
     test_keys: set[tuple[str, str]] = set()
     test_clips: set[str] = set()

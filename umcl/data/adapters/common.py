@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from umcl.data.manifest import VideoRecord
 from umcl.errors import UmclError
@@ -45,11 +45,17 @@ def require_dir(path: Path, what: str, fix: str) -> Path:
 def enforce_missing(result: AdapterResult, allow_missing: bool, root: Path) -> AdapterResult:
     """Raise when expected videos are missing, unless the caller allows it (then they stay reported)."""
     if result.missing and not allow_missing:
-        raise UmclError(f"{len(result.missing)} expected video(s) missing, e.g. {result.missing[0]}", root,
-                        "complete the download (see `umcl fetch --root`) or pass --allow-missing to list only what exists")
+        raise UmclError(
+            f"{len(result.missing)} expected video(s) missing, e.g. {result.missing[0]}",
+            root,
+            "complete the download (see `umcl fetch --root`) or pass --allow-missing to list only what exists",
+        )
     if not result.records:
-        raise UmclError("no videos found for the requested dataset/methods/compressions", root,
-                        "check --root, --methods and --compressions against the layout in docs/contracts.md")
+        raise UmclError(
+            "no videos found for the requested dataset/methods/compressions",
+            root,
+            "check --root, --methods and --compressions against the layout in docs/contracts.md",
+        )
     return result
 
 

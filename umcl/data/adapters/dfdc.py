@@ -54,7 +54,9 @@ def read_metadata(path: Path) -> dict[str, tuple[int, str]]:
 def read_public_labels(path: Path) -> dict[str, int]:
     """``file name → label (1 = fake)`` from the public test set's labels.csv."""
     if not path.is_file():
-        raise UmclError("labels.csv of the DFDC public test set not found", path, "put it there or use test_mode 'split'")
+        raise UmclError(
+            "labels.csv of the DFDC public test set not found", path, "put it there or use test_mode 'split'"
+        )
     with path.open(newline="") as fh:
         reader = csv.DictReader(fh)
         if not {"filename", "label"} <= set(reader.fieldnames or []):
@@ -68,8 +70,9 @@ def read_public_labels(path: Path) -> dict[str, int]:
     return out
 
 
-def dfdc_records(root: str | Path, test_mode: str = "split", seed: str = "dfdc",
-                 allow_missing: bool = False) -> AdapterResult:
+def dfdc_records(
+    root: str | Path, test_mode: str = "split", seed: str = "dfdc", allow_missing: bool = False
+) -> AdapterResult:
     """Manifest records for DFDC under ``root`` (see the module docstring)."""
     if test_mode not in ("split", "public"):
         raise ValueError(f"test_mode must be 'split' or 'public', not {test_mode!r}")
@@ -84,8 +87,11 @@ def dfdc_records(root: str | Path, test_mode: str = "split", seed: str = "dfdc",
         for name, (label, group) in read_metadata(part / "metadata.json").items():
             stem = Path(name).stem
             if stem in seen:
-                raise UmclError(f"video {name} listed in two parts ({seen[stem].name} and {part.name})",
-                                part / "metadata.json", "remove the duplicate part")
+                raise UmclError(
+                    f"video {name} listed in two parts ({seen[stem].name} and {part.name})",
+                    part / "metadata.json",
+                    "remove the duplicate part",
+                )
             seen[stem] = part
             path = part / name
             if path.is_file():
@@ -104,8 +110,11 @@ def dfdc_records(root: str | Path, test_mode: str = "split", seed: str = "dfdc",
         for name, label in read_public_labels(public / "labels.csv").items():
             stem = Path(name).stem
             if stem in seen:
-                raise UmclError(f"public test video {name} is also in {seen[stem].name}", public / "labels.csv",
-                                "the public test set must not overlap the training parts")
+                raise UmclError(
+                    f"public test video {name} is also in {seen[stem].name}",
+                    public / "labels.csv",
+                    "the public test set must not overlap the training parts",
+                )
             if (public / name).is_file():
                 result.records.append(_record("test", label, public / name, stem, stem))
             else:
@@ -118,5 +127,6 @@ def dfdc_records(root: str | Path, test_mode: str = "split", seed: str = "dfdc",
 
 
 def _record(split: str, label: int, path: Path, stem: str, group: str) -> VideoRecord:
-    return VideoRecord("dfdc", FAKE_METHOD if label else REAL_METHOD, COMPRESSION, split, label,
-                       str(path.resolve()), stem, group)
+    return VideoRecord(
+        "dfdc", FAKE_METHOD if label else REAL_METHOD, COMPRESSION, split, label, str(path.resolve()), stem, group
+    )

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
 
 from umcl.data.adapters.common import AdapterResult, assign_groups, enforce_missing, list_videos, require_dir
 from umcl.data.manifest import SPLITS, VideoRecord
@@ -62,14 +62,19 @@ def packaged_ff_splits() -> Path:
 def read_split_file(path: Path) -> list[tuple[str, str]]:
     """One official split file: a JSON list of ``[a, b]`` id pairs."""
     if not path.is_file():
-        raise UmclError("split file not found", path, "provide train.json, val.json and test.json (official FF++ format)")
+        raise UmclError(
+            "split file not found", path, "provide train.json, val.json and test.json (official FF++ format)"
+        )
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UmclError(f"not valid JSON ({exc})", path, "restore the official split file") from None
     if not isinstance(data, list) or not all(
-            isinstance(p, list) and len(p) == 2 and all(isinstance(i, str) and i and "_" not in i and "/" not in i for i in p)
-            for p in data):
+        isinstance(p, list)
+        and len(p) == 2
+        and all(isinstance(i, str) and i and "_" not in i and "/" not in i for i in p)
+        for p in data
+    ):
         raise UmclError("expected a list of [a, b] pairs of video ids", path, "restore the official split file")
     return [(a, b) for a, b in data]
 
@@ -85,8 +90,11 @@ def load_ff_splits(root: Path, splits_dir: Path | None = None, dataset: str = "f
     for split, plist in pairs.items():
         for vid in (v for p in plist for v in p):
             if vid in seen:
-                raise UmclError(f"video id {vid} occurs twice (in {seen[vid]} and {split})", folder,
-                                "each id must appear in exactly one pair of one split file")
+                raise UmclError(
+                    f"video id {vid} occurs twice (in {seen[vid]} and {split})",
+                    folder,
+                    "each id must appear in exactly one pair of one split file",
+                )
             seen[vid] = split
     return pairs, folder
 
@@ -95,13 +103,21 @@ def _present_compressions(root: Path, folders: Sequence[Path]) -> list[str]:
     return [c for c in COMPRESSIONS if any((f / c / "videos").is_dir() for f in folders)]
 
 
-def ff_records(root: str | Path, dataset: str = "ff++", methods: Sequence[str] | None = None,
-               compressions: Sequence[str] | None = None, splits_dir: str | Path | None = None,
-               allow_missing: bool = False) -> AdapterResult:
+def ff_records(
+    root: str | Path,
+    dataset: str = "ff++",
+    methods: Sequence[str] | None = None,
+    compressions: Sequence[str] | None = None,
+    splits_dir: str | Path | None = None,
+    allow_missing: bool = False,
+) -> AdapterResult:
     """Manifest records for FF++ or SynthFF under ``root`` (see the module docstring)."""
     root = require_dir(Path(root), f"{dataset} root", "pass the folder that holds original_sequences/")
-    require_dir(root / "original_sequences" / "youtube", "original_sequences/youtube",
-                "the root must follow the FF++ layout in docs/contracts.md")
+    require_dir(
+        root / "original_sequences" / "youtube",
+        "original_sequences/youtube",
+        "the root must follow the FF++ layout in docs/contracts.md",
+    )
     methods = _resolve_methods(root, dataset, methods)
     if compressions is None:
         compressions = _present_compressions(root, [root / "original_sequences" / "youtube"])
@@ -124,11 +140,16 @@ def ff_records(root: str | Path, dataset: str = "ff++", methods: Sequence[str] |
                     if path is None:
                         result.missing.append(str(folders[method] / f"{vid}.mp4"))
                         continue
-                    result.records.append(VideoRecord(dataset, method, comp, split, int(method != ORIGINAL),
-                                                      str(path.resolve()), vid, group))
+                    result.records.append(
+                        VideoRecord(
+                            dataset, method, comp, split, int(method != ORIGINAL), str(path.resolve()), vid, group
+                        )
+                    )
         extra = sum(len(set(v) - listed[m]) for m, v in on_disk.items())
         if extra:
-            result.excluded["on disk but in no split file"] = result.excluded.get("on disk but in no split file", 0) + extra
+            result.excluded["on disk but in no split file"] = (
+                result.excluded.get("on disk but in no split file", 0) + extra
+            )
     return enforce_missing(result, allow_missing, root)
 
 
@@ -137,13 +158,17 @@ def _resolve_methods(root: Path, dataset: str, methods: Sequence[str] | None) ->
         if dataset == "ff++":
             unknown = [m for m in methods if m not in FF_ALL_METHODS]
             if unknown:
-                raise UmclError(f"unknown FF++ method(s) {','.join(unknown)}", root, f"choose from {' '.join(FF_ALL_METHODS)}")
+                raise UmclError(
+                    f"unknown FF++ method(s) {','.join(unknown)}", root, f"choose from {' '.join(FF_ALL_METHODS)}"
+                )
         return list(methods)
     if dataset == "ff++":
         return list(FF_METHODS)
     found = sorted(p.name for p in (root / "manipulated_sequences").glob("*") if p.is_dir() and p.name != DFD_METHOD)
     if not found:
-        raise UmclError("no method folders under manipulated_sequences/", root, "generate the fakes first or pass --methods")
+        raise UmclError(
+            "no method folders under manipulated_sequences/", root, "generate the fakes first or pass --methods"
+        )
     return found
 
 
@@ -156,24 +181,38 @@ def dfd_actors(video_id: str, fake: bool, path: Path | None = None) -> tuple[str
     match = (_DFD_FAKE if fake else _DFD_REAL).match(video_id)
     if match is None:
         form = "NN_MM__scene__CODE.mp4" if fake else "NN__scene.mp4"
-        raise UmclError(f"DFD file name {video_id!r} is not of the form {form}", path or video_id,
-                        "keep the names of the official release")
+        raise UmclError(
+            f"DFD file name {video_id!r} is not of the form {form}",
+            path or video_id,
+            "keep the names of the official release",
+        )
     return match.groups()
 
 
-def dfd_records(root: str | Path, compressions: Sequence[str] | None = None, grouping: str = "actors",
-                seed: str = "dfd", allow_missing: bool = False) -> AdapterResult:
+def dfd_records(
+    root: str | Path,
+    compressions: Sequence[str] | None = None,
+    grouping: str = "actors",
+    seed: str = "dfd",
+    allow_missing: bool = False,
+) -> AdapterResult:
     """Manifest records for DFD under ``root``, split by actor (see the module docstring)."""
     if grouping not in ("actors", "target"):
         raise ValueError(f"grouping must be 'actors' or 'target', not {grouping!r}")
     root = require_dir(Path(root), "DFD root", "pass the folder that holds original_sequences/actors/")
-    real_base = require_dir(root / "original_sequences" / "actors", "original_sequences/actors",
-                            "download DeepFakeDetection_original with the FF++ script")
+    real_base = require_dir(
+        root / "original_sequences" / "actors",
+        "original_sequences/actors",
+        "download DeepFakeDetection_original with the FF++ script",
+    )
     fake_base = root / "manipulated_sequences" / DFD_METHOD
     if compressions is None:
         compressions = _present_compressions(root, [real_base, fake_base])
-    folders = {(m, c): (originals_dir(root, c, "actors") if m == "actors" else manipulated_dir(root, DFD_METHOD, c))
-               for m in ("actors", DFD_METHOD) for c in compressions}
+    folders = {
+        (m, c): (originals_dir(root, c, "actors") if m == "actors" else manipulated_dir(root, DFD_METHOD, c))
+        for m in ("actors", DFD_METHOD)
+        for c in compressions
+    }
     on_disk = {k: list_videos(f) for k, f in folders.items()}
     actors: dict[tuple[str, str], tuple[str, ...]] = {}
     for (method, _), videos in on_disk.items():
@@ -199,8 +238,11 @@ def dfd_records(root: str | Path, compressions: Sequence[str] | None = None, gro
             if path is None:
                 result.missing.append(str(folders[(method, comp)] / f"{vid}.mp4"))
                 continue
-            result.records.append(VideoRecord("dfd", method, comp, split, int(method == DFD_METHOD),
-                                              str(path.resolve()), vid, "|".join(used)))
+            result.records.append(
+                VideoRecord(
+                    "dfd", method, comp, split, int(method == DFD_METHOD), str(path.resolve()), vid, "|".join(used)
+                )
+            )
     if cross:
         result.excluded["fakes whose two actors fall in different splits (--dfd-grouping target keeps them)"] = cross
     return enforce_missing(result, allow_missing, root)

@@ -37,34 +37,56 @@ def _check_entries(data: dict[str, np.ndarray], where: str | Path) -> None:
         dtype, ndim = CACHE_SPEC[key]
         arr = np.asarray(arr)
         if not np.issubdtype(arr.dtype, dtype) or arr.ndim != ndim:
-            raise UmclError(f"cache entry '{key}' is {arr.dtype}{list(arr.shape)}, expected "
-                            f"{np.dtype(dtype).name} with {ndim} dims", where,
-                            "delete the file and rerun `umcl preprocess`")
+            raise UmclError(
+                f"cache entry '{key}' is {arr.dtype}{list(arr.shape)}, expected "
+                f"{np.dtype(dtype).name} with {ndim} dims",
+                where,
+                "delete the file and rerun `umcl preprocess`",
+            )
 
 
 def validate_cache(data: dict[str, np.ndarray], where: str | Path = "<cache>") -> None:
     """Raise :class:`UmclError` unless ``data`` has exactly the contract's keys, dtypes and shapes."""
     keys = set(data)
     if keys != set(CACHE_KEYS):
-        raise UmclError(f"cache keys {sorted(keys)} differ from the contract {sorted(CACHE_KEYS)}", where,
-                        "delete the file and rerun `umcl preprocess`")
+        raise UmclError(
+            f"cache keys {sorted(keys)} differ from the contract {sorted(CACHE_KEYS)}",
+            where,
+            "delete the file and rerun `umcl preprocess`",
+        )
     _check_entries(data, where)
     t = len(data["faces"])
     expect = {"landmarks": (t, 136), "landmarks_raw": (t, 68, 2), "boxes": (t, 4), "detected": (t,)}
     for key, shape in expect.items():
         if tuple(data[key].shape) != shape:
-            raise UmclError(f"cache entry '{key}' has shape {list(data[key].shape)}, expected {list(shape)}",
-                            where, "delete the file and rerun `umcl preprocess`")
+            raise UmclError(
+                f"cache entry '{key}' has shape {list(data[key].shape)}, expected {list(shape)}",
+                where,
+                "delete the file and rerun `umcl preprocess`",
+            )
     for key in ("faces", "xception_faces"):
         s = data[key].shape
         if s[1] != s[2] or s[3] != 3:
-            raise UmclError(f"cache entry '{key}' has shape {list(s)}, expected [N, S, S, 3]", where,
-                            "delete the file and rerun `umcl preprocess`")
+            raise UmclError(
+                f"cache entry '{key}' has shape {list(s)}, expected [N, S, S, 3]",
+                where,
+                "delete the file and rerun `umcl preprocess`",
+            )
 
 
-def write_cache(path: str | Path, *, faces: np.ndarray, xception_faces: np.ndarray, landmarks: np.ndarray,
-                landmarks_raw: np.ndarray, boxes: np.ndarray, detected: np.ndarray, fps: float,
-                detection_rate: float, meta: dict[str, Any]) -> Path:
+def write_cache(
+    path: str | Path,
+    *,
+    faces: np.ndarray,
+    xception_faces: np.ndarray,
+    landmarks: np.ndarray,
+    landmarks_raw: np.ndarray,
+    boxes: np.ndarray,
+    detected: np.ndarray,
+    fps: float,
+    detection_rate: float,
+    meta: dict[str, Any],
+) -> Path:
     """Validate and write one cache atomically; returns ``path``."""
     data = {
         "faces": np.ascontiguousarray(faces, dtype=np.uint8),
@@ -104,8 +126,9 @@ def read_cache(path: str | Path, keys: tuple[str, ...] | None = None) -> dict[st
     except UmclError:
         raise
     except Exception as exc:  # noqa: BLE001 - zip and .npy damage raises a zoo (zlib.error, NotImplementedError, ...)
-        raise UmclError(f"cannot read cache ({type(exc).__name__}: {exc})", path,
-                        "delete the file and rerun `umcl preprocess`") from None
+        raise UmclError(
+            f"cannot read cache ({type(exc).__name__}: {exc})", path, "delete the file and rerun `umcl preprocess`"
+        ) from None
     if keys is None:
         validate_cache(data, path)
     else:
@@ -120,6 +143,7 @@ def read_cache(path: str | Path, keys: tuple[str, ...] | None = None) -> dict[st
         except ValueError:
             out["meta"] = None
         if not isinstance(out["meta"], dict):
-            raise UmclError("cache entry 'meta' is not a JSON object", path, "delete the file and rerun `umcl preprocess`")
+            raise UmclError(
+                "cache entry 'meta' is not a JSON object", path, "delete the file and rerun `umcl preprocess`"
+            )
     return out
-

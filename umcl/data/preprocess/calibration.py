@@ -38,8 +38,7 @@ from umcl.data.preprocess.geometry import crop_square, integer_box, square_boxes
 
 CALIB_SIZE = 400
 CALIB_SCALE = 1.2
-LK_PARAMS = dict(winSize=(15, 15), maxLevel=3,
-                 criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03))
+LK_PARAMS = dict(winSize=(15, 15), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03))
 FB_THRESHOLD_PX = 2.0
 PROCESS_VARIANCE = 0.3
 
@@ -68,7 +67,7 @@ def grey_crop(frame: np.ndarray, box: np.ndarray, size: int) -> tuple[np.ndarray
     h, w = frame.shape[:2]
     sx1, sy1, sx2, sy2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
     if frame.ndim == 2:
-        region = frame[sy1:max(sy2, sy1), sx1:max(sx2, sx1)]
+        region = frame[sy1 : max(sy2, sy1), sx1 : max(sx2, sx1)]
     elif sx2 > sx1 and sy2 > sy1:
         region = cv2.cvtColor(frame[sy1:sy2, sx1:sx2], cv2.COLOR_RGB2GRAY)
     else:
@@ -90,28 +89,36 @@ def normalised_crops(frames: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndar
     return crops, local, used
 
 
-def track_points(prev: np.ndarray, nxt: np.ndarray, points: np.ndarray,
-                 guess: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def track_points(
+    prev: np.ndarray, nxt: np.ndarray, points: np.ndarray, guess: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """LK-track ``points`` from ``prev`` to ``nxt`` (seeded at ``guess``) with a forward-backward check.
 
     Returns the forward positions [N, 2] and a bool mask [N] of points that were found both ways
     and came back within 2 px.
     """
     p0 = points.astype(np.float32).reshape(-1, 1, 2)
-    fwd, st_f, _ = cv2.calcOpticalFlowPyrLK(prev, nxt, p0, guess.astype(np.float32).reshape(-1, 1, 2),
-                                            flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **LK_PARAMS)
-    back, st_b, _ = cv2.calcOpticalFlowPyrLK(nxt, prev, fwd, p0.copy(),
-                                             flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **LK_PARAMS)
+    fwd, st_f, _ = cv2.calcOpticalFlowPyrLK(
+        prev, nxt, p0, guess.astype(np.float32).reshape(-1, 1, 2), flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **LK_PARAMS
+    )
+    back, st_b, _ = cv2.calcOpticalFlowPyrLK(nxt, prev, fwd, p0.copy(), flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **LK_PARAMS)
     fb_err = np.linalg.norm(back.reshape(-1, 2) - points, axis=1)
     ok = (st_f.reshape(-1) == 1) & (st_b.reshape(-1) == 1) & (fb_err <= FB_THRESHOLD_PX)
     return fwd.reshape(-1, 2).astype(np.float64), ok
 
 
-def kalman_merge(detection: np.ndarray, prev_detection: np.ndarray, tracked: np.ndarray,
-                 prev_calibrated: np.ndarray, ok: np.ndarray, p_predict: np.ndarray) -> np.ndarray:
+def kalman_merge(
+    detection: np.ndarray,
+    prev_detection: np.ndarray,
+    tracked: np.ndarray,
+    prev_calibrated: np.ndarray,
+    ok: np.ndarray,
+    p_predict: np.ndarray,
+) -> np.ndarray:
     """Merge detection and LK track per point; updates ``p_predict`` in place for ``ok`` points."""
     r = np.linalg.norm(detection - prev_detection, axis=1) / np.maximum(
-        np.linalg.norm(tracked - prev_calibrated, axis=1), 1.0)
+        np.linalg.norm(tracked - prev_calibrated, axis=1), 1.0
+    )
     merged = detection.copy()
     p = p_predict[ok] + PROCESS_VARIANCE
     gain = p / (p + r[ok])

@@ -96,15 +96,17 @@ class PreprocessConfig:
         }
         bad = {name: rule for name, (ok, rule) in checks.items() if not ok}
         if bad:
-            said = "; ".join(f"preprocess.{name} must be {rule}, got {getattr(self, name)!r}"
-                             for name, rule in bad.items())
-            raise ConfigError(said, fix="set " + " and ".join(f"preprocess.{name}" for name in bad)
-                              + " within that range")
+            said = "; ".join(
+                f"preprocess.{name} must be {rule}, got {getattr(self, name)!r}" for name, rule in bad.items()
+            )
+            raise ConfigError(
+                said, fix="set " + " and ".join(f"preprocess.{name}" for name in bad) + " within that range"
+            )
 
     def to_dict(self) -> dict:
         """Plain mapping (for the cache's ``meta`` and provenance)."""
         return dataclasses.asdict(self)
 
-    def replace(self, **changes) -> "PreprocessConfig":
+    def replace(self, **changes) -> PreprocessConfig:
         """A copy with ``changes`` applied (validated again)."""
         return dataclasses.replace(self, **changes)

@@ -68,8 +68,7 @@ def load_mtcnn(device: str = "cpu", min_face_size: int = 40):
     """facenet-pytorch's MTCNN (weights ship inside the wheel; nothing is downloaded)."""
     from facenet_pytorch import MTCNN
 
-    return MTCNN(keep_all=True, select_largest=False, min_face_size=min_face_size,
-                 post_process=False, device=device)
+    return MTCNN(keep_all=True, select_largest=False, min_face_size=min_face_size, post_process=False, device=device)
 
 
 def keyframe_indices(num_frames: int, interval: int) -> np.ndarray:
@@ -88,7 +87,7 @@ def detect_boxes(frames: np.ndarray, mtcnn, batch_size: int, min_prob: float) ->
     """
     out = np.full((len(frames), 4), np.nan)
     for start in range(0, len(frames), batch_size):
-        chunk = np.ascontiguousarray(frames[start:start + batch_size])
+        chunk = np.ascontiguousarray(frames[start : start + batch_size])
         boxes, probs = mtcnn.detect(chunk)
         for j, (b, p) in enumerate(zip(boxes, probs)):
             if b is None or p is None:
@@ -120,8 +119,9 @@ def smooth_boxes(boxes: np.ndarray, window: int) -> np.ndarray:
     return boxes_from_params(smoothed)
 
 
-def _mtcnn_stage(frames: np.ndarray, boxes: np.ndarray, net, size: int,
-                 index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _mtcnn_stage(
+    frames: np.ndarray, boxes: np.ndarray, net, size: int, index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """One of MTCNN's box-refining stages (R-net: ``size`` 24, O-net: 48) on given boxes.
 
     Follows facenet-pytorch's stages 2/3: the box is made square (``rerec``), cut with MTCNN's
@@ -139,7 +139,7 @@ def _mtcnn_stage(frames: np.ndarray, boxes: np.ndarray, net, size: int,
     crops = np.zeros((len(square), size, size, 3), dtype=np.float32)
     ok = (ey > y - 1) & (ex > x - 1)
     for k in np.flatnonzero(ok):
-        patch = frames[index[k], y[k] - 1:ey[k], x[k] - 1:ex[k]]
+        patch = frames[index[k], y[k] - 1 : ey[k], x[k] - 1 : ex[k]]
         crops[k] = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
     data = (torch.from_numpy(crops).permute(0, 3, 1, 2) - 127.5) * 0.0078125
     dtype = next(net.parameters()).dtype
@@ -152,8 +152,9 @@ def _mtcnn_stage(frames: np.ndarray, boxes: np.ndarray, net, size: int,
     return refined, prob
 
 
-def onet_refine(frames: np.ndarray, boxes: np.ndarray, mtcnn,
-                index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def onet_refine(
+    frames: np.ndarray, boxes: np.ndarray, mtcnn, index: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """MTCNN's third stage on given boxes: refined boxes float64 [N, 4] and face probabilities [N].
 
     Box ``k`` is looked for in ``frames[index[k]]`` (``index`` None: ``frames[k]``), so that no
@@ -165,8 +166,9 @@ def onet_refine(frames: np.ndarray, boxes: np.ndarray, mtcnn,
     return _mtcnn_stage(frames, boxes, fast_nets(mtcnn).onet, 48, index)
 
 
-def mtcnn_refine(frames: np.ndarray, boxes: np.ndarray, mtcnn,
-                 index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def mtcnn_refine(
+    frames: np.ndarray, boxes: np.ndarray, mtcnn, index: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """MTCNN's second and third stages (R-net, then O-net) started from given boxes.
 
     The chain MTCNN itself runs on each P-net candidate: R-net's regression, ``rerec``, O-net's
@@ -196,8 +198,9 @@ def detect_scale(height: int, width: int, min_face_size: int, max_side: int) -> 
     return float(min(1.0, max(max_side / max(height, width), 12.0 / min_face_size)))
 
 
-def detect_boxes_scaled(frames: np.ndarray, mtcnn, batch_size: int, min_prob: float, scale: float,
-                        min_face_size: int) -> np.ndarray:
+def detect_boxes_scaled(
+    frames: np.ndarray, mtcnn, batch_size: int, min_prob: float, scale: float, min_face_size: int
+) -> np.ndarray:
     """:func:`detect_boxes` on frames down-scaled by ``scale`` (area averaging), boxes in full-frame px.
 
     MTCNN's smallest face is scaled too (``min_face_size * scale``, at least 12), so the same face
@@ -206,8 +209,8 @@ def detect_boxes_scaled(frames: np.ndarray, mtcnn, batch_size: int, min_prob: fl
     if scale >= 1.0:
         return detect_boxes(frames, mtcnn, batch_size, min_prob)
     import cv2
-    from facenet_pytorch.models.utils.detect_face import detect_face
     import torch
+    from facenet_pytorch.models.utils.detect_face import detect_face
 
     h, w = frames.shape[1:3]
     size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
@@ -217,8 +220,16 @@ def detect_boxes_scaled(frames: np.ndarray, mtcnn, batch_size: int, min_prob: fl
     nets = fast_nets(mtcnn)
     for start in range(0, len(small), batch_size):
         with torch.no_grad():
-            batch, _ = detect_face(small[start:start + batch_size], minsize, nets.pnet, nets.rnet, nets.onet,
-                                   mtcnn.thresholds, mtcnn.factor, mtcnn.device)
+            batch, _ = detect_face(
+                small[start : start + batch_size],
+                minsize,
+                nets.pnet,
+                nets.rnet,
+                nets.onet,
+                mtcnn.thresholds,
+                mtcnn.factor,
+                mtcnn.device,
+            )
         for j, found in enumerate(batch):
             found = np.asarray(found, dtype=np.float64).reshape(-1, 5)
             if len(found) and found[:, 4].max() >= min_prob:
@@ -242,8 +253,9 @@ def track_faces(frames: np.ndarray, cfg: PreprocessConfig, mtcnn=None) -> FaceTr
     keys = keyframe_indices(num, cfg.keyframe_interval)
     found = np.full((num, 4), np.nan)
     scale = detect_scale(*frames.shape[1:3], cfg.min_face_size, cfg.detect_max_side) if len(keys) < num else 1.0
-    found[keys] = detect_boxes_scaled(frames[keys], mtcnn, cfg.detector_batch_size, cfg.min_face_prob, scale,
-                                      cfg.min_face_size)
+    found[keys] = detect_boxes_scaled(
+        frames[keys], mtcnn, cfg.detector_batch_size, cfg.min_face_prob, scale, cfg.min_face_size
+    )
     tried = np.zeros(num, dtype=bool)
     tried[keys] = True
     detected = tried & ~np.isnan(found[:, 0])

@@ -18,16 +18,16 @@ def square_boxes(boxes: np.ndarray, scale: float = 1.0) -> np.ndarray:
 def box_params(boxes: np.ndarray) -> np.ndarray:
     """(cx, cy, side) [N, 3] of square boxes [N, 4]."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    return np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2,
-                     boxes[:, 2] - boxes[:, 0]], axis=1)
+    return np.stack(
+        [(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2, boxes[:, 2] - boxes[:, 0]], axis=1
+    )
 
 
 def boxes_from_params(params: np.ndarray) -> np.ndarray:
     """Square boxes [N, 4] from (cx, cy, side) [N, 3]."""
     params = np.asarray(params, dtype=np.float64).reshape(-1, 3)
     half = params[:, 2] / 2
-    return np.stack([params[:, 0] - half, params[:, 1] - half,
-                     params[:, 0] + half, params[:, 1] + half], axis=1)
+    return np.stack([params[:, 0] - half, params[:, 1] - half, params[:, 0] + half, params[:, 1] + half], axis=1)
 
 
 def integer_box(box: np.ndarray) -> np.ndarray:
@@ -52,7 +52,7 @@ def crop_square(frame: np.ndarray, box: np.ndarray, size: int) -> tuple[np.ndarr
     sx1, sy1, sx2, sy2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
     patch = np.zeros((side, side) + frame.shape[2:], dtype=frame.dtype)
     if sx2 > sx1 and sy2 > sy1:
-        patch[sy1 - y1:sy2 - y1, sx1 - x1:sx2 - x1] = frame[sy1:sy2, sx1:sx2]
+        patch[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = frame[sy1:sy2, sx1:sx2]
     interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
     crop = cv2.resize(patch, (size, size), interpolation=interp)
     return crop, np.array([x1, y1, x2, y2], dtype=np.int64)

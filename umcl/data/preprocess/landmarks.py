@@ -41,8 +41,9 @@ def find_dlib_predictor(user_path: str | os.PathLike | None = None) -> Path:
         path = Path(user_path).expanduser()
         if path.is_file():
             return path
-        raise MissingWeightsError("dlib 68-point predictor not found", path,
-                                  f"set preprocess.dlib_predictor_path to an existing {DLIB_FILE}")
+        raise MissingWeightsError(
+            "dlib 68-point predictor not found", path, f"set preprocess.dlib_predictor_path to an existing {DLIB_FILE}"
+        )
     candidates = []
     spec = importlib.util.find_spec("face_recognition_models")  # importing it needs pkg_resources
     if spec is not None and spec.submodule_search_locations:
@@ -51,9 +52,10 @@ def find_dlib_predictor(user_path: str | os.PathLike | None = None) -> Path:
     for path in candidates:
         if path.is_file():
             return path
-    raise MissingWeightsError(f"{DLIB_FILE} not found (looked in {[str(c) for c in candidates]})",
-                              fix="pip install face-recognition-models, apt install libdlib-data, "
-                                  "or set preprocess.dlib_predictor_path")
+    raise MissingWeightsError(
+        f"{DLIB_FILE} not found (looked in {[str(c) for c in candidates]})",
+        fix="pip install face-recognition-models, apt install libdlib-data, or set preprocess.dlib_predictor_path",
+    )
 
 
 def find_fan_weights(user_path: str | os.PathLike | None = None) -> Path:
@@ -66,9 +68,11 @@ def find_fan_weights(user_path: str | os.PathLike | None = None) -> Path:
         path = Path(torch.hub.get_dir()) / "checkpoints" / FAN_FILE
     if path.is_file():
         return path
-    raise MissingWeightsError("face-alignment FAN weights not found (they are never downloaded)", path,
-                              f"copy {FAN_FILE} there (or set preprocess.fan_weights_path), "
-                              "or use preprocess.landmark_backend: dlib")
+    raise MissingWeightsError(
+        "face-alignment FAN weights not found (they are never downloaded)",
+        path,
+        f"copy {FAN_FILE} there (or set preprocess.fan_weights_path), or use preprocess.landmark_backend: dlib",
+    )
 
 
 class DlibLandmarks:
@@ -118,8 +122,9 @@ def _local_fan(weights: Path, device: str):
             net.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
             return net.to(device, dtype=dtype).eval()
 
-    return _LocalFaceAlignment(face_alignment.LandmarksType.TWO_D, device=device,
-                               face_detector="folder", flip_input=False, compile=False)
+    return _LocalFaceAlignment(
+        face_alignment.LandmarksType.TWO_D, device=device, face_detector="folder", flip_input=False, compile=False
+    )
 
 
 def build_landmarker(cfg: PreprocessConfig) -> Landmarker:

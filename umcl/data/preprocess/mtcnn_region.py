@@ -47,8 +47,12 @@ def fast_nets(mtcnn) -> SimpleNamespace:
 
     import torch
 
-    return SimpleNamespace(**{name: copy.deepcopy(getattr(mtcnn, name)).to(memory_format=torch.channels_last)
-                              for name in ("pnet", "rnet", "onet")})
+    return SimpleNamespace(
+        **{
+            name: copy.deepcopy(getattr(mtcnn, name)).to(memory_format=torch.channels_last)
+            for name in ("pnet", "rnet", "onet")
+        }
+    )
 
 
 def pyramid_scales(height: int, width: int, min_face_size: float, factor: float) -> list[float]:
@@ -70,8 +74,7 @@ def area_bins(n_in: int, n_out: int, lo: int, hi: int) -> tuple[np.ndarray, np.n
     return (a * n_in) // n_out, ((a + 1) * n_in + n_out - 1) // n_out
 
 
-def resample_region(frame: np.ndarray, scale: float, rows: tuple[int, int],
-                    cols: tuple[int, int]) -> np.ndarray:
+def resample_region(frame: np.ndarray, scale: float, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
     """Cells ``rows`` x ``cols`` of ``interpolate(frame, size=(int(h * scale + 1), int(w * scale + 1)),
     mode="area")`` as float32 [rows, cols, 3], from the pixels under them only (bit-identical)."""
     import cv2
@@ -81,9 +84,9 @@ def resample_region(frame: np.ndarray, scale: float, rows: tuple[int, int],
     rs, re = area_bins(h, out_h, *rows)
     cs, ce = area_bins(w, out_w, *cols)
     r0, c0 = int(rs[0]), int(cs[0])
-    integral = cv2.integral(np.ascontiguousarray(frame[r0:int(re[-1]), c0:int(ce[-1])]), sdepth=cv2.CV_32S)
+    integral = cv2.integral(np.ascontiguousarray(frame[r0 : int(re[-1]), c0 : int(ce[-1])]), sdepth=cv2.CV_32S)
     rs, re, cs, ce = rs - r0, re - r0, cs - c0, ce - c0
-    total = (integral[re][:, ce] - integral[rs][:, ce] - integral[re][:, cs] + integral[rs][:, cs])
+    total = integral[re][:, ce] - integral[rs][:, ce] - integral[re][:, cs] + integral[rs][:, cs]
     kh = (re - rs).astype(np.float32)[:, None, None]
     kw = (ce - cs).astype(np.float32)[None, :, None]
     return (total.astype(np.float32) / kh) / kw
@@ -119,8 +122,7 @@ def _cells(lo_px: float, span_px: float, n_in: int, n_out: int) -> tuple[int, in
     return i0, i1
 
 
-def _stage1(frames: np.ndarray, index: np.ndarray, regions: np.ndarray, scales: list[float], pnet,
-            threshold: float):
+def _stage1(frames: np.ndarray, index: np.ndarray, regions: np.ndarray, scales: list[float], pnet, threshold: float):
     """P-net candidates inside each frame's region on every scale, as ``detect_face``'s stage 1
     leaves them: rows (x1, y1, x2, y2, score, 4 offsets) [K, 9] and their frame index [K], after
     the per-scale (0.5) and cross-scale (0.7) suppression per frame."""
@@ -163,8 +165,9 @@ def _stage1(frames: np.ndarray, index: np.ndarray, regions: np.ndarray, scales: 
     return boxes[keep], owners[keep]
 
 
-def area_crops(frame: np.ndarray, y: np.ndarray, ey: np.ndarray, x: np.ndarray, ex: np.ndarray,
-               size: int) -> np.ndarray:
+def area_crops(
+    frame: np.ndarray, y: np.ndarray, ey: np.ndarray, x: np.ndarray, ex: np.ndarray, size: int
+) -> np.ndarray:
     """float32 [K, size, size, 3]: ``interpolate(crop, (size, size), mode="area")`` of each crop
     ``frame[y - 1:ey, x - 1:ex]`` (facenet-pytorch's 1-based bounds), bit-identical to torch's, from
     one integral image of the crops' union (a gather per crop instead of a pooling call each)."""
@@ -173,7 +176,7 @@ def area_crops(frame: np.ndarray, y: np.ndarray, ey: np.ndarray, x: np.ndarray, 
     y0, x0 = np.asarray(y, dtype=np.int64) - 1, np.asarray(x, dtype=np.int64) - 1
     ey, ex = np.asarray(ey, dtype=np.int64), np.asarray(ex, dtype=np.int64)
     r0, c0 = int(y0.min()), int(x0.min())
-    integral = cv2.integral(np.ascontiguousarray(frame[r0:int(ey.max()), c0:int(ex.max())]), sdepth=cv2.CV_32S)
+    integral = cv2.integral(np.ascontiguousarray(frame[r0 : int(ey.max()), c0 : int(ex.max())]), sdepth=cv2.CV_32S)
     a = np.arange(size, dtype=np.int64)[None, :]
     hk, wk = (ey - y0)[:, None], (ex - x0)[:, None]
     rs, re = (y0 - r0)[:, None] + (a * hk) // size, (y0 - r0)[:, None] + ((a + 1) * hk + size - 1) // size
@@ -204,8 +207,14 @@ def _crops(frames: np.ndarray, index: np.ndarray, boxes, owners, size: int):
     return (torch.from_numpy(out).permute(0, 3, 1, 2) - 127.5) * 0.0078125
 
 
-def detect_in_regions(frames: np.ndarray, priors: np.ndarray, mtcnn, margin: float,
-                      windows: tuple[float, float], index: np.ndarray | None = None) -> np.ndarray:
+def detect_in_regions(
+    frames: np.ndarray,
+    priors: np.ndarray,
+    mtcnn,
+    margin: float,
+    windows: tuple[float, float],
+    index: np.ndarray | None = None,
+) -> np.ndarray:
     """The best face (x1, y1, x2, y2, prob) per prior that MTCNN's three stages find from P-net
     candidates inside a region around the prior box: float64 [N, 5], NaN rows where none.
 
@@ -232,9 +241,15 @@ def detect_in_regions(frames: np.ndarray, priors: np.ndarray, mtcnn, margin: flo
         if boxes is None:
             return out
         regw, regh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-        boxes = torch.stack([boxes[:, 0] + boxes[:, 5] * regw, boxes[:, 1] + boxes[:, 6] * regh,
-                             boxes[:, 2] + boxes[:, 7] * regw, boxes[:, 3] + boxes[:, 8] * regh,
-                             boxes[:, 4]]).permute(1, 0)
+        boxes = torch.stack(
+            [
+                boxes[:, 0] + boxes[:, 5] * regw,
+                boxes[:, 1] + boxes[:, 6] * regh,
+                boxes[:, 2] + boxes[:, 7] * regw,
+                boxes[:, 3] + boxes[:, 8] * regh,
+                boxes[:, 4],
+            ]
+        ).permute(1, 0)
         boxes = rerec(boxes)
         reg, prob = nets.rnet(_crops(frames, index, boxes, owners, 24))
         ok = prob[:, 1] > mtcnn.thresholds[1]

@@ -58,8 +58,11 @@ def _landmarker(cfg: PreprocessConfig) -> Landmarker:
 
 @functools.lru_cache(maxsize=2)
 def _load_landmarker(backend: str, dlib_path: str | None, fan_path: str | None, device: str) -> Landmarker:
-    return build_landmarker(PreprocessConfig(landmark_backend=backend, dlib_predictor_path=dlib_path,
-                                             fan_weights_path=fan_path, device=device))
+    return build_landmarker(
+        PreprocessConfig(
+            landmark_backend=backend, dlib_predictor_path=dlib_path, fan_weights_path=fan_path, device=device
+        )
+    )
 
 
 def resolve_device(cfg: PreprocessConfig) -> PreprocessConfig:
@@ -73,8 +76,10 @@ def resolve_device(cfg: PreprocessConfig) -> PreprocessConfig:
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UmclError(f"preprocess.device '{device}' requested but CUDA is not available",
-                        fix="set preprocess.device: auto or cpu (or pass --device cpu)")
+        raise UmclError(
+            f"preprocess.device '{device}' requested but CUDA is not available",
+            fix="set preprocess.device: auto or cpu (or pass --device cpu)",
+        )
     return cfg if device == cfg.device else cfg.replace(device=device)
 
 
@@ -88,8 +93,11 @@ def load_clip(video_path: str | Path, num_frames: int) -> tuple[np.ndarray, Vide
     """
     frames, info = read_first_frames(video_path, num_frames)
     if len(frames) < num_frames:
-        raise BadVideoError(f"video has {len(frames)} frames but {num_frames} are needed", video_path,
-                            f"use a video with at least {num_frames} frames or lower preprocess.num_frames")
+        raise BadVideoError(
+            f"video has {len(frames)} frames but {num_frames} are needed",
+            video_path,
+            f"use a video with at least {num_frames} frames or lower preprocess.num_frames",
+        )
     return np.ascontiguousarray(frames), info
 
 
@@ -98,19 +106,30 @@ def track_or_fail(frames: np.ndarray, cfg: PreprocessConfig, source: str | Path 
     than the smallest face looked for or the face is found in fewer than ``min_detection_rate`` of the
     tried frames."""
     if min(frames.shape[1:3]) < cfg.min_face_size:
-        raise BadVideoError(f"video is {frames.shape[2]}x{frames.shape[1]} px, smaller than the smallest face the "
-                            f"detector looks for ({cfg.min_face_size} px)", source,
-                            "use a larger video, or lower preprocess.min_face_size (>= 12)")
+        raise BadVideoError(
+            f"video is {frames.shape[2]}x{frames.shape[1]} px, smaller than the smallest face the "
+            f"detector looks for ({cfg.min_face_size} px)",
+            source,
+            "use a larger video, or lower preprocess.min_face_size (>= 12)",
+        )
     track = track_faces(frames, cfg, mtcnn)
     if track.detection_rate < cfg.min_detection_rate or not np.isfinite(track.boxes).all():
-        raise BadVideoError(f"face found in {track.detection_rate:.0%} of {int(track.tried.sum())} tried frames "
-                            f"(minimum {cfg.min_detection_rate:.0%})", source,
-                            "check that the video shows one face, or lower preprocess.min_detection_rate")
+        raise BadVideoError(
+            f"face found in {track.detection_rate:.0%} of {int(track.tried.sum())} tried frames "
+            f"(minimum {cfg.min_detection_rate:.0%})",
+            source,
+            "check that the video shows one face, or lower preprocess.min_detection_rate",
+        )
     return track
 
 
-def preprocess_frames(frames: np.ndarray, cfg: PreprocessConfig, source: str | Path = "<frames>",
-                      mtcnn=None, landmarker: Landmarker | None = None) -> dict[str, Any]:
+def preprocess_frames(
+    frames: np.ndarray,
+    cfg: PreprocessConfig,
+    source: str | Path = "<frames>",
+    mtcnn=None,
+    landmarker: Landmarker | None = None,
+) -> dict[str, Any]:
     """All cache arrays for RGB ``frames`` uint8 [T, H, W, 3] (no I/O).
 
     Raises :class:`BadVideoError` when the face is found in fewer than ``min_detection_rate``
@@ -120,8 +139,11 @@ def preprocess_frames(frames: np.ndarray, cfg: PreprocessConfig, source: str | P
     landmarker = landmarker if landmarker is not None else _landmarker(cfg)
     raw = detect_landmarks(frames, track.boxes, landmarker)
     if not np.isfinite(raw).all():
-        raise BadVideoError(f"{landmarker.name} landmarks failed on some frames", source,
-                            "check the video's face is visible in every frame")
+        raise BadVideoError(
+            f"{landmarker.name} landmarks failed on some frames",
+            source,
+            "check the video's face is visible in every frame",
+        )
     calib = calibrate_landmarks(frames, raw) if cfg.calibrate else normalise_only(frames, raw)
     x_idx = evenly_spaced(len(frames), cfg.xception_frames)
     return {
@@ -132,14 +154,22 @@ def preprocess_frames(frames: np.ndarray, cfg: PreprocessConfig, source: str | P
         "boxes": track.boxes,
         "detected": track.detected,
         "detection_rate": track.detection_rate,
-        "_extra": {"xception_indices": x_idx.tolist(), "tracked_fraction": round(calib.tracked_fraction, 4),
-                   "landmark_backend": landmarker.name,
-                   "landmark_model": str(getattr(landmarker, "path", ""))},
+        "_extra": {
+            "xception_indices": x_idx.tolist(),
+            "tracked_fraction": round(calib.tracked_fraction, 4),
+            "landmark_backend": landmarker.name,
+            "landmark_model": str(getattr(landmarker, "path", "")),
+        },
     }
 
 
-def preprocess_video(video_path: str | Path, out_path: str | Path, cfg: PreprocessConfig,
-                     mtcnn=None, landmarker: Landmarker | None = None) -> dict[str, Any]:
+def preprocess_video(
+    video_path: str | Path,
+    out_path: str | Path,
+    cfg: PreprocessConfig,
+    mtcnn=None,
+    landmarker: Landmarker | None = None,
+) -> dict[str, Any]:
     """Preprocess one video into the cache ``out_path`` (atomic) and return a summary.
 
     Summary keys: ``video, cache, n_frames`` (frames in the cache; only these are decoded),
@@ -171,11 +201,23 @@ def _preprocess_video(video_path, out_path, cfg, mtcnn, landmarker) -> dict[str,
         meta["warnings"] = notes
     write_cache(out_path, fps=fps, meta=meta, **arrays)
     seconds = time.perf_counter() - start
-    log.info("%s -> %s (%d frames, face in %.0f%%, %.1f s)", video_path, out_path, cfg.num_frames,
-             100 * arrays["detection_rate"], seconds)
-    return {"video": str(video_path), "cache": str(out_path), "n_frames": cfg.num_frames,
-            "fps": fps, "detection_rate": float(arrays["detection_rate"]),
-            "tracked_fraction": extra["tracked_fraction"], "seconds": round(seconds, 3)}
+    log.info(
+        "%s -> %s (%d frames, face in %.0f%%, %.1f s)",
+        video_path,
+        out_path,
+        cfg.num_frames,
+        100 * arrays["detection_rate"],
+        seconds,
+    )
+    return {
+        "video": str(video_path),
+        "cache": str(out_path),
+        "n_frames": cfg.num_frames,
+        "fps": fps,
+        "detection_rate": float(arrays["detection_rate"]),
+        "tracked_fraction": extra["tracked_fraction"],
+        "seconds": round(seconds, 3),
+    }
 
 
 def cache_path_for(record, out_dir: str | Path) -> Path:
@@ -235,9 +277,15 @@ def _process_one(video: str, cache: str, cfg: PreprocessConfig) -> tuple[str, di
         return cache, None, f"{video}: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
-def preprocess_manifest(manifest_csv: str | Path, out_dir: str | Path, out_manifest_csv: str | Path,
-                        cfg: PreprocessConfig, workers: int = 1, overwrite: bool = False,
-                        progress: bool = True) -> list:
+def preprocess_manifest(
+    manifest_csv: str | Path,
+    out_dir: str | Path,
+    out_manifest_csv: str | Path,
+    cfg: PreprocessConfig,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> list:
     """Preprocess every video of a manifest; write the preprocessed manifest; return its rows.
 
     Each row gains ``cache`` (absolute in the returned rows, relative to the output manifest's
@@ -271,8 +319,9 @@ def preprocess_manifest(manifest_csv: str | Path, out_dir: str | Path, out_manif
             bar.update()
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)
-        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=_worker_context(cfg),
-                                 initializer=_init_worker, initargs=(threads,)) as pool:
+        with ProcessPoolExecutor(
+            min(workers, len(todo)), mp_context=_worker_context(cfg), initializer=_init_worker, initargs=(threads,)
+        ) as pool:
             futures = {pool.submit(_process_one, video, cache, cfg): i for i, video, cache in todo}
             for fut in as_completed(futures):
                 try:
@@ -282,8 +331,13 @@ def preprocess_manifest(manifest_csv: str | Path, out_dir: str | Path, out_manif
                     raise
                 results[futures[fut]] = (summary, reason)
                 if summary is not None:
-                    log.info("%s -> %s (face in %.0f%%, %.1f s)", summary["video"], cache,
-                             100 * summary["detection_rate"], summary["seconds"])
+                    log.info(
+                        "%s -> %s (face in %.0f%%, %.1f s)",
+                        summary["video"],
+                        cache,
+                        100 * summary["detection_rate"],
+                        summary["seconds"],
+                    )
                 else:
                     log.warning("failed: %s", reason)
                 bar.update()
@@ -292,15 +346,22 @@ def preprocess_manifest(manifest_csv: str | Path, out_dir: str | Path, out_manif
     for i, row in enumerate(rows):
         summary, reason = results[i]
         if summary is None:
-            out_rows.append(replace(row, cache=None, status="failed", reason=reason, n_frames=None,
-                                    detection_rate=None))
+            out_rows.append(
+                replace(row, cache=None, status="failed", reason=reason, n_frames=None, detection_rate=None)
+            )
         else:
-            out_rows.append(replace(row, cache=str(Path(summary["cache"]).resolve()), status="ok", reason="",
-                                    n_frames=summary["n_frames"],
-                                    detection_rate=round(float(summary["detection_rate"]), 4)))
+            out_rows.append(
+                replace(
+                    row,
+                    cache=str(Path(summary["cache"]).resolve()),
+                    status="ok",
+                    reason="",
+                    n_frames=summary["n_frames"],
+                    detection_rate=round(float(summary["detection_rate"]), 4),
+                )
+            )
     base = out_manifest.parent.resolve()
-    write_manifest([replace(r, cache=os.path.relpath(r.cache, base)) if r.cache else r for r in out_rows],
-                   out_manifest)
+    write_manifest([replace(r, cache=os.path.relpath(r.cache, base)) if r.cache else r for r in out_rows], out_manifest)
     n_ok = sum(r.status == "ok" for r in out_rows)
     log.info("preprocessed %d/%d videos (%d failed) -> %s", n_ok, len(out_rows), len(out_rows) - n_ok, out_manifest)
     return out_rows

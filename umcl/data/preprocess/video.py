@@ -79,8 +79,25 @@ def variable_frame_rate(times_ms: tuple[float, ...] | None) -> tuple[float, floa
 def stream_damage(path: str | Path) -> str | None:
     """ffmpeg's first complaint while reading every packet of the video stream without decoding it
     (cheap: no frame is decoded), e.g. "partial file" for a file cut short; None for an intact stream."""
-    proc = subprocess.run([ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", "-i", str(path), "-map", "0:v:0",
-                           "-c", "copy", "-f", "null", "-"], capture_output=True)
+    proc = subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-nostdin",
+            "-hide_banner",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-map",
+            "0:v:0",
+            "-c",
+            "copy",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+    )
     lines = [re.sub(r"^(\[[^]]*\] )+", "", ln).strip() for ln in proc.stderr.decode(errors="replace").splitlines()]
     lines = [ln for ln in lines if ln]
     return lines[0][:160] if lines else None
@@ -93,11 +110,15 @@ def clip_warnings(path: str | Path, info: VideoInfo, num_frames: int) -> list[st
     notes = []
     vfr = variable_frame_rate(info.frame_times_ms)
     if vfr is not None:
-        notes.append(f"variable frame rate (frame intervals {vfr[0]:.0f} to {vfr[1]:.0f} ms, {info.fps:g} fps on "
-                     "average): the clip is used as if its frames were evenly spaced, which shifts its pulse "
-                     "frequency; re-encode it at a constant rate (ffmpeg -fps_mode cfr) to avoid that")
+        notes.append(
+            f"variable frame rate (frame intervals {vfr[0]:.0f} to {vfr[1]:.0f} ms, {info.fps:g} fps on "
+            "average): the clip is used as if its frames were evenly spaced, which shifts its pulse "
+            "frequency; re-encode it at a constant rate (ffmpeg -fps_mode cfr) to avoid that"
+        )
     damage = stream_damage(path)
     if damage is not None:
-        notes.append(f"the file is damaged or cut short (ffmpeg: {damage}), though its first {num_frames} frames "
-                     "decode: check the copy")
+        notes.append(
+            f"the file is damaged or cut short (ffmpeg: {damage}), though its first {num_frames} frames "
+            "decode: check the copy"
+        )
     return notes

@@ -22,11 +22,11 @@ from umcl.data.synthff.head import X0, Y0
 class Pose:
     """Head pose of one frame in frame pixels."""
 
-    cx: float     # face-box centre x (px)
-    cy: float     # face-box centre y (px)
-    size: float   # face-box width in px (one face unit)
-    roll: float   # in-plane rotation (radians, positive = clockwise on screen)
-    yaw: float    # small out-of-plane rotation rendered as depth parallax (radians)
+    cx: float  # face-box centre x (px)
+    cy: float  # face-box centre y (px)
+    size: float  # face-box width in px (one face unit)
+    roll: float  # in-plane rotation (radians, positive = clockwise on screen)
+    yaw: float  # small out-of-plane rotation rendered as depth parallax (radians)
 
 
 def pose_matrix(pose: Pose, canvas_scale: float) -> np.ndarray:
@@ -45,8 +45,9 @@ def to_frame(pts: np.ndarray, pose: Pose) -> np.ndarray:
     return (np.asarray(pts) - 0.5) @ rot.T * pose.size + [pose.cx, pose.cy]
 
 
-def warp_layers(rgb: np.ndarray, skin: np.ndarray, alpha: np.ndarray, pose: Pose, canvas_scale: float,
-                size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def warp_layers(
+    rgb: np.ndarray, skin: np.ndarray, alpha: np.ndarray, pose: Pose, canvas_scale: float, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Warp the canvas layers into a frame of ``size`` = (H, W), anti-aliased for the down-scaling."""
     h, w = size
     ratio = canvas_scale / pose.size
@@ -77,12 +78,13 @@ def make_background(ident: Identity, rng: np.random.Generator, size: tuple[int, 
     return bg
 
 
-def expose(linear: np.ndarray, gain: float, rng: np.random.Generator, read_noise: float,
-           shot_noise: float, blur: float) -> np.ndarray:
+def expose(
+    linear: np.ndarray, gain: float, rng: np.random.Generator, read_noise: float, shot_noise: float, blur: float
+) -> np.ndarray:
     """Camera: exposure gain, optical blur, shot + read noise, gamma-free 8-bit quantisation."""
     img = linear * gain
     if blur > 0:
         img = cv2.GaussianBlur(img, (0, 0), blur)
-    sigma = np.sqrt(read_noise ** 2 + shot_noise ** 2 * np.clip(img, 0, 1))
+    sigma = np.sqrt(read_noise**2 + shot_noise**2 * np.clip(img, 0, 1))
     img = img + sigma * rng.standard_normal(img.shape).astype(np.float32)
     return np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)

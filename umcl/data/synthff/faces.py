@@ -21,76 +21,79 @@ import numpy as np
 # symmetrically, by the mean offset between the generator's points and dlib's 68-point predictor
 # on rendered frames (6 identities x 8 frames, 256 px). dlib was trained on real faces, so this
 # pulls the synthetic geometry towards real proportions; it is fixed and seed-independent.
-TEMPLATE_68: np.ndarray = np.array([
-    [0.0000, 0.1956],  # 0
-    [0.0102, 0.3330],
-    [0.0325, 0.4674],
-    [0.0632, 0.5961],
-    [0.1094, 0.7199],
-    [0.1765, 0.8308],  # 5
-    [0.2684, 0.9211],
-    [0.3770, 0.9823],
-    [0.5000, 1.0000],
-    [0.6230, 0.9823],
-    [0.7316, 0.9211],  # 10
-    [0.8235, 0.8308],
-    [0.8906, 0.7199],
-    [0.9368, 0.5961],
-    [0.9675, 0.4674],
-    [0.9898, 0.3330],  # 15
-    [1.0000, 0.1956],
-    [0.1059, 0.0895],
-    [0.1658, 0.0257],
-    [0.2513, 0.0000],
-    [0.3421, 0.0069],  # 20
-    [0.4230, 0.0451],
-    [0.5770, 0.0451],
-    [0.6579, 0.0069],
-    [0.7487, 0.0000],
-    [0.8342, 0.0257],  # 25
-    [0.8941, 0.0895],
-    [0.5000, 0.1560],
-    [0.5000, 0.2397],
-    [0.5000, 0.3224],
-    [0.5000, 0.4114],  # 30
-    [0.4190, 0.5040],
-    [0.4583, 0.5159],
-    [0.5000, 0.5268],
-    [0.5417, 0.5159],
-    [0.5810, 0.5040],  # 35
-    [0.2066, 0.1791],
-    [0.2561, 0.1463],
-    [0.3156, 0.1469],
-    [0.3650, 0.1909],
-    [0.3116, 0.2033],  # 40
-    [0.2532, 0.2025],
-    [0.6350, 0.1909],
-    [0.6844, 0.1469],
-    [0.7439, 0.1463],
-    [0.7934, 0.1791],  # 45
-    [0.7468, 0.2025],
-    [0.6884, 0.2033],
-    [0.3531, 0.7082],
-    [0.4026, 0.6527],
-    [0.4606, 0.6234],  # 50
-    [0.5000, 0.6359],
-    [0.5394, 0.6234],
-    [0.5974, 0.6527],
-    [0.6469, 0.7082],
-    [0.5983, 0.7572],  # 55
-    [0.5438, 0.7803],
-    [0.5000, 0.7854],
-    [0.4562, 0.7803],
-    [0.4017, 0.7572],
-    [0.3770, 0.7039],  # 60
-    [0.4607, 0.6754],
-    [0.5000, 0.6788],
-    [0.5393, 0.6754],
-    [0.6230, 0.7039],
-    [0.5412, 0.7136],  # 65
-    [0.5000, 0.7205],
-    [0.4588, 0.7136],
-], dtype=np.float64)
+TEMPLATE_68: np.ndarray = np.array(
+    [
+        [0.0000, 0.1956],  # 0
+        [0.0102, 0.3330],
+        [0.0325, 0.4674],
+        [0.0632, 0.5961],
+        [0.1094, 0.7199],
+        [0.1765, 0.8308],  # 5
+        [0.2684, 0.9211],
+        [0.3770, 0.9823],
+        [0.5000, 1.0000],
+        [0.6230, 0.9823],
+        [0.7316, 0.9211],  # 10
+        [0.8235, 0.8308],
+        [0.8906, 0.7199],
+        [0.9368, 0.5961],
+        [0.9675, 0.4674],
+        [0.9898, 0.3330],  # 15
+        [1.0000, 0.1956],
+        [0.1059, 0.0895],
+        [0.1658, 0.0257],
+        [0.2513, 0.0000],
+        [0.3421, 0.0069],  # 20
+        [0.4230, 0.0451],
+        [0.5770, 0.0451],
+        [0.6579, 0.0069],
+        [0.7487, 0.0000],
+        [0.8342, 0.0257],  # 25
+        [0.8941, 0.0895],
+        [0.5000, 0.1560],
+        [0.5000, 0.2397],
+        [0.5000, 0.3224],
+        [0.5000, 0.4114],  # 30
+        [0.4190, 0.5040],
+        [0.4583, 0.5159],
+        [0.5000, 0.5268],
+        [0.5417, 0.5159],
+        [0.5810, 0.5040],  # 35
+        [0.2066, 0.1791],
+        [0.2561, 0.1463],
+        [0.3156, 0.1469],
+        [0.3650, 0.1909],
+        [0.3116, 0.2033],  # 40
+        [0.2532, 0.2025],
+        [0.6350, 0.1909],
+        [0.6844, 0.1469],
+        [0.7439, 0.1463],
+        [0.7934, 0.1791],  # 45
+        [0.7468, 0.2025],
+        [0.6884, 0.2033],
+        [0.3531, 0.7082],
+        [0.4026, 0.6527],
+        [0.4606, 0.6234],  # 50
+        [0.5000, 0.6359],
+        [0.5394, 0.6234],
+        [0.5974, 0.6527],
+        [0.6469, 0.7082],
+        [0.5983, 0.7572],  # 55
+        [0.5438, 0.7803],
+        [0.5000, 0.7854],
+        [0.4562, 0.7803],
+        [0.4017, 0.7572],
+        [0.3770, 0.7039],  # 60
+        [0.4607, 0.6754],
+        [0.5000, 0.6788],
+        [0.5393, 0.6754],
+        [0.6230, 0.7039],
+        [0.5412, 0.7136],  # 65
+        [0.5000, 0.7205],
+        [0.4588, 0.7136],
+    ],
+    dtype=np.float64,
+)
 assert TEMPLATE_68.shape == (68, 2)
 
 # Index groups (iBUG 68).
@@ -116,23 +119,23 @@ class Identity:
     """Everything that makes one synthetic person look like themselves (all in face units/RGB 0-1)."""
 
     index: int
-    face_width: float      # horizontal stretch of the whole template
-    face_length: float     # vertical stretch of the lower face (nose to chin)
-    jaw_width: float       # narrows/widens the lower jaw contour
-    eye_spacing: float     # moves the eyes apart/together
-    eye_size: float        # scales each eye around its centre
-    nose_length: float     # moves the nose base up/down
-    nose_width: float      # alar width
-    mouth_width: float     # scales the mouth around its centre
-    lip_thickness: float   # scales lip height
-    brow_height: float     # raises/lowers the brows
+    face_width: float  # horizontal stretch of the whole template
+    face_length: float  # vertical stretch of the lower face (nose to chin)
+    jaw_width: float  # narrows/widens the lower jaw contour
+    eye_spacing: float  # moves the eyes apart/together
+    eye_size: float  # scales each eye around its centre
+    nose_length: float  # moves the nose base up/down
+    nose_width: float  # alar width
+    mouth_width: float  # scales the mouth around its centre
+    lip_thickness: float  # scales lip height
+    brow_height: float  # raises/lowers the brows
     brow_thickness: float  # brow stroke width (face units)
-    skin: tuple[float, float, float]     # albedo of the skin (linear-ish RGB, 0-1)
+    skin: tuple[float, float, float]  # albedo of the skin (linear-ish RGB, 0-1)
     lip: tuple[float, float, float]
     hair: tuple[float, float, float]
     iris: tuple[float, float, float]
-    hair_style: int        # 0 bald/short, 1 short with fringe, 2 long
-    hairline: float        # y of the hairline in face units (< 0 is above the brows' box)
+    hair_style: int  # 0 bald/short, 1 short with fringe, 2 long
+    hairline: float  # y of the hairline in face units (< 0 is above the brows' box)
     bg_a: tuple[float, float, float]
     bg_b: tuple[float, float, float]
     shirt: tuple[float, float, float]
@@ -160,8 +163,9 @@ def neutral_landmarks(ident: Identity) -> np.ndarray:
         p[brow, 1] -= ident.brow_height
     p[NOSE_BRIDGE.stop - 1, 1] += ident.nose_length
     p[NOSE_BASE, 1] += ident.nose_length
-    p[NOSE_BRIDGE.start + 1:NOSE_BRIDGE.stop, 1] = np.linspace(
-        p[NOSE_BRIDGE.start, 1], p[NOSE_BRIDGE.stop - 1, 1], 4)[1:]
+    p[NOSE_BRIDGE.start + 1 : NOSE_BRIDGE.stop, 1] = np.linspace(
+        p[NOSE_BRIDGE.start, 1], p[NOSE_BRIDGE.stop - 1, 1], 4
+    )[1:]
     nb = p[NOSE_BASE]
     nb[:, 0] = cx + (nb[:, 0] - cx) * ident.nose_width
     p[NOSE_BASE] = nb
@@ -172,8 +176,9 @@ def neutral_landmarks(ident: Identity) -> np.ndarray:
     return p
 
 
-def apply_expression(p: np.ndarray, blink: float, mouth_open: float, smile: float = 0.0,
-                     brow_raise: float = 0.0) -> np.ndarray:
+def apply_expression(
+    p: np.ndarray, blink: float, mouth_open: float, smile: float = 0.0, brow_raise: float = 0.0
+) -> np.ndarray:
     """Move eyelids, lips, chin and brows for one frame (all amounts in [0, 1], face units)."""
     q = p.copy()
     for upper, lower in (((37, 38), (41, 40)), ((43, 44), (47, 46))):
@@ -197,8 +202,9 @@ def apply_expression(p: np.ndarray, blink: float, mouth_open: float, smile: floa
     return q
 
 
-def sample_identity(rng: np.random.Generator, index: int, skin_tones: np.ndarray,
-                    bg_palette: str = "indoor") -> Identity:
+def sample_identity(
+    rng: np.random.Generator, index: int, skin_tones: np.ndarray, bg_palette: str = "indoor"
+) -> Identity:
     """Draw one identity: anthropometric proportions, skin tone from a palette, hair, background."""
     tone = skin_tones[rng.integers(len(skin_tones))] * rng.uniform(0.93, 1.07)
     skin = tuple(float(np.clip(c + rng.normal(0, 0.015), 0.05, 0.95)) for c in tone)
@@ -211,8 +217,7 @@ def sample_identity(rng: np.random.Generator, index: int, skin_tones: np.ndarray
         hair = (0.55, 0.40, 0.22)  # blond/brown
     else:
         hair = (0.45, 0.43, 0.42)  # grey
-    iris = [(0.25, 0.15, 0.07), (0.10, 0.07, 0.04), (0.25, 0.35, 0.45), (0.30, 0.32, 0.18)][
-        int(rng.integers(4))]
+    iris = [(0.25, 0.15, 0.07), (0.10, 0.07, 0.04), (0.25, 0.35, 0.45), (0.30, 0.32, 0.18)][int(rng.integers(4))]
     if bg_palette == "studio":
         base = rng.uniform(0.15, 0.45) * np.ones(3) + rng.normal(0, 0.03, 3)
         other = base * rng.uniform(0.7, 1.0)
@@ -235,7 +240,10 @@ def sample_identity(rng: np.random.Generator, index: int, skin_tones: np.ndarray
         lip_thickness=float(rng.uniform(0.85, 1.2)),
         brow_height=float(rng.uniform(-0.01, 0.015)),
         brow_thickness=float(rng.uniform(0.022, 0.038)),
-        skin=skin, lip=lip, hair=tuple(float(c) for c in hair), iris=iris,
+        skin=skin,
+        lip=lip,
+        hair=tuple(float(c) for c in hair),
+        iris=iris,
         hair_style=int(rng.integers(3)),
         hairline=float(rng.uniform(-0.38, -0.24)),
         bg_a=tuple(float(c) for c in np.clip(base, 0.02, 0.98)),

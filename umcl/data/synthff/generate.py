@@ -97,9 +97,13 @@ def write_job(cfg: SynthFFConfig, root: Path, job: Job) -> str:
         return "skipped"
     frames, gt = render_job(cfg, job)
     _, fps, _ = resolved(cfg)
-    meta = {"method": job.method, "target": f"{job.target:0{width}d}",
-            "source": None if job.source is None else f"{job.source:0{width}d}",
-            "config": dataclasses.asdict(cfg), "generator": "umcl.data.synthff"}
+    meta = {
+        "method": job.method,
+        "target": f"{job.target:0{width}d}",
+        "source": None if job.source is None else f"{job.source:0{width}d}",
+        "config": dataclasses.asdict(cfg),
+        "generator": "umcl.data.synthff",
+    }
     with atomic_path(gt_path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, meta=np.array(json.dumps(meta, sort_keys=True)), **gt)
@@ -127,11 +131,15 @@ def check_root(root: Path, settings: dict) -> None:
         old = json.loads(stamp.read_text())
         if old != json.loads(json.dumps(settings)):
             diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
-            raise UmclError(f"folder holds a SynthFF made with other settings ({', '.join(diff)})", root,
-                            "use another --out folder or delete this one")
+            raise UmclError(
+                f"folder holds a SynthFF made with other settings ({', '.join(diff)})",
+                root,
+                "use another --out folder or delete this one",
+            )
     elif any((root / d).exists() for d in ("original_sequences", "manipulated_sequences")):
-        raise UmclError("folder already holds a dataset that is not this SynthFF", root,
-                        "use a new or empty --out folder")
+        raise UmclError(
+            "folder already holds a dataset that is not this SynthFF", root, "use a new or empty --out folder"
+        )
     else:
         write_json(stamp, settings)
 
@@ -146,8 +154,17 @@ def generate(cfg: SynthFFConfig, root: str | Path, workers: int | None = None) -
     check_root(root, settings)
     workers = workers or cfg.workers
     jobs = plan(cfg)
-    log.info("SynthFF %s: %d identities, %d videos, %d frames @ %g fps, %d px, seed %d, %d worker(s)",
-             cfg.variant, cfg.n_identities, len(jobs), cfg.n_frames, fps, res, cfg.seed, workers)
+    log.info(
+        "SynthFF %s: %d identities, %d videos, %d frames @ %g fps, %d px, seed %d, %d worker(s)",
+        cfg.variant,
+        cfg.n_identities,
+        len(jobs),
+        cfg.n_frames,
+        fps,
+        res,
+        cfg.seed,
+        workers,
+    )
     write_splits(cfg, root)
     counts = {"written": 0, "skipped": 0}
     args = [(cfg, root, j) for j in jobs]

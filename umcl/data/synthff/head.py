@@ -29,8 +29,8 @@ class Canvas:
     scale: float
     width: int
     height: int
-    normals: np.ndarray    # float32 [H, W, 3]
-    texture: np.ndarray    # float32 [H, W] multiplicative skin texture around 1
+    normals: np.ndarray  # float32 [H, W, 3]
+    texture: np.ndarray  # float32 [H, W] multiplicative skin texture around 1
     body: dict = field(default_factory=dict)  # cache: (identity, jaw ends) -> static body layers
 
     def to_px(self, pts: np.ndarray) -> np.ndarray:
@@ -61,7 +61,7 @@ def make_canvas(ident: Identity, neutral: np.ndarray, scale: float) -> Canvas:
     ridge_t = np.clip((v - top[1]) / max(tip[1] - top[1], 1e-3), 0, 1)
     ridge_x = top[0] + (tip[0] - top[0]) * ridge_t
     in_ridge = (v > top[1] - 0.03) & (v < neutral[33, 1] + 0.01)
-    height += in_ridge * (0.02 + 0.05 * ridge_t) * np.exp(-((u - ridge_x) / (0.04 + 0.035 * ridge_t)) ** 2 / 2)
+    height += in_ridge * (0.02 + 0.05 * ridge_t) * np.exp(-(((u - ridge_x) / (0.04 + 0.035 * ridge_t)) ** 2) / 2)
     height += bump(tip[0], tip[1] + 0.03, 0.045, 0.035, 0.04)
     for eye in (slice(36, 42), slice(42, 48)):
         c = neutral[eye].mean(axis=0)
@@ -92,14 +92,13 @@ class Roi:
     def sl(self) -> tuple[slice, slice]:
         return slice(self.y0, self.y0 + self.m.shape[0]), slice(self.x0, self.x0 + self.m.shape[1])
 
-    def full(self, canvas: "Canvas") -> np.ndarray:
+    def full(self, canvas: Canvas) -> np.ndarray:
         out = np.zeros((canvas.height, canvas.width), np.float32)
         out[self.sl()] = self.m
         return out
 
 
-def _poly_roi(canvas: Canvas, pts: np.ndarray, thickness: float = 0.0, closed: bool = True,
-              blur: float = 0.0) -> Roi:
+def _poly_roi(canvas: Canvas, pts: np.ndarray, thickness: float = 0.0, closed: bool = True, blur: float = 0.0) -> Roi:
     """Anti-aliased float mask of a filled polygon (or polyline of ``thickness`` face units),
     optionally blurred by ``blur`` face units, on the polygon's bounding box only."""
     px = canvas.to_px(pts)
@@ -160,16 +159,25 @@ def _body_layers(ident: Identity, canvas: Canvas, left: np.ndarray, right: np.nd
     def put(roi: Roi, color, is_skin: bool = False) -> None:
         _paint(rgb, alpha, skin, roi, color, is_skin)
 
-    shoulders = np.array([[cx - 0.35, 1.25], [cx + 0.35, 1.25], [cx + 1.2, 1.75], [cx + 1.3, Y1 + 0.1],
-                          [cx - 1.3, Y1 + 0.1], [cx - 1.2, 1.75]])
+    shoulders = np.array(
+        [
+            [cx - 0.35, 1.25],
+            [cx + 0.35, 1.25],
+            [cx + 1.2, 1.75],
+            [cx + 1.3, Y1 + 0.1],
+            [cx - 1.3, Y1 + 0.1],
+            [cx - 1.2, 1.75],
+        ]
+    )
     put(_poly_roi(canvas, shoulders), ident.shirt)
     neck = np.array([[cx - 0.27, 0.55], [cx + 0.27, 0.55], [cx + 0.29, 1.35], [cx, 1.42], [cx - 0.29, 1.35]])
     put(_poly_roi(canvas, neck), skin_c * 0.92, is_skin=True)
     hair_ax = half + (0.05, 0.09, 0.12)[ident.hair_style]
     hair_pts = _ellipse_pts(cx, 0.14, hair_ax, 0.74, 0, 2 * np.pi, 60)
     if ident.hair_style == 2:
-        hair_pts = np.concatenate([_ellipse_pts(cx, 0.14, hair_ax, 0.74, np.pi, 2 * np.pi, 30),
-                                   [[cx + hair_ax, 1.2], [cx - hair_ax, 1.2]]])
+        hair_pts = np.concatenate(
+            [_ellipse_pts(cx, 0.14, hair_ax, 0.74, np.pi, 2 * np.pi, 30), [[cx + hair_ax, 1.2], [cx - hair_ax, 1.2]]]
+        )
     put(_poly_roi(canvas, hair_pts, blur=0.01), ident.hair)
     if ident.hair_style != 2:
         for ex in (left[0] + 0.01, right[0] - 0.01):
@@ -188,8 +196,9 @@ def _paint(rgb, alpha, skin, roi: Roi, color, is_skin: bool) -> None:
         s += roi.m
 
 
-def render_head(ident: Identity, pts: np.ndarray, light: np.ndarray, canvas: Canvas,
-                gaze: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def render_head(
+    ident: Identity, pts: np.ndarray, light: np.ndarray, canvas: Canvas, gaze: tuple[float, float] = (0.0, 0.0)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Render one head from its (expressive) 68 landmarks in face units.
 
     ``light`` is the unit light direction in the face frame (x right, y down, z towards camera).
@@ -237,10 +246,12 @@ def render_head(ident: Identity, pts: np.ndarray, light: np.ndarray, canvas: Can
         iris = np.clip(iris_r - d + 0.5, 0, 1)[..., None]
         pupil = np.clip(0.42 * iris_r - d + 0.5, 0, 1)[..., None]
         ring = np.clip(1 - d / iris_r, 0, 1)[..., None]
-        hl = np.clip(0.15 * iris_r - np.hypot(xx + 0.5 - cp[0] - 0.3 * iris_r, yy + 0.5 - cp[1] + 0.3 * iris_r)
-                     + 0.5, 0, 1)[..., None]
-        col = np.array([0.86, 0.82, 0.78], np.float32) * (1 - iris) \
-            + iris * np.asarray(ident.iris, np.float32) * (0.7 + 0.6 * ring)
+        hl = np.clip(
+            0.15 * iris_r - np.hypot(xx + 0.5 - cp[0] - 0.3 * iris_r, yy + 0.5 - cp[1] + 0.3 * iris_r) + 0.5, 0, 1
+        )[..., None]
+        col = np.array([0.86, 0.82, 0.78], np.float32) * (1 - iris) + iris * np.asarray(ident.iris, np.float32) * (
+            0.7 + 0.6 * ring
+        )
         col = col * (1 - pupil) + pupil * 0.03
         col = col * (1 - hl) + hl * 0.95
         top = (min(eye[1, 1], eye[2, 1]) - Y0) * canvas.scale - em.y0
@@ -276,8 +287,12 @@ def render_head(ident: Identity, pts: np.ndarray, light: np.ndarray, canvas: Can
         teeth = _poly_roi(canvas, teeth_poly)
         teeth_full = teeth.full(canvas)[cav.sl()] * cav.m
         _blend(rgb, Roi(cav.y0, cav.x0, teeth_full), (0.8, 0.78, 0.72))
-    _blend(rgb, _poly_roi(canvas, inner[[0, 1, 2, 3, 4]], 0.008, False, 0.003),
-           np.asarray(ident.lip, np.float32) * 0.35, 0.7)
+    _blend(
+        rgb,
+        _poly_roi(canvas, inner[[0, 1, 2, 3, 4]], 0.008, False, 0.003),
+        np.asarray(ident.lip, np.float32) * 0.35,
+        0.7,
+    )
 
     # Lambertian shading (+ a faint specular sheen on the face).
     ndl = np.clip(canvas.normals @ light.astype(np.float32), 0, None)

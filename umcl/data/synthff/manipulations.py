@@ -26,8 +26,8 @@ it. The pulse gains above are the methods' physics and do not depend on ``diffic
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -35,8 +35,17 @@ import numpy as np
 from umcl.data.synthff.camera import Pose, to_frame
 from umcl.data.synthff.motion import Motion
 from umcl.data.synthff.render import (
-    MASK_SIZE, Actor, base_ground_truth, canvas_for, composite, expression_pts, face_light, head_layers,
-    pose_at, pulse_factor, shoot,
+    MASK_SIZE,
+    Actor,
+    base_ground_truth,
+    canvas_for,
+    composite,
+    expression_pts,
+    face_light,
+    head_layers,
+    pose_at,
+    pulse_factor,
+    shoot,
 )
 
 PULSE_GAIN = {"Deepfakes": 0.0, "FaceSwap": 1.0, "Face2Face": 0.2, "NeuralTextures": 0.1}
@@ -46,11 +55,11 @@ PULSE_GAIN = {"Deepfakes": 0.0, "FaceSwap": 1.0, "Face2Face": 0.2, "NeuralTextur
 class Strength:
     """Visible artefact strengths of one method (derived from ``art``; see module docstring)."""
 
-    jitter: float        # per-frame alignment noise (fraction of face size / radians)
-    blur: float          # re-rendering blur (fraction of face size, as Gaussian sigma)
-    edge: float          # mask edge softness (fraction of face size, Gaussian sigma)
-    colour: float        # residual colour mismatch after correction (0 = perfect correction)
-    flicker: float       # per-frame colour noise of the re-rendered region
+    jitter: float  # per-frame alignment noise (fraction of face size / radians)
+    blur: float  # re-rendering blur (fraction of face size, as Gaussian sigma)
+    edge: float  # mask edge softness (fraction of face size, Gaussian sigma)
+    colour: float  # residual colour mismatch after correction (0 = perfect correction)
+    flicker: float  # per-frame colour noise of the re-rendered region
 
 
 def artefact_level(difficulty: float, artefact_scale: float) -> float:
@@ -63,21 +72,27 @@ def artefact_level(difficulty: float, artefact_scale: float) -> float:
 def strengths(method: str, art: float) -> Strength:
     """Artefact strengths of ``method`` at artefact level ``art``."""
     table = {
-        "Deepfakes": Strength(jitter=0.008 * art, blur=0.008 * art, edge=0.05 / (1 + art), colour=0.35 * art,
-                              flicker=0.004 * art),
+        "Deepfakes": Strength(
+            jitter=0.008 * art, blur=0.008 * art, edge=0.05 / (1 + art), colour=0.35 * art, flicker=0.004 * art
+        ),
         "FaceSwap": Strength(jitter=0.0, blur=0.004 * art, edge=0.02 / (1 + art), colour=0.25 * art, flicker=0.0),
         "Face2Face": Strength(jitter=0.0, blur=0.005 * art, edge=0.04 / (1 + art), colour=0.05 * art, flicker=0.0),
-        "NeuralTextures": Strength(jitter=0.0, blur=0.004 * art, edge=0.03 / (1 + art), colour=0.06 * art,
-                                   flicker=0.002 * art),
+        "NeuralTextures": Strength(
+            jitter=0.0, blur=0.004 * art, edge=0.03 / (1 + art), colour=0.06 * art, flicker=0.002 * art
+        ),
     }
     return table[method]
 
 
 def _mix_motion(a: Motion, b: Motion, eyes_from_b: bool, mouth_from_b: bool) -> Motion:
     """Target motion with the expression channels taken from the source where asked."""
-    return dataclasses.replace(a, blink=b.blink if eyes_from_b else a.blink,
-                               brow=b.brow if eyes_from_b else a.brow,
-                               mouth=b.mouth if mouth_from_b else a.mouth, gaze=b.gaze if eyes_from_b else a.gaze)
+    return dataclasses.replace(
+        a,
+        blink=b.blink if eyes_from_b else a.blink,
+        brow=b.brow if eyes_from_b else a.brow,
+        mouth=b.mouth if mouth_from_b else a.mouth,
+        gaze=b.gaze if eyes_from_b else a.gaze,
+    )
 
 
 def _hull_mask(points: np.ndarray, res: int, sigma_px: float, erode: float = 1.0) -> np.ndarray:
@@ -107,14 +122,21 @@ def _colour_gain(src: np.ndarray, dst: np.ndarray, m: np.ndarray, residual: floa
 class FakeFrame:
     """What a method contributes to one frame."""
 
-    src_linear: np.ndarray   # re-rendered region, before blending (with its own pulse)
-    mask: np.ndarray         # [H, W] soft blend mask
-    landmarks: np.ndarray    # [68, 2] frame px of the visible face
+    src_linear: np.ndarray  # re-rendered region, before blending (with its own pulse)
+    mask: np.ndarray  # [H, W] soft blend mask
+    landmarks: np.ndarray  # [68, 2] frame px of the visible face
 
 
-def render_fake(method: str, target: Actor, source: Actor, amplitude: float, art: float,
-                noise_rng: np.random.Generator, jitter_rng: np.random.Generator,
-                progress: Callable[[], None] | None = None):
+def render_fake(
+    method: str,
+    target: Actor,
+    source: Actor,
+    amplitude: float,
+    art: float,
+    noise_rng: np.random.Generator,
+    jitter_rng: np.random.Generator,
+    progress: Callable[[], None] | None = None,
+):
     """All frames of the fake ``target_source`` made with ``method``, and its ground truth."""
     st = strengths(method, art)
     res = target.resolution
@@ -132,13 +154,18 @@ def render_fake(method: str, target: Actor, source: Actor, amplitude: float, art
         src_ident, src_canvas = target.ident, own_canvas
         motion = _mix_motion(target.motion, source.motion, eyes_from_b=True, mouth_from_b=True)
     else:  # NeuralTextures
-        lip = tuple(float(c) for c in np.clip(np.array(target.ident.lip) * (1 + 0.05 * art * np.array([1, -1, -1])), 0, 1))
+        lip = tuple(
+            float(c) for c in np.clip(np.array(target.ident.lip) * (1 + 0.05 * art * np.array([1, -1, -1])), 0, 1)
+        )
         src_ident = dataclasses.replace(target.ident, lip=lip)
         src_canvas = own_canvas
         motion = _mix_motion(target.motion, source.motion, eyes_from_b=False, mouth_from_b=True)
-    inside_wave = {"Deepfakes": np.zeros(n, np.float32), "FaceSwap": source.pulse.wave[:n],
-                   "Face2Face": target.pulse.wave[:n] * PULSE_GAIN["Face2Face"],
-                   "NeuralTextures": target.pulse.wave[:n] * PULSE_GAIN["NeuralTextures"]}[method]
+    inside_wave = {
+        "Deepfakes": np.zeros(n, np.float32),
+        "FaceSwap": source.pulse.wave[:n],
+        "Face2Face": target.pulse.wave[:n] * PULSE_GAIN["Face2Face"],
+        "NeuralTextures": target.pulse.wave[:n] * PULSE_GAIN["NeuralTextures"],
+    }[method]
 
     frames = np.empty((n, res, res, 3), np.uint8)
     lms = np.empty((n, 68, 2), np.float32)
@@ -150,8 +177,23 @@ def render_fake(method: str, target: Actor, source: Actor, amplitude: float, art
         rgb, skin, alpha = head_layers(target.ident, own_canvas, pts_t, pose, light, res, target.motion.gaze[t])
         tgt_base = composite(target.background, rgb, alpha)
         tgt = tgt_base * pulse_factor(skin, target.pulse.wave[t], amplitude)
-        ff = _method_frame(method, target, source, motion, src_ident, src_canvas, pose, light, pts_t, t, st,
-                           jitter_rng, tgt_base, inside_wave[t], amplitude)
+        ff = _method_frame(
+            method,
+            target,
+            source,
+            motion,
+            src_ident,
+            src_canvas,
+            pose,
+            light,
+            pts_t,
+            t,
+            st,
+            jitter_rng,
+            tgt_base,
+            inside_wave[t],
+            amplitude,
+        )
         m = ff.mask[..., None]
         lin = tgt * (1 - m) + ff.src_linear * m
         frames[t] = shoot(lin, target, t, noise_rng)
@@ -161,27 +203,55 @@ def render_fake(method: str, target: Actor, source: Actor, amplitude: float, art
             progress()
     tgt_short = dataclasses.replace(target, n_frames=n)
     gt = base_ground_truth(tgt_short, lms, amplitude)
-    gt.update({
-        "pulse": target.pulse.wave[:n], "hr_bpm": target.pulse.hr_bpm[:n],
-        "mask": masks, "pulse_inside": np.asarray(inside_wave, np.float32),
-        "pulse_inside_gain": np.float32(PULSE_GAIN[method]),
-        "hr_inside": np.float32(source.pulse.hr_mean if method == "FaceSwap" else
-                                (np.nan if method == "Deepfakes" else target.pulse.hr_mean)),
-        "source_pulse": source.pulse.wave[:n], "source_hr": np.float32(source.pulse.hr_mean),
-        "blink": motion.blink[:n].astype(np.float32), "mouth": motion.mouth[:n].astype(np.float32),
-        "artefact_level": np.float32(art),
-    })
+    gt.update(
+        {
+            "pulse": target.pulse.wave[:n],
+            "hr_bpm": target.pulse.hr_bpm[:n],
+            "mask": masks,
+            "pulse_inside": np.asarray(inside_wave, np.float32),
+            "pulse_inside_gain": np.float32(PULSE_GAIN[method]),
+            "hr_inside": np.float32(
+                source.pulse.hr_mean
+                if method == "FaceSwap"
+                else (np.nan if method == "Deepfakes" else target.pulse.hr_mean)
+            ),
+            "source_pulse": source.pulse.wave[:n],
+            "source_hr": np.float32(source.pulse.hr_mean),
+            "blink": motion.blink[:n].astype(np.float32),
+            "mouth": motion.mouth[:n].astype(np.float32),
+            "artefact_level": np.float32(art),
+        }
+    )
     return frames, gt
 
 
-def _method_frame(method, target, source, motion, src_ident, src_canvas, pose: Pose, light, pts_t, t, st: Strength,
-                  jrng, tgt_base, inside_value, amplitude) -> FakeFrame:
+def _method_frame(
+    method,
+    target,
+    source,
+    motion,
+    src_ident,
+    src_canvas,
+    pose: Pose,
+    light,
+    pts_t,
+    t,
+    st: Strength,
+    jrng,
+    tgt_base,
+    inside_value,
+    amplitude,
+) -> FakeFrame:
     res, size = target.resolution, pose.size
     lm_t = to_frame(pts_t, pose)
     if method == "Deepfakes":
-        jp = Pose(cx=pose.cx + jrng.normal(0, st.jitter) * size, cy=pose.cy + jrng.normal(0, st.jitter) * size,
-                  size=size * (1 + jrng.normal(0, st.jitter)), roll=pose.roll + jrng.normal(0, st.jitter),
-                  yaw=pose.yaw)
+        jp = Pose(
+            cx=pose.cx + jrng.normal(0, st.jitter) * size,
+            cy=pose.cy + jrng.normal(0, st.jitter) * size,
+            size=size * (1 + jrng.normal(0, st.jitter)),
+            roll=pose.roll + jrng.normal(0, st.jitter),
+            yaw=pose.yaw,
+        )
         pts = expression_pts(source.neutral, target.motion, t, pose.yaw)
         rgb, skin, alpha = head_layers(src_ident, src_canvas, pts, jp, light, res, target.motion.gaze[t])
         lm = lm_t.copy()

@@ -22,7 +22,7 @@ def smooth_noise(rng: np.random.Generator, n: int, fps: float, cutoff_hz: float)
     pad = int(3 * fps / max(cutoff_hz, 1e-3)) + 1
     x = rng.standard_normal(n + 2 * pad)
     sigma = fps / (2 * np.pi * cutoff_hz)
-    y = gaussian_filter1d(x, sigma)[pad:pad + n]
+    y = gaussian_filter1d(x, sigma)[pad : pad + n]
     return (y - y.mean()) / (y.std() + 1e-9)
 
 
@@ -30,18 +30,18 @@ def smooth_noise(rng: np.random.Generator, n: int, fps: float, cutoff_hz: float)
 class Motion:
     """Time series of one video (all arrays [T])."""
 
-    dx: np.ndarray       # head centre offset / face size
+    dx: np.ndarray  # head centre offset / face size
     dy: np.ndarray
-    scale: np.ndarray    # multiplicative face size
-    roll: np.ndarray     # radians
-    yaw: np.ndarray      # radians (rendered as parallax)
-    blink: np.ndarray    # 0 open .. 1 closed
-    mouth: np.ndarray    # 0 closed .. 1 wide open
-    speech: np.ndarray   # 0 silent .. 1 speaking (phrase envelope)
-    brow: np.ndarray     # brow raise 0..1
-    gain: np.ndarray     # exposure gain around 1
-    light: np.ndarray    # [T, 3] unit light direction in camera frame
-    gaze: np.ndarray     # [T, 2] gaze offsets in [-1, 1]
+    scale: np.ndarray  # multiplicative face size
+    roll: np.ndarray  # radians
+    yaw: np.ndarray  # radians (rendered as parallax)
+    blink: np.ndarray  # 0 open .. 1 closed
+    mouth: np.ndarray  # 0 closed .. 1 wide open
+    speech: np.ndarray  # 0 silent .. 1 speaking (phrase envelope)
+    brow: np.ndarray  # brow raise 0..1
+    gain: np.ndarray  # exposure gain around 1
+    light: np.ndarray  # [T, 3] unit light direction in camera frame
+    gaze: np.ndarray  # [T, 2] gaze offsets in [-1, 1]
 
 
 def blink_track(rng: np.random.Generator, n: int, fps: float, rate_hz: float = 0.25) -> np.ndarray:
@@ -92,6 +92,17 @@ def sample_motion(rng: np.random.Generator, n: int, fps: float, spec: VariantSpe
     light /= np.linalg.norm(light, axis=1, keepdims=True)
     gain = np.exp(spec.exposure_drift * smooth_noise(rng, n, fps, 0.05))
     gaze = np.stack([0.6 * smooth_noise(rng, n, fps, 0.3), 0.4 * smooth_noise(rng, n, fps, 0.3)], axis=1)
-    return Motion(dx=dx, dy=dy, scale=scale, roll=roll, yaw=yaw, blink=blink_track(rng, n, fps),
-                  mouth=mouth, speech=speech, brow=np.clip(0.6 * nod, 0, 1), gain=gain, light=light,
-                  gaze=np.clip(gaze, -1, 1))
+    return Motion(
+        dx=dx,
+        dy=dy,
+        scale=scale,
+        roll=roll,
+        yaw=yaw,
+        blink=blink_track(rng, n, fps),
+        mouth=mouth,
+        speech=speech,
+        brow=np.clip(0.6 * nod, 0, 1),
+        gain=gain,
+        light=light,
+        gaze=np.clip(gaze, -1, 1),
+    )

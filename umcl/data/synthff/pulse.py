@@ -25,9 +25,9 @@ PPG_RGB_WEIGHTS = np.array([0.33, 0.77, 0.53]) / 0.77
 class PulseTrack:
     """One video's pulse: unit-std waveform per frame and instantaneous/mean heart rate."""
 
-    wave: np.ndarray     # [T] unit-std BVP (positive = more blood = darker skin)
-    hr_bpm: np.ndarray   # [T] instantaneous heart rate
-    hr_mean: float       # mean heart rate over the video (bpm)
+    wave: np.ndarray  # [T] unit-std BVP (positive = more blood = darker skin)
+    hr_bpm: np.ndarray  # [T] instantaneous heart rate
+    hr_mean: float  # mean heart rate over the video (bpm)
 
 
 def sample_pulse(rng: np.random.Generator, n: int, fps: float, hr_min: float, hr_max: float) -> PulseTrack:
@@ -41,4 +41,3 @@ def sample_pulse(rng: np.random.Generator, n: int, fps: float, hr_min: float, hr
     wave = wave * resp
     wave = (wave - wave.mean()) / (wave.std() + 1e-9)
     return PulseTrack(wave=wave.astype(np.float32), hr_bpm=hr.astype(np.float32), hr_mean=float(hr.mean()))
-

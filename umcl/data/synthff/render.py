@@ -30,11 +30,11 @@ class Actor:
 
     index: int
     ident: Identity
-    neutral: np.ndarray      # [68, 2] face units
+    neutral: np.ndarray  # [68, 2] face units
     motion: Motion
     pulse: PulseTrack
     base: tuple[float, float, float]  # face-box centre x, y and width (px)
-    background: np.ndarray   # [H, W, 3] float32
+    background: np.ndarray  # [H, W, 3] float32
     n_frames: int
     fps: float
     resolution: int
@@ -58,9 +58,19 @@ def make_actor(cfg: SynthFFConfig, index: int) -> Actor:
     cx = res / 2 + rng.normal(0, 0.04) * res
     cy = res * 0.47 + rng.normal(0, 0.03) * res
     bg = make_background(ident, rng, (res, res))
-    return Actor(index=index, ident=ident, neutral=neutral_landmarks(ident), motion=motion, pulse=pulse,
-                 base=(float(cx), float(cy), float(size)), background=bg, n_frames=cfg.n_frames, fps=fps,
-                 resolution=res, spec=spec)
+    return Actor(
+        index=index,
+        ident=ident,
+        neutral=neutral_landmarks(ident),
+        motion=motion,
+        pulse=pulse,
+        base=(float(cx), float(cy), float(size)),
+        background=bg,
+        n_frames=cfg.n_frames,
+        fps=fps,
+        resolution=res,
+        spec=spec,
+    )
 
 
 def canvas_scale(actor: Actor) -> float:
@@ -98,8 +108,9 @@ def face_light(motion: Motion, t: int, roll: float) -> np.ndarray:
     return np.array([c * lx - s * ly, s * lx + c * ly, lz])
 
 
-def head_layers(ident: Identity, canvas: Canvas, pts: np.ndarray, pose: Pose, light: np.ndarray,
-                res: int, gaze=(0.0, 0.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def head_layers(
+    ident: Identity, canvas: Canvas, pts: np.ndarray, pose: Pose, light: np.ndarray, res: int, gaze=(0.0, 0.0)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Render a head from face-unit landmarks and warp it into the frame (rgb, skin, alpha)."""
     rgb, skin, alpha = render_head(ident, pts, light, canvas, gaze=tuple(gaze))
     return warp_layers(rgb, skin, alpha, pose, canvas.scale, (res, res))
@@ -132,8 +143,15 @@ def render_original(actor: Actor, amplitude: float, noise_rng: np.random.Generat
     for t in range(actor.n_frames):
         pose = pose_at(actor, t)
         pts = expression_pts(actor.neutral, actor.motion, t, pose.yaw)
-        rgb, skin, alpha = head_layers(actor.ident, canvas, pts, pose, face_light(actor.motion, t, pose.roll),
-                                       actor.resolution, actor.motion.gaze[t])
+        rgb, skin, alpha = head_layers(
+            actor.ident,
+            canvas,
+            pts,
+            pose,
+            face_light(actor.motion, t, pose.roll),
+            actor.resolution,
+            actor.motion.gaze[t],
+        )
         lin = composite(actor.background, rgb, alpha) * pulse_factor(skin, actor.pulse.wave[t], amplitude)
         frames[t] = shoot(lin, actor, t, noise_rng)
         lms[t] = to_frame(pts, pose)
@@ -166,5 +184,7 @@ def base_ground_truth(actor: Actor, landmarks: np.ndarray, amplitude: float) -> 
 
 def poses(actor: Actor) -> np.ndarray:
     """Head pose per frame [T, 5]: face-box centre x, y (px), face size (px), roll, yaw (rad)."""
-    return np.array([[p.cx, p.cy, p.size, p.roll, p.yaw] for p in map(lambda t: pose_at(actor, t),
-                                                                        range(actor.n_frames))], np.float32)
+    return np.array(
+        [[p.cx, p.cy, p.size, p.roll, p.yaw] for p in map(lambda t: pose_at(actor, t), range(actor.n_frames))],
+        np.float32,
+    )

@@ -97,12 +97,42 @@ def render_claims(results: Mapping, out_prefix: str | Path, synthetic: bool, n_b
     prefix = Path(out_prefix)
     md, js = prefix.with_name(prefix.name + ".md"), prefix.with_name(prefix.name + ".json")
     needs = [[k.key for k in cells_of(c)] if isinstance(c, Measured) else [] for c in CLAIMS]
-    write_json(js, {**claims_payload(CLAIMS, verdicts, calibration, needs, synthetic), "bootstrap_resamples": n_bootstrap})
-    write_markdown(md, claims_markdown(CLAIMS, verdicts, calibration, synthetic) + "\n" + resamples_note(n_bootstrap)
-                   + "\n")  # and its .html page
+    write_json(
+        js, {**claims_payload(CLAIMS, verdicts, calibration, needs, synthetic), "bootstrap_resamples": n_bootstrap}
+    )
+    write_markdown(
+        md, claims_markdown(CLAIMS, verdicts, calibration, synthetic) + "\n" + resamples_note(n_bootstrap) + "\n"
+    )  # and its .html page
     return md, js
 
-__all__ = ["CLAIMS", "CONTRADICTED", "FAILS", "HOLDS", "INCONCLUSIVE", "NOT_TESTABLE", "PAPER_SCOPE", "REAL_SCOPE",
-           "SYNTHFF_SCOPE", "VERDICTS", "CellKey", "Claim", "Internal", "Measured", "Quantity", "Ref", "Stat",
-           "Verdict", "as_results", "calibrate", "cells_of", "claims_markdown", "evaluate", "evaluate_claims", "render_claims",
-           "required_cells", "selection", "umcl_parameter_count"]
+
+__all__ = [
+    "CLAIMS",
+    "CONTRADICTED",
+    "FAILS",
+    "HOLDS",
+    "INCONCLUSIVE",
+    "NOT_TESTABLE",
+    "PAPER_SCOPE",
+    "REAL_SCOPE",
+    "SYNTHFF_SCOPE",
+    "VERDICTS",
+    "CellKey",
+    "Claim",
+    "Internal",
+    "Measured",
+    "Quantity",
+    "Ref",
+    "Stat",
+    "Verdict",
+    "as_results",
+    "calibrate",
+    "cells_of",
+    "claims_markdown",
+    "evaluate",
+    "evaluate_claims",
+    "render_claims",
+    "required_cells",
+    "selection",
+    "umcl_parameter_count",
+]

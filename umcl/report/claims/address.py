@@ -21,7 +21,9 @@ ADDRESSABLE = {**PROTOCOLS, **CLAIM_PROTOCOLS}
 @functools.cache
 def _decls(table: str) -> dict[tuple, CellDecl]:
     if table not in ADDRESSABLE:
-        raise UmclError(f"a claim reads protocol {table!r}, which does not exist", fix=f"use one of {sorted(ADDRESSABLE)}")
+        raise UmclError(
+            f"a claim reads protocol {table!r}, which does not exist", fix=f"use one of {sorted(ADDRESSABLE)}"
+        )
     return {(d.panel, d.row, d.column): d for d in ADDRESSABLE[table].cells}
 
 

@@ -17,8 +17,13 @@ CLIP_CONFIG = "ViT-B-16"
 
 def _block(width: int) -> int:
     """One pre-norm transformer block: 2 LayerNorms, fused QKV + output projection, MLP ×4 (with biases)."""
-    return 2 * 2 * width + (3 * width * width + 3 * width) + (width * width + width) + (4 * width * width + 4 * width) \
+    return (
+        2 * 2 * width
+        + (3 * width * width + 3 * width)
+        + (width * width + width)
+        + (4 * width * width + 4 * width)
         + (4 * width * width + width)
+    )
 
 
 @functools.cache
@@ -39,13 +44,25 @@ def clip_parameters(cfg: dict | None = None) -> dict[str, int]:
     cfg = cfg or clip_config()
     v, t, embed = cfg["vision_cfg"], cfg["text_cfg"], cfg["embed_dim"]
     vw, grid = v["width"], v["image_size"] // v["patch_size"]
-    vision = (3 * v["patch_size"] ** 2 * vw + vw + (grid * grid + 1) * vw + 2 * vw + v["layers"] * _block(vw)
-              + 2 * vw + vw * embed)
+    vision = (
+        3 * v["patch_size"] ** 2 * vw
+        + vw
+        + (grid * grid + 1) * vw
+        + 2 * vw
+        + v["layers"] * _block(vw)
+        + 2 * vw
+        + vw * embed
+    )
     tw = t["width"]
     token = t["vocab_size"] * tw
     text = token + t["context_length"] * tw + t["layers"] * _block(tw) + 2 * tw + tw * embed
-    return {"image tower": vision, "text token embedding": token, "text tower without token embedding": text - token,
-            "logit scale": 1, "total": vision + text + 1}
+    return {
+        "image tower": vision,
+        "text token embedding": token,
+        "text tower without token embedding": text - token,
+        "logit scale": 1,
+        "total": vision + text + 1,
+    }
 
 
 def _linear(n_in: int, n_out: int) -> int:
@@ -63,22 +80,27 @@ def release_layers() -> dict[str, int]:
     flatten→linear projections of the P-encoder's tokens (128, 64, 32 px views), Linear(320 → 320), the
     two LRNet streams, Linear(128 → 320), Linear(512 → 320), the classifier Linear(960 → 2), and the
     alignment module's three sigmoid scales and offsets."""
-    return {"flatten→linear, 128 px view": _linear(640 * 96 * 2, 160),
-            "flatten→linear, 64 px view": _linear(160 * 96 * 2, 160),
-            "flatten→linear, 32 px view": _linear(40 * 96 * 2, 160),
-            "rPPG Linear(320 → 320)": _linear(320, 320),
-            "LRNet, two streams": 2 * _bigru_stream(),
-            "landmark Linear(128 → 320)": _linear(128, 320),
-            "text Linear(512 → 320)": _linear(512, 320),
-            "classifier Linear(960 → 2)": _linear(960, 2),
-            "alignment scales and offsets": 6}
+    return {
+        "flatten→linear, 128 px view": _linear(640 * 96 * 2, 160),
+        "flatten→linear, 64 px view": _linear(160 * 96 * 2, 160),
+        "flatten→linear, 32 px view": _linear(40 * 96 * 2, 160),
+        "rPPG Linear(320 → 320)": _linear(320, 320),
+        "LRNet, two streams": 2 * _bigru_stream(),
+        "landmark Linear(128 → 320)": _linear(128, 320),
+        "text Linear(512 → 320)": _linear(512, 320),
+        "classifier Linear(960 → 2)": _linear(960, 2),
+        "alignment scales and offsets": 6,
+    }
 
 
 def table9_count() -> dict[str, int]:
     """The decomposition of Table 9's UMCL count: whole CLIP + the release's layers outside the P-encoder."""
     clip, rel = clip_parameters(), release_layers()
-    return {"CLIP ViT-B/16 (both towers)": clip["total"], "released layers outside the P-encoder": sum(rel.values()),
-            "total": clip["total"] + sum(rel.values())}
+    return {
+        "CLIP ViT-B/16 (both towers)": clip["total"],
+        "released layers outside the P-encoder": sum(rel.values()),
+        "total": clip["total"] + sum(rel.values()),
+    }
 
 
 def running_weights() -> dict[str, int]:
@@ -86,9 +108,11 @@ def running_weights() -> dict[str, int]:
     run), the token embedding (look-ups, no arithmetic) and the 64 and 32 px projections (their views are
     made in training only)."""
     clip, rel = clip_parameters(), release_layers()
-    idle = {"CLIP image tower (never run)": clip["image tower"],
-            "token embedding (look-ups)": clip["text token embedding"],
-            "64 and 32 px projections (training views)": rel["flatten→linear, 64 px view"]
-            + rel["flatten→linear, 32 px view"]}
+    idle = {
+        "CLIP image tower (never run)": clip["image tower"],
+        "token embedding (look-ups)": clip["text token embedding"],
+        "64 and 32 px projections (training views)": rel["flatten→linear, 64 px view"]
+        + rel["flatten→linear, 32 px view"],
+    }
     counted = table9_count()["total"]
     return {**idle, "running": counted - sum(idle.values()), "counted": counted}

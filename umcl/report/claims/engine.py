@@ -29,7 +29,12 @@ from dataclasses import dataclass, field
 from umcl.report.claims.results import CellKey, Results, Stat
 
 HOLDS, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, FAILS = (
-    "holds", "contradicted", "inconclusive", "not testable on this data", "fails")
+    "holds",
+    "contradicted",
+    "inconclusive",
+    "not testable on this data",
+    "fails",
+)
 #: every verdict, in the headline's order; FAILS only for internal claims
 VERDICTS: tuple[str, ...] = (HOLDS, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, FAILS)
 MEASURED_VERDICTS: tuple[str, ...] = (HOLDS, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE)
@@ -43,6 +48,7 @@ REAL_SCOPE = "this run's data"
 
 
 # ---------------------------------------------------------------------------- numbers and verdicts
+
 
 @dataclass(frozen=True)
 class Quantity:
@@ -89,6 +95,7 @@ class Verdict:
 
 # ---------------------------------------------------------------------------- claims as data
 
+
 @dataclass(frozen=True)
 class Ref:
     """A cell as its protocol declares it: table (or ``claims``, umcl.protocols.claims), row and column
@@ -127,19 +134,21 @@ class Bound:
 def printed(value: float, decimals: int) -> tuple[float, float]:
     """The values a number printed with ``decimals`` decimals can stand for, rounded or truncated:
     [x − half a unit, x + one unit). The paper truncates some ranges (87.74–93.29 is "87–93%")."""
-    unit = 10.0 ** -decimals
+    unit = 10.0**-decimals
     return value - unit / 2, value + unit
 
 
 def at_least(value: float, decimals: int, what: str) -> Bound:
-    """"``what``" states a value of at least ``value`` (printed with ``decimals``): > its rounding's low end."""
+    """ "``what``" states a value of at least ``value`` (printed with ``decimals``): > its rounding's low end."""
     low = printed(value, decimals)[0]
     return Bound(low=low, reading=f"“{what}”: {value:.{decimals}f} as printed stands for ≥ {low:g}")
 
 
 def between(low: float, high: float, decimals: int, what: str) -> Bound:
     lo, hi = printed(low, decimals)[0], printed(high, decimals)[1]
-    return Bound(lo, hi, f"“{what}”: printed {low:.{decimals}f}–{high:.{decimals}f}, rounded or truncated: ({lo:g}, {hi:g})")
+    return Bound(
+        lo, hi, f"“{what}”: printed {low:.{decimals}f}–{high:.{decimals}f}, rounded or truncated: ({lo:g}, {hi:g})"
+    )
 
 
 def threshold(low: float | None = None, high: float | None = None, what: str = "") -> Bound:
@@ -196,6 +205,7 @@ class Internal:
 
 # ---------------------------------------------------------------------------- evaluation
 
+
 def _merged(terms: Terms) -> dict[Ref, float]:
     out: dict[Ref, float] = {}
     for c, r in terms:
@@ -233,8 +243,9 @@ def _counts(stats: Iterable[Stat]) -> tuple[int, int] | None:
     return min(known, key=min) if known else None
 
 
-def evaluate_measured(claim: Measured, results: Results, resolve: Callable[[Ref], CellKey],
-                      paper: Callable[[Ref], float | None]) -> Verdict:
+def evaluate_measured(
+    claim: Measured, results: Results, resolve: Callable[[Ref], CellKey], paper: Callable[[Ref], float | None]
+) -> Verdict:
     """The verdict of a measured claim on ``results`` (module docstring)."""
     cells: list[Quantity] = []
     paper_qs: list[Quantity] = []
@@ -253,8 +264,13 @@ def evaluate_measured(claim: Measured, results: Results, resolve: Callable[[Ref]
         stats = {r: results[k.key] for r, k in keys.items()}
         q = combine(chk.terms, stats, chk.name)
         if not q.has_interval:
-            return Verdict(claim.id, NOT_TESTABLE, f"{chk.name} has no interval, so the data cannot decide",
-                           paper=tuple(paper_qs), scope=REAL_SCOPE)
+            return Verdict(
+                claim.id,
+                NOT_TESTABLE,
+                f"{chk.name} has no interval, so the data cannot decide",
+                paper=tuple(paper_qs),
+                scope=REAL_SCOPE,
+            )
         states.append((chk, q, chk.bound.state(q.ci_low, q.ci_high)))
         for r, k in keys.items():
             s = stats[r]
@@ -266,8 +282,9 @@ def evaluate_measured(claim: Measured, results: Results, resolve: Callable[[Ref]
     missing = list(dict.fromkeys(missing))
     if missing and not (claim.partial and states):
         shown_missing = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
-        return Verdict(claim.id, NOT_TESTABLE, f"the results have no cell {shown_missing}", paper=tuple(paper_qs),
-                       scope=REAL_SCOPE)
+        return Verdict(
+            claim.id, NOT_TESTABLE, f"the results have no cell {shown_missing}", paper=tuple(paper_qs), scope=REAL_SCOPE
+        )
     shown = [dataclasses.replace(q, note=f"claimed {c.bound.text()}: {s}") for c, q, s in states]
     skipped = f" (checks without results skipped: {len(claim.checks) - len(states)})" if missing else ""
     bad = [c.name for c, _, s in states if s == CONTRADICTED]
@@ -285,13 +302,21 @@ def evaluate_measured(claim: Measured, results: Results, resolve: Callable[[Ref]
             why += "; a value sits on its bound, so no test size resolves it at this effect"
         else:
             factor = max(fs)
-            counts = None if factor > MAX_FACTOR else  _counts(s for s in (results[resolve(r).key] for c, _ in open_ for _, r in c.terms))
+            counts = (
+                None
+                if factor > MAX_FACTOR
+                else _counts(s for s in (results[resolve(r).key] for c, _ in open_ for _, r in c.terms))
+            )
             if counts:
                 at = (math.ceil(factor * counts[0]), math.ceil(factor * counts[1]))
-                why += (f"; at the observed effect it would resolve with about {at[0]} real and {at[1]} fake test "
-                        f"videos ({factor:.1f}× the {counts[0]} real / {counts[1]} fake of its smallest cell)")
+                why += (
+                    f"; at the observed effect it would resolve with about {at[0]} real and {at[1]} fake test "
+                    f"videos ({factor:.1f}× the {counts[0]} real / {counts[1]} fake of its smallest cell)"
+                )
             elif factor > MAX_FACTOR:
                 why += f"; the value sits near its bound: more than {MAX_FACTOR:,.0f}× the test videos would be needed"
             else:
                 why += f"; at the observed effect it would resolve with {factor:.1f}× the test videos"
-    return Verdict(claim.id, verdict, why + skipped, tuple(shown) + tuple(cells), tuple(paper_qs), REAL_SCOPE, at, factor)
+    return Verdict(
+        claim.id, verdict, why + skipped, tuple(shown) + tuple(cells), tuple(paper_qs), REAL_SCOPE, at, factor
+    )

@@ -124,6 +124,8 @@ def as_results(raw: Mapping) -> dict[str, Stat]:
         key = k.key if isinstance(k, CellKey) else CellKey.parse(str(k)).key
         out[key] = v if isinstance(v, Stat) else Stat.from_mapping(v, key)
     if len(out) >= 3 and all(0.0 <= s.value <= 1.0 for s in out.values()):
-        raise UmclError("every result value is in [0, 1]: these look like fractions, the claims read percent",
-                        fix="multiply by 100 (Stat.from_cell_stats does)")
+        raise UmclError(
+            "every result value is in [0, 1]: these look like fractions, the claims read percent",
+            fix="multiply by 100 (Stat.from_cell_stats does)",
+        )
     return out
