@@ -92,7 +92,7 @@ def cpml_landmark_jitter(landmarks: torch.Tensor, size: int, generator: torch.Ge
     shape = (*landmarks.shape[:-1], landmarks.shape[-1] // 2, 2)
     half = torch.full(shape, every, dtype=landmarks.dtype, device=landmarks.device)
     extra = torch.zeros_like(half)
-    for (start, stop), (hx, hy) in zip(CPML_REGIONS.values(), ((lx, ly), (ex, ey), (nx, ny))):
+    for (start, stop), (hx, hy) in zip(CPML_REGIONS.values(), ((lx, ly), (ex, ey), (nx, ny)), strict=True):
         extra[..., start:stop, 0] = hx
         extra[..., start:stop, 1] = hy
 

@@ -93,7 +93,7 @@ def per_frame_mtcnn(frames: np.ndarray, mtcnn, min_prob: float, batch: int = 16)
     out = np.full((len(frames), 4), np.nan)
     for start in range(0, len(frames), batch):
         boxes, probs = mtcnn.detect(np.ascontiguousarray(frames[start : start + batch]))
-        for j, (b, p) in enumerate(zip(boxes, probs)):
+        for j, (b, p) in enumerate(zip(boxes, probs, strict=True)):
             if b is not None and max(p) >= min_prob:
                 out[start + j] = np.asarray(b, dtype=np.float64)[int(np.argmax(p))]
     return out

@@ -328,7 +328,7 @@ def test_each_view_draws_its_own_training_prompts():
     assert len(texts) == 3  # full size, 1/2, 1/4
     bank = model.prompt_bank.embeddings.double().numpy()
     ids = [np.abs(t[:, None, :] - bank[None]).max(-1).argmin(-1) for t in texts]
-    for t, i in zip(texts, ids):
+    for t, i in zip(texts, ids, strict=True):
         assert np.allclose(t, bank[i], atol=1e-7)  # every row is one prompt of the table
     assert not (np.array_equal(ids[0], ids[1]) and np.array_equal(ids[1], ids[2]))  # drawn anew per view
     shared = build(train_text_encoder=False, class_pure_batches=False, prompt_per_view=False).train()

@@ -28,7 +28,7 @@ def write_run(root: Path, difficulty: float, separation: dict[str, float], seed:
         rows += [(m, f"{i:03d}_{i + 1:03d}", 1, rng.normal() + separation.get(m, 0.0)) for i in range(12)]
     scores = pd.DataFrame(rows, columns=["method", "id", "label", "score"])
     scores.insert(0, "dataset", "synthff")
-    scores["key"] = [f"synthff/{m}/c23/{i}" for m, i in zip(scores["method"], scores["id"])]
+    scores["key"] = [f"synthff/{m}/c23/{i}" for m, i in zip(scores["method"], scores["id"], strict=True)]
     # the pipeline's layout: eval/<run key>/<testset>/evaluation.json (umcl.evaluation.sheet_eval)
     key = EvalKey(RunKey("xception", Selection("ff++", "c23"), 0), Selection("ff++", "c23"))
     ev = root / "eval" / key.run.to_path() / "ffpp"

@@ -63,7 +63,7 @@ def seed_scores(
         return None
     return {
         k.run.seed: subset(_scores(r.scores, cache), r.methods)[["key", "label", "score"]].reset_index(drop=True)
-        for k, r in zip(keys, recs)
+        for k, r in zip(keys, recs, strict=True)
     }
 
 

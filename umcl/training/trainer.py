@@ -378,7 +378,7 @@ class Trainer:
             bar.set_postfix(loss=f"{sums['total'] / n:.4f}")
         keys = sorted(sums)  # every rank ran n equal batches: the mean over ranks is the global mean
         total = all_reduce_sum([sums[k] for k in keys], self.dist)
-        return {f"train_{k}": v / (n * self.dist.world_size) for k, v in zip(keys, total)}
+        return {f"train_{k}": v / (n * self.dist.world_size) for k, v in zip(keys, total, strict=True)}
 
     # ----------------------------------------------------------------- files
     def _save(self, epoch, model, optimizer, scheduler, scaler, history, best, record, peer_rng=None) -> None:

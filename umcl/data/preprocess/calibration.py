@@ -82,7 +82,7 @@ def normalised_crops(frames: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndar
     crops = np.empty((len(frames), CALIB_SIZE, CALIB_SIZE), dtype=np.uint8)
     local = np.empty(landmarks.shape, dtype=np.float64)
     used = np.empty((len(frames), 4), dtype=np.int64)
-    for t, (frame, box) in enumerate(zip(frames, boxes)):
+    for t, (frame, box) in enumerate(zip(frames, boxes, strict=True)):
         crops[t], ibox = grey_crop(frame, box, CALIB_SIZE)
         local[t] = (landmarks[t] - ibox[:2]) * (CALIB_SIZE / (ibox[2] - ibox[0]))
         used[t] = ibox

@@ -89,7 +89,7 @@ def detect_boxes(frames: np.ndarray, mtcnn, batch_size: int, min_prob: float) ->
     for start in range(0, len(frames), batch_size):
         chunk = np.ascontiguousarray(frames[start : start + batch_size])
         boxes, probs = mtcnn.detect(chunk)
-        for j, (b, p) in enumerate(zip(boxes, probs)):
+        for j, (b, p) in enumerate(zip(boxes, probs, strict=True)):
             if b is None or p is None:
                 continue
             p = np.asarray(p, dtype=np.float64).reshape(-1)
@@ -287,7 +287,7 @@ def crop_faces(frames: np.ndarray, boxes: np.ndarray, scale: float, size: int) -
     """uint8 [N, size, size, 3] crops of the boxes enlarged by ``scale`` (black outside the frame)."""
     big = square_boxes(boxes, scale)
     out = np.empty((len(frames), size, size, 3), dtype=np.uint8)
-    for i, (frame, box) in enumerate(zip(frames, big)):
+    for i, (frame, box) in enumerate(zip(frames, big, strict=True)):
         out[i] = crop_square(frame, box, size)[0]
     return out
 

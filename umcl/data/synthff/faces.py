@@ -182,7 +182,7 @@ def apply_expression(
     """Move eyelids, lips, chin and brows for one frame (all amounts in [0, 1], face units)."""
     q = p.copy()
     for upper, lower in (((37, 38), (41, 40)), ((43, 44), (47, 46))):
-        for u, lo in zip(upper, lower):
+        for u, lo in zip(upper, lower, strict=True):
             # Upper lid closes down to the lower lid (lower lid rises a little).
             gap = q[lo, 1] - q[u, 1]
             q[u, 1] += gap * blink * 0.85
