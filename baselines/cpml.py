@@ -117,7 +117,8 @@ class CPMLConfig:
     fed the ground-truth label's prompt during training (the label is an input); ``false`` =
     label-free training (it reads the mean prompt embedding, as in evaluation). The text fed to the classifier in
     evaluation is a test-time condition (:mod:`umcl.conditions`), not a setting here.
-    Loss weights: ``phy_weight`` 0.2, ``consistency_weight`` 0.25. ``hr_band_hz`` / ``hr_clip_bpm``: published HR estimator range.
+    Loss weights: ``phy_weight`` 0.2, ``consistency_weight`` 0.25. ``hr_band_hz`` / ``hr_clip_bpm``: published HR
+    estimator range.
     """
 
     frames: int = 160
