@@ -347,7 +347,8 @@ class Layout:
         return [f"{self.report_prefix('table9')}.{ext}" for ext in ("md", "json", "html", "tex")]
 
     def study_files(self, study: str) -> list[str]:
-        """A study's report files (umcl.protocols.studies: paper_vs_released .tex/.md/.json/.html, leakage .md/.json/.html)."""
+        """A study's report files (umcl.protocols.studies: paper_vs_released .tex/.md/.json/.html,
+        leakage .md/.json/.html)."""
         exts = REPORT_FORMATS if study == "paper_vs_released" else ("md", "json", "html")
         return [f"{self.report_prefix(study)}.{ext}" for ext in exts]
 

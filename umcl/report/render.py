@@ -491,23 +491,23 @@ def render_markdown(built: Built, paper: PaperTable, notes: list[str]) -> str:
 
 def more_statistics(built: Built) -> str:
     """Per cell: AUC, ACC and balanced ACC at 0.5 and at the validation-chosen threshold, counts, seeds."""
+
+    def pct(s, name: str) -> str:
+        e = s.estimates.get(name)
+        return "-" if e is None else f"{100 * e.value:.2f}"
+
     body = []
     for (panel, row, col), s in built.stats.items():
-
-        def pct(name):
-            e = s.estimates.get(name)
-            return "-" if e is None else f"{100 * e.value:.2f}"
-
         body.append(
             [
                 panel,
                 " / ".join(row),
                 " / ".join(col),
-                pct("auc"),
-                pct("acc"),
-                pct("acc_val"),
-                pct("bacc"),
-                pct("bacc_val"),
+                pct(s, "auc"),
+                pct(s, "acc"),
+                pct(s, "acc_val"),
+                pct(s, "bacc"),
+                pct(s, "bacc_val"),
                 f"{s.n_real}:{s.n_fake}",
                 s.n_seeds,
             ]

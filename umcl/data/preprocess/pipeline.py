@@ -6,8 +6,8 @@ of a video). A video with fewer frames is rejected, never padded.
 
 In batch mode (:func:`preprocess_manifest`) a bad video is logged, recorded as
 ``status=failed`` with its one-line reason, and skipped; a failure of the machine (disk full,
-permission denied, out of memory) stops the batch with one line instead, and no manifest is written; valid caches made with the same
-settings are reused, so an interrupted batch resumes where it stopped.
+permission denied, out of memory) stops the batch with one line instead, and no manifest is written;
+valid caches made with the same settings are reused, so an interrupted batch resumes where it stopped.
 """
 
 from __future__ import annotations

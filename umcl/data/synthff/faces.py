@@ -158,7 +158,7 @@ def neutral_landmarks(ident: Identity) -> np.ndarray:
         c = p[eye].mean(axis=0)
         p[eye] = c + (p[eye] - c) * ident.eye_size
         p[eye, 0] += sign * (ident.eye_spacing - 1) * 0.17
-    for brow, eye, sign in ((BROW_L, EYE_L, -1), (BROW_R, EYE_R, 1)):
+    for brow, sign in ((BROW_L, -1), (BROW_R, 1)):
         p[brow, 0] += sign * (ident.eye_spacing - 1) * 0.17
         p[brow, 1] -= ident.brow_height
     p[NOSE_BRIDGE.stop - 1, 1] += ident.nose_length

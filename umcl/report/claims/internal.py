@@ -491,7 +491,10 @@ _T9 = (
     "leading to slightly higher computational demands (0.141 vs. 0.106 GFLOPs per sample) and increased memory "
     "usage (1241.5MB vs. 1142.4MB)."
 )
-_T6_DF = "Notably, when trained on the DF manipulation, our model significantly outperforms others, achieving a 3.91% improvement."
+_T6_DF = (
+    "Notably, when trained on the DF manipulation, our model significantly outperforms others, "
+    "achieving a 3.91% improvement."
+)
 
 INTERNAL: tuple[Internal, ...] = (
     Internal(
