@@ -95,7 +95,7 @@ def test_degradation_is_per_video_not_per_batch_and_follows_the_seed():
     batch = frame_batch()
     cond = TestCondition("frame_sampling", 0.5)
     whole = apply_condition(batch, cond)
-    for i, key in enumerate(batch["key"]):
+    for i in range(len(batch["key"])):
         alone = apply_condition(
             {k: (v[i : i + 1] if isinstance(v, torch.Tensor) else [v[i]]) for k, v in batch.items() if k != "label"},
             cond,

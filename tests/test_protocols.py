@@ -369,6 +369,7 @@ def test_cli_evaluate_key_mode_and_table_report(two_method_manifest, toy_run, tm
     df_cell, f2f_cell = ours[0].entries[0], ours[0].entries[1]
     want = records[EvalKey(key, decl[0].test)].metrics["auc"]["value"] * 100
     assert df_cell.value == pytest.approx(want) and df_cell.ci is not None and df_cell.sd is None
+    assert f2f_cell.value == pytest.approx(records[EvalKey(key, decl[1].test)].metrics["auc"]["value"] * 100)
     text = format_entry(df_cell, latex=False)
     assert "±" not in text and "[" in text  # one seed: never a spread
     assert ours[0].entries[2].value is None  # FS not evaluated: '-' ...

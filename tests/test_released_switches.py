@@ -286,7 +286,7 @@ def test_lrnet_feature_is_taken_after_the_trailing_dropout():
     assert np.allclose(ev["e_hq"][:, :64].double().numpy(), mlp_out[0][:4], atol=1e-6)  # eval: no dropout
 
 
-# --------------------------------------------------------------------------- 8: class-pure passes, [0, 1] frames, prompts
+# ------------------------------------------------------------------------- 8: class-pure passes, [0, 1] frames, prompts
 def test_real_and_fake_rows_go_through_separate_passes():
     model = build().train()
     twin = copy.deepcopy(model)

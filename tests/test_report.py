@@ -457,7 +457,7 @@ def test_more_statistics_columns_are_the_named_statistics(table: dict) -> None:
         cell = table["json"]["ours"][f"{panel}|{'/'.join(row_key)}|{test}"]
         per_seed = _cell_scores(table["sheet"], "table3", row_key, (test,))
         ref = {"auc": [], "acc": [], "acc_val": [], "bacc": [], "bacc_val": []}
-        for seed, (t, v) in per_seed.items():
+        for t, v in per_seed.values():
             thr = _best_val_threshold(v)
             ref["auc"].append(roc_auc_score(t["label"], t["score"]))
             ref["acc"].append(accuracy_score(t["label"], t["score"] >= 0.5))
