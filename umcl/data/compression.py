@@ -243,7 +243,7 @@ def decode_video(path: str | Path, max_frames: int | None = None) -> tuple[np.nd
     if max_frames is not None:
         cmd += ["-frames:v", str(int(max_frames))]
     # Raw frames go to a file in memory (tmpfs) and are read back with one copy: a pipe costs a
-    # read() and two context switches per 64 KiB (0.3 s CPU for 32 frames of 1280 x 720).
+    # read() and two context switches per 64 KiB (its CPU cost: docs/preprocessing.md).
     shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     with tempfile.NamedTemporaryFile(suffix=".rgb", dir=shm) as raw:
         proc = subprocess.run([*cmd, "-f", "rawvideo", "-pix_fmt", "rgb24", raw.name], capture_output=True)

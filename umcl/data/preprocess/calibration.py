@@ -22,8 +22,8 @@ coordinates.
 Deviations (docs/deviations/data.md): coordinates stay in floating point (LRNet rounds to whole
 pixels of the 400 px crop, a 0.005 quantisation in normalised units, half the paper's smallest
 landmark perturbation); LK runs on grey-scale crops, converted to grey before the resize to 400 px
-(one channel resized instead of three: 0.3-0.5 ms less per frame; calibrated points move by
-0.04-0.05 px on average, docs/preprocessing.md); crops that leave the frame are padded with
+(one channel resized instead of three: faster, and calibrated points move by a small fraction of
+a pixel; docs/preprocessing.md); crops that leave the frame are padded with
 black instead of being shrunk, so the crop stays centred on the face.
 """
 

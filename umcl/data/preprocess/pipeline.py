@@ -252,7 +252,7 @@ def _init_worker(threads: int) -> None:
 def _worker_context(cfg: PreprocessConfig):
     """``fork`` after loading MTCNN and the landmark model here, so that the workers inherit the
     imports and models instead of paying them each (spawned workers import torch, facenet-pytorch
-    and dlib and load the models: about 7 s of CPU each); ``spawn`` where fork is unavailable or
+    and dlib and load the models, seconds of CPU each: docs/preprocessing.md); ``spawn`` where fork is unavailable or
     a GPU is used (CUDA cannot be forked)."""
     import multiprocessing
 
