@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from umcl.errors import UmclError
-from umcl.specs.paper_tables import TABLES, PaperTable, load_all_paper_tables, load_paper_table
+from umcl.specs.paper_tables import PaperTable, load_all_paper_tables, load_paper_table
+from umcl.specs.tables import PAPER_SPECS, PAPER_TABLES
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO.parent / "shared" / "paper" / "UMCL_paper.md"  # CI: shared/ is the repo's sibling
@@ -141,7 +142,7 @@ def tables() -> dict[str, PaperTable]:
     return load_all_paper_tables()
 
 
-@pytest.mark.parametrize("n", [str(t) for t in TABLES])
+@pytest.mark.parametrize("n", [str(t) for t in PAPER_TABLES])
 def test_every_cell_and_row_label_matches_the_paper(n: str, paper: dict, tables: dict) -> None:
     ours = tables[n]
     assert len(ours.panels) == len(paper[n]), f"Table {n}: panel count"
@@ -155,20 +156,32 @@ def test_every_cell_and_row_label_matches_the_paper(n: str, paper: dict, tables:
             assert p.deltas is None
 
 
-def test_cell_counts(tables: dict) -> None:
-    """Every printed cell is transcribed (counts typed by hand from the paper)."""
-    counts = {n: sum(len(p.rows) * len(p.columns) for p in t.panels) for n, t in tables.items()}
-    assert counts == {
-        "3": 21 * 6,
-        "4": 12 * 3 + 12 * 2,
-        "5": 10 * 3,
-        "6": 14 * 20,
-        "7": 14 * 3,
-        "8": 8 * 6,
-        "9": 4 * 2,
-        "10": 4 * 5,
-        "11": 3 * 5,
+def test_cell_counts(paper: dict, tables: dict) -> None:
+    """Every printed cell is transcribed: the registry's printed shapes (umcl.specs.tables), the loaded files
+    and the cells parsed from the paper agree panel by panel (Table 7: three stored columns of four printed)."""
+    assert sorted(tables) == sorted(map(str, PAPER_TABLES)) and set(PAPER_TABLES) <= {
+        int(n) for n in paper if n.isdigit()
     }
+    for n, t in tables.items():
+        spec = PAPER_SPECS[int(n)]
+        assert tuple((len(p.rows), len(p.columns)) for p in t.panels) == spec.printed, n
+        parsed = tuple((len(p["values"]), len(p["values"][0])) for p in paper[n])
+        assert parsed == spec.printed, n
+        assert sum(len(p.rows) * len(p.columns) for p in t.panels) == spec.printed_cells
+
+
+def test_loader_refuses_a_transcription_of_another_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paper-values file that drops a printed row fails to load, naming the registry's printed shape."""
+    import umcl.specs.paper_tables as pt
+
+    text = (pt.PAPER_VALUES_DIR / "table10.yaml").read_text()
+    cut = text.replace("  - {key: D, label: D,", "  - {key: X, label: X,").split("values:")[0]
+    values = "values:\n  - [1, 2, 3, 4, 5]\n  - [1, 2, 3, 4, 5]\n  - [1, 2, 3, 4, 5]\n"
+    rows = cut.replace('  - {key: X, label: X, detector: umcl, note: "full UMCL (ASA and CQSL)"}\n', "")
+    (tmp_path / "table10.yaml").write_text(rows + values)
+    monkeypatch.setattr(pt, "PAPER_VALUES_DIR", tmp_path)
+    with pytest.raises(UmclError, match="the paper prints"):
+        pt.load_paper_table(10)
 
 
 def test_row_groups_match_the_paper(paper: dict, tables: dict) -> None:
@@ -223,6 +236,7 @@ def test_hand_spot_checks(tables: dict) -> None:
 
 def test_trained_rows_name_registered_detectors(tables: dict) -> None:
     from umcl.models.umcl import ABLATIONS
+    from umcl.protocols.tables import PROTOCOLS
     from umcl.specs.vocab import DETECTORS
 
     for t in tables.values():
@@ -231,7 +245,10 @@ def test_trained_rows_name_registered_detectors(tables: dict) -> None:
                 assert r.detector is None or r.detector in DETECTORS, (t.table, r)
                 for c in p.columns:
                     assert c.detector is None or c.detector in DETECTORS
-    assert [r.variant for r in tables["10"].trained_rows()] == sorted(ABLATIONS)
+    # which model fills a row is the protocol's: Table 10's rows A–C are UMCL's ablation variants, D plain UMCL
+    variants = {c.row[0]: c.model.variant for c in PROTOCOLS["table10"].cells}
+    expected = [None if a == "D" else f"abl{a}" for a in sorted(ABLATIONS)]
+    assert [variants[r.key[0]] for r in tables["10"].trained_rows()] == expected
     assert {r.detector for r in tables["6"].trained_rows()} == set(DETECTORS)
 
 

@@ -109,7 +109,9 @@ TABLE10_TRAIN = _ff("c23", ("Deepfakes",))
 def table10() -> Protocol:
     """Models A–D (ablations of UMCL) trained on Deepfakes at c23, tested per manipulation.
 
-    Model D is UMCL itself: its run is Table 6's DF-trained UMCL (trained once)."""
+    §5.6 says "on the FF++ (c23) dataset"; rows A and D print Table 6's DF-trained LRNet and UMCL rows
+    (claim T10-is-T6-DF), so the models are taken as DF-trained. Model D is UMCL itself: its run is
+    Table 6's DF-trained UMCL (trained once)."""
     models = {"A": Model("umcl", "ablA"), "B": Model("umcl", "ablB"), "C": Model("umcl", "ablC"), "D": Model("umcl")}
     cells = tuple(
         CellDecl((row,), (method_abbrev(test),), m, TABLE10_TRAIN, _ff(TABLE10_TRAIN.compression, (test,)))
