@@ -180,6 +180,7 @@ def test_loader_refuses_a_transcription_of_another_shape(tmp_path: Path, monkeyp
     rows = cut.replace('  - {key: X, label: X, detector: umcl, note: "full UMCL (ASA and CQSL)"}\n', "")
     (tmp_path / "table10.yaml").write_text(rows + values)
     monkeypatch.setattr(pt, "PAPER_VALUES_DIR", tmp_path)
+    monkeypatch.setattr("umcl.specs.tables.PAPER_VALUES_DIR", tmp_path)
     with pytest.raises(UmclError, match="the paper prints"):
         pt.load_paper_table(10)
 

@@ -151,6 +151,14 @@ def _paper_rows(table: int) -> tuple[list, list[str]]:
 T78_TRAIN = "raw"
 
 
+def _t78_note(conditions: str) -> str:
+    """The first note under Tables 7 and 8: what their models are trained on, and what changes at test time."""
+    return (
+        f"Trained on FF++ {T78_TRAIN} (Table 3's {T78_TRAIN}-trained runs, trained once), tested under each "
+        f"{conditions} (umcl.conditions; never retrained)."
+    )
+
+
 def table7() -> Protocol:
     """CPML and UMCL trained on FF++ raw, tested on raw/c23/c40 under each degradation of the paper;
     Xception and LRNet rows beyond the paper (landmark noise: n/a for Xception, which reads no landmarks).
@@ -173,8 +181,7 @@ def table7() -> Protocol:
             if deg != degradations[0][0]:
                 deltas.append((row, (name, degradations[0][0])))
     notes = (
-        "Trained on FF++ raw (Table 3's raw-trained runs, trained once), tested under each test-time "
-        "degradation (umcl.conditions; never retrained).",
+        _t78_note("test-time degradation"),
         "Paper rows: (↑x) on UMCL rows is UMCL − CPML under the same degradation, as printed. Our rows: "
         "(↑/↓x) is the change against the same model's No-degradation row; our UMCL − CPML is in the "
         "claims report (reports/claims.md, T7-*).",
@@ -216,8 +223,7 @@ def table8() -> Protocol:
             cells += [CellDecl(row, (test,), model, _ff(T78_TRAIN), _ff(test), cond) for test in tests]
     gains = sorted({(c.row, ("CPML",) + c.row[1:]) for c in cells if c.row[0] == "UMCL"})
     notes = (
-        "Trained on FF++ raw (Table 3's raw-trained runs, trained once), tested under each prompt attack "
-        "(umcl.conditions; never retrained). Gain = UMCL − CPML under the same prompts.",
+        _t78_note("prompt attack") + " Gain = UMCL − CPML under the same prompts.",
         "Label-chosen: the attack text depends on the video's true label (the paper's rows; its wording "
         "suggests it). Label-free: one attack text for every video. Reference: no attack, the label-free "
         "default prompt (= Table 7's No degradation and Table 3's raw-trained cells).",
