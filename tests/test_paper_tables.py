@@ -1,4 +1,4 @@
-"""The transcribed Tables 3–11 (umcl/specs/paper_values/table*.yaml) match the paper, cell by cell.
+"""The transcribed paper tables (umcl/specs/paper_values/table*.yaml; which: umcl.specs.tables) match the paper, cell by cell.
 
 The paper's Markdown is parsed here independently of the YAML files: every printed value, every
 printed delta, the row labels and their order must agree, so a typo in a transcription fails.
@@ -65,32 +65,43 @@ def data_lines(lines: list[list[str]], n_cols: int) -> list[list[str]]:
     return out
 
 
-def parsed_paper_tables(text: str) -> dict[str, list[dict]]:
-    """{table: [panel: {labels, values, deltas}]} read from the paper text."""
+def _panel(labels: list[str], values: list, deltas: list | None = None) -> dict:
+    return {"labels": labels, "values": values, "deltas": deltas}
+
+
+def regular_table(text: str, n: int, groups: int) -> tuple[list[dict], list[list[str]]]:
+    """A table printed as lines of ``groups`` group-label cells (carried down, e.g. the training set), then its
+    panels side by side, each a row label and its value cells (widths: the registry's printed shape).
+    Returns the panels and each line's group cells."""
+    widths = [columns for _, columns in PAPER_SPECS[n].printed]
+    rows = data_lines(table_lines(text, n), groups + sum(1 + w for w in widths))
+    panels, at = [], groups
+    for w in widths:
+        parsed = [[parse_cell(c) for c in r[at + 1 : at + 1 + w]] for r in rows]
+        deltas = [[d for _, d in p] for p in parsed]
+        printed = any(d is not None for line in deltas for d in line)
+        panels.append(_panel([r[at] for r in rows], [[v for v, _ in p] for p in parsed], deltas if printed else None))
+        at += 1 + w
+    return panels, [r[:groups] for r in rows]
+
+
+#: tables the paper prints irregularly, parsed by hand in parsed_paper_tables
+IRREGULAR = (6, 7)
+
+
+def parsed_paper_tables(text: str, tables: dict[str, PaperTable]) -> dict[str, list[dict]]:
+    """{table: [panel: {labels, values, deltas}]} read from the paper text. Regular tables: one parser
+    (:func:`regular_table`; group-label cells: the transcription's row levels but the last); Tables 6 and 7 by hand."""
     out: dict[str, list[dict]] = {}
-
-    def panel(labels, values, deltas=None):
-        return {"labels": labels, "values": values, "deltas": deltas}
-
-    # Table 3: train label (carried), method, 6 cells with deltas
-    rows = data_lines(table_lines(text, 3), 8)
-    out["3"] = [
-        panel(
-            [r[1] for r in rows],
-            [[parse_cell(c)[0] for c in r[2:]] for r in rows],
-            [[parse_cell(c)[1] for c in r[2:]] for r in rows],
-        )
-    ]
-    out["3_train"] = [r[0] for r in rows]  # type: ignore[assignment]
-    # Table 4: left method + 3 values | right method + 2 values
-    rows = data_lines(table_lines(text, 4), 7)
-    out["4"] = [
-        panel([r[0] for r in rows], [[parse_cell(c)[0] for c in r[1:4]] for r in rows]),
-        panel([r[4] for r in rows], [[parse_cell(c)[0] for c in r[5:7]] for r in rows]),
-    ]
-    # Table 5: method + 3 values
-    rows = data_lines(table_lines(text, 5), 4)
-    out["5"] = [panel([r[0] for r in rows], [[parse_cell(c)[0] for c in r[1:]] for r in rows])]
+    groups: dict[str, list[list[str]]] = {}
+    for n in PAPER_TABLES:
+        if n not in IRREGULAR:
+            levels = len(tables[str(n)].panels[0].row_levels) - 1
+            out[str(n)], groups[str(n)] = regular_table(text, n, levels)
+    out["3_train"] = [g[0] for g in groups["3"]]  # type: ignore[assignment]
+    out["8_method"] = [g[0] for g in groups["8"]]  # type: ignore[assignment]
+    for n in ("10", "11"):
+        assert [c.strip() for c in table_lines(text, int(n))[0]] == ["Model", "DF", "F2F", "FS", "NT", "Avg."]
     # Table 6: 13 cells; the numbers in printed order (the bottom half misplaces empty/label cells)
     rows = [[c.strip() for c in r] for r in table_lines(text, 6) if r[0].strip() and r[0].strip() != "Method"]
     assert len(rows) == 28, f"Table 6: expected 28 method lines, got {len(rows)}"
@@ -100,7 +111,7 @@ def parsed_paper_tables(text: str) -> dict[str, list[dict]]:
         for r in half:
             nums = [float(c) for c in r[1:] if _NUMBER.match(c)]
             vals.append(nums + [None] * (10 - len(nums)))
-        grids.append(panel([r[0] for r in half], vals))
+        grids.append(_panel([r[0] for r in half], vals))
     out["6"] = grids
     out["6_train_labels"] = [
         [c for c in rows[0][1:] if c in ("DF", "FS", "F2F", "NT")],  # type: ignore
@@ -110,36 +121,23 @@ def parsed_paper_tables(text: str) -> dict[str, list[dict]]:
     rows = data_lines(table_lines(text, 7), 7)
     parsed = [[parse_cell(c) for c in r[3:]] for r in rows]
     out["7"] = [
-        panel([r[2] for r in rows], [[v for v, _ in p[:3]] for p in parsed], [[d for _, d in p[:3]] for p in parsed])
+        _panel([r[2] for r in rows], [[v for v, _ in p[:3]] for p in parsed], [[d for _, d in p[:3]] for p in parsed])
     ]
     out["7_dup"] = [(p[2], p[3]) for p in parsed]  # type: ignore[assignment]
     out["7_method"] = [r[1] for r in rows]  # type: ignore[assignment]
-    # Table 8: method (carried), prompt type, AUC/Gain × 3
-    rows = data_lines(table_lines(text, 8), 8)
-    out["8"] = [panel([r[1] for r in rows], [[parse_cell(c)[0] for c in r[2:]] for r in rows])]
-    out["8_method"] = [r[0] for r in rows]  # type: ignore[assignment]
-    # Table 9: quantity + 2 values
-    rows = data_lines(table_lines(text, 9), 3)
-    out["9"] = [panel([r[0] for r in rows], [[parse_cell(c)[0] for c in r[1:]] for r in rows])]
-    # Tables 10 and 11: model + DF, F2F, FS, NT, Avg.
-    for n in ("10", "11"):
-        lines = table_lines(text, int(n))
-        assert [c.strip() for c in lines[0]] == ["Model", "DF", "F2F", "FS", "NT", "Avg."]
-        rows = data_lines(lines, 6)
-        out[n] = [panel([r[0] for r in rows], [[parse_cell(c)[0] for c in r[1:]] for r in rows])]
     return out
-
-
-@pytest.fixture(scope="module")
-def paper() -> dict[str, list[dict]]:
-    if not PAPER.is_file():
-        pytest.skip(f"paper text not found at {PAPER} (shared/ is expected beside the repo)")
-    return parsed_paper_tables(PAPER.read_text())
 
 
 @pytest.fixture(scope="module")
 def tables() -> dict[str, PaperTable]:
     return load_all_paper_tables()
+
+
+@pytest.fixture(scope="module")
+def paper(tables: dict[str, PaperTable]) -> dict[str, list[dict]]:
+    if not PAPER.is_file():
+        pytest.skip(f"paper text not found at {PAPER} (shared/ is expected beside the repo)")
+    return parsed_paper_tables(PAPER.read_text(), tables)
 
 
 @pytest.mark.parametrize("n", [str(t) for t in PAPER_TABLES])
