@@ -1,7 +1,8 @@
-"""The transcribed paper tables (umcl/specs/paper_values/table*.yaml; which: umcl.specs.tables) match the paper, cell by cell.
+"""The transcribed paper tables (umcl/specs/paper_values/table*.yaml) match the paper, cell by cell.
 
-The paper's Markdown is parsed here independently of the YAML files: every printed value, every
-printed delta, the row labels and their order must agree, so a typo in a transcription fails.
+Which tables and their printed shapes: the registry (umcl.specs.tables). The paper's Markdown is parsed here
+independently of the YAML values: every printed value, every printed delta, the row labels and their order
+must agree, so a typo in a transcription fails.
 """
 
 from __future__ import annotations
