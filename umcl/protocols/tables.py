@@ -1,8 +1,8 @@
 """The protocols of the paper's tables, declared once as data (paper §5.2, §5.3, §5.6).
 
-Adding a table = a protocol here + its paper values (umcl/specs/paper_values/tableN.yaml) +
-nothing else: the job sheet, the Snakemake targets, the DVC stages and the report come from it
-(docs/pipeline.md walks through Table 6). Row and column keys are those of the paper-values file;
+Adding a table = its TableSpec (umcl/specs/tables.py) + a protocol here + its paper values
+(umcl/specs/paper_values/tableN.yaml) where the paper prints it: the job sheet, the Snakemake targets, the
+DVC stages and the report come from them (docs/pipeline.md, "Adding a table"). Row and column keys are those of the paper-values file;
 ``Model`` names the detector (and training variant) this suite trains for the row.
 
 Forced choices (docs/deviations/workflow.md): Table 11's models are trained on all four FF++
