@@ -2,8 +2,9 @@
 
 Adding a table = its TableSpec (umcl/specs/tables.py) + a protocol here + its paper values
 (umcl/specs/paper_values/tableN.yaml) where the paper prints it: the job sheet, the Snakemake targets, the
-DVC stages and the report come from them (docs/pipeline.md, "Adding a table"). Row and column keys are those of the paper-values file;
-``Model`` names the detector (and training variant) this suite trains for the row.
+DVC stages and the report come from them (docs/pipeline.md, "Adding a table"). Row and column keys are
+those of the paper-values file; ``Model`` names the detector (and training variant) this suite trains for
+the row.
 
 Forced choices (docs/deviations/workflow.md): Table 11's models are trained on all four FF++
 manipulations at c23 (the paper does not say; Table 10's model D is its DF-trained model, so
