@@ -300,10 +300,9 @@ def load_paper_table(table: int | str | Path) -> PaperTable:
         raise UmclError("duplicate panel ids", path, _FORMAT_FIX)
     metrics = tuple(str(m) for m in _list(raw["metrics"], "metrics", path))
     notes = tuple(str(n) for n in _list(raw.get("notes") or [], "notes", path))
-    # a registry file (however it is named: the reports load it by path) must hold the printed shape
-    spec = PAPER_SPECS.get(int(raw["table"])) if str(raw["table"]).isdecimal() else None
-    if spec is not None and spec.paper_values is not None and path.resolve() != spec.paper_values.resolve():
-        spec = None
+    # a registry file must hold the printed shape, however it is loaded (the reports load it by path)
+    here = path.resolve()
+    spec = next((s for s in PAPER_SPECS.values() if s.paper_values and s.paper_values.resolve() == here), None)
     shape = tuple((len(p.rows), len(p.columns)) for p in panels)
     if spec is not None and shape != spec.printed:
         raise UmclError(
