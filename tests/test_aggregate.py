@@ -13,7 +13,7 @@ from scipy import stats
 from sklearn.metrics import accuracy_score, average_precision_score, balanced_accuracy_score, roc_auc_score
 
 from umcl.errors import UmclError
-from umcl.evaluation.aggregate import aggregate_seeds, frame_level, seed_spread
+from umcl.evaluation.aggregate import aggregate_seeds, frame_level, run_metrics, seed_spread
 from umcl.evaluation.config import EvalConfig
 from umcl.metrics import balanced_accuracy, choose_threshold, compute_metrics, eer
 
@@ -166,17 +166,20 @@ def test_aggregate_matches_independent_bootstrap(decimals):
 
 
 def test_one_seed_has_no_spread_and_equals_per_run_metrics():
+    """metrics.json (run_metrics) holds the report's one-seed numbers, whatever the order of its rows."""
     _, y, test = synthetic_seeds(8, 8, 1, seed=3)
     cell = aggregate_seeds(test, n_boot=120, seed=4)
-    per_run = compute_metrics(y, test[10]["score"], n_boot=120, seed=4)
+    shuffled = test[10].sample(frac=1.0, random_state=0)
+    per_run = run_metrics(shuffled, n_boot=120, seed=4)
     for name, est in cell.estimates.items():
         assert est.seed_std is None and est.seed_ci is None, name
         d = est.to_dict()
         assert d["seed_std"] is None and d["seed_ci_low"] is None and d["seed_ci_high"] is None
-        assert (est.value, *est.ci) == pytest.approx(
-            (per_run[name]["value"], per_run[name]["ci_low"], per_run[name]["ci_high"]), abs=1e-12
-        )
+        assert (est.value, *est.ci) == (per_run[name]["value"], per_run[name]["ci_low"], per_run[name]["ci_high"])
     assert cell.to_dict()["n_real"] == 8 and cell.to_dict()["n_fake"] == 8
+    assert (per_run["n_real"], per_run["n_fake"]) == (8, 8)
+    plain = compute_metrics(y, test[10]["score"], n_boot=0)
+    assert all(plain[name]["value"] == pytest.approx(per_run[name]["value"], abs=1e-12) for name in cell.estimates)
 
 
 def test_seed_spread_is_sample_std_and_student_t():

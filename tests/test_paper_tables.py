@@ -1,7 +1,8 @@
-"""The transcribed Tables 3–11 (umcl/specs/paper_values/table*.yaml) match the paper, cell by cell.
+"""The transcribed paper tables (umcl/specs/paper_values/table*.yaml) match the paper, cell by cell.
 
-The paper's Markdown is parsed here independently of the YAML files: every printed value, every
-printed delta, the row labels and their order must agree, so a typo in a transcription fails.
+Which tables and their printed shapes: the registry (umcl.specs.tables). The paper's Markdown is parsed here
+independently of the YAML values: every printed value, every printed delta, the row labels and their order
+must agree, so a typo in a transcription fails.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import pytest
 import yaml
 
 from umcl.errors import UmclError
-from umcl.specs.paper_tables import TABLES, PaperTable, load_all_paper_tables, load_paper_table
+from umcl.specs.paper_tables import PaperTable, load_all_paper_tables, load_paper_table
+from umcl.specs.tables import PAPER_SPECS, PAPER_TABLES
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO.parent / "shared" / "paper" / "UMCL_paper.md"  # CI: shared/ is the repo's sibling
@@ -64,32 +66,43 @@ def data_lines(lines: list[list[str]], n_cols: int) -> list[list[str]]:
     return out
 
 
-def parsed_paper_tables(text: str) -> dict[str, list[dict]]:
-    """{table: [panel: {labels, values, deltas}]} read from the paper text."""
+def _panel(labels: list[str], values: list, deltas: list | None = None) -> dict:
+    return {"labels": labels, "values": values, "deltas": deltas}
+
+
+def regular_table(text: str, n: int, groups: int) -> tuple[list[dict], list[list[str]]]:
+    """A table printed as lines of ``groups`` group-label cells (carried down, e.g. the training set), then its
+    panels side by side, each a row label and its value cells (widths: the registry's printed shape).
+    Returns the panels and each line's group cells."""
+    widths = [columns for _, columns in PAPER_SPECS[n].printed]
+    rows = data_lines(table_lines(text, n), groups + sum(1 + w for w in widths))
+    panels, at = [], groups
+    for w in widths:
+        parsed = [[parse_cell(c) for c in r[at + 1 : at + 1 + w]] for r in rows]
+        deltas = [[d for _, d in p] for p in parsed]
+        printed = any(d is not None for line in deltas for d in line)
+        panels.append(_panel([r[at] for r in rows], [[v for v, _ in p] for p in parsed], deltas if printed else None))
+        at += 1 + w
+    return panels, [r[:groups] for r in rows]
+
+
+#: tables the paper prints irregularly, parsed by hand in parsed_paper_tables
+IRREGULAR = (6, 7)
+
+
+def parsed_paper_tables(text: str, tables: dict[str, PaperTable]) -> dict[str, list[dict]]:
+    """{table: [panel: {labels, values, deltas}]} read from the paper text. Regular tables: one parser
+    (:func:`regular_table`; group-label cells: the transcription's row levels but the last); Tables 6 and 7 by hand."""
     out: dict[str, list[dict]] = {}
-
-    def panel(labels, values, deltas=None):
-        return {"labels": labels, "values": values, "deltas": deltas}
-
-    # Table 3: train label (carried), method, 6 cells with deltas
-    rows = data_lines(table_lines(text, 3), 8)
-    out["3"] = [
-        panel(
-            [r[1] for r in rows],
-            [[parse_cell(c)[0] for c in r[2:]] for r in rows],
-            [[parse_cell(c)[1] for c in r[2:]] for r in rows],
-        )
-    ]
-    out["3_train"] = [r[0] for r in rows]  # type: ignore[assignment]
-    # Table 4: left method + 3 values | right method + 2 values
-    rows = data_lines(table_lines(text, 4), 7)
-    out["4"] = [
-        panel([r[0] for r in rows], [[parse_cell(c)[0] for c in r[1:4]] for r in rows]),
-        panel([r[4] for r in rows], [[parse_cell(c)[0] for c in r[5:7]] for r in rows]),
-    ]
-    # Table 5: method + 3 values
-    rows = data_lines(table_lines(text, 5), 4)
-    out["5"] = [panel([r[0] for r in rows], [[parse_cell(c)[0] for c in r[1:]] for r in rows])]
+    groups: dict[str, list[list[str]]] = {}
+    for n in PAPER_TABLES:
+        if n not in IRREGULAR:
+            levels = len(tables[str(n)].panels[0].row_levels) - 1
+            out[str(n)], groups[str(n)] = regular_table(text, n, levels)
+    out["3_train"] = [g[0] for g in groups["3"]]  # type: ignore[assignment]
+    out["8_method"] = [g[0] for g in groups["8"]]  # type: ignore[assignment]
+    for n in ("10", "11"):
+        assert [c.strip() for c in table_lines(text, int(n))[0]] == ["Model", "DF", "F2F", "FS", "NT", "Avg."]
     # Table 6: 13 cells; the numbers in printed order (the bottom half misplaces empty/label cells)
     rows = [[c.strip() for c in r] for r in table_lines(text, 6) if r[0].strip() and r[0].strip() != "Method"]
     assert len(rows) == 28, f"Table 6: expected 28 method lines, got {len(rows)}"
@@ -99,7 +112,7 @@ def parsed_paper_tables(text: str) -> dict[str, list[dict]]:
         for r in half:
             nums = [float(c) for c in r[1:] if _NUMBER.match(c)]
             vals.append(nums + [None] * (10 - len(nums)))
-        grids.append(panel([r[0] for r in half], vals))
+        grids.append(_panel([r[0] for r in half], vals))
     out["6"] = grids
     out["6_train_labels"] = [
         [c for c in rows[0][1:] if c in ("DF", "FS", "F2F", "NT")],  # type: ignore
@@ -109,31 +122,11 @@ def parsed_paper_tables(text: str) -> dict[str, list[dict]]:
     rows = data_lines(table_lines(text, 7), 7)
     parsed = [[parse_cell(c) for c in r[3:]] for r in rows]
     out["7"] = [
-        panel([r[2] for r in rows], [[v for v, _ in p[:3]] for p in parsed], [[d for _, d in p[:3]] for p in parsed])
+        _panel([r[2] for r in rows], [[v for v, _ in p[:3]] for p in parsed], [[d for _, d in p[:3]] for p in parsed])
     ]
     out["7_dup"] = [(p[2], p[3]) for p in parsed]  # type: ignore[assignment]
     out["7_method"] = [r[1] for r in rows]  # type: ignore[assignment]
-    # Table 8: method (carried), prompt type, AUC/Gain × 3
-    rows = data_lines(table_lines(text, 8), 8)
-    out["8"] = [panel([r[1] for r in rows], [[parse_cell(c)[0] for c in r[2:]] for r in rows])]
-    out["8_method"] = [r[0] for r in rows]  # type: ignore[assignment]
-    # Table 9: quantity + 2 values
-    rows = data_lines(table_lines(text, 9), 3)
-    out["9"] = [panel([r[0] for r in rows], [[parse_cell(c)[0] for c in r[1:]] for r in rows])]
-    # Tables 10 and 11: model + DF, F2F, FS, NT, Avg.
-    for n in ("10", "11"):
-        lines = table_lines(text, int(n))
-        assert [c.strip() for c in lines[0]] == ["Model", "DF", "F2F", "FS", "NT", "Avg."]
-        rows = data_lines(lines, 6)
-        out[n] = [panel([r[0] for r in rows], [[parse_cell(c)[0] for c in r[1:]] for r in rows])]
     return out
-
-
-@pytest.fixture(scope="module")
-def paper() -> dict[str, list[dict]]:
-    if not PAPER.is_file():
-        pytest.skip(f"paper text not found at {PAPER} (shared/ is expected beside the repo)")
-    return parsed_paper_tables(PAPER.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +134,14 @@ def tables() -> dict[str, PaperTable]:
     return load_all_paper_tables()
 
 
-@pytest.mark.parametrize("n", [str(t) for t in TABLES])
+@pytest.fixture(scope="module")
+def paper(tables: dict[str, PaperTable]) -> dict[str, list[dict]]:
+    if not PAPER.is_file():
+        pytest.skip(f"paper text not found at {PAPER} (shared/ is expected beside the repo)")
+    return parsed_paper_tables(PAPER.read_text(), tables)
+
+
+@pytest.mark.parametrize("n", [str(t) for t in PAPER_TABLES])
 def test_every_cell_and_row_label_matches_the_paper(n: str, paper: dict, tables: dict) -> None:
     ours = tables[n]
     assert len(ours.panels) == len(paper[n]), f"Table {n}: panel count"
@@ -155,20 +155,33 @@ def test_every_cell_and_row_label_matches_the_paper(n: str, paper: dict, tables:
             assert p.deltas is None
 
 
-def test_cell_counts(tables: dict) -> None:
-    """Every printed cell is transcribed (counts typed by hand from the paper)."""
-    counts = {n: sum(len(p.rows) * len(p.columns) for p in t.panels) for n, t in tables.items()}
-    assert counts == {
-        "3": 21 * 6,
-        "4": 12 * 3 + 12 * 2,
-        "5": 10 * 3,
-        "6": 14 * 20,
-        "7": 14 * 3,
-        "8": 8 * 6,
-        "9": 4 * 2,
-        "10": 4 * 5,
-        "11": 3 * 5,
+def test_cell_counts(paper: dict, tables: dict) -> None:
+    """Every printed cell is transcribed: the registry's printed shapes (umcl.specs.tables), the loaded files
+    and the cells parsed from the paper agree panel by panel (Table 7: three stored columns of four printed)."""
+    assert sorted(tables) == sorted(map(str, PAPER_TABLES)) and set(PAPER_TABLES) <= {
+        int(n) for n in paper if n.isdigit()
     }
+    for n, t in tables.items():
+        spec = PAPER_SPECS[int(n)]
+        assert tuple((len(p.rows), len(p.columns)) for p in t.panels) == spec.printed, n
+        parsed = tuple((len(p["values"]), len(p["values"][0])) for p in paper[n])
+        assert parsed == spec.printed, n
+        assert sum(len(p.rows) * len(p.columns) for p in t.panels) == spec.printed_cells
+
+
+def test_loader_refuses_a_transcription_of_another_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paper-values file that drops a printed row fails to load, naming the registry's printed shape."""
+    import umcl.specs.paper_tables as pt
+
+    text = (pt.PAPER_VALUES_DIR / "table10.yaml").read_text()
+    cut = text.replace("  - {key: D, label: D,", "  - {key: X, label: X,").split("values:")[0]
+    values = "values:\n  - [1, 2, 3, 4, 5]\n  - [1, 2, 3, 4, 5]\n  - [1, 2, 3, 4, 5]\n"
+    rows = cut.replace('  - {key: X, label: X, detector: umcl, note: "full UMCL (ASA and CQSL)"}\n', "")
+    (tmp_path / "table10.yaml").write_text(rows + values)
+    monkeypatch.setattr(pt, "PAPER_VALUES_DIR", tmp_path)
+    monkeypatch.setattr("umcl.specs.tables.PAPER_VALUES_DIR", tmp_path)
+    with pytest.raises(UmclError, match="the paper prints"):
+        pt.load_paper_table(10)
 
 
 def test_row_groups_match_the_paper(paper: dict, tables: dict) -> None:
@@ -223,6 +236,7 @@ def test_hand_spot_checks(tables: dict) -> None:
 
 def test_trained_rows_name_registered_detectors(tables: dict) -> None:
     from umcl.models.umcl import ABLATIONS
+    from umcl.protocols.tables import PROTOCOLS
     from umcl.specs.vocab import DETECTORS
 
     for t in tables.values():
@@ -231,7 +245,10 @@ def test_trained_rows_name_registered_detectors(tables: dict) -> None:
                 assert r.detector is None or r.detector in DETECTORS, (t.table, r)
                 for c in p.columns:
                     assert c.detector is None or c.detector in DETECTORS
-    assert [r.variant for r in tables["10"].trained_rows()] == sorted(ABLATIONS)
+    # which model fills a row is the protocol's: Table 10's rows A–C are UMCL's ablation variants, D plain UMCL
+    variants = {c.row[0]: c.model.variant for c in PROTOCOLS["table10"].cells}
+    expected = [None if a == "D" else f"abl{a}" for a in sorted(ABLATIONS)]
+    assert [variants[r.key[0]] for r in tables["10"].trained_rows()] == expected
     assert {r.detector for r in tables["6"].trained_rows()} == set(DETECTORS)
 
 

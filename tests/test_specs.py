@@ -35,6 +35,45 @@ def test_specs_import_nothing_of_the_project_outside_themselves() -> None:
     assert {k: v for k, v in outside.items() if v} == {}
 
 
+def _module_graph() -> dict[str, set[str]]:
+    """umcl module -> the umcl modules it imports at any depth (a function-local import counts: it would
+    still run in a circle); ``from umcl.a import b`` points at ``umcl.a.b`` where that is a module."""
+    root = SPECS.parent.parent
+    names = {
+        ".".join(f.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): f
+        for f in (root / "umcl").rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {}
+    for name, f in names.items():
+        out = set()
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                subs = [f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in names]
+                out.update(subs or [node.module])
+            elif isinstance(node, ast.Import):
+                out.update(a.name for a in node.names)
+        graph[name] = {m for m in out if m in names and m != name}
+    return graph
+
+
+def test_no_import_circle() -> None:
+    """No umcl module reaches itself through its imports, function-local ones included."""
+    graph = _module_graph()
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            raise AssertionError("import circle: " + " -> ".join([*path[path.index(module) :], module]))
+        if module in done:
+            return
+        for target in sorted(graph[module]):
+            visit(target, [*path, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])
+
+
 def test_specs_load_without_torch_or_numpy() -> None:
     code = (
         "import pkgutil, importlib, sys, umcl.specs as s\n"

@@ -15,9 +15,10 @@ Inputs are score tables with columns ``key``, ``label`` (1 = fake), ``score`` (P
     fl = frame_level({0: frames_s0, ...})   # one row per frame/block: "frame_auc" and "video_auc"
     umcl.report.cells.format_cell(est, "ci")  -> "71.3 [58.2, 83.0]";  legend(style, cells) for the caption
 
-One run (per-run metrics.json): ``umcl.metrics.compute_metrics(y, s, ...,
-val_labels=yv, val_scores=sv)`` gives the same metric names for a single seed (``acc_val`` and
-``bacc_val`` only with validation scores); ``choose_threshold`` is the validation rule.
+One run (per-run metrics.json): :func:`run_metrics` is :func:`aggregate_seeds` at the run's one seed,
+flattened to ``{metric: {value, ci_low, ci_high}}`` plus counts and thresholds, so a one-seed cell's
+number and interval are the same in ``metrics.json`` and in the report (one metric path;
+docs/pipeline.md, "One metric path"); ``choose_threshold`` is the validation rule.
 
 What each number is (``Estimate``; the same words are in docs/statistics.md):
 
@@ -48,6 +49,7 @@ from scipy import stats as _sps
 from umcl.errors import UmclError
 from umcl.metrics import (
     N_BOOTSTRAP,
+    THRESHOLD_RULE,
     Metric,
     SeedScores,
     _auc,
@@ -318,6 +320,46 @@ def aggregate_seeds(
         threshold,
         {s: d.scores.size for s, d in zip(seeds, data, strict=True)},
     )
+
+
+def run_metrics(
+    test: pd.DataFrame,
+    val: pd.DataFrame | None = None,
+    *,
+    n_boot: int = N_BOOTSTRAP,
+    ci: float = 0.95,
+    seed: int = 0,
+    threshold: float = 0.5,
+) -> dict:
+    """One run's statistics of one cell as ``metrics.json`` stores them: :func:`aggregate_seeds` of the
+    run's per-video ``test`` scores (and its ``val`` scores for ``acc_val``/``bacc_val``) as its one seed.
+
+    Returns ``{metric: {value, ci_low, ci_high}}`` (fractions; None without bootstrap) with ``n_real``,
+    ``n_fake``, ``n_boot``, ``ci``, ``threshold`` and, with ``val``, ``val_threshold``, ``threshold_rule``,
+    ``n_val_real``, ``n_val_fake``.
+    """
+    cell = aggregate_seeds(
+        {0: test}, None if val is None else {0: val}, n_boot=n_boot, ci=ci, seed=seed, threshold=threshold
+    )
+    out: dict = {
+        "n_real": cell.n_real,
+        "n_fake": cell.n_fake,
+        "n_boot": cell.n_boot,
+        "ci": cell.level,
+        "threshold": cell.fixed_threshold,
+    }
+    if val is not None:
+        labels = val[LABEL].to_numpy()
+        out.update(
+            val_threshold=cell.thresholds[0],
+            threshold_rule=THRESHOLD_RULE,
+            n_val_real=int((labels == 0).sum()),
+            n_val_fake=int((labels == 1).sum()),
+        )
+    for name, est in cell.estimates.items():
+        low, high = est.ci if est.ci is not None else (None, None)
+        out[name] = {"value": est.value, "ci_low": low, "ci_high": high}
+    return out
 
 
 def frame_level(

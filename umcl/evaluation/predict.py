@@ -22,10 +22,10 @@ from umcl.config import config_hash, from_dict, section
 from umcl.data.videos import VideoDataset, read_rows, select_rows
 from umcl.detector import Detector
 from umcl.errors import UmclError
+from umcl.evaluation.aggregate import run_metrics
 from umcl.evaluation.config import EvalConfig
 from umcl.io_utils import atomic_path, read_json_file
 from umcl.logs import get_logger
-from umcl.metrics import compute_metrics
 from umcl.registry import build_detector
 from umcl.scoring import predict, test_inputs
 from umcl.training.config import TrainConfig
@@ -175,14 +175,7 @@ def evaluate_run(
         progress=progress,
     )
     ev = section(config, "evaluation", EvalConfig)
-    metrics = compute_metrics(
-        scores["label"].to_numpy(),
-        scores["score"].to_numpy(),
-        n_boot=ev.n_bootstrap,
-        seed=ev.seed,
-        threshold=ev.threshold,
-        ci=ev.ci,
-    )
+    metrics = run_metrics(scores, **ev.stats_kwargs())
     metrics["provenance"] = {
         "detector": info["detector"],
         "train_compression": info["train_compression"],

@@ -28,12 +28,13 @@ from umcl.conditions import TestCondition, with_defaults
 from umcl.config import config_hash, section
 from umcl.data.videos import VideoDataset, read_rows, select_rows
 from umcl.errors import UmclError
+from umcl.evaluation.aggregate import run_metrics
 from umcl.evaluation.config import EvalConfig
 from umcl.evaluation.memo import EncoderMemo
 from umcl.evaluation.predict import load_run
 from umcl.io_utils import atomic_path
 from umcl.logs import get_logger
-from umcl.metrics import compute_metrics, subset
+from umcl.metrics import subset
 from umcl.protocols.keys import DATASET_SLUG, EvalKey, RunKey, Selection
 from umcl.scoring import predict, test_inputs
 from umcl.training.runtime import git_commit
@@ -161,16 +162,7 @@ def evaluate_cells(
                 manifests[k.test.dataset],
                 "check the test split's real and fake videos",
             )
-        m = compute_metrics(
-            test["label"].to_numpy(),
-            test["score"].to_numpy(),
-            n_boot=ev.n_bootstrap,
-            seed=ev.seed,
-            threshold=ev.threshold,
-            ci=ev.ci,
-            val_labels=val["label"].to_numpy(),
-            val_scores=val["score"].to_numpy(),
-        )
+        m = run_metrics(test, val, **ev.stats_kwargs())  # the report's statistics at this run's seed
         # the condition the model applied: the key's, completed by the detector's default (umcl-released's
         # fixed test prompt; umcl.conditions.with_defaults)
         applied = with_defaults(TestCondition.from_key(k.condition), TestCondition.from_key(model.default_condition))

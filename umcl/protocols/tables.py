@@ -1,9 +1,10 @@
 """The protocols of the paper's tables, declared once as data (paper §5.2, §5.3, §5.6).
 
-Adding a table = a protocol here + its paper values (umcl/specs/paper_values/tableN.yaml) +
-nothing else: the job sheet, the Snakemake targets, the DVC stages and the report come from it
-(docs/pipeline.md walks through Table 6). Row and column keys are those of the paper-values file;
-``Model`` names the detector (and training variant) this suite trains for the row.
+Adding a table = its TableSpec (umcl/specs/tables.py) + a protocol here + its paper values
+(umcl/specs/paper_values/tableN.yaml) where the paper prints it: the job sheet, the Snakemake targets, the
+DVC stages and the report come from them (docs/pipeline.md, "Adding a table"). Row and column keys are
+those of the paper-values file; ``Model`` names the detector (and training variant) this suite trains for
+the row.
 
 Forced choices (docs/deviations/workflow.md): Table 11's models are trained on all four FF++
 manipulations at c23 (the paper does not say; Table 10's model D is its DF-trained model, so
@@ -109,7 +110,9 @@ TABLE10_TRAIN = _ff("c23", ("Deepfakes",))
 def table10() -> Protocol:
     """Models A–D (ablations of UMCL) trained on Deepfakes at c23, tested per manipulation.
 
-    Model D is UMCL itself: its run is Table 6's DF-trained UMCL (trained once)."""
+    §5.6 says "on the FF++ (c23) dataset"; rows A and D print Table 6's DF-trained LRNet and UMCL rows
+    (claim T10-is-T6-DF), so the models are taken as DF-trained. Model D is UMCL itself: its run is
+    Table 6's DF-trained UMCL (trained once)."""
     models = {"A": Model("umcl", "ablA"), "B": Model("umcl", "ablB"), "C": Model("umcl", "ablC"), "D": Model("umcl")}
     cells = tuple(
         CellDecl((row,), (method_abbrev(test),), m, TABLE10_TRAIN, _ff(TABLE10_TRAIN.compression, (test,)))
@@ -149,6 +152,14 @@ def _paper_rows(table: int) -> tuple[list, list[str]]:
 T78_TRAIN = "raw"
 
 
+def _t78_note(conditions: str) -> str:
+    """The first note under Tables 7 and 8: what their models are trained on, and what changes at test time."""
+    return (
+        f"Trained on FF++ {T78_TRAIN} (Table 3's {T78_TRAIN}-trained runs, trained once), tested under each "
+        f"{conditions} (umcl.conditions; never retrained)."
+    )
+
+
 def table7() -> Protocol:
     """CPML and UMCL trained on FF++ raw, tested on raw/c23/c40 under each degradation of the paper;
     Xception and LRNet rows beyond the paper (landmark noise: n/a for Xception, which reads no landmarks).
@@ -171,8 +182,7 @@ def table7() -> Protocol:
             if deg != degradations[0][0]:
                 deltas.append((row, (name, degradations[0][0])))
     notes = (
-        "Trained on FF++ raw (Table 3's raw-trained runs, trained once), tested under each test-time "
-        "degradation (umcl.conditions; never retrained).",
+        _t78_note("test-time degradation"),
         "Paper rows: (↑x) on UMCL rows is UMCL − CPML under the same degradation, as printed. Our rows: "
         "(↑/↓x) is the change against the same model's No-degradation row; our UMCL − CPML is in the "
         "claims report (reports/claims.md, T7-*).",
@@ -214,8 +224,7 @@ def table8() -> Protocol:
             cells += [CellDecl(row, (test,), model, _ff(T78_TRAIN), _ff(test), cond) for test in tests]
     gains = sorted({(c.row, ("CPML",) + c.row[1:]) for c in cells if c.row[0] == "UMCL"})
     notes = (
-        "Trained on FF++ raw (Table 3's raw-trained runs, trained once), tested under each prompt attack "
-        "(umcl.conditions; never retrained). Gain = UMCL − CPML under the same prompts.",
+        _t78_note("prompt attack") + " Gain = UMCL − CPML under the same prompts.",
         "Label-chosen: the attack text depends on the video's true label (the paper's rows; its wording "
         "suggests it). Label-free: one attack text for every video. Reference: no attack, the label-free "
         "default prompt (= Table 7's No degradation and Table 3's raw-trained cells).",

@@ -16,6 +16,10 @@ seeds ``±`` is the sample standard deviation over seeds (with one seed none is 
 validation-chosen threshold and balanced accuracy are in the Markdown's "More statistics" section
 and in the JSON. An average column ("Avg") is the mean of the row's cells (no interval).
 
+One metric path: :func:`cell_stats` calls umcl.evaluation.aggregate.aggregate_seeds on the cell's per-seed
+scores, the function whose one-seed result each ``metrics.json`` holds (run_metrics); the seeds' joint
+bootstrap needs every seed's scores, which no single evaluation has.
+
 The reports index imports umcl.report.figures inside its function: that module loads torch and
 matplotlib, which a table's rendering never needs.
 """

@@ -8,17 +8,18 @@ cell against the paper text (tests/test_paper_tables.py). File format (see table
 * Either one panel at top level, or ``panels:`` a list of panels (Table 4: left and right parts
   with different rows). A panel has ``id``, optional ``title``, and:
 * ``row_levels`` / ``column_levels``: names of the key levels (e.g. ``[train, method]``).
-* ``rows``: in printed order; each ``{key, label, detector, variant, condition, note}`` where
+* ``rows``: in printed order; each ``{key, label, detector, condition, note}`` where
   ``key`` is a string (one level) or a list (one item per level), ``label`` the printed name,
   ``detector`` the registry name of a detector this suite trains (null = paper-only row),
-  ``variant`` a config overlay name (Table 10's ``A``–``D``, Table 11's views), ``condition`` a
-  test-time condition key (Tables 7–8).
+  ``condition`` a test-time condition key (Tables 7–8). Which model and training variant fills a
+  row is the table's protocol's (umcl.protocols.tables), not the file's.
 * ``columns``: in printed order; each a string, a list (one item per level), or a mapping
   ``{key, label, detector}``.
 * ``values``: one list per row, one number (or null where the paper prints '-' or nothing) per
   column. Optional ``deltas``: same shape, the printed signed delta in parentheses (null = none).
 
-:func:`load_paper_table` validates the shape and returns a :class:`PaperTable` whose
+:func:`load_paper_table` validates the shape (a registered table's against the printed shape in
+umcl.specs.tables) and returns a :class:`PaperTable` whose
 :meth:`PaperTable.value` reads a cell by row key and column key.
 """
 
@@ -32,10 +33,7 @@ from typing import Any
 import yaml
 
 from umcl.specs.errors import UmclError
-
-PAPER_VALUES_DIR = Path(__file__).with_name("paper_values")
-#: tables transcribed in PAPER_VALUES_DIR (the paper's numbered tables with results)
-TABLES: tuple[int, ...] = (3, 4, 5, 6, 7, 8, 9, 10, 11)
+from umcl.specs.tables import PAPER_SPECS, PAPER_TABLES, PAPER_VALUES_DIR
 
 Key = tuple[str, ...]
 
@@ -59,7 +57,6 @@ class Row:
     key: Key
     label: str
     detector: str | None = None
-    variant: str | None = None
     condition: str | None = None
     note: str | None = None
 
@@ -241,7 +238,7 @@ def _panel(raw: Any, path: Path, default_id: str) -> Panel:
             Row(
                 key,
                 str(r.get("label", key[-1])),
-                *(_text(r, n, where, path) for n in ("detector", "variant", "condition", "note")),
+                *(_text(r, n, where, path) for n in ("detector", "condition", "note")),
             )
         )
     cols = []
@@ -303,9 +300,19 @@ def load_paper_table(table: int | str | Path) -> PaperTable:
         raise UmclError("duplicate panel ids", path, _FORMAT_FIX)
     metrics = tuple(str(m) for m in _list(raw["metrics"], "metrics", path))
     notes = tuple(str(n) for n in _list(raw.get("notes") or [], "notes", path))
+    # a registry file must hold the printed shape, however it is loaded (the reports load it by path)
+    here = path.resolve()
+    spec = next((s for s in PAPER_SPECS.values() if s.paper_values and s.paper_values.resolve() == here), None)
+    shape = tuple((len(p.rows), len(p.columns)) for p in panels)
+    if spec is not None and shape != spec.printed:
+        raise UmclError(
+            f"panels of {shape} rows × columns, but the paper prints {spec.printed}",
+            path,
+            "transcribe every printed row and column (the printed shape is declared in umcl/specs/tables.py)",
+        )
     return PaperTable(str(raw["table"]), str(raw["source"]), str(raw["caption"]).strip(), metrics, panels, notes, path)
 
 
 def load_all_paper_tables() -> dict[str, PaperTable]:
     """Every transcribed table, keyed by its number as a string."""
-    return {str(n): load_paper_table(n) for n in TABLES}
+    return {str(n): load_paper_table(n) for n in PAPER_TABLES}
