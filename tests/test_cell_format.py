@@ -129,6 +129,19 @@ def test_each_styles_legend_is_exactly_its_sentences():
     mixed = [cell(THREE, 3), cell(ONE, 1)]  # "(1 seed)" is explained wherever a cell prints it
     assert legend("value", mixed) == " ".join([OURS.replace(" 3 ", " 1 to 3 "), COUNTS])
     assert legend("ci", mixed).endswith(" Cells marked (1 seed) come from a single run. " + COUNTS)
+    assert "Cells marked" not in legend("ci", [cell(ONE, 1)])  # every cell is from one seed: nothing to mark
+    assert legend("ci", [cell(THREE, 3), cell(THREE, 3, n_real=12, n_fake=30)]).endswith(
+        " Test sets: 12 real : 30 fake, 20 real : 20 fake videos (per cell in the JSON)."
+    )
+
+
+def test_default_style_and_zero():
+    """``format_cell`` defaults to the bootstrap-interval style; a zero prints as 0.0 whatever its sign."""
+    assert format_cell(THREE) == format_cell(THREE, "ci") == "71.3 [58.2, 83.0]"
+    with pytest.raises(ValueError, match=r"^unknown cell style 'sd'; one of ci, std, ci\+std, seed_ci, value$"):
+        format_cell(THREE, "sd")  # type: ignore[arg-type]
+    assert format_cell(Estimate("eer", 0.0, None, (0.0,), None, None), "value") == "0.0"
+    assert format_cell(Estimate("eer", -0.004, None, (0.0,), None, None), "value", digits=2) == "-0.40"
 
 
 def test_threshold_legend_defaults_and_its_bacc_sentence():
