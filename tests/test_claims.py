@@ -302,6 +302,17 @@ def test_missing_cells_are_not_testable(cid: str) -> None:
         assert v.verdict == NOT_TESTABLE and cells_of(claim)[-1].key in v.reason
 
 
+def test_missing_cells_are_named_four_at_most_then_counted() -> None:
+    """A claim missing cells names the first four it lacks, then says how many more ("and 1 more" from five)."""
+    claim = next(c for c in MEASURED if not c.partial and len({k.key for k in cells_of(c)}) >= 6)
+    keys = list(dict.fromkeys(k.key for k in cells_of(claim)))
+    for n_missing, tail in ((4, ""), (5, " and 1 more"), (6, " and 2 more")):
+        res = {k: s for k, s in _results(claim, lambda k: 60.0).items() if k not in keys[-n_missing:]}
+        v = evaluate(claim, res)
+        assert v.verdict == NOT_TESTABLE
+        assert v.reason == "the results have no cell " + ", ".join(keys[-n_missing:][:4]) + tail
+
+
 def test_no_interval_is_not_testable() -> None:
     claim = BY_ID["T8-opposite-88"]
     v = evaluate(claim, {k.key: Stat(95.0) for k in cells_of(claim)})
