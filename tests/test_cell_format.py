@@ -66,7 +66,8 @@ def test_legend_states_what_the_interval_is():
     mixed = legend("ci+std", [cell(THREE, 3), cell(ONE, 1, n_real=12, n_fake=30)])
     assert "1 to 3 training seed(s)" in mixed and "(1 seed)" in mixed
     assert "12 real : 30 fake" in mixed and "20 real : 20 fake" in mixed
-    assert "all frames or blocks of a drawn video together" in legend("ci", [cell(THREE, 3, unit="frame")])
+    frames = legend("ci", [cell(THREE, 3, unit="frame")])
+    assert "of the test videos (all frames or blocks of a drawn video together), real and fake videos drawn" in frames
     assert "No bootstrap interval" in legend("ci", [cell(THREE, 3, n_boot=0)])
 
 
@@ -149,10 +150,10 @@ def test_threshold_legend_defaults_and_its_bacc_sentence():
     BACC is defined in words."""
     assert threshold_legend() == threshold_legend(0.5, validation=True)
     assert "ACC@val and BACC@val" in threshold_legend()
-    assert "BACC: balanced accuracy, the mean of the real and the fake recall, at the same threshold." in (
-        threshold_legend(0.7)
+    assert threshold_legend(0.7, validation=False) == (
+        "ACC@0.7: a video is called fake when its score P(fake) is at least 0.7; "
+        "BACC: balanced accuracy, the mean of the real and the fake recall, at the same threshold."
     )
-    assert "ACC@0.7: a video is called fake when its score P(fake) is at least 0.7;" in threshold_legend(0.7)
 
 
 def test_threshold_legend_and_labels():
