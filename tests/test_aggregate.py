@@ -187,6 +187,7 @@ def test_seed_spread_is_sample_std_and_student_t():
     # clipped to the metric's range [0, 1]
     assert seed_spread([0.99, 1.0], 0.95)[1][1] == 1.0
     assert seed_spread([0.5]) == (None, None)
+    assert seed_spread(values) == seed_spread(values, 0.95)  # the default level is 95 %
 
 
 def test_aggregate_seeds_mean_uses_sample_std():
@@ -249,6 +250,45 @@ def test_aggregate_input_errors():
         aggregate_seeds({0: test[10].assign(score=np.nan)}, n_boot=0)
     with pytest.raises(UmclError, match="validation scores are for seeds"):
         aggregate_seeds(test, {10: test[10]}, n_boot=0)
+    # each message names which scores (test or validation) and which seed are at fault
+    with pytest.raises(UmclError, match="^test scores of seed 3 are not a table"):
+        aggregate_seeds({3: test[10].to_numpy()}, n_boot=0)
+    with pytest.raises(UmclError, match="^validation scores of seed 11 lack column"):
+        aggregate_seeds(test, {10: test[10], 11: test[11].drop(columns="label")}, n_boot=0)
+
+
+def test_cell_json_field_names() -> None:
+    """The JSON a report reads: every field of a cell and of an estimate under its documented name."""
+    from umcl.evaluation.aggregate import CellStats, Estimate
+
+    est = Estimate("auc", 0.7, (0.6, 0.8), (0.68, 0.72), 0.03, (0.5, 0.9), 0.71)
+    assert est.to_dict() == {
+        "value": 0.7,
+        "ci_low": 0.6,
+        "ci_high": 0.8,
+        "seed_values": [0.68, 0.72],
+        "seed_std": 0.03,
+        "seed_ci_low": 0.5,
+        "seed_ci_high": 0.9,
+        "ensemble": 0.71,
+    }
+    bare = Estimate("auc", 0.7, None, (0.7,), None, None).to_dict()
+    assert [bare[k] for k in ("ci_low", "ci_high", "seed_ci_low", "seed_ci_high", "ensemble")] == [None] * 5
+    cell = CellStats({"auc": est}, (0, 1), 20, 30, 500, 0.9, 7, "video", {0: 0.4, 1: 0.55}, 0.5, {0: 50, 1: 50})
+    assert cell.to_dict() == {
+        "unit": "video",
+        "n_real": 20,
+        "n_fake": 30,
+        "seeds": [0, 1],
+        "n_seeds": 2,
+        "n_boot": 500,
+        "ci": 0.9,
+        "bootstrap_seed": 7,
+        "threshold": 0.5,
+        "val_thresholds": {"0": 0.4, "1": 0.55},
+        "n_items": {"0": 50, "1": 50},
+        "metrics": {"auc": est.to_dict()},
+    }
 
 
 def test_stats_kwargs_from_config():
