@@ -257,6 +257,56 @@ def test_aggregate_input_errors():
         aggregate_seeds(test, {10: test[10], 11: test[11].drop(columns="label")}, n_boot=0)
 
 
+_T = synthetic_seeds(4, 4, 2, seed=6)[2]  # seeds 10 and 11, videos v000-v007, four of each class
+_ONE = _T[10]
+BAD_SCORES = [
+    ({0: _ONE.to_numpy()}, "test scores of seed 0 are not a table — fix: pass a DataFrame per seed"),
+    (
+        {0: _ONE.drop(columns="label")},
+        "test scores of seed 0 lack column(s) label — fix: pass scores.csv tables (key, label, score)",
+    ),
+    ({0: _ONE.iloc[:0]}, "test scores of seed 0 are empty — fix: evaluate on a non-empty split"),
+    (
+        {0: _ONE.assign(score=np.inf)},
+        "test scores of seed 0 hold NaN or infinite values — fix: check the detector's outputs",
+    ),
+    ({0: _ONE.assign(label=2)}, "test labels of seed 0 must be 0 (real) or 1 (fake)"),
+    ({}, "no test scores given — fix: pass at least one seed's scores"),
+    (
+        {0: pd.concat([_ONE, _ONE.iloc[:1]])},
+        "test video v000 appears twice for seed 0 — fix: pass one row per video (pool frames first, or use "
+        "frame_level)",
+    ),
+    (
+        {0: pd.concat([_ONE, _ONE.iloc[:1].assign(label=1)])},
+        "test video v000 of seed 0 has rows with different labels — fix: labels belong to videos; rebuild the "
+        "scores from the manifest",
+    ),
+    (
+        {10: _T[10], 11: _T[11].iloc[1:]},
+        "test scores of seed 11 cover other videos than seed 10 (e.g. v000) — fix: evaluate every seed on the "
+        "same split",
+    ),
+    (
+        {10: _T[10], 11: _T[11].assign(label=1 - _T[11]["label"])},
+        "test labels of seed 11 differ from seed 10 — fix: evaluate every seed on the same manifest",
+    ),
+    (
+        {0: _ONE.assign(label=1)},
+        "test scores need both real and fake videos, got 0 real and 8 fake — fix: evaluate on a split that "
+        "holds both classes",
+    ),
+]
+
+
+@pytest.mark.parametrize("scores, message", BAD_SCORES)
+def test_each_bad_input_is_one_line_naming_its_fix(scores, message) -> None:
+    """Each input error of the aggregation, word for word: what is wrong, in which seed, and the fix."""
+    with pytest.raises(UmclError) as e:
+        aggregate_seeds(scores, n_boot=0)
+    assert str(e.value) == message
+
+
 def test_cell_json_field_names() -> None:
     """The JSON a report reads: every field of a cell and of an estimate under its documented name."""
     from umcl.evaluation.aggregate import CellStats, Estimate
