@@ -118,6 +118,9 @@ def test_studies_declare_their_train_and_test_selections() -> None:
 
     assert declared("paper_vs_released") == want
     assert declared("leakage") == leak
+    studies = study_protocols(wf)
+    assert (studies["paper_vs_released"].metrics, studies["leakage"].metrics) == (("auc", "acc"), ("auc",))
+    assert all(p.own_detectors for p in studies.values())
     no_cpml = WorkflowConfig(leakage_cpml=False)
     assert [c.row for c in study_protocols(no_cpml)["leakage"].cells if c.panel == "cpml"] == [
         ("CPML (label-free)", "classifier")
