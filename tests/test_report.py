@@ -197,6 +197,21 @@ def test_outputs_are_complete_files(table: dict) -> None:
     assert sorted(p.name for p in table["dir"].iterdir()) == ["table3.html", "table3.json", "table3.md", "table3.tex"]
 
 
+def test_paper_gains_print_signed_and_the_markdown_layout(tmp_path: Path) -> None:
+    """Table 8's paper Gain cells print their sign (AUC cells do not); the Markdown table's first two columns
+    are Method and Source; only the first note (the provenance line) is in italics."""
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({"workflow": {"dataset": "ff++", "root": "/x"}}))
+    out = tmp_path / "table8"
+    assert umcl_main(["report", "table8", "--config", str(tmp_path / "c.yaml"), "--out", str(out), "--paper-only"]) == 0
+    md = out.with_suffix(".md").read_text()
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in md.splitlines() if line.startswith("|")]
+    assert rows[0][:4] == ["Method", "Source", "FF++ (raw) AUC", "FF++ (raw) Gain"]
+    assert ["UMCL: Simple Prompt", "paper", "96.85", "+8.47"] in [r[:4] for r in rows]
+    notes = [line for line in md.split("\n\n")[1:] if line and not line.startswith(("|", "#"))]
+    assert notes[0].startswith("*Ours: dataset ff++") and notes[0].endswith("*")
+    assert not any(n.startswith("*") for n in notes[1:])
+
+
 def test_every_table_renders_paper_rows_without_results(tmp_path: Path) -> None:
     """No evaluations yet (or a profile without the dataset): the paper's rows, our rows '-', and why."""
     (tmp_path / "c.yaml").write_text(yaml.safe_dump({"workflow": {"dataset": "ff++", "root": "/x"}}))
