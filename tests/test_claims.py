@@ -117,6 +117,7 @@ def test_internal_verdicts(paper_verdicts: dict) -> None:
     assert {k: v.claim for k, v in paper_verdicts.items()} == {k: k for k in paper_verdicts}
     assert all(isinstance(v.reason, str) and v.reason and "\n" not in v.reason for v in paper_verdicts.values())
     assert all(q.note and q.note.startswith("Table 6 ") for q in paper_verdicts["T10-is-T6-DF"].numbers)
+    assert all(isinstance(q.name, str) and q.name for v in paper_verdicts.values() for q in v.numbers + v.paper)
 
 
 def test_headline_counts_each_verdict_of_each_kind() -> None:
