@@ -121,6 +121,13 @@ def test_studies_declare_their_train_and_test_selections() -> None:
     studies = study_protocols(wf)
     assert (studies["paper_vs_released"].metrics, studies["leakage"].metrics) == (("auc", "acc"), ("auc",))
     assert all(p.own_detectors for p in studies.values())
+    assert {k: (p.table, p.title) for k, p in studies.items()} == {
+        "paper_vs_released": (
+            "paper_vs_released",
+            "UMCL as the paper describes it vs as its authors' code trains it",
+        ),
+        "leakage": ("leakage", "Label leakage audit: checkpoint selection, CPML's classifier, prompts"),
+    }
     no_cpml = WorkflowConfig(leakage_cpml=False)
     assert [c.row for c in study_protocols(no_cpml)["leakage"].cells if c.panel == "cpml"] == [
         ("CPML (label-free)", "classifier")

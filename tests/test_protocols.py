@@ -768,5 +768,6 @@ def test_training_variants_are_the_overlays_their_tables_describe() -> None:
         assert register_variant(fresh) is fresh and get_variant("_test_only") is fresh
     finally:
         VARIANTS.pop("_test_only", None)
-    with pytest.raises(UmclError, match="unknown training variant '_test_only'"):
+    with pytest.raises(UmclError, match="unknown training variant '_test_only'") as e:
         get_variant("_test_only")
+    assert str(e.value).endswith(f" — fix: use one of {sorted(VARIANTS)}") and "'ablA'" in str(e.value)
