@@ -485,6 +485,22 @@ def test_more_statistics_columns_are_the_named_statistics(table: dict) -> None:
         assert vals[5] == f"{N}:{N}" and vals[6] == "2"
 
 
+def test_more_statistics_marks_statistics_a_cell_lacks() -> None:
+    """A cell without validation scores (or without ACC) shows '-' for what it lacks; no cells: no section."""
+    from types import SimpleNamespace
+
+    from umcl.evaluation.aggregate import CellStats, Estimate
+    from umcl.report.render import more_statistics
+
+    auc = Estimate("auc", 0.71234, None, (0.71234,), None, None)
+    built = SimpleNamespace(
+        stats={("table3", ("UMCL", "raw"), ("c23",)): CellStats({"auc": auc}, (0,), 20, 30, 0, 0.95, 0)}
+    )
+    lines = [ln for ln in more_statistics(built).splitlines() if ln.startswith("| ")]
+    assert _md_cells(lines[1]) == ["table3", "UMCL / raw", "c23", "71.23", "-", "-", "-", "-", "20:30", "1"]
+    assert more_statistics(SimpleNamespace(stats={})) == ""
+
+
 def test_index_line_of_a_partial_complexity_measurement(tmp_path: Path) -> None:
     """Table 9's index line names detectors it has no display name for as they are, and '?' for what is missing."""
     from umcl.report.render import write_index
