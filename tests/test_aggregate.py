@@ -307,6 +307,12 @@ def test_each_bad_input_is_one_line_naming_its_fix(scores, message) -> None:
     assert str(e.value) == message
 
 
+@pytest.mark.parametrize("ci", [0.0, 1.0, -0.5, 95.0])
+def test_confidence_level_outside_the_open_unit_interval_is_refused(ci: float) -> None:
+    with pytest.raises(ValueError, match=r"ci must be in \(0, 1\)"):
+        aggregate_seeds({0: _ONE}, n_boot=0, ci=ci)
+
+
 def test_cell_json_field_names() -> None:
     """The JSON a report reads: every field of a cell and of an estimate under its documented name."""
     from umcl.evaluation.aggregate import CellStats, Estimate
