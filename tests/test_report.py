@@ -189,6 +189,7 @@ def check_latex_structure(tex: str, n_tabulars: int) -> None:
 
 def test_latex_structure(table: dict) -> None:
     check_latex_structure(table["tex"], 1)
+    assert f"Test videos (real:fake): ffpp-all-c23 {N}:{N}; ffpp-all-c40 {N}:{N}; ffpp-all-raw {N}:{N}." in table["md"]
     body = table["tex"].split(r"\midrule")[1].split(r"\bottomrule")[0]
     assert len([ln for ln in body.splitlines() if ln.rstrip().endswith(r"\\")]) == 3 * 7 + 3 * 4
 
@@ -210,6 +211,17 @@ def test_paper_gains_print_signed_and_the_markdown_layout(tmp_path: Path) -> Non
     notes = [line for line in md.split("\n\n")[1:] if line and not line.startswith(("|", "#"))]
     assert notes[0].startswith("*Ours: dataset ff++") and notes[0].endswith("*")
     assert not any(n.startswith("*") for n in notes[1:])
+    tex = out.with_suffix(".tex").read_text().splitlines()
+    assert tex[1:7] == [
+        r"\begin{table*}[t]",
+        r"\centering",
+        r"\scriptsize",
+        r"\setlength{\tabcolsep}{3pt}",
+        r"\caption{Robustness to adversarial prompts (paper Table 8)}",
+        r"\label{tab:table8-repro}",
+    ]
+    assert tex[-2].startswith(r"\par\smallskip\parbox{\linewidth}{\footnotesize ") and tex[-2].endswith("}")
+    assert tex[-1] == r"\end{table*}"
 
 
 def test_every_table_renders_paper_rows_without_results(tmp_path: Path) -> None:
