@@ -190,6 +190,9 @@ def check_latex_structure(tex: str, n_tabulars: int) -> None:
 def test_latex_structure(table: dict) -> None:
     check_latex_structure(table["tex"], 1)
     assert f"Test videos (real:fake): ffpp-all-c23 {N}:{N}; ffpp-all-c40 {N}:{N}; ffpp-all-raw {N}:{N}." in table["md"]
+    # each of our cells names the evaluations it averages, one per seed, as evaluation paths
+    for name, cell in table["json"]["ours"].items():
+        assert len(cell["keys"]) == len(SEEDS) and all(k.count("/") >= 3 for k in cell["keys"]), name
     body = table["tex"].split(r"\midrule")[1].split(r"\bottomrule")[0]
     assert len([ln for ln in body.splitlines() if ln.rstrip().endswith(r"\\")]) == 3 * 7 + 3 * 4
 
