@@ -118,6 +118,8 @@ def test_internal_verdicts(paper_verdicts: dict) -> None:
     assert all(isinstance(v.reason, str) and v.reason and "\n" not in v.reason for v in paper_verdicts.values())
     assert all(q.note and q.note.startswith("Table 6 ") for q in paper_verdicts["T10-is-T6-DF"].numbers)
     assert all(isinstance(q.name, str) and q.name for v in paper_verdicts.values() for q in v.numbers + v.paper)
+    # the paper prints 21 such gains; every one is checked, not only those before a cell without one
+    assert paper_verdicts["T7-deltas"].reason.startswith("all 21 printed gains (UMCL − CPML, same degradation)")
 
 
 def test_headline_counts_each_verdict_of_each_kind() -> None:
