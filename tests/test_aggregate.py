@@ -192,6 +192,7 @@ def test_seed_spread_is_sample_std_and_student_t():
     # clipped to the metric's range [0, 1]
     assert seed_spread([0.99, 1.0], 0.95)[1][1] == 1.0
     assert seed_spread([0.5]) == (None, None)
+    assert seed_spread(values) == seed_spread(values, 0.95)  # the default level is 95 %
 
 
 def test_aggregate_seeds_mean_uses_sample_std():
@@ -254,6 +255,101 @@ def test_aggregate_input_errors():
         aggregate_seeds({0: test[10].assign(score=np.nan)}, n_boot=0)
     with pytest.raises(UmclError, match="validation scores are for seeds"):
         aggregate_seeds(test, {10: test[10]}, n_boot=0)
+    # each message names which scores (test or validation) and which seed are at fault
+    with pytest.raises(UmclError, match="^test scores of seed 3 are not a table"):
+        aggregate_seeds({3: test[10].to_numpy()}, n_boot=0)
+    with pytest.raises(UmclError, match="^validation scores of seed 11 lack column"):
+        aggregate_seeds(test, {10: test[10], 11: test[11].drop(columns="label")}, n_boot=0)
+
+
+_T = synthetic_seeds(4, 4, 2, seed=6)[2]  # seeds 10 and 11, videos v000-v007, four of each class
+_ONE = _T[10]
+BAD_SCORES = [
+    ({0: _ONE.to_numpy()}, "test scores of seed 0 are not a table — fix: pass a DataFrame per seed"),
+    (
+        {0: _ONE.drop(columns="label")},
+        "test scores of seed 0 lack column(s) label — fix: pass scores.csv tables (key, label, score)",
+    ),
+    ({0: _ONE.iloc[:0]}, "test scores of seed 0 are empty — fix: evaluate on a non-empty split"),
+    (
+        {0: _ONE.assign(score=np.inf)},
+        "test scores of seed 0 hold NaN or infinite values — fix: check the detector's outputs",
+    ),
+    ({0: _ONE.assign(label=2)}, "test labels of seed 0 must be 0 (real) or 1 (fake)"),
+    ({}, "no test scores given — fix: pass at least one seed's scores"),
+    (
+        {0: pd.concat([_ONE, _ONE.iloc[:1]])},
+        "test video v000 appears twice for seed 0 — fix: pass one row per video (pool frames first, or use "
+        "frame_level)",
+    ),
+    (
+        {0: pd.concat([_ONE, _ONE.iloc[:1].assign(label=1)])},
+        "test video v000 of seed 0 has rows with different labels — fix: labels belong to videos; rebuild the "
+        "scores from the manifest",
+    ),
+    (
+        {10: _T[10], 11: _T[11].iloc[1:]},
+        "test scores of seed 11 cover other videos than seed 10 (e.g. v000) — fix: evaluate every seed on the "
+        "same split",
+    ),
+    (
+        {10: _T[10], 11: _T[11].assign(label=1 - _T[11]["label"])},
+        "test labels of seed 11 differ from seed 10 — fix: evaluate every seed on the same manifest",
+    ),
+    (
+        {0: _ONE.assign(label=1)},
+        "test scores need both real and fake videos, got 0 real and 8 fake — fix: evaluate on a split that "
+        "holds both classes",
+    ),
+]
+
+
+@pytest.mark.parametrize("scores, message", BAD_SCORES)
+def test_each_bad_input_is_one_line_naming_its_fix(scores, message) -> None:
+    """Each input error of the aggregation, word for word: what is wrong, in which seed, and the fix."""
+    with pytest.raises(UmclError) as e:
+        aggregate_seeds(scores, n_boot=0)
+    assert str(e.value) == message
+
+
+@pytest.mark.parametrize("ci", [0.0, 1.0, -0.5, 95.0])
+def test_confidence_level_outside_the_open_unit_interval_is_refused(ci: float) -> None:
+    with pytest.raises(ValueError, match=r"ci must be in \(0, 1\)"):
+        aggregate_seeds({0: _ONE}, n_boot=0, ci=ci)
+
+
+def test_cell_json_field_names() -> None:
+    """The JSON a report reads: every field of a cell and of an estimate under its documented name."""
+    from umcl.evaluation.aggregate import CellStats, Estimate
+
+    est = Estimate("auc", 0.7, (0.6, 0.8), (0.68, 0.72), 0.03, (0.5, 0.9), 0.71)
+    assert est.to_dict() == {
+        "value": 0.7,
+        "ci_low": 0.6,
+        "ci_high": 0.8,
+        "seed_values": [0.68, 0.72],
+        "seed_std": 0.03,
+        "seed_ci_low": 0.5,
+        "seed_ci_high": 0.9,
+        "ensemble": 0.71,
+    }
+    bare = Estimate("auc", 0.7, None, (0.7,), None, None).to_dict()
+    assert [bare[k] for k in ("ci_low", "ci_high", "seed_ci_low", "seed_ci_high", "ensemble")] == [None] * 5
+    cell = CellStats({"auc": est}, (0, 1), 20, 30, 500, 0.9, 7, "video", {0: 0.4, 1: 0.55}, 0.5, {0: 50, 1: 50})
+    assert cell.to_dict() == {
+        "unit": "video",
+        "n_real": 20,
+        "n_fake": 30,
+        "seeds": [0, 1],
+        "n_seeds": 2,
+        "n_boot": 500,
+        "ci": 0.9,
+        "bootstrap_seed": 7,
+        "threshold": 0.5,
+        "val_thresholds": {"0": 0.4, "1": 0.55},
+        "n_items": {"0": 50, "1": 50},
+        "metrics": {"auc": est.to_dict()},
+    }
 
 
 def test_stats_kwargs_from_config():

@@ -66,7 +66,8 @@ def test_legend_states_what_the_interval_is():
     mixed = legend("ci+std", [cell(THREE, 3), cell(ONE, 1, n_real=12, n_fake=30)])
     assert "1 to 3 training seed(s)" in mixed and "(1 seed)" in mixed
     assert "12 real : 30 fake" in mixed and "20 real : 20 fake" in mixed
-    assert "all frames or blocks of a drawn video together" in legend("ci", [cell(THREE, 3, unit="frame")])
+    frames = legend("ci", [cell(THREE, 3, unit="frame")])
+    assert "of the test videos (all frames or blocks of a drawn video together), real and fake videos drawn" in frames
     assert "No bootstrap interval" in legend("ci", [cell(THREE, 3, n_boot=0)])
 
 
@@ -75,6 +76,84 @@ def test_legend_is_plain_text_for_any_renderer(style):
     allowed = set(string.printable) | {"±"}
     for text in (legend(style, [cell(THREE, 3), cell(ONE, 1)]), threshold_legend(0.5, True)):
         assert set(text) <= allowed, set(text) - allowed
+
+
+def test_legend_names_the_unit_and_every_confidence_level():
+    """The legend's level-of-analysis word follows the cells (frame/block only when every cell is one), every
+    confidence level in the table is printed (sorted, "/"-joined, not rounded to an integer), and no cells say so."""
+    assert legend("ci", []) == "Ours: no results."
+
+    def at(level: float, unit: str = "video") -> CellStats:
+        return CellStats({"auc": THREE}, (0, 1, 2), 20, 20, 1000, level, 0, unit)
+
+    assert "of each seed's video-level metric" in legend("ci", [at(0.95)])
+    assert "of each seed's frame/block-level metric" in legend("ci", [at(0.95, "frame")])
+    assert "of each seed's video-level metric" in legend("ci", [at(0.95, "frame"), at(0.95)])
+    assert "In brackets: 97.5% percentile interval" in legend("ci", [at(0.975)])
+    assert "In brackets: 90/95% percentile interval" in legend("ci", [at(0.95), at(0.9)])
+    assert "In brackets: 90/95% Student-t interval" in legend("seed_ci", [at(0.9), at(0.95)])
+
+
+# The legend's sentences, as a reader sees them (docs/statistics.md); each style's legend is exactly its own ones.
+OURS = "Ours: mean over 3 training seed(s) of each seed's video-level metric, in %."
+PERCENTILE = (
+    "In brackets: 95% percentile interval of that mean from 1000 bootstrap resamples of the test videos, real and "
+    "fake videos drawn with replacement separately (stratified), the same resample for every seed, trained models "
+    "and thresholds held fixed; it covers the sampling of the test set, not training randomness."
+)
+STD = (
+    "±: sample standard deviation over the seeds (n - 1 in the denominator), i.e. the spread between training runs "
+    "on the same test set; a cell from one seed shows no ± (one run has no spread)."
+)
+STUDENT_T = (
+    "In brackets: 95% Student-t interval over the seeds, the mean plus or minus t(1 - alpha/2, k - 1) times "
+    "s/sqrt(k) (k seeds, s their sample standard deviation), clipped to [0, 100]; a cell from one seed shows none."
+)
+COUNTS = "Test set: 20 real : 20 fake videos."
+
+
+def test_each_styles_legend_is_exactly_its_sentences():
+    expected = {
+        "ci": [OURS, PERCENTILE, COUNTS],
+        "std": [OURS, STD, COUNTS],
+        "ci+std": [OURS, PERCENTILE, STD, COUNTS],
+        "seed_ci": [OURS, STUDENT_T, COUNTS],
+        "value": [OURS, COUNTS],
+    }
+    assert {style: legend(style, [cell(THREE, 3)]) for style in STYLES} == {k: " ".join(v) for k, v in expected.items()}
+    no_boot = " ".join([OURS, "No bootstrap interval (n_bootstrap = 0).", COUNTS])
+    assert (
+        legend("ci", [cell(THREE, 3, n_boot=0)])
+        == legend("ci+std", [cell(THREE, 3, n_boot=0)]).replace(" " + STD, "")
+        == no_boot
+    )
+    mixed = [cell(THREE, 3), cell(ONE, 1)]  # "(1 seed)" is explained wherever a cell prints it
+    assert legend("value", mixed) == " ".join([OURS.replace(" 3 ", " 1 to 3 "), COUNTS])
+    assert legend("ci", mixed).endswith(" Cells marked (1 seed) come from a single run. " + COUNTS)
+    assert "Cells marked" not in legend("ci", [cell(ONE, 1)])  # every cell is from one seed: nothing to mark
+    assert legend("ci", [cell(THREE, 3), cell(THREE, 3, n_real=12, n_fake=30)]).endswith(
+        " Test sets: 12 real : 30 fake, 20 real : 20 fake videos (per cell in the JSON)."
+    )
+
+
+def test_default_style_and_zero():
+    """``format_cell`` defaults to the bootstrap-interval style; a zero prints as 0.0 whatever its sign."""
+    assert format_cell(THREE) == format_cell(THREE, "ci") == "71.3 [58.2, 83.0]"
+    with pytest.raises(ValueError, match=r"^unknown cell style 'sd'; one of ci, std, ci\+std, seed_ci, value$"):
+        format_cell(THREE, "sd")  # type: ignore[arg-type]
+    assert format_cell(Estimate("eer", 0.0, None, (0.0,), None, None), "value") == "0.0"
+    assert format_cell(Estimate("eer", -0.004, None, (0.0,), None, None), "value", digits=2) == "-0.40"
+
+
+def test_threshold_legend_defaults_and_its_bacc_sentence():
+    """Called without arguments (as the renderer does), the legend is the 0.5 one with the validation sentence;
+    BACC is defined in words."""
+    assert threshold_legend() == threshold_legend(0.5, validation=True)
+    assert "ACC@val and BACC@val" in threshold_legend()
+    assert threshold_legend(0.7, validation=False) == (
+        "ACC@0.7: a video is called fake when its score P(fake) is at least 0.7; "
+        "BACC: balanced accuracy, the mean of the real and the fake recall, at the same threshold."
+    )
 
 
 def test_threshold_legend_and_labels():

@@ -113,6 +113,33 @@ def paper_verdicts() -> dict[str, C.Verdict]:
 def test_internal_verdicts(paper_verdicts: dict) -> None:
     assert {k: v.verdict for k, v in paper_verdicts.items()} == EXPECTED_INTERNAL
     assert all(v.scope == C.PAPER_SCOPE for v in paper_verdicts.values())
+    # each verdict carries its own claim's id and a one-line reason; every number it quotes says what it is
+    assert {k: v.claim for k, v in paper_verdicts.items()} == {k: k for k in paper_verdicts}
+    assert all(isinstance(v.reason, str) and v.reason and "\n" not in v.reason for v in paper_verdicts.values())
+    assert all(q.note and q.note.startswith("Table 6 ") for q in paper_verdicts["T10-is-T6-DF"].numbers)
+    assert all(isinstance(q.name, str) and q.name for v in paper_verdicts.values() for q in v.numbers + v.paper)
+    # the paper prints 21 such gains; every one is checked, not only those before a cell without one
+    assert paper_verdicts["T7-deltas"].reason.startswith("all 21 printed gains (UMCL − CPML, same degradation)")
+
+
+def test_headline_counts_each_verdict_of_each_kind() -> None:
+    """The report's first line: how many claims, then per kind (measured, internal) how many got each verdict."""
+    from umcl.report.claims.engine import Verdict
+    from umcl.report.claims.render import headline
+
+    claims = [*MEASURED[:3], *INTERNAL[:3]]
+    kinds = [HOLDS, INCONCLUSIVE, HOLDS, FAILS, HOLDS, FAILS]
+    verdicts = [Verdict(c.id, v, "r") for c, v in zip(claims, kinds, strict=True)]
+    assert headline(claims, verdicts) == (
+        "6 claims. Measured (3): 2 holds, 0 contradicted, 1 inconclusive, 0 not testable on this data. "
+        "Internal (3, the paper against itself): 1 holds, 2 fails."
+    )
+
+
+def test_selection_slugs_as_documented() -> None:
+    assert C.selection("ff++", "c23") == "ffpp-all-c23"
+    assert C.selection("ff++", "c23", "Deepfakes") == "ffpp-DF-c23"
+    assert C.selection("celebdf") == "celebdf-all-native"
 
 
 def test_table3_six_printed_deltas_disagree(paper_verdicts: dict) -> None:
@@ -300,6 +327,17 @@ def test_missing_cells_are_not_testable(cid: str) -> None:
     if not claim.partial:
         v = evaluate(claim, _results(claim, lambda k: 60.0, drop=len(cells_of(claim)) - 1))
         assert v.verdict == NOT_TESTABLE and cells_of(claim)[-1].key in v.reason
+
+
+def test_missing_cells_are_named_four_at_most_then_counted() -> None:
+    """A claim missing cells names the first four it lacks, then says how many more ("and 1 more" from five)."""
+    claim = next(c for c in MEASURED if not c.partial and len({k.key for k in cells_of(c)}) >= 6)
+    keys = list(dict.fromkeys(k.key for k in cells_of(claim)))
+    for n_missing, tail in ((4, ""), (5, " and 1 more"), (6, " and 2 more")):
+        res = {k: s for k, s in _results(claim, lambda k: 60.0).items() if k not in keys[-n_missing:]}
+        v = evaluate(claim, res)
+        assert v.verdict == NOT_TESTABLE
+        assert v.reason == "the results have no cell " + ", ".join(keys[-n_missing:][:4]) + tail
 
 
 def test_no_interval_is_not_testable() -> None:

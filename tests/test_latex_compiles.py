@@ -93,6 +93,33 @@ def test_tex_escape_leaves_no_special_or_non_ascii_character() -> None:
     assert "&" not in out.replace(r"\&", "") and "#" not in out.replace(r"\#", "")
 
 
+def test_tex_escape_greek_letters_and_unnamed_characters() -> None:
+    """Greek letters become their LaTeX macros (Unicode's LAMDA is LaTeX's lambda; capitals that look Latin
+    have no macro and stay); a character Unicode gives no name (a tab) passes through."""
+    assert tex_escape("λΛσΔ") == r"$\lambda$$\Lambda$$\sigma$$\Delta$"
+    assert tex_escape("Α") == "Α"  # GREEK CAPITAL LETTER ALPHA: no \Alpha in LaTeX
+    assert tex_escape("a\tb") == "a\tb"
+
+
+def test_provenance_line_without_provenance_says_unknown() -> None:
+    """A cell whose metrics carry no provenance (an evaluation written by hand) leaves the commit unknown."""
+    from umcl.protocols.keys import EvalKey, RunKey, Selection
+    from umcl.report.render import CellRecord, provenance_line
+
+    c23 = Selection("ff++", "c23")
+    records = {
+        EvalKey(RunKey("umcl", c23, s), c23): CellRecord(EvalKey(RunKey("umcl", c23, s), c23), m, Path(), Path(), None)
+        for s, m in ((1, {}), (0, {"provenance": {"commit": "0123456789abcdef"}}))
+    }
+    assert provenance_line("synthff", "smoke", records, "h") == (
+        "Ours: dataset synthff, profile smoke, seeds 0,1 (2 evaluated cells), commit 0123456789ab, config hash h."
+    )
+    one = {k: r for k, r in records.items() if k.run.seed == 1}
+    assert provenance_line("synthff", "smoke", one, "h").endswith(
+        "seeds 1 (1 evaluated cells), commit unknown, config hash h."
+    )
+
+
 @needs_pdflatex
 def test_escaped_specials_compile_and_print(tmp_path: Path) -> None:
     proc = compile_tex(tex_escape(AWKWARD), tmp_path)

@@ -69,6 +69,73 @@ def test_protocol_shares_runs_with_tables_3_and_6_and_adds_few() -> None:
     assert study_protocols(WorkflowConfig(detectors=["xception"])) == {}
 
 
+def test_studies_declare_their_train_and_test_selections() -> None:
+    """Every cell of both studies, hard-coded for a profile with two training compressions, two Table 6
+    manipulations and one retrained switch: Table 3's grid, Table 6's one-method training and one-method test
+    selections, the ablation and the leakage audit's panels (model, train, test, test-time condition)."""
+    wf = WorkflowConfig(
+        train_compressions=["raw", "c23"],
+        released_train_compressions=["raw", "c23"],
+        released_table6_methods=["Deepfakes", "FaceSwap"],
+        released_ablation=["lrnet_feature_noise"],
+    )
+    umcl = {"UMCL (paper)": ("umcl", None), "UMCL (released)": ("umcl-released", None)}
+    abbrev = {"Deepfakes": "DF", "Face2Face": "F2F", "FaceSwap": "FS", "NeuralTextures": "NT"}
+    c23 = ("ff++", "c23", None)
+    want = []
+    for train in ("raw", "c23"):
+        for label, model in umcl.items():
+            want += [("table3", (label, train), (t,), model, ("ff++", train, None), ("ff++", t, None), "clean")
+                     for t in ("raw", "c23", "c40")]  # fmt: skip
+    for m in ("Deepfakes", "FaceSwap"):
+        for label, model in umcl.items():
+            want += [
+                ("table6", (label, abbrev[m]), (abbrev[t],), model, ("ff++", "c23", (m,)), ("ff++", "c23", (t,)), "clean")
+                for t in abbrev
+            ]  # fmt: skip
+    released = ("umcl-released", None)
+    want += [
+        ("ablation", ("UMCL (released)", "all switches"), ("c23",), released, c23, c23, "clean"),
+        ("ablation", ("UMCL (released)", "lrnet_feature_noise as paper"), ("c23",),
+         ("umcl-released", "paperLrnetFeatureNoise"), c23, c23, "clean"),
+        ("ablation", ("UMCL (released)", "module_mode as paper"), ("c23",), released, c23, c23, "mode-eval"),
+    ]  # fmt: skip
+    models = {**umcl, "CPML (label-free)": ("cpml", None), "CPML (label-fed classifier)": ("cpml", "labelFed")}
+    leak = [("selection", ("UMCL (released)", "selection"), ("c23",), released, c23, c23, "clean")]
+    leak += [("cpml", (label, "classifier"), ("c23",), models[label], c23, c23, "clean")
+             for label in ("CPML (label-free)", "CPML (label-fed classifier)")]  # fmt: skip
+    leak += [("prompt", (label, what), ("c23",), model, c23, c23, cond)
+             for label, model in models.items()
+             for what, cond in (("label-free prompt", "clean"), ("leakage_audit prompt", "policy-leakage-audit"))]  # fmt: skip
+
+    def declared(name: str) -> list[tuple]:
+        return [
+            (c.panel, c.row, c.column, (c.model.detector, c.model.variant),
+             (c.train.dataset, c.train.compression, c.train.methods),
+             (c.test.dataset, c.test.compression, c.test.methods), c.condition)
+            for c in study_protocols(wf)[name].cells
+        ]  # fmt: skip
+
+    assert declared("paper_vs_released") == want
+    assert declared("leakage") == leak
+    studies = study_protocols(wf)
+    assert (studies["paper_vs_released"].metrics, studies["leakage"].metrics) == (("auc", "acc"), ("auc",))
+    assert all(p.own_detectors for p in studies.values())
+    assert {k: (p.table, p.title) for k, p in studies.items()} == {
+        "paper_vs_released": (
+            "paper_vs_released",
+            "UMCL as the paper describes it vs as its authors' code trains it",
+        ),
+        "leakage": ("leakage", "Label leakage audit: checkpoint selection, CPML's classifier, prompts"),
+    }
+    no_cpml = WorkflowConfig(leakage_cpml=False)
+    assert [c.row for c in study_protocols(no_cpml)["leakage"].cells if c.panel == "cpml"] == [
+        ("CPML (label-free)", "classifier")
+    ]
+    only_umcl = study_protocols(WorkflowConfig(detectors=["umcl"]))["leakage"]
+    assert {c.model.detector for c in only_umcl.cells} == {"umcl", "umcl-released"}
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("pvr")

@@ -81,6 +81,27 @@ def test_bad_run_paths_are_one_line_errors(bad: str) -> None:
     assert "\n" not in str(err.value)
 
 
+def test_protocol_refuses_a_cell_declared_twice_and_pairs_naming_a_row_without_cells() -> None:
+    """A Protocol checks its own declaration: one cell per (panel, row, column), and every delta/gain pair
+    names two rows that have cells (either end missing is refused; a well-formed pair is accepted)."""
+    ff = Selection("ff++", "c23")
+
+    def cell(row: str, column: str = "auc") -> CellDecl:
+        return CellDecl(row=(row,), column=(column,), model=Model("toy_test"), train=ff, test=ff)
+
+    ok = Protocol("tableX", "t", (cell("a"), cell("b"), cell("a", "acc")), delta_rows=((("a",), ("b",)),))
+    assert ok.rows == [(None, ("a",)), (None, ("b",))]
+    Protocol("tableX", "t", (cell("a"), cell("b")), gain_rows=((("b",), ("a",)),))
+    with pytest.raises(UmclError) as e:
+        Protocol("tableX", "t", (cell("a"), cell("b"), cell("a")))
+    assert str(e.value).splitlines()[0] == "tableX: cell (None, ('a',), ('auc',)) declared twice"
+    for pairs in ((("a",), ("z",)), (("z",), ("a",))):
+        for field in ("delta_rows", "gain_rows"):
+            with pytest.raises(UmclError) as e:
+                Protocol("tableX", "t", (cell("a"), cell("b")), **{field: (pairs,)})
+            assert str(e.value).startswith(f"tableX: delta/gain rows {pairs[0]} -> {pairs[1]} name a row without")
+
+
 # ----------------------------------------------------------------------------------------- sheet
 def test_shared_runs_are_trained_once() -> None:
     _, layout = load_profile("default", check=False)
@@ -678,6 +699,7 @@ def test_figures_read_the_runs_their_captions_name() -> None:
     }
     assert (f8.test_compressions, f8.methods) == (("c23",), ("Deepfakes",))
     assert (f6.needs_features, f8.needs_features, f9.needs_features) == (True, True, False)
+    assert {name: spec.name for name, spec in specs.items()} == {n: n for n in specs}  # each spec names itself
     assert [r.to_path() for r in figure_runs(wf)] == [
         "lrnet/ffpp-DF-c23/seed3",
         "lrnet/ffpp-all-raw/seed3",
@@ -747,5 +769,6 @@ def test_training_variants_are_the_overlays_their_tables_describe() -> None:
         assert register_variant(fresh) is fresh and get_variant("_test_only") is fresh
     finally:
         VARIANTS.pop("_test_only", None)
-    with pytest.raises(UmclError, match="unknown training variant '_test_only'"):
+    with pytest.raises(UmclError, match="unknown training variant '_test_only'") as e:
         get_variant("_test_only")
+    assert str(e.value).endswith(f" — fix: use one of {sorted(VARIANTS)}") and "'ablA'" in str(e.value)

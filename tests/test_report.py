@@ -189,12 +189,42 @@ def check_latex_structure(tex: str, n_tabulars: int) -> None:
 
 def test_latex_structure(table: dict) -> None:
     check_latex_structure(table["tex"], 1)
+    assert f"Test videos (real:fake): ffpp-all-c23 {N}:{N}; ffpp-all-c40 {N}:{N}; ffpp-all-raw {N}:{N}." in table["md"]
+    # each of our cells names the evaluations it averages, one per seed, as evaluation paths
+    for name, cell in table["json"]["ours"].items():
+        assert len(cell["keys"]) == len(SEEDS) and all(k.count("/") >= 3 for k in cell["keys"]), name
     body = table["tex"].split(r"\midrule")[1].split(r"\bottomrule")[0]
     assert len([ln for ln in body.splitlines() if ln.rstrip().endswith(r"\\")]) == 3 * 7 + 3 * 4
 
 
 def test_outputs_are_complete_files(table: dict) -> None:
     assert sorted(p.name for p in table["dir"].iterdir()) == ["table3.html", "table3.json", "table3.md", "table3.tex"]
+
+
+def test_paper_gains_print_signed_and_the_markdown_layout(tmp_path: Path) -> None:
+    """Table 8's paper Gain cells print their sign (AUC cells do not); the Markdown table's first two columns
+    are Method and Source; only the first note (the provenance line) is in italics."""
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({"workflow": {"dataset": "ff++", "root": "/x"}}))
+    out = tmp_path / "table8"
+    assert umcl_main(["report", "table8", "--config", str(tmp_path / "c.yaml"), "--out", str(out), "--paper-only"]) == 0
+    md = out.with_suffix(".md").read_text()
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in md.splitlines() if line.startswith("|")]
+    assert rows[0][:4] == ["Method", "Source", "FF++ (raw) AUC", "FF++ (raw) Gain"]
+    assert ["UMCL: Simple Prompt", "paper", "96.85", "+8.47"] in [r[:4] for r in rows]
+    notes = [line for line in md.split("\n\n")[1:] if line and not line.startswith(("|", "#"))]
+    assert notes[0].startswith("*Ours: dataset ff++") and notes[0].endswith("*")
+    assert not any(n.startswith("*") for n in notes[1:])
+    tex = out.with_suffix(".tex").read_text().splitlines()
+    assert tex[1:7] == [
+        r"\begin{table*}[t]",
+        r"\centering",
+        r"\scriptsize",
+        r"\setlength{\tabcolsep}{3pt}",
+        r"\caption{Robustness to adversarial prompts (paper Table 8)}",
+        r"\label{tab:table8-repro}",
+    ]
+    assert tex[-2].startswith(r"\par\smallskip\parbox{\linewidth}{\footnotesize ") and tex[-2].endswith("}")
+    assert tex[-1] == r"\end{table*}"
 
 
 def test_every_table_renders_paper_rows_without_results(tmp_path: Path) -> None:
@@ -468,6 +498,22 @@ def test_more_statistics_columns_are_the_named_statistics(table: dict) -> None:
             assert text == f"{100 * cell['metrics'][name]['value']:.2f}", (line, name)
             assert float(text) == pytest.approx(100 * np.mean(ref[name]), abs=0.0051), (line, name)
         assert vals[5] == f"{N}:{N}" and vals[6] == "2"
+
+
+def test_more_statistics_marks_statistics_a_cell_lacks() -> None:
+    """A cell without validation scores (or without ACC) shows '-' for what it lacks; no cells: no section."""
+    from types import SimpleNamespace
+
+    from umcl.evaluation.aggregate import CellStats, Estimate
+    from umcl.report.render import more_statistics
+
+    auc = Estimate("auc", 0.71234, None, (0.71234,), None, None)
+    built = SimpleNamespace(
+        stats={("table3", ("UMCL", "raw"), ("c23",)): CellStats({"auc": auc}, (0,), 20, 30, 0, 0.95, 0)}
+    )
+    lines = [ln for ln in more_statistics(built).splitlines() if ln.startswith("| ")]
+    assert _md_cells(lines[1]) == ["table3", "UMCL / raw", "c23", "71.23", "-", "-", "-", "-", "20:30", "1"]
+    assert more_statistics(SimpleNamespace(stats={})) == ""
 
 
 def test_index_line_of_a_partial_complexity_measurement(tmp_path: Path) -> None:

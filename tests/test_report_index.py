@@ -67,6 +67,7 @@ def test_one_line_per_artefact_kind(tmp_path):
         )
         == 0
     )
+    assert out.read_text().startswith("# Reports (profile smoke)\n\n- [")
     lines = [ln for ln in out.read_text().splitlines() if ln.startswith("- [")]
     assert len(lines) == 4
     assert lines[0].startswith("- [Robustness (paper Table 7)](table7.md)") and "3 of 4 of our cells" in lines[0]
