@@ -89,10 +89,11 @@ def test_studies_declare_their_train_and_test_selections() -> None:
                      for t in ("raw", "c23", "c40")]  # fmt: skip
     for m in ("Deepfakes", "FaceSwap"):
         for label, model in umcl.items():
+            train_on, test_on = ("ff++", "c23", (m,)), [("ff++", "c23", (t,)) for t in abbrev]
             want += [
-                ("table6", (label, abbrev[m]), (abbrev[t],), model, ("ff++", "c23", (m,)), ("ff++", "c23", (t,)), "clean")
-                for t in abbrev
-            ]  # fmt: skip
+                ("table6", (label, abbrev[m]), (abbrev[t],), model, train_on, test, "clean")
+                for t, test in zip(abbrev, test_on, strict=True)
+            ]
     released = ("umcl-released", None)
     want += [
         ("ablation", ("UMCL (released)", "all switches"), ("c23",), released, c23, c23, "clean"),
@@ -106,7 +107,8 @@ def test_studies_declare_their_train_and_test_selections() -> None:
              for label in ("CPML (label-free)", "CPML (label-fed classifier)")]  # fmt: skip
     leak += [("prompt", (label, what), ("c23",), model, c23, c23, cond)
              for label, model in models.items()
-             for what, cond in (("label-free prompt", "clean"), ("leakage_audit prompt", "policy-leakage-audit"))]  # fmt: skip
+             for what, cond in (("label-free prompt", "clean"),
+                                ("leakage_audit prompt", "policy-leakage-audit"))]  # fmt: skip
 
     def declared(name: str) -> list[tuple]:
         return [
