@@ -43,6 +43,7 @@ from umcl.data.preprocess.landmarks import (
 )
 from umcl.data.preprocess.mtcnn_region import fast_nets
 from umcl.data.preprocess.video import clip_warnings, read_first_frames
+from umcl.data.preprocess.yuv import warm_up
 from umcl.errors import BadVideoError, EnvironmentFailure, UmclError
 from umcl.io_utils import environment_error
 from umcl.logs import get_logger
@@ -250,16 +251,17 @@ def _init_worker(threads: int) -> None:
 
 
 def _worker_context(cfg: PreprocessConfig):
-    """``fork`` after loading MTCNN and the landmark model here, so that the workers inherit the
-    imports and models instead of paying them each (spawned workers import torch, facenet-pytorch
-    and dlib and load the models: about 7 s of CPU each); ``spawn`` where fork is unavailable or
-    a GPU is used (CUDA cannot be forked)."""
+    """``fork`` after loading MTCNN and the landmark model (and compiling the YUV conversion) here, so
+    that the workers inherit the imports and models instead of paying them each (spawned workers
+    import torch, facenet-pytorch and dlib and load the models: about 7 s of CPU each); ``spawn``
+    where fork is unavailable or a GPU is used (CUDA cannot be forked)."""
     import multiprocessing
 
     if "fork" not in multiprocessing.get_all_start_methods() or not cfg.device.startswith("cpu"):
         return multiprocessing.get_context("spawn")
     fast_nets(load_mtcnn(cfg.device, cfg.min_face_size))
     _landmarker(cfg)
+    warm_up()
     return multiprocessing.get_context("fork")
 
 

@@ -1,4 +1,4 @@
-"""Decoding the first frames of a video inside this process (OpenCV's FFmpeg), ffmpeg's CLI as fallback.
+"""Decoding the first frames of a video inside this process (PyAV or OpenCV's FFmpeg), ffmpeg's CLI as fallback.
 
 :func:`umcl.data.compression.decode_video` runs one ffmpeg process per video; its start-up and
 stream probing cost about 25 ms of CPU per video and the RGB frames pass through a file (about
@@ -7,6 +7,11 @@ libav* conversion to RGB: on SynthFF's raw, c23 and c40 videos the frames are id
 (tests/test_preprocess.py::test_in_process_decoding_matches_ffmpeg). Videos with a display
 rotation, and anything OpenCV cannot read to the needed length, go through ``decode_video``,
 which applies the rotation and raises the one-line errors.
+
+Before OpenCV, videos in ``yuv444p`` or ``gbrp`` (x264 from an RGB source, as SynthFF's) are decoded
+by PyAV into the decoder's planes and converted to RGB by :mod:`umcl.data.preprocess.yuv`, which
+gives swscale's bytes without swscale's whole-frame pass and without the BGR to RGB swap: the same
+frames, for less CPU time (tests/test_preprocess_yuv.py; docs/preprocessing.md).
 """
 
 from __future__ import annotations
@@ -26,6 +31,66 @@ VFR_SPREAD = 0.1
 def ffmpeg_fps(fps: float) -> float:
     """``fps`` as ffmpeg prints it in its stream description (two decimals), which decode_video parses."""
     return round(float(fps), 2) if round(float(fps) * 100) % 100 else float(round(float(fps)))
+
+
+#: colour tags (FFmpeg's range: unspecified 0, limited 1; matrix: unspecified 2, BT.470BG 5,
+#: SMPTE 170M 6) of the frames decoded by PyAV: those OpenCV's reader converts with swscale's BT.601
+#: limited-range arithmetic, as :mod:`umcl.data.preprocess.yuv` does (tests/test_preprocess_yuv.py).
+#: OpenCV honours the others (a BT.709 tag changes its output), so they are left to it.
+PYAV_COLOUR_TAGS = {(r, m) for r in (0, 1) for m in (2, 5, 6)}
+
+
+def _pyav_frames(path: Path, num_frames: int) -> tuple[np.ndarray, VideoInfo] | None:
+    """The first ``num_frames`` RGB frames decoded by PyAV (one thread) and converted by
+    :class:`~umcl.data.preprocess.yuv.PlaneConverter`, or None when this path cannot be used
+    (no PyAV, another pixel format or colour tag, a display rotation, a shorter or unreadable video)."""
+    try:
+        import av
+    except ImportError:
+        return None
+    from umcl.data.preprocess.yuv import FORMATS, PlaneConverter
+
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError, ValueError):
+        return None
+    with container:
+        if not container.streams.video:
+            return None
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        if ctx.pix_fmt not in FORMATS or ctx.width <= 0 or ctx.height <= 0:
+            return None
+        ctx.thread_count = 1
+        rate = stream.average_rate or stream.guessed_rate
+        if not rate or stream.time_base is None:
+            return None
+        w, h = ctx.width, ctx.height
+        convert = PlaneConverter(ctx.pix_fmt)
+        yuv = ctx.pix_fmt == "yuv444p"  # gbrp's conversion is a reordering of the planes, whatever its tags
+        frames = np.empty((num_frames, h, w, 3), dtype=np.uint8)
+        start, tick = stream.start_time or 0, float(stream.time_base)
+        times = []
+        try:
+            for frame in container.decode(stream):
+                if len(times) == num_frames:
+                    break
+                if (
+                    frame.format.name != ctx.pix_fmt
+                    or (frame.width, frame.height) != (w, h)
+                    or getattr(frame, "rotation", 0)
+                    or (yuv and (int(frame.color_range), int(frame.colorspace)) not in PYAV_COLOUR_TAGS)
+                    or frame.pts is None
+                ):
+                    return None
+                planes = [np.frombuffer(p, dtype=np.uint8).reshape(h, p.line_size)[:, :w] for p in frame.planes[:3]]
+                convert(planes, frames[len(times)])
+                times.append((frame.pts - start) * tick * 1000.0)  # as OpenCV computes it
+        except (av.FFmpegError, OSError, ValueError):
+            return None
+        if len(times) < num_frames:
+            return None
+        return frames, VideoInfo(w, h, ffmpeg_fps(float(rate)), 0.0, tuple(times))
 
 
 def _opencv_frames(path: Path, num_frames: int) -> tuple[np.ndarray, VideoInfo] | None:
@@ -56,11 +121,14 @@ def _opencv_frames(path: Path, num_frames: int) -> tuple[np.ndarray, VideoInfo] 
 def read_first_frames(path: str | Path, num_frames: int) -> tuple[np.ndarray, VideoInfo]:
     """Up to ``num_frames`` upright RGB frames uint8 [T, H, W, 3] and the stream's info.
 
-    In-process decoding when possible; otherwise (rotation, unreadable or shorter video)
-    :func:`decode_video`, whose errors name the file.
+    In-process decoding when possible (PyAV for ``yuv444p``/``gbrp``, else OpenCV); otherwise
+    (rotation, unreadable or shorter video) :func:`decode_video`, whose errors name the file.
     """
     path = Path(path)
-    fast = _opencv_frames(path, num_frames) if path.is_file() else None
+    fast = None
+    if path.is_file():
+        fast = _pyav_frames(path, num_frames)
+        fast = fast if fast is not None else _opencv_frames(path, num_frames)
     return fast if fast is not None else decode_video(path, max_frames=num_frames)
 
 
