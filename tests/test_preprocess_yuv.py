@@ -110,3 +110,25 @@ def test_caches_are_unchanged_by_pyav_decoding(tmp_path, monkeypatch):
     a, b = read_cache(tmp_path / "pyav.npz"), read_cache(tmp_path / "opencv.npz")
     for key in ("faces", "xception_faces", "landmarks", "landmarks_raw", "boxes", "detected"):
         assert np.array_equal(a[key], b[key]), key
+
+
+def test_stream_damage_is_read_by_pyav_as_ffmpeg_reports_it(tmp_path):
+    """A yuv444p clip cut short whose first frames decode: PyAV's reading of the remaining packets
+    reports ffmpeg's first complaint (the warning ffmpeg's CLI check gives); an intact clip none."""
+    from dataclasses import replace
+
+    from umcl.data.preprocess.video import clip_warnings
+
+    full, cut = tmp_path / "full.mp4", tmp_path / "cut.mp4"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=128x128:rate=25", "-frames:v", "200"]
+        + ["-c:v", "libx264", "-pix_fmt", "yuv444p", "-movflags", "+faststart", str(full)],
+        check=True,
+    )
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 6 // 10])
+    for path, damaged in ((full, False), (cut, True)):
+        got = _pyav_frames(path, 8)
+        assert got is not None and (got[1].stream_errors != ()) == damaged
+        notes = clip_warnings(path, got[1], 8)
+        assert notes == clip_warnings(path, replace(got[1], stream_errors=None), 8)  # ffmpeg's CLI check
+        assert any("damaged or cut short" in n for n in notes) == damaged

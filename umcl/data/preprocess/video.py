@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +44,33 @@ PYAV_COLOUR_TAGS = {(r, m) for r in (0, 1) for m in (2, 5, 6)}
 def _pyav_frames(path: Path, num_frames: int) -> tuple[np.ndarray, VideoInfo] | None:
     """The first ``num_frames`` RGB frames decoded by PyAV (one thread) and converted by
     :class:`~umcl.data.preprocess.yuv.PlaneConverter`, or None when this path cannot be used
-    (no PyAV, another pixel format or colour tag, a display rotation, a shorter or unreadable video)."""
+    (no PyAV, another pixel format or colour tag, a display rotation, a shorter or unreadable video).
+
+    The rest of the stream's packets are then read without decoding, as :func:`stream_damage` has
+    ffmpeg read them, and FFmpeg's complaints meanwhile (error level) are the info's ``stream_errors``:
+    no ffmpeg process per video for that check.
+    """
     try:
         import av
+        import av.logging
     except ImportError:
         return None
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture() as logs:
+            got = _pyav_decode(av, path, num_frames)
+    finally:
+        av.logging.set_level(level)
+    if got is None:
+        return None
+    frames, info, failure = got
+    complaints = [msg.strip() for lvl, _, msg in logs if lvl <= av.logging.ERROR and msg.strip()]
+    return frames, replace(info, stream_errors=tuple(complaints + ([failure] if failure else [])))
+
+
+def _pyav_decode(av, path: Path, num_frames: int) -> tuple[np.ndarray, VideoInfo, str | None] | None:
+    """:func:`_pyav_frames`' decoding: frames, info and the error that stopped reading the rest, if any."""
     from umcl.data.preprocess.yuv import FORMATS, PlaneConverter
 
     try:
@@ -90,7 +113,13 @@ def _pyav_frames(path: Path, num_frames: int) -> tuple[np.ndarray, VideoInfo] | 
             return None
         if len(times) < num_frames:
             return None
-        return frames, VideoInfo(w, h, ffmpeg_fps(float(rate)), 0.0, tuple(times))
+        failure = None
+        try:
+            for _ in container.demux(stream):
+                pass
+        except (av.FFmpegError, OSError) as exc:
+            failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return frames, VideoInfo(w, h, ffmpeg_fps(float(rate)), 0.0, tuple(times)), failure
 
 
 def _opencv_frames(path: Path, num_frames: int) -> tuple[np.ndarray, VideoInfo] | None:
@@ -183,7 +212,10 @@ def clip_warnings(path: str | Path, info: VideoInfo, num_frames: int) -> list[st
             "average): the clip is used as if its frames were evenly spaced, which shifts its pulse "
             "frequency; re-encode it at a constant rate (ffmpeg -fps_mode cfr) to avoid that"
         )
-    damage = stream_damage(path)
+    if info.stream_errors is None:
+        damage = stream_damage(path)
+    else:
+        damage = re.sub(r"^(\[[^]]*\] )+", "", info.stream_errors[0])[:160] if info.stream_errors else None
     if damage is not None:
         notes.append(
             f"the file is damaged or cut short (ffmpeg: {damage}), though its first {num_frames} frames "
