@@ -132,3 +132,29 @@ def test_stream_damage_is_read_by_pyav_as_ffmpeg_reports_it(tmp_path):
         notes = clip_warnings(path, got[1], 8)
         assert notes == clip_warnings(path, replace(got[1], stream_errors=None), 8)  # ffmpeg's CLI check
         assert any("damaged or cut short" in n for n in notes) == damaged
+
+
+def test_frame_buffer_is_reused_only_when_asked_and_caches_stay_the_same(tmp_path):
+    """``reuse`` decodes into one kept array (the same memory for the same shape, a new one for
+    another); without it every call gets its own. SynthFF videos preprocessed one after the other
+    (into the same memory) write the caches each gives alone."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from preprocess_speed import default_preprocess, synth_clip
+
+    from umcl.data.preprocess.cache import read_cache
+    from umcl.data.preprocess.pipeline import preprocess_video
+    from umcl.data.preprocess.video import frame_buffer
+
+    a, b = (synth_clip(256, 256, 8, tmp_path / f"{i}.mp4", identity=i) for i in (0, 1))
+    first, _ = read_first_frames(a, 8, reuse=True)
+    second, _ = read_first_frames(b, 8, reuse=True)
+    assert np.shares_memory(first, second) and not np.shares_memory(read_first_frames(a, 8)[0], second)
+    assert not np.shares_memory(frame_buffer((2, 4, 4, 3)), second)
+    cfg = default_preprocess(8)
+    for name, path in (("a", a), ("b", b), ("a2", a)):
+        preprocess_video(path, tmp_path / f"{name}.npz", cfg)
+    x, y = read_cache(tmp_path / "a.npz"), read_cache(tmp_path / "a2.npz")
+    assert all(np.array_equal(x[k], y[k]) for k in ("faces", "xception_faces", "landmarks", "boxes"))

@@ -41,14 +41,14 @@ def ffmpeg_fps(fps: float) -> float:
 PYAV_COLOUR_TAGS = {(r, m) for r in (0, 1) for m in (2, 5, 6)}
 
 
-def _pyav_frames(path: Path, num_frames: int) -> tuple[np.ndarray, VideoInfo] | None:
+def _pyav_frames(path: Path, num_frames: int, reuse: bool = False) -> tuple[np.ndarray, VideoInfo] | None:
     """The first ``num_frames`` RGB frames decoded by PyAV (one thread) and converted by
     :class:`~umcl.data.preprocess.yuv.PlaneConverter`, or None when this path cannot be used
     (no PyAV, another pixel format or colour tag, a display rotation, a shorter or unreadable video).
 
     The rest of the stream's packets are then read without decoding, as :func:`stream_damage` has
     ffmpeg read them, and FFmpeg's complaints meanwhile (error level) are the info's ``stream_errors``:
-    no ffmpeg process per video for that check.
+    no ffmpeg process per video for that check. ``reuse``: decode into :func:`frame_buffer`.
     """
     try:
         import av
@@ -59,7 +59,7 @@ def _pyav_frames(path: Path, num_frames: int) -> tuple[np.ndarray, VideoInfo] | 
     av.logging.set_level(av.logging.ERROR)
     try:
         with av.logging.Capture() as logs:
-            got = _pyav_decode(av, path, num_frames)
+            got = _pyav_decode(av, path, num_frames, reuse)
     finally:
         av.logging.set_level(level)
     if got is None:
@@ -69,7 +69,7 @@ def _pyav_frames(path: Path, num_frames: int) -> tuple[np.ndarray, VideoInfo] | 
     return frames, replace(info, stream_errors=tuple(complaints + ([failure] if failure else [])))
 
 
-def _pyav_decode(av, path: Path, num_frames: int) -> tuple[np.ndarray, VideoInfo, str | None] | None:
+def _pyav_decode(av, path: Path, num_frames: int, reuse: bool) -> tuple[np.ndarray, VideoInfo, str | None] | None:
     """:func:`_pyav_frames`' decoding: frames, info and the error that stopped reading the rest, if any."""
     from umcl.data.preprocess.yuv import FORMATS, PlaneConverter
 
@@ -91,7 +91,8 @@ def _pyav_decode(av, path: Path, num_frames: int) -> tuple[np.ndarray, VideoInfo
         w, h = ctx.width, ctx.height
         convert = PlaneConverter(ctx.pix_fmt)
         yuv = ctx.pix_fmt == "yuv444p"  # gbrp's conversion is a reordering of the planes, whatever its tags
-        frames = np.empty((num_frames, h, w, 3), dtype=np.uint8)
+        shape = (num_frames, h, w, 3)
+        frames = frame_buffer(shape) if reuse else np.empty(shape, dtype=np.uint8)
         start, tick = stream.start_time or 0, float(stream.time_base)
         times = []
         try:
@@ -147,16 +148,39 @@ def _opencv_frames(path: Path, num_frames: int) -> tuple[np.ndarray, VideoInfo] 
         cap.release()
 
 
-def read_first_frames(path: str | Path, num_frames: int) -> tuple[np.ndarray, VideoInfo]:
+#: the largest frames array :func:`frame_buffer` keeps between videos (bytes)
+FRAME_BUFFER_MAX = 512 * 2**20
+_frame_buffer: list[np.ndarray] = []
+
+
+def frame_buffer(shape: tuple[int, ...]) -> np.ndarray:
+    """An uint8 array of ``shape``, the same memory as the previous call's when the shape repeats.
+
+    A fresh array of a video's frames costs its pages' first writing (zeroed by the system, about
+    half a millisecond per 1280 x 720 frame); one process preprocessing videos one after another needs
+    each video's frames only until its cache is written. Whoever asks for it must be done with the
+    previous array. Arrays over :data:`FRAME_BUFFER_MAX` are not kept.
+    """
+    if _frame_buffer and _frame_buffer[0].shape == tuple(shape):
+        return _frame_buffer[0]
+    _frame_buffer.clear()
+    out = np.empty(shape, dtype=np.uint8)
+    if out.nbytes <= FRAME_BUFFER_MAX:
+        _frame_buffer.append(out)
+    return out
+
+
+def read_first_frames(path: str | Path, num_frames: int, reuse: bool = False) -> tuple[np.ndarray, VideoInfo]:
     """Up to ``num_frames`` upright RGB frames uint8 [T, H, W, 3] and the stream's info.
 
     In-process decoding when possible (PyAV for ``yuv444p``/``gbrp``, else OpenCV); otherwise
     (rotation, unreadable or shorter video) :func:`decode_video`, whose errors name the file.
+    ``reuse``: PyAV may decode into :func:`frame_buffer` (the previous call's array is overwritten).
     """
     path = Path(path)
     fast = None
     if path.is_file():
-        fast = _pyav_frames(path, num_frames)
+        fast = _pyav_frames(path, num_frames, reuse)
         fast = fast if fast is not None else _opencv_frames(path, num_frames)
     return fast if fast is not None else decode_video(path, max_frames=num_frames)
 
