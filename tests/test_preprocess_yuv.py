@@ -158,3 +158,23 @@ def test_frame_buffer_is_reused_only_when_asked_and_caches_stay_the_same(tmp_pat
         preprocess_video(path, tmp_path / f"{name}.npz", cfg)
     x, y = read_cache(tmp_path / "a.npz"), read_cache(tmp_path / "a2.npz")
     assert all(np.array_equal(x[k], y[k]) for k in ("faces", "xception_faces", "landmarks", "boxes"))
+
+
+def test_dlib_on_huge_pages_gives_the_same_landmarks(tmp_path, monkeypatch):
+    """The predictor loaded onto 2 MB pages finds, bit for bit, the landmarks of one loaded as usual."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from preprocess_speed import default_preprocess, synth_clip
+
+    from umcl.data.preprocess import landmarks
+    from umcl.data.preprocess.faces import track_faces
+
+    cfg = default_preprocess(8)
+    frames, _ = read_first_frames(synth_clip(256, 256, 8, tmp_path / "a.mp4"), 8)
+    boxes = track_faces(frames, cfg).boxes
+    huge = landmarks.detect_landmarks(frames, boxes, landmarks.DlibLandmarks())
+    monkeypatch.setattr(landmarks, "load_on_huge_pages", lambda load: load())
+    plain = landmarks.detect_landmarks(frames, boxes, landmarks.DlibLandmarks())
+    assert np.array_equal(huge, plain)
