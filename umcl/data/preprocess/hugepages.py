@@ -2,9 +2,10 @@
 
 dlib's 68-point shape predictor walks 7,500 regression trees per face and reads one leaf of each
 (136 floats) from about 100 MB of model spread over the heap: with 4 KB pages nearly every read
-misses the TLB. Linux backs anonymous memory with 2 MB pages where the process asks for it
-(``madvise``; this machine's setting, like many distributions', is ``madvise``), and
-``MADV_COLLAPSE`` (Linux 6.1) moves already-written memory into such pages at once. The contents
+misses the TLB. Linux backs anonymous memory with 2 MB pages where the process asks for it, and
+``MADV_COLLAPSE`` (Linux 6.1) moves already-written memory into such pages at once, whatever the
+system's transparent-huge-page setting, without marking the mapping for later growth (an
+``MADV_HUGEPAGE`` on the heap would back every later allocation there with 2 MB pages too). The contents
 do not change, only the page size, so the landmarks are bit-identical; where the kernel refuses
 (older kernels, other systems) nothing happens. Measured in docs/preprocessing.md.
 """
@@ -17,7 +18,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-MADV_HUGEPAGE, MADV_COLLAPSE = 14, 25  # Linux's values
+MADV_COLLAPSE = 25  # Linux's value
 HUGE = 2 * 2**20
 
 
@@ -35,8 +36,8 @@ def _anonymous_rw() -> dict[int, tuple[int, bool]]:
 
 def load_on_huge_pages(load: Callable[[], T]) -> T:
     """``load()``, then the memory it may have written (the heap, where small allocations go, and the
-    anonymous mappings it added or grew) asked to be backed by 2 MB pages and collapsed into them
-    now. Best effort: any failure is ignored."""
+    anonymous mappings it added or grew) collapsed into 2 MB pages now. Best effort: any failure
+    is ignored."""
     if not sys.platform.startswith("linux"):
         return load()
     try:
@@ -54,7 +55,6 @@ def load_on_huge_pages(load: Callable[[], T]) -> T:
                 continue  # not touched by the loading
             lo = (start + HUGE - 1) // HUGE * HUGE
             if end - lo >= HUGE:
-                libc.madvise(lo, end - lo, MADV_HUGEPAGE)
                 libc.madvise(lo, end - lo, MADV_COLLAPSE)
     except (OSError, AttributeError, ValueError):
         pass
