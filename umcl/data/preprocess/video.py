@@ -156,8 +156,8 @@ _frame_buffer: list[np.ndarray] = []
 def frame_buffer(shape: tuple[int, ...]) -> np.ndarray:
     """An uint8 array of ``shape``, the same memory as the previous call's when the shape repeats.
 
-    A fresh array of a video's frames costs its pages' first writing (zeroed by the system, about
-    half a millisecond per 1280 x 720 frame); one process preprocessing videos one after another needs
+    A fresh array of a video's frames costs its pages' first writing (zeroed by the system; cost in
+    docs/preprocessing.md); one process preprocessing videos one after another needs
     each video's frames only until its cache is written. Whoever asks for it must be done with the
     previous array. Arrays over :data:`FRAME_BUFFER_MAX` are not kept.
     """
