@@ -1030,6 +1030,7 @@ def test_permission_denied_says_so(tmp_path: Path, monkeypatch, capsys, what: st
         from umcl.data.preprocess import video as video_module
 
         monkeypatch.setattr(video_module, "_opencv_frames", lambda *a: None)
+        monkeypatch.setattr(video_module, "_pyav_frames", lambda *a: None)
     assert main(argv) == 2
     one_error_line(capsys.readouterr().err, target, r"permission denied")
 

@@ -16,6 +16,7 @@ from umcl.data.preprocess.mtcnn_region import (
     area_bins,
     fast_nets,
     pyramid_scales,
+    region_integral,
     region_scales,
     resample_region,
 )
@@ -45,6 +46,8 @@ def test_resample_region_is_torch_area_interpolation_bit_for_bit(h, w, k, seed, 
         return
     part = resample_region(frame, scale, rows, cols)
     assert np.array_equal(part, full[rows[0] : rows[1], cols[0] : cols[1]])
+    shared = region_integral(frame, (0, h), (0, w))  # one table for all scales, as _stage1 uses it
+    assert np.array_equal(resample_region(frame, scale, rows, cols, shared), part)
 
 
 @given(n_in=st.integers(12, 2000), n_out_frac=st.floats(0.01, 1.0), lo=st.floats(0, 1), span=st.floats(0, 1))
@@ -106,3 +109,26 @@ def test_area_crops_are_facenets_crops_bit_for_bit(seed, size, n):
         crop = torch.as_tensor(frame[y[k] - 1 : ey[k], x[k] - 1 : ex[k]]).permute(2, 0, 1)[None].float()
         ref = imresample(crop, (size, size))[0].permute(1, 2, 0).numpy()
         assert np.array_equal(ours[k], ref)
+
+
+def test_one_integral_per_region_gives_the_boxes_of_one_per_scale(tmp_path, monkeypatch):
+    """``detect_in_regions`` with one integral image per frame shared by all scales finds the boxes
+    it finds with an integral image made per scale (SynthFF at 1280 x 720, the default's settings)."""
+    import collections
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from preprocess_speed import synth_clip
+
+    from umcl.data.compression import decode_video
+    from umcl.data.preprocess import mtcnn_region
+    from umcl.data.preprocess.faces import REGION_WINDOWS, detect_boxes, load_mtcnn
+
+    frames, _ = decode_video(synth_clip(1280, 720, 8, tmp_path / "clip.mp4"), 4)
+    mtcnn = load_mtcnn("cpu", 40)
+    priors = detect_boxes(frames, mtcnn, 4, 0.9) + np.array([6.0, -4.0, 6.0, -4.0])  # moved, as interpolated
+    shared = mtcnn_region.detect_in_regions(frames, priors, mtcnn, 0.5, REGION_WINDOWS)
+    monkeypatch.setattr(mtcnn_region, "_region_integrals", lambda *a: collections.defaultdict(lambda: None))
+    per_scale = mtcnn_region.detect_in_regions(frames, priors, mtcnn, 0.5, REGION_WINDOWS)
+    assert np.isfinite(shared).all() and np.array_equal(shared, per_scale)

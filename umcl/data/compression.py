@@ -154,6 +154,9 @@ class VideoInfo:
     """Display-matrix rotation, counter-clockwise (ffmpeg's convention: phones store -90 for portrait)."""
     frame_times_ms: tuple[float, ...] | None = field(default=None, compare=False)
     """Presentation times of the decoded frames, when the decoder reports them (in-process decoding)."""
+    stream_errors: tuple[str, ...] | None = field(default=None, compare=False)
+    """FFmpeg's complaints while reading every packet of the stream, when the decoding read them (PyAV):
+    empty for an intact stream; None where they were not looked for."""
 
     @property
     def size(self) -> tuple[int, int]:

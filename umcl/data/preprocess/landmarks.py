@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from umcl.data.preprocess.config import PreprocessConfig
+from umcl.data.preprocess.hugepages import load_on_huge_pages
 from umcl.errors import MissingWeightsError
 
 DLIB_FILE = "shape_predictor_68_face_landmarks.dat"
@@ -85,7 +86,8 @@ class DlibLandmarks:
 
         self.path = find_dlib_predictor(predictor_path)
         self._rect = dlib.rectangle
-        self._predictor = dlib.shape_predictor(str(self.path))
+        # on 2 MB pages: its trees are read at random, one leaf each (umcl.data.preprocess.hugepages)
+        self._predictor = load_on_huge_pages(lambda: dlib.shape_predictor(str(self.path)))
 
     def __call__(self, frame: np.ndarray, box: np.ndarray) -> np.ndarray:
         x1, y1, x2, y2 = (int(round(float(v))) for v in box)

@@ -74,19 +74,34 @@ def area_bins(n_in: int, n_out: int, lo: int, hi: int) -> tuple[np.ndarray, np.n
     return (a * n_in) // n_out, ((a + 1) * n_in + n_out - 1) // n_out
 
 
-def resample_region(frame: np.ndarray, scale: float, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
-    """Cells ``rows`` x ``cols`` of ``interpolate(frame, size=(int(h * scale + 1), int(w * scale + 1)),
-    mode="area")`` as float32 [rows, cols, 3], from the pixels under them only (bit-identical)."""
+def region_integral(frame: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> tuple[np.ndarray, int, int]:
+    """The integer integral image of pixels ``rows`` x ``cols`` (half-open) of ``frame`` and the pixel
+    at its origin: one table serves every pyramid scale whose bins lie inside it."""
     import cv2
 
+    r0, c0 = int(rows[0]), int(cols[0])
+    return cv2.integral(frame[r0 : int(rows[1]), c0 : int(cols[1])], sdepth=cv2.CV_32S), r0, c0
+
+
+def resample_region(
+    frame: np.ndarray,
+    scale: float,
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    integral: tuple[np.ndarray, int, int] | None = None,
+) -> np.ndarray:
+    """Cells ``rows`` x ``cols`` of ``interpolate(frame, size=(int(h * scale + 1), int(w * scale + 1)),
+    mode="area")`` as float32 [rows, cols, 3], from the pixels under them only (bit-identical).
+    ``integral``: a :func:`region_integral` of ``frame`` covering those pixels (default: made here)."""
     h, w = frame.shape[:2]
     out_h, out_w = int(h * scale + 1), int(w * scale + 1)
     rs, re = area_bins(h, out_h, *rows)
     cs, ce = area_bins(w, out_w, *cols)
-    r0, c0 = int(rs[0]), int(cs[0])
-    integral = cv2.integral(np.ascontiguousarray(frame[r0 : int(re[-1]), c0 : int(ce[-1])]), sdepth=cv2.CV_32S)
-    rs, re, cs, ce = rs - r0, re - r0, cs - c0, ce - c0
-    total = integral[re][:, ce] - integral[rs][:, ce] - integral[re][:, cs] + integral[rs][:, cs]
+    if integral is None:
+        integral = region_integral(frame, (rs[0], re[-1]), (cs[0], ce[-1]))
+    table, r0, c0 = integral
+    band = table[re - r0] - table[rs - r0]  # the bins' row sums, then their column differences (exact integers)
+    total = band[:, ce - c0] - band[:, cs - c0]
     kh = (re - rs).astype(np.float32)[:, None, None]
     kw = (ce - cs).astype(np.float32)[None, :, None]
     return (total.astype(np.float32) / kh) / kw
@@ -122,6 +137,22 @@ def _cells(lo_px: float, span_px: float, n_in: int, n_out: int) -> tuple[int, in
     return i0, i1
 
 
+def _region_integrals(frames: np.ndarray, index: np.ndarray, h: int, w: int, cells: dict) -> dict:
+    """One :func:`region_integral` per region (frame ``index[k]``), covering the pixels under its cells
+    on every scale (``cells``: scale -> [(rows, cols) or None per region]), instead of one per scale."""
+    spans: dict[int, list[int]] = {}
+    for scale, per_region in cells.items():
+        out_h, out_w = int(h * scale + 1), int(w * scale + 1)
+        for k, (rows, cols) in enumerate(per_region):
+            if rows is None or cols is None:
+                continue
+            rs, re = area_bins(h, out_h, *rows)
+            cs, ce = area_bins(w, out_w, *cols)
+            lo = spans.setdefault(k, [h, w, 0, 0])
+            lo[:] = [min(lo[0], rs[0]), min(lo[1], cs[0]), max(lo[2], re[-1]), max(lo[3], ce[-1])]
+    return {k: region_integral(frames[index[k]], (r0, r1), (c0, c1)) for k, (r0, c0, r1, c1) in spans.items()}
+
+
 def _stage1(frames: np.ndarray, index: np.ndarray, regions: np.ndarray, scales: list[float], pnet, threshold: float):
     """P-net candidates inside each frame's region on every scale, as ``detect_face``'s stage 1
     leaves them: rows (x1, y1, x2, y2, score, 4 offsets) [K, 9] and their frame index [K], after
@@ -131,25 +162,33 @@ def _stage1(frames: np.ndarray, index: np.ndarray, regions: np.ndarray, scales: 
 
     h, w = frames.shape[1:3]
     span = float(regions[0, 2] - regions[0, 0])
+    cells = {
+        scale: [
+            (_cells(region[1], span, h, int(h * scale + 1)), _cells(region[0], span, w, int(w * scale + 1)))
+            for region in regions
+        ]
+        for scale in scales
+    }
+    integrals = _region_integrals(frames, index, h, w, cells)
     boxes, owners = [], []
     for scale in scales:
-        out_h, out_w = int(h * scale + 1), int(w * scale + 1)
         groups: dict[tuple, list[int]] = {}
-        cells = []
-        for k, region in enumerate(regions):
-            rows, cols = _cells(region[1], span, h, out_h), _cells(region[0], span, w, out_w)
-            cells.append((rows, cols))
+        for k, (rows, cols) in enumerate(cells[scale]):
             if rows is not None and cols is not None:
                 groups.setdefault((rows[1] - rows[0], cols[1] - cols[0]), []).append(k)
         for members in groups.values():
-            pixels = np.stack([resample_region(frames[index[k]], scale, *cells[k]) for k in members])
+            pixels = np.stack(
+                [resample_region(frames[index[k]], scale, *cells[scale][k], integrals[k]) for k in members]
+            )
             data = (torch.from_numpy(pixels).permute(0, 3, 1, 2) - 127.5) * 0.0078125
             reg, probs = pnet(data)
             mask = probs[:, 1] >= threshold
             idx = mask.nonzero()
             if not len(idx):
                 continue
-            origin = torch.tensor([[cells[k][0][0] // PNET_STRIDE, cells[k][1][0] // PNET_STRIDE] for k in members])
+            origin = torch.tensor(
+                [[cells[scale][k][0][0] // PNET_STRIDE, cells[scale][k][1][0] // PNET_STRIDE] for k in members]
+            )
             bb = (idx[:, 1:] + origin[idx[:, 0]]).to(reg.dtype).flip(1)
             q1 = ((PNET_STRIDE * bb + 1) / scale).floor()
             q2 = ((PNET_STRIDE * bb + PNET_CELL - 1 + 1) / scale).floor()
@@ -176,7 +215,7 @@ def area_crops(
     y0, x0 = np.asarray(y, dtype=np.int64) - 1, np.asarray(x, dtype=np.int64) - 1
     ey, ex = np.asarray(ey, dtype=np.int64), np.asarray(ex, dtype=np.int64)
     r0, c0 = int(y0.min()), int(x0.min())
-    integral = cv2.integral(np.ascontiguousarray(frame[r0 : int(ey.max()), c0 : int(ex.max())]), sdepth=cv2.CV_32S)
+    integral = cv2.integral(frame[r0 : int(ey.max()), c0 : int(ex.max())], sdepth=cv2.CV_32S)
     a = np.arange(size, dtype=np.int64)[None, :]
     hk, wk = (ey - y0)[:, None], (ex - x0)[:, None]
     rs, re = (y0 - r0)[:, None] + (a * hk) // size, (y0 - r0)[:, None] + ((a + 1) * hk + size - 1) // size

@@ -43,6 +43,7 @@ from umcl.data.preprocess.landmarks import (
 )
 from umcl.data.preprocess.mtcnn_region import fast_nets
 from umcl.data.preprocess.video import clip_warnings, read_first_frames
+from umcl.data.preprocess.yuv import warm_up
 from umcl.errors import BadVideoError, EnvironmentFailure, UmclError
 from umcl.io_utils import environment_error
 from umcl.logs import get_logger
@@ -83,15 +84,16 @@ def resolve_device(cfg: PreprocessConfig) -> PreprocessConfig:
     return cfg if device == cfg.device else cfg.replace(device=device)
 
 
-def load_clip(video_path: str | Path, num_frames: int) -> tuple[np.ndarray, VideoInfo]:
+def load_clip(video_path: str | Path, num_frames: int, reuse: bool = False) -> tuple[np.ndarray, VideoInfo]:
     """The first ``num_frames`` upright RGB frames and the stream's info (only those frames are decoded).
 
     Upright: the display-matrix rotation of phone videos is applied (see
     :func:`umcl.data.compression.decode_video`). Decoded in this process where possible
-    (:func:`umcl.data.preprocess.video.read_first_frames`). Raises :class:`BadVideoError` for a missing,
+    (:func:`umcl.data.preprocess.video.read_first_frames`; ``reuse``: into the memory of the previous
+    call's frames, which must no longer be in use). Raises :class:`BadVideoError` for a missing,
     empty, unreadable or too short video.
     """
-    frames, info = read_first_frames(video_path, num_frames)
+    frames, info = read_first_frames(video_path, num_frames, reuse)
     if len(frames) < num_frames:
         raise BadVideoError(
             f"video has {len(frames)} frames but {num_frames} are needed",
@@ -189,7 +191,7 @@ def preprocess_video(
 def _preprocess_video(video_path, out_path, cfg, mtcnn, landmarker) -> dict[str, Any]:
     start = time.perf_counter()
     cfg = resolve_device(cfg)
-    frames, info = load_clip(video_path, cfg.num_frames)
+    frames, info = load_clip(video_path, cfg.num_frames, reuse=True)  # the frames are not kept past this call
     fps = info.fps
     notes = clip_warnings(video_path, info, cfg.num_frames)
     for note in notes:
@@ -250,16 +252,17 @@ def _init_worker(threads: int) -> None:
 
 
 def _worker_context(cfg: PreprocessConfig):
-    """``fork`` after loading MTCNN and the landmark model here, so that the workers inherit the
-    imports and models instead of paying them each (spawned workers import torch, facenet-pytorch
-    and dlib and load the models, seconds of CPU each: docs/preprocessing.md); ``spawn`` where fork is unavailable or
-    a GPU is used (CUDA cannot be forked)."""
+    """``fork`` after loading MTCNN and the landmark model (and compiling the YUV conversion) here, so
+    that the workers inherit the imports and models instead of paying them each (spawned workers
+    import torch, facenet-pytorch and dlib and load the models, seconds of CPU each:
+    docs/preprocessing.md); ``spawn`` where fork is unavailable or a GPU is used (CUDA cannot be forked)."""
     import multiprocessing
 
     if "fork" not in multiprocessing.get_all_start_methods() or not cfg.device.startswith("cpu"):
         return multiprocessing.get_context("spawn")
     fast_nets(load_mtcnn(cfg.device, cfg.min_face_size))
     _landmarker(cfg)
+    warm_up()
     return multiprocessing.get_context("fork")
 
 
