@@ -45,7 +45,9 @@ is this class with all of them switched on (docs/deviations/released.md).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -65,7 +67,7 @@ from umcl.models.physformer import PhysFormer
 from umcl.models.text_encoder import PromptBank, build_text_encoder
 from umcl.registry import register_detector, register_overlay
 from umcl.specs.released import ABLATIONS, PAPER_VALUES
-from umcl.views import make_lq_video, perturb_landmarks
+from umcl.views import fit_frames, make_lq_video, perturb_landmarks
 
 
 @dataclass
@@ -91,6 +93,14 @@ class UMCLConfig:
     #: the published width (96/144/12 heads/12 layers); ``physformer_weights`` (e.g. the SynthFF
     #: pre-train, itself started from these) is loaded after them. docs/deviations/core.md
     physformer_pretrained: str | None = None
+    #: what of the P-encoder trains: "all" (the paper fine-tunes the pre-trained PhysFormer) or "head"
+    #: (stem, tube embedding and transformer blocks frozen at their starting weights, their output
+    #: computed once per clip: umcl.models.frozen_trunk; the temporal upsamplers and last convolution
+    #: train). docs/deviations/workflow.md says where and why the default uses "head"
+    physformer_train: Literal["all", "head"] = "all"
+    #: directory of the frozen trunk's outputs shared by the runs of a profile (physformer_train: head);
+    #: None keeps them in memory for one process only
+    trunk_cache: str | None = None
     # L-encoder (LRNet)
     lrnet_hidden: int = 32
     lrnet_landmark_dropout: float = 0.1
@@ -179,6 +189,11 @@ class UMCLConfig:
             )
         if self.appearance_pathway and self.d < 2:
             raise ConfigError("appearance_pathway projects the tokens to d/2: d must be >= 2")
+        if self.physformer_train not in ("all", "head"):
+            raise ConfigError(
+                f"physformer_train must be 'all' or 'head', got {self.physformer_train!r}",
+                fix="use physformer_train: all (the paper) or head (frozen pre-trained trunk)",
+            )
         if self.contrastive_views == "released_pool" and self.use_rppg:
             quarter = self.image_size // 2 ** max(released.LQ_STAGES.values())
             if self.image_size % 4 or quarter % (PhysFormer.STEM_POOL * self.patch_size[1]):
@@ -228,8 +243,25 @@ def init_p_encoder(cfg: UMCLConfig, with_weights: bool = True) -> tuple[PhysForm
         record["pretrained"] = load_open_rppg(model, cfg.physformer_pretrained).identity()
     if with_weights and cfg.physformer_weights:
         model.load_pretrained(cfg.physformer_weights)
-        record["weights"] = {"file": str(cfg.physformer_weights), "sha256": file_sha256(cfg.physformer_weights)}
+        record["weights"] = {
+            "file": str(cfg.physformer_weights),
+            "sha256": file_sha256(cfg.physformer_weights),
+            **weights_origin(cfg.physformer_weights),
+        }
+    if cfg.physformer_train == "head":
+        model.freeze_trunk(cfg.trunk_cache)
+    record["trained"] = cfg.physformer_train
     return model, record
+
+
+def weights_origin(path: str) -> dict:
+    """What a pre-trained P-encoder file itself started from, read from its ``umcl pretrain`` sidecar
+    (``FILE.json``): the real-data weights it was selected from and how it was fine-tuned."""
+    sidecar = Path(f"{path}.json")
+    if not sidecar.exists():
+        return {}
+    meta = json.loads(sidecar.read_text())
+    return {k: meta[k] for k in ("starting_weights", "selection", "epochs_trained") if k in meta}
 
 
 def file_sha256(path: str) -> str:
@@ -393,7 +425,13 @@ class UMCLDetector(Detector):
     def forward(self, batch: dict) -> dict:
         """The model's outputs (module docstring). Outside training, the condition's ``module_mode: train``
         scores video by video with the submodules in training mode (:func:`umcl.released.score_in_train_mode`);
-        in training, ``class_pure_batches`` runs the real and the fake rows in separate passes."""
+        in training, ``class_pure_batches`` runs the real and the fake rows in separate passes. Crops of
+        another size than ``image_size`` are resized to it first (:func:`umcl.views.fit_frames`)."""
+        if self.cfg.use_rppg:
+            batch = {
+                k: fit_frames(v, self.cfg.image_size) if k in ("frames", "frames_lq") and v is not None else v
+                for k, v in batch.items()
+            }
         if not self.training:
             self._refresh_text()
             if self.condition(batch).module_mode == "train":
