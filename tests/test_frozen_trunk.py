@@ -98,3 +98,41 @@ def test_physformer_train_must_be_all_or_head(value):
 
     with pytest.raises(ConfigError, match="physformer_train"):
         UMCLConfig(physformer_train=value)
+
+
+def test_umcl_with_a_frozen_trunk_gives_the_unfrozen_model_s_outputs_and_reuses_them():
+    """UMCL's views through a frozen trunk (kept per clip and view) equal the same weights unfrozen:
+    the HQ and the synthetic LQ signal in training mode (one head pass over both views) and the score
+    in eval mode; the second step computes no trunk."""
+    from test_umcl_model import SMALL, make_batch
+
+    from umcl.models.umcl import UMCLConfig, UMCLDetector
+
+    torch.manual_seed(0)
+    frozen = UMCLDetector(UMCLConfig(**SMALL, physformer_train="head"))
+    plain = copy.deepcopy(frozen)
+    plain.p_encoder.trunk_memo = None
+    for m in plain.p_encoder.trunk_modules():
+        m.requires_grad_(False)
+    batch = make_batch(4)
+    frozen.train()
+    plain.train()
+    for m in plain.p_encoder.trunk_modules():
+        m.eval()  # the frozen trunk runs in eval mode; so does this reference's
+    torch.manual_seed(1)
+    got = frozen(batch)
+    torch.manual_seed(1)
+    want = plain(batch)
+    for key in ("z_hq", "z_lq"):
+        np.testing.assert_allclose(got[key].detach().numpy(), want[key].detach().numpy(), rtol=0, atol=1e-5)
+    memo = frozen.p_encoder.trunk_memo
+    assert (memo.misses, memo.hits) == (8, 0)  # 4 clips x (HQ, LQ)
+    torch.manual_seed(1)
+    frozen(batch)
+    assert (memo.misses, memo.hits) == (8, 8)
+    torch.manual_seed(1)
+    plain(batch)  # the same updates of the head's BatchNorm statistics as the frozen model's
+    frozen.eval()
+    plain.eval()
+    with torch.no_grad():
+        np.testing.assert_allclose(frozen(batch)["prob_fake"].numpy(), plain(batch)["prob_fake"].numpy(), atol=1e-5)

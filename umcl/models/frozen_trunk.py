@@ -16,6 +16,7 @@ that compute the same clip at the same time leave one whole file.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +33,7 @@ class TrunkMemo:
 
     def __init__(self, cache_dir: str | Path | None = None):
         self.cache_dir = Path(cache_dir) if cache_dir else None
-        self.memory: dict[tuple[str, str], torch.Tensor] = {}
+        self.memory: dict[tuple[str, str, str], torch.Tensor] = {}
         self._weights: tuple[tuple, str] | None = None  # (parameter versions, weights digest)
         self.hits = self.misses = 0
 
@@ -46,12 +47,15 @@ class TrunkMemo:
         return self._weights[1]
 
     @torch.no_grad()
-    def tokens(self, trunk: list[nn.Module], compute: Callable[[torch.Tensor], torch.Tensor], video: torch.Tensor):
-        """``compute(video)`` for a batch, each clip from the memo when it was seen before."""
+    def tokens(
+        self, trunk: list[nn.Module], compute: Callable[[torch.Tensor], torch.Tensor], video: torch.Tensor, tag: str
+    ) -> torch.Tensor:
+        """``compute(video)`` for a batch, each clip from the memo when it was seen before under ``tag``
+        (what ``compute`` does before the trunk: a view, an input scaling)."""
         weights = self.weights_digest(trunk)
         out = []
         for clip in video.unbind(0):
-            key = (weights, digest(clip))
+            key = (weights, tag, digest(clip))
             value = self.memory.get(key)
             if value is None:
                 value = self._load(key)
@@ -65,16 +69,19 @@ class TrunkMemo:
             out.append(value.to(video.device))
         return torch.stack(out)
 
-    def _path(self, key: tuple[str, str]) -> Path | None:
-        return self.cache_dir / key[0][:16] / f"{key[1]}.npy" if self.cache_dir else None
+    def _path(self, key: tuple[str, str, str]) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        weights, tag, clip = key
+        return self.cache_dir / weights[:16] / re.sub(r"[^A-Za-z0-9_.-]", "_", tag) / f"{clip}.npy"
 
-    def _load(self, key: tuple[str, str]) -> torch.Tensor | None:
+    def _load(self, key: tuple[str, str, str]) -> torch.Tensor | None:
         path = self._path(key)
         if path is None or not path.exists():
             return None
         return torch.from_numpy(np.load(path))
 
-    def _store(self, key: tuple[str, str], value: torch.Tensor) -> None:
+    def _store(self, key: tuple[str, str, str], value: torch.Tensor) -> None:
         path = self._path(key)
         if path is None:
             return

@@ -33,6 +33,7 @@ Choices (see docs/deviations/core.md, "Encoders and model"):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -287,13 +288,33 @@ class PhysFormer(nn.Module):
             raise ValueError(f"PhysFormer built for {self.frames}x{self.image_size}x{self.image_size}, got {t}x{h}x{w}")
         # a frozen trunk's output is kept per clip, unless a gradient must flow back through it to the input
         if self.trunk_memo is not None and not return_tokens and not video.requires_grad:
-            tokens = self.trunk_memo.tokens(self.trunk_modules(), lambda v: self._trunk(v, grid)[0], video)
+            tokens = self.trunk_memo.tokens(self.trunk_modules(), lambda v: self._trunk(v, grid)[0], video, "input")
             tapped = []
         else:
             tokens, tapped = self._trunk(video, grid, return_tokens)
-        out = self.head(tokens.transpose(1, 2).reshape(b, self.dim, *grid))
-        rppg = standardize_signal(out) if self.io == "standardized" else out
+        rppg = self._head_out(tokens, b, grid)
         return (rppg, torch.cat(tapped, dim=1)) if return_tokens else rppg
+
+    def tokens_from(
+        self, clips: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor], tag: str
+    ) -> torch.Tensor:
+        """The trunk's tokens [B, N, dim] of ``transform(clips)`` (:meth:`head_out` turns them into rPPG).
+        With a frozen trunk they are kept per clip of ``clips`` and ``tag`` (which names ``transform``: a
+        view, the input scaling), so for a clip seen before neither ``transform`` nor the trunk runs."""
+        if self.trunk_memo is None or clips.requires_grad:
+            return self._trunk(transform(clips), self.grid)[0]
+        return self.trunk_memo.tokens(
+            self.trunk_modules(), lambda c: self._trunk(transform(c), self.grid)[0], clips, tag
+        )
+
+    def head_out(self, tokens: torch.Tensor) -> torch.Tensor:
+        """rPPG [B, T] from the trunk's tokens [B, N, dim] of clips of the built size."""
+        return self._head_out(tokens, tokens.shape[0], self.grid)
+
+    def _head_out(self, tokens: torch.Tensor, b: int, grid: tuple[int, int, int]) -> torch.Tensor:
+        """The head on tokens [B, N, dim]: rPPG [B, T] (standardised over time for ``io="standardized"``)."""
+        out = self.head(tokens.transpose(1, 2).reshape(b, self.dim, *grid))
+        return standardize_signal(out) if self.io == "standardized" else out
 
     def _trunk(
         self, video: torch.Tensor, grid: tuple[int, int, int], return_tokens: bool = False

@@ -46,7 +46,9 @@ is this class with all of them switched on (docs/deviations/released.md).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -361,8 +363,12 @@ class UMCLDetector(Detector):
             self.__dict__["_fixed_text"] = PromptBank(encoder, released.fixed_prompt_table()).embeddings  # not a buffer
         return self._fixed_text
 
-    def _views(self, batch: dict) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """LQ video and landmarks (None where the modality is off or the view is not needed)."""
+    def _views(
+        self, batch: dict
+    ) -> tuple[torch.Tensor | Callable[[torch.Tensor], torch.Tensor] | None, torch.Tensor | None]:
+        """LQ video and landmarks (None where the modality is off or the view is not needed). An LQ video
+        made from the HQ frames is returned as that transform, applied where it is needed (a frozen
+        P-encoder trunk keeps its output per HQ clip: :meth:`PhysFormer.forward_from`)."""
         cfg = self.cfg
         hq_only = not self.training and self.condition(batch).inference_views == "hq"
         if hq_only or cfg.contrastive_views == "released_pool":
@@ -381,7 +387,7 @@ class UMCLDetector(Detector):
         if cfg.use_rppg:
             frames_lq = batch.get("frames_lq") if pairs else None
             if frames_lq is None:
-                frames_lq = make_lq_video(batch["frames"], cfg.lq_factor)
+                frames_lq = partial(make_lq_video, factor=cfg.lq_factor)
         if cfg.use_landmarks:
             landmarks_lq = batch.get("landmarks_lq") if pairs else None
             if landmarks_lq is None:
@@ -468,8 +474,19 @@ class UMCLDetector(Detector):
                     self.p_encoder(self.lq_pool(x, released.LQ_STAGES[v]), any_spatial_size=True, **taps)
                     for v in views[1:]
                 ]
+            elif not taps and self.p_encoder.trunk_memo is not None:  # frozen trunk: kept per clip and view
+                tag = "unit" if cfg.frames_unit_range else "prepared"
+                enc = self.p_encoder
+                tokens = [enc.tokens_from(frames, scale, tag)]
+                if callable(frames_lq):  # the LQ view made from the HQ frames, named by its factor
+                    make = frames_lq
+                    tokens.append(enc.tokens_from(frames, lambda c: scale(make(c)), f"{tag}-lq{cfg.lq_factor}"))
+                elif frames_lq is not None:
+                    tokens.append(enc.tokens_from(frames_lq.to(frames.dtype), scale, tag))
+                runs = [enc.head_out(torch.cat(tokens))]  # one head pass over the views, as unfrozen
             else:
-                clips = frames if frames_lq is None else torch.cat([frames, frames_lq.to(frames.dtype)])
+                lq = frames_lq(frames) if callable(frames_lq) else frames_lq
+                clips = frames if lq is None else torch.cat([frames, lq.to(frames.dtype)])
                 runs = [self.p_encoder(scale(clips), **taps)]
             z = torch.cat([r[0] if taps else r for r in runs])
             tokens = torch.cat([r[1].flatten(1) for r in runs]) if taps and not pooled else None
