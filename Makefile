@@ -5,6 +5,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUFF_STAMP := $(VENV)/.ruff-installed
 CORES ?= $(shell nproc)
 PROFILE ?= default
 export OMP_NUM_THREADS ?= $(CORES)
@@ -38,9 +39,16 @@ reproduce: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) \
 	    --workflow-profile workflow/profiles/local --config profile=$(PROFILE)
 
-## Set up and run the test suite
-test: $(STAMP)
+# ruff alone from requirements-dev.txt (its pinned version), for the style check of `make test`
+$(RUFF_STAMP): requirements-dev.txt | $(STAMP)
+	$(BIN)/python -m pip install --quiet "$$(grep -E '^ruff==' requirements-dev.txt)"
+	@touch $@
+
+## Set up and run the style check (ruff, settings in pyproject.toml), then the test suite
+test: $(STAMP) $(RUFF_STAMP)
 	$(call require_free_mib,1500,the test suite)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q tests
 
 ## The smoke profile end to end through a real one-node SLURM on this machine (slurm-wlm + munge from

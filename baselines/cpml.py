@@ -92,7 +92,7 @@ def cpml_landmark_jitter(landmarks: torch.Tensor, size: int, generator: torch.Ge
     shape = (*landmarks.shape[:-1], landmarks.shape[-1] // 2, 2)
     half = torch.full(shape, every, dtype=landmarks.dtype, device=landmarks.device)
     extra = torch.zeros_like(half)
-    for (start, stop), (hx, hy) in zip(CPML_REGIONS.values(), ((lx, ly), (ex, ey), (nx, ny))):
+    for (start, stop), (hx, hy) in zip(CPML_REGIONS.values(), ((lx, ly), (ex, ey), (nx, ny)), strict=True):
         extra[..., start:stop, 0] = hx
         extra[..., start:stop, 1] = hy
 
@@ -117,7 +117,8 @@ class CPMLConfig:
     fed the ground-truth label's prompt during training (the label is an input); ``false`` =
     label-free training (it reads the mean prompt embedding, as in evaluation). The text fed to the classifier in
     evaluation is a test-time condition (:mod:`umcl.conditions`), not a setting here.
-    Loss weights: ``phy_weight`` 0.2, ``consistency_weight`` 0.25. ``hr_band_hz`` / ``hr_clip_bpm``: published HR estimator range.
+    Loss weights: ``phy_weight`` 0.2, ``consistency_weight`` 0.25. ``hr_band_hz`` / ``hr_clip_bpm``: published HR
+    estimator range.
     """
 
     frames: int = 160

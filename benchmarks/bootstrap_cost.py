@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -82,8 +83,8 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|")
     for n in args.counts:
-        t_cell = timed(lambda: aggregate_seeds(test, val, n_boot=n), args.repeats)
-        t_run = timed(lambda: compute_metrics(y, s, n_boot=n, val_labels=yv, val_scores=sv), args.repeats)
+        t_cell = timed(partial(aggregate_seeds, test, val, n_boot=n), args.repeats)
+        t_run = timed(partial(compute_metrics, y, s, n_boot=n, val_labels=yv, val_scores=sv), args.repeats)
         mc = endpoint_spread(test, n, args.bootstrap_seeds)
         one = endpoint_spread({0: test[0]}, n, args.bootstrap_seeds)
         print(

@@ -213,8 +213,8 @@ def render(curve: dict) -> str:
         "selected on validation, with the 95 % bootstrap interval over test videos. Settings beyond the profile: "
         f"`{' '.join(curve['sets']) or 'none'}`.",
         "",
-        "| detector | training pairs (real + fake videos) | seed | validation AUC by epoch | training loss, first → last | "
-        "selected epoch | test AUC [95 % CI] | training s |",
+        "| detector | training pairs (real + fake videos) | seed | validation AUC by epoch | "
+        "training loss, first → last | selected epoch | test AUC [95 % CI] | training s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in curve["runs"]:
@@ -236,13 +236,15 @@ def render(curve: dict) -> str:
             "| training pairs | seed | score AUC | rPPG term: std, AUC | landmark term: std, AUC |",
             "|---|---|---|---|---|",
         ]
+
+        def cell(m: dict, k: str) -> str:
+            return f"{m[k]['std']:.3f}, {100 * m[k]['auc']:.1f}" if k in m and m[k]["auc"] is not None else "-"
+
         for r in diag:
             m = r["modalities"]
-            cell = lambda k: (
-                f"{m[k]['std']:.3f}, {100 * m[k]['auc']:.1f}" if k in m and m[k]["auc"] is not None else "-"
-            )
             lines.append(
-                f"| {r['pairs']} | {r['seed']} | {100 * m['all']['auc']:.1f} | {cell('rppg')} | {cell('landmarks')} |"
+                f"| {r['pairs']} | {r['seed']} | {100 * m['all']['auc']:.1f} | {cell(m, 'rppg')} "
+                f"| {cell(m, 'landmarks')} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -34,6 +34,7 @@ import resource
 import tempfile
 import time
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +94,7 @@ def per_frame_mtcnn(frames: np.ndarray, mtcnn, min_prob: float, batch: int = 16)
     out = np.full((len(frames), 4), np.nan)
     for start in range(0, len(frames), batch):
         boxes, probs = mtcnn.detect(np.ascontiguousarray(frames[start : start + batch]))
-        for j, (b, p) in enumerate(zip(boxes, probs)):
+        for j, (b, p) in enumerate(zip(boxes, probs, strict=True)):
             if b is not None and max(p) >= min_prob:
                 out[start + j] = np.asarray(b, dtype=np.float64)[int(np.argmax(p))]
     return out
@@ -143,7 +144,7 @@ def measure_size(width: int, height: int, variants: dict[str, object], work: Pat
     rows = []
     for name, cfg in variants.items():
         preprocess_video(clip, work / f"ours_{width}.npz", cfg)  # warm-up: the same shapes as timed
-        t["ours"] = median_clock(lambda: preprocess_video(clip, work / f"ours_{width}.npz", cfg), repeats)
+        t["ours"] = median_clock(partial(preprocess_video, clip, work / f"ours_{width}.npz", cfg), repeats)
         ours = read_cache(work / f"ours_{width}.npz", keys=("boxes",))["boxes"]
         row = {
             "size": f"{width}x{height}",
@@ -276,7 +277,8 @@ def markdown(rows: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|---|"
     )
     lines = [
-        f"| {r['size']} × {r['frames']} ({r['face_px']}) | {r['variant']} | {r['mtcnn_fps_cpu']} / {r['mtcnn_fps_wall']} "
+        f"| {r['size']} × {r['frames']} ({r['face_px']}) | {r['variant']} "
+        f"| {r['mtcnn_fps_cpu']} / {r['mtcnn_fps_wall']} "
         f"| {r['ours_fps_cpu']} / {r['ours_fps_wall']} | {r['ratio_cpu']}× / {r['ratio_wall']}× "
         f"| {r['box_px']} | {r['centre_px']} | {r['iou']} | {r['mtcnn_vs_itself_1px_box_px']} |"
         for r in rows
@@ -337,7 +339,8 @@ def targets(result: dict) -> str:
     for r in result["rows"]:
         if r["size"] != "256x256":
             lines.append(
-                f"{r['size']} {r['variant']}: {r['ratio_cpu']}x per-frame MTCNN (CPU; wall {r['ratio_wall']}x) -- target >= 5; "
+                f"{r['size']} {r['variant']}: {r['ratio_cpu']}x per-frame MTCNN (CPU; wall {r['ratio_wall']}x) "
+                "-- target >= 5; "
                 f"box error {r['box_px']} px -- target <= 2 (MTCNN vs itself {r['mtcnn_vs_itself_1px_box_px']})"
             )
     return "\n".join(lines)

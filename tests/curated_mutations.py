@@ -137,7 +137,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "lq_factor: int = 2",
         ("tests/test_umcl_model.py::test_paper_profile_sizes",),
     ),
-    # umcl-released's switches of the second reading of the release, each ignored in the code (docs/deviations/released.md)
+    # umcl-released's switches of the second reading of the release, each ignored in the code
+    # (docs/deviations/released.md)
     Mutation(
         "released-affinity-class-sum",
         "umcl/released.py",

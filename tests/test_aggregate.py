@@ -46,7 +46,9 @@ def ref_bootstrap(y, per_seed_scores, name, n_boot, seed, level=0.95, thresholds
     """Percentile interval of the mean over seeds, the same video resample applied to every seed."""
     thresholds = thresholds or [None] * len(per_seed_scores)
     stat = [
-        np.mean([ref_metric(name, y[i], s[i], val_threshold=t) for s, t in zip(per_seed_scores, thresholds)])
+        np.mean(
+            [ref_metric(name, y[i], s[i], val_threshold=t) for s, t in zip(per_seed_scores, thresholds, strict=True)]
+        )
         for i in ref_resamples(y, n_boot, seed)
     ]
     return tuple(np.quantile(np.array(stat, dtype=np.float64), [(1 - level) / 2, 1 - (1 - level) / 2]))
@@ -148,11 +150,11 @@ def test_aggregate_matches_independent_bootstrap(decimals):
     cell = aggregate_seeds(test, val, n_boot=n_boot, seed=boot_seed, ci=0.9)
     scores = [test[k]["score"].to_numpy() for k in sorted(test)]
     thresholds = [choose_threshold(yv, val[k]["score"]) for k in sorted(val)]
-    assert cell.thresholds == dict(zip(sorted(val), thresholds))
+    assert cell.thresholds == dict(zip(sorted(val), thresholds, strict=True))
     assert (cell.n_real, cell.n_fake, cell.n_seeds, cell.n_boot) == (12, 9, 3, n_boot)
     assert set(cell.estimates) == {"auc", "acc", "bacc", "eer", "ap", "acc_val", "bacc_val"}
     for name, est in cell.estimates.items():
-        per_seed = [ref_metric(name, y, s, val_threshold=t) for s, t in zip(scores, thresholds)]
+        per_seed = [ref_metric(name, y, s, val_threshold=t) for s, t in zip(scores, thresholds, strict=True)]
         assert est.seed_values == pytest.approx(per_seed, abs=1e-12), name
         assert est.value == pytest.approx(np.mean(per_seed), abs=1e-12), name
         lo, hi = ref_bootstrap(y, scores, name, n_boot, boot_seed, level=0.9, thresholds=thresholds)
@@ -290,7 +292,7 @@ def test_frame_level_matches_clustered_reference():
     for idx in ref_resamples(y, n_boot, boot_seed):
         drawn = videos[idx]
         f_auc, v_auc = [], []
-        for f, v, rows in zip(frames.values(), by_video, rows_of):
+        for f, v, rows in zip(frames.values(), by_video, rows_of, strict=True):
             sel = f.loc[np.concatenate([rows[k] for k in drawn])]  # every frame of every drawn video
             f_auc.append(roc_auc_score(sel["label"], sel["score"]))
             v_auc.append(roc_auc_score(v.loc[drawn, "label"], v.loc[drawn, "score"]))

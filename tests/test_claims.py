@@ -475,7 +475,7 @@ def test_claims_runs_appear_in_the_default_sheet_with_one_seed() -> None:
 def test_calibration_on_the_papers_numbers_contradicts_nothing() -> None:
     """The paper's own numbers, one seed, Hanley–McNeil intervals at the paper's test sizes: no claim is
     contradicted; the claims the paper prints no cells for are not testable, the rest inconclusive or hold."""
-    cal = {c.id: v.verdict for c, v in zip(CLAIMS, calibrate()) if v is not None}
+    cal = {c.id: v.verdict for c, v in zip(CLAIMS, calibrate(), strict=True) if v is not None}
     assert CONTRADICTED not in cal.values()
     assert cal["T3-drop"] == NOT_TESTABLE  # the paper trains no UMCL without CQSL across compressions
     assert cal["T7-frames-30"] == INCONCLUSIVE and cal["T8-opposite-88"] == INCONCLUSIVE
@@ -501,7 +501,7 @@ def test_synthff_scope_on_every_measured_verdict() -> None:
     for c in MEASURED:
         res.update(_results(c, lambda k: 60.0))
     for synthetic in (True, False):
-        for c, v in zip(CLAIMS, evaluate_claims(res, synthetic=synthetic)):
+        for c, v in zip(CLAIMS, evaluate_claims(res, synthetic=synthetic), strict=True):
             if c.kind == "measured":
                 assert ("SynthFF" in v.reason) == synthetic and ("SynthFF" in v.scope) == synthetic
             else:

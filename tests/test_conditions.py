@@ -88,14 +88,14 @@ def test_frame_sampling_ratio_one_is_identity_and_levels_are_nested():
         for r in (0.9, 0.7, 0.5, 0.3)
     }
     for hi, lo in ((0.9, 0.7), (0.7, 0.5), (0.5, 0.3)):
-        assert all(b <= a for a, b in zip(kept[hi], kept[lo]))
+        assert all(b <= a for a, b in zip(kept[hi], kept[lo], strict=True))
 
 
 def test_degradation_is_per_video_not_per_batch_and_follows_the_seed():
     batch = frame_batch()
     cond = TestCondition("frame_sampling", 0.5)
     whole = apply_condition(batch, cond)
-    for i, key in enumerate(batch["key"]):
+    for i in range(len(batch["key"])):
         alone = apply_condition(
             {k: (v[i : i + 1] if isinstance(v, torch.Tensor) else [v[i]]) for k, v in batch.items() if k != "label"},
             cond,
@@ -321,7 +321,7 @@ def test_opposite_attack_texts_contradict_the_label(models):
     table, bank = model.prompt_bank.table, model.prompt_bank
     with torch.no_grad():
         t = model(batch)["t"]
-    for row, label in zip(t, batch["label"].tolist()):
+    for row, label in zip(t, batch["label"].tolist(), strict=True):
         pool = bank.embeddings[table.ids("opposite_for_fake" if label else "opposite_for_real")]
         assert (pool - row).abs().sum(-1).min() == 0
 

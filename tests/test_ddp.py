@@ -118,7 +118,7 @@ def test_two_processes_match_one_with_the_same_global_batch(runs):
         torch.testing.assert_close(b[k], a[k], rtol=RTOL, atol=ATOL)
     h1, h2 = history(root / "one"), history(root / "two")
     assert [r["epoch"] for r in h2] == [1, 2, 3]
-    for r1, r2 in zip(h1, h2):  # the epoch's loss is over both ranks' batches, not rank 0's alone
+    for r1, r2 in zip(h1, h2, strict=True):  # the epoch's loss is over both ranks' batches, not rank 0's alone
         assert r2["train_total"] == pytest.approx(r1["train_total"], rel=RTOL, abs=ATOL)
         assert {k: r2[k] for k in r2 if k.startswith("val_")} == {k: r1[k] for k in r1 if k.startswith("val_")}
     assert json.loads((root / "two" / "run.json").read_text())["world_size"] == 2

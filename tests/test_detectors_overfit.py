@@ -77,7 +77,8 @@ def test_detector_overfits_a_tiny_batch(name):
         model.train()
         out = model(batch)
         total = model.loss(batch, out)["total"]
-        first = float(total.detach()) if first is None else first
+        if step == 1:
+            first = float(total.detach())
         opt.zero_grad()
         total.backward()
         opt.step()

@@ -72,7 +72,7 @@ def test_memo_gives_a_fresh_passs_scores_and_skips_repeated_encoders(detectors, 
     fresh, no_hits = _scores(model, batches, memo=False)
     reused, hits = _scores(model, batches, memo=True)
     assert no_hits == 0 and hits > 0
-    assert all(torch.equal(a, b) for a, b in zip(fresh, reused))
+    assert all(torch.equal(a, b) for a, b in zip(fresh, reused, strict=True))
     # a prompt attack leaves UMCL's and CPML's P-encoder input and Xception's crops unchanged: reused
     assert hits >= 2 * len(batches)
     assert "forward" not in vars(model.get_submodule(model.memo_modules[0]))  # restored on exit

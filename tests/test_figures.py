@@ -7,6 +7,7 @@ affinity log from the definition (cosine → (cos + 1) / 2 between the view's mo
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import _train_fixtures
 import numpy as np
@@ -312,7 +313,7 @@ def test_figure9_axis_labels_stay_inside_their_own_panel(tmp_path, monkeypatch):
     renderer = fig.canvas.get_renderer()
     axes = fig.axes
     assert len(axes) == 3
-    for left, right in zip(axes, axes[1:]):
+    for left, right in pairwise(axes):
         left_box = left.get_window_extent(renderer)
         label_box = right.yaxis.get_tightbbox(renderer)
         assert label_box.x0 >= left_box.x1, "a y label overlaps the panel to its left"

@@ -303,7 +303,7 @@ def test_selection_part_has_three_scorings_and_their_shares(report) -> None:
     rows = entry["selections"]
     names = ["label-free (this suite)", "eval mode, label's prompt", "as released (label's prompt, train mode)"]
     assert sorted(rows) == sorted(names)
-    for (scoring, root), side in zip(roots.items(), [rows[n] for n in names]):
+    for (scoring, root), side in zip(roots.items(), [rows[n] for n in names], strict=True):
         assert side["epochs"] == [{"label_free": 2, **AUDIT_EPOCHS}[scoring]] * 2 and side["scoring"] == [scoring]
         want = np.mean([roc_auc_score(s["label"], s["score"]) for s in scores[scoring].values()])
         assert side["test_auc"]["value"] == pytest.approx(want, abs=1e-12)

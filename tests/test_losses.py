@@ -44,7 +44,7 @@ def not_flat(a: np.ndarray) -> bool:
 def test_negative_pearson_matches_scipy(pair):
     x, y = pair
     assume(not_flat(x) and not_flat(y))
-    ref = np.array([1 - stats.pearsonr(a, b).statistic for a, b in zip(x, y)])
+    ref = np.array([1 - stats.pearsonr(a, b).statistic for a, b in zip(x, y, strict=True)])
     np.testing.assert_allclose(L.negative_pearson(t(x), t(y)).numpy(), ref, atol=1e-9)
 
 
@@ -107,13 +107,17 @@ def test_cqsl_pull_and_push_vs_loop_reference(seed, br, bf):
     def mpc(a, b):
         return abs(a @ b) / np.sqrt((a @ a) * (b @ b))
 
-    pull_ref = np.mean([npc(a, b) for a, b in zip(rh, rl)]) + np.mean([npc(a, b) for a, b in zip(fh, fl)])
+    pull_ref = np.mean([npc(a, b) for a, b in zip(rh, rl, strict=True)]) + np.mean(
+        [npc(a, b) for a, b in zip(fh, fl, strict=True)]
+    )
     push_ref = sum(np.mean([mpc(a, b) for a in zr for b in zf]) for zr in (rh, rl) for zf in (fh, fl))
     args = [t(a) for a in (rh, rl, fh, fl)]
     assert L.cqsl_pull(*args).item() == pytest.approx(pull_ref, abs=1e-10)
     assert L.cqsl_push(*args).item() == pytest.approx(push_ref, abs=1e-10)
     if br == bf:
-        aligned_ref = sum(np.mean([mpc(a, b) for a, b in zip(zr, zf)]) for zr in (rh, rl) for zf in (fh, fl))
+        aligned_ref = sum(
+            np.mean([mpc(a, b) for a, b in zip(zr, zf, strict=True)]) for zr in (rh, rl) for zf in (fh, fl)
+        )
         assert L.cqsl_push(*args, pairing="aligned").item() == pytest.approx(aligned_ref, abs=1e-10)
 
 
@@ -257,8 +261,8 @@ def _np_pull_push(rh, rl, fh, fl) -> tuple[float, float]:
     def mpc(a, b):
         return abs(a @ b) / np.sqrt((a @ a) * (b @ b))
 
-    pull = np.mean([1 - stats.pearsonr(a, b).statistic for a, b in zip(rh, rl)]) + np.mean(
-        [1 - stats.pearsonr(a, b).statistic for a, b in zip(fh, fl)]
+    pull = np.mean([1 - stats.pearsonr(a, b).statistic for a, b in zip(rh, rl, strict=True)]) + np.mean(
+        [1 - stats.pearsonr(a, b).statistic for a, b in zip(fh, fl, strict=True)]
     )
     push = sum(np.mean([mpc(a, b) for a in zr for b in zf]) for zr in (rh, rl) for zf in (fh, fl))
     return float(pull), float(push)

@@ -84,7 +84,7 @@ def test_fast_nets_give_the_same_outputs():
         for name, shape in (("pnet", (2, 3, 40, 52)), ("rnet", (5, 3, 24, 24)), ("onet", (3, 3, 48, 48))):
             x = torch.rand(shape, generator=gen) * 2 - 1
             ours, theirs = getattr(nets, name)(x), getattr(mtcnn, name)(x)
-            assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(ours, theirs))
+            assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(ours, theirs, strict=True))
             assert getattr(mtcnn, name).conv1.weight.is_contiguous()
 
 

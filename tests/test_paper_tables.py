@@ -145,7 +145,7 @@ def tables() -> dict[str, PaperTable]:
 def test_every_cell_and_row_label_matches_the_paper(n: str, paper: dict, tables: dict) -> None:
     ours = tables[n]
     assert len(ours.panels) == len(paper[n]), f"Table {n}: panel count"
-    for p, printed in zip(ours.panels, paper[n]):
+    for p, printed in zip(ours.panels, paper[n], strict=True):
         assert [_squash(r.label) for r in p.rows] == [_squash(lb) for lb in printed["labels"]], f"Table {n} rows"
         assert [list(v) for v in p.values] == printed["values"], f"Table {n} panel {p.id} values"
         if printed["deltas"] is not None:
@@ -191,7 +191,7 @@ def test_row_groups_match_the_paper(paper: dict, tables: dict) -> None:
     assert [r.key[0] for r in tables["8"].panels[0].rows] == methods
     # Table 6: the training subsets of the printed halves, in order
     assert paper["6_train_labels"] == [["DF", "FS"], ["F2F", "NT"]]
-    for p, (a, b) in zip(tables["6"].panels, paper["6_train_labels"]):
+    for p, (a, b) in zip(tables["6"].panels, paper["6_train_labels"], strict=True):
         assert [c.key[0] for c in p.columns] == [a] * 5 + [b] * 5
         assert [c.key[1] for c in p.columns] == ["DF", "F2F", "FS", "NT", "Avg"] * 2
 

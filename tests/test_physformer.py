@@ -116,7 +116,7 @@ def test_stem_pool_scores_with_the_standard_pools_maxima(monkeypatch):
         expected = [reference(sample) for sample in samples]
         with monkeypatch.context() as m:  # the fast path never calls torch's pooling
             m.setattr(torch.nn.MaxPool3d, "forward", lambda self, x: pytest.fail("standard pool used"))
-            assert all(torch.equal(pool(sample), e) for sample, e in zip(samples, expected))
+            assert all(torch.equal(pool(sample), e) for sample, e in zip(samples, expected, strict=True))
     xr = x.clone().requires_grad_()
     (pool(xr) ** 2).sum().backward()
     xs = x.clone().requires_grad_()

@@ -521,7 +521,7 @@ def test_forked_workers_write_the_single_process_caches(batch, synthff, tmp_path
         synthff["manifest"], tmp_path / "cache", tmp_path / "pre.csv", batch["cfg"], workers=2, progress=False
     )
     assert [r.status for r in rows] == ["ok"] * 4 + ["failed"] * 2
-    for ours, ref in zip(rows[:4], batch["rows"][:4]):
+    for ours, ref in zip(rows[:4], batch["rows"][:4], strict=True):
         a, b = read_cache(ours.cache), read_cache(ref.cache)
         for key in CACHE_KEYS:
             if key == "meta":

@@ -369,6 +369,7 @@ def test_cli_evaluate_key_mode_and_table_report(two_method_manifest, toy_run, tm
     df_cell, f2f_cell = ours[0].entries[0], ours[0].entries[1]
     want = records[EvalKey(key, decl[0].test)].metrics["auc"]["value"] * 100
     assert df_cell.value == pytest.approx(want) and df_cell.ci is not None and df_cell.sd is None
+    assert f2f_cell.value == pytest.approx(records[EvalKey(key, decl[1].test)].metrics["auc"]["value"] * 100)
     text = format_entry(df_cell, latex=False)
     assert "±" not in text and "[" in text  # one seed: never a spread
     assert ours[0].entries[2].value is None  # FS not evaluated: '-' ...
@@ -437,11 +438,11 @@ def test_two_seeds_print_the_seed_spread_and_average_column(tmp_path):
         )
         for m in methods
     ]
-    sheet = JobSheet(cells={"table10": [TableCell(d, keys_per_seed[m]) for d, m in zip(decls, methods)]})
+    sheet = JobSheet(cells={"table10": [TableCell(d, keys_per_seed[m]) for d, m in zip(decls, methods, strict=True)]})
     proto = Protocol("table10", "t", tuple(decls), average_column="Avg.")
     built = build("table10", proto, load_paper_table(10), sheet, read_evaluations(indexes), EvalConfig(n_bootstrap=50))
     ours = [r for _, rows in built.panels for r in rows if r.source == "ours"][0]
-    for e, m in zip(ours.entries[:4], methods):
+    for e, m in zip(ours.entries[:4], methods, strict=True):
         assert e.value == pytest.approx(100 * np.mean(aucs[m]), abs=1e-9)
         assert e.sd == pytest.approx(100 * np.std(aucs[m], ddof=1), abs=1e-9)
         assert "±" in format_entry(e, latex=False)

@@ -286,7 +286,7 @@ def test_lrnet_feature_is_taken_after_the_trailing_dropout():
     assert np.allclose(ev["e_hq"][:, :64].double().numpy(), mlp_out[0][:4], atol=1e-6)  # eval: no dropout
 
 
-# --------------------------------------------------------------------------- 8: class-pure passes, [0, 1] frames, prompts
+# ------------------------------------------------------------------------- 8: class-pure passes, [0, 1] frames, prompts
 def test_real_and_fake_rows_go_through_separate_passes():
     model = build().train()
     twin = copy.deepcopy(model)
@@ -328,7 +328,7 @@ def test_each_view_draws_its_own_training_prompts():
     assert len(texts) == 3  # full size, 1/2, 1/4
     bank = model.prompt_bank.embeddings.double().numpy()
     ids = [np.abs(t[:, None, :] - bank[None]).max(-1).argmin(-1) for t in texts]
-    for t, i in zip(texts, ids):
+    for t, i in zip(texts, ids, strict=True):
         assert np.allclose(t, bank[i], atol=1e-7)  # every row is one prompt of the table
     assert not (np.array_equal(ids[0], ids[1]) and np.array_equal(ids[1], ids[2]))  # drawn anew per view
     shared = build(train_text_encoder=False, class_pure_batches=False, prompt_per_view=False).train()

@@ -116,7 +116,7 @@ def test_model_affinity_term_is_the_reference_per_class_on_each_lq_view():
 
 # --------------------------------------------------------------------------- CQSL and heart rate
 def _np_pearson_mean(x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean([np.corrcoef(a, b)[0, 1] for a, b in zip(x, y)]))
+    return float(np.mean([np.corrcoef(a, b)[0, 1] for a, b in zip(x, y, strict=True)]))
 
 
 def test_released_cqsl_equals_numpy_reference():

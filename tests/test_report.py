@@ -385,7 +385,7 @@ def _best_val_threshold(val: pd.DataFrame) -> float:
     u = np.unique(val["score"].to_numpy())
     cuts = [u[0], *((u[:-1] + u[1:]) / 2), np.nextafter(u[-1], np.inf)]
     ba = [balanced_accuracy_score(val["label"], val["score"] >= c) for c in cuts]
-    best = [c for c, b in zip(cuts, ba) if b >= max(ba) - 1e-12]
+    best = [c for c, b in zip(cuts, ba, strict=True) if b >= max(ba) - 1e-12]
     return min(best, key=lambda c: (round(abs(c - 0.5), 12), c))
 
 
@@ -426,7 +426,7 @@ def test_table3_deltas_of_every_row_are_against_its_own_compression(table: dict)
         row = labels[label]
         train = row[0]
         assert len(cells) == len(paper.columns)
-        for text, (test, metric) in zip(cells, (c.key for c in paper.columns)):
+        for text, (test, metric) in zip(cells, (c.key for c in paper.columns), strict=True):
             value = _expected(table["sheet"], row, test, metric)
             assert text.startswith(f"{value:.2f}"), (line, test, metric)
             if test == train:
@@ -457,14 +457,14 @@ def test_more_statistics_columns_are_the_named_statistics(table: dict) -> None:
         cell = table["json"]["ours"][f"{panel}|{'/'.join(row_key)}|{test}"]
         per_seed = _cell_scores(table["sheet"], "table3", row_key, (test,))
         ref = {"auc": [], "acc": [], "acc_val": [], "bacc": [], "bacc_val": []}
-        for seed, (t, v) in per_seed.items():
+        for t, v in per_seed.values():
             thr = _best_val_threshold(v)
             ref["auc"].append(roc_auc_score(t["label"], t["score"]))
             ref["acc"].append(accuracy_score(t["label"], t["score"] >= 0.5))
             ref["acc_val"].append(accuracy_score(t["label"], t["score"] >= thr))
             ref["bacc"].append(balanced_accuracy_score(t["label"], t["score"] >= 0.5))
             ref["bacc_val"].append(balanced_accuracy_score(t["label"], t["score"] >= thr))
-        for name, text in zip(("auc", "acc", "acc_val", "bacc", "bacc_val"), vals):
+        for name, text in zip(("auc", "acc", "acc_val", "bacc", "bacc_val"), vals[:5], strict=True):
             assert text == f"{100 * cell['metrics'][name]['value']:.2f}", (line, name)
             assert float(text) == pytest.approx(100 * np.mean(ref[name]), abs=0.0051), (line, name)
         assert vals[5] == f"{N}:{N}" and vals[6] == "2"

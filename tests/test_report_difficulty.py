@@ -28,7 +28,7 @@ def write_run(root: Path, difficulty: float, separation: dict[str, float], seed:
         rows += [(m, f"{i:03d}_{i + 1:03d}", 1, rng.normal() + separation.get(m, 0.0)) for i in range(12)]
     scores = pd.DataFrame(rows, columns=["method", "id", "label", "score"])
     scores.insert(0, "dataset", "synthff")
-    scores["key"] = [f"synthff/{m}/c23/{i}" for m, i in zip(scores["method"], scores["id"])]
+    scores["key"] = [f"synthff/{m}/c23/{i}" for m, i in zip(scores["method"], scores["id"], strict=True)]
     # the pipeline's layout: eval/<run key>/<testset>/evaluation.json (umcl.evaluation.sheet_eval)
     key = EvalKey(RunKey("xception", Selection("ff++", "c23"), 0), Selection("ff++", "c23"))
     ev = root / "eval" / key.run.to_path() / "ffpp"
@@ -50,7 +50,7 @@ def write_run(root: Path, difficulty: float, separation: dict[str, float], seed:
 
 
 def test_per_method_auc_matches_sklearn_and_verdicts(tmp_path: Path) -> None:
-    easy = write_run(tmp_path / "d0", 0.0, {m: 8.0 for m in METHODS})
+    write_run(tmp_path / "d0", 0.0, {m: 8.0 for m in METHODS})
     mixed = write_run(tmp_path / "d5", 0.5, {"Deepfakes": 3.0, "FaceSwap": 1.5, "Face2Face": 1.0}, seed=1)
     write_run(tmp_path / "d9", 1.0, {}, seed=2)
     cells = read_sweep([tmp_path / "d0", tmp_path / "d5", tmp_path / "d9"])

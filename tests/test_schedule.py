@@ -1,6 +1,7 @@
 """The paper's lr schedule: 1e-3 for the first 10 % of steps, then 5e-5 with cosine annealing."""
 
 import math
+from itertools import pairwise
 
 import pytest
 import torch
@@ -17,7 +18,7 @@ def test_shape_of_the_schedule():
     assert warmup_steps(n, 0.1) == 10
     assert all(lr == 1e-3 for lr in lrs[:10])
     assert lrs[10] == pytest.approx(5e-5)
-    assert all(a > b for a, b in zip(lrs[10:], lrs[11:]))  # strictly decreasing cosine
+    assert all(a > b for a, b in pairwise(lrs[10:]))  # strictly decreasing cosine
     mid = 10 + 45
     assert lrs[mid] == pytest.approx(2.5e-5)
     assert lrs[-1] == pytest.approx(5e-5 * 0.5 * (1 + math.cos(math.pi * 89 / 90)))

@@ -219,7 +219,7 @@ def test_faceswap_has_source_pulse_inside_target_pulse_outside(pulse_set):
             cv2.fillPoly(m, [poly], 1)
             neck[t] = m.astype(bool) & ~inside[t]
         hr_in = estimate_hr(pos(skin_trace(frames, lm, inside), fps), fps)
-        hr_out = estimate_hr(pos(np.stack([f[m].mean(axis=0) for f, m in zip(frames, neck)]), fps), fps)
+        hr_out = estimate_hr(pos(np.stack([f[m].mean(axis=0) for f, m in zip(frames, neck, strict=True)]), fps), fps)
         assert abs(hr_in - hr_s) <= 5 and abs(hr_out - hr_t) <= 5, (name, hr_in, hr_s, hr_out, hr_t)
 
 
@@ -308,7 +308,7 @@ def _mask_hr_power_fractions(root: Path, method: str, name: str) -> tuple[float,
 def _mouth_darkness(frames: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """Per frame, minus the mean luma inside the outer-lip hull: rises as the mouth opens."""
     out = np.empty(len(frames))
-    for t, (f, lm) in enumerate(zip(frames, landmarks)):
+    for t, (f, lm) in enumerate(zip(frames, landmarks, strict=True)):
         m = np.zeros(f.shape[:2], np.uint8)
         cv2.fillConvexPoly(m, cv2.convexHull(np.round(lm[48:60]).astype(np.int32)), 1)
         out[t] = -(f.astype(float) @ [0.299, 0.587, 0.114])[m.astype(bool)].mean()

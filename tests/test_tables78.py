@@ -266,7 +266,7 @@ def test_table7_cells_and_changes_against_no_degradation(rendered) -> None:
         ("CPML: Pertubation with σ=0.05", "cpml", "landmarks-s0.05"),
         ("LRNet: Sampling ratio 30% (beyond the paper)", "lrnet", "frames-r0.30"),
     ):
-        for cell, test in zip(_md_row(t7["md"], label), ("raw", "c23", "c40")):
+        for cell, test in zip(_md_row(t7["md"], label), ("raw", "c23", "c40"), strict=True):
             value, clean = _auc(det, test, cond), _auc(det, test, "clean")
             assert _num(cell) == pytest.approx(value, abs=0.006)
             delta = round(round(value, 10) - round(clean, 10), 2)

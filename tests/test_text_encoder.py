@@ -199,7 +199,7 @@ def test_training_embeddings_are_own_class_or_invalid_prompts(invalid_prob, tmp_
     own = {0: P.REAL_PROMPTS, 1: P.FAKE_PROMPTS}
     texts = _texts_of(emb, sorted(invalid | set(P.REAL_PROMPTS) | set(P.FAKE_PROMPTS)))
     is_invalid = torch.tensor([x in invalid for x in texts])
-    for text, label, bad in zip(texts, labels.tolist(), is_invalid.tolist()):
+    for text, label, bad in zip(texts, labels.tolist(), is_invalid.tolist(), strict=True):
         assert bad or text in own[label], (label, text)
     for cls in (0, 1):  # the invalid share, per class: Binomial(n_cls, p) within 5 sigma
         k = int(is_invalid[labels == cls].sum())

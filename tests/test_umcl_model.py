@@ -87,7 +87,7 @@ def test_training_prompts_follow_labels():
     bank = model.prompt_bank
     real = bank.embeddings[bank.table.ids("real")]
     fake = bank.embeddings[bank.table.ids("fake")]
-    for row, pool in zip(out["t"], (real, real, fake, fake)):
+    for row, pool in zip(out["t"], (real, real, fake, fake), strict=True):
         assert (pool - row).abs().sum(-1).min() < 1e-6
 
 

@@ -21,8 +21,9 @@ A detector may declare a *default* condition (:attr:`umcl.detector.Detector.defa
 key): a batch without ``"condition"`` is evaluated under it, and a batch's condition takes from it
 every setting the condition leaves at its default (:func:`with_defaults`), e.g. ``umcl-released``
 declares ``policy-released-fixed`` (the release tests with its fixed prompt), so its ``clean`` and
-``frames-r0.50`` read the fixed prompt, while an explicit policy or a prompt attack replaces it. It is a class attribute, not a
-config field, so it never enters a run fingerprint either (:func:`detector_default_condition`).
+``frames-r0.50`` read the fixed prompt, while an explicit policy or a prompt attack replaces it.
+It is a class attribute, not a config field, so it never enters a run fingerprint either
+(:func:`detector_default_condition`).
 
 Every random draw is seeded by ``(condition seed, degradation, video key)`` alone, so a video's
 degraded input does not depend on the batch it is in, the device or the order of evaluation.

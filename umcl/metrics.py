@@ -468,7 +468,7 @@ def boot_replicates(
     slow: dict[str, list[Metric]] = {}
     w = draw_counts(labels, n_boot, seed)
     for name, per_seed in fns.items():
-        fast = [_fast(name, d, labels, t) for d, t in zip(data, thr)]
+        fast = [_fast(name, d, labels, t) for d, t in zip(data, thr, strict=True)]
         if all(f is not None for f in fast):
             for f in fast:
                 boot[name] += f(w)  # type: ignore[misc]

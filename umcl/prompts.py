@@ -312,7 +312,7 @@ def attack_prompt_indices(
             raise ValueError(f"{labels.numel()} labels for {len(keys)} videos")
         groups = [table.ids(g) for g in _ATTACK_GROUPS[attack]]
     out = torch.empty(len(keys), dtype=torch.long)
-    for i, (key, label) in enumerate(zip(keys, labels.tolist())):
+    for i, (key, label) in enumerate(zip(keys, labels.tolist(), strict=True)):
         ids = groups[label]
         out[i] = ids[int(numpy_rng(seed, "prompt-attack", attack, str(key)).integers(len(ids)))]
     return out

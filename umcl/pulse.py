@@ -65,7 +65,7 @@ def overlap_add(n: int, starts: list[int], outputs: list[np.ndarray]) -> np.ndar
     """Hann-weighted mean of the window ``outputs`` placed at ``starts`` over ``n`` frames."""
     acc, weight = np.zeros(n), np.zeros(n)
     hann = np.hanning(len(outputs[0]) + 2)[1:-1]  # no zero weights at the ends
-    for s, y in zip(starts, outputs):
+    for s, y in zip(starts, outputs, strict=True):
         acc[s : s + len(y)] += hann * y
         weight[s : s + len(y)] += hann
     return acc / weight

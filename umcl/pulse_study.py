@@ -228,7 +228,7 @@ def figure(result: dict, path: Path) -> None:
         x = np.arange(len(levels)) + i * width
         axes[0].bar(x, [per[lv][name]["mae_bpm"] for lv in levels], width, label=name)
         axes[1].bar(x, [per[lv][name]["pearson"] for lv in levels], width, label=name)
-    for ax, title in zip(axes, ("HR MAE (bpm), originals", "Pearson with GT BVP, originals")):
+    for ax, title in zip(axes, ("HR MAE (bpm), originals", "Pearson with GT BVP, originals"), strict=True):
         ax.set_xticks(np.arange(len(levels)) + 0.4 - width / 2, levels)
         ax.set_title(title)
     axes[0].legend(fontsize=8)

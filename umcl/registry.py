@@ -23,9 +23,8 @@ from umcl.errors import ConfigError
 
 #: Where each built-in detector is registered: building one imports only its own module, so a
 #: process that trains or scores LRNet does not pay for timm, torchvision and torch._dynamo
-#: (Xception's imports) or SciPy's signal module (measured: 10-13 s to import all four under load,
-#: 4.5-6 s for LRNet, CPML or UMCL alone; docs/pipeline.md). tests/test_registry_lazy.py checks
-#: that this map names every built-in detector and its module.
+#: (Xception's imports) or SciPy's signal module (import times in docs/pipeline.md).
+#: tests/test_registry_lazy.py checks that this map names every built-in detector and its module.
 DETECTOR_HOMES: dict[str, str] = {
     "umcl": "umcl.models.umcl",
     "umcl-released": "umcl.models.umcl",

@@ -1,6 +1,6 @@
-"""The authors' released UMCL code, switch by switch: the ``umcl-released`` detector (issue 12 §1).
+"""The authors' released UMCL code, switch by switch: the ``umcl-released`` detector.
 
-Since 2026-03 the authors publish UMCL's code (``IlikeBB/Unimodal-generated-Multimodal-Contrastive-
+The authors publish UMCL's code (``IlikeBB/Unimodal-generated-Multimodal-Contrastive-
 Learning-for-Cross-compression-rate-Deepfake-Detection``; notes/official-code.md). It has no licence:
 everything here is written from facts read in it (numbers, formulas, which term gets which view),
 never from its code. Each departure from the paper is one :class:`umcl.models.umcl.UMCLConfig` field
@@ -316,7 +316,7 @@ def heart_rate(series: np.ndarray, fps: float) -> float:
     peaks the second is taken when the first is within 10 bpm of twice it (harmonic check); fewer than
     two peaks give 60; the result is clamped to 60–120 bpm."""
     from scipy import (
-        signal as sps,  # local: importing scipy.signal costs 1-2 s of every UMCL process
+        signal as sps,  # local: slow to import, and only this function needs it
     )
 
     x = np.asarray(series, dtype=np.float64).reshape(-1)

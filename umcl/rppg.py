@@ -116,7 +116,7 @@ def landmark_skin_mask(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndar
 def skin_trace(frames: np.ndarray, landmarks: np.ndarray, region: np.ndarray | None = None) -> np.ndarray:
     """Mean RGB [T, 3] over the landmark skin mask of each frame (optionally AND ``region`` [T, H, W])."""
     out = np.zeros((len(frames), 3))
-    for t, (f, lm) in enumerate(zip(frames, landmarks)):
+    for t, (f, lm) in enumerate(zip(frames, landmarks, strict=True)):
         m = landmark_skin_mask(f.shape[:2], lm)
         if region is not None:
             m &= region[t]

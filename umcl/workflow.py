@@ -253,7 +253,7 @@ class Layout:
     def text_cache(self) -> str:
         """Folder of the frozen T-encoder's prompt embeddings ($UMCL_TEXT_CACHE for every job of the
         profile): the first CPML/UMCL job embeds the prompt table, later ones read it instead of
-        importing transformers and loading MiniLM (about 15 s of each train and evaluate job)."""
+        importing transformers and loading MiniLM (a large part of a job's start-up: docs/pipeline.md)."""
         return f"{self.results}/text-embeddings"
 
     # ------------------------------------------------------------------ runs and evaluations
@@ -347,7 +347,8 @@ class Layout:
         return [f"{self.report_prefix('table9')}.{ext}" for ext in ("md", "json", "html", "tex")]
 
     def study_files(self, study: str) -> list[str]:
-        """A study's report files (umcl.protocols.studies: paper_vs_released .tex/.md/.json/.html, leakage .md/.json/.html)."""
+        """A study's report files (umcl.protocols.studies: paper_vs_released .tex/.md/.json/.html,
+        leakage .md/.json/.html)."""
         exts = REPORT_FORMATS if study == "paper_vs_released" else ("md", "json", "html")
         return [f"{self.report_prefix(study)}.{ext}" for ext in exts]
 
@@ -402,8 +403,8 @@ def check_resolved(cfg: dict, source: str | Path, out: str | Path) -> bool:
     """Whether ``out`` lacks or differs from the merged config; range-check every section then.
 
     Called by the Snakefile while it is parsed (a bad value stops even ``snakemake -n`` before any job),
-    writing nothing: a dry run must leave results/ alone. The range checks import torch (10-20 s), so they
-    run only when the content changed."""
+    writing nothing: a dry run must leave results/ alone. The range checks import torch (slow:
+    docs/deviations/workflow.md), so they run only when the content changed."""
     out = Path(out)
     if out.is_file() and out.read_text() == resolved_text(cfg, source):
         return False

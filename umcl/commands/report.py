@@ -19,7 +19,7 @@ from umcl.protocols.tables import PROTOCOLS
 HELP = (
     "render report tables: " + ", ".join(PROTOCOLS) + " (paper vs ours; .tex/.md/.json), claims (the "
     "paper's claims checked on our evaluations; .md/.json), paper_vs_released (.tex/.md/.json) and leakage "
-    "(.md/.json) (issue 12's studies), index (reports/index.md) or difficulty "
+    "(.md/.json) (the studies beyond the paper), index (reports/index.md) or difficulty "
     "(SynthFF difficulty sweep; .md/.json)"
 )
 

@@ -5,9 +5,10 @@ made ``c23``/``c40`` with ``-c:v libx264 -crf 23`` / ``-crf 40`` from them; no o
 (so preset ``medium`` and every other default). We use exactly these codec arguments for ``c23`` and
 ``c40`` and nothing else that reaches x264. For ``raw`` we add ``-preset ultrafast``: crf 0 is
 lossless in every preset, so the decoded frames, and with them every c23/c40 copy made from them,
-are the same bit for bit (tests/test_compression.py); only the raw file is larger (measured on a
-320 px clip: +32 %) and it encodes 5x and decodes 2x faster (docs/deviations/data.md). Pixel format: libx264rgb encodes the piped ``rgb24`` frames in RGB (no
-chroma subsampling, truly lossless at crf 0); for libx264 the pixel format is left to ffmpeg's
+are the same bit for bit (tests/test_compression.py); only the raw file is larger, and it encodes
+and decodes faster (sizes and times in docs/deviations/data.md).
+Pixel format: libx264rgb encodes the piped ``rgb24`` frames in RGB (no chroma subsampling, truly
+lossless at crf 0); for libx264 the pixel format is left to ffmpeg's
 default negotiation, which from an RGB source picks ``yuv444p`` (High 4:4:4 Predictive profile)
 — recorded in ``encoder.json``. Frames are piped raw over stdin / stdout, never through disk.
 """
@@ -242,7 +243,7 @@ def decode_video(path: str | Path, max_frames: int | None = None) -> tuple[np.nd
     if max_frames is not None:
         cmd += ["-frames:v", str(int(max_frames))]
     # Raw frames go to a file in memory (tmpfs) and are read back with one copy: a pipe costs a
-    # read() and two context switches per 64 KiB (0.3 s CPU for 32 frames of 1280 x 720).
+    # read() and two context switches per 64 KiB (its CPU cost: docs/preprocessing.md).
     shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     with tempfile.NamedTemporaryFile(suffix=".rgb", dir=shm) as raw:
         proc = subprocess.run([*cmd, "-f", "rawvideo", "-pix_fmt", "rgb24", raw.name], capture_output=True)

@@ -183,9 +183,11 @@ def instructions(dataset: str, compressions: Sequence[str] = ("c23",)) -> str:
         return (
             f"{dataset}: access needs the terms-of-use form: {FF_FORM}.\n"
             "You then receive the official download script (download-FaceForensics.py). Either run it yourself,\n"
-            f"  python download-FaceForensics.py ROOT -d <part> -c <level> -t videos   for part in {parts}, level in {levels}\n"
+            "  python download-FaceForensics.py ROOT -d <part> -c <level> -t videos   "
+            f"for part in {parts}, level in {levels}\n"
             f"or let umcl print and run exactly those commands:\n"
-            f"  umcl fetch --dataset {dataset} --script download-FaceForensics.py --root ROOT --compressions {levels} --yes\n"
+            f"  umcl fetch --dataset {dataset} --script download-FaceForensics.py --root ROOT "
+            f"--compressions {levels} --yes\n"
             f"Expected layout:\n  {layout}\n"
             f"Check it with: umcl fetch --dataset {dataset} --root ROOT --compressions {levels}"
         )
@@ -199,7 +201,8 @@ def instructions(dataset: str, compressions: Sequence[str] = ("c23",)) -> str:
     if dataset == "dfdc":
         return (
             f"dfdc: sign in to Kaggle and accept the rules at {DFDC_PAGE}; download the full training set\n"
-            f"(dfdc_train_part_0 ... dfdc_train_part_{DFDC_PARTS - 1}, each with metadata.json) and extract every part into ROOT.\n"
+            f"(dfdc_train_part_0 ... dfdc_train_part_{DFDC_PARTS - 1}, each with metadata.json) "
+            "and extract every part into ROOT.\n"
             "Optional: the labelled public test set in ROOT/test/ (videos + labels.csv with filename,label).\n"
             "Check it with: umcl fetch --dataset dfdc --root ROOT"
         )

@@ -4,7 +4,7 @@ One dataset item is one video (one ``.npz`` cache, see ``docs/contracts.md``). O
 detector lists in ``inputs`` are read. Images stay ``uint8`` through the data loader (4x less
 memory and inter-process traffic) and become float in [0, 1] in :func:`to_device`, so a detector
 always sees the contract's float frames. Lives in the data layer so that evaluation does not
-import training (issue 10, "seams").
+import training.
 """
 
 from __future__ import annotations

@@ -246,7 +246,8 @@ def _estimate(
     ``fixed`` and ``val`` ACC thresholds for the fast path.
     """
     values = {
-        name: tuple(float(f(d.labels, d.scores)) for f, d in zip(per_seed, data)) for name, per_seed in fns.items()
+        name: tuple(float(f(d.labels, d.scores)) for f, d in zip(per_seed, data, strict=True))
+        for name, per_seed in fns.items()
     }
     if n_boot == 0:
         return {name: (values[name], None) for name in fns}
@@ -290,7 +291,7 @@ def aggregate_seeds(
                 fix="pass the validation scores of every evaluated seed",
             )
         val_labels, val_data = _align(val, "validation", per_video=True)
-        thresholds = {s: choose_threshold(d.labels, d.scores) for s, d in zip(seeds, val_data)}
+        thresholds = {s: choose_threshold(d.labels, d.scores) for s, d in zip(seeds, val_data, strict=True)}
         ens_threshold = choose_threshold(val_labels, np.mean([d.scores for d in val_data], axis=0))
     per_seed = [metric_functions(threshold, thresholds.get(s)) for s in seeds]
     fns = {name: [m[name] for m in per_seed] for name in per_seed[0]}
@@ -315,7 +316,7 @@ def aggregate_seeds(
         "video",
         thresholds,
         threshold,
-        {s: d.scores.size for s, d in zip(seeds, data)},
+        {s: d.scores.size for s, d in zip(seeds, data, strict=True)},
     )
 
 
@@ -369,5 +370,5 @@ def frame_level(
         "frame",
         {},
         0.5,
-        {s: d.scores.size for s, d in zip(seeds, data)},
+        {s: d.scores.size for s, d in zip(seeds, data, strict=True)},
     )

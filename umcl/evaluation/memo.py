@@ -8,15 +8,10 @@ in eval mode is a pure function of their arguments (``Detector.memo_modules``: n
 random draw, no batch statistics); while an :class:`EncoderMemo` is active, such a module's output
 is computed once per distinct input and reused, keyed by a SHA-1 digest of the argument tensors'
 bytes (with dtype, shape and device) and of every other argument. A reused output is a clone of the
-stored one: the output a forward pass gave for exactly that input (``tests/test_evaluation_memo.py``).
-Measured on the default's raw-trained runs (the jobs with Tables 7 and 8's conditions): UMCL's and
-CPML's score files are byte-identical with and without it; in Xception's, a condition that leaves
-its two crops unchanged (frame sampling at 0.9 keeps both frames) now repeats the clean scores
-exactly, where a second pass over the same crops had differed in the sixth decimal (oneDNN's
-convolutions are not bit-reproducible across calls); every metric of every cell was identical.
-UMCL's raw-trained evaluation job went from 60 s to 24 s (with PhysFormer's faster stem pooling,
-umcl.models.physformer.StemMaxPool3d). With gradients enabled or the module in
-training mode nothing is stored or reused.
+stored one: the output a forward pass gave for exactly that input (``tests/test_evaluation_memo.py``),
+so scores are unchanged, except that a pass repeated over the same input now gives the same output
+where oneDNN's convolutions need not (scores and time with and without it: docs/pipeline.md).
+With gradients enabled or the module in training mode nothing is stored or reused.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Evaluate one trained run on every cell the job sheet asks of it on one test dataset, in one
-process (issue 9 §4).
+process.
 
 The run is loaded once; its VALIDATION split (training selection) is scored once, so each cell can
 report ACC at the validation-chosen threshold; each distinct (test dataset, compression,

@@ -211,7 +211,7 @@ def read_lrnet_weights(source: LRNetWeights) -> tuple[dict[str, torch.Tensor], P
             raise UmclError("LRNet stream files given as (g2, g1)", pair[0], "pass them in the order g1.pth g2.pth")
         where = pair[0].parent
     state: dict[str, torch.Tensor] = {}
-    for stream, path in zip(("g1", "g2"), pair):
+    for stream, path in zip(("g1", "g2"), pair, strict=True):
         own = read_state_dict(path, f"LRNet {stream}")
         if any(_strip_prefix(k).startswith(("g1.", "g2.")) for k in own):
             raise UmclError(

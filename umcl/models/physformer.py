@@ -157,8 +157,8 @@ class TemporalDifferenceBlock(nn.Module):
 
 class StemMaxPool3d(nn.MaxPool3d):
     """The stem's ``nn.MaxPool3d((1, 2, 2))``, computed without autograd (scoring) as the maximum of
-    the four strided 2x2 neighbours: the same maxima bit for bit (a maximum is exact), about 10x
-    faster than torch's CPU pooling kernel at the default's 8-32 channels x 32 frames x 8-32 px.
+    the four strided 2x2 neighbours: the same maxima bit for bit (a maximum is exact), and faster
+    than torch's CPU pooling kernel at the default's sizes (docs/pipeline.md).
     Under autograd the standard pool runs (its gradient goes to the first maximum of a window,
     where ``torch.maximum`` would split ties), so training is unchanged. Test: tests/test_physformer.py."""
 

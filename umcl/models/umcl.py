@@ -127,8 +127,8 @@ class UMCLConfig:
     hr_band: tuple[float, float] = (0.7, 3.0)
     hr_temperature: float = 0.1
     #: cap on L_HR's gradient into the rPPG signals, as a multiple of the Pearson (pull + push)
-    #: terms' gradient (losses.hr_grad_factor); None = the paper's unweighted sum (measured 5-40x
-    #: the Pearson gradient on noise-like signals: docs/deviations/training.md)
+    #: terms' gradient (losses.hr_grad_factor); None = the paper's unweighted sum (L_HR's gradient
+    #: then dwarfs the Pearson terms' on noise-like signals: docs/deviations/training.md)
     hr_grad_ratio: float | None = 1.0
     cqsl_pairing: Literal["all", "aligned"] = "all"
     # Table 10 ablation switches
@@ -374,7 +374,7 @@ class UMCLDetector(Detector):
         if hq_only or cfg.contrastive_views == "released_pool":
             return None, None  # released_pool: the LQ views are made in forward (learned)
         # real c23/c40 pairs are a TRAINING view only: at test time (eval mode) every model sees the
-        # same single video, its LQ view made synthetically (Table 11 test-time leak, issue 10)
+        # same single video, its LQ view made synthetically (Table 11 test-time leak)
         pairs = cfg.contrastive_views == "compression_pairs" and self.training
         if pairs:
             missing = [k for k in ("frames_lq", "landmarks_lq") if batch.get(k) is None]

@@ -1,4 +1,4 @@
-"""The two studies beyond the paper's tables (issue 12 §2–§3), declared as protocols like the tables.
+"""The two studies beyond the paper's tables, declared as protocols like the tables.
 
 ``study_protocols(wf)`` gives, for the profile's ``workflow`` section (umcl.specs.workflow.WorkflowConfig),
 

@@ -83,7 +83,7 @@ register_variant(
 )
 
 
-# issue 12: ``umcl-released`` with one switch back at the paper's value (reports/paper_vs_released's ablation;
+# ``umcl-released`` with one switch back at the paper's value (reports/paper_vs_released's ablation;
 # switches: umcl.specs.released.SWITCHES), and CPML's published label-fed classifier (reports/leakage)
 def released_switch_variant(switch: str) -> str:
     """The variant name of ``umcl-released`` with ``switch`` at the paper's value (``lrnet_feature_noise`` ->

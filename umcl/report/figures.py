@@ -401,7 +401,7 @@ def figure9(df: pd.DataFrame, out: str | Path, run_name: str = "") -> dict:
         "LQ real": ("tab:blue", "--"),
         "LQ fake": ("tab:red", "--"),
     }
-    for ax, (pair, series) in zip(axes[0], sorted(pairs.items())):
+    for ax, (pair, series) in zip(axes[0], sorted(pairs.items()), strict=True):
         nums = {}
         for name, col in sorted(series.items()):
             colour, ls = styles.get(name, ("grey", ":"))

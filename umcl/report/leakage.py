@@ -1,4 +1,4 @@
-"""reports/leakage.{md,json}: how much a leaked label is worth, measured (issue 12 §3).
+"""reports/leakage.{md,json}: how much a leaked label is worth, measured.
 
 Three parts, from the ``leakage`` study's evaluations (umcl.protocols.studies):
 

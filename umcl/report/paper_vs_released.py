@@ -149,7 +149,10 @@ def _row_cells(entry: dict, latex: bool) -> list[str]:
 def _abl_cells(entry: dict, base_stats, latex: bool) -> list[str]:
     stats, d_auc = entry["_auc"]
     _, d_acc = entry["_acc"]
-    est = lambda m: None if stats is None else stats.estimates[m]
+
+    def est(m: str):
+        return None if stats is None else stats.estimates[m]
+
     name = (
         f"{entry['switch']} as paper"
         + ("" if entry["trained"] else " (not trained)")

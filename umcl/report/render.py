@@ -106,9 +106,10 @@ def cell_stats(keys: list[EvalKey], records: dict[EvalKey, CellRecord], ev: Eval
     if not recs or any(r is None for r in recs):
         return None
     test = {
-        k.run.seed: subset(_scores(r.scores, cache), r.methods)[["key", "label", "score"]] for k, r in zip(keys, recs)
+        k.run.seed: subset(_scores(r.scores, cache), r.methods)[["key", "label", "score"]]
+        for k, r in zip(keys, recs, strict=True)
     }
-    val = {k.run.seed: _scores(r.val_scores, cache)[["key", "label", "score"]] for k, r in zip(keys, recs)}
+    val = {k.run.seed: _scores(r.val_scores, cache)[["key", "label", "score"]] for k, r in zip(keys, recs, strict=True)}
     return aggregate_seeds(test, val, **ev.stats_kwargs())
 
 
@@ -187,7 +188,7 @@ def build(
     for panel in paper.panels:
         decls = _decls_of(protocol, cells, panel, single)
         rows: list[OutRow] = []
-        for prow, pvals in zip(panel.rows, panel.values):
+        for prow, pvals in zip(panel.rows, panel.values, strict=True):
             deltas = panel.deltas[panel.rows.index(prow)] if panel.deltas is not None else [None] * len(pvals)
             rows.append(
                 OutRow(
@@ -201,7 +202,7 @@ def build(
                             diagonal=_is_diagonal(protocol, prow.key, c.key),
                             signed=_metric_of(panel, c.key, protocol)[1] == "gain",
                         )
-                        for v, d, c in zip(pvals, deltas, panel.columns)
+                        for v, d, c in zip(pvals, deltas, panel.columns, strict=True)
                     ],
                     prow.key,
                 )
@@ -490,23 +491,23 @@ def render_markdown(built: Built, paper: PaperTable, notes: list[str]) -> str:
 
 def more_statistics(built: Built) -> str:
     """Per cell: AUC, ACC and balanced ACC at 0.5 and at the validation-chosen threshold, counts, seeds."""
+
+    def pct(s, name: str) -> str:
+        e = s.estimates.get(name)
+        return "-" if e is None else f"{100 * e.value:.2f}"
+
     body = []
     for (panel, row, col), s in built.stats.items():
-
-        def pct(name):
-            e = s.estimates.get(name)
-            return "-" if e is None else f"{100 * e.value:.2f}"
-
         body.append(
             [
                 panel,
                 " / ".join(row),
                 " / ".join(col),
-                pct("auc"),
-                pct("acc"),
-                pct("acc_val"),
-                pct("bacc"),
-                pct("bacc_val"),
+                pct(s, "auc"),
+                pct(s, "acc"),
+                pct(s, "acc_val"),
+                pct(s, "bacc"),
+                pct(s, "bacc_val"),
                 f"{s.n_real}:{s.n_fake}",
                 s.n_seeds,
             ]

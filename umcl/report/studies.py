@@ -63,14 +63,15 @@ def seed_scores(
         return None
     return {
         k.run.seed: subset(_scores(r.scores, cache), r.methods)[["key", "label", "score"]].reset_index(drop=True)
-        for k, r in zip(keys, recs)
+        for k, r in zip(keys, recs, strict=True)
     }
 
 
 def paired_difference(
     a: Mapping[int, pd.DataFrame], b: Mapping[int, pd.DataFrame], metric: str, ev: EvalConfig
 ) -> Difference:
-    """Mean over ``b``'s seeds minus mean over ``a``'s seeds of ``metric`` on the videos both score (module docstring)."""
+    """Mean over ``b``'s seeds minus mean over ``a``'s seeds of ``metric`` on the videos both score
+    (module docstring)."""
     fn = metric_functions(ev.threshold)[metric]
     frames = [*a.values(), *b.values()]
     common = set(frames[0]["key"])

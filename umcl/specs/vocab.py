@@ -1,7 +1,7 @@
 """The suite's vocabulary, defined once: compressions, manipulation methods, datasets, detectors.
 
-Every other module imports these names instead of spelling the values out (issue 10, "one
-vocabulary"). Dataset names are the manifest's ``dataset`` column and the adapters' names.
+Every other module imports these names instead of spelling the values out (one vocabulary).
+Dataset names are the manifest's ``dataset`` column and the adapters' names.
 """
 
 from __future__ import annotations

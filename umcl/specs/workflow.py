@@ -18,7 +18,7 @@ from umcl.specs.vocab import COMPRESSIONS, Compression, DetectorName
 MAIN, PRETRAIN_DATA = "data", "pretrain_data"  # data parts (see Layout.parts)
 #: the paper's figures this suite draws (umcl.report.figures; their runs: umcl.protocols.figures)
 FigureName = Literal["figure6", "figure8", "figure9"]
-#: reports beyond the paper's tables (issue 12; their protocols: umcl.protocols.studies)
+#: reports beyond the paper's tables (their protocols: umcl.protocols.studies)
 StudyName = Literal["paper_vs_released", "leakage"]
 #: runs the claims check adds beyond the tables (umcl.protocols.claims); a key of ``table_seeds``
 ClaimsRuns = Literal["claims"]

@@ -41,9 +41,10 @@ class BalancedBatchSampler(Sampler[list[int]]):
     Per epoch both classes are shuffled from ``(seed, epoch)``; the minority class is repeated
     (a fresh permutation per pass) until it is as long as the majority one, so every video of
     the majority class is seen once per epoch (bar a remainder smaller than one batch, dropped)
-    and no batch is unbalanced. Within a batch the real videos come first. Under DDP the global list of batches is cut to a multiple of
-    ``world_size`` and rank ``r`` takes batches ``r, r + world_size, ...``: every process gets the
-    same number of balanced batches of ``batch_size`` (effective batch = world_size x batch_size).
+    and no batch is unbalanced. Within a batch the real videos come first. Under DDP the global list
+    of batches is cut to a multiple of ``world_size`` and rank ``r`` takes batches
+    ``r, r + world_size, ...``: every process gets the same number of balanced batches of
+    ``batch_size`` (effective batch = world_size x batch_size).
     """
 
     def __init__(self, labels: Sequence[int], batch_size: int, seed: int, rank: int = 0, world_size: int = 1):

@@ -2,10 +2,11 @@
 
 Per epoch: balanced batches (:class:`BalancedBatchSampler`), the detector's optimiser and lr
 schedule (:func:`umcl.training.config.training_for`: its source's recipe under the config's
-shared and per-detector settings; :mod:`umcl.training.schedule`), float16 AMP on CUDA only, then video-level scores on the
-*validation* split, the full training state in ``RUN/checkpoints/last.pt`` (atomic, replaced every
-epoch), the history (``RUN/history.csv``/``.json``) and, every ``training.affinity_log_every`` steps,
-the modality-pair affinities per view and class (``RUN/affinity.csv``, Figure 9). The best validation epoch by
+shared and per-detector settings; :mod:`umcl.training.schedule`), float16 AMP on CUDA only, then
+video-level scores on the *validation* split, the full training state in ``RUN/checkpoints/last.pt``
+(atomic, replaced every epoch), the history (``RUN/history.csv``/``.json``) and, every
+``training.affinity_log_every`` steps, the modality-pair affinities per view and class
+(``RUN/affinity.csv``, Figure 9). The best validation epoch by
 ``training.select_metric`` (strictly better; ties keep the earlier epoch) is recorded in
 ``RUN/selection.json`` and its weights (no optimiser state) in ``checkpoints/best.pt``. So a run
 holds two checkpoints whatever its length; ``training.keep_epoch_checkpoints`` also keeps each
@@ -378,7 +379,7 @@ class Trainer:
             bar.set_postfix(loss=f"{sums['total'] / n:.4f}")
         keys = sorted(sums)  # every rank ran n equal batches: the mean over ranks is the global mean
         total = all_reduce_sum([sums[k] for k in keys], self.dist)
-        return {f"train_{k}": v / (n * self.dist.world_size) for k, v in zip(keys, total)}
+        return {f"train_{k}": v / (n * self.dist.world_size) for k, v in zip(keys, total, strict=True)}
 
     # ----------------------------------------------------------------- files
     def _save(self, epoch, model, optimizer, scheduler, scaler, history, best, record, peer_rng=None) -> None:

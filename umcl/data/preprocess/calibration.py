@@ -22,8 +22,8 @@ coordinates.
 Deviations (docs/deviations/data.md): coordinates stay in floating point (LRNet rounds to whole
 pixels of the 400 px crop, a 0.005 quantisation in normalised units, half the paper's smallest
 landmark perturbation); LK runs on grey-scale crops, converted to grey before the resize to 400 px
-(one channel resized instead of three: 0.3-0.5 ms less per frame; calibrated points move by
-0.04-0.05 px on average, docs/preprocessing.md); crops that leave the frame are padded with
+(one channel resized instead of three: faster, and calibrated points move by a small fraction of
+a pixel; docs/preprocessing.md); crops that leave the frame are padded with
 black instead of being shrunk, so the crop stays centred on the face.
 """
 
@@ -82,7 +82,7 @@ def normalised_crops(frames: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndar
     crops = np.empty((len(frames), CALIB_SIZE, CALIB_SIZE), dtype=np.uint8)
     local = np.empty(landmarks.shape, dtype=np.float64)
     used = np.empty((len(frames), 4), dtype=np.int64)
-    for t, (frame, box) in enumerate(zip(frames, boxes)):
+    for t, (frame, box) in enumerate(zip(frames, boxes, strict=True)):
         crops[t], ibox = grey_crop(frame, box, CALIB_SIZE)
         local[t] = (landmarks[t] - ibox[:2]) * (CALIB_SIZE / (ibox[2] - ibox[0]))
         used[t] = ibox

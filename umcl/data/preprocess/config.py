@@ -58,7 +58,7 @@ class PreprocessConfig:
     """Frames per batched MTCNN call."""
     min_face_size: int = 40
     """MTCNN's smallest face (px). facenet-pytorch's default is 20; 40 skips the finest pyramid
-    scales (2.3x faster on 256 px frames) and FF++ faces are larger than 60 px."""
+    scales (faster; docs/deviations/data.md) and FF++ faces are larger than 60 px."""
     min_face_prob: float = 0.9
     """MTCNN probability below which a candidate face is ignored."""
     min_detection_rate: float = 0.5

@@ -29,10 +29,9 @@ Choices (docs/deviations/data.md, "Preprocessing"):
   refined by R-net + O-net on the full frame like every other frame.
 - ``detection_rate`` = frames with a face / frames tried (key frames, plus the refined frames).
 
-Measured (benchmarks/test_preprocess_bench.py, docs/preprocessing.md): every 5th frame instead
-of every frame makes detection 4.5x faster; on the interpolated frames the boxes differ from
-per-frame MTCNN by mean IoU 0.934, centre 1.0 px (max 2.8), side 2.9 px for a 92 px face — the
-size of per-frame MTCNN's own frame-to-frame jitter (1.1 px centre, 2.4 px side).
+Why: detecting on key frames only is several times faster than on every frame, and the
+interpolated boxes stay within per-frame MTCNN's own frame-to-frame jitter (speed and box error
+measured in docs/preprocessing.md).
 """
 
 from __future__ import annotations
@@ -89,7 +88,7 @@ def detect_boxes(frames: np.ndarray, mtcnn, batch_size: int, min_prob: float) ->
     for start in range(0, len(frames), batch_size):
         chunk = np.ascontiguousarray(frames[start : start + batch_size])
         boxes, probs = mtcnn.detect(chunk)
-        for j, (b, p) in enumerate(zip(boxes, probs)):
+        for j, (b, p) in enumerate(zip(boxes, probs, strict=True)):
             if b is None or p is None:
                 continue
             p = np.asarray(p, dtype=np.float64).reshape(-1)
@@ -287,7 +286,7 @@ def crop_faces(frames: np.ndarray, boxes: np.ndarray, scale: float, size: int) -
     """uint8 [N, size, size, 3] crops of the boxes enlarged by ``scale`` (black outside the frame)."""
     big = square_boxes(boxes, scale)
     out = np.empty((len(frames), size, size, 3), dtype=np.uint8)
-    for i, (frame, box) in enumerate(zip(frames, big)):
+    for i, (frame, box) in enumerate(zip(frames, big, strict=True)):
         out[i] = crop_square(frame, box, size)[0]
     return out
 

@@ -136,4 +136,4 @@ def build_landmarker(cfg: PreprocessConfig) -> Landmarker:
 
 def detect_landmarks(frames: np.ndarray, boxes: np.ndarray, landmarker: Landmarker) -> np.ndarray:
     """float32 [T, 68, 2] landmarks in video pixels, one set per frame inside its box."""
-    return np.stack([landmarker(f, b) for f, b in zip(frames, boxes)]).astype(np.float32)
+    return np.stack([landmarker(f, b) for f, b in zip(frames, boxes, strict=True)]).astype(np.float32)

@@ -39,7 +39,7 @@ def fast_nets(mtcnn) -> SimpleNamespace:
     """Copies of ``mtcnn``'s P-, R- and O-net with channels-last weights (the same values).
 
     On CPU, PyTorch's max pooling over channels-first tensors is the slowest step of R-net and
-    O-net (measured: 8 ms for R-net's first pooling of 100 crops, 0.5 ms channels-last); with
+    O-net, and far faster channels-last (times in docs/preprocessing.md); with
     channels-last weights every layer runs channels-last. Outputs agree with the originals to
     about 2e-7 (float summation order). ``mtcnn`` itself is left as it is.
     """

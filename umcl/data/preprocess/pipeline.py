@@ -6,8 +6,8 @@ of a video). A video with fewer frames is rejected, never padded.
 
 In batch mode (:func:`preprocess_manifest`) a bad video is logged, recorded as
 ``status=failed`` with its one-line reason, and skipped; a failure of the machine (disk full,
-permission denied, out of memory) stops the batch with one line instead, and no manifest is written; valid caches made with the same
-settings are reused, so an interrupted batch resumes where it stopped.
+permission denied, out of memory) stops the batch with one line instead, and no manifest is written;
+valid caches made with the same settings are reused, so an interrupted batch resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ def _init_worker(threads: int) -> None:
 def _worker_context(cfg: PreprocessConfig):
     """``fork`` after loading MTCNN and the landmark model here, so that the workers inherit the
     imports and models instead of paying them each (spawned workers import torch, facenet-pytorch
-    and dlib and load the models: about 7 s of CPU each); ``spawn`` where fork is unavailable or
+    and dlib and load the models, seconds of CPU each: docs/preprocessing.md); ``spawn`` where fork is unavailable or
     a GPU is used (CUDA cannot be forked)."""
     import multiprocessing
 

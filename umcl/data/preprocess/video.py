@@ -1,8 +1,8 @@
 """Decoding the first frames of a video inside this process (OpenCV's FFmpeg), ffmpeg's CLI as fallback.
 
 :func:`umcl.data.compression.decode_video` runs one ffmpeg process per video; its start-up and
-stream probing cost about 25 ms of CPU per video and the RGB frames pass through a file (about
-2 ms per 256 px frame in all). OpenCV's FFmpeg backend decodes in this process with the same
+stream probing cost CPU time for every video and the RGB frames pass through a file (costs in
+docs/preprocessing.md). OpenCV's FFmpeg backend decodes in this process with the same
 libav* conversion to RGB: on SynthFF's raw, c23 and c40 videos the frames are identical
 (tests/test_preprocess.py::test_in_process_decoding_matches_ffmpeg). Videos with a display
 rotation, and anything OpenCV cannot read to the needed length, go through ``decode_video``,

@@ -158,7 +158,7 @@ def neutral_landmarks(ident: Identity) -> np.ndarray:
         c = p[eye].mean(axis=0)
         p[eye] = c + (p[eye] - c) * ident.eye_size
         p[eye, 0] += sign * (ident.eye_spacing - 1) * 0.17
-    for brow, eye, sign in ((BROW_L, EYE_L, -1), (BROW_R, EYE_R, 1)):
+    for brow, sign in ((BROW_L, -1), (BROW_R, 1)):
         p[brow, 0] += sign * (ident.eye_spacing - 1) * 0.17
         p[brow, 1] -= ident.brow_height
     p[NOSE_BRIDGE.stop - 1, 1] += ident.nose_length
@@ -182,7 +182,7 @@ def apply_expression(
     """Move eyelids, lips, chin and brows for one frame (all amounts in [0, 1], face units)."""
     q = p.copy()
     for upper, lower in (((37, 38), (41, 40)), ((43, 44), (47, 46))):
-        for u, lo in zip(upper, lower):
+        for u, lo in zip(upper, lower, strict=True):
             # Upper lid closes down to the lower lid (lower lid rises a little).
             gap = q[lo, 1] - q[u, 1]
             q[u, 1] += gap * blink * 0.85

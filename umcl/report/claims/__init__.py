@@ -81,8 +81,8 @@ def evaluate_claims(results: Mapping, synthetic: bool, claims: Sequence[Claim] =
 
 
 def calibrate(claims: Sequence[Claim] = CLAIMS) -> list[Verdict | None]:
-    """Each measured claim's verdict on the paper's own numbers at the paper's test sizes (umcl.report.claims.calibration);
-    None for internal claims."""
+    """Each measured claim's verdict on the paper's own numbers at the paper's test sizes
+    (umcl.report.claims.calibration); None for internal claims."""
     measured = tuple(c for c in claims if isinstance(c, Measured))
     res = paper_results(measured)
     return [evaluate(c, res) if isinstance(c, Measured) else None for c in claims]

@@ -416,7 +416,8 @@ def check_t7_text() -> Verdict:
     pairs30 = [round(t.value(("UMCL", "frames-0.3"), c) - t.value(("CPML", "frames-0.3"), c), 2) for c in COMPRESSIONS]
     bad = _rows_differences(pairs)
     qs = tuple(Quantity(n, d, note=f"text says {s:+.2f}") for n, s, d in pairs) + tuple(
-        Quantity(f"30 % sampling {c}: UMCL − CPML", v, note="text: exceeding 30") for c, v in zip(COMPRESSIONS, pairs30)
+        Quantity(f"30 % sampling {c}: UMCL − CPML", v, note="text: exceeding 30")
+        for c, v in zip(COMPRESSIONS, pairs30, strict=True)
     )
     if not bad and min(pairs30) > 30:
         return Verdict("T7-text", HOLDS, "the stated 50 % gains match the cells and every 30 % gain exceeds 30", qs)
@@ -437,8 +438,9 @@ def check_t8_text() -> Verdict:
         and max(cpml) <= 49
         and min(gains) > 80
     )
-    qs = tuple(Quantity(f"UMCL opposite {c}", v) for c, v in zip(COMPRESSIONS, opp)) + tuple(
-        Quantity(f"UMCL unrelated {c}", v, note=f"CPML {w:.2f}") for c, v, w in zip(COMPRESSIONS, unrel, cpml)
+    qs = tuple(Quantity(f"UMCL opposite {c}", v) for c, v in zip(COMPRESSIONS, opp, strict=True)) + tuple(
+        Quantity(f"UMCL unrelated {c}", v, note=f"CPML {w:.2f}")
+        for c, v, w in zip(COMPRESSIONS, unrel, cpml, strict=True)
     )
     return Verdict(
         "T8-text",
@@ -489,7 +491,10 @@ _T9 = (
     "leading to slightly higher computational demands (0.141 vs. 0.106 GFLOPs per sample) and increased memory "
     "usage (1241.5MB vs. 1142.4MB)."
 )
-_T6_DF = "Notably, when trained on the DF manipulation, our model significantly outperforms others, achieving a 3.91% improvement."
+_T6_DF = (
+    "Notably, when trained on the DF manipulation, our model significantly outperforms others, "
+    "achieving a 3.91% improvement."
+)
 
 INTERNAL: tuple[Internal, ...] = (
     Internal(

@@ -187,7 +187,10 @@ MEASURED: tuple[Measured, ...] = (
         "trained on raw, 50 % of frames kept: UMCL − CPML at least 23.91 (raw), 26.53 (c23), 23.71 (c40)",
         _t7_gain(
             "frames-0.5",
-            {c: at_least(v, 2, f"improvements of {v:.2f}%") for c, v in zip(COMPRESSIONS, (23.91, 26.53, 23.71))},
+            {
+                c: at_least(v, 2, f"improvements of {v:.2f}%")
+                for c, v in zip(COMPRESSIONS, (23.91, 26.53, 23.71), strict=True)
+            },
         ),
     ),
     Measured(

@@ -33,8 +33,8 @@ def _esc(text: str) -> str:
 
 
 def headline(claims: Sequence, verdicts: Sequence[Verdict]) -> str:
-    measured = [v.verdict for c, v in zip(claims, verdicts) if isinstance(c, Measured)]
-    internal = [v.verdict for c, v in zip(claims, verdicts) if isinstance(c, Internal)]
+    measured = [v.verdict for c, v in zip(claims, verdicts, strict=True) if isinstance(c, Measured)]
+    internal = [v.verdict for c, v in zip(claims, verdicts, strict=True) if isinstance(c, Internal)]
     m = ", ".join(f"{measured.count(v)} {v}" for v in MEASURED_VERDICTS)
     i = ", ".join(f"{internal.count(v)} {v}" for v in INTERNAL_VERDICTS)
     return (
@@ -65,9 +65,9 @@ def claims_markdown(
             "",
         ]
     lines += ["| id | section | kind | verdict | claim (paper) |", "|---|---|---|---|---|"]
-    for c, v in zip(claims, verdicts):
+    for c, v in zip(claims, verdicts, strict=True):
         lines.append(f"| {c.id} | {_esc(c.section)} | {c.kind} | **{v.verdict}** | “{_esc(c.quote)}” |")
-    cal = [(c, v, k) for c, v, k in zip(claims, verdicts, calibration) if isinstance(c, Measured)]
+    cal = [(c, v, k) for c, v, k in zip(claims, verdicts, calibration, strict=True) if isinstance(c, Measured)]
     n_bad = sum(k.verdict == "contradicted" for _, _, k in cal)
     lines += [
         "",
@@ -86,7 +86,7 @@ def claims_markdown(
     for c, v, k in cal:
         lines.append(f"| {c.id} | {k.verdict} | {_resolve_text(k)} | {v.verdict} | {_resolve_text(v)} |")
     lines.append("")
-    for c, v in zip(claims, verdicts):
+    for c, v in zip(claims, verdicts, strict=True):
         lines += [f"## {c.id}: {v.verdict}", "", f"> “{c.quote}” ({c.section})", "", f"Tested: {c.tests}."]
         if isinstance(c, Measured):
             lines += ["", "Bounds, as the sentence states them:", ""]
@@ -108,7 +108,7 @@ def claims_payload(
 ) -> dict:
     """The JSON report: every claim with its verdict, numbers, cells (``needs``) and calibration verdict."""
     out = []
-    for c, v, k, n in zip(claims, verdicts, calibration, needs):
+    for c, v, k, n in zip(claims, verdicts, calibration, needs, strict=True):
         row = {
             "id": c.id,
             "section": c.section,
