@@ -198,8 +198,7 @@ def modality_contributions(run: Path, manifest: Path, compression: str, split: s
         if spread > 1e-6:  # each manipulation against the real videos: which fakes the term knows
             real = y == 0
             out[name]["auc_per_method"] = {
-                m: auc(y[real | (methods == m)], t[real | (methods == m), i])
-                for m in sorted(set(methods[y == 1]))
+                m: auc(y[real | (methods == m)], t[real | (methods == m), i]) for m in sorted(set(methods[y == 1]))
             }
     return out
 

@@ -87,8 +87,8 @@ def test_candidates_are_chosen_by_validation_pearson_and_zero_epochs_write_them_
     the higher wins, the sidecar records the scores, and 0 epochs write the chosen weights unchanged;
     a run's provenance then names what the file started from."""
     from umcl.models.umcl import UMCLConfig, init_p_encoder
-    from umcl.training.pretrain import PulseDataset, validate_pulse
     from umcl.training.data import read_rows, select_rows
+    from umcl.training.pretrain import PulseDataset, validate_pulse
 
     manifest = _synthff(tmp_path)
     real = {"frames": 8, "image_size": 32, "physformer_heads": 12, "physformer_train": "head"}
@@ -109,5 +109,7 @@ def test_candidates_are_chosen_by_validation_pearson_and_zero_epochs_write_them_
     reference = init_p_encoder(UMCLConfig(**real, physformer_pretrained=chosen))[0].state_dict()
     saved = torch.load(tmp_path / "p.pt", weights_only=True)
     assert all(torch.equal(v, reference[k]) for k, v in saved.items())
-    _, record = init_p_encoder(UMCLConfig(**real, physformer_pretrained="pure", physformer_weights=str(tmp_path / "p.pt")))
+    _, record = init_p_encoder(
+        UMCLConfig(**real, physformer_pretrained="pure", physformer_weights=str(tmp_path / "p.pt"))
+    )
     assert record["weights"]["starting_weights"]["name"] == chosen and record["trained"] == "head"
