@@ -66,7 +66,7 @@ from umcl.models.lrnet import LandmarkEncoder, frame_differences
 from umcl.models.physformer import PhysFormer, vipl_normalize
 from umcl.models.text_encoder import PromptBank, build_text_encoder
 from umcl.registry import register_detector
-from umcl.views import make_lq_video
+from umcl.views import fit_frames, make_lq_video
 
 #: quality views of CPML (px) and their downsampling factors from the 128 px clip
 VIEW_SIZES = (128, 64, 32)
@@ -249,13 +249,7 @@ class CPMLDetector(Detector):
         frames, landmarks = batch["frames"], batch["landmarks"]
         if frames.dim() != 5 or frames.shape[1] != 3:
             raise UmclError(f"frames must be [B, 3, T, S, S], got {list(frames.shape)}")
-        if frames.shape[-1] != self.cfg.image_size:
-            frames = F.interpolate(
-                frames,
-                size=(frames.shape[2], self.cfg.image_size, self.cfg.image_size),
-                mode="trilinear",
-                align_corners=False,
-            )
+        frames = fit_frames(frames, self.cfg.image_size)
         b = frames.shape[0]
         out: dict = {}
         t_right = t_wrong = None

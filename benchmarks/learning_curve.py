@@ -32,6 +32,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from umcl.specs.vocab import DETECTORS, ENCODER_KEYS  # ENCODER_KEYS: the pipeline's too (workflow/rules/common.smk)
@@ -189,10 +190,16 @@ def modality_contributions(run: Path, manifest: Path, compression: str, split: s
             )
             labels.append(batch["label"])
     t, y = torch.cat(terms).numpy(), torch.cat(labels).numpy()
+    methods = np.array([r.method for r in loader.dataset.rows])  # the loader keeps the order (no shuffling)
     out = {"split": split, "all": {"std": float(t.sum(1).std()), "auc": auc(y, t.sum(1))}}
     for i, name in enumerate(names):
         spread = float(t[:, i].std())
         out[name] = {"std": spread, "auc": auc(y, t[:, i]) if spread > 1e-6 else None}
+        if spread > 1e-6:  # each manipulation against the real videos: which fakes the term knows
+            real = y == 0
+            out[name]["auc_per_method"] = {
+                m: auc(y[real | (methods == m)], t[real | (methods == m), i]) for m in sorted(set(methods[y == 1]))
+            }
     return out
 
 

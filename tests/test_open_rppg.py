@@ -134,6 +134,6 @@ def test_umcl_p_encoder_starts_from_real_weights_and_records_them():
             frames=16, image_size=32, physformer_dim=16, physformer_ff_dim=24, physformer_heads=2, physformer_layers=3
         )
     )
-    assert none == {"pretrained": None, "weights": None}
+    assert none == {"pretrained": None, "weights": None, "trained": "all"}
     with pytest.raises(UmclError, match="12 heads"):
         init_p_encoder(UMCLConfig(physformer_pretrained="pure"))  # the paper's 4 heads do not fit

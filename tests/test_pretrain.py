@@ -80,3 +80,36 @@ def test_missing_ground_truth_is_a_one_line_error(tmp_path):
     with pytest.raises(UmclError, match="ground-truth"):
         pretrain(cfg, manifest, tmp_path / "p.pt", progress=False)
     assert not (tmp_path / "p.pt").exists()
+
+
+def test_candidates_are_chosen_by_validation_pearson_and_zero_epochs_write_them_as_they_are(tmp_path):
+    """``pretrain.candidates``: each real-data weight set is scored on the validation split on its own,
+    the higher wins, the sidecar records the scores, and 0 epochs write the chosen weights unchanged;
+    a run's provenance then names what the file started from."""
+    from umcl.models.umcl import UMCLConfig, init_p_encoder
+    from umcl.training.data import read_rows, select_rows
+    from umcl.training.pretrain import PulseDataset, validate_pulse
+
+    manifest = _synthff(tmp_path)
+    real = {"frames": 8, "image_size": 32, "physformer_heads": 12, "physformer_train": "head"}
+    cfg = {
+        "pretrain": {"epochs": 0, "batch_size": 2, "candidates": ["pure", "rlap"]},
+        "detectors": {"umcl": {**real, "physformer_pretrained": "pure"}},
+    }
+    meta = pretrain(cfg, manifest, tmp_path / "p.pt", progress=False)
+    val = PulseDataset(select_rows(read_rows(manifest), "val", "raw", None, 0, manifest), 8)
+    scores = {
+        name: validate_pulse(init_p_encoder(UMCLConfig(**real, physformer_pretrained=name))[0], val, "cpu", 2)
+        for name in ("pure", "rlap")
+    }
+    chosen = max(scores, key=scores.get)
+    assert meta["selection"]["chosen"] == chosen and meta["history"] == [] and meta["epochs_trained"] == 0
+    assert meta["selection"]["scores"] == pytest.approx(scores, abs=1e-6)
+    assert meta["starting_weights"]["name"] == chosen
+    reference = init_p_encoder(UMCLConfig(**real, physformer_pretrained=chosen))[0].state_dict()
+    saved = torch.load(tmp_path / "p.pt", weights_only=True)
+    assert all(torch.equal(v, reference[k]) for k, v in saved.items())
+    _, record = init_p_encoder(
+        UMCLConfig(**real, physformer_pretrained="pure", physformer_weights=str(tmp_path / "p.pt"))
+    )
+    assert record["weights"]["starting_weights"]["name"] == chosen and record["trained"] == "head"

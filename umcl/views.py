@@ -21,6 +21,14 @@ DEFAULT_LQ_FACTOR = 4
 DEFAULT_LANDMARK_SIGMA = 0.01
 
 
+def fit_frames(frames: torch.Tensor, size: int) -> torch.Tensor:
+    """``frames`` [B, C, T, H, W] resized to ``size`` x ``size`` (trilinear, time unchanged); as they are
+    when already that size. Lets a detector built for smaller crops read the profile's crops."""
+    if frames.shape[-2:] == (size, size):
+        return frames
+    return F.interpolate(frames, size=(frames.shape[2], size, size), mode="trilinear", align_corners=False)
+
+
 def make_lq_video(frames: torch.Tensor, factor: int = DEFAULT_LQ_FACTOR, upsample: bool = True) -> torch.Tensor:
     """LQ view of ``frames`` [B, C, T, H, W]: area-downsample H and W by ``factor``, then bilinear back.
 

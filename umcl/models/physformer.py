@@ -33,6 +33,7 @@ Choices (see docs/deviations/core.md, "Encoders and model"):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -41,6 +42,7 @@ from torch.nn import functional as F
 
 from umcl.errors import ConfigError
 from umcl.models.checkpoint import load_into, read_state_dict
+from umcl.models.frozen_trunk import TrunkMemo
 
 
 def vipl_normalize(frames: torch.Tensor) -> torch.Tensor:
@@ -258,6 +260,8 @@ class PhysFormer(nn.Module):
             TemporalDifferenceBlock(dim, num_heads, ff_dim, dropout, theta, gra_sharp) for _ in range(num_layers)
         )
         self.head = PhysFormerHead(dim)
+        #: set by :meth:`freeze_trunk`
+        self.trunk_memo: TrunkMemo | None = None
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)
@@ -282,15 +286,68 @@ class PhysFormer(nn.Module):
             grid = self.spatial_grid(h, w)
         elif (t, h, w) != (self.frames, self.image_size, self.image_size):
             raise ValueError(f"PhysFormer built for {self.frames}x{self.image_size}x{self.image_size}, got {t}x{h}x{w}")
+        # a frozen trunk's output is kept per clip, unless a gradient must flow back through it to the input
+        if self.trunk_memo is not None and not return_tokens and not video.requires_grad:
+            tokens = self.trunk_memo.tokens(self.trunk_modules(), lambda v: self._trunk(v, grid)[0], video, "input")
+            tapped = []
+        else:
+            tokens, tapped = self._trunk(video, grid, return_tokens)
+        rppg = self._head_out(tokens, b, grid)
+        return (rppg, torch.cat(tapped, dim=1)) if return_tokens else rppg
+
+    def tokens_from(
+        self, clips: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor], tag: str
+    ) -> torch.Tensor:
+        """The trunk's tokens [B, N, dim] of ``transform(clips)`` (:meth:`head_out` turns them into rPPG).
+        With a frozen trunk they are kept per clip of ``clips`` and ``tag`` (which names ``transform``: a
+        view, the input scaling), so for a clip seen before neither ``transform`` nor the trunk runs."""
+        if self.trunk_memo is None or clips.requires_grad:
+            return self._trunk(transform(clips), self.grid)[0]
+        return self.trunk_memo.tokens(
+            self.trunk_modules(), lambda c: self._trunk(transform(c), self.grid)[0], clips, tag
+        )
+
+    def head_out(self, tokens: torch.Tensor) -> torch.Tensor:
+        """rPPG [B, T] from the trunk's tokens [B, N, dim] of clips of the built size."""
+        return self._head_out(tokens, tokens.shape[0], self.grid)
+
+    def _head_out(self, tokens: torch.Tensor, b: int, grid: tuple[int, int, int]) -> torch.Tensor:
+        """The head on tokens [B, N, dim]: rPPG [B, T] (standardised over time for ``io="standardized"``)."""
+        out = self.head(tokens.transpose(1, 2).reshape(b, self.dim, *grid))
+        return standardize_signal(out) if self.io == "standardized" else out
+
+    def _trunk(
+        self, video: torch.Tensor, grid: tuple[int, int, int], return_tokens: bool = False
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Stem, tube embedding and transformer blocks: tokens [B, N, dim] (and the tapped ones)."""
         tokens = self.tube_embed(self.stem(video)).flatten(2).transpose(1, 2)  # [B, N, dim]
         taps, tapped = self.tap_blocks(), []
         for i, block in enumerate(self.blocks, 1):
             tokens = block(tokens, grid)
             if return_tokens and i in taps:
                 tapped.append(tokens)
-        out = self.head(tokens.transpose(1, 2).reshape(b, self.dim, *grid))
-        rppg = standardize_signal(out) if self.io == "standardized" else out
-        return (rppg, torch.cat(tapped, dim=1)) if return_tokens else rppg
+        return tokens, tapped
+
+    def trunk_modules(self) -> list[nn.Module]:
+        """The modules before the head: what :meth:`freeze_trunk` freezes."""
+        return [self.stem, self.tube_embed, self.blocks]
+
+    def freeze_trunk(self, cache_dir: str | Path | None = None) -> None:
+        """Keep the trunk's weights as they are (no gradient, always eval mode) and compute its output
+        once per clip (:class:`umcl.models.frozen_trunk.TrunkMemo`, on disk in ``cache_dir`` if given);
+        only the head trains."""
+        for module in self.trunk_modules():
+            module.requires_grad_(False)
+        self.trunk_memo = TrunkMemo(cache_dir)
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> PhysFormer:
+        """As :meth:`nn.Module.train`, but a frozen trunk stays in eval mode."""
+        super().train(mode)
+        if self.trunk_memo is not None:
+            for module in self.trunk_modules():
+                module.eval()
+        return self
 
     def tap_blocks(self) -> tuple[int, int]:
         """The blocks (1-based) after which ``return_tokens`` taps: the ends of the first two of three

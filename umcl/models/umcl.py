@@ -45,7 +45,11 @@ is this class with all of them switched on (docs/deviations/released.md).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -65,7 +69,7 @@ from umcl.models.physformer import PhysFormer
 from umcl.models.text_encoder import PromptBank, build_text_encoder
 from umcl.registry import register_detector, register_overlay
 from umcl.specs.released import ABLATIONS, PAPER_VALUES
-from umcl.views import make_lq_video, perturb_landmarks
+from umcl.views import fit_frames, make_lq_video, perturb_landmarks
 
 
 @dataclass
@@ -91,6 +95,14 @@ class UMCLConfig:
     #: the published width (96/144/12 heads/12 layers); ``physformer_weights`` (e.g. the SynthFF
     #: pre-train, itself started from these) is loaded after them. docs/deviations/core.md
     physformer_pretrained: str | None = None
+    #: what of the P-encoder trains: "all" (the paper fine-tunes the pre-trained PhysFormer) or "head"
+    #: (stem, tube embedding and transformer blocks frozen at their starting weights, their output
+    #: computed once per clip: umcl.models.frozen_trunk; the temporal upsamplers and last convolution
+    #: train). docs/deviations/workflow.md says where and why the default uses "head"
+    physformer_train: Literal["all", "head"] = "all"
+    #: directory of the frozen trunk's outputs shared by the runs of a profile (physformer_train: head);
+    #: None keeps them in memory for one process only
+    trunk_cache: str | None = None
     # L-encoder (LRNet)
     lrnet_hidden: int = 32
     lrnet_landmark_dropout: float = 0.1
@@ -179,6 +191,11 @@ class UMCLConfig:
             )
         if self.appearance_pathway and self.d < 2:
             raise ConfigError("appearance_pathway projects the tokens to d/2: d must be >= 2")
+        if self.physformer_train not in ("all", "head"):
+            raise ConfigError(
+                f"physformer_train must be 'all' or 'head', got {self.physformer_train!r}",
+                fix="use physformer_train: all (the paper) or head (frozen pre-trained trunk)",
+            )
         if self.contrastive_views == "released_pool" and self.use_rppg:
             quarter = self.image_size // 2 ** max(released.LQ_STAGES.values())
             if self.image_size % 4 or quarter % (PhysFormer.STEM_POOL * self.patch_size[1]):
@@ -228,8 +245,25 @@ def init_p_encoder(cfg: UMCLConfig, with_weights: bool = True) -> tuple[PhysForm
         record["pretrained"] = load_open_rppg(model, cfg.physformer_pretrained).identity()
     if with_weights and cfg.physformer_weights:
         model.load_pretrained(cfg.physformer_weights)
-        record["weights"] = {"file": str(cfg.physformer_weights), "sha256": file_sha256(cfg.physformer_weights)}
+        record["weights"] = {
+            "file": str(cfg.physformer_weights),
+            "sha256": file_sha256(cfg.physformer_weights),
+            **weights_origin(cfg.physformer_weights),
+        }
+    if cfg.physformer_train == "head":
+        model.freeze_trunk(cfg.trunk_cache)
+    record["trained"] = cfg.physformer_train
     return model, record
+
+
+def weights_origin(path: str) -> dict:
+    """What a pre-trained P-encoder file itself started from, read from its ``umcl pretrain`` sidecar
+    (``FILE.json``): the real-data weights it was selected from and how it was fine-tuned."""
+    sidecar = Path(f"{path}.json")
+    if not sidecar.exists():
+        return {}
+    meta = json.loads(sidecar.read_text())
+    return {k: meta[k] for k in ("starting_weights", "selection", "epochs_trained") if k in meta}
 
 
 def file_sha256(path: str) -> str:
@@ -329,8 +363,12 @@ class UMCLDetector(Detector):
             self.__dict__["_fixed_text"] = PromptBank(encoder, released.fixed_prompt_table()).embeddings  # not a buffer
         return self._fixed_text
 
-    def _views(self, batch: dict) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """LQ video and landmarks (None where the modality is off or the view is not needed)."""
+    def _views(
+        self, batch: dict
+    ) -> tuple[torch.Tensor | Callable[[torch.Tensor], torch.Tensor] | None, torch.Tensor | None]:
+        """LQ video and landmarks (None where the modality is off or the view is not needed). An LQ video
+        made from the HQ frames is returned as that transform, applied where it is needed (a frozen
+        P-encoder trunk keeps its output per HQ clip: :meth:`PhysFormer.forward_from`)."""
         cfg = self.cfg
         hq_only = not self.training and self.condition(batch).inference_views == "hq"
         if hq_only or cfg.contrastive_views == "released_pool":
@@ -349,7 +387,7 @@ class UMCLDetector(Detector):
         if cfg.use_rppg:
             frames_lq = batch.get("frames_lq") if pairs else None
             if frames_lq is None:
-                frames_lq = make_lq_video(batch["frames"], cfg.lq_factor)
+                frames_lq = partial(make_lq_video, factor=cfg.lq_factor)
         if cfg.use_landmarks:
             landmarks_lq = batch.get("landmarks_lq") if pairs else None
             if landmarks_lq is None:
@@ -393,7 +431,13 @@ class UMCLDetector(Detector):
     def forward(self, batch: dict) -> dict:
         """The model's outputs (module docstring). Outside training, the condition's ``module_mode: train``
         scores video by video with the submodules in training mode (:func:`umcl.released.score_in_train_mode`);
-        in training, ``class_pure_batches`` runs the real and the fake rows in separate passes."""
+        in training, ``class_pure_batches`` runs the real and the fake rows in separate passes. Crops of
+        another size than ``image_size`` are resized to it first (:func:`umcl.views.fit_frames`)."""
+        if self.cfg.use_rppg:
+            batch = {
+                k: fit_frames(v, self.cfg.image_size) if k in ("frames", "frames_lq") and v is not None else v
+                for k, v in batch.items()
+            }
         if not self.training:
             self._refresh_text()
             if self.condition(batch).module_mode == "train":
@@ -430,8 +474,19 @@ class UMCLDetector(Detector):
                     self.p_encoder(self.lq_pool(x, released.LQ_STAGES[v]), any_spatial_size=True, **taps)
                     for v in views[1:]
                 ]
+            elif not taps and self.p_encoder.trunk_memo is not None:  # frozen trunk: kept per clip and view
+                tag = "unit" if cfg.frames_unit_range else "prepared"
+                enc = self.p_encoder
+                tokens = [enc.tokens_from(frames, scale, tag)]
+                if callable(frames_lq):  # the LQ view made from the HQ frames, named by its factor
+                    make = frames_lq
+                    tokens.append(enc.tokens_from(frames, lambda c: scale(make(c)), f"{tag}-lq{cfg.lq_factor}"))
+                elif frames_lq is not None:
+                    tokens.append(enc.tokens_from(frames_lq.to(frames.dtype), scale, tag))
+                runs = [enc.head_out(torch.cat(tokens))]  # one head pass over the views, as unfrozen
             else:
-                clips = frames if frames_lq is None else torch.cat([frames, frames_lq.to(frames.dtype)])
+                lq = frames_lq(frames) if callable(frames_lq) else frames_lq
+                clips = frames if lq is None else torch.cat([frames, lq.to(frames.dtype)])
                 runs = [self.p_encoder(scale(clips), **taps)]
             z = torch.cat([r[0] if taps else r for r in runs])
             tokens = torch.cat([r[1].flatten(1) for r in runs]) if taps and not pooled else None

@@ -258,7 +258,9 @@ def recipe_origin(config: dict | None, detector: str) -> dict[str, str]:
 class PretrainConfig:
     """Settings of ``umcl pretrain`` (section ``pretrain``): the P-encoder on SynthFF real videos.
 
-    The paper pre-trains PhysFormer on VIPL-HR; SynthFF's ground-truth pulse stands in for it.
+    The paper pre-trains PhysFormer on VIPL-HR (weights not published). The P-encoder starts from
+    real-data weights (``detectors.umcl.physformer_pretrained``, or the best of ``candidates`` on the
+    validation split) and is optionally fine-tuned on SynthFF's ground-truth pulse for ``epochs``.
     Loss = negative Pearson + ``freq_weight`` x frequency cross-entropy over ``hr_band_bpm``.
     """
 
@@ -284,10 +286,16 @@ class PretrainConfig:
     physformer_init: str | None = None
     #: the trained LRNet baseline run (its best.pt) that initialises UMCL's L-encoder
     lrnet_checkpoint: str | None = None
+    #: real-data weight sets (``detectors.umcl.physformer_pretrained`` values) to choose the starting
+    #: weights from, by the validation split's Pearson with the ground-truth pulse; empty = use
+    #: ``detectors.umcl.physformer_pretrained`` as it is
+    candidates: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ConfigError("pretrain.epochs and pretrain.batch_size must be >= 1")
+        if self.epochs < 0 or self.batch_size < 1:
+            raise ConfigError(
+                "pretrain.epochs must be >= 0 (0: the starting weights as they are) and pretrain.batch_size >= 1"
+            )
         check_seed(self.seed, "pretrain.seed")
         if self.lr <= 0 or self.freq_weight < 0:
             raise ConfigError("pretrain.lr must be > 0 and pretrain.freq_weight >= 0")

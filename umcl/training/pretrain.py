@@ -1,11 +1,14 @@
-"""P-encoder pretraining (``umcl pretrain``): PhysFormer learns the pulse of SynthFF real videos.
+"""P-encoder pre-training (``umcl pretrain``): the P-encoder's starting weights, optionally fine-tuned.
 
-The paper pre-trains PhysFormer on VIPL-HR (not redistributable); here SynthFF's ground-truth
-blood-volume pulse of each real video stands in for the VIPL-HR reference signal. The network is
-built with UMCL's own P-encoder settings (``detectors.umcl.physformer_*``, ``frames``,
-``image_size``, ``physformer_pretrained``: its starting weights) and fed the same input scale
-(:meth:`PhysFormer.prepare`), so the saved state dict
-loads through ``detectors.umcl.physformer_weights``.
+The paper pre-trains PhysFormer on VIPL-HR, whose weights are not published. Here the P-encoder
+starts from open-rppg's real-data PhysFormers (PURE or RLAP, ``detectors.umcl.physformer_pretrained``);
+with ``pretrain.candidates`` the weight set with the higher mean Pearson against the validation
+split's ground-truth pulse is chosen (recorded as ``selection`` in ``out.json``). It is then
+fine-tuned for ``pretrain.epochs`` epochs on SynthFF's real videos and their ground-truth
+blood-volume pulse (0 epochs: written as chosen); with ``physformer_train: head`` only the head
+trains. The network is built with UMCL's own P-encoder settings (``detectors.umcl.physformer_*``,
+``frames``, ``image_size``) and fed the same input scale (:meth:`PhysFormer.prepare`), so the saved
+state dict loads through ``detectors.umcl.physformer_weights``.
 
 Loss per clip (PhysFormer's, on ``[B, T]`` predictions):
 ``L = NPC(pred, gt) + freq_weight * CE``, where NPC is the negative Pearson (eq. 13) and CE the
@@ -24,6 +27,7 @@ the sidecar ``CKPT.json`` as the value for ``detectors.umcl.lrnet_weights``.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -140,18 +144,34 @@ def pretrain(config: dict, manifest: str | Path, out: str | Path, progress: bool
         )
     if cfg.lrnet_checkpoint:  # fail before training, not after
         LandmarkEncoder(hidden_size=ucfg.lrnet_hidden).load_pretrained(cfg.lrnet_checkpoint)
+    rows = [r for r in read_rows(manifest) if r.label == 0]
+    train = PulseDataset(select_rows(rows, "train", cfg.compression, cfg.max_videos, cfg.seed, manifest), frames)
+    val = PulseDataset(select_rows(rows, "val", cfg.compression, cfg.max_videos, cfg.seed, manifest), frames)
+    selection = None
+    if cfg.candidates:
+        scores = {
+            name: validate_pulse(
+                init_p_encoder(replace(ucfg, physformer_pretrained=name), with_weights=False)[0].to(device),
+                val,
+                device,
+                cfg.batch_size,
+            )
+            for name in cfg.candidates
+        }
+        chosen = max(scores, key=lambda name: scores[name])  # the first of equals
+        selection = {"by": "validation Pearson with the ground-truth pulse", "scores": scores, "chosen": chosen}
+        log.info("pretrain: starting weights by validation Pearson %s -> %s", scores, chosen)
+        ucfg = replace(ucfg, physformer_pretrained=chosen)
     model, start = init_p_encoder(ucfg, with_weights=False)
     if cfg.physformer_init:
         model.load_pretrained(cfg.physformer_init)
     model.to(device)
-    rows = [r for r in read_rows(manifest) if r.label == 0]
-    train = PulseDataset(select_rows(rows, "train", cfg.compression, cfg.max_videos, cfg.seed, manifest), frames)
-    val = PulseDataset(select_rows(rows, "val", cfg.compression, cfg.max_videos, cfg.seed, manifest), frames)
     gen = torch.Generator().manual_seed(cfg.seed)
     loader = DataLoader(train, batch_size=cfg.batch_size, shuffle=True, generator=gen, num_workers=cfg.num_workers)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     history = []
+    val_start = validate_pulse(model, val, device, cfg.batch_size)  # before fine-tuning: is it worth it?
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         sums, n = {}, 0
@@ -188,6 +208,10 @@ def pretrain(config: dict, manifest: str | Path, out: str | Path, progress: bool
             if f.name.startswith("physformer_") or f.name in ("frames", "image_size", "patch_size")
         },
         "starting_weights": start["pretrained"],
+        "selection": selection,
+        "epochs_trained": cfg.epochs,
+        "trained": ucfg.physformer_train,
+        "val_pearson_start": val_start,
         "history": history,
         "n_train": len(train),
         "n_val": len(val),

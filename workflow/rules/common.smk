@@ -100,28 +100,36 @@ def train_inputs(wildcards):
 
 
 def job_overrides(wildcards, input):
-    """--set arguments: the run's training variant, and for UMCL/CPML the pre-trained P-encoder and
-    the LRNet run (same training selection and seed) that initialises the L-encoder."""
+    """--set arguments: the run's training variant; for UMCL/CPML the pre-trained P-encoder (where it
+    fits) and the LRNet run (same training selection and seed) that initialises the L-encoder; the
+    profile's shared cache of frozen P-encoder trunks."""
     run = run_of(wildcards)
     args = [f"--set '{a}'" for a in (get_variant(run.variant).set_args() if run.variant else [])]
+    det = f"detectors.{run.detector}"
     if "pretrained" in input.keys():
         p_key, l_key = ENCODER_KEYS[run.detector]
-        det = f"detectors.{run.detector}"
         if pretrained_p_encoder_fits(run.detector):
             args.append(f"--set {det}.{p_key}={input.pretrained}")
         args.append(f"--set {det}.{l_key}={input.lrnet}")
+    if ((CFG.get("detectors") or {}).get(run.detector) or {}).get("physformer_train") == "head":
+        args.append(f"--set {det}.trunk_cache={L.results}/trunk_cache")
     return " ".join(args)
 
 
+#: the P-encoder settings that decide whether one PhysFormer's weights load into another
+PHYSFORMER_SHAPE = ("physformer_dim", "physformer_ff_dim", "physformer_heads", "physformer_layers", "patch_size")
+
+
 def pretrained_p_encoder_fits(detector):
-    """Whether the pre-trained P-encoder (built with detectors.umcl's patch size, umcl.training.pretrain)
-    loads into ``detector``: umcl-released only when its patch size is umcl's. On the default and smoke
-    profiles its learned 1/4-size view needs smaller patches, so its P-encoder starts at random there
-    (docs/deviations/released.md); its L-encoder always starts from the LRNet run."""
-    if detector != "umcl-released":
+    """Whether the pre-trained P-encoder (built with detectors.umcl's PhysFormer, umcl.training.pretrain)
+    loads into ``detector``'s: the same width, heads, depth and patch size. Where a profile sizes a
+    detector's PhysFormer smaller (the default's CPML and umcl-released), that P-encoder starts at
+    random (docs/deviations/workflow.md); its L-encoder always starts from the LRNet run."""
+    if detector == "umcl":
         return True
     dets = CFG.get("detectors") or {}
-    return (dets.get(detector) or {}).get("patch_size") == (dets.get("umcl") or {}).get("patch_size")
+    mine, umcl = dets.get(detector) or {}, dets.get("umcl") or {}
+    return all(mine.get(k) == umcl.get(k) for k in PHYSFORMER_SHAPE)
 
 
 def methods_option(selection):

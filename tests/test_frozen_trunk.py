@@ -1,0 +1,138 @@
+"""A frozen PhysFormer trunk: weights kept, eval mode kept, outputs reused exactly, the head trains."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from umcl.models.physformer import PhysFormer
+from umcl.views import fit_frames
+
+SMALL = {"frames": 8, "image_size": 32, "dim": 16, "ff_dim": 24, "num_heads": 2, "num_layers": 3}
+
+
+def _model(seed: int = 0) -> PhysFormer:
+    torch.manual_seed(seed)
+    return PhysFormer(**SMALL)
+
+
+def _clips(n: int, seed: int = 1) -> torch.Tensor:
+    return torch.rand(n, 3, 8, 32, 32, generator=torch.Generator().manual_seed(seed))
+
+
+def test_frozen_output_equals_the_unfrozen_model_in_eval_mode():
+    reference = _model().eval()
+    frozen = copy.deepcopy(reference)
+    frozen.freeze_trunk()
+    frozen.eval()
+    clips = _clips(3)
+    with torch.no_grad():
+        want = torch.cat([reference(c[None]) for c in clips])
+    with torch.no_grad():
+        got = frozen(clips)
+    np.testing.assert_allclose(got.detach().numpy(), want.numpy(), rtol=0, atol=1e-6)
+    assert frozen.trunk_memo.misses == 3 and frozen.trunk_memo.hits == 0
+    with torch.no_grad():
+        again = frozen(clips)
+    assert torch.equal(again, got) and frozen.trunk_memo.hits == 3
+
+
+def test_a_training_step_changes_the_head_only_and_the_trunk_stays_in_eval_mode():
+    model = _model()
+    model.freeze_trunk()
+    model.train()
+    assert all(not m.training for m in model.trunk_modules()) and model.head.training
+    before = copy.deepcopy(model.state_dict())
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    loss = model(_clips(2)).pow(2).mean()
+    loss.backward()
+    opt.step()
+    after = model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("head.") for k in changed)
+    assert all(p.grad is None for m in model.trunk_modules() for p in m.parameters())
+
+
+def test_the_disk_cache_is_shared_and_new_weights_are_recomputed(tmp_path):
+    first = _model()
+    first.freeze_trunk(tmp_path)
+    clips = _clips(2)
+    want = first(clips)
+    second = _model()
+    second.freeze_trunk(tmp_path)
+    got = second(clips)
+    assert torch.equal(got, want) and second.trunk_memo.misses == 0 and second.trunk_memo.hits == 2
+    other = _model(seed=5)  # other trunk weights: nothing of the cache applies
+    other.freeze_trunk(tmp_path)
+    want_other = other(clips)
+    assert other.trunk_memo.misses == 2 and not torch.allclose(want_other, want)
+    second.load_state_dict(other.state_dict())  # in-place copy: the weights' digest is taken again
+    assert torch.equal(second(clips), want_other)  # the new weights' tokens, not the ones in memory
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_gradient_to_the_input_bypasses_the_memo():
+    model = _model()
+    model.freeze_trunk()
+    clips = _clips(1).requires_grad_(True)
+    model(clips).sum().backward()
+    assert clips.grad is not None and clips.grad.abs().sum() > 0
+    assert model.trunk_memo.misses == 0 and model.trunk_memo.hits == 0
+
+
+def test_fit_frames_resizes_space_only_and_keeps_a_fitting_clip():
+    clips = _clips(2)
+    assert fit_frames(clips, 32) is clips
+    small = fit_frames(clips, 16)
+    assert small.shape == (2, 3, 8, 16, 16)
+    # a constant clip stays constant (interpolation weights sum to one)
+    flat = torch.full((1, 3, 4, 32, 32), 0.25)
+    np.testing.assert_allclose(fit_frames(flat, 16).numpy(), 0.25, atol=1e-7)
+
+
+@pytest.mark.parametrize("value", ["some", ""])
+def test_physformer_train_must_be_all_or_head(value):
+    from umcl.errors import ConfigError
+    from umcl.models.umcl import UMCLConfig
+
+    with pytest.raises(ConfigError, match="physformer_train"):
+        UMCLConfig(physformer_train=value)
+
+
+def test_umcl_with_a_frozen_trunk_gives_the_unfrozen_model_s_outputs_and_reuses_them():
+    """UMCL's views through a frozen trunk (kept per clip and view) equal the same weights unfrozen:
+    the HQ and the synthetic LQ signal in training mode (one head pass over both views) and the score
+    in eval mode; the second step computes no trunk."""
+    from test_umcl_model import SMALL, make_batch
+
+    from umcl.models.umcl import UMCLConfig, UMCLDetector
+
+    torch.manual_seed(0)
+    frozen = UMCLDetector(UMCLConfig(**SMALL, physformer_train="head"))
+    plain = copy.deepcopy(frozen)
+    plain.p_encoder.trunk_memo = None
+    for m in plain.p_encoder.trunk_modules():
+        m.requires_grad_(False)
+    batch = make_batch(4)
+    frozen.train()
+    plain.train()
+    for m in plain.p_encoder.trunk_modules():
+        m.eval()  # the frozen trunk runs in eval mode; so does this reference's
+    torch.manual_seed(1)
+    got = frozen(batch)
+    torch.manual_seed(1)
+    want = plain(batch)
+    for key in ("z_hq", "z_lq"):
+        np.testing.assert_allclose(got[key].detach().numpy(), want[key].detach().numpy(), rtol=0, atol=1e-5)
+    memo = frozen.p_encoder.trunk_memo
+    assert (memo.misses, memo.hits) == (8, 0)  # 4 clips x (HQ, LQ)
+    torch.manual_seed(1)
+    frozen(batch)
+    assert (memo.misses, memo.hits) == (8, 8)
+    torch.manual_seed(1)
+    plain(batch)  # the same updates of the head's BatchNorm statistics as the frozen model's
+    frozen.eval()
+    plain.eval()
+    with torch.no_grad():
+        np.testing.assert_allclose(frozen(batch)["prob_fake"].numpy(), plain(batch)["prob_fake"].numpy(), atol=1e-5)
