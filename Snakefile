@@ -13,6 +13,7 @@ from umcl.protocols.figures import figure_runs, figure_specs
 from umcl.protocols.keys import DATASET_SLUG
 from umcl.protocols.tables import PROTOCOLS
 from umcl.config import config_chain
+from umcl.specs.platforms import PLATFORMS_PART
 from umcl.specs.vocab import TEXT_CACHE_ENV
 from umcl.workflow import (check_resolved, check_results_owner, load_profile, one_of, profile_arg, profile_file,
                            section_hash, write_resolved)
@@ -57,7 +58,7 @@ wildcard_constraints:
     seed=r"\d+",
     part=one_of(L.parts),
     table=one_of(t for t in SHEET.cells if t in PROTOCOLS),  # the paper's tables, not the studies
-    testset=one_of(DATASET_SLUG.values()),
+    testset=one_of([*DATASET_SLUG.values(), PLATFORMS_PART]),  # platforms: Table U's cells (umcl.workflow.testset_of)
 
 
 include: "workflow/rules/common.smk"

@@ -552,3 +552,24 @@ def test_claims_results_skip_studies_and_cells_without_every_seed(table: dict) -
     assert results[CellKey.from_decl(last.decl, "acc").key].value == pytest.approx(
         _expected(table["sheet"], last.decl.row, last.decl.column[0], "acc"), abs=1e-9
     )
+
+
+def test_a_table_beyond_the_paper_prints_our_rows_only(tmp_path: Path) -> None:
+    """Table U (no paper-values file): its protocol's columns, our twelve rows, no paper row, and says so."""
+    (tmp_path / "c.yaml").write_text(
+        yaml.safe_dump({"workflow": {"dataset": "synthff"}, "evaluation": {"n_bootstrap": 10}})
+    )
+    sheet = build_sheet(WorkflowConfig())
+    indexes = write_evaluations(tmp_path / "eval", sheet, "tableU")
+    out = tmp_path / "tableU"
+    args = ["report", "tableU", "--config", str(tmp_path / "c.yaml"), "--evaluations", *map(str, indexes)]
+    assert umcl_main([*args, "--out", str(out)]) == 0
+    md = out.with_suffix(".md").read_text()
+    table = md.split("## More statistics")[0]
+    rows = [ln for ln in table.splitlines() if ln.startswith("| ") and "Method" not in ln]
+    assert len(rows) == 12 and all("| ours" in ln for ln in rows)
+    assert "No paper values" in md and "Paper caption" not in md
+    header = next(ln for ln in md.splitlines() if "Method" in ln)
+    assert [c.strip() for c in header.strip("|").split("|")][2:] == [label for _, label in PROTOCOLS["tableU"].columns]
+    assert "raw: Xception" in md and "c40: UMCL" in md
+    check_latex_structure(out.with_suffix(".tex").read_text(), 1)

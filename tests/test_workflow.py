@@ -21,11 +21,12 @@ BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 TABLES = tuple(TABLE_SPECS)
 # profile -> (reports folder, Table 3 alone: train = evaluate jobs, every table: (train, evaluate) jobs);
-# one evaluate job per run and test dataset (a run tested on FF++ and Celeb-DF has two)
+# one evaluate job per run and test dataset (a run tested on FF++ and Celeb-DF has two), and one more per
+# run Table U tests on the platform videos (testset ``platforms``: 12 seed-0 runs by default, 4 on smoke)
 PROFILES = {
-    "default": ("reports", 36, (60, 95)),  # three seeds (workflow.seeds); one for tables 5, 6, 10, 11 (table_seeds)
-    "smoke": ("reports/smoke", 4, (36, 48)),
-    "paper": ("reports/paper", 36, (96, 96)),  # no Celeb-DF/DFD/DFDC: Tables 4 and 5 show paper rows only
+    "default": ("reports", 36, (60, 107)),  # three seeds (workflow.seeds); one for tables 5, 6, 10, 11, U (table_seeds)
+    "smoke": ("reports/smoke", 4, (36, 52)),
+    "paper": ("reports/paper", 36, (96, 132)),  # no Celeb-DF/DFD/DFDC: Tables 4 and 5 show paper rows only
 }
 
 
@@ -81,8 +82,9 @@ def test_dry_run_every_table(profile: str) -> None:
     assert jobs["train"] == n_train and jobs["evaluate"] == n_eval and jobs["report"] == len(TABLES)
     if profile == "paper":  # no Celeb-DF/DFD/DFDC roots: Tables 4 and 5 render the paper's rows only
         assert "check_data" in jobs and jobs["manifest"] == 2
-    else:  # FF++-like data plus the Celeb-DF-, DFD- and DFDC-like SynthFF looks
-        assert jobs["generate"] == jobs["compress"] == jobs["preprocess"] == 4
+    else:  # FF++-like data plus the Celeb-DF-, DFD- and DFDC-like SynthFF looks, and Table U's platform videos
+        assert jobs["generate"] == jobs["compress"] == 4 and jobs["preprocess"] == 5
+    assert jobs["platforms"] == 1  # Table U's test videos, made once from the main part's
 
 
 def job_priorities(stdout: str) -> dict[tuple[str, int], int]:
@@ -111,8 +113,9 @@ def test_first_table_scheduled_first() -> None:
     assert prio[("train", 1)] == n_runs - 9 and prio[("evaluate", 1)] == n_runs
     assert prio[("train", 0)] == n_train - n_runs and prio[("evaluate", 0)] == n_eval - n_runs
     assert prio[("report", 1)] == 1 and prio[("report", 0)] == len(TABLES) - 1
-    # the main SynthFF first; the Celeb-DF-, DFD- and DFDC-like parts (Tables 4, 5) after
-    assert all(prio[(rule, 1)] == 1 and prio[(rule, 0)] == 3 for rule in ("generate", "compress", "preprocess"))
+    # the main SynthFF first; the Celeb-DF-, DFD- and DFDC-like parts (Tables 4, 5) and Table U's videos after
+    assert all(prio[(rule, 1)] == 1 and prio[(rule, 0)] == 3 for rule in ("generate", "compress"))
+    assert prio[("preprocess", 1)] == 1 and prio[("preprocess", 0)] == 4 and prio[("platforms", 0)] == 1
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "fetch": "fetch",
     "generate": "generate",
     "compress": "compress",
+    "platforms": "platforms",
     "manifest": "manifest",
     "preprocess": "preprocess",
     "pretrain": "pretrain",

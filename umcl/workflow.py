@@ -10,7 +10,8 @@ and run/evaluation keys become paths only in umcl.protocols.keys. Layout for pro
     results/P/<part>/manifest.csv                  one row per video
     results/P/<part>/preprocessed.csv, cache/      preprocessed manifest and per-video caches
         parts: data (FF++ or SynthFF), pretrain_data (SynthFF for pre-training on ff++ profiles),
-        celebdf, dfd, dfdc (the cross-dataset tables' data, when the profile has them)
+        celebdf, dfd, dfdc (the cross-dataset tables' data, when the profile has them),
+        platforms (Table U's test videos, umcl.data.platforms: <level>/<method>/<id>.mp4, platforms.json)
     results/P/pretrain/encoders.pt                 pre-trained P-encoder
     results/P/runs/<run key>/                      checkpoints/, selection.json   (e.g. umcl/ffpp-all-c23/seed0)
     results/P/eval/<run key>/<testset>/evaluation.json   the run's cells on one test dataset (index)
@@ -38,9 +39,10 @@ from umcl.config_schema import section_classes
 from umcl.errors import ConfigError
 from umcl.io_utils import write_text
 from umcl.protocols.figures import figure_specs
-from umcl.protocols.keys import DATASET_SLUG, RunKey, with_initialisers
+from umcl.protocols.keys import DATASET_SLUG, EvalKey, RunKey, with_initialisers
 from umcl.protocols.sheet import JobSheet, build_sheet
 from umcl.protocols.variants import get_variant
+from umcl.specs.platforms import PLATFORM_LEVELS, PLATFORMS_PART
 from umcl.specs.vocab import USES_PRETRAINED
 from umcl.specs.workflow import MAIN, PRETRAIN_DATA, ClaimsRuns, WorkflowConfig
 from umcl.training.config import GUARDS, training_for
@@ -156,6 +158,12 @@ def check_sections(cfg: dict) -> None:
             section(cfg, name, cls)
 
 
+def testset_of(key: EvalKey) -> str:
+    """The evaluate job (``eval/<run>/<testset>/``) that scores ``key``: its test dataset's slug, or ``platforms``
+    for Table U's platform levels, so that the tables without them never wait for their videos."""
+    return PLATFORMS_PART if key.test.compression in PLATFORM_LEVELS else DATASET_SLUG[key.test.dataset]
+
+
 @dataclass(frozen=True)
 class Layout:
     """Paths of every pipeline output for one profile (relative to the repository root)."""
@@ -188,7 +196,17 @@ class Layout:
         """Data parts: the main dataset, SynthFF for P-encoder pre-training when main is not SynthFF,
         and the cross-dataset roles this profile has."""
         main = [MAIN] if self.wf.dataset == "synthff" else [MAIN, PRETRAIN_DATA]
-        return main + [s.part for s in self.sheet.sources.values() if s.part != MAIN]
+        platforms = [PLATFORMS_PART] if self.platform_levels else []
+        return main + [s.part for s in self.sheet.sources.values() if s.part != MAIN] + platforms
+
+    @property
+    def platform_levels(self) -> list[str]:
+        """The platform levels (umcl.specs.platforms) this profile's evaluations test: the ``platforms`` part
+        makes them from the main part's test videos."""
+        tested = {
+            k.test.compression for keys in self.sheet.evaluations.values() for k in keys if k.test.dataset == "ff++"
+        }
+        return [lv for lv in PLATFORM_LEVELS if lv in tested]
 
     @property
     def pretrain_part(self) -> str:
@@ -324,10 +342,7 @@ class Layout:
         """One index per (run, test dataset) that ``tables`` (None: ``workflow.tables``) read."""
         tables = list(self.wf.tables) if tables is None else tables
         pairs = {
-            (k.run.to_path(), DATASET_SLUG[k.test.dataset]): None
-            for t in tables
-            for c in self.sheet.cells.get(t, [])
-            for k in c.keys
+            (k.run.to_path(), testset_of(k)): None for t in tables for c in self.sheet.cells.get(t, []) for k in c.keys
         }
         return [self.evaluation(run, testset) for run, testset in sorted(pairs)]
 

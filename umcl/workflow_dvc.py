@@ -60,7 +60,7 @@ def _audit(L: Layout) -> list[str]:
 STAGES: tuple[Stage, ...] = (
     Stage(
         "data",
-        ("resolve_config", "generate", "compress", "check_data", "manifest", "preprocess"),
+        ("resolve_config", "generate", "compress", "check_data", "manifest", "platforms", "preprocess"),
         ("umcl/data", "umcl/workflow.py", "workflow/rules/data.smk"),
         ("workflow", "synthff", "compression", "preprocess"),
         deps=lambda L: [],

@@ -30,7 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--manifests",
         nargs="+",
         metavar="DATASET=CSV",
-        help="preprocessed manifest of each dataset role (ff++, celebdf, dfd, dfdc)",
+        help="preprocessed manifest of each dataset role (ff++, celebdf, dfd, dfdc); a role given twice reads both",
     )
     parser.add_argument(
         "--split", default="test", choices=("train", "val", "test"), help="split to score (default test)"
@@ -79,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
                 f"--manifests entry {bad[0]!r} is not DATASET=CSV",
                 fix="write e.g. ff++=results/P/data/preprocessed.csv",
             )
-        manifests = dict(m.split("=", 1) for m in args.manifests)
+        manifests: dict[str, list[str]] = {}  # a role may name several (Table U's platform videos)
+        for role, path in (m.split("=", 1) for m in args.manifests):
+            manifests.setdefault(role, []).append(path)
         evaluate_cells(
             config,
             args.run,

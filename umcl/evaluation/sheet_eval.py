@@ -76,7 +76,7 @@ def evaluate_cells(
     run: str | Path,
     key: RunKey,
     tests: list[str],
-    manifests: dict[str, str],
+    manifests: dict[str, str | list[str]],
     out: str | Path,
     device: str = "auto",
     progress: bool = True,
@@ -87,10 +87,11 @@ def evaluate_cells(
     ``selection_file``: which selection record names the checkpoint (predict.load_run)."""
     run, out = Path(run), Path(out)
     keys = [EvalKey.from_test_path(key, t) for t in tests]
+    by_role = {r: [p] if isinstance(p, (str, Path)) else list(p) for r, p in manifests.items()}
     if not keys:
         raise UmclError("no evaluation cells given", fix="pass --tests <selection>/<condition> ...")
     roles = {key.train.dataset} | {k.test.dataset for k in keys}
-    absent = sorted(roles - set(manifests))
+    absent = sorted(roles - set(by_role))
     if absent:
         raise UmclError(f"no manifest for dataset(s) {absent}", fix="pass --manifests ROLE=preprocessed.csv for each")
     ev = section(config, "evaluation", EvalConfig)
@@ -113,11 +114,18 @@ def evaluate_cells(
             condition=condition,
         )
 
-    train_manifest = manifests[key.train.dataset]
+    tables = {p: read_rows(p) for paths in by_role.values() for p in paths}
+
+    def holder(role: str, compression: str) -> str | Path:
+        """The manifest of ``role`` holding ``compression`` (a role may have several: Table U's platforms)."""
+        paths = by_role[role]
+        return next((p for p in paths if any(r.compression == compression for r in tables[p])), paths[0])
+
+    train_manifest = holder(key.train.dataset, key.train.compression)
     with EncoderMemo(model) as memo:  # encoder outputs reused across conditions, exactly (umcl.evaluation.memo)
         val = score(
             select_rows(
-                read_rows(train_manifest),
+                tables[train_manifest],
                 "val",
                 key.train.compression,
                 source=train_manifest,
@@ -128,8 +136,8 @@ def evaluate_cells(
         files: dict[str, pd.DataFrame] = {"scores/val.csv": val}
         groups = sorted({(k.test.dataset, k.test.compression, k.condition) for k in keys})
         for dataset, comp, cond in groups:
-            manifest = manifests[dataset]
-            rows = select_rows(read_rows(manifest), "test", comp, source=manifest)
+            manifest = holder(dataset, comp)
+            rows = select_rows(tables[manifest], "test", comp, source=manifest)
             condition = None if cond == "clean" else TestCondition.from_key(cond)
             files[_scores_name(Selection(dataset, comp), cond)] = score(
                 rows, f"test {dataset} {comp} {cond}", condition
@@ -159,7 +167,7 @@ def evaluate_cells(
         if test["label"].nunique() < 2:
             raise UmclError(
                 f"cell {k.to_path()} has only one class ({len(test)} videos)",
-                manifests[k.test.dataset],
+                holder(k.test.dataset, k.test.compression),
                 "check the test split's real and fake videos",
             )
         m = run_metrics(test, val, **ev.stats_kwargs())  # the report's statistics at this run's seed
@@ -172,7 +180,7 @@ def evaluate_cells(
             "condition_applied": applied.key,
             "scores": name,
             "n_videos": len(test),
-            "manifest": str(Path(manifests[k.test.dataset]).resolve()),
+            "manifest": str(Path(holder(k.test.dataset, k.test.compression)).resolve()),
             "datasets": sorted(set(test["dataset"])),
         }
         metrics_files[f"{k.test_path}/metrics.json"] = m

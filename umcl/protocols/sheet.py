@@ -28,6 +28,7 @@ from umcl.protocols.spec import NATIVE, CellDecl, Protocol
 from umcl.protocols.studies import study_protocols
 from umcl.protocols.tables import PROTOCOLS
 from umcl.protocols.variants import get_variant
+from umcl.specs.platforms import PLATFORM_LEVELS, SOURCE_COMPRESSIONS
 from umcl.specs.workflow import MAIN
 
 
@@ -124,8 +125,9 @@ def _wanted(p: Protocol, cell: CellDecl, wf) -> bool:
         return False
     if cell.model.variant is not None and get_variant(cell.model.variant).detector != cell.model.detector:
         raise UmclError(f"{p.table}: variant {cell.model.variant} is not a {cell.model.detector} variant")
-    if p.follows_profile_compressions:
-        return cell.train.compression in wf.train_compressions and cell.test.compression in wf.test_compressions
+    if p.follows_profile_compressions:  # a platform level (Table U) is tested wherever it can be made
+        tested = cell.test.compression in wf.test_compressions or cell.test.compression in PLATFORM_LEVELS
+        return cell.train.compression in wf.train_compressions and tested
     return True
 
 
@@ -135,6 +137,10 @@ def build_sheet(wf, protocols: dict[str, Protocol] | None = None) -> JobSheet:
     if protocols is None:
         protocols = {**PROTOCOLS, **study_protocols(wf), **CLAIM_PROTOCOLS}
     sheet = JobSheet(sources=data_sources(wf))
+    # FF++ levels this profile has: its compressions, and the platform levels (test videos only, made from
+    # the raw, c23 and c40 test videos: umcl.specs.platforms) where it has those three
+    platforms = set(SOURCE_COMPRESSIONS) <= set(wf.compressions)
+    ff_levels = set(wf.compressions) | (set(PLATFORM_LEVELS) if platforms else set())
     runs: dict[RunKey, None] = {}
     evals: dict[RunKey, dict[EvalKey, None]] = {}
     for table, p in protocols.items():
@@ -151,9 +157,7 @@ def build_sheet(wf, protocols: dict[str, Protocol] | None = None) -> JobSheet:
             if not _wanted(p, decl, wf):
                 continue
             train, test = _resolve(decl.train, sheet.sources), _resolve(decl.test, sheet.sources)
-            absent = [
-                s.compression for s in (train, test) if s.dataset == "ff++" and s.compression not in wf.compressions
-            ]
+            absent = [s.compression for s in (train, test) if s.dataset == "ff++" and s.compression not in ff_levels]
             if absent:
                 sheet.missing[table] = (
                     f"this profile has no FF++ videos at {absent[0]} "

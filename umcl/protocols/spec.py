@@ -88,6 +88,9 @@ class Protocol:
     #: the protocol chose its models itself (the studies of umcl.protocols.studies, e.g. ``umcl-released``):
     #: the profile's ``workflow.detectors`` does not filter its cells
     own_detectors: bool = False
+    #: a table beyond the paper (no paper-values file): its printed columns, (column key, label) in order;
+    #: its rows are its ``extra_rows``
+    columns: tuple[tuple[tuple[str, ...], str], ...] = ()
 
     def __post_init__(self) -> None:
         seen = set()

@@ -1,10 +1,10 @@
-"""The protocols of the paper's tables, declared once as data (paper §5.2, §5.3, §5.6).
+"""The protocols of the paper's tables (paper §5.2, §5.3, §5.6) and of Table U (beyond the paper), as data.
 
-Adding a table = its TableSpec (umcl/specs/tables.py) + a protocol here + its paper values
-(umcl/specs/paper_values/tableN.yaml) where the paper prints it: the job sheet, the Snakemake targets, the
-DVC stages and the report come from them (docs/pipeline.md, "Adding a table"). Row and column keys are
-those of the paper-values file; ``Model`` names the detector (and training variant) this suite trains for
-the row.
+Adding a table = its spec (umcl/specs/tables.py) + a protocol here + its paper values
+(umcl/specs/paper_values/tableN.yaml; a table beyond the paper declares its columns instead): the job
+sheet, the Snakemake targets, the DVC stages and the report come from them (docs/pipeline.md walks
+through Table U). Row and column keys are those of the paper-values file; ``Model`` names the detector
+(and training variant) this suite trains for the row.
 
 Forced choices (docs/deviations/workflow.md): Table 11's models are trained on all four FF++
 manipulations at c23 (the paper does not say; Table 10's model D is its DF-trained model, so
@@ -23,6 +23,7 @@ from umcl.specs.condition_keys import (
     with_attack_mode,
 )
 from umcl.specs.paper_tables import load_paper_table
+from umcl.specs.platforms import PLATFORM_LEVELS
 from umcl.specs.tables import TABLE_SPECS
 from umcl.specs.vocab import COMPRESSIONS, FF_METHODS, READS_LANDMARKS, method_abbrev
 
@@ -244,9 +245,43 @@ def table8() -> Protocol:
     )
 
 
+def tableU() -> Protocol:
+    """Beyond the paper: Table 3's models (trained on FF++ raw/c23/c40) tested on the test videos of unknown
+    platforms (umcl.specs.platforms: codecs at x264's c23/c40 bitrate and re-encoding chains), x264 c23/c40 as
+    the reference columns. Test-time only: no model is trained for it (it follows the profile's training
+    compressions, as Table 3 does)."""
+    columns = (("c23", "x264 c23 (ref.)"), ("c40", "x264 c40 (ref.)")) + tuple(
+        (lv.name, lv.label) for lv in PLATFORM_LEVELS.values()
+    )
+    cells = tuple(
+        CellDecl((train, name), (test,), model, _ff(train), _ff(test))
+        for train in COMPRESSIONS
+        for name, model in TRAINED_ROWS.items()
+        for test, _ in columns
+    )
+    notes = (
+        "Beyond the paper: no paper values exist for this table. Models: Table 3's runs (trained on FF++ at the "
+        "row's compression, never retrained); tests: the FF++ test videos re-encoded (umcl.data.platforms).",
+        "Codec columns are bitrate-matched: each codec's two-pass target is the mean payload bitrate x264 reached "
+        "on the same test videos at c23 (c40); achieved bitrates: results/<profile>/platforms/platforms.json.",
+        "360p+CRF28+up: downscale to 360 px high (half the height for videos no taller), x264 CRF 28, upscale; "
+        "c23→c40: the c23 copy compressed again at c40; JPEG q75: every frame through JPEG at quality 75.",
+    )
+    return Protocol(
+        "tableU",
+        "Unknown platforms: other codecs at x264's bitrates and re-encoding chains (beyond the paper)",
+        cells,
+        extra_rows=tuple(ExtraRow((train, name), name) for train in COMPRESSIONS for name in TRAINED_ROWS),
+        follows_profile_compressions=True,
+        notes=notes,
+        row_label_levels=1,
+        columns=tuple((((key,), label) for key, label in columns)),
+    )
+
+
 #: every table with a protocol, by target name (reports/<name>.tex)
 PROTOCOLS: dict[str, Protocol] = {
-    p.table: p for p in (table3(), table4(), table5(), table6(), table7(), table8(), table10(), table11())
+    p.table: p for p in (table3(), table4(), table5(), table6(), table7(), table8(), table10(), table11(), tableU())
 }
 if list(PROTOCOLS) != list(TABLE_SPECS):
     raise UmclError(

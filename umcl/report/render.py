@@ -47,7 +47,7 @@ from umcl.report.cells import format_cell, legend, threshold_legend
 from umcl.report.claims.address import ADDRESSABLE
 from umcl.report.claims.results import CellKey, Stat
 from umcl.report.html import write_markdown
-from umcl.specs.paper_tables import Panel, PaperTable, Row, load_paper_table
+from umcl.specs.paper_tables import Column, Panel, PaperTable, Row, load_paper_table
 from umcl.specs.tables import TABLE_SPECS
 
 SYNTHETIC_NOTE = (
@@ -489,7 +489,10 @@ def render_markdown(built: Built, paper: PaperTable, notes: list[str]) -> str:
     more = more_statistics(built)
     if more:
         parts += ["## More statistics (ours)", "", more, ""]
-    parts += [f"Paper caption ({paper.source}): {paper.caption}", ""]
+    if paper.source == BEYOND_THE_PAPER:
+        parts += ["No paper values: this table is beyond the paper.", ""]
+    else:
+        parts += [f"Paper caption ({paper.source}): {paper.caption}", ""]
     return "\n".join(parts)
 
 
@@ -583,6 +586,28 @@ def summary(built: Built, notes: list[str], missing: str | None) -> dict:
     }
 
 
+#: the ``source`` of the layout of a table beyond the paper (:func:`own_layout`)
+BEYOND_THE_PAPER = "beyond the paper"
+
+
+def own_layout(protocol: Protocol) -> PaperTable:
+    """The printed layout of a table beyond the paper: one panel of its protocol's columns and no paper rows
+    (its rows are the protocol's ``extra_rows``, ours only)."""
+    if not protocol.columns:
+        raise UmclError(f"{protocol.table} has neither paper values nor declared columns", fix="declare its columns")
+    n_col, n_row = len(protocol.columns[0][0]), len(protocol.cells[0].row)
+    panel = Panel(
+        "main",
+        None,
+        tuple(f"row{i}" for i in range(n_row)),
+        tuple(f"column{i}" for i in range(n_col)),
+        (),
+        tuple(Column(key, label) for key, label in protocol.columns),
+        (),
+    )
+    return PaperTable(protocol.table, BEYOND_THE_PAPER, protocol.title, protocol.metrics, (panel,))
+
+
 def write_table(
     table: str,
     evaluations: list[str | Path],
@@ -596,7 +621,8 @@ def write_table(
 ) -> list[Path]:
     """Render ``table`` to ``<out_prefix>.{tex,md,json}`` (atomic writes)."""
     protocol = get_protocol(table)
-    paper = load_paper_table(TABLE_SPECS[table].paper_values)
+    spec = TABLE_SPECS[table]
+    paper = own_layout(protocol) if spec.paper is None else load_paper_table(spec.paper_values)
     records = read_evaluations(evaluations)
     built = build(table, protocol, paper, sheet, records, ev)
     missing = sheet.missing.get(table)

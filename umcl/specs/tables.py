@@ -57,6 +57,7 @@ TABLE_SPECS: dict[str, TableSpec] = {
         TableSpec("table8", 8, ((8, 6),)),
         TableSpec("table10", 10, ((4, 5),)),
         TableSpec("table11", 11, ((3, 5),)),
+        TableSpec("tableU", None),
     )
 }
 #: Table 9 (complexity): measured by benchmarks/complexity.py (rule report_table9), not by a protocol

@@ -7,8 +7,10 @@ from umcl.protocols.keys import DATASET_SLUG, RunKey
 from umcl.protocols.studies import LEAKAGE_AUDIT_SCORINGS
 from umcl.training.scoring import audit_files as audit_selection_files
 from umcl.protocols.variants import get_variant
+from umcl.specs.platforms import PLATFORM_LEVELS, PLATFORMS_PART
 from umcl.specs.vocab import COMPRESSIONS, ENCODER_KEYS, USES_PRETRAINED
-from umcl.workflow import run_settings_hash
+from umcl.specs.workflow import MAIN
+from umcl.workflow import run_settings_hash, testset_of
 
 
 def res(stage):
@@ -146,7 +148,7 @@ def methods_arg():
 # job first). What its UMCL/CPML runs start from -- the P-encoder pre-training and the LRNet runs that
 # initialise their L-encoders -- comes before the rest of it (priority 2): those jobs gate the others.
 FIRST_TABLE = WF.tables[:1]
-FIRST_TABLE_EVALS = {(k.run, DATASET_SLUG[k.test.dataset]) for t in FIRST_TABLE
+FIRST_TABLE_EVALS = {(k.run, testset_of(k)) for t in FIRST_TABLE
                      for c in L.sheet.cells.get(t, []) for k in c.keys}
 FIRST_TABLE_RUNS = {run for run, _ in FIRST_TABLE_EVALS}
 FIRST_TABLE_STARTS = {r.initialiser for r in FIRST_TABLE_RUNS if r.initialiser is not None}
@@ -170,7 +172,7 @@ def first_table_priority(wildcards):
 
 def eval_keys(wildcards):
     """The run's cells on the test dataset {testset} (one `umcl evaluate` process for all of them)."""
-    return [k for k in L.sheet.evaluations[run_of(wildcards)] if DATASET_SLUG[k.test.dataset] == wildcards.testset]
+    return [k for k in L.sheet.evaluations[run_of(wildcards)] if testset_of(k) == wildcards.testset]
 
 
 def eval_roles(wildcards):
@@ -178,12 +180,21 @@ def eval_roles(wildcards):
     return sorted({run.train.dataset} | {k.test.dataset for k in eval_keys(wildcards)})
 
 
+def eval_manifest_pairs(wildcards):
+    """(role, preprocessed manifest) of every role the run's cells read; FF++ twice when a cell tests a
+    platform level (Table U's evaluate job, testset ``platforms``: its videos are the ``platforms`` part's)."""
+    pairs = [(r, manifest_of_role(r)) for r in eval_roles(wildcards)]
+    if any(k.test.compression in PLATFORM_LEVELS for k in eval_keys(wildcards)):
+        pairs.append(("ff++", L.preprocessed_of(PLATFORMS_PART)))
+    return pairs
+
+
 def eval_manifests(wildcards):
-    return [manifest_of_role(r) for r in eval_roles(wildcards)]
+    return [m for _, m in eval_manifest_pairs(wildcards)]
 
 
 def eval_manifest_args(wildcards):
-    return " ".join(f"{r}={manifest_of_role(r)}" for r in eval_roles(wildcards))
+    return " ".join(f"{r}={m}" for r, m in eval_manifest_pairs(wildcards))
 
 
 def eval_tests(wildcards):

@@ -77,6 +77,8 @@ rule check_data:
 
 
 rule manifest:
+    wildcard_constraints:
+        part=one_of(p for p in L.parts if p != PLATFORMS_PART),  # the platforms part's: rule platforms
     input:
         data_ready,
     output:
@@ -124,3 +126,29 @@ rule preprocess:
         "umcl preprocess --config {input.config} --manifest {input.manifest} "
         "--out {output.cache} --out-manifest {output.manifest} --workers {threads} --no-progress "
         "> {log} 2>&1"
+
+
+# Table U's test videos (umcl/data/platforms.py): the main part's raw test videos re-encoded at each platform
+# level the profile tests (codecs at x264's c23/c40 bitrate, re-encoding chains), with their own manifest; the
+# rule preprocess then treats them like every other part.
+rule platforms:
+    input:
+        L.manifest_of(MAIN),
+    output:
+        L.manifest_of(PLATFORMS_PART),
+    params:
+        out=lambda wc, output: os.path.dirname(output[0]),
+        levels=" ".join(L.platform_levels),
+    log:
+        L.log("platforms"),
+    benchmark:
+        L.benchmark("platforms"),
+    threads: threads_of("compress")
+    resources:
+        **res("compress"),
+    conda:
+        "../envs/umcl.yaml"
+    shell:
+        "umcl platforms --manifest {input} --out {params.out} --levels {params.levels} --workers {threads} "
+        "> {log} 2>&1"
+
