@@ -417,7 +417,9 @@ def test_cli_trains_and_evaluates_umcl_released_like_any_detector(tmp_path, monk
     )
     record = __import__("json").loads((run / "run.json").read_text())
     assert record["detector"] == "umcl-released" and record["training"]["schedule"] == "linear_warmup_cosine"
-    assert record["starting_weights"] == {"p_encoder": {"pretrained": None, "weights": None}}  # random init
+    assert record["starting_weights"] == {
+        "p_encoder": {"pretrained": None, "weights": None, "trained": "all"}
+    }  # random init
     outs = []
     for name in ("eval1", "eval2"):
         assert (
