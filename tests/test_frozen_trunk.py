@@ -136,3 +136,17 @@ def test_umcl_with_a_frozen_trunk_gives_the_unfrozen_model_s_outputs_and_reuses_
     plain.eval()
     with torch.no_grad():
         np.testing.assert_allclose(frozen(batch)["prob_fake"].numpy(), plain(batch)["prob_fake"].numpy(), atol=1e-5)
+
+
+def test_the_cache_location_is_not_part_of_the_run_fingerprint(tmp_path):
+    """The same run with its frozen trunk cached elsewhere (another folder, another profile path) is the
+    same run: resuming or evaluating it must not see another fingerprint."""
+    from umcl.training.trainer import build_spec
+
+    def spec(cache):
+        detectors = {"umcl": {"physformer_train": "head", "trunk_cache": cache}}
+        return build_spec({"detectors": detectors}, "umcl", tmp_path / "m.csv", "raw")
+
+    assert spec(str(tmp_path / "a")).fingerprint() == spec(str(tmp_path / "b")).fingerprint()
+    trained_all = build_spec({"detectors": {"umcl": {"physformer_train": "all"}}}, "umcl", tmp_path / "m.csv", "raw")
+    assert trained_all.fingerprint() != spec(None).fingerprint()

@@ -114,6 +114,8 @@ class RunSpec:
 
     def fingerprint(self) -> str:
         d = dataclasses.asdict(self)
+        # where a frozen P-encoder trunk's outputs are cached changes where they are kept, not what trains
+        d["detector_config"] = {k: v for k, v in d["detector_config"].items() if k != "trunk_cache"}
         if d["methods"] is None:  # runs on every method keep the fingerprint they had before the field existed
             del d["methods"]
         d["training"] = {
