@@ -150,3 +150,29 @@ def test_the_cache_location_is_not_part_of_the_run_fingerprint(tmp_path):
     assert spec(str(tmp_path / "a")).fingerprint() == spec(str(tmp_path / "b")).fingerprint()
     trained_all = build_spec({"detectors": {"umcl": {"physformer_train": "all"}}}, "umcl", tmp_path / "m.csv", "raw")
     assert trained_all.fingerprint() != spec(None).fingerprint()
+
+
+def test_a_batch_read_under_two_tags_is_hashed_once_and_a_changed_batch_again(monkeypatch):
+    """The HQ view and the LQ view made from it are keyed by one digest per clip; the same tensor
+    changed in place, or another tensor with the same values, is hashed anew and keyed by content."""
+    import umcl.models.frozen_trunk as frozen_trunk
+
+    calls = []
+    real_digest = frozen_trunk.digest
+    monkeypatch.setattr(frozen_trunk, "digest", lambda value, h=None: calls.append(1) or real_digest(value, h))
+    model = _model()
+    model.freeze_trunk()
+    model.eval()
+    clips = _clips(3)
+    with torch.no_grad():
+        hq = model.tokens_from(clips, lambda c: c, "hq")
+        lq = model.tokens_from(clips, lambda c: c.flip(-1), "lq")
+    assert len(calls) == 3 + 1  # three clips, then the trunk's weights
+    assert not torch.equal(hq, lq) and model.trunk_memo.misses == 6
+    clips[0].mul_(0.5)  # in place: a new version of the same tensor
+    with torch.no_grad():
+        changed = model.tokens_from(clips, lambda c: c, "hq")
+    assert model.trunk_memo.misses == 7 and torch.equal(changed[1:], hq[1:]) and not torch.equal(changed[0], hq[0])
+    with torch.no_grad():
+        copied = model.tokens_from(clips.clone(), lambda c: c, "hq")
+    assert torch.equal(copied, changed) and model.trunk_memo.misses == 7

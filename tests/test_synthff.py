@@ -379,3 +379,25 @@ def test_lookalike_identities_size_the_cross_dataset_parts(tmp_path):
     )
     assert cli_main(["generate", "--config", str(config), "--out", str(tmp_path / "d"), "--variant", "dfd"]) == 0
     assert len(list((tmp_path / "d/original_sequences/youtube/raw/videos").glob("*.mp4"))) == 2
+
+
+def test_a_targets_head_rendered_once_gives_the_same_videos_as_rendering_it_per_video():
+    """Generation renders a target's own head once for its original and every fake made on it
+    (``by_target``); each video must equal the one rendered on its own, array for array."""
+    from umcl.data.synthff.generate import by_target
+    from umcl.data.synthff.render import TargetLayers
+
+    cfg = SynthFFConfig(n_identities=2, n_frames=8, resolution=128, seed=7)
+    groups = by_target(plan(cfg))
+    assert sorted(len(g) for g in groups) == [5, 5] and all(len({j.target for j in g}) == 1 for g in groups)
+    group = groups[0]
+    layers = TargetLayers(make_actor(cfg, group[0].target))
+    for job in group:
+        shared, shared_gt = render_job(cfg, job, layers)
+        alone, alone_gt = render_job(cfg, job)
+        assert np.array_equal(shared, alone), job
+        assert shared_gt.keys() == alone_gt.keys()
+        assert all(np.array_equal(shared_gt[k], alone_gt[k], equal_nan=True) for k in shared_gt), job
+    other = by_target(plan(cfg))[1][0]
+    with pytest.raises(ValueError, match="layers of actor"):
+        render_job(cfg, other, layers)

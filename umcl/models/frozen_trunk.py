@@ -35,6 +35,8 @@ class TrunkMemo:
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.memory: dict[tuple[str, str, str], torch.Tensor] = {}
         self._weights: tuple[tuple, str] | None = None  # (parameter versions, weights digest)
+        # the last batch read, its version and its clips' digests (holding it keeps its memory from reuse)
+        self._clips: tuple[torch.Tensor, int, list[str]] | None = None
         self.hits = self.misses = 0
 
     def weights_digest(self, trunk: list[nn.Module]) -> str:
@@ -54,8 +56,8 @@ class TrunkMemo:
         (what ``compute`` does before the trunk: a view, an input scaling)."""
         weights = self.weights_digest(trunk)
         out = []
-        for clip in video.unbind(0):
-            key = (weights, tag, digest(clip))
+        for clip, clip_digest in zip(video.unbind(0), self.clip_digests(video)):
+            key = (weights, tag, clip_digest)
             value = self.memory.get(key)
             if value is None:
                 value = self._load(key)
@@ -68,6 +70,14 @@ class TrunkMemo:
             self.memory[key] = value
             out.append(value.to(video.device))
         return torch.stack(out)
+
+    def clip_digests(self, video: torch.Tensor) -> list[str]:
+        """Content digest of each clip of ``video``; the same unchanged tensor asked again (a model reads
+        one batch under several tags: its HQ view and the LQ view made from it) is not hashed again."""
+        last = self._clips
+        if last is None or last[0] is not video or last[1] != video._version:
+            self._clips = (video, video._version, [digest(clip) for clip in video.unbind(0)])
+        return self._clips[2]
 
     def _path(self, key: tuple[str, str, str]) -> Path | None:
         if self.cache_dir is None:

@@ -21,7 +21,7 @@ import numpy as np
 from umcl.data.compression import encode_frames, write_encoder_json
 from umcl.data.synthff.config import SynthFFConfig
 from umcl.data.synthff.manipulations import artefact_level, render_fake
-from umcl.data.synthff.render import make_actor, render_original, resolved
+from umcl.data.synthff.render import TargetLayers, make_actor, render_original, resolved
 from umcl.errors import UmclError
 from umcl.io_utils import atomic_path, write_json
 from umcl.logs import get_logger
@@ -76,26 +76,40 @@ def plan(cfg: SynthFFConfig) -> list[Job]:
     return jobs
 
 
-def render_job(cfg: SynthFFConfig, job: Job) -> tuple[np.ndarray, dict]:
-    """Frames and ground truth of one video (deterministic for (cfg, job))."""
+def render_job(cfg: SynthFFConfig, job: Job, layers: TargetLayers | None = None) -> tuple[np.ndarray, dict]:
+    """Frames and ground truth of one video (deterministic for (cfg, job)); ``layers``: the target's
+    own frames, shared by the jobs with that target (:func:`by_target`)."""
     width = id_width(cfg.n_identities)
     noise_rng = numpy_rng(cfg.seed, "noise", cfg.variant, job.method, job.name(width))
-    target = make_actor(cfg, job.target)
+    if layers is None:
+        layers = TargetLayers(make_actor(cfg, job.target))
+    elif layers.actor.index != job.target:
+        raise ValueError(f"layers of actor {layers.actor.index} given for a job on target {job.target}")
+    target = layers.actor
     if job.source is None:
-        return render_original(target, cfg.pulse_amplitude, noise_rng)
+        return render_original(target, cfg.pulse_amplitude, noise_rng, layers=layers)
     source = make_actor(cfg, job.source)
     art = artefact_level(cfg.difficulty, target.spec.artefact_scale)
     jitter_rng = numpy_rng(cfg.seed, "jitter", cfg.variant, job.method, job.name(width))
-    return render_fake(job.method, target, source, cfg.pulse_amplitude, art, noise_rng, jitter_rng)
+    return render_fake(job.method, target, source, cfg.pulse_amplitude, art, noise_rng, jitter_rng, layers=layers)
 
 
-def write_job(cfg: SynthFFConfig, root: Path, job: Job) -> str:
+def by_target(jobs: list[Job]) -> list[list[Job]]:
+    """The jobs grouped by target, each group in plan order: one worker renders a target's head once
+    for its original and every fake made on it."""
+    groups: dict[int, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault(job.target, []).append(job)
+    return list(groups.values())
+
+
+def write_job(cfg: SynthFFConfig, root: Path, job: Job, layers: TargetLayers | None = None) -> str:
     """Render and write one video + ground truth atomically; skip if both already exist."""
     width = id_width(cfg.n_identities)
     video, gt_path = video_paths(root, job, width)
     if video.is_file() and gt_path.is_file():
         return "skipped"
-    frames, gt = render_job(cfg, job)
+    frames, gt = render_job(cfg, job, layers)
     _, fps, _ = resolved(cfg)
     meta = {
         "method": job.method,
@@ -111,8 +125,11 @@ def write_job(cfg: SynthFFConfig, root: Path, job: Job) -> str:
     return "written"
 
 
-def _write_star(args: tuple[SynthFFConfig, Path, Job]) -> str:
-    return write_job(*args)
+def write_group(args: tuple[SynthFFConfig, Path, list[Job]]) -> list[str]:
+    """Write the jobs of one target (:func:`by_target`), sharing its rendered head."""
+    cfg, root, group = args
+    layers = TargetLayers(make_actor(cfg, group[0].target))
+    return [write_job(cfg, root, job, layers) for job in group]
 
 
 def write_splits(cfg: SynthFFConfig, root: Path) -> None:
@@ -167,15 +184,18 @@ def generate(cfg: SynthFFConfig, root: str | Path, workers: int | None = None) -
     )
     write_splits(cfg, root)
     counts = {"written": 0, "skipped": 0}
-    args = [(cfg, root, j) for j in jobs]
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            results = pool.map(_write_star, args, chunksize=1)
-            for r in tqdm(results, total=len(jobs), desc="generate", unit="video"):
-                counts[r] += 1
-    else:
-        for a in tqdm(args, desc="generate", unit="video"):
-            counts[_write_star(a)] += 1
+    args = [(cfg, root, group) for group in by_target(jobs)]
+    pool = ProcessPoolExecutor(workers) if workers > 1 and len(args) > 1 else None
+    try:
+        groups = pool.map(write_group, args, chunksize=1) if pool else map(write_group, args)
+        with tqdm(total=len(jobs), desc="generate", unit="video") as bar:
+            for results in groups:
+                for r in results:
+                    counts[r] += 1
+                bar.update(len(results))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     write_encoder_json(root, {"synthff": settings})
     log.info("SynthFF done: %(written)d written, %(skipped)d skipped", counts)
     return counts

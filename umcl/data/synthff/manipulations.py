@@ -37,13 +37,12 @@ from umcl.data.synthff.motion import Motion
 from umcl.data.synthff.render import (
     MASK_SIZE,
     Actor,
+    TargetLayers,
     base_ground_truth,
     canvas_for,
     composite,
     expression_pts,
-    face_light,
     head_layers,
-    pose_at,
     pulse_factor,
     shoot,
 )
@@ -136,12 +135,15 @@ def render_fake(
     noise_rng: np.random.Generator,
     jitter_rng: np.random.Generator,
     progress: Callable[[], None] | None = None,
+    layers: TargetLayers | None = None,
 ):
-    """All frames of the fake ``target_source`` made with ``method``, and its ground truth."""
+    """All frames of the fake ``target_source`` made with ``method``, and its ground truth (``layers``:
+    the target's own frames, shared with its original and its other fakes)."""
     st = strengths(method, art)
     res = target.resolution
     n = min(target.n_frames, source.n_frames)
-    own_canvas = canvas_for(target.ident, target.neutral, target)
+    layers = TargetLayers(target) if layers is None else layers
+    own_canvas = layers.canvas
     if method == "Deepfakes":
         src_ident, src_canvas = source.ident, canvas_for(source.ident, source.neutral, target)
         motion = target.motion
@@ -171,12 +173,9 @@ def render_fake(
     lms = np.empty((n, 68, 2), np.float32)
     masks = np.empty((n, MASK_SIZE, MASK_SIZE), np.uint8)
     for t in range(n):
-        pose = pose_at(target, t)
-        light = face_light(target.motion, t, pose.roll)
-        pts_t = expression_pts(target.neutral, target.motion, t, pose.yaw)
-        rgb, skin, alpha = head_layers(target.ident, own_canvas, pts_t, pose, light, res, target.motion.gaze[t])
-        tgt_base = composite(target.background, rgb, alpha)
-        tgt = tgt_base * pulse_factor(skin, target.pulse.wave[t], amplitude)
+        own = layers[t]
+        pose, light, pts_t, tgt_base = own.pose, own.light, own.pts, own.base
+        tgt = tgt_base * pulse_factor(own.skin, target.pulse.wave[t], amplitude)
         ff = _method_frame(
             method,
             target,

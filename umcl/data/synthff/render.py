@@ -135,26 +135,57 @@ def shoot(linear: np.ndarray, actor: Actor, t: int, rng: np.random.Generator) ->
     return expose(linear, float(actor.motion.gain[t]), rng, spec.read_noise, spec.shot_noise, blur)
 
 
-def render_original(actor: Actor, amplitude: float, noise_rng: np.random.Generator, progress=None):
-    """All frames of an original video plus its ground truth dict."""
-    canvas = canvas_for(actor.ident, actor.neutral, actor)
+@dataclass
+class TargetFrame:
+    """One frame of an actor's own head over its background, before the pulse and the camera: what
+    its original shows and what every fake with it as target blends the manipulated region into."""
+
+    pose: Pose
+    pts: np.ndarray  # [68, 2] face units, with the frame's expression
+    light: np.ndarray
+    base: np.ndarray  # [H, W, 3] head composited over the background (linear)
+    skin: np.ndarray  # [H, W] skin coverage (where the pulse shows)
+
+
+class TargetLayers:
+    """An actor's :class:`TargetFrame` per frame, each rendered on first use and then kept, so an
+    original and the fakes made on it render the actor's head once (the results are the same
+    arrays as rendering it each time)."""
+
+    def __init__(self, actor: Actor):
+        self.actor = actor
+        self.canvas = canvas_for(actor.ident, actor.neutral, actor)
+        self._frames: dict[int, TargetFrame] = {}
+
+    def __getitem__(self, t: int) -> TargetFrame:
+        frame = self._frames.get(t)
+        if frame is None:
+            a = self.actor
+            pose = pose_at(a, t)
+            light = face_light(a.motion, t, pose.roll)
+            pts = expression_pts(a.neutral, a.motion, t, pose.yaw)
+            rgb, skin, alpha = head_layers(a.ident, self.canvas, pts, pose, light, a.resolution, a.motion.gaze[t])
+            frame = self._frames[t] = TargetFrame(pose, pts, light, composite(a.background, rgb, alpha), skin)
+        return frame
+
+
+def render_original(
+    actor: Actor,
+    amplitude: float,
+    noise_rng: np.random.Generator,
+    progress=None,
+    layers: TargetLayers | None = None,
+):
+    """All frames of an original video plus its ground truth dict (``layers``: the actor's, shared
+    with the fakes made on it)."""
+    layers = TargetLayers(actor) if layers is None else layers
     frames = np.empty((actor.n_frames, actor.resolution, actor.resolution, 3), np.uint8)
     lms = np.empty((actor.n_frames, 68, 2), np.float32)
     for t in range(actor.n_frames):
-        pose = pose_at(actor, t)
-        pts = expression_pts(actor.neutral, actor.motion, t, pose.yaw)
-        rgb, skin, alpha = head_layers(
-            actor.ident,
-            canvas,
-            pts,
-            pose,
-            face_light(actor.motion, t, pose.roll),
-            actor.resolution,
-            actor.motion.gaze[t],
-        )
-        lin = composite(actor.background, rgb, alpha) * pulse_factor(skin, actor.pulse.wave[t], amplitude)
+        own = layers[t]
+        lin = own.base * pulse_factor(own.skin, actor.pulse.wave[t], amplitude)
         frames[t] = shoot(lin, actor, t, noise_rng)
-        lms[t] = to_frame(pts, pose)
+        lms[t] = to_frame(own.pts, own.pose)
         if progress is not None:
             progress()
     gt = base_ground_truth(actor, lms, amplitude)
