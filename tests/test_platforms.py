@@ -206,3 +206,35 @@ def test_tree_makes_the_test_split_only_with_a_manifest_and_a_record(tmp_path, m
     assert record["x264_mean_bps"]["c40"] == pytest.approx(mean_bitrate(c40))
     assert record["levels"]["hevcb40"]["target_bps"] == pytest.approx(mean_bitrate(c40))
     assert record["videos"] == len(tests)
+    # a subset: half real and half fake test videos, seeded, whose own x264 copies set the codec targets
+    sub = platforms.make_platform_tree(manifest, Path("sub"), ("hevcb40",), max_videos=2)
+    assert sorted(r.label for r in sub) == [0, 1] and {(r.method, r.id) for r in sub} <= {
+        (r.method, r.id) for r in tests
+    }
+    again = platforms.make_platform_tree(manifest, Path("again"), ("hevcb40",), max_videos=2)
+    assert [(r.method, r.id) for r in again] == [(r.method, r.id) for r in sub]
+    kept = {(r.method, r.id) for r in sub}
+    c40_sub = [
+        r.path
+        for r in read_manifest(manifest)
+        if r.split == "test" and r.compression == "c40" and (r.method, r.id) in kept
+    ]
+    record = json.loads((tmp_path / "sub" / "platforms.json").read_text())
+    assert record["videos"] == 2 and record["max_videos"] == 2
+    assert record["levels"]["hevcb40"]["target_bps"] == pytest.approx(mean_bitrate(c40_sub))
+
+
+def test_speed_presets_are_the_documented_ones_and_a_subset_below_two_is_refused():
+    """VP9 two-pass at libvpx's speed 4 and AV1 at libaom's 6 (docs/deviations/data.md); the default's subset."""
+    from umcl.config import load_config
+    from umcl.errors import ConfigError
+    from umcl.specs.workflow import WorkflowConfig
+
+    vp9 = platforms.CODECS["vp9"].pass_args(1e5, 1, "log")
+    assert vp9[vp9.index("-deadline") + 1] == "good" and vp9[vp9.index("-cpu-used") + 1] == "4"
+    av1 = platforms.CODECS["av1"].pass_args(1e5, 2, "log")
+    assert av1[av1.index("-cpu-used") + 1] == "6"
+    assert "-cpu-used" not in platforms.CODECS["hevc"].pass_args(1e5, 1, "log")
+    assert load_config(Path(__file__).parents[1] / "config" / "default.yaml")["workflow"]["platform_max_videos"] == 24
+    with pytest.raises(ConfigError, match="platform_max_videos must be >= 2"):
+        WorkflowConfig(platform_max_videos=1)

@@ -17,10 +17,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for the videos, manifest.csv, platforms.json")
     parser.add_argument("--levels", nargs="+", default=list(PLATFORM_LEVELS), help="platform levels (default: all)")
     parser.add_argument("--workers", type=int, default=1, help="parallel videos (each encoder runs one thread)")
+    parser.add_argument(
+        "--max-videos",
+        type=int,
+        default=None,
+        help="re-encode a seeded subset of this many raw test videos, half real and half fake (default: all)",
+    )
     parser.add_argument("--log", type=Path, default=None, help="append the log to this file")
 
 
 def run(args: argparse.Namespace) -> int:
     setup_logging(args.log)
-    make_platform_tree(args.manifest, args.out, tuple(args.levels), max(1, args.workers))
+    make_platform_tree(args.manifest, args.out, tuple(args.levels), max(1, args.workers), args.max_videos)
     return 0

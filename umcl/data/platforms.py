@@ -26,8 +26,9 @@ Choices (docs/deviations/data.md, "Unknown platforms"):
   libaom-av1 (SVT-AV1 encodes 4:2:0 only).
 * Determinism: one encoder thread (``-threads 1``; x265 ``pools=none:frame-threads=1``), so a
   video's output depends on nothing but its input and target; videos run in parallel instead.
-* Each encoder's preset is its default except libaom-av1's ``cpu-used`` (:data:`AOM_CPU_USED`,
-  libaom's default 1 costs several times as much), recorded in ``platforms.json``.
+* Each encoder's preset is its default except the ``cpu-used`` speed of libaom-av1 (:data:`AOM_CPU_USED`,
+  libaom's default 1 costs several times as much) and of libvpx-vp9 (:data:`VPX_CPU_USED`, two-pass
+  "good" quality), recorded in ``platforms.json``.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from umcl.data.compression import (
     x264_settings,
 )
 from umcl.data.manifest import VideoRecord, read_manifest, write_manifest
+from umcl.data.videos import select_rows
 from umcl.errors import BadVideoError, UmclError
 from umcl.io_utils import atomic_path, write_json
 from umcl.logs import get_logger
@@ -70,6 +72,9 @@ from umcl.specs.platforms import (
 RATE_TOLERANCE = 0.10
 #: libaom-av1 speed preset (0 slowest .. 8); its default 1 costs several times the CPU
 AOM_CPU_USED = 6
+#: libvpx-vp9 speed preset for two-pass "good" quality (0 slowest .. 5); ffmpeg's default costs about twice
+#: the CPU (docs/deviations/data.md, "Unknown platforms")
+VPX_CPU_USED = 4
 log = get_logger("platforms")
 
 
@@ -86,7 +91,10 @@ class Codec:
         if self.encoder == "libx265":
             params = f"pass={n}:stats={log}:info=0:log-level=error:pools=none:frame-threads=1"
             return ["-c:v", self.encoder, *rate, "-x265-params", params]
-        extra = ["-cpu-used", str(AOM_CPU_USED)] if self.encoder == "libaom-av1" else []
+        extra = {
+            "libaom-av1": ["-cpu-used", str(AOM_CPU_USED)],
+            "libvpx-vp9": ["-deadline", "good", "-cpu-used", str(VPX_CPU_USED)],
+        }.get(self.encoder, [])
         return [
             "-c:v",
             self.encoder,
@@ -338,15 +346,20 @@ def _platform_job(job: tuple[str, str, str, str, float | None]) -> dict:
 
 
 def make_platform_tree(
-    manifest: str | Path, out: str | Path, levels=tuple(PLATFORM_LEVELS), workers: int = 1
+    manifest: str | Path,
+    out: str | Path,
+    levels=tuple(PLATFORM_LEVELS),
+    workers: int = 1,
+    max_videos: int | None = None,
 ) -> list[VideoRecord]:
     """Make every test video of ``manifest`` (its raw rows, with their c23 and c40 copies) at each platform
     level under ``OUT/<level>/<method>/<id>.mp4``; write ``OUT/manifest.csv`` (the same videos, split and
     labels, one row per level; paths relative to OUT) and ``OUT/platforms.json`` (targets, achieved
     bitrates, encoders). Returns the manifest's records as read back.
 
-    Only the test split is made: the levels are test-time conditions of trained models. Each output is
-    written atomically."""
+    Only the test split is made: the levels are test-time conditions of trained models. ``max_videos``: only
+    a seeded subset of the raw test videos, half real and half fake (:func:`umcl.data.videos.select_rows`),
+    whose c23 and c40 copies also set the codecs' target bitrates. Each output is written atomically."""
     check_platform_levels(levels)
     for enc in dict.fromkeys(e for lv in levels for e in encoders_of(lv)):
         require_encoder(enc)
@@ -356,6 +369,10 @@ def make_platform_tree(
         c: {(r.dataset, r.method, r.id): r for r in rows if r.compression == c} for c in ("raw", *MATCHED_LEVELS)
     }
     raws = list(by_level["raw"].values())
+    if max_videos is not None and raws:
+        raws = select_rows(raws, "test", "raw", max_videos, source=manifest)
+        kept = {(r.dataset, r.method, r.id) for r in raws}
+        by_level = {c: {k: r for k, r in rows_of.items() if k in kept} for c, rows_of in by_level.items()}
     missing = [k for k in by_level["raw"] if any(k not in by_level[c] for c in MATCHED_LEVELS)]
     if not raws or missing:
         raise UmclError(
@@ -397,8 +414,10 @@ def make_platform_tree(
         {
             "x264_mean_bps": targets,
             "videos": len(raws),
+            "max_videos": max_videos,
             "levels": summary,
             "aom_cpu_used": AOM_CPU_USED,
+            "vpx_cpu_used": VPX_CPU_USED,
             "rate_tolerance": RATE_TOLERANCE,
             "ffmpeg": ffmpeg_exe(),
         },

@@ -56,7 +56,7 @@ class TrunkMemo:
         (what ``compute`` does before the trunk: a view, an input scaling)."""
         weights = self.weights_digest(trunk)
         out = []
-        for clip, clip_digest in zip(video.unbind(0), self.clip_digests(video)):
+        for clip, clip_digest in zip(video.unbind(0), self.clip_digests(video), strict=True):
             key = (weights, tag, clip_digest)
             value = self.memory.get(key)
             if value is None:

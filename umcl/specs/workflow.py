@@ -132,6 +132,9 @@ class WorkflowConfig:
     released_ablation: list[ReleasedSwitch] = field(default_factory=list)
     #: reports/leakage: also train CPML with its published label-fed classifier (one run, FF++ c23)
     leakage_cpml: bool = True
+    #: Table U: how many of the raw test videos are re-encoded at the platform levels (a seeded subset with
+    #: half real and half fake videos, umcl.data.videos.select_rows; None: every raw test video)
+    platform_max_videos: int | None = None
     #: reports/pulse (umcl.pulse_study): SynthFF's pulse read zero-shot by open-rppg's PhysFormers and
     #: POS/CHROM/GREEN on a SynthFF set of its own; ``enabled``: built by `rule all` / `make reproduce`
     pulse_study: PulseStudyConfig = field(default_factory=PulseStudyConfig)
@@ -166,6 +169,12 @@ class WorkflowConfig:
         }.items():
             for seed in seeds:
                 check_seed(seed, f"workflow.{table}")
+        if self.platform_max_videos is not None and self.platform_max_videos < 2:
+            raise ConfigError(
+                "workflow.platform_max_videos must be >= 2 (one real and one fake video), "
+                f"got {self.platform_max_videos}",
+                fix="raise it, or leave it out to re-encode every raw test video",
+            )
         missing = sorted(set(self.train_compressions + self.test_compressions) - set(self.compressions))
         if missing:
             raise ConfigError(f"workflow train/test compressions {missing} are not in workflow.compressions")

@@ -139,6 +139,7 @@ rule platforms:
     params:
         out=lambda wc, output: os.path.dirname(output[0]),
         levels=" ".join(L.platform_levels),
+        subset=f"--max-videos {WF.platform_max_videos}" if WF.platform_max_videos else "",
     log:
         L.log("platforms"),
     benchmark:
@@ -150,5 +151,5 @@ rule platforms:
         "../envs/umcl.yaml"
     shell:
         "umcl platforms --manifest {input} --out {params.out} --levels {params.levels} --workers {threads} "
-        "> {log} 2>&1"
+        "{params.subset} > {log} 2>&1"
 
