@@ -758,3 +758,17 @@ def test_calibration_paragraph_states_the_test_sizes_it_uses(tmp_path: Path) -> 
         f"{ffpp[0]} real and {ffpp[1]} fake videos per manipulation; Celeb-DF {celebdf[0]} real / {celebdf[1]} fake "
         f"and DFD {dfd[0]} / {dfd[1]}, §5's 15 % test share)."
     ) in " ".join(md.read_text().split())
+
+
+def test_measured_reasons_word_for_word() -> None:
+    """The reason printed under a measured verdict: what holds or which checks are contradicted, and nothing
+    about skipped checks when none was skipped (a partial claim's count is in test_t3_drop_…)."""
+    claim = BY_ID["T7-frames-50"]
+    v = evaluate(claim, _pinned(claim, "in"))
+    assert (v.verdict, v.reason) == (HOLDS, "every interval lies inside the claimed range")
+    v = evaluate(claim, _pinned(claim, "out"))
+    assert (v.verdict, v.reason) == (
+        CONTRADICTED,
+        "the whole interval lies outside the claimed range for: UMCL − CPML on raw, UMCL − CPML on c23, "
+        "UMCL − CPML on c40",
+    )
