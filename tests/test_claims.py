@@ -603,3 +603,172 @@ def test_render_claims(tmp_path: Path) -> None:
     assert data["bootstrap_resamples"] == 2000
     md2, _ = render_claims(res, tmp_path / "real", synthetic=False, n_bootstrap=2000)
     assert "SynthFF" not in md2.read_text().split("## ")[0]
+
+
+# ---------------------------------------------------------------------------- what a reviewer reads
+
+READINGS = {  # claim -> how each of its bounds was read from the sentence, word for word as the report prints it
+    "T3-drop": {"“largely attributed to the CQSL strategy”: a threshold, tested as stated"},
+    "T3-ccr-auc": {"“superior performance across various compression rates”: a threshold, tested as stated"},
+    "T4-cross-dataset": {
+        "“the highest performance on both the in-domain dataset”: a threshold, tested as stated",
+        "“outperforming the second-best methods by 1.02%”: 1.02 as printed stands for ≥ 1.015",
+        "“and 1.28%”: 1.28 as printed stands for ≥ 1.275",
+    },
+    "T5-C2": {"“outperforms”: a threshold, tested as stated"},
+    "T6-DF": {
+        "“achieving a 3.91% improvement”: 3.91 as printed stands for ≥ 3.905 over every method but CPML "
+        "(Table 6 puts CPML 1.30 behind; the 3.91 is the margin over the best other row: claim T6-DF-margin)",
+        "“outperforms”: a threshold, tested as stated",
+    },
+    "T7-frames-50": {
+        "“improvements of 23.91%”: 23.91 as printed stands for ≥ 23.905",
+        "“improvements of 26.53%”: 26.53 as printed stands for ≥ 26.525",
+        "“improvements of 23.71%”: 23.71 as printed stands for ≥ 23.705",
+    },
+    "T7-frames-30": {"“exceeding 30%”: a threshold, tested as stated"},
+    "T7-landmarks-0.05": {"“by 33–44%”: printed 33–44, rounded or truncated: (32.5, 45)"},
+    "T8-opposite-88": {"“above 88%”: a threshold, tested as stated"},
+    "T8-opposite-gain": {"“improvements exceeding 80%”: a threshold, tested as stated"},
+    "T8-cpml-opposite": {"“dropping to 10% AUC”: 10 as printed stands for < 11"},
+    "T8-unrelated": {
+        "“87–93%”: printed 87–93, rounded or truncated: (86.5, 94)",
+        "“42–48%”: printed 42–48, rounded or truncated: (41.5, 49)",
+    },
+    "T10-ASA": {"“an average AUC improvement of 2.99%”: 2.99 as printed stands for ≥ 2.985"},
+    "T10-fusion": {
+        "“increases by 4.44%”: 4.44 as printed stands for ≥ 4.435",
+        "“and 21.26%”: 21.26 as printed stands for ≥ 21.255",
+    },
+    "T11-views": {"“only a marginal 0.85% decrease”: 0.85 as printed stands for a decrease < 0.86"},
+}
+
+
+def test_bound_readings_word_for_word() -> None:
+    """The report prints, under each bound, how it was read from the sentence: the sentence's words (its case
+    too) and the printed number's rounding; T6-DF's margin bound also says why CPML is held to the direction
+    only. The verdicts do not read this text, so only a test of the text itself sees it change."""
+    assert {c.id: {chk.bound.reading for chk in c.checks} for c in MEASURED} == READINGS
+
+
+def _with_table(monkeypatch: pytest.MonkeyPatch, n: int, edits: list[tuple[str | None, str, tuple, float]]) -> None:
+    """The internal checks read Table ``n`` with cells changed: each edit is (panel id or None for the first
+    panel, row, column key, new value). For the branches the printed tables never take."""
+    import dataclasses
+
+    from umcl.report.claims import internal
+
+    t = paper_table(n)
+    panels = []
+    for p in t.panels:
+        values = [list(r) for r in p.values]
+        for pid, row, column, value in edits:
+            if (pid or t.panels[0].id) == p.id:
+                values[p.row_index(row)][p.column_index(column)] = value
+        panels.append(dataclasses.replace(p, values=tuple(tuple(r) for r in values)))
+    doctored = dataclasses.replace(t, panels=tuple(panels))
+    monkeypatch.setattr(internal, "paper_table", lambda k: doctored if k == n else paper_table(k))
+
+
+def test_t10_text_names_each_stated_gain_and_says_which_disagree(
+    paper_verdicts: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """T10-text shows each stated gain beside the Avg. column's difference; when they disagree (model C one
+    point higher: all three off), the reason lists each, text beside cells."""
+    from umcl.report.claims.internal import check_t10_text
+
+    v = paper_verdicts["T10-text"]
+    assert v.reason == "the stated gains equal the Avg. column's differences"
+    assert [(q.name, round(q.value, 2), q.note) for q in v.numbers] == [
+        ("C − A (Avg. cells)", 4.44, "text says +4.44"),
+        ("C − B (Avg. cells)", 21.26, "text says +21.26"),
+        ("D − C (Avg. cells)", 2.99, "text says +2.99"),
+    ]
+    _with_table(monkeypatch, 10, [(None, "C", ("Avg.",), 92.55)])
+    v = check_t10_text()
+    assert (v.claim, v.verdict) == ("T10-text", FAILS)
+    assert v.reason == (
+        "C − A: text +4.44, cells +5.44; C − B: text +21.26, cells +22.26; D − C: text +2.99, cells +1.99"
+    )
+
+
+def test_t9_params_when_the_printed_count_is_neither_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Had Table 9 printed 150.00 M (neither CLIP + the release's layers nor the described model), T9-params
+    would say so, naming both counts."""
+    from umcl.report.claims.internal import check_t9_params
+
+    _with_table(monkeypatch, 9, [(None, "params_m", ("UMCL",), 150.0)])
+    v = check_t9_params()
+    assert (v.claim, v.verdict) == ("T9-params", FAILS)
+    assert v.reason == (
+        "the printed 150.00 M matches neither the described model (7.72 M) nor CLIP + the release's layers (175.82 M)"
+    )
+    assert v.numbers[0] == Quantity("Table 9 UMCL parameters (M)", 150.0)
+
+
+def test_t6_uiavit_rows_hold_when_the_rows_differ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one cell of UIA-ViT's F2F/NT-trained row changed, its four training subsets are four results."""
+    from umcl.report.claims.internal import check_t6_uiavit
+
+    f2f = paper_table(6).value("UIA-ViT", "F2F", "F2F")
+    _with_table(monkeypatch, 6, [("bottom", "UIA-ViT", ("F2F", "F2F"), f2f + 1.0)])
+    v = check_t6_uiavit()
+    assert (v.claim, v.verdict, v.reason) == ("T6-uiavit-rows", HOLDS, "the four training subsets give distinct rows")
+
+
+def test_t4_right_margins_say_which_stated_margin_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With UMCL's two c40 cells one point higher, both stated margins (+1.30, +0.47) are off and each is named."""
+    from umcl.report.claims.internal import check_t4_right_margins
+
+    t4 = paper_table(4)
+    _with_table(
+        monkeypatch,
+        4,
+        [
+            ("c40", "UMCL", ("c40", test), t4.value("UMCL", "c40", test, panel="c40") + 1.0)
+            for test in ("ff++", "celebdf")
+        ],
+    )
+    v = check_t4_right_margins()
+    assert (v.claim, v.verdict) == ("T4-right-margins", FAILS)
+    assert v.reason == "ff++: margin +2.30 vs stated +1.30; celebdf: margin +1.47 vs stated +0.47"
+
+
+def test_t6_df_margin_holds_when_the_next_best_is_391_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Had CPML's DF-trained average been lower, the next best would be Face X-ray, 3.91 behind: the stated
+    margin holds."""
+    from umcl.report.claims.internal import check_t6_df_margin
+
+    _with_table(monkeypatch, 6, [("top", "CPML", ("DF", "Avg"), 80.0)])
+    v = check_t6_df_margin()
+    assert (v.claim, v.verdict) == ("T6-DF-margin", HOLDS)
+    assert v.reason == "UMCL's DF-trained average leads the next best by 3.91"
+    assert v.numbers[1].name == "UMCL − next best (Face X-ray)" and v.numbers[1].value == pytest.approx(3.91)
+
+
+def test_calibration_paragraph_states_the_test_sizes_it_uses(tmp_path: Path) -> None:
+    """The report's calibration paragraph states the paper's test sizes the Hanley–McNeil intervals use."""
+    from umcl.protocols.keys import Selection
+
+    ffpp = paper_test_size(Selection("ff++", "c23", ("Deepfakes",)))
+    celebdf, dfd = paper_test_size(Selection("celebdf", "orig")), paper_test_size(Selection("dfd", "c23"))
+    md, _ = render_claims({}, tmp_path, synthetic=False, n_bootstrap=2000)
+    assert (
+        "a Hanley–McNeil 95 % interval from each value and the paper's test-set size (FF++'s official test split: "
+        f"{ffpp[0]} real and {ffpp[1]} fake videos per manipulation; Celeb-DF {celebdf[0]} real / {celebdf[1]} fake "
+        f"and DFD {dfd[0]} / {dfd[1]}, §5's 15 % test share)."
+    ) in " ".join(md.read_text().split())
+
+
+def test_measured_reasons_word_for_word() -> None:
+    """The reason printed under a measured verdict: what holds or which checks are contradicted, and nothing
+    about skipped checks when none was skipped (a partial claim's count is in test_t3_drop_…)."""
+    claim = BY_ID["T7-frames-50"]
+    v = evaluate(claim, _pinned(claim, "in"))
+    assert (v.verdict, v.reason) == (HOLDS, "every interval lies inside the claimed range")
+    v = evaluate(claim, _pinned(claim, "out"))
+    assert (v.verdict, v.reason) == (
+        CONTRADICTED,
+        "the whole interval lies outside the claimed range for: UMCL − CPML on raw, UMCL − CPML on c23, "
+        "UMCL − CPML on c40",
+    )
