@@ -176,3 +176,46 @@ def test_a_batch_read_under_two_tags_is_hashed_once_and_a_changed_batch_again(mo
     with torch.no_grad():
         copied = model.tokens_from(clips.clone(), lambda c: c, "hq")
     assert torch.equal(copied, changed) and model.trunk_memo.misses == 7
+
+
+def test_two_jobs_sharing_the_cache_split_the_clips_and_a_dead_jobs_claim_is_taken_over(tmp_path):
+    """Two memos on one cache folder (two jobs started side by side) reading the same clips compute each
+    clip once between them and return the same tokens; a claim left by a process that is gone does not block."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from umcl.models.frozen_trunk import TrunkMemo
+
+    trunk = [torch.nn.Linear(2, 2)]
+    clips = _clips(6)
+
+    def slow(clip):
+        time.sleep(0.05)
+        return clip.mean(dim=(1, 3, 4)) * 2.0
+
+    memos = [TrunkMemo(tmp_path), TrunkMemo(tmp_path)]
+    outs: list = [None, None]
+
+    def job(i):
+        outs[i] = memos[i].tokens(trunk, slow, clips, "t")
+
+    threads = [threading.Thread(target=job, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert torch.equal(outs[0], outs[1]) and torch.equal(outs[0], torch.stack([slow(c[None])[0] for c in clips]))
+    assert memos[0].misses + memos[1].misses == 6 and min(m.misses for m in memos) >= 1
+    assert not list(tmp_path.rglob("*.claim"))
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    other = _clips(1, seed=9)
+    memo = TrunkMemo(tmp_path)
+    key = (memo.weights_digest(trunk), "t", memo.clip_digests(other)[0])
+    claim = memo._claim_path(key)
+    claim.parent.mkdir(parents=True, exist_ok=True)
+    claim.write_text(f"{__import__('socket').gethostname()} {dead.stdout.strip()}\n")
+    got = memo.tokens(trunk, slow, other, "t")
+    assert torch.equal(got, slow(other)) and memo.misses == 1 and not claim.exists()

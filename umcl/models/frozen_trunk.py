@@ -9,15 +9,21 @@ keys each clip's tokens by a digest of the clip and of the trunk's weights, keep
 and, with a cache directory, on disk, shared by all runs and evaluations of the profile.
 
 Each clip is computed on its own (a batch of one), so its tokens do not depend on which other clips
-shared its batch; a stored entry is written atomically (temporary file, then rename), so two jobs
-that compute the same clip at the same time leave one whole file.
+shared its batch; a stored entry is written atomically (temporary file, then rename). Jobs that share
+the cache folder and read the same clips at the same time (the seeds of one evaluation, started side
+by side) split them instead of each computing all: a job *claims* a clip it is about to compute (a
+``.claim`` file beside the entry, created exclusively), computes the clips nobody claimed first and then
+waits for the others' entries. A claim whose process is gone (same host), or older than
+:data:`CLAIM_TIMEOUT_S`, is taken over, so a killed job never blocks another.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import socket
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +32,11 @@ import torch
 from torch import nn
 
 from umcl.digest import digest
+
+#: how long a job waits for a clip another job claimed before computing it itself (seconds)
+CLAIM_TIMEOUT_S = 900.0
+#: how often a waiting job looks for the entry it waits for (seconds)
+CLAIM_POLL_S = 0.1
 
 
 class TrunkMemo:
@@ -55,21 +66,104 @@ class TrunkMemo:
         """``compute(video)`` for a batch, each clip from the memo when it was seen before under ``tag``
         (what ``compute`` does before the trunk: a view, an input scaling)."""
         weights = self.weights_digest(trunk)
-        out = []
-        for clip, clip_digest in zip(video.unbind(0), self.clip_digests(video), strict=True):
-            key = (weights, tag, clip_digest)
-            value = self.memory.get(key)
-            if value is None:
-                value = self._load(key)
-            if value is None:
-                self.misses += 1
-                value = compute(clip.unsqueeze(0))[0].detach()
-                self._store(key, value)
-            else:
-                self.hits += 1
+        clips = video.unbind(0)
+        keys = [(weights, tag, d) for d in self.clip_digests(video)]
+        values: list[torch.Tensor | None] = [self._known(key) for key in keys]
+        waiting = []  # clips another job is computing: their entries are awaited after this job's own
+        for i, key in enumerate(keys):
+            if values[i] is None:
+                if self._claim(key):
+                    values[i] = self._compute(key, clips[i], compute)
+                else:
+                    waiting.append(i)
+        for i in waiting:
+            values[i] = self._await(keys[i], clips[i], compute)
+        for key, value in zip(keys, values, strict=True):
             self.memory[key] = value
-            out.append(value.to(video.device))
-        return torch.stack(out)
+        return torch.stack([v.to(video.device) for v in values])
+
+    def _known(self, key: tuple[str, str, str]) -> torch.Tensor | None:
+        """The entry of ``key`` from memory or disk (a hit), else None."""
+        value = self.memory.get(key)
+        if value is None:
+            value = self._load(key)
+        if value is not None:
+            self.hits += 1
+        return value
+
+    def _compute(self, key, clip: torch.Tensor, compute: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """Compute one clip (a miss), store it and release this job's claim on it."""
+        try:
+            self.misses += 1
+            value = compute(clip.unsqueeze(0))[0].detach()
+            self._store(key, value)
+            return value
+        finally:
+            self._release(key)
+
+    def _claim_path(self, key: tuple[str, str, str]) -> Path | None:
+        path = self._path(key)
+        return None if path is None else path.with_suffix(".claim")
+
+    def _claim(self, key: tuple[str, str, str]) -> bool:
+        """Whether this job may compute ``key``: always without a cache folder; with one, when it created the
+        claim file (a stale claim is taken over: :meth:`_stale`)."""
+        claim = self._claim_path(key)
+        if claim is None:
+            return True
+        claim.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                if not self._stale(claim):
+                    return False
+                claim.unlink(missing_ok=True)  # its owner is gone: take it over
+                continue
+            with os.fdopen(fd, "w") as fh:
+                fh.write(f"{socket.gethostname()} {os.getpid()}\n")
+            return True
+        return False
+
+    def _release(self, key: tuple[str, str, str]) -> None:
+        claim = self._claim_path(key)
+        if claim is not None:
+            claim.unlink(missing_ok=True)
+
+    @staticmethod
+    def _stale(claim: Path) -> bool:
+        """A claim whose process no longer runs on this host, or older than :data:`CLAIM_TIMEOUT_S`."""
+        try:
+            host, pid = claim.read_text().split()
+            age = time.time() - claim.stat().st_mtime
+        except (OSError, ValueError):
+            return False  # being written or just released: look again later
+        if age > CLAIM_TIMEOUT_S:
+            return True
+        if host != socket.gethostname():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except (PermissionError, ValueError):
+            return False
+        return False
+
+    def _await(self, key, clip: torch.Tensor, compute: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """The entry another job claimed, once written; computed here if that claim is released without an
+        entry or goes stale."""
+        while True:
+            value = self._known(key)
+            if value is not None:
+                return value
+            if self._claim(key):
+                value = self._known(key)  # written between the look and the claim
+                if value is not None:
+                    self._release(key)
+                    return value
+                return self._compute(key, clip, compute)
+            time.sleep(CLAIM_POLL_S)
 
     def clip_digests(self, video: torch.Tensor) -> list[str]:
         """Content digest of each clip of ``video``; the same unchanged tensor asked again (a model reads
