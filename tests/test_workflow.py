@@ -330,3 +330,16 @@ def test_difficulty_sweep_profiles_differ_only_in_difficulty(study: str) -> None
         assert set(configs[0]["workflow"]["detectors"]) == {"xception", "lrnet", "cpml", "umcl"}
         assert configs[0]["workflow"]["seeds"] == [0]
         assert jobs["train"] == 8 and jobs["evaluate"] == 8
+
+
+def test_look_alike_parts_are_listed_and_preprocessed_at_their_tested_compression_only() -> None:
+    """The Celeb-DF-, DFD- and DFDC-like SynthFF parts are generated raw and compressed to c23, the one
+    compression their tables test and train at: their manifests (and so preprocessing) leave raw out."""
+    proc = snakemake("-n", "-p", "--forceall", "reports/table4.md", "reports/table5.md", "--config", "profile=default")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    manifests = re.findall(
+        r"umcl manifest --dataset synthff --root \S+/(\w+)/synthff .*--compressions ([\w ]+?)\s+>", proc.stdout
+    )
+    assert sorted(manifests) == [("celebdf", "c23"), ("data", "raw c23 c40"), ("dfd", "c23"), ("dfdc", "c23")]
+    levels = re.findall(r"umcl compress --root \S+/(\w+)/synthff --levels ([\w ]+?) --workers", proc.stdout)
+    assert sorted(levels) == [("celebdf", "c23"), ("data", "c23 c40"), ("dfd", "c23"), ("dfdc", "c23")]

@@ -55,14 +55,14 @@ def pretrain_compression():
 
 
 def part_compressions(part):
-    """Compressions a data part needs: all of them for the main data, one for pre-training, the
-    native one (and raw, the source of SynthFF's compressions) for a cross-dataset part."""
+    """Compressions a data part's manifest lists (and so preprocessing reads): all of them for the main
+    data, one for pre-training, the native one for a cross-dataset part (its tables test it there alone; a
+    SynthFF look-alike is generated raw and compressed to it, and its raw videos are not preprocessed)."""
     if part == "data":
         return WF.compressions
     if part == "pretrain_data":
         return [pretrain_compression()]
-    native = L.source_of_part(part).native
-    return ["raw", native] if L.dataset_of(part) == "synthff" else [native]
+    return [L.source_of_part(part).native]
 
 
 def compress_levels(part):
