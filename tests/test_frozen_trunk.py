@@ -191,22 +191,32 @@ def test_two_jobs_sharing_the_cache_split_the_clips_and_a_dead_jobs_claim_is_tak
     trunk = [torch.nn.Linear(2, 2)]
     clips = _clips(6)
 
-    def slow(clip):
-        time.sleep(0.05)
+    def tokens_of(clip):
         return clip.mean(dim=(1, 3, 4)) * 2.0
+
+    second_started = threading.Event()
+
+    def first_compute(clip):  # the first job's first clip is still being computed when the second job starts
+        second_started.wait(timeout=30)
+        return tokens_of(clip)
+
+    def second_compute(clip):
+        second_started.set()
+        return tokens_of(clip)
 
     memos = [TrunkMemo(tmp_path), TrunkMemo(tmp_path)]
     outs: list = [None, None]
 
-    def job(i):
-        outs[i] = memos[i].tokens(trunk, slow, clips, "t")
+    def job(i, compute):
+        outs[i] = memos[i].tokens(trunk, compute, clips, "t")
 
-    threads = [threading.Thread(target=job, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert torch.equal(outs[0], outs[1]) and torch.equal(outs[0], torch.stack([slow(c[None])[0] for c in clips]))
+    first = threading.Thread(target=job, args=(0, first_compute))
+    first.start()
+    while not list(tmp_path.rglob("*.claim")):  # the first job has claimed its first clip
+        time.sleep(0.01)
+    job(1, second_compute)
+    first.join()
+    assert torch.equal(outs[0], outs[1]) and torch.equal(outs[0], torch.stack([tokens_of(c[None])[0] for c in clips]))
     assert memos[0].misses + memos[1].misses == 6 and min(m.misses for m in memos) >= 1
     assert not list(tmp_path.rglob("*.claim"))
 
@@ -217,5 +227,5 @@ def test_two_jobs_sharing_the_cache_split_the_clips_and_a_dead_jobs_claim_is_tak
     claim = memo._claim_path(key)
     claim.parent.mkdir(parents=True, exist_ok=True)
     claim.write_text(f"{__import__('socket').gethostname()} {dead.stdout.strip()}\n")
-    got = memo.tokens(trunk, slow, other, "t")
-    assert torch.equal(got, slow(other)) and memo.misses == 1 and not claim.exists()
+    got = memo.tokens(trunk, tokens_of, other, "t")
+    assert torch.equal(got, tokens_of(other)) and memo.misses == 1 and not claim.exists()

@@ -68,12 +68,13 @@ class TrunkMemo:
         weights = self.weights_digest(trunk)
         clips = video.unbind(0)
         keys = [(weights, tag, d) for d in self.clip_digests(video)]
-        values: list[torch.Tensor | None] = [self._known(key) for key in keys]
+        values: list[torch.Tensor | None] = [None] * len(keys)
         waiting = []  # clips another job is computing: their entries are awaited after this job's own
         for i, key in enumerate(keys):
+            values[i] = self._known(key)  # looked up now: another job may have written it meanwhile
             if values[i] is None:
                 if self._claim(key):
-                    values[i] = self._compute(key, clips[i], compute)
+                    values[i] = self._claimed(key, clips[i], compute)
                 else:
                     waiting.append(i)
         for i in waiting:
@@ -158,12 +159,17 @@ class TrunkMemo:
             if value is not None:
                 return value
             if self._claim(key):
-                value = self._known(key)  # written between the look and the claim
-                if value is not None:
-                    self._release(key)
-                    return value
-                return self._compute(key, clip, compute)
+                return self._claimed(key, clip, compute)
             time.sleep(CLAIM_POLL_S)
+
+    def _claimed(self, key, clip: torch.Tensor, compute: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """With this job's claim on ``key``: its entry if another job wrote it between the look and the claim
+        (the claim released), else computed here."""
+        value = self._known(key)
+        if value is not None:
+            self._release(key)
+            return value
+        return self._compute(key, clip, compute)
 
     def clip_digests(self, video: torch.Tensor) -> list[str]:
         """Content digest of each clip of ``video``; the same unchanged tensor asked again (a model reads
