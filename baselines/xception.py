@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-import timm
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -95,6 +94,8 @@ class XceptionDetector(Detector):
                 f"detectors.xception.image_size={cfg.image_size} is too small", fix="use at least 32 (299 in the paper)"
             )
         self.cfg = cfg
+        import timm  # here, not at module level: timm pulls in torchvision (~1.4 s) for every job's registry
+
         self.net = timm.create_model("legacy_xception", pretrained=False, num_classes=2, drop_rate=cfg.drop_rate)
         if cfg.pretrained_path:
             load_imagenet_xception(self.net, cfg.pretrained_path)

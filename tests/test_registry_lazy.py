@@ -59,3 +59,10 @@ def test_unknown_detector_names_still_fail_in_one_line() -> None:
         training_for({"training": {"per_detector": {"xceptoin": {"epochs": 1}}}}, "lrnet")
     with pytest.raises(ConfigError, match="unknown detector 'xceptoin'"):
         registry.get_entry("xceptoin")
+
+
+def test_validating_a_config_skips_timm() -> None:
+    """Every job validates its config, which reads every detector's config class (config_schema.section_classes):
+    that must not import timm, which only building an Xception needs."""
+    loaded = _modules_after("from umcl.config_schema import section_classes\nsection_classes()")
+    assert "baselines.xception" in loaded and "timm" not in loaded

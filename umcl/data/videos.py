@@ -9,7 +9,8 @@ import training.
 
 from __future__ import annotations
 
-from collections import Counter
+import os
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from umcl.data.manifest import VideoRecord, filter_rows, read_manifest
 from umcl.errors import UmclError
 from umcl.seeding import numpy_rng
 
+#: environment variable: the size in MiB of :data:`ARRAY_MEMO` (docs/contracts.md)
+ARRAY_MEMO_ENV = "UMCL_ARRAY_MEMO_MB"
 #: batch key -> cache array it is read from
 CACHE_KEY = {
     "frames": "faces",
@@ -105,10 +108,90 @@ def select_rows(
     return sorted(keep, key=lambda r: r.key)
 
 
+class ArrayMemo:
+    """The arrays last read from ``.npz`` caches, kept in this process up to ``max_bytes`` (least recently
+    used first out), so that the epochs of a training run and the test-time conditions of an evaluation
+    decompress each video once. An entry is keyed by the file's resolved path, inode, size and change
+    times and the keys read, so a rewritten cache (``umcl preprocess`` writes to a new file and renames
+    it) is read again; callers get copies, never the kept arrays."""
+
+    def __init__(self, max_bytes: int | None = None):
+        self._max_bytes = max_bytes
+        self.entries: OrderedDict[tuple, dict[str, np.ndarray]] = OrderedDict()
+        self.bytes = 0
+        self.hits = self.misses = 0
+
+    @property
+    def max_bytes(self) -> int:
+        """The size limit: as given, else ``$UMCL_ARRAY_MEMO_MB`` MiB (default 1024; 0 keeps nothing)."""
+        if self._max_bytes is None:
+            raw = os.environ.get(ARRAY_MEMO_ENV, "1024")
+            try:
+                mib = float(raw)
+            except ValueError:
+                mib = -1.0
+            if not mib >= 0:
+                raise UmclError(
+                    f"{ARRAY_MEMO_ENV}={raw!r} is not a size in MiB",
+                    fix=f"set {ARRAY_MEMO_ENV} to a number >= 0 (0 turns the memo off) or unset it",
+                )
+            self._max_bytes = int(mib * 2**20)
+        return self._max_bytes
+
+    def get(self, key: tuple) -> dict[str, np.ndarray] | None:
+        arrays = self.entries.get(key)
+        if arrays is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self.entries.move_to_end(key)
+        return {k: v.copy() for k, v in arrays.items()}
+
+    def put(self, key: tuple, arrays: dict[str, np.ndarray]) -> None:
+        size = sum(v.nbytes for v in arrays.values())
+        if size > self.max_bytes:
+            return
+        if key in self.entries:
+            self.bytes -= sum(v.nbytes for v in self.entries.pop(key).values())
+        self.entries[key] = {k: v.copy() for k, v in arrays.items()}
+        self.bytes += size
+        while self.bytes > self.max_bytes:
+            _, old = self.entries.popitem(last=False)
+            self.bytes -= sum(v.nbytes for v in old.values())
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.bytes = 0
+
+
+#: the process's memo of decompressed caches (its size: ``$UMCL_ARRAY_MEMO_MB``)
+ARRAY_MEMO = ArrayMemo()
+
+
 def load_cache(path: Path, keys: Sequence[str]) -> dict[str, np.ndarray]:
-    """Read the arrays ``keys`` of one ``.npz`` cache, with one-line errors for bad files."""
+    """Read the arrays ``keys`` of one ``.npz`` cache, with one-line errors for bad files; a cache read
+    before in this process, unchanged since, comes from :data:`ARRAY_MEMO`."""
     if not path.is_file():
         raise UmclError("cache file not found", path, "run `umcl preprocess` for this manifest")
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    memo_key = (
+        None
+        if stat is None
+        else (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, tuple(keys))
+    )
+    if memo_key is not None and (kept := ARRAY_MEMO.get(memo_key)) is not None:
+        return kept
+    arrays = _read_cache(path, keys)
+    if memo_key is not None:
+        ARRAY_MEMO.put(memo_key, arrays)
+    return arrays
+
+
+def _read_cache(path: Path, keys: Sequence[str]) -> dict[str, np.ndarray]:
+    """Read ``keys`` of the ``.npz`` at ``path`` (one-line errors for bad files)."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             missing = [k for k in keys if k not in npz.files]
