@@ -102,6 +102,9 @@ class XceptionDetector(Detector):
             self.weights_source = f"imagenet:{cfg.pretrained_path}"
         else:
             self.weights_source = "scratch"
+        # channels-last weights and inputs: oneDNN's convolutions run a training step about 1.4x faster on
+        # CPU in that layout (docs/pipeline.md); the values are the same, only their order in memory changes
+        self.net = self.net.to(memory_format=torch.channels_last)
         self.register_buffer("mean", torch.tensor(XCEPTION_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(XCEPTION_STD).view(1, 3, 1, 1), persistent=False)
 
@@ -133,7 +136,7 @@ class XceptionDetector(Detector):
             x = F.interpolate(
                 x, size=(self.cfg.image_size, self.cfg.image_size), mode="bilinear", align_corners=False, antialias=True
             )
-        x = (x - self.mean) / self.std
+        x = ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
         return self.net(x).view(b, f, 2)
 
     def forward(self, batch: dict) -> dict:

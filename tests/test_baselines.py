@@ -121,8 +121,6 @@ def test_xception_loads_local_imagenet_weights(tmp_path):
 
 
 def test_xception_never_asks_timm_for_pretrained(monkeypatch):
-    from baselines import xception as mod
-
     calls = []
     real = timm.create_model
 
@@ -130,7 +128,7 @@ def test_xception_never_asks_timm_for_pretrained(monkeypatch):
         calls.append(pretrained)
         return real(name, pretrained=pretrained, **kwargs)
 
-    monkeypatch.setattr(mod.timm, "create_model", spy)
+    monkeypatch.setattr(timm, "create_model", spy)  # the module imports timm when it builds a model
     build_detector("xception", {"image_size": 64})
     assert calls == [False]
 
@@ -415,3 +413,20 @@ def test_configs_build_from_yaml_style_mappings():
 
     cfg = from_dict({"hr_band_hz": [0.6, 4.0], "label_fed_classifier": True}, CPMLConfig, "detectors.cpml")
     assert cfg.hr_band_hz == (0.6, 4.0) and cfg.label_fed_classifier is True
+
+
+def test_xception_runs_channels_last_with_the_same_values():
+    """The backbone's weights and inputs are channels-last (oneDNN's faster layout on CPU); the logits are
+    those of the same weights in the default layout."""
+    import copy
+
+    torch.manual_seed(0)
+    det = build_detector("xception", {"image_size": 64}).eval()
+    conv = next(m for m in det.net.modules() if isinstance(m, torch.nn.Conv2d) and m.weight.dim() == 4)
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last) and not conv.weight.is_contiguous()
+    plain = copy.deepcopy(det.net).to(memory_format=torch.contiguous_format)
+    faces = torch.rand(2, 3, 3, 64, 64)
+    with torch.no_grad():
+        got = det.frame_logits(faces)
+        want = plain(((faces.flatten(0, 1) - det.mean) / det.std).contiguous()).view(2, 3, 2)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
