@@ -131,3 +131,24 @@ def test_stem_pool_scores_with_the_standard_pools_maxima(monkeypatch):
     clip = torch.rand(2, 3, 8, 32, 32)
     with torch.no_grad():
         assert torch.equal(model(clip), plain(clip))
+
+
+def test_channels_last_layout_gives_the_same_rppg():
+    """The 3D convolutions' weights are channels-last (oneDNN's faster layout on CPU) and the inputs follow;
+    the signal is that of the same weights in the default layout."""
+    import copy
+
+    torch.manual_seed(0)
+    model = PhysFormer(frames=16, image_size=32, dim=32, ff_dim=48, num_heads=4, num_layers=2).eval()
+    stem_conv = model.stem[1][0]
+    assert stem_conv.weight.is_contiguous(memory_format=torch.channels_last_3d)
+    assert not stem_conv.weight.is_contiguous()
+    plain = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+    video = torch.rand(2, 3, 16, 32, 32)
+    with torch.no_grad():
+        got = model(video)
+        tokens = plain.tube_embed(plain.stem(video)).flatten(2).transpose(1, 2)  # default layout throughout
+        for block in plain.blocks:
+            tokens = block(tokens, plain.grid)
+        want = plain.head_out(tokens)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)

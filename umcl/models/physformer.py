@@ -268,6 +268,9 @@ class PhysFormer(nn.Module):
                 nn.init.normal_(m.bias, std=1e-6)
             if isinstance(m, nn.BatchNorm3d) and io == "standardized":
                 m.eps = 1e-3  # Keras' BatchNormalization default, part of what those weights are
+        # channels-last 3D convolution weights (inputs follow in :meth:`_trunk`): oneDNN's 3D convolutions run
+        # faster on CPU in that layout (docs/pipeline.md); the values are the same, only their order in memory
+        self.to(memory_format=torch.channels_last_3d)
 
     def prepare(self, frames: torch.Tensor) -> torch.Tensor:
         """Frames [B, 3, T, H, W] in [0, 1] -> this model's input scale (its ``io`` convention)."""
@@ -320,6 +323,7 @@ class PhysFormer(nn.Module):
         self, video: torch.Tensor, grid: tuple[int, int, int], return_tokens: bool = False
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Stem, tube embedding and transformer blocks: tokens [B, N, dim] (and the tapped ones)."""
+        video = video.contiguous(memory_format=torch.channels_last_3d)
         tokens = self.tube_embed(self.stem(video)).flatten(2).transpose(1, 2)  # [B, N, dim]
         taps, tapped = self.tap_blocks(), []
         for i, block in enumerate(self.blocks, 1):
