@@ -6,7 +6,7 @@ batch: under a prompt attack UMCL's P-encoder sees the same frames as under ``cl
 landmark degradation Xception sees the same crops. Each detector names the submodules whose output
 in eval mode is a pure function of their arguments (``Detector.memo_modules``: no dropout, no
 random draw, no batch statistics); while an :class:`EncoderMemo` is active, such a module's output
-is computed once per distinct input and reused, keyed by a SHA-1 digest of the argument tensors'
+is computed once per distinct input and reused, keyed by a content digest (umcl.digest) of the argument tensors'
 bytes (with dtype, shape and device) and of every other argument. A reused output is a clone of the
 stored one: the output a forward pass gave for exactly that input (``tests/test_evaluation_memo.py``),
 so scores are unchanged, except that a pass repeated over the same input now gives the same output
