@@ -162,6 +162,24 @@ def test_double_compression_is_c40_of_the_c23_copy(clip, tmp_path):
     assert (tmp_path / "d.mp4").read_bytes() == direct.read_bytes()
 
 
+@pytest.mark.parametrize("level", ["c23", "c40"])
+def test_x264_reference_level_is_the_videos_own_copy_byte_for_byte(clip, tmp_path, level):
+    """x264c23/x264c40: the reference columns on the platform levels' own videos are those videos' x264 copies."""
+    _, paths = clip
+    dst = tmp_path / f"x264{level}.mp4"
+    report = make_platform_video(f"x264{level}", paths["raw"], paths["c23"], dst, c40=paths["c40"])
+    assert dst.read_bytes() == paths[level].read_bytes()
+    assert report["achieved"] == pytest.approx(bitrate(paths[level]))
+    assert platforms.encoders_of(f"x264{level}") == []
+
+
+def test_x264_c40_reference_without_its_copy_is_one_line(clip, tmp_path):
+    _, paths = clip
+    with pytest.raises(UmclError, match="c40 copy") as err:
+        make_platform_video("x264c40", paths["raw"], paths["c23"], tmp_path / "x.mp4")
+    assert "\n" not in str(err.value) and not (tmp_path / "x.mp4").exists()
+
+
 def test_missing_encoder_is_one_line(clip, tmp_path, monkeypatch):
     _, paths = clip
     monkeypatch.setattr(platforms, "available_encoders", lambda: frozenset({"libx264", "libx264rgb"}))
@@ -195,9 +213,9 @@ def test_tree_makes_the_test_split_only_with_a_manifest_and_a_record(tmp_path, m
     write_manifest(build_records("synthff", root, compressions=["raw", "c23", "c40"]).records, manifest)
     tests = [r for r in read_manifest(manifest) if r.split == "test" and r.compression == "raw"]
     monkeypatch.chdir(tmp_path)  # a relative OUT, as the pipeline passes it
-    rows = platforms.make_platform_tree(manifest, Path("plat"), ("hevcb40", "c23c40"))
+    rows = platforms.make_platform_tree(manifest, Path("plat"), ("hevcb40", "c23c40", "x264c40"))
     assert sorted((r.compression, r.method, r.id) for r in rows) == sorted(
-        (lv, r.method, r.id) for lv in ("hevcb40", "c23c40") for r in tests
+        (lv, r.method, r.id) for lv in ("hevcb40", "c23c40", "x264c40") for r in tests
     )
     assert all(r.split == "test" and Path(r.path).is_absolute() and Path(r.path).is_file() for r in rows)
     assert [r.key for r in read_manifest(tmp_path / "plat" / "manifest.csv")] == [r.key for r in rows]

@@ -10,7 +10,10 @@ every other test video (a codec changes the pixels before face detection). Level
 * ``msg360``: a messaging app: downscale to 360 px high (half the height for videos 360 px high or
   less, where 360 would not be a downscale), x264 CRF 28, upscale back;
 * ``c23c40``: the c23 copy compressed again with FF++'s c40 settings;
-* ``jpeg75``: every frame through JPEG at quality 75 (libjpeg's scale, Pillow), stored losslessly.
+* ``jpeg75``: every frame through JPEG at quality 75 (libjpeg's scale, Pillow), stored losslessly;
+* ``x264c23``, ``x264c40``: the video's own x264 c23 (c40) copy, byte for byte: the reference columns on
+  the same videos as every other level (with ``max_videos`` these are a subset of the test set, and the
+  main part's c23 and c40 columns hold all of it).
 
 Choices (docs/deviations/data.md, "Unknown platforms"):
 
@@ -36,6 +39,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import shutil
 import subprocess
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -145,6 +149,8 @@ def encoders_of(level: str) -> list[str]:
     lv = PLATFORM_LEVELS[level]
     if lv.codec is not None:
         return [CODECS[lv.codec].encoder]
+    if lv.copy_of is not None:
+        return []
     return ["libx264rgb"] if level == "jpeg75" else ["libx264", "libx264rgb"] if level == "msg360" else ["libx264"]
 
 
@@ -316,16 +322,35 @@ def jpeg_frames(src: str | Path, dst: str | Path, quality: int = JPEG_QUALITY) -
     return 8.0 * nbytes * info.fps / len(frames)
 
 
+def copy_video(src: str | Path, dst: str | Path) -> Path:
+    """``dst``, a byte-for-byte copy of ``src``, written atomically."""
+    dst = Path(dst)
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)
+    return dst
+
+
 def make_platform_video(
-    level: str, raw: str | Path, c23: str | Path, dst: str | Path, target: float | None = None
+    level: str,
+    raw: str | Path,
+    c23: str | Path,
+    dst: str | Path,
+    target: float | None = None,
+    c40: str | Path | None = None,
 ) -> dict:
     """Make ``dst`` at platform ``level`` from a raw video and its c23 copy (the reference of the pixel format
-    and the double compression's source); ``target``: the matched bitrate of a codec level (bits/s).
-    Returns what it reached: the payload bitrate sent (bits/s; for JPEG, the JPEG bits per second)."""
+    and the double compression's source; ``c40``: its c40 copy, which ``x264c40`` copies); ``target``: the
+    matched bitrate of a codec level (bits/s). Returns what it reached: the payload bitrate sent (bits/s;
+    for JPEG, the JPEG bits per second)."""
     check_platform_levels([level])
     for enc in encoders_of(level):
         require_encoder(enc)
     lv = PLATFORM_LEVELS[level]
+    if lv.copy_of is not None:
+        src = {"c23": c23, "c40": c40}[lv.copy_of]
+        if src is None:
+            raise UmclError(f"platform level {level} copies the video's x264 {lv.copy_of} copy; none was given")
+        return {"achieved": bitrate(copy_video(src, dst))}
     if lv.codec is not None:
         if target is None:
             raise UmclError(f"platform level {level} needs the target bitrate of x264 {lv.matched}")
@@ -340,9 +365,9 @@ def make_platform_video(
 # ---------------------------------------------------------------------------- a test set
 
 
-def _platform_job(job: tuple[str, str, str, str, float | None]) -> dict:
-    level, raw, c23, dst, target = job
-    return make_platform_video(level, raw, c23, dst, target)
+def _platform_job(job: tuple[str, str, str, str, float | None, str]) -> dict:
+    level, raw, c23, dst, target, c40 = job
+    return make_platform_video(level, raw, c23, dst, target, c40)
 
 
 def make_platform_tree(
@@ -386,8 +411,8 @@ def make_platform_tree(
         lv = PLATFORM_LEVELS[level]
         for r in raws:
             dst = out / level / r.method / f"{r.id}.mp4"
-            c23 = by_level["c23"][(r.dataset, r.method, r.id)].path
-            jobs.append((level, r.path, c23, str(dst), targets[lv.matched] if lv.matched else None))
+            c23, c40 = (by_level[m][(r.dataset, r.method, r.id)].path for m in ("c23", "c40"))
+            jobs.append((level, r.path, c23, str(dst), targets[lv.matched] if lv.matched else None, c40))
             records.append(replace(r, compression=level, path=str(dst.relative_to(out))))  # read against OUT
     log.info("%d raw test videos x %d platform levels; x264 mean bitrates %s", len(raws), len(levels), targets)
     if workers > 1:

@@ -250,7 +250,7 @@ def tableU() -> Protocol:
     platforms (umcl.specs.platforms: codecs at x264's c23/c40 bitrate and re-encoding chains), x264 c23/c40 as
     the reference columns. Test-time only: no model is trained for it (it follows the profile's training
     compressions, as Table 3 does)."""
-    columns = (("c23", "x264 c23 (ref.)"), ("c40", "x264 c40 (ref.)")) + tuple(
+    columns = (("c23", "x264 c23 (all test videos)"), ("c40", "x264 c40 (all test videos)")) + tuple(
         (lv.name, lv.label) for lv in PLATFORM_LEVELS.values()
     )
     cells = tuple(
@@ -266,6 +266,9 @@ def tableU() -> Protocol:
         "on the same test videos at c23 (c40); achieved bitrates: results/<profile>/platforms/platforms.json.",
         "360p+CRF28+up: downscale to 360 px high (half the height for videos no taller), x264 CRF 28, upscale; "
         "c23→c40: the c23 copy compressed again at c40; JPEG q75: every frame through JPEG at quality 75.",
+        "x264 c23/c40 (same videos): the x264 copies of the videos every platform column holds (a seeded subset "
+        "where workflow.platform_max_videos is set); compare the platform columns with these, not with the "
+        "all-test-videos columns, whose videos may differ.",
     )
     return Protocol(
         "tableU",

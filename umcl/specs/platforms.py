@@ -24,17 +24,20 @@ SOURCE_COMPRESSIONS: tuple[str, ...] = ("raw", "c23", "c40")
 
 @dataclass(frozen=True)
 class PlatformLevel:
-    """One platform level: a codec at an x264 level's bitrate (``codec``, ``matched``), or a chain."""
+    """One platform level: a codec at an x264 level's bitrate (``codec``, ``matched``), a chain, or the x264
+    copy itself of the same videos (``copy_of``: the reference columns on the platform levels' own videos)."""
 
     name: str
     label: str
     codec: str | None = None
     matched: str | None = None
+    copy_of: str | None = None
 
 
 PLATFORM_LEVELS: dict[str, PlatformLevel] = {
     lv.name: lv
     for lv in (
+        *(PlatformLevel(f"x264{m}", f"x264 {m} (same videos)", copy_of=m) for m in MATCHED_LEVELS),
         *(
             PlatformLevel(f"{c}b{m[1:]}", f"{c.upper()} @ {m} rate", c, m)
             for m in MATCHED_LEVELS
