@@ -397,6 +397,41 @@ def test_cli_evaluate_key_mode_and_table_report(two_method_manifest, toy_run, tm
     assert ours[0].entries[4].value is None  # ... so no average either
 
 
+def test_cli_evaluate_key_mode_replaces_its_own_earlier_result(two_method_manifest, toy_run, tmp_path):
+    """A second `umcl evaluate --key --tests` into the same --out (Snakemake re-running the job after a change)
+    replaces the first; an evaluation folder marked by an earlier version (marker kind ``output`` listing
+    evaluation.json) is adopted; any other folder stays refused."""
+    from umcl.cli import main
+    from umcl.io_utils import OUTPUT_MARKER
+
+    run, key = toy_run
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(json.dumps({"evaluation": CONFIG["evaluation"]}))
+    out = tmp_path / "eval"
+
+    def evaluate(tests: list[str]) -> int:
+        argv = ["evaluate", "--config", str(cfg), "--run", str(run), "--key", key.to_path(), "--tests", *tests]
+        argv += ["--manifests", f"ff++={two_method_manifest}", "--out", str(out), "--device", "cpu", "--no-progress"]
+        return main(argv)
+
+    assert evaluate(["ffpp-DF-c23/clean"]) == 0
+    assert evaluate(["ffpp-DF-c23/clean", "ffpp-F2F-c23/clean"]) == 0  # the same folder, a changed job
+    cells = json.loads((out / "evaluation.json").read_text())["cells"]
+    assert len(cells) == 2
+    marker = out / OUTPUT_MARKER
+    earlier = json.loads(marker.read_text())
+    marker.write_text(json.dumps({**earlier, "kind": "output"}))  # as earlier versions wrote it
+    assert evaluate(["ffpp-F2F-c23/clean"]) == 0
+    assert json.loads(marker.read_text())["kind"] == "evaluate"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    (other / OUTPUT_MARKER).write_text(json.dumps({"kind": "output", "files": ["notes.txt"]}))
+    out = other
+    assert evaluate(["ffpp-DF-c23/clean"]) != 0
+    assert (other / "notes.txt").read_text() == "mine" and not (other / "evaluation.json").exists()
+
+
 def test_two_seeds_print_the_seed_spread_and_average_column(tmp_path):
     """Hand-made evaluations of two seeds: value = mean over seeds of the per-seed AUC, ± s.d. shown,
     Avg = mean of the row's cells."""

@@ -57,9 +57,11 @@ def run(args: argparse.Namespace) -> int:
     from umcl.config import config_errors_name, section
     from umcl.evaluation.config import EvalConfig
     from umcl.evaluation.predict import check_finished, evaluate_run
+    from umcl.evaluation.sheet_eval import OUTPUT_KIND, adopt_earlier_evaluation
     from umcl.io_utils import check_output_path
 
-    check_output_path(args.out, is_dir=True, kind="evaluate")  # never --run or another folder
+    adopt_earlier_evaluation(args.out)
+    check_output_path(args.out, is_dir=True, kind=OUTPUT_KIND)  # never --run or another folder
     setup_logging(args.log)
     config = load_config(args.config) if args.config else {}
     with config_errors_name(args.config):

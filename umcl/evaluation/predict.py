@@ -33,6 +33,9 @@ from umcl.training.runtime import DistInfo, git_commit, load_checkpoint, resolve
 from umcl.training.trainer import read_selection
 
 log = get_logger("evaluate")
+#: the output-folder kind of an evaluation (umcl.io_utils: only an evaluation may replace it), the kind
+#: ``umcl evaluate`` checks its ``--out`` against
+OUTPUT_KIND = "evaluate"
 
 
 def read_run(run: str | Path) -> dict:
@@ -197,7 +200,7 @@ def evaluate_run(
         "commit": git_commit(),
         "evaluation": dataclasses.asdict(ev),
     }
-    with atomic_path(Path(out), kind="evaluate") as tmp:
+    with atomic_path(Path(out), kind=OUTPUT_KIND) as tmp:
         tmp.mkdir()
         scores.to_csv(tmp / "scores.csv", index=False)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")

@@ -31,8 +31,8 @@ from umcl.errors import UmclError
 from umcl.evaluation.aggregate import run_metrics
 from umcl.evaluation.config import EvalConfig
 from umcl.evaluation.memo import EncoderMemo
-from umcl.evaluation.predict import load_run
-from umcl.io_utils import atomic_path
+from umcl.evaluation.predict import OUTPUT_KIND, load_run
+from umcl.io_utils import OUTPUT_MARKER, atomic_path
 from umcl.logs import get_logger
 from umcl.metrics import subset
 from umcl.protocols.keys import DATASET_SLUG, EvalKey, RunKey, Selection
@@ -41,6 +41,22 @@ from umcl.training.runtime import git_commit
 
 log = get_logger("evaluate")
 INDEX = "evaluation.json"
+
+
+def adopt_earlier_evaluation(out: str | Path) -> bool:
+    """Mark an evaluation folder written by an earlier version as an evaluation's: those wrote their marker
+    with the generic kind ``output``, so that ``umcl evaluate`` refused to replace its own earlier result
+    (a Snakemake re-run after a change). Only a folder whose marker lists this module's :data:`INDEX` is
+    adopted; returns whether the marker was rewritten."""
+    marker = Path(out) / OUTPUT_MARKER
+    try:
+        data = json.loads(marker.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    if not isinstance(data, dict) or data.get("kind") != "output" or INDEX not in (data.get("files") or []):
+        return False
+    marker.write_text(json.dumps({**data, "kind": OUTPUT_KIND}, indent=1) + "\n")
+    return True
 
 
 def check_run_matches(info: dict, key: RunKey, run: Path) -> None:
@@ -195,7 +211,7 @@ def evaluate_cells(
         )
         log.info("%s: %d videos, AUC %.4f", k.to_path(), len(test), m["auc"]["value"])
     index = {"run": key.to_dict(), "run_path": key.to_path(), "cells": cells, "provenance": common}
-    with atomic_path(out) as tmp:
+    with atomic_path(out, kind=OUTPUT_KIND) as tmp:
         tmp.mkdir()
         for name, df in files.items():
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
