@@ -94,7 +94,7 @@ class XceptionDetector(Detector):
                 f"detectors.xception.image_size={cfg.image_size} is too small", fix="use at least 32 (299 in the paper)"
             )
         self.cfg = cfg
-        import timm  # here, not at module level: timm pulls in torchvision (~1.4 s) for every job's registry
+        import timm  # here, not at module level: timm pulls in torchvision, which every job's config check paid for
 
         self.net = timm.create_model("legacy_xception", pretrained=False, num_classes=2, drop_rate=cfg.drop_rate)
         if cfg.pretrained_path:
@@ -102,8 +102,8 @@ class XceptionDetector(Detector):
             self.weights_source = f"imagenet:{cfg.pretrained_path}"
         else:
             self.weights_source = "scratch"
-        # channels-last weights and inputs: oneDNN's convolutions run a training step about 1.4x faster on
-        # CPU in that layout (docs/pipeline.md); the values are the same, only their order in memory changes
+        # channels-last weights and inputs: oneDNN's CPU convolutions are faster in that layout (measured in
+        # docs/pipeline.md); the values are those of the default layout up to float rounding
         self.net = self.net.to(memory_format=torch.channels_last)
         self.register_buffer("mean", torch.tensor(XCEPTION_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(XCEPTION_STD).view(1, 3, 1, 1), persistent=False)

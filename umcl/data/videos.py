@@ -159,10 +159,6 @@ class ArrayMemo:
             _, old = self.entries.popitem(last=False)
             self.bytes -= sum(v.nbytes for v in old.values())
 
-    def clear(self) -> None:
-        self.entries.clear()
-        self.bytes = 0
-
 
 #: the process's memo of decompressed caches (its size: ``$UMCL_ARRAY_MEMO_MB``)
 ARRAY_MEMO = ArrayMemo()

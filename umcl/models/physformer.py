@@ -269,7 +269,8 @@ class PhysFormer(nn.Module):
             if isinstance(m, nn.BatchNorm3d) and io == "standardized":
                 m.eps = 1e-3  # Keras' BatchNormalization default, part of what those weights are
         # channels-last 3D convolution weights (inputs follow in :meth:`_trunk`): oneDNN's 3D convolutions run
-        # faster on CPU in that layout (docs/pipeline.md); the values are the same, only their order in memory
+        # faster on CPU in that layout (docs/pipeline.md); the values equal the default layout's up to float
+        # rounding, which training can carry into different weights
         self.to(memory_format=torch.channels_last_3d)
 
     def prepare(self, frames: torch.Tensor) -> torch.Tensor:
