@@ -42,8 +42,11 @@ CLAIM_POLL_S = 0.1
 class TrunkMemo:
     """Tokens of a frozen trunk per clip: in memory, and in ``cache_dir`` when given."""
 
-    def __init__(self, cache_dir: str | Path | None = None):
+    def __init__(self, cache_dir: str | Path | None = None, form: str = ""):
         self.cache_dir = Path(cache_dir) if cache_dir else None
+        #: names how the tokens are computed (a trunk's folded copy: its values differ from the unfolded
+        #: trunk's by float rounding), so that entries computed another way are never read
+        self.form = form
         self.memory: dict[tuple[str, str, str], torch.Tensor] = {}
         self._weights: tuple[tuple, str] | None = None  # (parameter versions, weights digest)
         # the last batch read, its version and its clips' digests (holding it keeps its memory from reuse)
@@ -183,7 +186,8 @@ class TrunkMemo:
         if self.cache_dir is None:
             return None
         weights, tag, clip = key
-        return self.cache_dir / weights[:16] / re.sub(r"[^A-Za-z0-9_.-]", "_", tag) / f"{clip}.npy"
+        folder = f"{weights[:16]}-{self.form}" if self.form else weights[:16]
+        return self.cache_dir / folder / re.sub(r"[^A-Za-z0-9_.-]", "_", tag) / f"{clip}.npy"
 
     def _load(self, key: tuple[str, str, str]) -> torch.Tensor | None:
         path = self._path(key)

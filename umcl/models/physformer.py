@@ -42,6 +42,7 @@ from torch.nn import functional as F
 
 from umcl.errors import ConfigError
 from umcl.models.checkpoint import load_into, read_state_dict
+from umcl.models.folded_trunk import FOLDED_FORM, folded_copy
 from umcl.models.frozen_trunk import TrunkMemo
 
 
@@ -292,7 +293,7 @@ class PhysFormer(nn.Module):
             raise ValueError(f"PhysFormer built for {self.frames}x{self.image_size}x{self.image_size}, got {t}x{h}x{w}")
         # a frozen trunk's output is kept per clip, unless a gradient must flow back through it to the input
         if self.trunk_memo is not None and not return_tokens and not video.requires_grad:
-            tokens = self.trunk_memo.tokens(self.trunk_modules(), lambda v: self._trunk(v, grid)[0], video, "input")
+            tokens = self.trunk_memo.tokens(self.trunk_modules(), lambda v: self._frozen_trunk(v, grid), video, "input")
             tapped = []
         else:
             tokens, tapped = self._trunk(video, grid, return_tokens)
@@ -308,7 +309,7 @@ class PhysFormer(nn.Module):
         if self.trunk_memo is None or clips.requires_grad:
             return self._trunk(transform(clips), self.grid)[0]
         return self.trunk_memo.tokens(
-            self.trunk_modules(), lambda c: self._trunk(transform(c), self.grid)[0], clips, tag
+            self.trunk_modules(), lambda c: self._frozen_trunk(transform(c), self.grid), clips, tag
         )
 
     def head_out(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -321,13 +322,19 @@ class PhysFormer(nn.Module):
         return standardize_signal(out) if self.io == "standardized" else out
 
     def _trunk(
-        self, video: torch.Tensor, grid: tuple[int, int, int], return_tokens: bool = False
+        self,
+        video: torch.Tensor,
+        grid: tuple[int, int, int],
+        return_tokens: bool = False,
+        modules: list[nn.Module] | None = None,
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Stem, tube embedding and transformer blocks: tokens [B, N, dim] (and the tapped ones)."""
+        """Stem, tube embedding and transformer blocks (``modules``, default this model's own): tokens
+        [B, N, dim] (and the tapped ones)."""
+        stem, tube_embed, blocks = modules or self.trunk_modules()
         video = video.contiguous(memory_format=torch.channels_last_3d)
-        tokens = self.tube_embed(self.stem(video)).flatten(2).transpose(1, 2)  # [B, N, dim]
+        tokens = tube_embed(stem(video)).flatten(2).transpose(1, 2)  # [B, N, dim]
         taps, tapped = self.tap_blocks(), []
-        for i, block in enumerate(self.blocks, 1):
+        for i, block in enumerate(blocks, 1):
             tokens = block(tokens, grid)
             if return_tokens and i in taps:
                 tapped.append(tokens)
@@ -337,13 +344,25 @@ class PhysFormer(nn.Module):
         """The modules before the head: what :meth:`freeze_trunk` freezes."""
         return [self.stem, self.tube_embed, self.blocks]
 
+    def _frozen_trunk(self, video: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
+        """The frozen trunk's tokens of ``video``, computed by its BatchNorm-folded copy
+        (:mod:`umcl.models.folded_trunk`), rebuilt whenever a trunk weight changed (a checkpoint loaded
+        into it copies in place, which bumps the tensors' versions)."""
+        tensors = [t for m in self.trunk_modules() for t in (*m.parameters(), *m.buffers())]
+        versions = tuple((t.data_ptr(), t._version) for t in tensors)
+        folded = self.__dict__.get("_folded")
+        if folded is None or folded[0] != versions:
+            folded = (versions, folded_copy(self.trunk_modules()))
+            self.__dict__["_folded"] = folded  # not a submodule: never saved, never trained
+        return self._trunk(video, grid, modules=folded[1])[0]
+
     def freeze_trunk(self, cache_dir: str | Path | None = None) -> None:
         """Keep the trunk's weights as they are (no gradient, always eval mode) and compute its output
         once per clip (:class:`umcl.models.frozen_trunk.TrunkMemo`, on disk in ``cache_dir`` if given);
         only the head trains."""
         for module in self.trunk_modules():
             module.requires_grad_(False)
-        self.trunk_memo = TrunkMemo(cache_dir)
+        self.trunk_memo = TrunkMemo(cache_dir, form=FOLDED_FORM)
         self.train(self.training)
 
     def train(self, mode: bool = True) -> PhysFormer:
