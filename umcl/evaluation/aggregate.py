@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _sps
 
 from umcl.errors import UmclError
 from umcl.metrics import (
@@ -227,6 +226,8 @@ def seed_spread(
     if v.size < 2:
         return None, None
     std = float(v.std(ddof=1))
+    from scipy import stats as _sps  # here, not at import: every evaluation job imports this module
+
     half = float(_sps.t.ppf(1.0 - (1.0 - level) / 2.0, v.size - 1)) * std / np.sqrt(v.size)
     mean = float(v.mean())
     return std, (float(max(0.0, mean - half)), float(min(1.0, mean + half)))
