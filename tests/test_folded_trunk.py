@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from umcl.models.folded_trunk import FOLDED_FORM, cdc_as_plain_conv, folded_copy
+from umcl.models.folded_trunk import FOLDED_FORM, folded_copy
 from umcl.models.physformer import CenterDiffConv3d, PhysFormer
 
 
@@ -44,7 +44,7 @@ def test_cdc_equals_its_plain_convolution_in_float64(theta: float, bias: bool, k
     torch.manual_seed(seed)
     cdc = CenterDiffConv3d(3, 5, kernel, theta, bias=bias).double()
     x = torch.randn(2, 3, 6, 7, 7, dtype=torch.float64)
-    np.testing.assert_allclose(cdc_as_plain_conv(cdc)(x).detach().numpy(), cdc(x).detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(cdc.as_plain_conv()(x).detach().numpy(), cdc(x).detach().numpy(), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("io", ["standardized", "vipl"])

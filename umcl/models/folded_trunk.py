@@ -6,10 +6,7 @@ folded into that convolution's weights and bias (the standard conv-BN fusion of 
 which removes a full pass over every activation: in the stem, where the activations are largest,
 that pass costs about a fifth of a trunk's time on CPU (docs/pipeline.md, "Cutting the pulse
 default's cost"). A temporal centre-difference convolution (CDC-T) is first rewritten as the one
-plain convolution it equals: ``conv(x; W) - theta * conv_1x1x1(x; D)`` with ``D`` the kernel's
-non-centre temporal slices summed is ``conv(x; W')`` where ``W'`` is ``W`` less ``theta * D`` at
-the kernel's centre tap (the 1x1x1 convolution reads exactly the centre position, zero padding
-included), and a bias ``b`` becomes ``(1 - theta) * b``.
+plain convolution it equals (:meth:`umcl.models.physformer.CenterDiffConv3d.as_plain_conv`).
 
 The folded copy computes the same function as the trunk; its values differ from the unfolded ones
 by float rounding only (tests/test_folded_trunk.py). It is used only where no gradient flows through
@@ -29,31 +26,16 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 FOLDED_FORM = "bnfold"
 
 
-def cdc_as_plain_conv(cdc: nn.Module) -> nn.Conv3d:
-    """The plain Conv3d equal to a :class:`~umcl.models.physformer.CenterDiffConv3d` (module docstring)."""
-    conv = copy.deepcopy(cdc.conv)
-    w = conv.weight.detach().clone()
-    kt, kh, kw = w.shape[2:]
-    if cdc.theta != 0.0 and kt > 1:
-        centre = kt // 2
-        diff = w.sum(dim=(3, 4)).sum(dim=2) - w[:, :, centre].sum(dim=(2, 3))  # [C_out, C_in]
-        w[:, :, centre, kh // 2, kw // 2] -= cdc.theta * diff
-        if conv.bias is not None:
-            conv.bias = nn.Parameter(conv.bias.detach() * (1.0 - cdc.theta), requires_grad=False)
-    conv.weight = nn.Parameter(w, requires_grad=False)
-    return conv
-
-
 def _fold_sequential(seq: nn.Sequential) -> None:
-    """In place: every (convolution, BatchNorm3d) pair of ``seq`` becomes (fused convolution, Identity)."""
-    from umcl.models.physformer import CenterDiffConv3d
-
+    """In place: every (convolution, BatchNorm3d) pair of ``seq`` becomes (fused convolution, Identity). A
+    convolution is an ``nn.Conv3d`` or a module that says which one it equals (``as_plain_conv()``: the
+    temporal centre-difference convolution of :mod:`umcl.models.physformer`)."""
     for i in range(len(seq) - 1):
         conv, bn = seq[i], seq[i + 1]
-        if not isinstance(bn, nn.BatchNorm3d) or not isinstance(conv, nn.Conv3d | CenterDiffConv3d):
+        if hasattr(conv, "as_plain_conv"):
+            conv = conv.as_plain_conv()
+        if not isinstance(bn, nn.BatchNorm3d) or not isinstance(conv, nn.Conv3d):
             continue
-        if isinstance(conv, CenterDiffConv3d):
-            conv = cdc_as_plain_conv(conv)
         seq[i] = fuse_conv_bn_eval(conv.eval(), bn.eval())
         seq[i + 1] = nn.Identity()
 
@@ -70,4 +52,4 @@ def folded_copy(modules: list[nn.Module]) -> list[nn.Module]:
     return copies
 
 
-__all__ = ["FOLDED_FORM", "cdc_as_plain_conv", "folded_copy"]
+__all__ = ["FOLDED_FORM", "folded_copy"]

@@ -32,6 +32,7 @@ Choices (see docs/deviations/core.md, "Encoders and model"):
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -94,6 +95,23 @@ class CenterDiffConv3d(nn.Module):
         w = self.conv.weight
         diff = w.sum(dim=(3, 4)).sum(dim=2) - w[:, :, centre].sum(dim=(2, 3))  # [C_out, C_in]
         return out - self.theta * F.conv3d(x, diff[:, :, None, None, None], bias=self.conv.bias)
+
+    def as_plain_conv(self) -> nn.Conv3d:
+        """The one plain Conv3d this module equals, for inference (no gradient): ``conv(x; W) - theta *
+        conv_1x1x1(x; D)``, with ``D`` the kernel's non-centre temporal slices summed, is ``conv(x; W')``
+        where ``W'`` is ``W`` less ``theta * D`` at the kernel's centre tap (the 1x1x1 convolution reads
+        exactly that position, zero padding included); a bias ``b`` becomes ``(1 - theta) * b``."""
+        conv = copy.deepcopy(self.conv)
+        w = conv.weight.detach().clone()
+        kt, kh, kw = w.shape[2:]
+        if self.theta != 0.0 and kt > 1:
+            centre = kt // 2
+            diff = w.sum(dim=(3, 4)).sum(dim=2) - w[:, :, centre].sum(dim=(2, 3))  # [C_out, C_in]
+            w[:, :, centre, kh // 2, kw // 2] -= self.theta * diff
+            if conv.bias is not None:
+                conv.bias = nn.Parameter(conv.bias.detach() * (1.0 - self.theta), requires_grad=False)
+        conv.weight = nn.Parameter(w, requires_grad=False)
+        return conv
 
 
 class TemporalDifferenceAttention(nn.Module):
