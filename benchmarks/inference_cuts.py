@@ -24,9 +24,13 @@ import json
 import os
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from layout_speed import _best  # noqa: E402  (best CPU seconds, the calls interleaved)
 
 FLOAT_BATCH = """
 import json, sys, time, torch
@@ -41,19 +45,6 @@ for _ in range(int(sys.argv[1])):
     best = min(best, (time.perf_counter() - t0) / 5)
 print(json.dumps(best))
 """
-
-
-def _best(fns: dict, repeats: int) -> dict[str, float]:
-    """Best CPU seconds of each callable, the calls interleaved (after one warm-up call each)."""
-    for fn in fns.values():
-        fn()
-    best = {k: float("inf") for k in fns}
-    for _ in range(repeats):
-        for k, fn in fns.items():
-            t0 = time.process_time()
-            fn()
-            best[k] = min(best[k], time.process_time() - t0)
-    return best
 
 
 def trunk(repeats: int) -> tuple[str, dict[str, float], float]:
