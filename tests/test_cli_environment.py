@@ -17,4 +17,3 @@ def test_huge_pages_are_on_unless_the_environment_says_otherwise(monkeypatch, gi
         monkeypatch.setenv(cli.HUGE_PAGES_ENV, given)
     assert cli.main([]) == 2  # no step: help, exit 2
     assert os.environ[cli.HUGE_PAGES_ENV] == want
-
