@@ -32,9 +32,11 @@ def _fold_sequential(seq: nn.Sequential) -> None:
     temporal centre-difference convolution of :mod:`umcl.models.physformer`)."""
     for i in range(len(seq) - 1):
         conv, bn = seq[i], seq[i + 1]
+        if not isinstance(bn, nn.BatchNorm3d):
+            continue
         if hasattr(conv, "as_plain_conv"):
             conv = conv.as_plain_conv()
-        if not isinstance(bn, nn.BatchNorm3d) or not isinstance(conv, nn.Conv3d):
+        if not isinstance(conv, nn.Conv3d):
             continue
         seq[i] = fuse_conv_bn_eval(conv.eval(), bn.eval())
         seq[i + 1] = nn.Identity()

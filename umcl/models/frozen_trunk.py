@@ -39,6 +39,13 @@ CLAIM_TIMEOUT_S = 900.0
 CLAIM_POLL_S = 0.1
 
 
+def trunk_tensors(trunk: list[nn.Module]) -> tuple[list[torch.Tensor], tuple]:
+    """The trunk's parameters and buffers, and their versions: (storage, in-place version) of each, which
+    change when a checkpoint is loaded into them (an in-place copy) or they are moved."""
+    tensors = [t for m in trunk for t in (*m.parameters(), *m.buffers())]
+    return tensors, tuple((t.data_ptr(), t._version) for t in tensors)
+
+
 class TrunkMemo:
     """Tokens of a frozen trunk per clip: in memory, and in ``cache_dir`` when given."""
 
@@ -56,8 +63,7 @@ class TrunkMemo:
     def weights_digest(self, trunk: list[nn.Module]) -> str:
         """Digest of the trunk's parameters and buffers, recomputed only when one of them changed
         (loading a checkpoint copies into them in place, which bumps their version)."""
-        tensors = [t for m in trunk for t in (*m.parameters(), *m.buffers())]
-        versions = tuple((t.data_ptr(), t._version) for t in tensors)
+        tensors, versions = trunk_tensors(trunk)
         if self._weights is None or self._weights[0] != versions:
             self._weights = (versions, digest([t.detach() for t in tensors]))
         return self._weights[1]
@@ -210,4 +216,4 @@ class TrunkMemo:
             raise
 
 
-__all__ = ["TrunkMemo"]
+__all__ = ["TrunkMemo", "trunk_tensors"]

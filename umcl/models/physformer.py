@@ -44,7 +44,7 @@ from torch.nn import functional as F
 from umcl.errors import ConfigError
 from umcl.models.checkpoint import load_into, read_state_dict
 from umcl.models.folded_trunk import FOLDED_FORM, folded_copy
-from umcl.models.frozen_trunk import TrunkMemo
+from umcl.models.frozen_trunk import TrunkMemo, trunk_tensors
 
 
 def vipl_normalize(frames: torch.Tensor) -> torch.Tensor:
@@ -366,8 +366,7 @@ class PhysFormer(nn.Module):
         """The frozen trunk's tokens of ``video``, computed by its BatchNorm-folded copy
         (:mod:`umcl.models.folded_trunk`), rebuilt whenever a trunk weight changed (a checkpoint loaded
         into it copies in place, which bumps the tensors' versions)."""
-        tensors = [t for m in self.trunk_modules() for t in (*m.parameters(), *m.buffers())]
-        versions = tuple((t.data_ptr(), t._version) for t in tensors)
+        _, versions = trunk_tensors(self.trunk_modules())
         folded = self.__dict__.get("_folded")
         if folded is None or folded[0] != versions:
             folded = (versions, folded_copy(self.trunk_modules()))
